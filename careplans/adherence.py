@@ -1,0 +1,116 @@
+"""Adherence: exercise sessions done / sessions prescribed so far.
+
+One *session* is one plan exercise ticked done on one of the patient's local
+dates (ticking means "I did today's sets of this one"). An exercise prescribed
+``days_per_week`` days a week is due on that many days of each plan week; in a
+week that has only partly elapsed it is due on at most the elapsed days. Done
+sessions count up to what was due, so doing extra never lifts adherence above
+100%.
+
+``adherence_for_plans`` works for a whole caseload in two queries, whatever
+its size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, F
+
+from careplans.models import CarePlan, PlanExercise
+from patients.models import ExerciseSession
+
+
+@dataclass(frozen=True)
+class Adherence:
+    done: int
+    prescribed: int
+
+    @property
+    def ratio(self) -> float | None:
+        return self.done / self.prescribed if self.prescribed else None
+
+    @property
+    def percent(self) -> int | None:
+        ratio = self.ratio
+        return None if ratio is None else round(100 * ratio)
+
+
+def prescribed_sessions(*, plan_start: date, days_per_week: int, first: date, last: date) -> int:
+    """Sessions of one exercise due between two local dates (inclusive), by plan week."""
+    if last < first:
+        return 0
+    total = 0
+    week_start = plan_start + timedelta(days=7 * max(0, (first - plan_start).days // 7))
+    while week_start <= last:
+        week_end = week_start + timedelta(days=6)
+        days = (min(week_end, last) - max(week_start, first)).days + 1
+        total += min(days_per_week, max(0, days))
+        week_start += timedelta(days=7)
+    return total
+
+
+def _window(plan: CarePlan, today: date, since: date | None) -> tuple[date, date]:
+    first = max(plan.start_date, since) if since else plan.start_date
+    return first, min(today, plan.end_date)
+
+
+def adherence_for_plans(
+    plans: Iterable[CarePlan], *, today: date | dict[int, date], since_days: int | None = None
+) -> dict[int, Adherence]:
+    """Adherence per plan id, so far (or over the last ``since_days`` days).
+
+    ``today`` is one local date, or a dict of local dates by plan id (patients
+    live in different time zones).
+    """
+    plans = list(plans)
+    if not plans:
+        return {}
+    windows: dict[int, tuple[date, date]] = {}
+    for plan in plans:
+        day = today[plan.pk] if isinstance(today, dict) else today
+        since = day - timedelta(days=since_days - 1) if since_days else None
+        windows[plan.pk] = _window(plan, day, since)
+    items = list(
+        PlanExercise.objects.filter(plan__in=[p.pk for p in plans]).values_list(
+            "id", "plan_id", "days_per_week"
+        )
+    )
+    plan_ids = [p.pk for p in plans]
+    done_by_item: dict[int, int] = defaultdict(int)
+    sessions = ExerciseSession.objects.filter(plan_exercise__plan__in=plan_ids)
+    if since_days is None:
+        # Sessions are only ever recorded on the patient's today or earlier, so
+        # "so far" is everything from the plan's start: one count per exercise.
+        counted = (
+            sessions.filter(local_date__gte=F("plan_exercise__plan__start_date"))
+            .values("plan_exercise_id")
+            .annotate(n=Count("id"))
+            .values_list("plan_exercise_id", "n")
+        )
+        for item_id, n in counted:
+            done_by_item[item_id] = n
+    else:
+        # A short window: fetch (exercise, day) pairs and keep each plan's own days.
+        earliest = min(first for first, _ in windows.values())
+        pairs = sessions.filter(local_date__gte=earliest).values_list(
+            "plan_exercise_id", "plan_exercise__plan_id", "local_date"
+        )
+        for item_id, plan_id, day in pairs:
+            first, last = windows[plan_id]
+            if first <= day <= last:
+                done_by_item[item_id] += 1
+    starts = {plan.pk: plan.start_date for plan in plans}
+    done: dict[int, int] = defaultdict(int)
+    prescribed: dict[int, int] = defaultdict(int)
+    for item_id, plan_id, days_per_week in items:
+        first, last = windows[plan_id]
+        due = prescribed_sessions(
+            plan_start=starts[plan_id], days_per_week=days_per_week, first=first, last=last
+        )
+        prescribed[plan_id] += due
+        done[plan_id] += min(done_by_item[item_id], due)
+    return {plan.pk: Adherence(done[plan.pk], prescribed[plan.pk]) for plan in plans}

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from careplans.forms import ExerciseAdminForm
+from careplans.models import (
+    BodyRegion,
+    CarePlan,
+    Exercise,
+    ExerciseStatus,
+    OutcomeSnapshot,
+    PlanExercise,
+    PlanTemplate,
+    PlanVersion,
+    ReminderDelivery,
+    TemplateExercise,
+)
+
+
+@admin.register(BodyRegion)
+class BodyRegionAdmin(admin.ModelAdmin[BodyRegion]):
+    list_display = ["name", "slug", "position"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+def _set_status(
+    modeladmin: admin.ModelAdmin[Exercise], request: HttpRequest, queryset: QuerySet[Exercise], status: str
+) -> None:
+    changed = queryset.exclude(status=status).update(status=status)
+    label = ExerciseStatus(status).label.lower()
+    modeladmin.message_user(
+        request, f"{changed} exercise{'s' if changed != 1 else ''} {label}.", messages.SUCCESS
+    )
+
+
+@admin.action(description="Publish selected exercises")
+def publish(
+    modeladmin: admin.ModelAdmin[Exercise], request: HttpRequest, queryset: QuerySet[Exercise]
+) -> None:
+    _set_status(modeladmin, request, queryset, ExerciseStatus.PUBLISHED)
+
+
+@admin.action(description="Archive selected exercises (plans that use them keep them)")
+def archive(
+    modeladmin: admin.ModelAdmin[Exercise], request: HttpRequest, queryset: QuerySet[Exercise]
+) -> None:
+    _set_status(modeladmin, request, queryset, ExerciseStatus.ARCHIVED)
+
+
+@admin.register(Exercise)
+class ExerciseAdmin(admin.ModelAdmin[Exercise]):
+    form = ExerciseAdminForm
+    list_display = ["name", "category", "equipment", "difficulty", "status", "region_list", "updated_at"]
+    list_filter = ["status", "regions", "category", "equipment", "difficulty"]
+    search_fields = ["name", "slug", "summary", "instructions"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["regions"]
+    actions = [publish, archive]
+    readonly_fields = ["preview"]
+    list_per_page = 50
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "status", "summary", "instructions", "precautions"]}),
+        ("Classification", {"fields": ["regions", "category", "equipment", "difficulty"]}),
+        (
+            "Default dosage",
+            {"fields": ["sets", "reps", "hold_seconds", "sessions_per_day", "days_per_week"]},
+        ),
+        ("Media", {"fields": ["image_url", "video_url"]}),
+        ("Preview: what therapists and patients read", {"fields": ["preview"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Exercise]:
+        return super().get_queryset(request).prefetch_related("regions")
+
+    @admin.display(description="Regions")
+    def region_list(self, obj: Exercise) -> str:
+        return ", ".join(region.name for region in obj.regions.all())
+
+    @admin.display(description="Preview")
+    def preview(self, obj: Exercise) -> SafeString:
+        if obj.pk is None:
+            return format_html("<p>{}</p>", "Save the exercise to see its preview.")
+        steps = format_html_join("", "<li>{}</li>", ((step,) for step in obj.steps))
+        return format_html(
+            '<div class="plinth-preview"><h3>{}</h3><p>{}</p><ol>{}</ol>'
+            "<p><strong>Dosage:</strong> {}</p><p><strong>Precautions:</strong> {}</p></div>",
+            obj.name,
+            obj.summary,
+            steps,
+            obj.dosage_text,
+            obj.precautions or "none given",
+        )
+
+
+class TemplateExerciseInline(admin.TabularInline[TemplateExercise, PlanTemplate]):
+    model = TemplateExercise
+    extra = 0
+    autocomplete_fields = ["exercise"]
+    fields = [
+        "position",
+        "exercise",
+        "sets",
+        "reps",
+        "hold_seconds",
+        "sessions_per_day",
+        "days_per_week",
+        "note",
+    ]
+
+
+@admin.register(PlanTemplate)
+class PlanTemplateAdmin(admin.ModelAdmin[PlanTemplate]):
+    list_display = ["name", "condition", "clinic", "created_at"]
+    list_filter = ["clinic"]
+    search_fields = ["name", "condition"]
+    inlines = [TemplateExerciseInline]
+
+
+class PlanExerciseInline(admin.TabularInline[PlanExercise, CarePlan]):
+    model = PlanExercise
+    extra = 0
+    autocomplete_fields = ["exercise"]
+
+
+@admin.register(CarePlan)
+class CarePlanAdmin(admin.ModelAdmin[CarePlan]):
+    list_display = ["title", "patient", "therapist", "clinic", "status", "start_date", "length_weeks"]
+    list_filter = ["status", "clinic"]
+    search_fields = ["title", "patient__user__email", "patient__user__full_name"]
+    list_select_related = ["patient__user", "therapist__user", "clinic"]
+    raw_id_fields = ["patient", "therapist"]
+    inlines = [PlanExerciseInline]
+
+
+@admin.register(PlanVersion)
+class PlanVersionAdmin(admin.ModelAdmin[PlanVersion]):
+    list_display = ["plan", "number", "created_at", "created_by"]
+    raw_id_fields = ["plan"]
+
+
+@admin.register(OutcomeSnapshot)
+class OutcomeSnapshotAdmin(admin.ModelAdmin[OutcomeSnapshot]):
+    list_display = ["plan", "baseline", "current", "endpoint", "percent_change", "responder", "computed_at"]
+    raw_id_fields = ["plan"]
+
+
+@admin.register(ReminderDelivery)
+class ReminderDeliveryAdmin(admin.ModelAdmin[ReminderDelivery]):
+    list_display = ["patient", "local_date", "kind", "status", "attempts", "sent_at"]
+    list_filter = ["status", "kind"]
+    raw_id_fields = ["patient"]

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from careplans import views
+
+urlpatterns = [
+    path("library/", views.library, name="library"),
+    path("library/<slug:slug>/", views.exercise_detail, name="exercise-detail"),
+]

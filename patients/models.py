@@ -1,0 +1,292 @@
+"""Clinics, people, and what patients report: check-ins and exercise sessions."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import time
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone as tz
+
+if TYPE_CHECKING:
+    from careplans.models import CarePlan  # noqa: F401
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    if value not in _known_zones():
+        raise ValidationError(f"'{value}' is not a known time zone (use an IANA name such as Europe/London).")
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Everyone logs in by email: staff, therapists and patients alike."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=tz.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.email.lower()
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def role(self) -> str:
+        if hasattr(self, "therapist"):
+            return "therapist"
+        if hasattr(self, "patient"):
+            return "patient"
+        if self.is_staff:
+            return "staff"
+        return "none"
+
+
+class Clinic(models.Model):
+    """The tenant: every therapist and patient belongs to exactly one."""
+
+    name = models.CharField(max_length=200, unique=True)
+    timezone = models.CharField(max_length=64, default="Europe/London", validators=[validate_timezone])
+    created_at = models.DateTimeField(default=tz.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Therapist(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="therapist")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="therapists")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class Patient(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="patient")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    # The therapist who added the patient; plans name their own owner.
+    therapist = models.ForeignKey(
+        Therapist, on_delete=models.SET_NULL, null=True, blank=True, related_name="patients"
+    )
+    timezone = models.CharField(max_length=64, default="Europe/London", validators=[validate_timezone])
+    reminder_time = models.TimeField(default=time(18, 0))
+    reminders_enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=tz.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "created_at"])]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def local_today(self) -> Any:
+        """The patient's own calendar date right now, in their time zone."""
+        return tz.now().astimezone(self.zone).date()
+
+
+class Side(models.TextChoices):
+    LEFT = "left", "Left"
+    RIGHT = "right", "Right"
+    BOTH = "both", "Both sides"
+    CENTRE = "centre", "Centre"
+
+
+class PainCheckIn(models.Model):
+    """The patient's daily report: NPRS 0-10 (LOINC 72514-3) and red-flag answers."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="checkins")
+    plan = models.ForeignKey("careplans.CarePlan", on_delete=models.PROTECT, related_name="checkins")
+    local_date = models.DateField(help_text="The patient's own calendar date when they reported.")
+    nprs = models.PositiveSmallIntegerField(verbose_name="pain now (0-10)")
+    side = models.CharField(max_length=8, choices=Side.choices, default=Side.CENTRE)
+    flag_leg_weakness = models.BooleanField(default=False, verbose_name="new weakness in a leg")
+    flag_bladder_bowel = models.BooleanField(default=False, verbose_name="loss of bowel or bladder control")
+    flag_fever = models.BooleanField(default=False, verbose_name="fever")
+    flag_weight_loss = models.BooleanField(default=False, verbose_name="unexplained weight loss")
+    note = models.TextField(blank=True, max_length=2000)
+    received_at = models.DateTimeField(default=tz.now)
+
+    RED_FLAG_FIELDS: ClassVar[tuple[str, ...]] = (
+        "flag_leg_weakness",
+        "flag_bladder_bowel",
+        "flag_fever",
+        "flag_weight_loss",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "local_date"], name="checkin_one_per_patient_day"),
+            models.CheckConstraint(condition=models.Q(nprs__gte=0, nprs__lte=10), name="checkin_nprs_0_10"),
+            models.CheckConstraint(condition=models.Q(side__in=Side.values), name="checkin_side_valid"),
+        ]
+        indexes = [models.Index(fields=["plan", "local_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.patient} {self.local_date}: {self.nprs}/10"
+
+    @property
+    def has_red_flag(self) -> bool:
+        return any(getattr(self, name) for name in self.RED_FLAG_FIELDS)
+
+    @property
+    def red_flags(self) -> list[str]:
+        return [
+            str(PainCheckIn._meta.get_field(name).verbose_name)  # type: ignore[union-attr]
+            for name in self.RED_FLAG_FIELDS
+            if getattr(self, name)
+        ]
+
+
+class ExerciseSession(models.Model):
+    """One plan exercise marked done on one of the patient's local dates."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="sessions")
+    plan_exercise = models.ForeignKey(
+        "careplans.PlanExercise", on_delete=models.CASCADE, related_name="sessions"
+    )
+    local_date = models.DateField()
+    completed_at = models.DateTimeField(default=tz.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan_exercise", "local_date"], name="session_one_per_exercise_day"
+            )
+        ]
+        indexes = [models.Index(fields=["patient", "local_date"])]
+
+
+class Invitation(models.Model):
+    """A single-use link that lets a new patient set their password."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=tz.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+class AlertKind(models.TextChoices):
+    RED_FLAG = "red_flag", "Red flag"
+    WORSENING = "worsening", "Pain worsening"
+    SILENCE = "silence", "No check-in for 3 days"
+
+
+class Alert(models.Model):
+    """Something a therapist must look at; open until acknowledged."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="alerts")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="alerts")
+    plan = models.ForeignKey(
+        "careplans.CarePlan", on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
+    checkin = models.ForeignKey(
+        PainCheckIn, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
+    kind = models.CharField(max_length=16, choices=AlertKind.choices)
+    detail = models.TextField(blank=True)
+    opened_at = models.DateTimeField(default=tz.now)
+    # The condition stopped (pain came back down, patient checked in again).
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=AlertKind.values), name="alert_kind_valid"),
+            # One running episode of worsening or silence per patient.
+            models.UniqueConstraint(
+                fields=["patient", "kind"],
+                condition=models.Q(cleared_at__isnull=True) & ~models.Q(kind="red_flag"),
+                name="alert_one_open_episode",
+            ),
+        ]
+        indexes = [models.Index(fields=["clinic", "acknowledged_at"])]
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
+
+
+class AuditEvent(models.Model):
+    """Append-only: who did what to which record, when, and from where."""
+
+    at = models.DateTimeField(default=tz.now, db_index=True)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor_email = models.CharField(max_length=254, blank=True)
+    clinic = models.ForeignKey(Clinic, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "patient", "at"])]
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_email} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("Audit events are append-only")

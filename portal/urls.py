@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("patients.auth_urls")),
+    path("admin/", admin.site.urls),
+    path("", include("patients.urls")),
+    path("", include("careplans.urls")),
+]

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""`make run`: prepare the database, then run web, Celery worker and beat until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+HOST = os.environ.get("PLINTH_HOST", "127.0.0.1")
+PORT = os.environ.get("PLINTH_PORT", "8000")
+
+
+def manage(*args: str) -> None:
+    subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, check=True)
+
+
+def main() -> int:
+    os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
+    manage("migrate", "--no-input", "-v", "0")
+    manage("load_library")
+    manage("demo_clinic")
+    procs = {
+        "web": [str(BIN / "python"), "manage.py", "runserver", "--noreload", f"{HOST}:{PORT}"],
+        "worker": [
+            str(BIN / "celery"),
+            "-A",
+            "portal",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--pool",
+            "prefork",
+        ],
+        "beat": [str(BIN / "celery"), "-A", "portal", "beat", "--loglevel", "INFO"],
+    }
+    running = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in procs.items()}
+    database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite (var/plinth.sqlite3)"
+    broker = "Redis" if os.environ.get("REDIS_URL") else "filesystem broker (var/broker/)"
+    mail = "SMTP" if os.environ.get("EMAIL_HOST") else "files under var/mail/"
+    print(
+        f"\n  Plinth is running at http://{HOST}:{PORT}/\n"
+        f"  database: {database}; broker: {broker}; email: {mail}\n\n"
+        "  Demo logins (password for all: plinth-demo-2026)\n"
+        "    therapist  therapist@demo.plinth\n"
+        "    colleague  colleague@demo.plinth\n"
+        "    patient    patient@demo.plinth\n"
+        "    admin      admin@demo.plinth   (Django admin at /admin/)\n\n"
+        "  Ctrl-C stops the web app, the worker and beat.\n",
+        flush=True,
+    )
+    try:
+        while all(proc.poll() is None for proc in running.values()):
+            time.sleep(0.5)
+        failed = [name for name, proc in running.items() if proc.poll() is not None]
+        print(f"run: {', '.join(failed)} stopped; stopping the rest", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for proc in running.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in running.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Shared fixtures: the personas every access test uses, and the real browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from careplans.services import library_load
+from patients.models import Clinic, Patient, Therapist, User
+from portal.celery import app as celery_app
+from tests.factories import PASSWORD, ClinicFactory, PatientFactory, TherapistFactory, UserFactory
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery() -> Iterator[None]:
+    """Unit tests run tasks in-process; tests with a real worker switch this off."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@dataclass
+class Personas:
+    clinic: Clinic
+    other_clinic: Clinic
+    owner: Therapist
+    colleague: Therapist
+    outsider: Therapist
+    patient_a: Patient
+    patient_b: Patient
+    staff: User
+
+
+@pytest.fixture
+def personas(db: Any) -> Personas:
+    clinic = ClinicFactory(name="Northside Physio")
+    other = ClinicFactory(name="Southside Physio")
+    owner = TherapistFactory(clinic=clinic, user__full_name="Olive Owner")
+    return Personas(
+        clinic=clinic,
+        other_clinic=other,
+        owner=owner,
+        colleague=TherapistFactory(clinic=clinic, user__full_name="Colin Colleague"),
+        outsider=TherapistFactory(clinic=other, user__full_name="Otto Outsider"),
+        patient_a=PatientFactory(clinic=clinic, therapist=owner, user__full_name="Ada Patient"),
+        patient_b=PatientFactory(clinic=clinic, therapist=owner, user__full_name="Ben Patient"),
+        staff=UserFactory(is_staff=True, is_superuser=True, full_name="Stella Staff"),
+    )
+
+
+def login(client: Client, user: User) -> Client:
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def library(db: Any) -> None:
+    library_load()
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+# --- the real browser -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM) and not shutil.which("chromium"):
+        if IN_CI:
+            pytest.fail(f"Chromium is missing at {CHROMIUM}; CI must not skip browser tests")
+        pytest.skip("Chromium is not installed (scripts/sysdeps.sh installs it)")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
