@@ -1,0 +1,16 @@
+"""The one domain error. The API turns it into a 400, a page into a message."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A business rule was broken; ``message`` is written for the user to read."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {self.field or "non_field_errors": [self.message]}
