@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("patients.auth_urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("portal.api_urls")),
     path("", include("patients.urls")),
     path("", include("careplans.urls")),
 ]
