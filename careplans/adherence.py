@@ -4,8 +4,8 @@ One *session* is one plan exercise ticked done on one of the patient's local
 dates (ticking means "I did today's sets of this one"). An exercise prescribed
 ``days_per_week`` days a week is due on that many days of each plan week; in a
 week that has only partly elapsed it is due on at most the elapsed days. Done
-sessions count up to what was due, so doing extra never lifts adherence above
-100%.
+sessions count up to what was due in their own week, so doing extra never lifts
+adherence above 100% and never makes up for a missed week.
 
 ``adherence_for_plans`` works for a whole caseload in two queries, whatever
 its size.
@@ -17,8 +17,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from django.db.models import Count, F
+from django.db.models import Count, F, Func, IntegerField
 
 from careplans.models import CarePlan, PlanExercise
 from patients.models import ExerciseSession
@@ -58,13 +59,42 @@ def _window(plan: CarePlan, today: date, since: date | None) -> tuple[date, date
     return first, min(today, plan.end_date)
 
 
+class PlanWeek(Func):
+    """The 0-based plan week of a session's local date, computed by the database."""
+
+    # PostgreSQL: date - date is a whole number of days.
+    template = "((%(expressions)s) / 7)"
+    arg_joiner = " - "
+    output_field = IntegerField()
+
+    def __init__(self, day: str, start: str) -> None:
+        super().__init__(F(day), F(start))
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST((julianday(%(expressions)s)) / 7 AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+def _due_in_week(*, start: date, week: int, days_per_week: int, first: date, last: date) -> int:
+    week_start = start + timedelta(days=7 * week)
+    days = (min(week_start + timedelta(days=6), last) - max(week_start, first)).days + 1
+    return min(days_per_week, max(0, days))
+
+
 def adherence_for_plans(
     plans: Iterable[CarePlan], *, today: date | dict[int, date], since_days: int | None = None
 ) -> dict[int, Adherence]:
     """Adherence per plan id, so far (or over the last ``since_days`` days).
 
     ``today`` is one local date, or a dict of local dates by plan id (patients
-    live in different time zones).
+    live in different time zones). Done sessions are capped week by week at what
+    was due that week, so a burst of extra sessions in one week does not make up
+    for a missed week later.
     """
     plans = list(plans)
     if not plans:
@@ -74,25 +104,24 @@ def adherence_for_plans(
         day = today[plan.pk] if isinstance(today, dict) else today
         since = day - timedelta(days=since_days - 1) if since_days else None
         windows[plan.pk] = _window(plan, day, since)
-    items = list(
-        PlanExercise.objects.filter(plan__in=[p.pk for p in plans]).values_list(
-            "id", "plan_id", "days_per_week"
-        )
-    )
-    plan_ids = [p.pk for p in plans]
-    done_by_item: dict[int, int] = defaultdict(int)
+    starts = {plan.pk: plan.start_date for plan in plans}
+    plan_ids = list(starts)
+    items = list(PlanExercise.objects.filter(plan__in=plan_ids).values_list("id", "plan_id", "days_per_week"))
+    # (plan exercise id, plan week) -> sessions done in that week, inside the window.
+    done_by_week: dict[tuple[int, int], int] = defaultdict(int)
     sessions = ExerciseSession.objects.filter(plan_exercise__plan__in=plan_ids)
     if since_days is None:
         # Sessions are only ever recorded on the patient's today or earlier, so
-        # "so far" is everything from the plan's start: one count per exercise.
+        # "so far" is everything from the plan's start: one count per exercise and week.
         counted = (
             sessions.filter(local_date__gte=F("plan_exercise__plan__start_date"))
-            .values("plan_exercise_id")
+            .annotate(week=PlanWeek("local_date", "plan_exercise__plan__start_date"))
+            .values("plan_exercise_id", "week")
             .annotate(n=Count("id"))
-            .values_list("plan_exercise_id", "n")
+            .values_list("plan_exercise_id", "week", "n")
         )
-        for item_id, n in counted:
-            done_by_item[item_id] = n
+        for item_id, week, n in counted:
+            done_by_week[item_id, week] = n
     else:
         # A short window: fetch (exercise, day) pairs and keep each plan's own days.
         earliest = min(first for first, _ in windows.values())
@@ -102,15 +131,19 @@ def adherence_for_plans(
         for item_id, plan_id, day in pairs:
             first, last = windows[plan_id]
             if first <= day <= last:
-                done_by_item[item_id] += 1
-    starts = {plan.pk: plan.start_date for plan in plans}
+                done_by_week[item_id, (day - starts[plan_id]).days // 7] += 1
+    done_weeks: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for (item_id, week), n in done_by_week.items():
+        done_weeks[item_id].append((week, n))
     done: dict[int, int] = defaultdict(int)
     prescribed: dict[int, int] = defaultdict(int)
     for item_id, plan_id, days_per_week in items:
         first, last = windows[plan_id]
-        due = prescribed_sessions(
-            plan_start=starts[plan_id], days_per_week=days_per_week, first=first, last=last
+        start = starts[plan_id]
+        prescribed[plan_id] += prescribed_sessions(
+            plan_start=start, days_per_week=days_per_week, first=first, last=last
         )
-        prescribed[plan_id] += due
-        done[plan_id] += min(done_by_item[item_id], due)
+        for week, n in done_weeks[item_id]:
+            due = _due_in_week(start=start, week=week, days_per_week=days_per_week, first=first, last=last)
+            done[plan_id] += min(n, due)
     return {plan.pk: Adherence(done[plan.pk], prescribed[plan.pk]) for plan in plans}

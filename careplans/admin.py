@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -19,6 +21,9 @@ from careplans.models import (
     ReminderDelivery,
     TemplateExercise,
 )
+from careplans.services import exercise_set_status
+from patients.audit import request_ip
+from patients.models import User
 
 
 @admin.register(BodyRegion)
@@ -30,7 +35,9 @@ class BodyRegionAdmin(admin.ModelAdmin[BodyRegion]):
 def _set_status(
     modeladmin: admin.ModelAdmin[Exercise], request: HttpRequest, queryset: QuerySet[Exercise], status: str
 ) -> None:
-    changed = queryset.exclude(status=status).update(status=status)
+    changed = exercise_set_status(
+        exercises=queryset, status=status, by=cast(User, request.user), ip=request_ip(request)
+    )
     label = ExerciseStatus(status).label.lower()
     modeladmin.message_user(
         request, f"{changed} exercise{'s' if changed != 1 else ''} {label}.", messages.SUCCESS
@@ -86,10 +93,14 @@ class ExerciseAdmin(admin.ModelAdmin[Exercise]):
             return format_html("<p>{}</p>", "Save the exercise to see its preview.")
         steps = format_html_join("", "<li>{}</li>", ((step,) for step in obj.steps))
         return format_html(
-            '<div class="plinth-preview"><h3>{}</h3><p>{}</p><ol>{}</ol>'
+            '<div class="plinth-preview"><h3>{}</h3><p>{}</p><p>{} · {} · {} · {}</p><ol>{}</ol>'
             "<p><strong>Dosage:</strong> {}</p><p><strong>Precautions:</strong> {}</p></div>",
             obj.name,
             obj.summary,
+            self.region_list(obj) or "no region",
+            obj.get_category_display(),
+            obj.get_equipment_display(),
+            obj.get_difficulty_display(),
             steps,
             obj.dosage_text,
             obj.precautions or "none given",

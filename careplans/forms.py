@@ -1,8 +1,19 @@
 from __future__ import annotations
 
-from django import forms
+from typing import Any
 
-from careplans.models import BodyRegion, Category, Equipment, Exercise
+from django import forms
+from django.db.models import QuerySet
+
+from careplans.models import (
+    DOSAGE_LIMITS,
+    BodyRegion,
+    Category,
+    Equipment,
+    Exercise,
+    PlanStatus,
+    PlanTemplate,
+)
 
 
 def _choices(label: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -25,6 +36,18 @@ class LibraryFilterForm(forms.Form):
         region_field = self.fields["region"]
         assert isinstance(region_field, forms.ChoiceField)
         region_field.choices = _choices("Any region", [(r.slug, r.name) for r in regions])
+
+
+def _dosage_messages() -> dict[str, dict[str, str]]:
+    """Say the allowed range, in words, whichever end of it the value missed."""
+    messages: dict[str, dict[str, str]] = {}
+    for name, (low, high) in DOSAGE_LIMITS.items():
+        label = str(getattr(Exercise._meta.get_field(name), "verbose_name", name)).capitalize()
+        text = f"{label} must be a whole number from {low} to {high}."
+        if low == 0:
+            text = f"{label} cannot be negative: use a whole number from 0 to {high}."
+        messages[name] = {"min_value": text, "max_value": text, "invalid": text}
+    return messages
 
 
 class ExerciseAdminForm(forms.ModelForm[Exercise]):
@@ -51,9 +74,136 @@ class ExerciseAdminForm(forms.ModelForm[Exercise]):
         ]
         widgets = {"instructions": forms.Textarea(attrs={"rows": 8})}
         help_texts = {"instructions": "One step per line, in the order the patient does them."}
+        error_messages = {
+            "slug": {"unique": "Another exercise already uses this slug; choose a different one."},
+            "regions": {
+                "required": "Choose at least one body region.",
+                "invalid_choice": "Unknown body region: choose regions from the list.",
+                "invalid_pk_value": "Unknown body region: choose regions from the list.",
+            },
+            **_dosage_messages(),
+        }
+
+    def clean_slug(self) -> str:
+        # Slugs end up in URLs; one spelling per exercise keeps "Bridge" and "bridge" from coexisting.
+        return str(self.cleaned_data["slug"]).lower()
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         if data.get("reps") == 0 and data.get("hold_seconds") == 0:
-            raise forms.ValidationError("Give the exercise some reps or a hold time (or both).")
+            # On the field, so the model's matching check constraint is not reported a second time.
+            self.add_error("reps", "Give the exercise some reps or a hold time (or both).")
         return data
+
+
+# --- care plan builder -------------------------------------------------------
+
+
+class PlanDetailsForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    condition = forms.CharField(max_length=200, required=False)
+    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    length_weeks = forms.IntegerField(
+        label="Length in weeks",
+        min_value=1,
+        max_value=52,
+        initial=12,
+        error_messages={
+            "min_value": "A plan lasts between 1 and 52 weeks.",
+            "max_value": "A plan lasts between 1 and 52 weeks.",
+        },
+    )
+
+
+class PlanCreateForm(PlanDetailsForm):
+    template = forms.ModelChoiceField(
+        queryset=PlanTemplate.objects.none(),
+        required=False,
+        empty_label="Start from scratch",
+        label="Start from",
+        help_text="A template copies its exercises and dosage; you can change everything before activating.",
+    )
+    field_order = ["template", "title", "condition", "start_date", "length_weeks"]
+
+    def __init__(self, *args: Any, templates: QuerySet[PlanTemplate], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["template"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = templates
+        self.fields["title"].required = False
+        self.fields["title"].help_text = "Leave empty to use the template's name."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("title") and not data.get("template") and "title" not in self.errors:
+            self.add_error("title", "Give the plan a title, or start from a template.")
+        return data
+
+
+def _dose_field(name: str, label: str) -> forms.IntegerField:
+    low, high = DOSAGE_LIMITS[name]
+    text = f"{label.capitalize()} must be between {low} and {high}."
+    return forms.IntegerField(
+        label=label,
+        min_value=low,
+        max_value=high,
+        error_messages={"min_value": text, "max_value": text, "invalid": text, "required": text},
+    )
+
+
+class PlanExerciseForm(forms.Form):
+    sets = _dose_field("sets", "sets")
+    reps = _dose_field("reps", "reps")
+    hold_seconds = _dose_field("hold_seconds", "hold (s)")
+    sessions_per_day = _dose_field("sessions_per_day", "times a day")
+    days_per_week = _dose_field("days_per_week", "days a week")
+    note = forms.CharField(
+        label="Note for the patient",
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("reps") == 0 and data.get("hold_seconds") == 0:
+            self.add_error("reps", "Give the exercise some reps or a hold time (or both).")
+        return data
+
+
+class PlanAddExerciseForm(forms.Form):
+    exercise = forms.IntegerField(
+        min_value=1, error_messages={"invalid": "Choose an exercise from the library."}
+    )
+
+
+class PlanMoveForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
+
+
+class PlanEndForm(forms.Form):
+    status = forms.ChoiceField(
+        label="How does the plan end?",
+        choices=[(PlanStatus.COMPLETED, "Completed"), (PlanStatus.STOPPED, "Stopped early")],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept with the plan, for example “goals met” or “referred for imaging”.",
+        error_messages={"required": "Say why the plan ends; the patient's record keeps the reason."},
+    )
+
+
+class SaveTemplateForm(forms.Form):
+    name = forms.CharField(label="Template name", max_length=200)
+
+
+class PlanSearchForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search the library",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, region or description"}),
+    )

@@ -292,8 +292,10 @@ class ReminderKind(models.TextChoices):
 
 class DeliveryStatus(models.TextChoices):
     CLAIMED = "claimed", "Claimed"
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
 
 
 class ReminderDelivery(models.Model):
@@ -307,10 +309,25 @@ class ReminderDelivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Which dispatch run inserted the row: lets a bulk insert that ignores
+    # conflicts read back exactly the rows it won (careplans.reminders).
+    claim_token = models.CharField(max_length=32, blank=True)
+    # Nobody else may (re)start this delivery before then: the send lease while
+    # sending, the back-off after a failure, the re-enqueue delay when claimed.
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["patient", "local_date", "kind"], name="reminder_one_per_patient_day_kind"
             )
+        ]
+        indexes = [
+            models.Index(fields=["claim_token"], name="reminder_claim_token"),
+            # The sweep only ever looks at deliveries that are not finished.
+            models.Index(
+                fields=["lease_until"],
+                condition=Q(status__in=["claimed", "sending", "failed"]),
+                name="reminder_unfinished",
+            ),
         ]

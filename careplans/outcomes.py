@@ -27,6 +27,10 @@ WEEK12_COMPLETE_DAY = 84
 RESPONDER_POINTS = -2.0
 RESPONDER_PERCENT = -30.0
 WORSENING_POINTS = 2.0
+#: Means of whole numbers are not exact in binary floating point (20/3 - 14/3 is
+#: not exactly 2), so a threshold is met when within this much of it. With NPRS
+#: integers and at most 7 values per mean, a real miss is never this close.
+TOLERANCE = 1e-9
 
 Reading = tuple[int, int]  # (day since plan start, NPRS)
 
@@ -83,12 +87,12 @@ def responder(base: float | None, end: float | None) -> bool | None:
     if diff is None:
         return None
     pct = percent_change(base, end)
-    return diff <= RESPONDER_POINTS and pct is not None and pct <= RESPONDER_PERCENT
+    return diff <= RESPONDER_POINTS + TOLERANCE and pct is not None and pct <= RESPONDER_PERCENT + TOLERANCE
 
 
 def worsening(base: float | None, now: float | None) -> bool:
     """Current is at least 2 points above baseline."""
-    return base is not None and now is not None and now - base >= WORSENING_POINTS
+    return base is not None and now is not None and now - base >= WORSENING_POINTS - TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,8 @@ class Outcome:
 def outcome_from_readings(readings: list[Reading], *, today_day: int) -> Outcome:
     """All the rules for one plan, given (day, NPRS) pairs and today's plan day."""
     base, now, end = baseline(readings), current(readings), endpoint_12w(readings)
+    # Week 12 is over once the patient's local today is day 84 or later; until
+    # then a missing endpoint is not yet missing.
     reached = today_day >= WEEK12_COMPLETE_DAY
     return Outcome(
         baseline=base,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from careplans.models import Exercise, ExerciseStatus, PlanExercise
+from careplans.adherence import Adherence, adherence_for_plans
+from careplans.models import CarePlan, Exercise, ExerciseStatus, PlanExercise, PlanTemplate, PlanVersion
 from patients.models import Clinic
 
 
@@ -44,4 +46,72 @@ def exercise_visible_to(*, slug: str, clinic: Clinic | None) -> Exercise | None:
         .filter(Q(status=ExerciseStatus.PUBLISHED) | (Q(status=ExerciseStatus.ARCHIVED) & Exists(used_here)))
         .prefetch_related("regions")
         .first()
+    )
+
+
+# --- care plans ---------------------------------------------------------------
+
+
+def clinic_plans(*, clinic: Clinic) -> QuerySet[CarePlan]:
+    """The only way into plans for therapists: another clinic's plan is simply not found."""
+    return CarePlan.objects.filter(clinic=clinic).select_related("patient__user", "therapist__user")
+
+
+def plan_templates_for(*, clinic: Clinic) -> QuerySet[PlanTemplate]:
+    """Shared templates (no clinic) and this clinic's own, with their exercise counts."""
+    return (
+        PlanTemplate.objects.filter(Q(clinic__isnull=True) | Q(clinic=clinic))
+        .annotate(exercise_count=Count("items"))
+        .order_by("clinic_id", "name")
+    )
+
+
+def plan_items(*, plan: CarePlan) -> list[PlanExercise]:
+    """A plan's exercises in order, archived ones included (a plan keeps what it prescribes)."""
+    return list(plan.items.select_related("exercise").order_by("position", "id"))
+
+
+def plan_versions(*, plan: CarePlan) -> QuerySet[PlanVersion]:
+    return plan.versions.select_related("created_by").order_by("-number")
+
+
+def plan_library_search(*, plan: CarePlan, q: str, limit: int = 12) -> list[Exercise]:
+    """Published exercises to add, matched on name, summary or region; plan's own marked."""
+    qs = Exercise.objects.filter(status=ExerciseStatus.PUBLISHED)
+    for word in q.split()[:8]:
+        qs = qs.filter(
+            Q(name__icontains=word) | Q(summary__icontains=word) | Q(regions__name__icontains=word)
+        )
+    in_plan = PlanExercise.objects.filter(plan=plan, exercise=OuterRef("pk"))
+    return list(qs.annotate(in_plan=Exists(in_plan)).order_by("name").distinct()[:limit])
+
+
+def week_label(plan: CarePlan, today: date) -> str:
+    """Where the patient is in the plan, in words: "week 4 of 12"."""
+    if today < plan.start_date:
+        return f"starts {plan.start_date:%-d %b}"
+    if today > plan.end_date:
+        return f"all {plan.length_weeks} weeks done"
+    return f"week {plan.week_on(today)} of {plan.length_weeks}"
+
+
+@dataclass(frozen=True)
+class PlanProgress:
+    today: date
+    week: str
+    adherence: Adherence
+    started: bool
+    finished: bool
+
+
+def plan_progress(*, plan: CarePlan) -> PlanProgress:
+    """The plan's week and adherence on the patient's own date (two queries)."""
+    today = plan.patient.local_today()
+    adherence = adherence_for_plans([plan], today=today)[plan.pk]
+    return PlanProgress(
+        today=today,
+        week=week_label(plan, today),
+        adherence=adherence,
+        started=today >= plan.start_date,
+        finished=today > plan.end_date,
     )

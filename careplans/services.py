@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from careplans.library_data import EXERCISES, LOW_BACK_ONE_SIDE_SLUGS, REGIONS
-from careplans.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise
+from careplans.models import (
+    DOSAGE_LIMITS,
+    BodyRegion,
+    CarePlan,
+    Exercise,
+    ExerciseStatus,
+    PlanExercise,
+    PlanStatus,
+    PlanTemplate,
+    PlanVersion,
+    TemplateExercise,
+)
+from careplans.versions import DOSE_LABELS, change_summary, plan_snapshot
+from patients.audit import audit_log
+from patients.models import Patient, Therapist, User
+from portal.errors import DomainError
 
 LOW_BACK_TEMPLATE_NAME = "Low back pain, one side, above the buttock"
 
@@ -86,3 +104,423 @@ def library_load() -> LibraryLoadResult:
         )
         templates_created = 1
     return LibraryLoadResult(regions_created, exercises_created, templates_created)
+
+
+# --- care plans ---------------------------------------------------------------
+#
+# Plan services take the acting therapist and work only on plans of that
+# therapist's clinic. Every state change writes an audit event; every change to
+# an active plan (and its activation) writes a PlanVersion with a snapshot and
+# a plain summary of what changed.
+
+START_DATE_WINDOW_DAYS = 365
+ENDED_STATUSES = (PlanStatus.COMPLETED, PlanStatus.STOPPED)
+
+
+def _check_clinic(plan: CarePlan, by: Therapist) -> None:
+    # Views reach plans through clinic-scoped selectors; this guards other callers.
+    if plan.clinic_id != by.clinic_id:
+        raise DomainError("No such plan.", code="not_found")
+
+
+def _locked(plan: CarePlan) -> CarePlan:
+    """Re-read the plan under a row lock, so concurrent edits get distinct versions."""
+    return CarePlan.objects.select_for_update().select_related("patient__user").get(pk=plan.pk)
+
+
+def _check_editable(plan: CarePlan) -> None:
+    if plan.status in ENDED_STATUSES:
+        raise DomainError(f"This plan is {plan.get_status_display().lower()} and can no longer be changed.")
+
+
+def _validate_plan_fields(*, patient: Patient, title: str, start_date: date, length_weeks: int) -> None:
+    if not title.strip():
+        raise DomainError("Give the plan a title.", field="title")
+    if len(title) > 200:
+        raise DomainError("Keep the title under 200 characters.", field="title")
+    today = patient.local_today()
+    earliest = today - timedelta(days=START_DATE_WINDOW_DAYS)
+    latest = today + timedelta(days=START_DATE_WINDOW_DAYS)
+    if not earliest <= start_date <= latest:
+        raise DomainError(
+            f"The start date must be within a year of today: between {earliest:%-d %b %Y} "
+            f"and {latest:%-d %b %Y}.",
+            field="start_date",
+        )
+    if not 1 <= length_weeks <= 52:
+        raise DomainError("A plan lasts between 1 and 52 weeks.", field="length_weeks")
+
+
+def validate_dosage(values: dict[str, int]) -> None:
+    """The same ranges the database enforces, as messages a therapist can act on."""
+    for name, (low, high) in DOSAGE_LIMITS.items():
+        value = values[name]
+        if not low <= value <= high:
+            label = DOSE_LABELS[name]
+            raise DomainError(f"{label.capitalize()} must be between {low} and {high}.", field=name)
+    if values["reps"] == 0 and values["hold_seconds"] == 0:
+        raise DomainError("Give the exercise some reps or a hold time (or both).", field="reps")
+
+
+def _published_exercise(exercise_id: int) -> Exercise:
+    exercise = Exercise.objects.filter(pk=exercise_id).first()
+    if exercise is None or exercise.status != ExerciseStatus.PUBLISHED:
+        # Drafts and archived exercises are not offered; a hand-made request gets the same answer.
+        raise DomainError(
+            "That exercise is not in the published library, so it cannot be added to a plan.",
+            field="exercise",
+        )
+    return exercise
+
+
+def _items(plan: CarePlan) -> list[PlanExercise]:
+    return list(plan.items.select_related("exercise").order_by("position", "id"))
+
+
+def _record_version(plan: CarePlan, *, by: User, ip: str | None) -> PlanVersion | None:
+    """Snapshot an active plan after a change; nothing when the content did not change."""
+    if plan.status != PlanStatus.ACTIVE:
+        return None
+    snapshot = plan_snapshot(plan, _items(plan))
+    previous = plan.versions.order_by("-number").first()
+    lines = change_summary(previous.content if previous else None, snapshot)
+    if not lines:
+        return None
+    plan.version += 1
+    plan.save(update_fields=["version"])
+    version = PlanVersion.objects.create(
+        plan=plan, number=plan.version, created_by=by, summary="\n".join(lines), content=snapshot
+    )
+    audit_log(
+        action="careplan.version_created",
+        actor=by,
+        obj=plan,
+        ip=ip,
+        data={"version": version.number, "summary": lines},
+    )
+    return version
+
+
+@transaction.atomic
+def careplan_create(
+    *,
+    patient: Patient,
+    by: Therapist,
+    title: str,
+    condition: str = "",
+    start_date: date,
+    length_weeks: int = 12,
+    template: PlanTemplate | None = None,
+    ip: str | None = None,
+) -> CarePlan:
+    """A draft plan, empty or copied from a shared or clinic template."""
+    if patient.clinic_id != by.clinic_id:
+        raise DomainError("No such patient.", code="not_found")
+    if template is not None and template.clinic_id not in (None, by.clinic_id):
+        raise DomainError("No such template.", field="template")
+    title = (title or (template.name if template else "")).strip()
+    condition = (condition or (template.condition if template else "")).strip()
+    _validate_plan_fields(patient=patient, title=title, start_date=start_date, length_weeks=length_weeks)
+    plan = CarePlan.objects.create(
+        clinic=patient.clinic,
+        patient=patient,
+        therapist=by,
+        title=title,
+        condition=condition[:200],
+        start_date=start_date,
+        length_weeks=length_weeks,
+        status=PlanStatus.DRAFT,
+    )
+    skipped: list[str] = []
+    if template is not None:
+        items: list[PlanExercise] = []
+        for item in template.items.select_related("exercise").order_by("position", "id"):
+            if item.exercise.status != ExerciseStatus.PUBLISHED:
+                skipped.append(item.exercise.name)
+                continue
+            items.append(
+                PlanExercise(
+                    plan=plan,
+                    exercise=item.exercise,
+                    position=len(items),
+                    note=item.note,
+                    **{name: getattr(item, name) for name in DOSAGE_LIMITS},
+                )
+            )
+        PlanExercise.objects.bulk_create(items)
+    audit_log(
+        action="careplan.created",
+        actor=by.user,
+        obj=plan,
+        ip=ip,
+        data={"template": template.name if template else None, "skipped_unpublished": skipped},
+    )
+    return plan
+
+
+@transaction.atomic
+def careplan_update_details(
+    *,
+    plan: CarePlan,
+    by: Therapist,
+    title: str,
+    condition: str,
+    start_date: date,
+    length_weeks: int,
+    ip: str | None = None,
+) -> CarePlan:
+    _check_clinic(plan, by)
+    plan = _locked(plan)
+    _check_editable(plan)
+    _validate_plan_fields(patient=plan.patient, title=title, start_date=start_date, length_weeks=length_weeks)
+    before = {"title": plan.title, "condition": plan.condition, "start_date": str(plan.start_date)}
+    plan.title = title.strip()
+    plan.condition = condition.strip()[:200]
+    plan.start_date = start_date
+    plan.length_weeks = length_weeks
+    plan.save(update_fields=["title", "condition", "start_date", "length_weeks"])
+    audit_log(action="careplan.details_changed", actor=by.user, obj=plan, ip=ip, data={"before": before})
+    _record_version(plan, by=by.user, ip=ip)
+    return plan
+
+
+@transaction.atomic
+def careplan_exercise_add(
+    *, plan: CarePlan, by: Therapist, exercise_id: int, ip: str | None = None
+) -> PlanExercise:
+    _check_clinic(plan, by)
+    plan = _locked(plan)
+    _check_editable(plan)
+    exercise = _published_exercise(exercise_id)
+    if plan.items.filter(exercise=exercise).exists():
+        raise DomainError(f"{exercise.name} is already in this plan.", field="exercise")
+    last = plan.items.order_by("-position").values_list("position", flat=True).first()
+    item = PlanExercise.objects.create(
+        plan=plan,
+        exercise=exercise,
+        position=0 if last is None else last + 1,
+        **{name: getattr(exercise, name) for name in DOSAGE_LIMITS},
+    )
+    audit_log(
+        action="careplan.exercise_added", actor=by.user, obj=plan, ip=ip, data={"exercise": exercise.slug}
+    )
+    _record_version(plan, by=by.user, ip=ip)
+    return item
+
+
+@transaction.atomic
+def careplan_exercise_update(
+    *,
+    item: PlanExercise,
+    by: Therapist,
+    sets: int,
+    reps: int,
+    hold_seconds: int,
+    sessions_per_day: int,
+    days_per_week: int,
+    note: str = "",
+    ip: str | None = None,
+) -> PlanExercise:
+    _check_clinic(item.plan, by)
+    plan = _locked(item.plan)
+    _check_editable(plan)
+    dose = {
+        "sets": sets,
+        "reps": reps,
+        "hold_seconds": hold_seconds,
+        "sessions_per_day": sessions_per_day,
+        "days_per_week": days_per_week,
+    }
+    validate_dosage(dose)
+    if len(note) > 1000:
+        raise DomainError("Keep the note under 1000 characters.", field="note")
+    item = PlanExercise.objects.select_related("exercise").get(pk=item.pk, plan=plan)
+    before = {name: getattr(item, name) for name in dose} | {"note": item.note}
+    for name, value in dose.items():
+        setattr(item, name, value)
+    item.note = note.strip()
+    item.save(update_fields=[*dose, "note"])
+    audit_log(
+        action="careplan.exercise_changed",
+        actor=by.user,
+        obj=plan,
+        ip=ip,
+        data={"exercise": item.exercise.slug, "before": before},
+    )
+    _record_version(plan, by=by.user, ip=ip)
+    return item
+
+
+@transaction.atomic
+def careplan_exercise_move(
+    *, item: PlanExercise, by: Therapist, direction: str, ip: str | None = None
+) -> None:
+    """Swap an exercise with its neighbour above or below."""
+    _check_clinic(item.plan, by)
+    plan = _locked(item.plan)
+    _check_editable(plan)
+    if direction not in ("up", "down"):
+        raise DomainError("Move an exercise up or down.", field="direction")
+    items = list(plan.items.order_by("position", "id"))
+    index = next((i for i, other in enumerate(items) if other.pk == item.pk), None)
+    if index is None:
+        raise DomainError("That exercise is no longer in the plan.")
+    target = index - 1 if direction == "up" else index + 1
+    if not 0 <= target < len(items):
+        return
+    items[index], items[target] = items[target], items[index]
+    # Renumber all: positions may have gaps or ties after removals and old data.
+    for position, each in enumerate(items):
+        each.position = position
+    PlanExercise.objects.bulk_update(items, ["position"])
+    audit_log(
+        action="careplan.exercise_moved",
+        actor=by.user,
+        obj=plan,
+        ip=ip,
+        data={"item": item.pk, "direction": direction},
+    )
+    _record_version(plan, by=by.user, ip=ip)
+
+
+@transaction.atomic
+def careplan_exercise_remove(*, item: PlanExercise, by: Therapist, ip: str | None = None) -> None:
+    _check_clinic(item.plan, by)
+    plan = _locked(item.plan)
+    _check_editable(plan)
+    slug = item.exercise.slug
+    # The patient's ticks for it go too; the version history keeps what was prescribed.
+    PlanExercise.objects.filter(pk=item.pk, plan=plan).delete()
+    audit_log(action="careplan.exercise_removed", actor=by.user, obj=plan, ip=ip, data={"exercise": slug})
+    _record_version(plan, by=by.user, ip=ip)
+
+
+@transaction.atomic
+def careplan_activate(*, plan: CarePlan, by: Therapist, ip: str | None = None) -> CarePlan:
+    """Make a draft the patient's one active plan.
+
+    The partial unique index ``careplan_one_active_per_patient`` decides races
+    (two tabs, two therapists): the loser gets a readable message.
+    """
+    _check_clinic(plan, by)
+    plan = _locked(plan)
+    if plan.status != PlanStatus.DRAFT:
+        raise DomainError(f"This plan is already {plan.get_status_display().lower()}.")
+    if not plan.items.exists():
+        raise DomainError("Add at least one exercise before activating the plan.")
+    plan.status = PlanStatus.ACTIVE
+    plan.activated_at = timezone.now()
+    try:
+        with transaction.atomic():
+            plan.save(update_fields=["status", "activated_at"])
+    except IntegrityError as exc:
+        # Backends word the error differently (SQLite names columns, not the index),
+        # so ask the table what the conflict was.
+        other = (
+            CarePlan.objects.filter(patient=plan.patient_id, status=PlanStatus.ACTIVE)
+            .exclude(pk=plan.pk)
+            .first()
+        )
+        if other is None:
+            raise
+        raise DomainError(
+            f"{plan.patient} already has an active plan (“{other.title}”). A patient has one active "
+            "plan at a time: complete or stop that one first, then activate this one.",
+            code="already_active",
+        ) from exc
+    audit_log(action="careplan.activated", actor=by.user, obj=plan, ip=ip)
+    _record_version(plan, by=by.user, ip=ip)
+    return plan
+
+
+@transaction.atomic
+def careplan_end(
+    *, plan: CarePlan, by: Therapist, status: str, reason: str, ip: str | None = None
+) -> CarePlan:
+    """Complete or stop an active plan; the reason is required and kept."""
+    _check_clinic(plan, by)
+    plan = _locked(plan)
+    if status not in ENDED_STATUSES:
+        raise DomainError("Choose whether the plan is completed or stopped.", field="status")
+    if plan.status != PlanStatus.ACTIVE:
+        raise DomainError(f"Only an active plan can be {PlanStatus(status).label.lower()}.")
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Say why the plan ends; the patient's record keeps the reason.", field="reason")
+    if len(reason) > 2000:
+        raise DomainError("Keep the reason under 2000 characters.", field="reason")
+    plan.status = status
+    plan.status_reason = reason
+    plan.ended_at = timezone.now()
+    plan.save(update_fields=["status", "status_reason", "ended_at"])
+    audit_log(action=f"careplan.{status}", actor=by.user, obj=plan, ip=ip, data={"reason": reason})
+    return plan
+
+
+@transaction.atomic
+def careplan_save_as_template(
+    *, plan: CarePlan, by: Therapist, name: str, ip: str | None = None
+) -> PlanTemplate:
+    """Copy a plan's published exercises and dosage into a template for the clinic."""
+    _check_clinic(plan, by)
+    name = name.strip()
+    if not name:
+        raise DomainError("Give the template a name.", field="name")
+    if len(name) > 200:
+        raise DomainError("Keep the name under 200 characters.", field="name")
+    if PlanTemplate.objects.filter(clinic=by.clinic, name__iexact=name).exists():
+        raise DomainError("Your clinic already has a template with this name.", field="name")
+    items = [item for item in _items(plan) if item.exercise.status == ExerciseStatus.PUBLISHED]
+    if not items:
+        raise DomainError("The plan has no published exercises to save.")
+    template = PlanTemplate.objects.create(
+        name=name, condition=plan.condition, clinic=by.clinic, created_by=by.user
+    )
+    TemplateExercise.objects.bulk_create(
+        TemplateExercise(
+            template=template,
+            exercise=item.exercise,
+            position=position,
+            note=item.note,
+            **{field: getattr(item, field) for field in DOSAGE_LIMITS},
+        )
+        for position, item in enumerate(items)
+    )
+    audit_log(
+        action="plantemplate.created",
+        actor=by.user,
+        obj=template,
+        clinic=by.clinic,
+        ip=ip,
+        data={"from_plan": plan.pk, "exercises": len(items)},
+    )
+    return template
+
+
+@transaction.atomic
+def exercise_set_status(
+    *, exercises: QuerySet[Exercise], status: str, by: User, ip: str | None = None
+) -> int:
+    """Publish or archive library exercises; returns how many changed.
+
+    Archiving only hides an exercise from new plans: plans that use it keep it.
+    """
+    if status not in ExerciseStatus.values:
+        raise DomainError(f"Unknown exercise status {status!r}.", field="status")
+    # The admin's queryset may be DISTINCT (a region filter), which cannot be locked: lock by id.
+    ids = list(exercises.exclude(status=status).values_list("pk", flat=True))
+    changing = list(
+        Exercise.objects.filter(pk__in=ids).exclude(status=status).select_for_update().order_by("pk")
+    )
+    if not changing:
+        return 0
+    Exercise.objects.filter(pk__in=[e.pk for e in changing]).update(status=status, updated_at=timezone.now())
+    for exercise in changing:
+        audit_log(
+            action=f"exercise.{status}",
+            actor=by,
+            obj=exercise,
+            ip=ip,
+            data={"from": exercise.status, "to": status, "slug": exercise.slug},
+        )
+    return len(changing)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from careplans.forms import LibraryFilterForm
 from careplans.models import BodyRegion
@@ -10,22 +11,26 @@ from careplans.selectors import LibraryFilters, exercise_visible_to, library_exe
 from portal.access import therapist_of, therapist_required
 
 LIBRARY_PAGE_SIZE = 24
+LIBRARY_FILTER_FIELDS = ("q", "region", "category", "equipment")
 
 
 @therapist_required
 def library(request: HttpRequest) -> HttpResponse:
     regions = list(BodyRegion.objects.all())
     form = LibraryFilterForm(request.GET or None, regions=regions)
-    filters = LibraryFilters()
-    if form.is_valid():
-        filters = LibraryFilters(**form.cleaned_data)
+    # A bad value in one filter (shown next to it) must not throw away the others.
+    form.is_valid()
+    cleaned = getattr(form, "cleaned_data", {})
+    filters = LibraryFilters(**{name: cleaned[name] for name in LIBRARY_FILTER_FIELDS if cleaned.get(name)})
     page = Paginator(library_exercises(filters=filters), LIBRARY_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "querystring": _without_page(request)}
-    # HTMX asks for the results only, as the therapist types.
-    template = (
-        "careplans/_library_results.html" if request.headers.get("HX-Request") else "careplans/library.html"
-    )
-    return render(request, template, context)
+    # HTMX asks for the results only, as the therapist types; restoring a page
+    # from history (a reload after the URL was pushed) needs the whole page.
+    partial = "HX-Request" in request.headers and "HX-History-Restore-Request" not in request.headers
+    template = "careplans/_library_results.html" if partial else "careplans/library.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _without_page(request: HttpRequest) -> str:

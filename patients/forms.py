@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import zoneinfo
+from datetime import time
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
@@ -14,3 +18,43 @@ class EmailAuthenticationForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         return str(self.cleaned_data["username"]).strip().lower()
+
+
+def _zone_choices() -> list[tuple[str, str]]:
+    return [(zone, zone.replace("_", " ")) for zone in sorted(zoneinfo.available_timezones()) if "/" in zone]
+
+
+class PatientInviteForm(forms.Form):
+    full_name = forms.CharField(
+        label="Full name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    email = forms.EmailField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
+    timezone = forms.ChoiceField(
+        label="Time zone", help_text="Where the patient lives: their day and reminders follow it."
+    )
+    reminder_time = forms.TimeField(
+        label="Daily reminder time",
+        initial=time(18, 0),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="In the patient's time zone.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["timezone"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = _zone_choices()
+
+
+class InvitationRequestForm(forms.Form):
+    email = forms.EmailField(
+        label="Your email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+
+
+class SessionMarkForm(forms.Form):
+    done = forms.TypedChoiceField(
+        choices=[("1", "done"), ("0", "not done")], coerce=lambda value: value == "1"
+    )

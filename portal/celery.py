@@ -1,4 +1,10 @@
-"""The Celery app. Every periodic schedule is declared here, in one place."""
+"""The Celery app. Every periodic schedule is declared here, in one place.
+
+Times are UTC (CELERY_TIMEZONE). Jobs whose meaning depends on a local clock
+(reminders at the patient's reminder time, silence counted in the patient's
+days, the digest in the clinic's morning) run often and decide per time zone
+in the database, rather than being scheduled once per zone here.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,37 @@ app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Every 5 minutes: each patient whose local reminder time has passed.
+    # The expiry drops ticks queued while no worker ran; the next one does the work.
+    "reminders-dispatch": {
+        "task": "careplans.tasks.reminders_dispatch_due",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
+    # Nightly, before detection reads the snapshots.
+    "outcomes-recompute-all": {
+        "task": "careplans.tasks.outcome_recompute_all",
+        "schedule": crontab(hour=1, minute=30),
+        "options": {"expires": 6 * 60 * 60},
+    },
+    # Hourly, so silence is noticed soon after each patient's local midnight.
+    "alerts-detect": {
+        "task": "patients.tasks.alerts_detect_all",
+        "schedule": crontab(minute=40),
+        "options": {"expires": 50 * 60},
+    },
+    # Hourly; each clinic gets its digest in its own 07:00 hour (ALERT_DIGEST_HOUR).
+    "alerts-digest": {
+        "task": "patients.tasks.alerts_digest_due",
+        "schedule": crontab(minute=50),
+        "options": {"expires": 9 * 60},
+    },
+    "invitations-purge": {
+        "task": "patients.tasks.invitations_purge",
+        "schedule": crontab(hour=3, minute=15),
+        "options": {"expires": 6 * 60 * 60},
+    },
+}
 
 __all__ = ["app", "crontab"]

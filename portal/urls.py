@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("patients.auth_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api_urls")),
+    path("", include("patients.account_urls")),
     path("", include("patients.urls")),
     path("", include("careplans.urls")),
 ]

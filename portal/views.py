@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -40,8 +42,18 @@ def _database_ok() -> bool:
 
 
 def _broker_ok() -> bool:
+    url = str(settings.CELERY_BROKER_URL)
+    if url.startswith("filesystem://"):
+        # kombu's filesystem transport "connects" without touching the disk;
+        # reachable means the queue folder is there and writable.
+        folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
+        if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):
+            return True
+        log.error("healthz: broker folder %s is missing or not writable", folder)
+        return False
     try:
-        with celery_app.connection_for_write() as conn:
+        # The URL from settings, not the app's cached config, so it is what the site runs with now.
+        with celery_app.connection_for_write(url=url) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
     except Exception:
         log.exception("healthz: broker unreachable")

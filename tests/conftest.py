@@ -30,6 +30,14 @@ def _eager_celery() -> Iterator[None]:
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Each test starts with empty rate-limit counters (they live in the shared cache)."""
+    from portal.ratelimit import ratelimit_reset
+
+    ratelimit_reset()
+
+
 @dataclass
 class Personas:
     clinic: Clinic

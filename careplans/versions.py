@@ -1,0 +1,87 @@
+"""Plan versions: a snapshot of what the patient was asked to do, and what changed.
+
+A version's ``content`` is self-contained (exercise names and dosage are copied,
+not referenced), so the history still reads correctly after an exercise is
+renamed, archived or removed from the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from careplans.models import CarePlan, PlanExercise
+
+DOSE_LABELS: dict[str, str] = {
+    "sets": "sets",
+    "reps": "reps",
+    "hold_seconds": "hold (s)",
+    "sessions_per_day": "sessions a day",
+    "days_per_week": "days a week",
+}
+PLAN_LABELS: dict[str, str] = {
+    "title": "Title",
+    "condition": "Condition",
+    "start_date": "Start date",
+    "length_weeks": "Length in weeks",
+}
+
+
+def plan_snapshot(plan: CarePlan, items: Iterable[PlanExercise]) -> dict[str, Any]:
+    return {
+        "title": plan.title,
+        "condition": plan.condition,
+        "start_date": plan.start_date.isoformat(),
+        "length_weeks": plan.length_weeks,
+        "exercises": [
+            {
+                "item": item.pk,
+                "exercise": item.exercise_id,
+                "name": item.exercise.name,
+                **{name: getattr(item, name) for name in DOSE_LABELS},
+                "note": item.note,
+            }
+            for item in items
+        ],
+    }
+
+
+def _names(entries: Iterable[dict[str, Any]]) -> str:
+    return ", ".join(str(entry["name"]) for entry in entries)
+
+
+def change_summary(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+    """What changed between two snapshots, one plain sentence per change."""
+    if old is None:
+        count = len(new["exercises"])
+        return [f"Activated with {count} exercise{'s' if count != 1 else ''}: {_names(new['exercises'])}."]
+    lines: list[str] = []
+    for field, label in PLAN_LABELS.items():
+        if old.get(field) != new.get(field):
+            lines.append(f"{label} changed from “{old.get(field)}” to “{new.get(field)}”.")
+    old_items = {entry["item"]: entry for entry in old["exercises"]}
+    new_items = {entry["item"]: entry for entry in new["exercises"]}
+    added = [entry for key, entry in new_items.items() if key not in old_items]
+    removed = [entry for key, entry in old_items.items() if key not in new_items]
+    if added:
+        lines.append(f"Added {_names(added)}.")
+    if removed:
+        lines.append(f"Removed {_names(removed)}.")
+    for key, after in new_items.items():
+        before = old_items.get(key)
+        if before is None:
+            continue
+        doses = [
+            f"{label} {before[name]} → {after[name]}"
+            for name, label in DOSE_LABELS.items()
+            if before.get(name) != after.get(name)
+        ]
+        if doses:
+            lines.append(f"{after['name']}: {', '.join(doses)}.")
+        if before.get("note", "") != after.get("note", ""):
+            lines.append(f"{after['name']}: note {'changed' if after.get('note') else 'removed'}.")
+    kept_old = [key for key in old_items if key in new_items]
+    kept_new = [key for key in new_items if key in old_items]
+    if kept_old != kept_new:
+        lines.append(f"New order: {_names(new['exercises'])}.")
+    return lines

@@ -1,0 +1,303 @@
+"""Worsening and silence alerts, and the therapists' daily digest.
+
+Detection is set-based: a handful of statements over all active plans, never a
+loop over patients. An alert is one *episode*: the partial unique index
+``alert_one_open_episode`` allows one uncleared worsening (or silence) alert per
+patient, so a condition that lasts for weeks raises one alert; when the
+condition ends the alert is cleared, and if it comes back a new one is raised.
+Red-flag alerts are raised at the check-in itself (patients/checkins.py) and
+emailed at once; the digest only picks them up if that email never went out.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import DateField, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.urls import reverse
+from django.utils import timezone
+
+from careplans.models import CarePlan, PlanStatus
+from careplans.reminders import local_now_by_zone, zone_case
+from patients.models import Alert, AlertKind, AuditEvent, Clinic, PainCheckIn, Therapist
+
+log = logging.getLogger(__name__)
+
+#: Whole days without a check-in that make a silence alert.
+SILENCE_DAYS = 3
+#: A red flag whose immediate email has not gone out after this joins the digest.
+RED_FLAG_EMAIL_GRACE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class DetectResult:
+    worsening_raised: int
+    worsening_cleared: int
+    silence_raised: int
+    silence_cleared: int
+
+
+def _active_plans() -> QuerySet[CarePlan]:
+    return CarePlan.objects.filter(status=PlanStatus.ACTIVE)
+
+
+def worsening_plans() -> QuerySet[CarePlan]:
+    """Active plans whose current pain is at least 2 points above baseline.
+
+    Read from the outcome snapshots, which apply careplans.outcomes.worsening
+    and are refreshed after every check-in and for every plan nightly.
+    """
+    return _active_plans().filter(outcome__worsening=True)
+
+
+def silent_plans(*, now: datetime) -> QuerySet[CarePlan]:
+    """Active plans with no check-in on any of the last 3 whole local days, nor today.
+
+    "Today" is each patient's own date, so one query serves every time zone: a
+    CASE over the zones gives each row its cut-off date (today - 3).
+    """
+    zones = list(_active_plans().order_by().values_list("patient__timezone", flat=True).distinct())
+    local = local_now_by_zone(zones, now)
+    cutoff = zone_case(
+        {z: t.date() - timedelta(days=SILENCE_DAYS) for z, t in local.items()},
+        DateField(),
+        field="patient__timezone",
+    )
+    return (
+        _active_plans()
+        .annotate(cutoff=cutoff)
+        .filter(start_date__lte=F("cutoff"))
+        .filter(
+            ~Exists(
+                PainCheckIn.objects.filter(patient=OuterRef("patient"), local_date__gte=OuterRef("cutoff"))
+            )
+        )
+    )
+
+
+def _last_checkin() -> Subquery:
+    return Subquery(
+        PainCheckIn.objects.filter(patient=OuterRef("patient"))
+        .order_by()
+        .values("patient")
+        .annotate(last=Max("local_date"))
+        .values("last")[:1],
+        output_field=DateField(),
+    )
+
+
+def _worsening_detail(baseline: float | None, current: float | None) -> str:
+    if baseline is None or current is None:
+        return "Pain is at least 2 points above the baseline."
+    return (
+        f"Current pain {current:.1f}/10 is {current - baseline:.1f} points "
+        f"above the baseline of {baseline:.1f}."
+    )
+
+
+def _silence_detail(last: date | str | None, start: date) -> str:
+    if last is None:
+        return f"No check-in since the plan started on {start:%a %d %b %Y}."
+    day = last if isinstance(last, date) else date.fromisoformat(str(last))
+    return f"No check-in for {SILENCE_DAYS} days or more; the last was on {day:%a %d %b %Y}."
+
+
+def _open(kind: str) -> QuerySet[Alert]:
+    return Alert.objects.filter(kind=kind, cleared_at__isnull=True)
+
+
+def _raise(kind: str, rows: list[tuple[int, int, int, str]], now: datetime) -> int:
+    """Insert one alert per (plan, patient, clinic, detail) unless an episode is open.
+
+    The partial unique index turns a race with another detector into a skipped
+    row (ON CONFLICT DO NOTHING); the rows read back by this run's timestamp are
+    the ones it opened, and each gets its audit event.
+    """
+    if not rows:
+        return 0
+    Alert.objects.bulk_create(
+        [
+            Alert(
+                plan_id=plan_id,
+                patient_id=patient_id,
+                clinic_id=clinic_id,
+                kind=kind,
+                detail=detail,
+                opened_at=now,
+            )
+            for plan_id, patient_id, clinic_id, detail in rows
+        ],
+        ignore_conflicts=True,
+    )
+    opened = list(
+        _open(kind)
+        .filter(opened_at=now, patient_id__in=[row[1] for row in rows])
+        .values_list("pk", "patient_id", "clinic_id")
+    )
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            at=now,
+            action="alert.opened",
+            object_type="patients.alert",
+            object_id=str(pk),
+            patient_id=patient_id,
+            clinic_id=clinic_id,
+            data={"kind": kind, "by": "nightly detection"},
+        )
+        for pk, patient_id, clinic_id in opened
+    )
+    return len(opened)
+
+
+def _clear(alerts: QuerySet[Alert], now: datetime) -> int:
+    cleared = list(alerts.values_list("pk", "patient_id", "clinic_id", "kind"))
+    if not cleared:
+        return 0
+    alerts.filter(pk__in=[row[0] for row in cleared]).update(cleared_at=now)
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            at=now,
+            action="alert.cleared",
+            object_type="patients.alert",
+            object_id=str(pk),
+            patient_id=patient_id,
+            clinic_id=clinic_id,
+            data={"kind": kind, "by": "nightly detection"},
+        )
+        for pk, patient_id, clinic_id, kind in cleared
+    )
+    return len(cleared)
+
+
+def alerts_detect(*, now: datetime | None = None) -> DetectResult:
+    """Raise new worsening and silence episodes, clear the ones that ended. Idempotent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        worse = worsening_plans()
+        worsening_cleared = _clear(
+            _open(AlertKind.WORSENING).exclude(Exists(worse.filter(patient=OuterRef("patient")))), now
+        )
+        new_worse = worse.exclude(Exists(_open(AlertKind.WORSENING).filter(patient=OuterRef("patient"))))
+        worsening_raised = _raise(
+            AlertKind.WORSENING,
+            [
+                (plan_id, patient_id, clinic_id, _worsening_detail(base, cur))
+                for plan_id, patient_id, clinic_id, base, cur in new_worse.values_list(
+                    "pk", "patient_id", "clinic_id", "outcome__baseline", "outcome__current"
+                )
+            ],
+            now,
+        )
+
+        silent = silent_plans(now=now)
+        silence_cleared = _clear(
+            _open(AlertKind.SILENCE).exclude(Exists(silent.filter(patient=OuterRef("patient")))), now
+        )
+        new_silent = silent.exclude(Exists(_open(AlertKind.SILENCE).filter(patient=OuterRef("patient"))))
+        silence_raised = _raise(
+            AlertKind.SILENCE,
+            [
+                (plan_id, patient_id, clinic_id, _silence_detail(last, start))
+                for plan_id, patient_id, clinic_id, last, start in new_silent.annotate(
+                    last=_last_checkin()
+                ).values_list("pk", "patient_id", "clinic_id", "last", "start_date")
+            ],
+            now,
+        )
+    result = DetectResult(worsening_raised, worsening_cleared, silence_raised, silence_cleared)
+    if any((worsening_raised, worsening_cleared, silence_raised, silence_cleared)):
+        log.info("alerts: %s", result)
+    return result
+
+
+# --- the daily digest ---------------------------------------------------------------
+
+
+def digest_clinics(*, now: datetime, hour: int | None = None) -> list[int]:
+    """Clinics for which it is now the digest hour of their own day."""
+    hour = settings.ALERT_DIGEST_HOUR if hour is None else hour
+    zones = list(Clinic.objects.order_by().values_list("timezone", flat=True).distinct())
+    local = local_now_by_zone(zones, now)
+    wanted = [zone for zone, moment in local.items() if moment.hour == hour]
+    return list(Clinic.objects.filter(timezone__in=wanted).values_list("pk", flat=True))
+
+
+def _undigested(*, now: datetime, clinic_ids: list[int] | None) -> QuerySet[Alert]:
+    alerts = Alert.objects.filter(emailed_at__isnull=True, acknowledged_at__isnull=True).filter(
+        Q(kind__in=(AlertKind.WORSENING, AlertKind.SILENCE))
+        | Q(kind=AlertKind.RED_FLAG, opened_at__lt=now - RED_FLAG_EMAIL_GRACE)
+    )
+    return alerts if clinic_ids is None else alerts.filter(clinic_id__in=clinic_ids)
+
+
+def _recipient(alert: Alert) -> Therapist | None:
+    if alert.plan is not None:
+        return alert.plan.therapist
+    return alert.patient.therapist
+
+
+def _digest_body(therapist: Therapist, alerts: list[Alert]) -> str:
+    lines = [
+        f"Hello {therapist.user.get_short_name()},",
+        "",
+        f"New alerts for your patients ({len(alerts)}):",
+        "",
+    ]
+    for alert in alerts:
+        name = alert.patient.user.full_name or alert.patient.user.email
+        link = settings.SITE_URL + reverse("patient-record", args=[alert.patient_id])
+        lines += [f"- {name}: {alert.get_kind_display()}", f"  {alert.detail}", f"  {link}", ""]
+    lines.append("Acknowledge each alert in Plinth once you have looked at it.")
+    return "\n".join(lines) + "\n"
+
+
+def alerts_digest_send(*, now: datetime | None = None, clinic_ids: list[int] | None = None) -> int:
+    """Email each therapist one digest of their alerts not yet emailed. Returns emails sent.
+
+    ``clinic_ids`` None means the clinics whose local digest hour it is. Each
+    therapist's alerts are locked (skipping rows another run holds), emailed and
+    marked in one transaction: a failed send rolls back and is tried the next
+    day; two runs at once never email the same alert twice.
+    """
+    now = now or timezone.now()
+    clinic_ids = digest_clinics(now=now) if clinic_ids is None else clinic_ids
+    if not clinic_ids:
+        return 0
+    pending = _undigested(now=now, clinic_ids=clinic_ids).select_related(
+        "patient__user", "patient__therapist__user", "plan__therapist__user"
+    )
+    by_therapist: dict[int, tuple[Therapist, list[int]]] = {}
+    for alert in pending.order_by("opened_at", "pk"):
+        therapist = _recipient(alert)
+        if therapist is not None:
+            by_therapist.setdefault(therapist.pk, (therapist, []))[1].append(alert.pk)
+    sent = 0
+    for therapist, ids in by_therapist.values():
+        with transaction.atomic():
+            locked = list(
+                Alert.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk__in=ids, emailed_at__isnull=True)
+                .select_related("patient__user")
+                .order_by("opened_at", "pk")
+            )
+            if not locked:
+                continue
+            try:
+                send_mail(
+                    f"Plinth: {len(locked)} new alert{'s' if len(locked) != 1 else ''}",
+                    _digest_body(therapist, locked),
+                    None,
+                    [therapist.user.email],
+                )
+            except Exception:
+                log.exception("alert digest to therapist %s failed; kept for the next run", therapist.pk)
+                transaction.set_rollback(True)
+                continue
+            Alert.objects.filter(pk__in=[a.pk for a in locked]).update(emailed_at=timezone.now())
+            sent += 1
+    return sent

@@ -1,0 +1,232 @@
+"""Check-ins through the API: the patient posts today's, therapists read a patient's.
+
+Validation is strict: NPRS is a JSON integer 0-10 (not 3.5, "7", "seven" or
+true), red-flag answers are JSON booleans, unknown fields are refused, and a
+date sent by the client is refused with the reason: the server sets the date
+from the patient's time zone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from patients.checkin_forms import DATE_KEYS
+from patients.checkins import NOTE_MAX, checkin_submit
+from patients.models import PainCheckIn, Patient, Side
+from portal.access import client_ip
+from portal.api_common import (
+    INVALID,
+    NOT_FOUND,
+    RATE_LIMITED,
+    UNAUTHENTICATED,
+    ErrorSerializer,
+    Pagination,
+    StrictSerializer,
+    parse_id,
+)
+from portal.errors import DomainError
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer in the JSON itself: no strings, floats or booleans coerced into one."""
+
+    default_error_messages = {
+        **serializers.IntegerField.default_error_messages,
+        "invalid": "Must be a whole number (a JSON integer), for example 4.",
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false in the JSON itself: "yes", 1 or "true" are refused."""
+
+    default_error_messages = {"invalid": "Must be true or false (a JSON boolean)."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class CheckInSerializer(serializers.ModelSerializer[PainCheckIn]):
+    has_red_flag = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = PainCheckIn
+        fields = [
+            "id",
+            "patient",
+            "plan",
+            "local_date",
+            "nprs",
+            "side",
+            "flag_leg_weakness",
+            "flag_bladder_bowel",
+            "flag_fever",
+            "flag_weight_loss",
+            "has_red_flag",
+            "note",
+            "received_at",
+        ]
+        read_only_fields = fields
+
+
+class CheckInStoredSerializer(CheckInSerializer):
+    replaced = serializers.SerializerMethodField(
+        help_text="True when this replaced an earlier check-in on the same local date."
+    )
+
+    class Meta(CheckInSerializer.Meta):
+        fields = [*CheckInSerializer.Meta.fields, "replaced"]
+        read_only_fields = fields
+
+    def get_replaced(self, obj: PainCheckIn) -> bool:
+        return bool(self.context.get("replaced", False))
+
+
+class CheckInCreateSerializer(StrictSerializer):
+    nprs = StrictIntegerField(
+        min_value=0,
+        max_value=10,
+        help_text="Pain right now on the 0-10 Numeric Pain Rating Scale (LOINC 72514-3), a whole number.",
+        error_messages={
+            "required": "Pain (0-10) is required.",
+            "null": "Pain (0-10) is required.",
+            "min_value": "Must be from 0 to 10.",
+            "max_value": "Must be from 0 to 10.",
+        },
+    )
+    side = serializers.ChoiceField(
+        choices=Side.choices,
+        error_messages={"invalid_choice": f"Must be one of: {', '.join(Side.values)}."},
+    )
+    flag_leg_weakness = StrictBooleanField(default=False, help_text="New weakness in a leg.")
+    flag_bladder_bowel = StrictBooleanField(default=False, help_text="Loss of bowel or bladder control.")
+    flag_fever = StrictBooleanField(default=False, help_text="Fever.")
+    flag_weight_loss = StrictBooleanField(default=False, help_text="Unexplained weight loss.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX, default="")
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            sent = [key for key in DATE_KEYS if key in data]
+            if sent:
+                raise serializers.ValidationError(
+                    {
+                        key: [
+                            "Refused: the check-in's date is set by the server from the patient's "
+                            "time zone at the moment it is received. Do not send a date."
+                        ]
+                        for key in sent
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+@extend_schema(
+    tags=["check-ins"],
+    summary="Submit today's pain check-in (patients only)",
+    description=(
+        "Records the authenticated patient's check-in for their local date (their time zone, at the "
+        "moment the server receives it). A second check-in on the same local date replaces the first: "
+        "the answer is 200 instead of 201, and the replaced values are kept in the audit trail. "
+        "Any red-flag answer opens an alert for the therapist at once and emails them."
+    ),
+    request=CheckInCreateSerializer,
+    responses={
+        201: OpenApiResponse(CheckInStoredSerializer, description="Created."),
+        200: OpenApiResponse(CheckInStoredSerializer, description="Replaced today's earlier check-in."),
+        400: OpenApiResponse(
+            INVALID.response,
+            description=(
+                "Invalid input (each field with its reasons), a date sent by the client (refused), "
+                "an unknown field, or no active care plan (field `plan`)."
+            ),
+        ),
+        401: UNAUTHENTICATED,
+        403: OpenApiResponse(
+            ErrorSerializer,
+            description="Not a patient (therapists cannot check in for a patient), or the CSRF check failed.",
+        ),
+        429: RATE_LIMITED,
+    },
+)
+class CheckInCreateView(APIView):
+    parser_classes = [JSONParser]
+
+    def post(self, request: Request) -> Response:
+        patient: Patient | None = getattr(request.user, "patient", None)
+        if patient is None:
+            return Response(
+                {
+                    "detail": "Only a patient can submit a check-in, for themselves; "
+                    "a therapist cannot check in on a patient's behalf."
+                },
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        serializer = CheckInCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            checkin, replaced = checkin_submit(
+                patient=patient, **serializer.validated_data, ip=client_ip(request)
+            )
+        except DomainError as error:
+            return Response(error.as_dict(), status=status.HTTP_400_BAD_REQUEST)
+        body = CheckInStoredSerializer(checkin, context={"replaced": replaced}).data
+        return Response(body, status=status.HTTP_200_OK if replaced else status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["check-ins"],
+    summary="A patient's check-ins, newest first (therapists of the patient's clinic)",
+    parameters=[
+        OpenApiParameter(
+            "patient_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The patient's id."
+        )
+    ],
+    responses={
+        200: CheckInSerializer(many=True),
+        401: UNAUTHENTICATED,
+        404: OpenApiResponse(
+            NOT_FOUND.response, description="No such patient in your clinic (also for non-therapists)."
+        ),
+    },
+)
+class PatientCheckInListView(ListAPIView[PainCheckIn]):
+    serializer_class = CheckInSerializer
+    pagination_class = Pagination
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[PainCheckIn]:
+        therapist = getattr(self.request.user, "therapist", None)
+        patient_id = parse_id(self.kwargs["patient_id"])
+        if therapist is None or patient_id is None:
+            return PainCheckIn.objects.none()
+        return PainCheckIn.objects.filter(
+            patient_id=patient_id, patient__clinic_id=therapist.clinic_id
+        ).order_by("-local_date", "-id")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        therapist = getattr(request.user, "therapist", None)
+        patient_id = parse_id(kwargs["patient_id"])
+        # Another clinic's patient, a wrong id or a non-therapist: the same 404, revealing nothing.
+        if (
+            therapist is None
+            or patient_id is None
+            or not Patient.objects.filter(pk=patient_id, clinic_id=therapist.clinic_id).exists()
+        ):
+            return Response({"detail": "No such patient."}, status=status.HTTP_404_NOT_FOUND)
+        return super().list(request, *args, **kwargs)

@@ -1,0 +1,227 @@
+"""API v1 for people: patients (therapists), alerts, the signed-in user and their data export."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import django_filters
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from careplans.api import ScopedLookupMixin, patient_for, therapist_for, user_of
+from patients.api_export import patient_export
+from patients.audit import audit_log, request_ip
+from patients.checkins import alert_acknowledge
+from patients.models import Alert, AlertKind, Patient
+from portal.api_common import list_errors, read_errors, write_errors
+
+MAX_ID = 2**63 - 1
+
+
+class PatientSerializer(serializers.ModelSerializer[Patient]):
+    full_name = serializers.CharField(source="user.full_name", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    therapist_name = serializers.CharField(source="therapist.user.full_name", read_only=True, default=None)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "full_name",
+            "email",
+            "therapist",
+            "therapist_name",
+            "timezone",
+            "reminder_time",
+            "reminders_enabled",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class PatientFilter(django_filters.FilterSet):  # type: ignore[misc]
+    therapist = django_filters.NumberFilter(field_name="therapist_id", min_value=1, max_value=MAX_ID)
+    q = django_filters.CharFilter(field_name="user__full_name", lookup_expr="icontains", max_length=100)
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+
+    class Meta:
+        model = Patient
+        fields = ["therapist", "q", "created_after"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The clinic's patients (therapists)", responses={200: PatientSerializer, **list_errors()}
+    ),
+    retrieve=extend_schema(
+        summary="One patient of the clinic (therapists); the view is audited",
+        responses={200: PatientSerializer, **read_errors()},
+    ),
+)
+class PatientViewSet(ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[Patient]):
+    serializer_class = PatientSerializer
+    filterset_class = PatientFilter
+    ordering_fields = ["created_at", "user__full_name", "id"]
+    ordering = ["user__full_name", "id"]
+
+    def get_queryset(self) -> QuerySet[Patient]:
+        therapist = therapist_for(self.request)
+        if therapist is None:
+            return Patient.objects.none()
+        return Patient.objects.filter(clinic=therapist.clinic).select_related("user", "therapist__user")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if therapist_for(request) is None:
+            raise Http404
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        patient = cast(Patient, self.get_object())
+        audit_log(
+            action="patient.viewed",
+            actor=request.user,
+            obj=patient,
+            ip=request_ip(request),
+            data={"via": "api"},
+        )
+        return Response(self.get_serializer(patient).data)
+
+
+class AlertSerializer(serializers.ModelSerializer[Alert]):
+    patient_name = serializers.CharField(source="patient.user.full_name", read_only=True)
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "patient",
+            "patient_name",
+            "plan",
+            "checkin",
+            "kind",
+            "detail",
+            "opened_at",
+            "cleared_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "is_open",
+        ]
+        read_only_fields = fields
+
+
+class AlertFilter(django_filters.FilterSet):  # type: ignore[misc]
+    kind = django_filters.ChoiceFilter(choices=AlertKind.choices)
+    patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=MAX_ID)
+    open = django_filters.BooleanFilter(field_name="acknowledged_at", lookup_expr="isnull", label="open")
+
+    class Meta:
+        model = Alert
+        fields = ["kind", "patient", "open"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The clinic's alerts (therapists)", responses={200: AlertSerializer, **list_errors()}
+    ),
+    retrieve=extend_schema(summary="One alert", responses={200: AlertSerializer, **read_errors()}),
+)
+class AlertViewSet(ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[Alert]):
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilter
+    ordering_fields = ["opened_at", "kind", "id"]
+    ordering = ["-opened_at", "-id"]
+
+    def get_queryset(self) -> QuerySet[Alert]:
+        therapist = therapist_for(self.request)
+        if therapist is None:
+            return Alert.objects.none()
+        return Alert.objects.filter(clinic=therapist.clinic).select_related("patient__user", "clinic")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if therapist_for(request) is None:
+            raise Http404
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Acknowledge an alert (therapists of its clinic); repeating it is harmless",
+        request=None,
+        responses={200: AlertSerializer, **write_errors()},
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        alert = cast(Alert, self.get_object())
+        alert = alert_acknowledge(alert=alert, by=user_of(request), ip=request_ip(request))
+        return Response(AlertSerializer(alert).data)
+
+
+class ClinicRefSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+    role = serializers.ChoiceField(choices=["therapist", "patient", "staff", "none"])
+    clinic = ClinicRefSerializer(allow_null=True)
+    therapist_id = serializers.IntegerField(allow_null=True)
+    patient_id = serializers.IntegerField(allow_null=True)
+
+
+class MeView(APIView):
+    @extend_schema(
+        summary="The signed-in user",
+        responses={200: MeSerializer, 401: read_errors()[401], 403: read_errors()[403]},
+    )
+    def get(self, request: Request) -> Response:
+        user = user_of(request)
+        therapist = therapist_for(request)
+        patient = patient_for(request)
+        profile = therapist or patient
+        clinic = profile.clinic if profile is not None else None
+        data = {
+            "id": user.pk,
+            "email": user.email,
+            "full_name": user.full_name,
+            "role": user.role,
+            "clinic": {"id": clinic.pk, "name": clinic.name} if clinic else None,
+            "therapist_id": therapist.pk if therapist else None,
+            "patient_id": patient.pk if patient else None,
+        }
+        return Response(MeSerializer(data).data)
+
+
+class MeExportView(APIView):
+    @extend_schema(
+        summary="Everything Plinth holds about the signed-in patient, as JSON (patients)",
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="Profile, plans, check-ins, sessions, outcomes."
+            ),
+            **read_errors(),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        patient = patient_for(request)
+        if patient is None:
+            raise Http404
+        audit_log(
+            action="patient.exported",
+            actor=request.user,
+            obj=patient,
+            ip=request_ip(request),
+            data={"via": "api"},
+        )
+        response = Response(patient_export(patient=patient))
+        response["Content-Disposition"] = 'attachment; filename="plinth-my-data.json"'
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,135 @@
+"""Pages for check-ins: the patient's daily check-in, the therapist's patient record, alerts."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from patients.audit import audit_log
+from patients.checkin_forms import RED_FLAG_QUESTIONS, CheckInForm
+from patients.checkins import active_plan_for, alert_acknowledge, checkin_submit, local_date_for
+from patients.models import Alert, PainCheckIn
+from patients.record import patient_for_therapist, patient_record, patient_trend
+from portal.access import client_ip, patient_of, patient_required, therapist_of, therapist_required
+from portal.errors import DomainError
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def checkin(request: HttpRequest) -> HttpResponse:
+    """Today's check-in. Sending it again the same day replaces the earlier answer."""
+    patient = patient_of(request)
+    plan = active_plan_for(patient)
+    today = local_date_for(patient, timezone.now())
+    existing = PainCheckIn.objects.filter(patient=patient, local_date=today).first()
+    status = 200
+    if request.method == "POST":
+        form = CheckInForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                _, replaced = checkin_submit(
+                    patient=patient,
+                    nprs=data["nprs"],
+                    side=data["side"],
+                    flag_leg_weakness=data["flag_leg_weakness"],
+                    flag_bladder_bowel=data["flag_bladder_bowel"],
+                    flag_fever=data["flag_fever"],
+                    flag_weight_loss=data["flag_weight_loss"],
+                    note=data["note"],
+                    ip=client_ip(request),
+                )
+            except DomainError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                if replaced and existing is not None:
+                    messages.success(
+                        request,
+                        f"Saved. This replaces the check-in you sent earlier today "
+                        f"(pain was {existing.nprs} out of 10).",
+                    )
+                else:
+                    messages.success(request, "Thank you, your check-in is saved.")
+                return redirect("checkin-done")
+        status = 400
+    else:
+        initial: dict[str, object] = {}
+        if existing is not None:
+            initial = {
+                "nprs": str(existing.nprs),
+                "side": existing.side,
+                "note": existing.note,
+                **{name: "yes" if getattr(existing, name) else "no" for name in RED_FLAG_QUESTIONS},
+            }
+        else:
+            last = PainCheckIn.objects.filter(patient=patient).order_by("-local_date").only("side").first()
+            if last is not None:
+                initial = {"side": last.side}
+        form = CheckInForm(initial=initial)
+    return render(
+        request,
+        "patients/checkin.html",
+        {"form": form, "plan": plan, "existing": existing, "today": today},
+        status=status,
+    )
+
+
+@patient_required
+def checkin_done(request: HttpRequest) -> HttpResponse:
+    """After a check-in: red-flag guidance when needed, and the recent trend."""
+    patient = patient_of(request)
+    today = local_date_for(patient, timezone.now())
+    todays = PainCheckIn.objects.filter(patient=patient, local_date=today).first()
+    if todays is None:
+        return redirect("checkin")
+    return render(
+        request,
+        "patients/checkin_done.html",
+        {"checkin": todays, "trend": patient_trend(patient=patient, today=today), "today": today},
+    )
+
+
+@therapist_required
+def patient_record_page(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """One patient's record. Every opening is written to the audit trail."""
+    therapist = therapist_of(request)
+    patient = patient_for_therapist(therapist=therapist, patient_id=patient_id)
+    if patient is None:
+        raise Http404("No such patient")
+    record = patient_record(patient=patient, page=request.GET.get("page"))
+    audit_log(
+        action="patient.viewed",
+        actor=request.user,
+        obj=patient,
+        patient=patient,
+        clinic=patient.clinic,
+        ip=client_ip(request),
+        data={"page": record.checkins.number if record.checkins else None},
+    )
+    return render(request, "patients/record.html", {"record": record, "patient": patient})
+
+
+@therapist_required
+@require_POST
+def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """Acknowledge an alert: HTMX swaps the alert in place; without JS, back to the page."""
+    therapist = therapist_of(request)
+    alert = (
+        Alert.objects.filter(clinic_id=therapist.clinic_id, pk=alert_id)
+        .select_related("patient__user", "clinic", "checkin")
+        .first()
+    )
+    if alert is None:
+        raise Http404("No such alert")
+    alert = alert_acknowledge(alert=alert, by=request.user, ip=client_ip(request))  # type: ignore[arg-type]
+    if request.headers.get("HX-Request"):
+        return render(request, "patients/_alert.html", {"alert": alert})
+    messages.success(request, f"Alert acknowledged for {alert.patient.user.full_name}.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return redirect("patient-record", patient_id=alert.patient_id)
+    return redirect(target)

@@ -1,0 +1,291 @@
+"""Writes for pain check-ins and alerts. One service, one transaction.
+
+The check-in's date is always the patient's own calendar date at the moment the
+server receives it (never a date the client sends): a patient in Los Angeles
+checking in at 23:30 reports for that evening's date, one in Sydney at 00:30
+for the new day.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
+
+from careplans.models import CarePlan, PlanStatus
+from patients.audit import audit_log
+from patients.models import Alert, AlertKind, PainCheckIn, Patient, Side, User
+from portal.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+NOTE_MAX = 2000
+#: What a replaced check-in keeps in the audit trail.
+CHECKIN_VALUE_FIELDS: tuple[str, ...] = ("nprs", "side", *PainCheckIn.RED_FLAG_FIELDS, "note", "received_at")
+
+
+@dataclass(frozen=True)
+class CheckInAnswers:
+    """One day's answers as the patient gave them, already typed."""
+
+    nprs: int
+    side: str
+    flag_leg_weakness: bool = False
+    flag_bladder_bowel: bool = False
+    flag_fever: bool = False
+    flag_weight_loss: bool = False
+    note: str = ""
+
+
+def local_date_for(patient: Patient, now: datetime) -> date:
+    """The patient's calendar date at ``now``, in their own time zone."""
+    return now.astimezone(patient.zone).date()
+
+
+def active_plan_for(patient: Patient) -> CarePlan | None:
+    return (
+        CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
+        .select_related("therapist__user")
+        .first()
+    )
+
+
+def _validate(answers: CheckInAnswers) -> None:
+    # The forms and the API check the same things first; this is the last word
+    # for any other caller (the database also refuses NPRS outside 0-10).
+    nprs = answers.nprs
+    if isinstance(nprs, bool) or not isinstance(nprs, int) or not 0 <= nprs <= 10:
+        raise DomainError("Pain must be a whole number from 0 to 10.", field="nprs")
+    if answers.side not in Side.values:
+        raise DomainError(f"Side must be one of: {', '.join(Side.values)}.", field="side")
+    if len(answers.note) > NOTE_MAX:
+        raise DomainError(f"The note can be at most {NOTE_MAX} characters.", field="note")
+
+
+def _values(checkin: PainCheckIn) -> dict[str, Any]:
+    values = {name: getattr(checkin, name) for name in CHECKIN_VALUE_FIELDS}
+    values["received_at"] = checkin.received_at.isoformat()
+    return values
+
+
+def _publish(what: str, send: Callable[[], Any]) -> None:
+    """Enqueue a task without ever failing the request that caused it.
+
+    With the broker down the check-in is already committed; the nightly jobs
+    recompute outcomes and the alert stays visible in the app, so logging is
+    the right response, not a 500.
+    """
+    try:
+        send()
+    except (KombuOperationalError, RedisError, OSError):
+        log.exception("could not enqueue %s; the nightly job will catch up", what)
+
+
+def _enqueue_after_commit(plan_id: int, alert_id: int | None) -> None:
+    from careplans.tasks import outcome_recompute_plan
+    from patients.tasks import alert_email_send
+
+    if alert_id is not None:
+        transaction.on_commit(
+            lambda: _publish(f"alert email {alert_id}", lambda: alert_email_send.delay(alert_id))
+        )
+    transaction.on_commit(
+        lambda: _publish(f"outcome recompute {plan_id}", lambda: outcome_recompute_plan.delay(plan_id))
+    )
+
+
+def _red_flag_detail(checkin: PainCheckIn) -> str:
+    return (
+        f"Reported on {checkin.local_date:%a %d %b %Y}: {'; '.join(checkin.red_flags)}. "
+        f"Pain {checkin.nprs}/10."
+    )
+
+
+def checkin_submit(
+    *,
+    patient: Patient,
+    nprs: int,
+    side: str,
+    flag_leg_weakness: bool = False,
+    flag_bladder_bowel: bool = False,
+    flag_fever: bool = False,
+    flag_weight_loss: bool = False,
+    note: str = "",
+    now: datetime | None = None,
+    ip: str | None = None,
+) -> tuple[PainCheckIn, bool]:
+    """Record today's check-in, or replace today's earlier one. Returns (check-in, replaced).
+
+    A red-flag answer opens an alert at once; its email and the plan's outcome
+    recompute are enqueued only once the transaction commits.
+    """
+    answers = CheckInAnswers(
+        nprs=nprs,
+        side=side,
+        flag_leg_weakness=flag_leg_weakness,
+        flag_bladder_bowel=flag_bladder_bowel,
+        flag_fever=flag_fever,
+        flag_weight_loss=flag_weight_loss,
+        note=note.strip(),
+    )
+    _validate(answers)
+    now = now or timezone.now()
+    day = local_date_for(patient, now)
+    with transaction.atomic():
+        plan = active_plan_for(patient)
+        if plan is None:
+            raise DomainError(
+                "You have no active care plan, so there is nothing to check in against yet. "
+                "Your therapist starts a plan for you.",
+                field="plan",
+                code="no_active_plan",
+            )
+        if day < plan.start_date:
+            raise DomainError(
+                f"Your plan starts on {plan.start_date:%A %d %B}; check-ins open on that day.",
+                field="plan",
+                code="plan_not_started",
+            )
+        fields = {
+            "plan": plan,
+            "nprs": answers.nprs,
+            "side": answers.side,
+            "flag_leg_weakness": answers.flag_leg_weakness,
+            "flag_bladder_bowel": answers.flag_bladder_bowel,
+            "flag_fever": answers.flag_fever,
+            "flag_weight_loss": answers.flag_weight_loss,
+            "note": answers.note,
+            "received_at": now,
+        }
+        existing = PainCheckIn.objects.select_for_update().filter(patient=patient, local_date=day).first()
+        if existing is None:
+            try:
+                # A savepoint, so a second tab's insert racing ours becomes a replace.
+                with transaction.atomic():
+                    checkin = PainCheckIn.objects.create(patient=patient, local_date=day, **fields)
+            except IntegrityError:
+                existing = PainCheckIn.objects.select_for_update().get(patient=patient, local_date=day)
+        previous: dict[str, Any] | None = None
+        if existing is not None:
+            previous = _values(existing)
+            for name, value in fields.items():
+                setattr(existing, name, value)
+            existing.save()
+            checkin = existing
+        replaced = previous is not None
+        audit_log(
+            action="checkin.replaced" if replaced else "checkin.created",
+            actor=patient.user,
+            obj=checkin,
+            patient=patient,
+            clinic=patient.clinic,
+            ip=ip,
+            data={"local_date": day.isoformat(), "new": _values(checkin), "replaced": previous},
+        )
+        # A replacement raises a new alert only for a flag it adds: the same
+        # answers given twice in a day are one thing for the therapist to see.
+        raised = [
+            name
+            for name in PainCheckIn.RED_FLAG_FIELDS
+            if getattr(checkin, name) and not (previous and previous[name])
+        ]
+        alert = None
+        if raised:
+            alert = Alert.objects.create(
+                clinic=patient.clinic,
+                patient=patient,
+                plan=plan,
+                checkin=checkin,
+                kind=AlertKind.RED_FLAG,
+                detail=_red_flag_detail(checkin),
+                opened_at=now,
+            )
+            audit_log(
+                action="alert.opened",
+                actor=patient.user,
+                obj=alert,
+                patient=patient,
+                clinic=patient.clinic,
+                ip=ip,
+                data={"kind": alert.kind, "flags": raised},
+            )
+        _enqueue_after_commit(plan.pk, alert.pk if alert else None)
+    return checkin, replaced
+
+
+def alert_acknowledge(*, alert: Alert, by: User, ip: str | None = None) -> Alert:
+    """Mark an open alert as seen by a therapist of its clinic. Acknowledging twice is harmless."""
+    therapist = getattr(by, "therapist", None)
+    if therapist is None or therapist.clinic_id != alert.clinic_id:
+        raise DomainError("Only a therapist of this patient's clinic can acknowledge the alert.")
+    now = timezone.now()
+    with transaction.atomic():
+        # A conditional update: two therapists clicking at once record one acknowledgement.
+        changed = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+            acknowledged_at=now, acknowledged_by=by
+        )
+        alert.refresh_from_db(fields=["acknowledged_at", "acknowledged_by"])
+        if changed:
+            audit_log(
+                action="alert.acknowledged",
+                actor=by,
+                obj=alert,
+                patient=alert.patient,
+                clinic=alert.clinic,
+                ip=ip,
+                data={"kind": alert.kind},
+            )
+    return alert
+
+
+def _alert_recipients(alert: Alert) -> list[str]:
+    emails: list[str] = []
+    plan = alert.plan
+    for therapist in (plan.therapist if plan else None, alert.patient.therapist):
+        if therapist is not None and therapist.user.email and therapist.user.email not in emails:
+            emails.append(therapist.user.email)
+    return emails
+
+
+def alert_email_deliver(*, alert_id: int) -> int:
+    """Email an alert to the plan's therapist (and the patient's, if another). Returns emails sent.
+
+    The row lock is held across the send and ``emailed_at`` is set in the same
+    transaction: a second run (a retry, a redelivered message) waits, then finds
+    the alert emailed and sends nothing. A failed send rolls back, so the retry
+    sends it.
+    """
+    with transaction.atomic():
+        alert = (
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("patient__user", "patient__therapist__user", "plan__therapist__user")
+            .filter(pk=alert_id, emailed_at__isnull=True)
+            .first()
+        )
+        if alert is None:
+            return 0
+        recipients = _alert_recipients(alert)
+        if recipients:
+            link = settings.SITE_URL + reverse("patient-record", args=[alert.patient_id])
+            name = alert.patient.user.full_name or alert.patient.user.email
+            subject = f"Plinth: {alert.get_kind_display().lower()} for {name}"
+            body = (
+                f"{name} reported a red flag in today's check-in.\n\n"
+                f"{alert.detail}\n\n"
+                f"Please look at it as soon as you can and acknowledge the alert in Plinth:\n{link}\n"
+                if alert.kind == AlertKind.RED_FLAG
+                else f"{alert.get_kind_display()} for {name}.\n\n{alert.detail}\n\nOpen Plinth:\n{link}\n"
+            )
+            send_mail(subject, body, None, recipients)
+        Alert.objects.filter(pk=alert.pk).update(emailed_at=timezone.now())
+    return len(recipients)

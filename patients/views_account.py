@@ -1,0 +1,157 @@
+"""The user's own account pages: API tokens, the data download, and the clinic audit search."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Any, cast
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from patients.api_export import patient_export
+from patients.api_tokens import api_token_create, api_token_revoke, tokens_for
+from patients.audit import audit_log, request_ip
+from patients.models import ApiToken, AuditEvent, Patient, User
+from portal.access import patient_of, patient_required, therapist_of, therapist_required
+from portal.errors import DomainError
+
+AUDIT_PER_PAGE = 50
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label="What will use this token?",
+        max_length=100,
+        help_text="For example: the clinic's reporting system.",
+    )
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    """List the user's tokens and make a new one; its key is shown on this response only."""
+    user = _user(request)
+    form = TokenForm(request.POST or None)
+    new_key: str | None = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = api_token_create(user=user, name=form.cleaned_data["name"], ip=request_ip(request))
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            new_key = created.key
+            form = TokenForm()
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(
+        request,
+        "patients/account_tokens.html",
+        {"form": form, "tokens": tokens_for(user=user), "new_key": new_key},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = api_token_revoke(user=_user(request), token_id=token_id, ip=request_ip(request))
+    except ApiToken.DoesNotExist as exc:
+        raise Http404 from exc
+    messages.success(request, f"Token “{token.name}” is revoked; it no longer works.")
+    return redirect("account-tokens")
+
+
+@patient_required
+@require_GET
+def account(request: HttpRequest) -> HttpResponse:
+    return render(request, "patients/account.html", {"patient": patient_of(request)})
+
+
+@patient_required
+@require_GET
+@never_cache
+def data_export(request: HttpRequest) -> HttpResponse:
+    """The patient's own data as a JSON download, the same document as /api/v1/me/export/."""
+    patient = patient_of(request)
+    audit_log(
+        action="patient.exported",
+        actor=request.user,
+        obj=patient,
+        ip=request_ip(request),
+        data={"via": "page"},
+    )
+    body = json.dumps(patient_export(patient=patient), cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="plinth-my-data-{date.today():%Y-%m-%d}.json"'
+    return response
+
+
+class PatientChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.user.full_name or obj.user.email)
+
+
+class AuditSearchForm(forms.Form):
+    patient = PatientChoiceField(queryset=Patient.objects.none(), required=False, empty_label="All patients")
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, clinic_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the clinic's own patients can be chosen; another id is "not one of the choices".
+        field = cast(PatientChoiceField, self.fields["patient"])
+        field.queryset = (
+            Patient.objects.filter(clinic_id=clinic_id).select_related("user").order_by("user__full_name")
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+
+@therapist_required
+@require_GET
+def audit_search(request: HttpRequest) -> HttpResponse:
+    """The clinic's audit trail, searchable by patient and date range (newest first)."""
+    therapist = therapist_of(request)
+    form = AuditSearchForm(request.GET or None, clinic_id=therapist.clinic_id)
+    events = AuditEvent.objects.filter(clinic_id=therapist.clinic_id)
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        if data.get("patient"):
+            events = events.filter(patient=data["patient"])
+        zone = timezone.get_current_timezone()
+        if data.get("date_from"):
+            events = events.filter(at__gte=datetime.combine(data["date_from"], time.min, tzinfo=zone))
+        if data.get("date_to"):
+            end = datetime.combine(data["date_to"] + timedelta(days=1), time.min, tzinfo=zone)
+            events = events.filter(at__lt=end)
+    elif form.is_bound:
+        events = events.none()
+    events = events.select_related("patient__user").order_by("-at", "-id")
+    page = Paginator(events, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "patients/audit_search.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+        status=400 if form.is_bound and form.errors else 200,
+    )

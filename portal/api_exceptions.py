@@ -1,0 +1,39 @@
+"""The API's exception handler: every error is JSON with the field and the reason."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from portal.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DomainError and Django's own errors become 400/404; DRF handles the rest."""
+    if isinstance(exc, DomainError):
+        return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DjangoValidationError):
+        detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ObjectDoesNotExist):
+        exc = Http404()
+    if isinstance(exc, IntegrityError | DataError):
+        # A constraint the serializer did not foresee: the database refused the row.
+        log.warning("API write refused by the database: %s", exc)
+        return Response(
+            {"non_field_errors": ["The data conflicts with existing records or is out of range."]},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, exceptions.ParseError):
+        return Response({"non_field_errors": [f"Malformed request body: {exc.detail}"]}, status=400)
+    return drf_exception_handler(exc, context)

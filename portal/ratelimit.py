@@ -1,0 +1,131 @@
+"""A small fixed-window rate limiter on Django's cache, applied by URL name.
+
+Counters live in the shared cache (Redis in production, files under var/
+otherwise), so every web process counts against the same limit. If the cache
+is unreachable the request goes through: a limiter outage must not become a
+login outage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+log = logging.getLogger(__name__)
+
+# POSTs to these routes are counted; the value is the scope in PLINTH_RATE_LIMITS.
+SCOPES_BY_URL_NAME: dict[str, str] = {
+    "login": "login",
+    "admin:login": "login",
+    "password_reset": "password_reset",
+    "checkin": "checkin",
+    "api-checkin-create": "checkin",
+}
+
+# Tests start each from zero by changing this namespace, rather than flushing a
+# Redis database the Celery broker shares.
+_namespace = ""
+
+
+def ratelimit_reset() -> None:
+    global _namespace
+    _namespace = uuid.uuid4().hex[:8]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    count: int
+    limit: int
+    retry_after: int
+
+
+def ratelimit_hit(*, scope: str, ident: str, now: float | None = None) -> Verdict:
+    """Count one request of ``ident`` in ``scope`` and say whether it is within the limit."""
+    limit, period = settings.PLINTH_RATE_LIMITS[scope]
+    now = time.time() if now is None else now
+    window = int(now // period)
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:24]
+    key = f"rl:{_namespace}:{scope}:{digest}:{window}"
+    retry_after = max(1, math.ceil((window + 1) * period - now))
+    try:
+        cache.add(key, 0, timeout=period + 5)
+        count = int(cache.incr(key))
+    except Exception:
+        log.exception("rate limiter: cache unavailable, letting the request through")
+        return Verdict(True, 0, limit, 0)
+    return Verdict(count <= limit, count, limit, retry_after if count > limit else 0)
+
+
+def client_ident(request: HttpRequest, scope: str) -> str:
+    """Who is counted: the logged-in user, else the API token's prefix, else the address."""
+    address = request.META.get("REMOTE_ADDR") or "unknown"
+    if scope == "checkin":
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return f"user:{user.pk}"
+        auth = request.META.get("HTTP_AUTHORIZATION", "")
+        if auth:
+            # The prefix names the token without revealing its secret.
+            return "token:" + str(auth.split()[-1]).split(".")[0][:32]
+    return f"ip:{address}"
+
+
+def too_many_requests(request: HttpRequest, verdict: Verdict, scope: str) -> HttpResponse:
+    response: HttpResponse
+    message = f"Too many requests. Try again in {verdict.retry_after} seconds."
+    if request.path.startswith("/api/") or "json" in request.META.get("HTTP_ACCEPT", ""):
+        response = JsonResponse({"detail": message}, status=429)
+    elif scope == "login" and not request.path.startswith("/admin/"):
+        from patients.forms import EmailAuthenticationForm
+
+        response = render(
+            request,
+            "registration/login.html",
+            {
+                "form": EmailAuthenticationForm(request),
+                "rate_limited": True,
+                "retry_after": verdict.retry_after,
+                "next": request.POST.get("next", ""),
+            },
+            status=429,
+        )
+    else:
+        response = render(
+            request, "portal/too_many_requests.html", {"retry_after": verdict.retry_after}, status=429
+        )
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
+class RateLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        if request.method != "POST" or request.resolver_match is None:
+            return None
+        scope = SCOPES_BY_URL_NAME.get(request.resolver_match.view_name)
+        if scope is None:
+            return None
+        verdict = ratelimit_hit(scope=scope, ident=client_ident(request, scope))
+        if verdict.allowed:
+            return None
+        log.warning("rate limit %s exceeded by %s", scope, client_ident(request, scope))
+        return too_many_requests(request, verdict, scope)

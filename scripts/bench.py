@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Outcome benchmark: `make bench` (runs under scripts/testenv.py).
+
+For PostgreSQL (the server in DATABASE_URL, in a database created for the run
+and dropped after) and then SQLite (a temporary file), each in its own process:
+migrate, seed N plans with a check-in on each of their 84 days (N = 100,000 by
+default: 8.4 million check-ins), then time
+
+  (a) the nightly full recompute of every plan's outcome snapshot,
+  (b) the clinic outcome report (every clinic's plans, all figures),
+  (c) the floor: one hand-written SQL aggregate computing the baseline and
+      week-12 means per plan over the same check-ins,
+
+and the ratios a/c and b/c (targets: <= 2.0 and <= 1.5), the seeding time and
+the peak memory of the process. Then it runs scripts/bench_reminders.py and
+scripts/bench_api.py when present (each has ``run(report: list[str])``), and
+writes everything to docs/benchmarks.md.
+
+Usage: python scripts/bench.py [--plans N] [--repeat R] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+TARGET_A, TARGET_B = 2.0, 1.5
+
+
+def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), times
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_backend(plans: int, repeat: int) -> dict[str, Any]:
+    """One backend, in this process (DATABASE_URL decides which)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from careplans.outcome_report import outcome_report
+    from careplans.outcomes_bulk import floor_query, outcome_refresh_all
+
+    result: dict[str, Any] = {"vendor": connection.vendor, "plans": plans}
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    call_command("seed_demo", patients=plans, dense=True, no_outcomes=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    result["seed_s"] = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM patients_paincheckin")
+        result["checkins"] = cursor.fetchone()[0]
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        # What autovacuum does after a bulk load: statistics and the visibility map.
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    result["vacuum_s"] = time.perf_counter() - started
+    result["rss_after_seed_mb"] = _maxrss_mb()
+
+    def floor() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(floor_query())
+            cursor.fetchall()
+
+    # The first recompute fills the empty snapshot table; the nightly one
+    # (timed as a) rewrites snapshots that are already there.
+    started = time.perf_counter()
+    written = outcome_refresh_all()
+    result["first_fill_s"] = time.perf_counter() - started
+    result["snapshots"] = written
+    result["c_s"], result["c_runs"] = _timed(floor, repeat)
+    result["a_s"], result["a_runs"] = _timed(outcome_refresh_all, repeat)
+    result["b_s"], result["b_runs"] = _timed(lambda: outcome_report(clinic=None), repeat)
+    result["a_over_c"] = result["a_s"] / result["c_s"]
+    result["b_over_c"] = result["b_s"] / result["c_s"]
+    result["peak_rss_mb"] = _maxrss_mb()
+    return result
+
+
+def _pg_admin(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+def _child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+        path = Path(out.name)
+    try:
+        subprocess.run([sys.executable, __file__, *args, "--json-out", str(path)], env=env, check=True)
+        data: dict[str, Any] = json.loads(path.read_text())
+        return data
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def run_postgresql(plans: int, repeat: int) -> dict[str, Any] | None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        print("bench: DATABASE_URL is not PostgreSQL; skipping the PostgreSQL half", flush=True)
+        return None
+    parts = urlsplit(url)
+    name = f"plinth_bench_{os.getpid()}"
+    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    _pg_admin(admin, f"CREATE DATABASE {name}")
+    try:
+        env = dict(os.environ, DATABASE_URL=urlunsplit(parts._replace(path=f"/{name}")))
+        return _child(["--backend", "postgresql", "--plans", str(plans), "--repeat", str(repeat)], env)
+    finally:
+        _pg_admin(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def run_sqlite(plans: int, repeat: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="plinth-bench-") as tmp:
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL"}}
+        env["PLINTH_VAR_DIR"] = tmp
+        return _child(["--backend", "sqlite", "--plans", str(plans), "--repeat", str(repeat)], env)
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count() or "?"),
+        "ram": ram,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+    }
+
+
+def _section(r: dict[str, Any]) -> list[str]:
+    vendor = "PostgreSQL" if r["vendor"] == "postgresql" else "SQLite"
+    ok_a = "met" if r["a_over_c"] <= TARGET_A else "NOT met"
+    ok_b = "met" if r["b_over_c"] <= TARGET_B else "NOT met"
+    runs = ", ".join
+    return [
+        f"### {vendor}: {r['plans']:,} plans, {r['checkins']:,} check-ins",
+        "",
+        "| measure | seconds |",
+        "|---|---:|",
+        f"| seeding (seed_demo --dense, bulk insert) | {r['seed_s']:.1f} |",
+        f"| {'VACUUM ANALYZE' if r['vendor'] == 'postgresql' else 'ANALYZE'} after seeding | {r['vacuum_s']:.1f} |",
+        f"| first fill of the empty snapshot table | {r['first_fill_s']:.2f} |",
+        f"| (a) nightly full recompute (median of {runs(f'{t:.2f}' for t in r['a_runs'])}) | {r['a_s']:.2f} |",
+        f"| (b) clinic outcome report, all clinics (median of {runs(f'{t:.3f}' for t in r['b_runs'])}) | {r['b_s']:.3f} |",
+        f"| (c) floor: hand-written baseline + week-12 aggregate (median of {runs(f'{t:.2f}' for t in r['c_runs'])}) | {r['c_s']:.2f} |",
+        "",
+        f"- a/c = **{r['a_over_c']:.2f}** (target <= {TARGET_A}: {ok_a})",
+        f"- b/c = **{r['b_over_c']:.3f}** (target <= {TARGET_B}: {ok_b})",
+        f"- snapshots written: {r['snapshots']:,}",
+        f"- peak memory of the process: {r['peak_rss_mb']:.0f} MB "
+        f"({r['rss_after_seed_mb']:.0f} MB after seeding: the recompute and report add "
+        f"{r['peak_rss_mb'] - r['rss_after_seed_mb']:.0f} MB)",
+        "",
+    ]
+
+
+def _others(report: list[str]) -> None:
+    for name in ("bench_reminders", "bench_api"):
+        path = ROOT / "scripts" / f"{name}.py"
+        if not path.exists():
+            report += [f"({path.name} not present.)", ""]
+            continue
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        print(f"bench: running {path.name}", flush=True)
+        module.run(report)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--plans", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--skip-others", action="store_true", help="do not run the other benchmark scripts")
+    parser.add_argument("--backend", choices=["postgresql", "sqlite"], help=argparse.SUPPRESS)
+    parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.backend:
+        result = run_backend(args.plans, args.repeat)
+        Path(args.json_out).write_text(json.dumps(result))
+        return 0
+
+    started = datetime.now(UTC)
+    results = []
+    pg = run_postgresql(args.plans, args.repeat)
+    if pg:
+        results.append(pg)
+    results.append(run_sqlite(args.plans, args.repeat))
+
+    info = machine()
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (scripts/bench.py). Each backend runs in its own process on a fresh",
+        "database: PostgreSQL on the throwaway cluster of scripts/testenv.py (fsync off), SQLite in a",
+        "temporary file.",
+        "",
+        f"- date: {started:%Y-%m-%d %H:%M} UTC",
+        f"- machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM",
+        f"- software: Python {info['python']} on {info['os']}",
+        "",
+        "## Outcomes",
+        "",
+        "(a) is `outcome_refresh_all()`, the nightly task's work: every plan's snapshot recomputed",
+        "from its check-ins by one `INSERT ... SELECT ... ON CONFLICT DO UPDATE` per 25,000 plans.",
+        "(b) is `outcome_report(clinic=None)`: the report page's figures over every clinic's plans",
+        "(overall, per therapist, the histogram and the filter's conditions). (c) is one GROUP BY over",
+        "the check-ins joined to their plans computing the week-1 and week-12 means, the least any",
+        "implementation must do.",
+        "",
+    ]
+    for result in results:
+        lines += _section(result)
+    lines += ["## Other benchmarks", ""]
+    if not args.skip_others:
+        _others(lines)
+    text = "\n".join(lines).rstrip() + "\n"
+    print(text)
+    if not args.no_write:
+        DOC.parent.mkdir(exist_ok=True)
+        DOC.write_text(text)
+        print(f"bench: wrote {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,190 @@
+"""The exercise library in the Django admin: list, search, filters, actions, preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.test import Client
+from django.urls import reverse
+
+from careplans.models import BodyRegion, Category, Equipment, Exercise, ExerciseStatus
+from patients.models import AuditEvent
+from tests.conftest import Personas
+from tests.factories import BodyRegionFactory, ExerciseFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:careplans_exercise_changelist"
+
+
+@pytest.fixture
+def staff_client(client: Client, personas: Personas) -> Client:
+    client.force_login(personas.staff)
+    return client
+
+
+def _listed(response: Any) -> set[str]:
+    return {exercise.name for exercise in response.context["cl"].result_list}
+
+
+@pytest.fixture
+def exercises(db: Any) -> dict[str, Exercise]:
+    knee = BodyRegionFactory(name="Knee", slug="knee")
+    neck = BodyRegionFactory(name="Neck", slug="neck")
+    return {
+        "draft": ExerciseFactory(
+            name="Chin tuck", status=ExerciseStatus.DRAFT, regions=[neck], equipment=Equipment.NONE
+        ),
+        "published": ExerciseFactory(
+            name="Step up",
+            summary="Step onto a low step.",
+            category=Category.STRENGTH,
+            equipment=Equipment.STEP,
+            regions=[knee],
+        ),
+        "archived": ExerciseFactory(
+            name="Knee hug", status=ExerciseStatus.ARCHIVED, category=Category.STRETCH, regions=[knee]
+        ),
+    }
+
+
+def test_changelist_shows_every_status(staff_client: Client, exercises: dict[str, Exercise]) -> None:
+    response = staff_client.get(reverse(CHANGELIST))
+    assert response.status_code == 200
+    assert _listed(response) == {"Chin tuck", "Step up", "Knee hug"}
+    assert "Knee" in response.content.decode()  # the regions column
+
+
+def test_changelist_query_count_is_flat(
+    staff_client: Client, exercises: dict[str, Exercise], django_assert_max_num_queries: Any
+) -> None:
+    staff_client.get(reverse(CHANGELIST))
+    with django_assert_max_num_queries(20) as small:
+        staff_client.get(reverse(CHANGELIST))
+    region = BodyRegionFactory(name="Hip", slug="hip")
+    for n in range(20):
+        ExerciseFactory(name=f"More {n}", regions=[region])
+    with django_assert_max_num_queries(20) as large:
+        staff_client.get(reverse(CHANGELIST))
+    assert len(small) == len(large)
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"q": "step onto"}, {"Step up"}),
+        ({"q": "chin"}, {"Chin tuck"}),
+        ({"status__exact": "draft"}, {"Chin tuck"}),
+        ({"status__exact": "archived"}, {"Knee hug"}),
+        ({"regions__id__exact": "knee"}, {"Step up", "Knee hug"}),
+        ({"category__exact": "stretch"}, {"Knee hug"}),
+        ({"equipment__exact": "step"}, {"Step up"}),
+    ],
+)
+def test_search_and_filters(
+    staff_client: Client, exercises: dict[str, Exercise], params: dict[str, str], expected: set[str]
+) -> None:
+    if "regions__id__exact" in params:  # the admin filters regions by id
+        params = {"regions__id__exact": str(BodyRegion.objects.get(slug=params["regions__id__exact"]).pk)}
+    response = staff_client.get(reverse(CHANGELIST), params)
+    assert response.status_code == 200
+    assert _listed(response) == expected
+
+
+def test_filter_sidebar_offers_status_region_category_and_equipment(
+    staff_client: Client, exercises: dict[str, Exercise]
+) -> None:
+    response = staff_client.get(reverse(CHANGELIST))
+    titles = {str(spec.title) for spec in response.context["cl"].filter_specs}
+    assert {"status", "regions", "category", "equipment"} <= titles
+
+
+def _act(client: Client, action: str, *exercises: Exercise) -> Any:
+    return client.post(
+        reverse(CHANGELIST),
+        {"action": action, ACTION_CHECKBOX_NAME: [str(e.pk) for e in exercises]},
+        follow=True,
+    )
+
+
+def test_publish_action_publishes_and_audits(
+    staff_client: Client, personas: Personas, exercises: dict[str, Exercise]
+) -> None:
+    response = _act(staff_client, "publish", exercises["draft"], exercises["published"])
+    assert response.status_code == 200
+    assert "1 exercise published." in response.content.decode()
+    exercises["draft"].refresh_from_db()
+    assert exercises["draft"].status == ExerciseStatus.PUBLISHED
+    events = list(AuditEvent.objects.filter(action="exercise.published"))
+    assert [(e.object_id, e.actor_id, e.data["from"]) for e in events] == [
+        (str(exercises["draft"].pk), personas.staff.pk, "draft")
+    ]
+    # Now therapists see it.
+    staff_client.force_login(personas.owner.user)
+    assert staff_client.get(reverse("exercise-detail", args=[exercises["draft"].slug])).status_code == 200
+
+
+def test_archive_action_archives_and_hides_from_the_library(
+    staff_client: Client, personas: Personas, exercises: dict[str, Exercise]
+) -> None:
+    before = exercises["published"].updated_at
+    response = _act(staff_client, "archive", exercises["published"], exercises["archived"])
+    assert "1 exercise archived." in response.content.decode()
+    exercises["published"].refresh_from_db()
+    assert exercises["published"].status == ExerciseStatus.ARCHIVED
+    assert exercises["published"].updated_at > before
+    assert AuditEvent.objects.filter(action="exercise.archived").count() == 1
+    staff_client.force_login(personas.owner.user)
+    library = staff_client.get(reverse("library"))
+    assert "Step up" not in library.content.decode()
+
+
+def test_actions_on_a_region_filtered_list_work(staff_client: Client, exercises: dict[str, Exercise]) -> None:
+    region_id = exercises["published"].regions.get().pk
+    response = staff_client.post(
+        reverse(CHANGELIST) + f"?regions__id__exact={region_id}",
+        {"action": "archive", "select_across": "1", ACTION_CHECKBOX_NAME: [str(exercises["published"].pk)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert set(Exercise.objects.filter(status="archived").values_list("name", flat=True)) == {
+        "Step up",
+        "Knee hug",
+    }
+
+
+def test_change_page_renders_a_readable_preview(staff_client: Client, exercises: dict[str, Exercise]) -> None:
+    exercise = exercises["published"]
+    exercise.instructions = "Face the step.\nStep up with the sore leg.\nStep down slowly."
+    exercise.precautions = "Hold a rail if you feel unsteady."
+    exercise.save()
+    response = staff_client.get(reverse("admin:careplans_exercise_change", args=[exercise.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<div class="plinth-preview"><h3>Step up</h3>' in html
+    assert "<li>Step up with the sore leg.</li>" in html
+    assert exercise.dosage_text in html
+    assert "Hold a rail if you feel unsteady." in html
+    assert "Knee · Strength · Step · Beginner" in html
+
+
+def test_preview_escapes_html(staff_client: Client, db: Any) -> None:
+    exercise = ExerciseFactory(name="<script>alert(1)</script>")
+    html = staff_client.get(reverse("admin:careplans_exercise_change", args=[exercise.pk])).content.decode()
+    assert "<h3><script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_add_page_explains_the_preview_comes_after_saving(staff_client: Client) -> None:
+    response = staff_client.get(reverse("admin:careplans_exercise_add"))
+    assert response.status_code == 200
+    assert "Save the exercise to see its preview." in response.content.decode()
+
+
+def test_therapist_cannot_open_the_admin(client: Client, personas: Personas) -> None:
+    client.force_login(personas.owner.user)
+    response = client.get(reverse(CHANGELIST))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]

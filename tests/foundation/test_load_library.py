@@ -1,0 +1,88 @@
+"""The built-in library: at least 30 sound exercises, loaded by an idempotent command."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from careplans.forms import ExerciseAdminForm
+from careplans.library_data import EXERCISES, LOW_BACK_ONE_SIDE_SLUGS
+from careplans.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise
+
+pytestmark = pytest.mark.django_db
+
+
+def _snapshot() -> dict[str, Any]:
+    return {
+        "regions": list(BodyRegion.objects.order_by("pk").values()),
+        "exercises": list(Exercise.objects.order_by("pk").values()),
+        "links": sorted(Exercise.regions.through.objects.values_list("exercise_id", "bodyregion_id")),
+        "templates": list(PlanTemplate.objects.order_by("pk").values()),
+        "items": list(TemplateExercise.objects.order_by("pk").values()),
+    }
+
+
+def _load() -> str:
+    out = StringIO()
+    call_command("load_library", stdout=out)
+    return out.getvalue()
+
+
+def test_load_library_twice_changes_nothing() -> None:
+    first = _load()
+    assert f"{len(EXERCISES)} exercises" in first
+    before = _snapshot()
+    second = _load()
+    assert "0 exercises, 0 regions, 0 templates added" in second
+    assert _snapshot() == before
+
+
+def test_admin_edits_survive_a_reload() -> None:
+    _load()
+    bridge = Exercise.objects.get(slug="bridge")
+    bridge.summary = "Edited by the clinic's admin."
+    bridge.reps = 8
+    bridge.status = ExerciseStatus.ARCHIVED
+    bridge.save()
+    bridge.regions.set([BodyRegion.objects.get(slug="hip")])
+    region = BodyRegion.objects.get(slug="knee")
+    region.name = "Knee (renamed)"
+    region.save()
+    before = _snapshot()
+
+    _load()
+
+    assert _snapshot() == before
+    bridge.refresh_from_db()
+    assert (bridge.summary, bridge.reps, bridge.status) == ("Edited by the clinic's admin.", 8, "archived")
+    assert [r.slug for r in bridge.regions.all()] == ["hip"]
+
+
+def test_library_ships_at_least_30_published_exercises_with_the_low_back_five() -> None:
+    _load()
+    published = Exercise.objects.filter(status=ExerciseStatus.PUBLISHED)
+    assert published.count() >= 30
+    names = set(published.filter(slug__in=LOW_BACK_ONE_SIDE_SLUGS).values_list("name", flat=True))
+    assert len(names) == 5
+    lowered = " | ".join(sorted(names)).lower()
+    for words in ("pelvic tilt", "child", "bridge", "bird dog", "lateral flexion"):
+        assert words in lowered
+    template = PlanTemplate.objects.get(clinic=None, name__icontains="low back")
+    assert [item.exercise.slug for item in template.items.select_related("exercise")] == (
+        LOW_BACK_ONE_SIDE_SLUGS
+    )
+
+
+def test_every_shipped_exercise_passes_the_admin_form() -> None:
+    """The shipped data obeys the same rules as an admin's edits: dosage, regions, precautions."""
+    _load()
+    for exercise in Exercise.objects.prefetch_related("regions"):
+        data = {field: getattr(exercise, field) for field in ExerciseAdminForm.Meta.fields}
+        data["regions"] = [region.pk for region in exercise.regions.all()]
+        form = ExerciseAdminForm(data=data, instance=exercise)
+        assert form.is_valid(), (exercise.slug, form.errors)
+        assert exercise.precautions.strip(), exercise.slug
+        assert len(exercise.steps) >= 2, exercise.slug

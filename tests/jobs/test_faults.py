@@ -1,0 +1,242 @@
+"""Fault tests on real services: our own redis-server, a real Celery worker process
+and an aiosmtpd SMTP server. After each fault, every due patient has received
+exactly one reminder: the count at the SMTP server equals the number due."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import close_old_connections
+
+from careplans.models import DeliveryStatus, ReminderDelivery
+from careplans.reminders import reminders_dispatch
+from patients.models import PainCheckIn, Patient
+from tests.jobs.conftest import bulk_patients
+from tests.jobs.harness import (
+    ROOT,
+    RedisServer,
+    SMTPServer,
+    Worker,
+    broker,
+    database_url,
+    wait_until,
+    worker_env,
+)
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
+
+DUE = 240
+#: Short leases so a dead send is taken over in seconds, not minutes.
+LEASES = {
+    "PLINTH_REMINDER_SEND_LEASE": "6",
+    "PLINTH_REMINDER_REQUEUE_AFTER": "4",
+    "PLINTH_REMINDER_RETRY_BACKOFF": "3",
+}
+
+
+def zones_away_from_midnight() -> list[str]:
+    # A zone crossing midnight during the test would rightly start a new day.
+    now = datetime.now(UTC)
+    candidates = ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
+    safe = []
+    for zone in candidates:
+        clock = now.astimezone(ZoneInfo(zone))
+        minutes = clock.hour * 60 + clock.minute
+        if 20 <= minutes <= 23 * 60 + 45:
+            safe.append(zone)
+    return safe
+
+
+@dataclass
+class Stack:
+    redis: RedisServer
+    smtp: SMTPServer
+    worker: Worker
+    tmp: Path
+    due_emails: set[str]
+
+    def tick(self) -> None:
+        """What beat does every 5 minutes: claim the due, re-enqueue the lost."""
+        try:
+            reminders_dispatch()
+        finally:
+            close_old_connections()
+
+    def settle(self, *, seconds: float = 120) -> None:
+        """Tick until every delivery is finished and the count has stopped moving."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.tick()
+            unfinished = ReminderDelivery.objects.exclude(
+                status__in=(DeliveryStatus.SENT, DeliveryStatus.SKIPPED)
+            ).count()
+            if unfinished == 0 and self.smtp.handler.total >= len(self.due_emails):
+                time.sleep(3)  # anything still in flight would arrive now
+                return
+            time.sleep(1.5)
+        raise AssertionError(
+            f"not settled: {self.smtp.handler.total} emails, "
+            f"{dict(ReminderDelivery.objects.values_list('status').order_by().annotate_count())}"
+            if False
+            else f"not settled after {seconds:.0f}s: {self.smtp.handler.total} emails for "
+            f"{len(self.due_emails)} due; statuses {self.statuses()}\n{self.worker.tail()}"
+        )
+
+    def statuses(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for status in ReminderDelivery.objects.values_list("status", flat=True):
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+    def assert_exactly_once(self) -> None:
+        counts = self.smtp.handler.counts
+        duplicates = {rcpt: n for rcpt, n in counts.items() if n > 1}
+        assert duplicates == {}, f"sent twice: {duplicates}"
+        assert set(counts) == self.due_emails, (
+            f"missing {len(self.due_emails - set(counts))}, unexpected {len(set(counts) - self.due_emails)}"
+        )
+        assert sum(counts.values()) == len(self.due_emails)
+        assert ReminderDelivery.objects.filter(status=DeliveryStatus.SENT).count() == len(self.due_emails)
+
+
+def make_patients() -> set[str]:
+    zones = zones_away_from_midnight()
+    due = bulk_patients(DUE, zones=zones, prefix="due")
+    # Not due: reminders off, already checked in today, no active plan.
+    bulk_patients(10, zones=zones, prefix="off", reminders_enabled=False)
+    for patient in bulk_patients(10, zones=zones, prefix="done"):
+        PainCheckIn.objects.create(
+            patient=patient, plan=patient.plans.get(), local_date=patient.local_today(), nprs=3
+        )
+    for patient in bulk_patients(10, zones=zones, prefix="stopped"):
+        patient.plans.update(status="stopped")
+    return set(Patient.objects.filter(pk__in=[p.pk for p in due]).values_list("user__email", flat=True))
+
+
+@pytest.fixture
+def stack(settings: Any) -> Iterator[Stack]:
+    settings.REMINDER_REQUEUE_AFTER = int(LEASES["PLINTH_REMINDER_REQUEUE_AFTER"])
+    settings.REMINDER_SEND_LEASE = int(LEASES["PLINTH_REMINDER_SEND_LEASE"])
+    due_emails = make_patients()
+    tmp = Path(tempfile.mkdtemp(prefix="plinth-faults-"))
+    redis = RedisServer(tmp)
+    smtp = SMTPServer()
+    worker: Worker | None = None
+    try:
+        redis.start()
+        smtp.start()
+        worker = Worker(tmp, worker_env(redis=redis, smtp=smtp, tmp=tmp, **LEASES))
+        with broker(redis.url):
+            worker.start()
+            yield Stack(redis=redis, smtp=smtp, worker=worker, tmp=tmp, due_emails=due_emails)
+    finally:
+        if worker is not None:
+            worker.stop()
+        smtp.handler.release.set()
+        smtp.stop()
+        redis.kill()
+        close_old_connections()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def beat_process(redis_url: str) -> subprocess.Popen[bytes]:
+    """A separate process running the beat job once, as a second beat would."""
+    code = (
+        "import django; django.setup()\n"
+        "from careplans.tasks import reminders_dispatch_due\n"
+        "print(reminders_dispatch_due())\n"
+    )
+    env = worker_env_for_beat(redis_url)
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+
+def worker_env_for_beat(redis_url: str) -> dict[str, str]:
+    import os
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("CELERY_", "PYTEST"))}
+    env.update(DATABASE_URL=database_url(), REDIS_URL=redis_url, **LEASES)
+    from django.conf import settings
+
+    env["SECRET_KEY"] = settings.SECRET_KEY
+    return env
+
+
+def test_job_run_three_times_and_twice_at_once_sends_one_each(stack: Stack) -> None:
+    # Two beat processes at the same moment, each running the job once.
+    procs = [beat_process(stack.redis.url) for _ in range(2)]
+    outputs = [proc.communicate(timeout=90)[0].decode() for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), outputs
+    # Then the job three times in a row, and once more through the worker.
+    for _ in range(3):
+        stack.tick()
+    from careplans.tasks import reminders_dispatch_due
+
+    reminders_dispatch_due.delay()
+    stack.settle()
+    stack.assert_exactly_once()
+    claimed = sum(int(out.split("'claimed': ")[1].split(",")[0]) for out in outputs)
+    assert claimed == DUE, outputs  # the two concurrent runs split the claims between them
+
+
+def test_worker_killed_mid_batch_then_restarted(stack: Stack) -> None:
+    handler = stack.smtp.handler
+    handler.hold_after = DUE // 3
+    stack.tick()
+    # Wait until the worker is blocked in an SMTP dialogue, a third of the way in.
+    wait_until(lambda: handler.held >= 1, seconds=90, what="a send in progress")
+    stack.worker.kill()
+    handler.release.set()
+    handler.hold_after = None
+    interrupted = ReminderDelivery.objects.filter(status=DeliveryStatus.SENDING).count()
+    assert interrupted >= 1
+    assert handler.total < DUE
+    stack.worker.start()
+    stack.settle()
+    stack.assert_exactly_once()
+    assert ReminderDelivery.objects.filter(attempts__gte=2).count() >= interrupted
+
+
+def test_redis_restarted_mid_batch(stack: Stack) -> None:
+    stack.tick()
+    wait_until(lambda: stack.smtp.handler.total >= DUE // 3, seconds=90, what="a third of the batch")
+    stack.redis.restart()  # no persistence: the queued messages are gone
+    assert stack.smtp.handler.total < DUE
+    stack.settle()
+    stack.assert_exactly_once()
+
+
+def test_smtp_down_for_the_first_attempt_then_back(stack: Stack) -> None:
+    stack.smtp.stop()
+    stack.tick()
+    wait_until(
+        lambda: ReminderDelivery.objects.filter(status=DeliveryStatus.FAILED).count() == DUE,
+        seconds=90,
+        what="every first attempt to fail",
+        every=0.5,
+    )
+    errors = set(ReminderDelivery.objects.values_list("error", flat=True))
+    assert all("attempt 1" in error and "Connection refused" in error for error in errors), errors
+    assert stack.smtp.handler.total == 0
+    stack.smtp.start()
+    stack.settle()
+    stack.assert_exactly_once()
+    assert not ReminderDelivery.objects.filter(attempts__lt=2).exists()
+
+
+def _unused() -> Any:
+    return threading, timedelta
