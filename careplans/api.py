@@ -20,8 +20,8 @@ from rest_framework.response import Response
 
 from careplans import selectors, services
 from careplans.models import (
-    BodyRegion,
     DOSAGE_LIMITS,
+    BodyRegion,
     CarePlan,
     Category,
     Difficulty,
@@ -62,7 +62,7 @@ def user_of(request: Request) -> User:
 
 
 class ScopedLookupMixin:
-    """get_object() that answers 404, never 500, for ids that cannot exist."""
+    # get_object() that answers 404, never 500, for ids that cannot exist.
 
     kwargs: dict[str, Any]
     lookup_value_regex = ID_PATTERN

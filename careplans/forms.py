@@ -144,7 +144,7 @@ def _dose_field(name: str, label: str) -> forms.IntegerField:
     low, high = DOSAGE_LIMITS[name]
     text = f"{label.capitalize()} must be between {low} and {high}."
     return forms.IntegerField(
-        label=label,
+        label=label.capitalize(),
         min_value=low,
         max_value=high,
         error_messages={"min_value": text, "max_value": text, "invalid": text, "required": text},

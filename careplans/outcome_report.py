@@ -4,9 +4,8 @@ Plans count once their week 12 is over in the patient's calendar (draft plans,
 never started, do not count). Missing endpoints are counted, never dropped: the
 intention-to-treat responder rate counts them as not responding.
 
-The query count is fixed (overall, by therapist, histogram, the conditions for
-the filter, and on SQLite one query for the medians), whatever the number of
-plans.
+The query count is fixed (overall, by therapist, histogram, and on SQLite one
+query for the medians), whatever the number of plans.
 """
 
 from __future__ import annotations
@@ -83,8 +82,12 @@ class HistogramBin:
     @property
     def label(self) -> str:
         if self.high is None:
-            return f"{self.low:+d}% or more"
-        return f"{self.low:+d}% to {self.high:+d}%"
+            return f"{_signed(self.low)}% or more"
+        return f"{_signed(self.low)}% to {_signed(self.high)}%"
+
+
+def _signed(value: int) -> str:
+    return f"{value:+d}" if value else "0"
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,6 @@ class OutcomeReport:
     overall: GroupFigures
     by_therapist: list[GroupFigures]
     histogram: list[HistogramBin]
-    conditions: list[str]
 
     @property
     def histogram_max(self) -> int:
@@ -222,10 +224,12 @@ def outcome_report(*, clinic: Clinic | None, filters: ReportFilters | None = Non
         for k in range(BIN_COUNT)
     ]
 
+    return OutcomeReport(overall=overall, by_therapist=by_therapist, histogram=histogram)
+
+
+def outcome_conditions(*, clinic: Clinic | None) -> list[str]:
+    """The conditions of the clinic's plans, for the report's filter (one query)."""
     plans = CarePlan.objects.exclude(condition="")
     if clinic is not None:
         plans = plans.filter(clinic=clinic)
-    conditions = list(plans.order_by("condition").values_list("condition", flat=True).distinct())
-    return OutcomeReport(
-        overall=overall, by_therapist=by_therapist, histogram=histogram, conditions=conditions
-    )
+    return list(plans.order_by("condition").values_list("condition", flat=True).distinct())

@@ -217,6 +217,11 @@ def reminders_requeue(*, now: datetime, limit: int = 5 * BATCH) -> int:
     ids = list(stale.order_by("lease_until").values_list("pk", flat=True)[:limit])
     if not ids:
         return 0
+    # A send whose lease ran out died mid-way (see the module docstring): it
+    # becomes a failure on record, which the send takes up again at once.
+    stale.filter(pk__in=ids, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.FAILED, error="interrupted mid-send (worker lost); sending again"
+    )
     # Pushing the lease forward keeps the next sweep from publishing them again
     # while these messages are still in the queue.
     lease = now + timedelta(seconds=settings.REMINDER_REQUEUE_AFTER)

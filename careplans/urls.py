@@ -1,6 +1,6 @@
 from django.urls import path
 
-from careplans import plan_views, views
+from careplans import outcome_views, plan_views, views
 
 urlpatterns = [
     path("library/", views.library, name="library"),
@@ -31,4 +31,7 @@ urlpatterns = [
     # The patient's own copy of the handout.
     path("today/handout/", plan_views.my_handout, name="my-handout"),
     path("today/handout.pdf", plan_views.my_handout_pdf, name="my-handout-pdf"),
+    # Outcomes: the patient's progress, the clinic's report.
+    path("progress/", outcome_views.progress, name="progress"),
+    path("outcomes/", outcome_views.clinic_report, name="outcome-report"),
 ]

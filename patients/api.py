@@ -11,15 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.filters import OrderingFilter
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from patients.audit import audit_log
 from patients.checkin_forms import DATE_KEYS
 from patients.checkins import NOTE_MAX, checkin_submit
 from patients.models import PainCheckIn, Patient, Side
@@ -189,6 +192,15 @@ class CheckInCreateView(APIView):
         return Response(body, status=status.HTTP_200_OK if replaced else status.HTTP_201_CREATED)
 
 
+class CheckInFilter(filters.FilterSet):  # type: ignore[misc]
+    since = filters.DateFilter(field_name="local_date", lookup_expr="gte", help_text="From this local date.")
+    until = filters.DateFilter(field_name="local_date", lookup_expr="lte", help_text="Up to this local date.")
+
+    class Meta:
+        model = PainCheckIn
+        fields: list[str] = []
+
+
 @extend_schema(
     tags=["check-ins"],
     summary="A patient's check-ins, newest first (therapists of the patient's clinic)",
@@ -208,25 +220,31 @@ class CheckInCreateView(APIView):
 class PatientCheckInListView(ListAPIView[PainCheckIn]):
     serializer_class = CheckInSerializer
     pagination_class = Pagination
-    filter_backends: list[Any] = []
+    filter_backends = [filters.DjangoFilterBackend, OrderingFilter]
+    filterset_class = CheckInFilter
+    ordering_fields = ["local_date", "nprs", "received_at"]
+    ordering = ["-local_date", "-id"]
 
     def get_queryset(self) -> QuerySet[PainCheckIn]:
         therapist = getattr(self.request.user, "therapist", None)
-        patient_id = parse_id(self.kwargs["patient_id"])
+        patient_id = parse_id(self.kwargs.get("patient_id", ""))
         if therapist is None or patient_id is None:
             return PainCheckIn.objects.none()
-        return PainCheckIn.objects.filter(
-            patient_id=patient_id, patient__clinic_id=therapist.clinic_id
-        ).order_by("-local_date", "-id")
+        return PainCheckIn.objects.filter(patient_id=patient_id, patient__clinic_id=therapist.clinic_id)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         therapist = getattr(request.user, "therapist", None)
         patient_id = parse_id(kwargs["patient_id"])
         # Another clinic's patient, a wrong id or a non-therapist: the same 404, revealing nothing.
-        if (
-            therapist is None
-            or patient_id is None
-            or not Patient.objects.filter(pk=patient_id, clinic_id=therapist.clinic_id).exists()
-        ):
+        patient = (
+            Patient.objects.filter(pk=patient_id, clinic_id=therapist.clinic_id)
+            .select_related("clinic")
+            .first()
+            if therapist is not None and patient_id is not None
+            else None
+        )
+        if patient is None:
             return Response({"detail": "No such patient."}, status=status.HTTP_404_NOT_FOUND)
+        # Reading a patient's check-ins is a view of their record, so it is audited.
+        audit_log(action="patient.checkins_viewed", actor=request.user, obj=patient, ip=client_ip(request))
         return super().list(request, *args, **kwargs)

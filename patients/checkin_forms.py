@@ -91,11 +91,14 @@ class CheckInForm(forms.Form):
         return cleaned
 
     @property
-    def nprs_options(self) -> list[tuple[Any, int, str]]:
-        """(radio, number, words) for the template's eleven tiles."""
-        return [
-            (radio, int(radio.data["value"]), NPRS_WORDS[int(radio.data["value"])]) for radio in self["nprs"]
-        ]
+    def nprs_options(self) -> list[tuple[Any, int, str, str]]:
+        """(radio, number, words, short words) for the template's eleven tiles."""
+        options = []
+        for radio in self["nprs"]:
+            number = int(radio.data["value"])
+            words = NPRS_WORDS[number]
+            options.append((radio, number, words, "worst" if number == 10 else words))
+        return options
 
     @property
     def red_flag_fields(self) -> list[forms.BoundField]:

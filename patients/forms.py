@@ -15,6 +15,11 @@ class EmailAuthenticationForm(AuthenticationForm):
         label="Email",
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
+    # Django's default says both fields may be case-sensitive; here only the password is.
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password do not match an account. Passwords are case-sensitive.",
+    }
 
     def clean_username(self) -> str:
         return str(self.cleaned_data["username"]).strip().lower()

@@ -114,7 +114,7 @@ def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRe
     plan = record_plan(patient)
     open_alerts = list(
         Alert.objects.filter(patient=patient, clinic_id=patient.clinic_id, acknowledged_at__isnull=True)
-        .select_related("checkin")
+        .select_related("checkin", "clinic")
         .order_by("opened_at", "id")
     )
     if plan is None:

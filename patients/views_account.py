@@ -77,12 +77,6 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 
 @patient_required
 @require_GET
-def account(request: HttpRequest) -> HttpResponse:
-    return render(request, "patients/account.html", {"patient": patient_of(request)})
-
-
-@patient_required
-@require_GET
 @never_cache
 def data_export(request: HttpRequest) -> HttpResponse:
     """The patient's own data as a JSON download, the same document as /api/v1/me/export/."""

@@ -20,20 +20,19 @@ ErrorSerializer = inline_serializer(
     name="Error",
     fields={"detail": serializers.CharField()},
 )
-ValidationErrorSerializer = inline_serializer(
-    name="ValidationError",
-    fields={
-        "field_name": serializers.ListField(
-            child=serializers.CharField(), help_text="Each invalid field maps to its reasons."
-        )
-    },
-)
+# A 400 names each invalid field (or "non_field_errors") with its reasons.
+VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Each invalid field (or non_field_errors) maps to its reasons.",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "example": {"start_date": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]},
+}
 
 UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="Not logged in, or the token is invalid.")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="CSRF check failed (session writes).")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such object for this user (never 403).")
 INVALID = OpenApiResponse(
-    ValidationErrorSerializer, description="Invalid input: each field with its reasons."
+    VALIDATION_ERROR_SCHEMA, description="Invalid input: each field with its reasons."
 )
 RATE_LIMITED = OpenApiResponse(ErrorSerializer, description="Too many requests; see Retry-After.")
 

@@ -1,5 +1,7 @@
 """API v1 routes. Each app contributes its viewsets to the one router here."""
 
+from csp.constants import NONCE
+from csp.decorators import csp_update
 from django.urls import URLPattern, URLResolver, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
@@ -7,6 +9,13 @@ from rest_framework.routers import DefaultRouter
 from careplans.api import CarePlanViewSet, ExerciseViewSet, OutcomeSnapshotViewSet, PlanTemplateViewSet
 from patients.api import CheckInCreateView, PatientCheckInListView
 from patients.api_people import AlertViewSet, MeExportView, MeView, PatientViewSet
+
+# Hashes of the inline <style> elements of the pinned Redoc bundle (sidecar);
+# tests/api/test_docs_browser.py fails if a sidecar upgrade changes them.
+REDOC_STYLE_HASHES = [
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",
+]
 
 router = DefaultRouter()
 router.register("exercises", ExerciseViewSet, basename="api-exercise")
@@ -32,9 +41,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
         SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
         name="api-docs",
     ),
+    # Redoc injects <style> elements at run time: styled-components' ones get the
+    # nonce given on the <redoc> element; the two the bundle adds while loading,
+    # before it reads any option, are allowed by their hashes (an empty sheet that
+    # is then filled through the CSSOM, and a fixed stylesheet). This page alone.
     path(
         "redoc/",
-        SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"),
+        csp_update({"style-src": [NONCE, *REDOC_STYLE_HASHES]})(
+            SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html")
+        ),
         name="api-redoc",
     ),
     *router.urls,

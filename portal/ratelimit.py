@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -51,13 +52,17 @@ class Verdict:
     retry_after: int
 
 
+def _key(scope: str, ident: str, window: int) -> str:
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:24]
+    return f"rl:{_namespace}:{scope}:{digest}:{window}"
+
+
 def ratelimit_hit(*, scope: str, ident: str, now: float | None = None) -> Verdict:
     """Count one request of ``ident`` in ``scope`` and say whether it is within the limit."""
     limit, period = settings.PLINTH_RATE_LIMITS[scope]
     now = time.time() if now is None else now
     window = int(now // period)
-    digest = hashlib.sha256(ident.encode()).hexdigest()[:24]
-    key = f"rl:{_namespace}:{scope}:{digest}:{window}"
+    key = _key(scope, ident, window)
     retry_after = max(1, math.ceil((window + 1) * period - now))
     try:
         cache.add(key, 0, timeout=period + 5)
@@ -66,6 +71,33 @@ def ratelimit_hit(*, scope: str, ident: str, now: float | None = None) -> Verdic
         log.exception("rate limiter: cache unavailable, letting the request through")
         return Verdict(True, 0, limit, 0)
     return Verdict(count <= limit, count, limit, retry_after if count > limit else 0)
+
+
+def ratelimit_peek(*, scope: str, ident: str, now: float | None = None) -> Verdict:
+    """Whether ``ident`` is already over the limit in ``scope``, without counting a request."""
+    limit, period = settings.PLINTH_RATE_LIMITS[scope]
+    now = time.time() if now is None else now
+    window = int(now // period)
+    try:
+        count = int(cache.get(_key(scope, ident, window)) or 0)
+    except Exception:
+        log.exception("rate limiter: cache unavailable, letting the request through")
+        return Verdict(True, 0, limit, 0)
+    retry_after = max(1, math.ceil((window + 1) * period - now))
+    return Verdict(count < limit, count, limit, retry_after if count >= limit else 0)
+
+
+def _count_login_failure(
+    sender: Any, credentials: Any = None, request: HttpRequest | None = None, **kw: Any
+) -> None:
+    """Failed logins per address: an address that fails too often is refused for a while.
+
+    django-axes locks an account after 5 failures; this stops one address from
+    going on to lock every account of a clinic, without locking a clinic's shared
+    office address after a few typos.
+    """
+    if request is not None:
+        ratelimit_hit(scope="login_failures", ident=f"ip:{request.META.get('REMOTE_ADDR') or 'unknown'}")
 
 
 def client_ident(request: HttpRequest, scope: str) -> str:
@@ -112,6 +144,7 @@ def too_many_requests(request: HttpRequest, verdict: Verdict, scope: str) -> Htt
 class RateLimitMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        user_login_failed.connect(_count_login_failure, dispatch_uid="plinth-login-failures")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
@@ -124,7 +157,13 @@ class RateLimitMiddleware:
         scope = SCOPES_BY_URL_NAME.get(request.resolver_match.view_name)
         if scope is None:
             return None
-        verdict = ratelimit_hit(scope=scope, ident=client_ident(request, scope))
+        ident = client_ident(request, scope)
+        if scope == "login":
+            failures = ratelimit_peek(scope="login_failures", ident=ident)
+            if not failures.allowed:
+                log.warning("too many failed logins from %s", ident)
+                return too_many_requests(request, failures, scope)
+        verdict = ratelimit_hit(scope=scope, ident=ident)
         if verdict.allowed:
             return None
         log.warning("rate limit %s exceeded by %s", scope, client_ident(request, scope))

@@ -3,6 +3,9 @@ from django.urls import include, path
 
 from portal import views
 
+handler404 = "portal.api_exceptions.api_aware_not_found"
+handler500 = "portal.api_exceptions.api_aware_server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

@@ -175,18 +175,22 @@ def _section(r: dict[str, Any]) -> list[str]:
     vendor = "PostgreSQL" if r["vendor"] == "postgresql" else "SQLite"
     ok_a = "met" if r["a_over_c"] <= TARGET_A else "NOT met"
     ok_b = "met" if r["b_over_c"] <= TARGET_B else "NOT met"
-    runs = ", ".join
+
+    def runs(key: str, digits: int) -> str:
+        return ", ".join(f"{t:.{digits}f}" for t in r[key])
+
+    vacuum = "VACUUM ANALYZE" if r["vendor"] == "postgresql" else "ANALYZE"
     return [
         f"### {vendor}: {r['plans']:,} plans, {r['checkins']:,} check-ins",
         "",
         "| measure | seconds |",
         "|---|---:|",
         f"| seeding (seed_demo --dense, bulk insert) | {r['seed_s']:.1f} |",
-        f"| {'VACUUM ANALYZE' if r['vendor'] == 'postgresql' else 'ANALYZE'} after seeding | {r['vacuum_s']:.1f} |",
+        f"| {vacuum} after seeding | {r['vacuum_s']:.1f} |",
         f"| first fill of the empty snapshot table | {r['first_fill_s']:.2f} |",
-        f"| (a) nightly full recompute (median of {runs(f'{t:.2f}' for t in r['a_runs'])}) | {r['a_s']:.2f} |",
-        f"| (b) clinic outcome report, all clinics (median of {runs(f'{t:.3f}' for t in r['b_runs'])}) | {r['b_s']:.3f} |",
-        f"| (c) floor: hand-written baseline + week-12 aggregate (median of {runs(f'{t:.2f}' for t in r['c_runs'])}) | {r['c_s']:.2f} |",
+        f"| (a) nightly full recompute (median of {runs('a_runs', 2)}) | {r['a_s']:.2f} |",
+        f"| (b) clinic outcome report, all clinics (median of {runs('b_runs', 3)}) | {r['b_s']:.3f} |",
+        f"| (c) floor (median of {runs('c_runs', 2)}) | {r['c_s']:.2f} |",
         "",
         f"- a/c = **{r['a_over_c']:.2f}** (target <= {TARGET_A}: {ok_a})",
         f"- b/c = **{r['b_over_c']:.3f}** (target <= {TARGET_B}: {ok_b})",
@@ -214,7 +218,9 @@ def _others(report: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--plans", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")

@@ -20,7 +20,14 @@ def manage(*args: str) -> None:
     subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, check=True)
 
 
+def _stop(signum: int, frame: object) -> None:
+    # `kill` or a closed terminal stops everything the same way Ctrl-C does.
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
     os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
     manage("migrate", "--no-input", "-v", "0")
     manage("load_library")
@@ -41,10 +48,13 @@ def main() -> int:
         ],
         "beat": [str(BIN / "celery"), "-A", "portal", "beat", "--loglevel", "INFO"],
     }
-    running = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in procs.items()}
-    database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite (var/plinth.sqlite3)"
-    broker = "Redis" if os.environ.get("REDIS_URL") else "filesystem broker (var/broker/)"
-    mail = "SMTP" if os.environ.get("EMAIL_HOST") else "files under var/mail/"
+    # Each in its own process group: Ctrl-C reaches only this script, which then
+    # stops them in order (a terminal's SIGINT would also hit Celery's pool children).
+    running = {name: subprocess.Popen(cmd, cwd=ROOT, process_group=0) for name, cmd in procs.items()}
+    var = Path(os.environ.get("PLINTH_VAR_DIR", ROOT / "var"))
+    database = "PostgreSQL" if os.environ.get("DATABASE_URL") else f"SQLite ({var / 'plinth.sqlite3'})"
+    broker = "Redis" if os.environ.get("REDIS_URL") else f"filesystem broker ({var / 'broker'})"
+    mail = "SMTP" if os.environ.get("EMAIL_HOST") else f"files under {var / 'mail'}"
     print(
         f"\n  Plinth is running at http://{HOST}:{PORT}/\n"
         f"  database: {database}; broker: {broker}; email: {mail}\n\n"

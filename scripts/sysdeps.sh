@@ -3,11 +3,14 @@
 # Installs what is missing (apt-get update once); with CI=true a missing one is fatal.
 set -euo pipefail
 
-missing=()
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-[ -x /usr/bin/chromium ] || missing+=(chromium)
+find_missing() {
+  missing=()
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+}
 
+find_missing
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -23,3 +26,10 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+
+# A package can install without the piece the tests look for; never let that pass silently.
+find_missing
+if [ ${#missing[@]} -ne 0 ]; then
+  echo "sysdeps: still missing after install: ${missing[*]}" >&2
+  exit 1
+fi

@@ -4,34 +4,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('careplans', '0002_initial'),
-        ('patients', '0002_api_token'),
+        ("careplans", "0002_initial"),
+        ("patients", "0002_api_token"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reminderdelivery',
-            name='claim_token',
+            model_name="reminderdelivery",
+            name="claim_token",
             field=models.CharField(blank=True, max_length=32),
         ),
         migrations.AddField(
-            model_name='reminderdelivery',
-            name='lease_until',
+            model_name="reminderdelivery",
+            name="lease_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='reminderdelivery',
-            name='status',
-            field=models.CharField(choices=[('claimed', 'Claimed'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='claimed', max_length=16),
+            model_name="reminderdelivery",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("claimed", "Claimed"),
+                    ("sending", "Sending"),
+                    ("sent", "Sent"),
+                    ("failed", "Failed"),
+                    ("skipped", "Skipped"),
+                ],
+                default="claimed",
+                max_length=16,
+            ),
         ),
         migrations.AddIndex(
-            model_name='reminderdelivery',
-            index=models.Index(fields=['claim_token'], name='reminder_claim_token'),
+            model_name="reminderdelivery",
+            index=models.Index(fields=["claim_token"], name="reminder_claim_token"),
         ),
         migrations.AddIndex(
-            model_name='reminderdelivery',
-            index=models.Index(condition=models.Q(('status__in', ['claimed', 'sending', 'failed'])), fields=['lease_until'], name='reminder_unfinished'),
+            model_name="reminderdelivery",
+            index=models.Index(
+                condition=models.Q(("status__in", ["claimed", "sending", "failed"])),
+                fields=["lease_until"],
+                name="reminder_unfinished",
+            ),
         ),
     ]

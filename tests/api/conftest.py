@@ -76,7 +76,9 @@ def world(personas: Personas) -> World:
     start = date.today() - timedelta(days=10)
     plan_a = CarePlanFactory(patient=p.patient_a, therapist=p.owner, start_date=start)
     plan_b = CarePlanFactory(patient=p.patient_b, therapist=p.owner, start_date=start)
-    draft_a = CarePlanFactory(patient=p.patient_a, therapist=p.owner, status=PlanStatus.DRAFT, title="Next plan")
+    draft_a = CarePlanFactory(
+        patient=p.patient_a, therapist=p.owner, status=PlanStatus.DRAFT, title="Next plan"
+    )
     item_a = PlanExerciseFactory(plan=plan_a, exercise=exercise)
     PlanExerciseFactory(plan=plan_b, exercise=exercise)
     PlanExerciseFactory(plan=draft_a, exercise=exercise)
@@ -92,15 +94,16 @@ def world(personas: Personas) -> World:
     created = api_token_create(user=p.owner.user, name="Reporting")
     # One row of every model the admin shows, so each admin route resolves with a real object.
     Group.objects.create(name="Front desk")
-    AccessAttempt.objects.create(username="someone@example.test", ip_address="192.0.2.1", failures_since_start=1)
+    AccessAttempt.objects.create(
+        username="someone@example.test", ip_address="192.0.2.1", failures_since_start=1
+    )
     AccessLog.objects.create(username="someone@example.test", ip_address="192.0.2.1")
     AccessFailureLog.objects.create(username="someone@example.test", ip_address="192.0.2.1")
     BodyRegion.objects.get_or_create(slug="lower-back", defaults={"name": "Lower back"})
     CarePlan.objects.filter(pk=plan_a.pk).update(version=1)
     plan_a.version = 1
     PlanVersion.objects.create(
-        plan=plan_a,
-        number=1, content=plan_snapshot(plan_a, list(plan_a.items.select_related("exercise")))
+        plan=plan_a, number=1, content=plan_snapshot(plan_a, list(plan_a.items.select_related("exercise")))
     )
     ReminderDelivery.objects.create(patient=p.patient_a, local_date=start)
     audit_a = AuditEvent.objects.filter(action="api_token.created").first() or AuditEvent.objects.create(

@@ -37,7 +37,9 @@ def _dose_post(item: PlanExercise, **changes: Any) -> dict[str, Any]:
     return {f"item-{item.pk}-{name}": value for name, value in values.items()}
 
 
-def test_plan_from_the_shared_template_copies_its_five_exercises_in_order(personas: Any, library: None) -> None:
+def test_plan_from_the_shared_template_copies_its_five_exercises_in_order(
+    personas: Any, library: None
+) -> None:
     client = as_user(personas.owner.user)
     today = personas.patient_a.local_today()
     response = client.post(
@@ -67,7 +69,12 @@ def test_plan_from_scratch_needs_a_title(personas: Any, library: None) -> None:
     assert not CarePlan.objects.exists()
     response = client.post(url, data | {"title": "Knee plan", "condition": "Knee OA"})
     plan = CarePlan.objects.get()
-    assert (plan.title, plan.condition, plan.length_weeks, plan.items.count()) == ("Knee plan", "Knee OA", 12, 0)
+    assert (plan.title, plan.condition, plan.length_weeks, plan.items.count()) == (
+        "Knee plan",
+        "Knee OA",
+        12,
+        0,
+    )
 
 
 def test_new_plan_form_defaults_to_12_weeks_from_the_patients_today(personas: Any, library: None) -> None:
@@ -153,7 +160,13 @@ def test_dosage_service_refuses_out_of_range_without_the_form(plan_a: CarePlan, 
     assert item is not None
     with pytest.raises(DomainError) as caught:
         careplan_exercise_update(
-            item=item, by=personas.owner, sets=99, reps=10, hold_seconds=0, sessions_per_day=1, days_per_week=7
+            item=item,
+            by=personas.owner,
+            sets=99,
+            reps=10,
+            hold_seconds=0,
+            sessions_per_day=1,
+            days_per_week=7,
         )
     assert caught.value.field == "sets"
     item.refresh_from_db()
@@ -194,7 +207,10 @@ def test_search_finds_published_exercises_only(plan_a: CarePlan, personas: Any) 
 
 def test_add_move_remove_without_javascript(personas: Any, library: None) -> None:
     plan = careplan_create(
-        patient=personas.patient_a, by=personas.owner, title="Scratch", start_date=personas.patient_a.local_today()
+        patient=personas.patient_a,
+        by=personas.owner,
+        title="Scratch",
+        start_date=personas.patient_a.local_today(),
     )
     client = as_user(personas.owner.user)
     first, second = ExerciseFactory(name="Alpha move"), ExerciseFactory(name="Beta move")
@@ -286,7 +302,10 @@ def test_activation_makes_version_one_and_is_audited(personas: Any, library: Non
 
 def test_an_empty_plan_cannot_be_activated(personas: Any, library: None) -> None:
     plan = careplan_create(
-        patient=personas.patient_a, by=personas.owner, title="Empty", start_date=personas.patient_a.local_today()
+        patient=personas.patient_a,
+        by=personas.owner,
+        title="Empty",
+        start_date=personas.patient_a.local_today(),
     )
     with pytest.raises(DomainError, match="at least one exercise"):
         careplan_activate(plan=plan, by=personas.owner)
@@ -357,7 +376,11 @@ def test_save_as_template_is_for_the_clinic_only(plan_a: CarePlan, personas: Any
     # Posting another clinic's template id by hand is refused.
     response = as_user(personas.outsider.user).post(
         reverse("plan-new", args=[outsider_patient.pk]),
-        {"template": template.pk, "start_date": outsider_patient.local_today().isoformat(), "length_weeks": 12},
+        {
+            "template": template.pk,
+            "start_date": outsider_patient.local_today().isoformat(),
+            "length_weeks": 12,
+        },
     )
     assert response.status_code == 400
     assert not CarePlan.objects.filter(patient=outsider_patient).exists()

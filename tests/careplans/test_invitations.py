@@ -132,7 +132,9 @@ def test_a_reused_link_says_so_and_changes_nothing(
     client.logout()
     user = User.objects.get(email="nina@example.test")
     password_hash = user.password
-    response = client.post(link, {"new_password1": "another-long-pass-77", "new_password2": "another-long-pass-77"})
+    response = client.post(
+        link, {"new_password1": "another-long-pass-77", "new_password2": "another-long-pass-77"}
+    )
     html = response.content.decode()
     assert response.status_code == 410
     assert "already been used" in html and "Send me a new link" in html
@@ -179,7 +181,9 @@ def test_asking_for_a_new_link_answers_the_same_for_unknown_and_active_accounts(
     assert not Invitation.objects.exists()
 
 
-def test_a_new_link_retires_the_old_one(personas: Any, django_capture_on_commit_callbacks: Any, client: Any) -> None:
+def test_a_new_link_retires_the_old_one(
+    personas: Any, django_capture_on_commit_callbacks: Any, client: Any
+) -> None:
     owner = as_user(personas.owner.user)
     _add(owner, django_capture_on_commit_callbacks)
     patient = Patient.objects.get(user__email="nina@example.test")

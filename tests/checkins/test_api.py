@@ -167,3 +167,12 @@ def test_list_query_count_does_not_grow(
         return len(captured)
 
     assert count(5) == count(110)
+
+
+def test_list_filters_by_date_and_orders(api: APIClient, personas: Any, plan_a: Any) -> None:
+    history(plan_a, {0: 5, 1: 9, 2: 3})
+    _as(api, personas.owner.user)
+    since = (plan_a.start_date + timedelta(days=1)).isoformat()
+    body = api.get(_list_url(personas.patient_a.pk), {"since": since, "ordering": "nprs"}).json()
+    assert [row["nprs"] for row in body["results"]] == [3, 9]
+    assert api.get(_list_url(personas.patient_a.pk), {"since": "not-a-date"}).status_code == 400

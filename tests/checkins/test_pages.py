@@ -249,3 +249,13 @@ def test_record_query_count_does_not_grow_with_checkins(
     large = _record_queries(client, personas, plan, 500, django_assert_max_num_queries)
     assert small == large
     assert small <= 16
+
+
+def test_plan_starting_later_shows_when_checkins_open(client: Client, personas: Any) -> None:
+    make_plan(personas.patient_a, start=personas.patient_a.local_today() + timedelta(days=2))
+    login(client, personas.patient_a.user)
+    response = client.get(reverse("checkin"))
+    assert b"Check-ins open that day" in response.content
+    assert b'name="nprs"' not in response.content
+    assert client.post(reverse("checkin"), GOOD).status_code == 400
+    assert not PainCheckIn.objects.exists()

@@ -47,7 +47,7 @@ def test_wrong_password_is_refused_with_a_message(client: Client, personas: Pers
     )
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
-    assert b"correct email" in response.content or b"Please enter a correct" in response.content
+    assert b"That email and password do not match an account." in response.content
 
 
 def test_caseload_needs_login(client: Client, personas: Personas) -> None:

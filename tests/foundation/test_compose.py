@@ -125,7 +125,9 @@ def test_service_urls_point_at_the_compose_services(compose: dict[str, Any]) -> 
     environment = services["web"]["environment"]
     postgres = services["postgres"]["environment"]
     database_url = _interpolate(environment["DATABASE_URL"], {"POSTGRES_PASSWORD": "pw"})
-    assert database_url == f"postgres://{postgres['POSTGRES_USER']}:pw@postgres:5432/{postgres['POSTGRES_DB']}"
+    assert (
+        database_url == f"postgres://{postgres['POSTGRES_USER']}:pw@postgres:5432/{postgres['POSTGRES_DB']}"
+    )
     assert environment["REDIS_URL"].startswith("redis://redis:6379/")
 
 
@@ -157,7 +159,9 @@ def test_volumes_are_declared_and_used(compose: dict[str, Any]) -> None:
     assert {"postgres-data", "redis-data"} <= declared
 
 
-def test_compose_environment_starts_production_settings_cleanly(compose: dict[str, Any], tmp_path: Path) -> None:
+def test_compose_environment_starts_production_settings_cleanly(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
     """The environment compose gives the app passes `check --deploy` (services need not be up)."""
     given = {
         "SECRET_KEY": "k3y-" + "x7Q9w2Lm" * 7,

@@ -78,9 +78,9 @@ def test_therapist_logs_in_and_filters_the_library(
         assert page.get_by_label("Search").input_value() == "bri"
         assert page.locator(".exercise-card h2").all_inner_texts() == names
 
-        page.get_by_role("link", name="Bridge").click()
+        page.get_by_role("link", name="Bridge", exact=True).click()
         page.wait_for_url("**/library/bridge/")
-        assert page.get_by_role("heading", name="Bridge", level=1).is_visible()
+        assert page.get_by_role("heading", name="Bridge", level=1, exact=True).is_visible()
         page.screenshot(path=str(artifacts / f"exercise-detail-{device}.png"), full_page=True)
         assert errors == []
     finally:

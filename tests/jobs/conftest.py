@@ -33,7 +33,8 @@ def bulk_patients(
         clinic=clinic,
     )
     users = User.objects.bulk_create(
-        User(email=f"{prefix}{i}@example.test", full_name=f"Patient {prefix}{i}", password="!") for i in range(n)
+        User(email=f"{prefix}{i}@example.test", full_name=f"Patient {prefix}{i}", password="!")
+        for i in range(n)
     )
     patients = Patient.objects.bulk_create(
         Patient(

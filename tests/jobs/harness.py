@@ -71,8 +71,10 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-            + ["--dir", str(self.tmp), "--daemonize", "no"],
+            [
+                *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.tmp), "--daemonize", "no"),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -169,8 +171,16 @@ class Worker:
         self.runs += 1
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [CELERY, "-A", "portal", "worker", "--pool", "prefork", "-c", "2", "--loglevel", "INFO"]
-            + ["-n", f"faults{self.runs}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [
+                *(CELERY, "-A", "portal", "worker", "--pool", "prefork", "-c", "2", "--loglevel", "INFO"),
+                *(
+                    "-n",
+                    f"faults{self.runs}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ),
+            ],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -31,7 +31,9 @@ def open_alerts(patient: Patient, kind: str) -> list[Alert]:
 
 def checkin(patient: Patient, day: date, nprs: int) -> None:
     plan = patient.plans.get(status=PlanStatus.ACTIVE)
-    PainCheckIn.objects.update_or_create(patient=patient, local_date=day, defaults={"plan": plan, "nprs": nprs})
+    PainCheckIn.objects.update_or_create(
+        patient=patient, local_date=day, defaults={"plan": plan, "nprs": nprs}
+    )
     outcome_refresh_plan(plan_id=plan.pk, today=TODAY)
 
 
@@ -142,9 +144,14 @@ def test_digest_goes_in_the_clinics_morning(personas: Any) -> None:
 
 def test_expired_unused_invitations_are_purged() -> None:
     patient = PatientFactory()
-    expired = Invitation.objects.create(patient=patient, token_hash="a" * 64, expires_at=NOW - timedelta(days=1))
+    expired = Invitation.objects.create(
+        patient=patient, token_hash="a" * 64, expires_at=NOW - timedelta(days=1)
+    )
     used = Invitation.objects.create(
-        patient=patient, token_hash="b" * 64, expires_at=NOW - timedelta(days=1), used_at=NOW - timedelta(days=2)
+        patient=patient,
+        token_hash="b" * 64,
+        expires_at=NOW - timedelta(days=1),
+        used_at=NOW - timedelta(days=2),
     )
     live = Invitation.objects.create(patient=patient, token_hash="c" * 64, expires_at=NOW + timedelta(days=1))
     assert invitations_purge_expired(now=NOW) == 1

@@ -213,8 +213,25 @@ def test_send_in_progress_is_not_taken_over_until_its_lease_runs_out() -> None:
     ReminderDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENDING, lease_until=future)
     assert reminder_send(delivery_id=delivery.pk).outcome == "busy"
     # A worker killed mid-send: the lease runs out and the send happens (at least once).
-    ReminderDelivery.objects.filter(pk=delivery.pk).update(lease_until=datetime.now(UTC) - timedelta(seconds=1))
+    ReminderDelivery.objects.filter(pk=delivery.pk).update(
+        lease_until=datetime.now(UTC) - timedelta(seconds=1)
+    )
     assert reminder_send(delivery_id=delivery.pk).outcome == "sent"
+    assert len(mail.outbox) == 1
+
+
+def test_sweep_turns_a_dead_send_into_a_failure_that_is_sent_again(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    delivery = claimed_delivery(patient_in("UTC", time(0, 0)))
+    expired = datetime.now(UTC) - timedelta(seconds=1)
+    ReminderDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.SENDING, lease_until=expired, attempts=1
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reminders_requeue(now=datetime.now(UTC)) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SENT, 2)
     assert len(mail.outbox) == 1
 
 
@@ -242,7 +259,9 @@ def test_failed_send_records_reason_backs_off_and_never_resends_once_sent(monkey
 def test_gives_up_after_the_last_attempt(monkeypatch: Any, settings: Any) -> None:
     delivery = claimed_delivery(patient_in("UTC", time(0, 0)))
     ReminderDelivery.objects.filter(pk=delivery.pk).update(attempts=settings.REMINDER_MAX_ATTEMPTS - 1)
-    monkeypatch.setattr("django.core.mail.EmailMessage.send", lambda *a, **k: (_ for _ in ()).throw(OSError("x")))
+    monkeypatch.setattr(
+        "django.core.mail.EmailMessage.send", lambda *a, **k: (_ for _ in ()).throw(OSError("x"))
+    )
     assert reminder_send(delivery_id=delivery.pk).retry_in is None
     assert reminders_requeue(now=datetime.now(UTC) + timedelta(days=1)) == 0
 
@@ -293,7 +312,7 @@ def test_tampered_optout_link_is_refused(client: Any) -> None:
     patient = patient_in("UTC", time(0, 0))
     other = patient_in("UTC", time(0, 0))
     token = optout_token(patient.pk)
-    value, _, signature = token.partition(":")
+    _, _, signature = token.partition(":")
     forged = optout_token(other.pk).split(":", 1)[0] + ":" + signature
     for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), forged, "nonsense"):
         response = client.post(f"/reminders/stop/{bad}/")

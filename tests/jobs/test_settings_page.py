@@ -30,7 +30,11 @@ def test_patient_changes_reminder_time_zone_and_switch(client: Any, personas: An
         False,
     )
     event = AuditEvent.objects.get(patient=patient, action="patient.reminder_settings_changed")
-    assert event.data["after"] == {"reminder_time": "07:45", "timezone": "Asia/Kolkata", "reminders_enabled": False}
+    assert event.data["after"] == {
+        "reminder_time": "07:45",
+        "timezone": "Asia/Kolkata",
+        "reminders_enabled": False,
+    }
 
 
 def test_bad_input_is_shown_next_to_the_field(client: Any, personas: Any) -> None:

@@ -10,8 +10,13 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from careplans.models import CarePlan, PlanExercise, PlanStatus, PlanTemplate
-from careplans.services import LOW_BACK_TEMPLATE_NAME, library_load
+from careplans.models import PlanTemplate
+from careplans.services import (
+    LOW_BACK_TEMPLATE_NAME,
+    careplan_activate,
+    careplan_create,
+    library_load,
+)
 from patients.models import Clinic, ExerciseSession, PainCheckIn, Patient, Side, Therapist, User
 
 PASSWORD = "plinth-demo-2026"
@@ -52,7 +57,6 @@ class Command(BaseCommand):
         )
         Therapist.objects.create(user=self._user("colleague@demo.plinth", "Chris Patel"), clinic=clinic)
         template = PlanTemplate.objects.get(name=LOW_BACK_TEMPLATE_NAME, clinic=None)
-        items = list(template.items.select_related("exercise"))
         for name, email, zone, weeks, pain, slope in PATIENTS:
             patient = Patient.objects.create(
                 user=self._user(email, name),
@@ -63,29 +67,12 @@ class Command(BaseCommand):
             )
             today = patient.local_today()
             start = today - timedelta(days=7 * weeks - 1)
-            plan = CarePlan.objects.create(
-                clinic=clinic,
-                patient=patient,
-                therapist=therapist,
-                title=template.name,
-                condition=template.condition,
-                start_date=start,
-                status=PlanStatus.ACTIVE,
-                version=1,
+            # Through the services, so each plan has its first version and audit trail.
+            plan = careplan_create(
+                patient=patient, by=therapist, title="", template=template, start_date=start
             )
-            plan_items = PlanExercise.objects.bulk_create(
-                PlanExercise(
-                    plan=plan,
-                    exercise=item.exercise,
-                    position=item.position,
-                    sets=item.sets,
-                    reps=item.reps,
-                    hold_seconds=item.hold_seconds,
-                    sessions_per_day=item.sessions_per_day,
-                    days_per_week=item.days_per_week,
-                )
-                for item in items
-            )
+            plan = careplan_activate(plan=plan, by=therapist)
+            plan_items = list(plan.items.order_by("position"))
             checkins: list[PainCheckIn] = []
             sessions: list[ExerciseSession] = []
             for day in range(7 * weeks - 1):

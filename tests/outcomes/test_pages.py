@@ -1,0 +1,203 @@
+"""The patient's progress page and the clinic outcome report: words, figures, access, queries."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from careplans.models import PlanStatus
+from careplans.outcomes_bulk import outcome_refresh_all
+from patients.models import PainCheckIn
+from tests.conftest import login
+from tests.factories import CarePlanFactory, PatientFactory, TherapistFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def plan_with(
+    patient: Any, therapist: Any, readings: list[tuple[int, int]], *, days_ago: int = 100, **kw: Any
+) -> Any:
+    start = timezone.localdate() - timedelta(days=days_ago)
+    plan = CarePlanFactory(
+        patient=patient, clinic=patient.clinic, therapist=therapist, start_date=start, **kw
+    )
+    PainCheckIn.objects.bulk_create(
+        PainCheckIn(patient=patient, plan=plan, local_date=start + timedelta(days=d), nprs=v)
+        for d, v in readings
+    )
+    return plan
+
+
+# --- progress ------------------------------------------------------------------
+
+
+def test_progress_says_how_much_lower_in_plain_words(client: Client, personas: Any) -> None:
+    # Baseline 7, last 7 days average 4: 3 points lower, a 43% reduction.
+    plan_with(personas.patient_a, personas.owner, [(0, 7), (1, 7), (30, 4), (31, 4)], days_ago=40)
+    body = login(client, personas.patient_a.user).get(reverse("progress")).content.decode()
+    assert "Your pain is 3 points lower than when you started, a 43% reduction." in body
+    assert 'role="img"' in body  # the chart
+
+
+def test_progress_before_a_baseline_says_what_is_needed(client: Client, personas: Any) -> None:
+    plan_with(personas.patient_a, personas.owner, [], days_ago=2)
+    body = login(client, personas.patient_a.user).get(reverse("progress")).content.decode()
+    assert "We don&#x27;t have your starting point yet." in body
+    assert "Check in on any day of your first week" in body
+
+
+def test_progress_when_pain_went_up(client: Client, personas: Any) -> None:
+    plan_with(personas.patient_a, personas.owner, [(0, 3), (20, 6)], days_ago=25)
+    body = login(client, personas.patient_a.user).get(reverse("progress")).content.decode()
+    assert "Your pain is 3 points higher than when you started (100% more)." in body
+
+
+def test_progress_without_a_plan(client: Client, personas: Any) -> None:
+    body = login(client, personas.patient_a.user).get(reverse("progress")).content.decode()
+    assert "You don't have a care plan yet." in body
+
+
+def test_progress_shows_only_the_patients_own_plan(client: Client, personas: Any) -> None:
+    plan_with(personas.patient_b, personas.owner, [(0, 9), (20, 1)], days_ago=25)
+    body = login(client, personas.patient_a.user).get(reverse("progress")).content.decode()
+    assert "You don't have a care plan yet." in body
+
+
+@pytest.mark.parametrize("who", ["owner", "outsider"])
+def test_therapists_cannot_open_the_progress_page(client: Client, personas: Any, who: str) -> None:
+    assert login(client, getattr(personas, who).user).get(reverse("progress")).status_code == 404
+
+
+def test_progress_needs_login(client: Client) -> None:
+    assert client.get(reverse("progress")).status_code == 302
+
+
+# --- the clinic report ------------------------------------------------------------
+
+
+def seed_clinic(personas: Any) -> None:
+    """Owner: a responder (-50%), a non-responder (-25%), one missing endpoint, one not at week 12.
+    Colleague: a responder (-60%). Outsider's clinic: a plan that must never show up."""
+    owner, colleague = personas.owner, personas.colleague
+    clinic = personas.clinic
+    plan_with(personas.patient_a, owner, [(0, 8), (80, 4)], condition="Low back pain")
+    plan_with(personas.patient_b, owner, [(0, 8), (80, 6)], condition="Neck pain")
+    plan_with(PatientFactory(clinic=clinic), owner, [(0, 6), (40, 5)], condition="Low back pain")
+    plan_with(PatientFactory(clinic=clinic), owner, [(0, 6), (40, 1)], days_ago=50, condition="Low back pain")
+    plan_with(PatientFactory(clinic=clinic), colleague, [(0, 5), (78, 2)], condition="Low back pain")
+    outsider_patient = PatientFactory(clinic=personas.other_clinic)
+    plan_with(outsider_patient, personas.outsider, [(0, 9), (80, 0)], condition="Knee pain")
+    outcome_refresh_all()
+
+
+def test_report_figures_count_missing_endpoints(client: Client, personas: Any) -> None:
+    seed_clinic(personas)
+    response = login(client, personas.colleague.user).get(reverse("outcome-report"))
+    report = response.context["report"]
+    o = report.overall
+    assert (o.reached, o.with_endpoint, o.missing) == (4, 3, 1)
+    assert o.mean_percent == pytest.approx((-50 - 25 - 60) / 3)
+    assert o.median_percent == pytest.approx(-50.0)
+    # Group means: baselines 8, 8, 5 -> 7; endpoints 4, 6, 2 -> 4; (4 - 7) / 7.
+    assert o.group_means_percent == pytest.approx(-300 / 7)
+    assert o.responders == 2
+    assert o.responder_rate_endpoint == pytest.approx(200 / 3)
+    assert o.responder_rate_itt == pytest.approx(50.0)
+    rows = {t.label: t for t in report.by_therapist}
+    assert rows["Olive Owner"].reached == 3 and rows["Olive Owner"].missing == 1
+    assert rows["Colin Colleague"].median_percent == pytest.approx(-60.0)
+    assert "Otto Outsider" not in rows
+    body = response.content.decode()
+    assert "intention to treat" in body and "Responder rate, plans with an endpoint" in body
+    assert 'role="img"' in body and "<table" in body
+
+
+def test_outsider_sees_only_their_own_clinics_figures(client: Client, personas: Any) -> None:
+    seed_clinic(personas)
+    report = login(client, personas.outsider.user).get(reverse("outcome-report")).context["report"]
+    assert report.overall.reached == 1
+    assert report.overall.mean_percent == pytest.approx(-100.0)
+    assert [t.label for t in report.by_therapist] == ["Otto Outsider"]
+
+
+@pytest.mark.parametrize("who", ["patient_a", "patient_b"])
+def test_patients_cannot_see_the_report(client: Client, personas: Any, who: str) -> None:
+    user = getattr(personas, who).user
+    assert login(client, user).get(reverse("outcome-report")).status_code == 404
+    assert client.get(reverse("outcome-report") + "?format=csv").status_code == 404
+
+
+def test_report_filters_by_condition_and_start_date(client: Client, personas: Any) -> None:
+    seed_clinic(personas)
+    login(client, personas.owner.user)
+    report = client.get(reverse("outcome-report"), {"condition": "Neck pain"}).context["report"]
+    assert report.overall.reached == 1 and report.overall.mean_percent == pytest.approx(-25.0)
+    later = (timezone.localdate() - timedelta(days=99)).isoformat()
+    report = client.get(reverse("outcome-report"), {"start_from": later}).context["report"]
+    assert report.overall.reached == 0
+
+
+def test_report_refuses_a_backwards_date_range_with_a_message(client: Client, personas: Any) -> None:
+    response = login(client, personas.owner.user).get(
+        reverse("outcome-report"), {"start_from": "2026-05-01", "start_to": "2026-01-01"}
+    )
+    assert response.status_code == 200
+    assert "Must be on or after" in response.content.decode()
+
+
+def test_report_downloads_as_csv(client: Client, personas: Any) -> None:
+    seed_clinic(personas)
+    response = login(client, personas.owner.user).get(reverse("outcome-report"), {"format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert rows[0]["group"] == "All therapists"
+    assert rows[0]["plans_reached_week_12"] == "4" and rows[0]["missing_endpoint"] == "1"
+    assert rows[0]["responder_rate_intention_to_treat"] == "50.00"
+    assert {r["group"] for r in rows[1:]} == {"Olive Owner", "Colin Colleague"}
+
+
+def _report_queries(client: Client, user: Any, django_assert_max_num_queries: Any, limit: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, user)
+    # A first request lets session middleware do its occasional write, which is not the page's.
+    client.get(reverse("outcome-report"))
+    with django_assert_max_num_queries(limit), CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("outcome-report")).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_report_query_count_does_not_grow_with_plans(
+    client: Client, personas: Any, django_assert_max_num_queries: Any
+) -> None:
+    owner = personas.owner
+    for _ in range(5):
+        plan_with(PatientFactory(clinic=personas.clinic), owner, [(0, 7), (80, 3)])
+    outcome_refresh_all()
+    few = _report_queries(client, owner.user, django_assert_max_num_queries, 10)
+    therapists = [TherapistFactory(clinic=personas.clinic) for _ in range(4)]
+    for k in range(45):
+        plan_with(
+            PatientFactory(clinic=personas.clinic),
+            therapists[k % 4],
+            [(0, 6), (79, 5)],
+            condition=f"C{k % 7}",
+        )
+    outcome_refresh_all()
+    many = _report_queries(client, owner.user, django_assert_max_num_queries, 10)
+    assert few == many
+
+
+def test_draft_plans_are_not_in_the_report(client: Client, personas: Any) -> None:
+    plan_with(personas.patient_a, personas.owner, [(0, 7), (80, 3)], status=PlanStatus.DRAFT)
+    outcome_refresh_all()
+    report = login(client, personas.owner.user).get(reverse("outcome-report")).context["report"]
+    assert report.overall.reached == 0
