@@ -38,6 +38,7 @@ from patients.audit import audit_log, request_ip
 from patients.models import Patient, Therapist, User
 from portal.api_common import (
     ID_PATTERN,
+    StrictQueryParamsMixin,
     StrictSerializer,
     list_errors,
     parse_id,
@@ -108,6 +109,10 @@ class ExerciseSerializer(serializers.ModelSerializer[Exercise]):
             "status",
         ]
         read_only_fields = fields
+
+    # Blank when the exercise has no picture or video, so not documented as format "uri".
+    image_url = serializers.CharField(read_only=True, help_text="An absolute URL, or empty.")
+    video_url = serializers.CharField(read_only=True, help_text="An absolute URL, or empty.")
 
 
 class TemplateExerciseSerializer(serializers.ModelSerializer[TemplateExercise]):
@@ -286,7 +291,7 @@ class OutcomeFilter(django_filters.FilterSet):  # type: ignore[misc]
         summary="One library exercise", responses={200: ExerciseSerializer, **read_errors()}
     ),
 )
-class ExerciseViewSet(ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[Exercise]):
+class ExerciseViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[Exercise]):
     """The exercise library: published exercises, for every signed-in user."""
 
     serializer_class = ExerciseSerializer
@@ -311,7 +316,9 @@ class ExerciseViewSet(ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[Exercise]
         summary="One plan template", responses={200: PlanTemplateSerializer, **read_errors()}
     ),
 )
-class PlanTemplateViewSet(ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[PlanTemplate]):
+class PlanTemplateViewSet(
+    StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[PlanTemplate]
+):
     serializer_class = PlanTemplateSerializer
     ordering_fields = ["name", "created_at", "id"]
     ordering = ["name"]
@@ -344,7 +351,11 @@ PLAN_ERRORS = write_errors()
     ),
 )
 class CarePlanViewSet(
-    ScopedLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[CarePlan]
+    StrictQueryParamsMixin,
+    ScopedLookupMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[CarePlan],
 ):
     serializer_class = CarePlanSerializer
     filterset_class = CarePlanFilter
@@ -545,7 +556,9 @@ class CarePlanViewSet(
         responses={200: OutcomeSnapshotSerializer, **read_errors()},
     ),
 )
-class OutcomeSnapshotViewSet(ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[OutcomeSnapshot]):
+class OutcomeSnapshotViewSet(
+    StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[OutcomeSnapshot]
+):
     serializer_class = OutcomeSnapshotSerializer
     filterset_class = OutcomeFilter
     ordering_fields = ["computed_at", "percent_change", "baseline", "current", "plan"]

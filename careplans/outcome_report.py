@@ -10,6 +10,7 @@ query for the medians), whatever the number of plans.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -132,7 +133,7 @@ def _figures() -> dict[str, Any]:
 
 
 def _group(
-    row: dict[str, Any], *, label: str, therapist_id: int | None, median: float | None
+    row: Mapping[str, Any], *, label: str, therapist_id: int | None, median: float | None
 ) -> GroupFigures:
     return GroupFigures(
         label=label,

@@ -202,9 +202,10 @@ def _batches(
             f"SELECT MIN(cp.id), MAX(cp.id) FROM {CarePlan._meta.db_table} cp WHERE {where}",  # noqa: S608
             params,
         )
-        low, high = cursor.fetchone() or (None, None)
-    if low is None:
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
         return
+    low, high = int(row[0]), int(row[1])
     for start in range(low, high + 1, batch_size):
         stop = start + batch_size
         yield f"({where}) AND cp.id >= %s AND cp.id < %s", [*params, start, stop], (start, stop)

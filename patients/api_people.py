@@ -20,7 +20,7 @@ from patients.api_export import patient_export
 from patients.audit import audit_log, request_ip
 from patients.checkins import alert_acknowledge
 from patients.models import Alert, AlertKind, Patient
-from portal.api_common import list_errors, read_errors, write_errors
+from portal.api_common import StrictQueryParamsMixin, list_errors, read_errors, write_errors
 
 MAX_ID = 2**63 - 1
 
@@ -65,7 +65,7 @@ class PatientFilter(django_filters.FilterSet):  # type: ignore[misc]
         responses={200: PatientSerializer, **read_errors()},
     ),
 )
-class PatientViewSet(ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[Patient]):
+class PatientViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[Patient]):
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
     ordering_fields = ["created_at", "user__full_name", "id"]
@@ -133,7 +133,7 @@ class AlertFilter(django_filters.FilterSet):  # type: ignore[misc]
     ),
     retrieve=extend_schema(summary="One alert", responses={200: AlertSerializer, **read_errors()}),
 )
-class AlertViewSet(ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[Alert]):
+class AlertViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[Alert]):
     serializer_class = AlertSerializer
     filterset_class = AlertFilter
     ordering_fields = ["opened_at", "kind", "id"]
@@ -177,7 +177,7 @@ class MeSerializer(serializers.Serializer[Any]):
     patient_id = serializers.IntegerField(allow_null=True)
 
 
-class MeView(APIView):
+class MeView(StrictQueryParamsMixin, APIView):
     @extend_schema(
         summary="The signed-in user",
         responses={200: MeSerializer, 401: read_errors()[401], 403: read_errors()[403]},
@@ -200,7 +200,7 @@ class MeView(APIView):
         return Response(MeSerializer(data).data)
 
 
-class MeExportView(APIView):
+class MeExportView(StrictQueryParamsMixin, APIView):
     @extend_schema(
         summary="Everything Plinth holds about the signed-in patient, as JSON (patients)",
         responses={

@@ -55,7 +55,7 @@ def local_date_for(patient: Patient, now: datetime) -> date:
 def active_plan_for(patient: Patient) -> CarePlan | None:
     return (
         CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
-        .select_related("therapist__user")
+        .select_related("therapist__user", "clinic")
         .first()
     )
 
@@ -188,7 +188,8 @@ def checkin_submit(
             actor=patient.user,
             obj=checkin,
             patient=patient,
-            clinic=patient.clinic,
+            # The plan's clinic is the patient's, and is already loaded.
+            clinic=plan.clinic,
             ip=ip,
             data={"local_date": day.isoformat(), "new": _values(checkin), "replaced": previous},
         )
@@ -202,7 +203,7 @@ def checkin_submit(
         alert = None
         if raised:
             alert = Alert.objects.create(
-                clinic=patient.clinic,
+                clinic=plan.clinic,
                 patient=patient,
                 plan=plan,
                 checkin=checkin,
@@ -215,7 +216,7 @@ def checkin_submit(
                 actor=patient.user,
                 obj=alert,
                 patient=patient,
-                clinic=patient.clinic,
+                clinic=plan.clinic,
                 ip=ip,
                 data={"kind": alert.kind, "flags": raised},
             )

@@ -31,9 +31,7 @@ VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
 UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="Not logged in, or the token is invalid.")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="CSRF check failed (session writes).")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such object for this user (never 403).")
-INVALID = OpenApiResponse(
-    VALIDATION_ERROR_SCHEMA, description="Invalid input: each field with its reasons."
-)
+INVALID = OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="Invalid input: each field with its reasons.")
 RATE_LIMITED = OpenApiResponse(ErrorSerializer, description="Too many requests; see Retry-After.")
 
 
@@ -69,6 +67,17 @@ class StrictSerializer(serializers.Serializer[Any]):
                 raise serializers.ValidationError(
                     {key[:64]: ["Unknown field; this endpoint does not accept it."] for key in unknown[:20]}
                 )
+            # DRF turns 0 or true into "0" or "True" for a text field; JSON clients get told instead.
+            wrong = {
+                name: ["Must be a string."]
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField)
+                and name in data
+                and not isinstance(data[name], str)
+                and not (data[name] is None and field.allow_null)
+            }
+            if wrong:
+                raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
 
 
@@ -81,3 +90,72 @@ def parse_id(value: Any) -> int | None:
     if not text.isascii() or not text.isdigit() or len(text) > 18:
         return None
     return int(text)
+
+
+PAGINATION_PARAMS = ("page", "page_size")
+TRUE_FALSE = ("true", "false")
+
+
+class StrictQueryParamsMixin:
+    """Refuses query parameters a view does not document, given twice, or of the wrong type.
+
+    DRF and django-filter quietly ignore what they do not understand; an API
+    client with a typo in a filter would then read unfiltered data and never know.
+    """
+
+    request: Any
+
+    def _allowed_query_params(self) -> dict[str, Any]:
+        allowed: dict[str, Any] = {}
+        if getattr(self, "action", None) != "list":
+            return allowed
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is not None:
+            allowed.update(filterset_class.base_filters)
+        for name in getattr(self, "filterset_fields", None) or ():
+            allowed.setdefault(name, None)
+        if getattr(self, "ordering_fields", None):
+            allowed["ordering"] = "ordering"
+        for name in PAGINATION_PARAMS:
+            allowed[name] = name
+        return allowed
+
+    def check_query_params(self, request: Any) -> None:
+        import django_filters
+
+        allowed = self._allowed_query_params()
+        errors: dict[str, list[str]] = {}
+        for key in request.query_params:
+            values = request.query_params.getlist(key)
+            label = str(key)[:64]
+            if key not in allowed:
+                errors[label] = ["Unknown query parameter for this endpoint."]
+                continue
+            if len(values) > 1:
+                errors[label] = ["Give this parameter once."]
+                continue
+            value = values[0]
+            spec = allowed[key]
+            if key in PAGINATION_PARAMS:
+                number = parse_id(value)
+                if number is None or number < 1 or (key == "page_size" and number > Pagination.max_page_size):
+                    limit = f" up to {Pagination.max_page_size}" if key == "page_size" else ""
+                    errors[label] = [f"Must be a whole number from 1{limit}."]
+            elif key == "ordering":
+                fields = [name.removeprefix("-") for name in value.split(",")]
+                valid = set(getattr(self, "ordering_fields", []))
+                if not value or any(name not in valid for name in fields):
+                    errors[label] = [
+                        f"Order by one of: {', '.join(sorted(valid))} (prefix - for descending)."
+                    ]
+            elif isinstance(spec, django_filters.BooleanFilter):
+                if value not in TRUE_FALSE:
+                    errors[label] = ["Must be true or false."]
+            elif value == "" and not isinstance(spec, django_filters.CharFilter):
+                errors[label] = ["Must not be empty."]
+        if errors:
+            raise serializers.ValidationError(errors)
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        self.check_query_params(request)

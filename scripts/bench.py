@@ -108,7 +108,7 @@ def _pg_admin(url: str, sql: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+        conn.execute(sql.encode())
 
 
 def _child(args: list[str], env: dict[str, str]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,7 +67,14 @@ def run_schemathesis(base_url: str, key: str, report: Path) -> dict[str, Any]:
         for body in event.values():
             if isinstance(body, dict) and "recorder" in body:
                 requests += sum(len(v) for v in body["recorder"].get("interactions", {}).values())
-    return {"code": done.returncode, "output": done.stdout + done.stderr, "requests": requests}
+    output = done.stdout + done.stderr
+    generated = re.search(r"(\d+) generated", output)
+    return {
+        "code": done.returncode,
+        "output": output,
+        "requests": requests,
+        "cases": int(generated.group(1)) if generated else 0,
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -75,15 +83,19 @@ def test_schemathesis_as_therapist_and_patient(
 ) -> None:
     # Fuzzing posts many check-ins a minute; the limiter has its own test.
     settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "checkin": (100_000, 60)}
-    total = 0
+    total = cases = 0
     failures: list[str] = []
     for persona, user in (("therapist", world.p.owner.user), ("patient", world.p.patient_a.user)):
         key = api_token_create(user=user, name=f"schemathesis {persona}").key
         result = run_schemathesis(live_server.url, key, tmp_path / f"{persona}.ndjson")
         total += result["requests"]
-        print(f"schemathesis as {persona}: {result['requests']} requests, exit {result['code']}")
+        cases += result["cases"]
+        print(
+            f"schemathesis as {persona}: {result['cases']} generated test cases, "
+            f"{result['requests']} HTTP requests, exit {result['code']}"
+        )
         if result["code"] != 0:
             failures.append(f"--- as {persona} ---\n{result['output'][-6000:]}")
-    print(f"schemathesis: {total} generated requests in all")
-    assert total > 0
+    print(f"schemathesis: {cases} generated test cases, {total} HTTP requests in all")
+    assert cases > 0 and total > 0
     assert not failures, "\n".join(failures)

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from patients.api_tokens import api_token_create
 from patients.models import Alert, AuditEvent, PainCheckIn
 from tests.checkins.conftest import history, make_plan
 
@@ -176,3 +177,11 @@ def test_list_filters_by_date_and_orders(api: APIClient, personas: Any, plan_a: 
     body = api.get(_list_url(personas.patient_a.pk), {"since": since, "ordering": "nprs"}).json()
     assert [row["nprs"] for row in body["results"]] == [3, 9]
     assert api.get(_list_url(personas.patient_a.pk), {"since": "not-a-date"}).status_code == 400
+
+
+def test_patient_with_an_api_token_checks_in(api: APIClient, personas: Any, plan_a: Any) -> None:
+    token = api_token_create(user=personas.patient_a.user, name="phone app")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+    response = api.post(URL, {"nprs": 5, "side": "centre"}, format="json")
+    assert response.status_code == 201, response.json()
+    assert PainCheckIn.objects.get().patient == personas.patient_a

@@ -115,6 +115,8 @@ def test_patient_checks_in_with_the_keyboard_on_a_phone(
         # Again the same day: the page says it will replace, and the result says it did.
         page.goto(f"{live_server.url}/checkin/")
         assert "You already checked in today" in page.locator("main").inner_text()
+        page.set_viewport_size(DESKTOP)
+        page.screenshot(path=str(artifacts / "checkin-again-desktop.png"), full_page=True)
         assert errors == [], errors
     finally:
         context.close()

@@ -15,10 +15,11 @@ same file changes nothing.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +59,12 @@ class Row:
     patient_name: str
     timezone: str
     plan_title: str
-    plan_start: date
-    date: date
+    plan_start: dt.date
+    date: dt.date
     nprs: int
 
     @property
-    def plan_key(self) -> tuple[str, str, date]:
+    def plan_key(self) -> tuple[str, str, dt.date]:
         return (self.patient_email, self.plan_title, self.plan_start)
 
 
@@ -79,10 +80,10 @@ class Summary:
     superseded_rows: int = 0
 
 
-def _date(value: str) -> date:
+def _date(value: str) -> dt.date:
     if len(value) != 10:
         raise ValueError
-    return date.fromisoformat(value)
+    return dt.date.fromisoformat(value)
 
 
 def _read(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -121,7 +122,7 @@ def parse(path: Path) -> tuple[list[Row], list[str]]:
             validate_timezone(values["timezone"])
         except ValidationError:
             problems.append(f"unknown time zone '{values['timezone']}'")
-        parsed: dict[str, date] = {}
+        parsed: dict[str, dt.date] = {}
         for name in ("plan_start", "date"):
             try:
                 parsed[name] = _date(values[name])
@@ -213,8 +214,8 @@ def check_consistency(rows: list[Row]) -> list[str]:
     # At most one active plan per patient: a plan still under way may be created
     # only if the patient has no other active plan.
     today = timezone.now().date()
-    under_way: dict[str, set[tuple[str, date]]] = {}
-    plan_line: dict[tuple[str, str, date], int] = {}
+    under_way: dict[str, set[tuple[str, dt.date]]] = {}
+    plan_line: dict[tuple[str, str, dt.date], int] = {}
     for row in rows:
         plan_line.setdefault(row.plan_key, row.line)
         if row.plan_start + timedelta(days=WEEK12_COMPLETE_DAY) > today:
@@ -314,7 +315,7 @@ class Command(BaseCommand):
                 summary.created["patients"] += 1
             patients[row.patient_email] = patient
 
-        plans: dict[tuple[str, str, date], CarePlan] = {}
+        plans: dict[tuple[str, str, dt.date], CarePlan] = {}
         for row in rows:
             if row.plan_key in plans:
                 continue
@@ -339,13 +340,13 @@ class Command(BaseCommand):
             plans[row.plan_key] = plan
 
         # The later row for a patient's day wins, as a second check-in does in the app.
-        final: dict[tuple[int, date], tuple[CarePlan, int]] = {}
+        final: dict[tuple[int, dt.date], tuple[CarePlan, int]] = {}
         for row in rows:
             key = (patients[row.patient_email].pk, row.date)
             summary.superseded_rows += key in final
             final[key] = (plans[row.plan_key], row.nprs)
 
-        existing = {
+        stored = {
             (c.patient_id, c.local_date): c
             for c in PainCheckIn.objects.filter(
                 patient_id__in={p.pk for p in patients.values()},
@@ -356,7 +357,7 @@ class Command(BaseCommand):
         new: list[PainCheckIn] = []
         for (patient_id, day), (plan, nprs) in final.items():
             bar.update(1)
-            old = existing.get((patient_id, day))
+            old = stored.get((patient_id, day))
             if old is None:
                 new.append(
                     PainCheckIn(patient_id=patient_id, plan=plan, local_date=day, nprs=nprs, received_at=now)
