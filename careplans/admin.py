@@ -61,7 +61,7 @@ def archive(
 @admin.register(Exercise)
 class ExerciseAdmin(admin.ModelAdmin[Exercise]):
     form = ExerciseAdminForm
-    list_display = ["name", "category", "equipment", "difficulty", "status", "region_list", "updated_at"]
+    list_display = ["name", "status", "region_list", "category", "equipment", "updated_at"]
     list_filter = ["status", "regions", "category", "equipment", "difficulty"]
     search_fields = ["name", "slug", "summary", "instructions"]
     prepopulated_fields = {"slug": ["name"]}

@@ -115,8 +115,15 @@ class PlanDetailsForm(forms.Form):
     )
 
 
+class TemplateChoiceField(forms.ModelChoiceField[PlanTemplate]):
+    def label_from_instance(self, obj: PlanTemplate) -> str:
+        count = getattr(obj, "exercise_count", None)
+        owner = "your clinic" if obj.clinic_id else "shared"
+        return f"{obj.name} ({count} exercises, {owner})" if count is not None else obj.name
+
+
 class PlanCreateForm(PlanDetailsForm):
-    template = forms.ModelChoiceField(
+    template = TemplateChoiceField(
         queryset=PlanTemplate.objects.none(),
         required=False,
         empty_label="Start from scratch",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
@@ -28,9 +29,14 @@ from portal.access import patient_of, patient_required, therapist_of, therapist_
 # --- the patient's progress ---------------------------------------------------
 
 
-def _points(value: float) -> str:
+def _tenths(value: float) -> Decimal:
+    # Half up, as people round: 6.75 shows as 6.8, never 6.7.
+    return Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def _points(value: Decimal) -> str:
     """3.0 -> "3 points", 1.5 -> "1.5 points", 1.0 -> "1 point"."""
-    text = f"{value:.1f}".removesuffix(".0")
+    text = str(value).removesuffix(".0")
     return f"{text} point{'' if text == '1' else 's'}"
 
 
@@ -61,14 +67,17 @@ def progress_words(outcome: Outcome, *, plan: CarePlan, today: date) -> Progress
             "There were no check-ins in its first two weeks. Your therapist still sees every check-in.",
         )
     assert now is not None  # a baseline means there is at least one check-in
-    diff = now - base
-    start = f"You started at {base:.1f} out of 10 and your pain is now {now:.1f}."
-    if abs(diff) < 0.5:
+    # The points are the difference of the two figures as shown, so the words add up.
+    shown_base, shown_now = _tenths(base), _tenths(now)
+    diff = shown_now - shown_base
+    start = f"You started at {shown_base} out of 10 and your pain is now {shown_now}."
+    if abs(diff) < Decimal("0.5"):
         return Progress("Your pain is about the same as when you started.", start)
+    percent = round(100 * abs(now - base) / base) if base else None
     if diff < 0:
-        pct = f", a {round(-100 * diff / base)}% reduction" if base else ""
+        pct = f", a {percent}% reduction" if percent is not None else ""
         return Progress(f"Your pain is {_points(-diff)} lower than when you started{pct}.", start)
-    pct = f" ({round(100 * diff / base)}% more)" if base else ""
+    pct = f" ({percent}% more)" if percent is not None else ""
     return Progress(
         f"Your pain is {_points(diff)} higher than when you started{pct}.",
         f"{start} If it keeps going up, tell your therapist.",

@@ -165,6 +165,8 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(request, plan_id)
     if is_htmx(request) and request.headers.get("HX-Target") == "library-results":
         return plan_search(request, plan_id)
+    # Part of the patient's record: who looked at it is kept, like the record page.
+    audit_log(action="careplan.viewed", actor=request.user, obj=plan, ip=client_ip(request))
     return _render_plan(request, plan)
 
 
@@ -360,6 +362,7 @@ def plan_save_template(request: HttpRequest, plan_id: int) -> HttpResponse:
 def plan_history(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(request, plan_id)
     versions = list(plan_versions(plan=plan))
+    audit_log(action="careplan.history_viewed", actor=request.user, obj=plan, ip=client_ip(request))
     return render(request, "careplans/plan_history.html", {"plan": plan, "versions": versions})
 
 

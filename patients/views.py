@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from patients.audit import audit_log
 from patients.forms import InvitationRequestForm, PatientInviteForm, SessionMarkForm
 from patients.selectors import (
     attention_list,
@@ -98,6 +99,7 @@ def patient_plans_page(request: HttpRequest, patient_id: int) -> HttpResponse:
     therapist = therapist_of(request)
     patient = get_object_or_404(clinic_patients(clinic=therapist.clinic), pk=patient_id)
     plans = list(patient_plans(patient=patient))
+    audit_log(action="patient.plans_viewed", actor=request.user, obj=patient, ip=client_ip(request))
     context = {
         "patient": patient,
         "plans": plans,

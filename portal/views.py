@@ -46,7 +46,8 @@ def _broker_ok() -> bool:
     if url.startswith("filesystem://"):
         # kombu's filesystem transport "connects" without touching the disk;
         # reachable means the queue folder is there and writable.
-        folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
+        options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+        folder = Path(str(options.get("data_folder_in", "data_in")))  # kombu's own default
         if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):
             return True
         log.error("healthz: broker folder %s is missing or not writable", folder)

@@ -202,9 +202,7 @@ def test_pages_send_a_strict_content_security_policy(personas: Personas) -> None
     for url in (reverse("login"), reverse("caseload"), reverse("api-docs")):
         response = client.get(url)
         policy = response["Content-Security-Policy"]
-        directives = dict(
-            (part.split()[0], part.split()[1:]) for part in policy.split(";") if part.strip()
-        )
+        directives = dict((part.split()[0], part.split()[1:]) for part in policy.split(";") if part.strip())
         assert directives["default-src"] == ["'self'"], url
         assert directives["script-src"] == ["'self'"], url
         assert directives["style-src"] == ["'self'"], url
@@ -309,7 +307,12 @@ def production_env(**extra: str) -> dict[str, str]:
 
 def test_production_settings_turn_on_the_security_we_rely_on() -> None:
     done = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     s = json.loads(done.stdout.strip().splitlines()[-1])
@@ -362,10 +365,14 @@ def test_audit_trail_refuses_update_and_delete_in_the_database(world: World) -> 
     event = world.audit_a
     table = AuditEvent._meta.db_table
     for sql in (
-        f"UPDATE {table} SET action = 'tampered' WHERE id = %s",  # noqa: S608
-        f"DELETE FROM {table} WHERE id = %s",  # noqa: S608
+        f"UPDATE {table} SET action = 'tampered' WHERE id = %s",
+        f"DELETE FROM {table} WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
             cursor.execute(sql, [event.pk])
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).update(action="tampered")

@@ -398,3 +398,28 @@ def _user(email: str) -> Any:
     from tests.factories import UserFactory
 
     return UserFactory(email=email)
+
+
+def test_htmx_dosage_error_answers_with_the_item_and_its_error(plan_a: CarePlan, personas: Any) -> None:
+    item = plan_a.items.order_by("position").first()
+    assert item is not None
+    response = as_user(personas.owner.user).post(
+        reverse("plan-item-update", args=[plan_a.pk, item.pk]), _dose_post(item, sets=42), **HTMX
+    )
+    html = response.content.decode()
+    assert f'id="item-{item.pk}"' in html and "Sets must be between 1 and 10." in html
+    item.refresh_from_db()
+    assert item.sets != 42
+
+
+def test_viewing_a_plan_is_audited_for_the_clinic_not_for_outsiders(plan_a: CarePlan, personas: Any) -> None:
+    url = reverse("plan-detail", args=[plan_a.pk])
+    assert as_user(personas.outsider.user).get(url).status_code == 404
+    assert not AuditEvent.objects.filter(action="careplan.viewed").exists()
+    as_user(personas.colleague.user).get(url)
+    event = AuditEvent.objects.get(action="careplan.viewed")
+    assert (event.actor, event.patient, event.object_id) == (
+        personas.colleague.user,
+        personas.patient_a,
+        str(plan_a.pk),
+    )

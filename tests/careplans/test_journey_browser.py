@@ -89,7 +89,7 @@ def test_from_invitation_to_a_running_plan(
     patient = Patient.objects.get(user__email="maya@example.test")
 
     page.get_by_role("link", name="New plan").click()
-    page.get_by_label("Start from").select_option(label=f"{LOW_BACK_TEMPLATE_NAME}")
+    page.get_by_label("Start from").select_option(label=f"{LOW_BACK_TEMPLATE_NAME} (5 exercises, shared)")
     camera.shoot(page, "new-plan")
     page.get_by_role("button", name="Create draft plan").click()
     page.wait_for_url(re.compile(r"/plans/\d+/$"))

@@ -199,6 +199,10 @@ def test_production_serves_collected_static_files_through_whitenoise(tmp_path: P
     assert result.returncode == 0, result.stderr
     url, status, cache = result.stdout.strip().splitlines()[-1].split(" ", 2)
     # A content-hashed name, served by whitenoise with a far-future cache lifetime.
-    assert url.startswith("/static/portal/plinth.") and url.endswith(".css") and url != "/static/portal/plinth.css"
+    assert (
+        url.startswith("/static/portal/plinth.")
+        and url.endswith(".css")
+        and url != "/static/portal/plinth.css"
+    )
     assert status == "200"
     assert "immutable" in cache

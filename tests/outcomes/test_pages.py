@@ -201,3 +201,13 @@ def test_draft_plans_are_not_in_the_report(client: Client, personas: Any) -> Non
     outcome_refresh_all()
     report = login(client, personas.owner.user).get(reverse("outcome-report")).context["report"]
     assert report.overall.reached == 0
+
+
+def test_progress_words_add_up_after_rounding(client: Client, personas: Any) -> None:
+    # Baseline (7+7+7+6)/4 = 6.75 shows as 6.8; now 1.5; so 5.3 points lower (not 5.2), 78%.
+    plan_with(
+        personas.patient_a, personas.owner, [(0, 7), (1, 7), (2, 7), (3, 6), (30, 1), (31, 2)], days_ago=40
+    )
+    body = login(client, personas.patient_a.user).get(reverse("progress")).content.decode()
+    assert "Your pain is 5.3 points lower than when you started, a 78% reduction." in body
+    assert "You started at 6.8 out of 10 and your pain is now 1.5." in body

@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Reminder fan-out benchmark: N patients due at once, against a local aiosmtpd.
+
+Measures (a) the time to claim every delivery (careplans.reminders: the due
+query, the unique bulk insert and its read-back, batch after batch) and the
+queries each batch costs, which must not grow with N; (b) the send rate: every
+claimed delivery sent through ``reminder_send`` (the Celery task's body: the
+conditional update, the checks, SMTP, the record) by a few sender threads, each
+with one SMTP connection, to an aiosmtpd server that counts what it receives;
+(c) duplicates and misses at the server (both must be 0), and a second dispatch
+that must claim nothing.
+
+``run(report)`` is what scripts/bench.py calls: on PostgreSQL (DATABASE_URL) it
+makes a database for the run and drops it after; otherwise it uses a temporary
+SQLite file. Standalone: ``python scripts/bench_reminders.py --patients N``
+against DATABASE_URL (migrated first; the rows it adds are removed after).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PATIENTS = 100_000
+SENDERS = 4
+PREFIX = "bench-reminder-"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    import django
+
+    django.setup()
+
+
+class _Counting:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            for rcpt in envelope.rcpt_tos:
+                self.counts[rcpt] += 1
+        return "250 OK"
+
+
+def _seed(n: int) -> int:
+    """N patients, each with an active plan and reminders due; returns the clinic id."""
+    from careplans.models import CarePlan, PlanStatus
+    from patients.models import Clinic, Patient, Therapist, User
+
+    clinic = Clinic.objects.create(name=f"{PREFIX}{os.getpid()}-{time.time_ns()}")
+    therapist = Therapist.objects.create(
+        user=User.objects.create(email=f"{PREFIX}therapist-{clinic.pk}@example.test", full_name="Bench"),
+        clinic=clinic,
+    )
+    zones = ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Sydney"]
+    step = 5000
+    for first in range(0, n, step):
+        users = User.objects.bulk_create(
+            User(email=f"{PREFIX}{clinic.pk}-{i}@example.test", full_name=f"Patient {i}", password="!")
+            for i in range(first, min(n, first + step))
+        )
+        patients = Patient.objects.bulk_create(
+            Patient(
+                user=u,
+                clinic=clinic,
+                therapist=therapist,
+                timezone=zones[i % len(zones)],
+                reminder_time="00:00",
+            )
+            for i, u in enumerate(users)
+        )
+        CarePlan.objects.bulk_create(
+            CarePlan(
+                clinic=clinic,
+                patient=p,
+                therapist=therapist,
+                title="Bench plan",
+                start_date=date(2020, 1, 1),
+                length_weeks=52,
+                status=PlanStatus.ACTIVE,
+            )
+            for p in patients
+        )
+    return int(clinic.pk)
+
+
+def _clean(clinic_id: int) -> None:
+    from careplans.models import CarePlan, ReminderDelivery
+    from patients.models import AuditEvent, Clinic, Patient, Therapist, User
+
+    ReminderDelivery.objects.filter(patient__clinic_id=clinic_id).delete()
+    CarePlan.objects.filter(clinic_id=clinic_id).delete()
+    AuditEvent.objects.filter(clinic_id=clinic_id)._raw_delete(AuditEvent.objects.db)
+    user_ids = list(Patient.objects.filter(clinic_id=clinic_id).values_list("user_id", flat=True))
+    user_ids += list(Therapist.objects.filter(clinic_id=clinic_id).values_list("user_id", flat=True))
+    Patient.objects.filter(clinic_id=clinic_id).delete()
+    Therapist.objects.filter(clinic_id=clinic_id).delete()
+    for first in range(0, len(user_ids), 5000):
+        User.objects.filter(pk__in=user_ids[first : first + 5000]).delete()
+    Clinic.objects.filter(pk=clinic_id).delete()
+
+
+def measure(n: int) -> dict[str, Any]:
+    """Seed, claim, send and count, in this process (DATABASE_URL decides the database)."""
+    _setup_django()
+    from aiosmtpd.controller import Controller
+    from django.core.mail import get_connection
+    from django.core.management import call_command
+    from django.db import connection, connections
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from careplans.models import DeliveryStatus, ReminderDelivery
+    from careplans.reminders import BATCH, reminder_claim, reminder_send, reminders_dispatch, reminders_due
+    from patients.models import Patient
+
+    call_command("migrate", verbosity=0)
+    result: dict[str, Any] = {"vendor": connection.vendor, "patients": n}
+    started = time.perf_counter()
+    clinic_id = _seed(n)
+    result["seed_s"] = time.perf_counter() - started
+    try:
+        # (a) claim every delivery, batch by batch, counting each batch's queries.
+        now = timezone.now()
+        after, ids, per_batch = 0, [], []
+        started = time.perf_counter()
+        while True:
+            with CaptureQueriesContext(connection) as ctx:
+                due = reminders_due(now=now, after_id=after)
+                claimed = reminder_claim(due=due, now=now) if due else []
+            per_batch.append(len(ctx.captured_queries))
+            ids += claimed
+            if len(due) < BATCH:
+                break
+            after = due[-1].patient_id
+        result["claim_s"] = time.perf_counter() - started
+        result["claimed"] = len(ids)
+        result["batches"] = len(per_batch)
+        result["queries_per_batch"] = sorted(set(per_batch))
+
+        # (b) send them all, SENDERS threads, one SMTP connection each.
+        handler = _Counting()
+        port = _free_port()
+        smtp = Controller(handler, hostname="127.0.0.1", port=port)
+        smtp.start()
+        outcomes: Counter[str] = Counter()
+        lock = threading.Lock()
+
+        def sender(chunk: list[int]) -> None:
+            mail = get_connection("django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1", port=port)
+            mail.open()
+            local: Counter[str] = Counter()
+            try:
+                for delivery_id in chunk:
+                    local[reminder_send(delivery_id=delivery_id, connection=mail).outcome] += 1
+            finally:
+                mail.close()
+                connections.close_all()
+            with lock:
+                outcomes.update(local)
+
+        threads = [threading.Thread(target=sender, args=(ids[k::SENDERS],)) for k in range(SENDERS)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        result["send_s"] = time.perf_counter() - started
+        time.sleep(0.5)
+        smtp.stop()
+        emails = set(Patient.objects.filter(clinic_id=clinic_id).values_list("user__email", flat=True))
+        result["emails"] = sum(handler.counts.values())
+        result["duplicates"] = sum(count - 1 for count in handler.counts.values() if count > 1)
+        result["missing"] = len(emails - set(handler.counts))
+        result["outcomes"] = dict(outcomes)
+        result["sent_rows"] = ReminderDelivery.objects.filter(
+            patient__clinic_id=clinic_id, status=DeliveryStatus.SENT
+        ).count()
+        # (c) the job again: everything is claimed and sent, so nothing new.
+        result["second_run_claimed"] = reminders_dispatch(now=now).claimed
+    finally:
+        _clean(clinic_id)
+    return result
+
+
+def _pg_admin(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _child(n: int, env: dict[str, str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        env = {**env, "PLINTH_VAR_DIR": env.get("PLINTH_VAR_DIR", tmp)}
+        env.pop("REDIS_URL", None)  # the broker is not part of this measurement
+        subprocess.run(
+            [sys.executable, __file__, "--patients", str(n), "--json-out", str(out)],
+            env=env,
+            check=True,
+            cwd=ROOT,
+        )
+        data: dict[str, Any] = json.loads(out.read_text())
+        return data
+
+
+def _lines(r: dict[str, Any]) -> list[str]:
+    n = r["patients"]
+    rate = r["emails"] / r["send_s"] if r["send_s"] else 0.0
+    queries = ", ".join(str(q) for q in r["queries_per_batch"])
+    return [
+        f"### Reminder fan-out, {r['vendor']}: {n:,} patients due at once",
+        "",
+        "| measure | result |",
+        "|---|---|",
+        f"| claim every delivery (due query + unique insert + read-back) | {r['claim_s']:.2f} s "
+        f"({r['claimed'] / r['claim_s'] if r['claim_s'] else 0:,.0f} rows/s) |",
+        f"| batches of 1,000 / queries per batch | {r['batches']} / {queries} |",
+        f"| emails sent ({SENDERS} sender threads, one SMTP connection each) | {r['emails']:,} in "
+        f"{r['send_s']:.1f} s: {rate:,.0f} emails/s |",
+        f"| duplicates / missing at the SMTP server | {r['duplicates']} / {r['missing']} |",
+        f"| delivery rows sent / claimed by a second run of the job | "
+        f"{r['sent_rows']:,} / {r['second_run_claimed']} |",
+        f"| seeding (not part of the job) | {r['seed_s']:.1f} s |",
+        "",
+    ]
+
+
+def run(report: list[str], patients: int | None = None) -> None:
+    """Run the benchmark in a child process on a fresh database; append Markdown to ``report``."""
+    n = patients or int(os.environ.get("PLINTH_BENCH_REMINDERS", DEFAULT_PATIENTS))
+    url = os.environ.get("DATABASE_URL", "")
+    report += [
+        "## Reminders",
+        "",
+        "The every-5-minutes job with every patient due at once. Sending goes through",
+        "`reminder_send`, the body of the Celery task, against aiosmtpd on loopback in the same process.",
+        "",
+    ]
+    if url.startswith("postgres"):
+        parts = urlsplit(url)
+        name = f"plinth_bench_reminders_{os.getpid()}"
+        admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+        _pg_admin(admin, f"CREATE DATABASE {name}")
+        try:
+            env = dict(os.environ, DATABASE_URL=urlunsplit(parts._replace(path=f"/{name}")))
+            report += _lines(_child(n, env))
+        finally:
+            _pg_admin(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+            env["PLINTH_VAR_DIR"] = tmp
+            report += _lines(_child(n, env))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--patients", type=int, default=DEFAULT_PATIENTS)
+    parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    result = measure(args.patients)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result))
+    else:
+        print("\n".join(_lines(result)))
+    return 0 if result["duplicates"] == 0 and result["missing"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
