@@ -330,11 +330,13 @@ def plan_end(request: HttpRequest, plan_id: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                careplan_end(plan=plan, by=therapist_of(request), ip=client_ip(request), **form.cleaned_data)
+                ended = careplan_end(
+                    plan=plan, by=therapist_of(request), ip=client_ip(request), **form.cleaned_data
+                )
             except DomainError as exc:
                 form_error(form, exc)
             else:
-                messages.success(request, f"The plan is {plan.get_status_display().lower()}.")
+                messages.success(request, f"The plan is {ended.get_status_display().lower()}.")
                 return redirect(_plan_url(plan))
         status = 400
     return render(request, "careplans/plan_end.html", {"plan": plan, "form": form}, status=status)

@@ -107,6 +107,9 @@ class PlanProgress:
 def plan_progress(*, plan: CarePlan) -> PlanProgress:
     """The plan's week and adherence on the patient's own date (two queries)."""
     today = plan.patient.local_today()
+    if plan.ended_at is not None:
+        # An ended plan prescribes nothing after the day it ended.
+        today = min(today, plan.ended_at.astimezone(plan.patient.zone).date())
     adherence = adherence_for_plans([plan], today=today)[plan.pk]
     return PlanProgress(
         today=today,

@@ -29,6 +29,8 @@ class PatientSerializer(serializers.ModelSerializer[Patient]):
     full_name = serializers.CharField(source="user.full_name", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
     therapist_name = serializers.CharField(source="therapist.user.full_name", read_only=True, default=None)
+    # A wall-clock time in the patient's zone; OpenAPI's "time" format would demand an offset.
+    reminder_time = serializers.CharField(read_only=True, help_text="HH:MM:SS in the patient's time zone.")
 
     class Meta:
         model = Patient

@@ -153,6 +153,13 @@ class StrictQueryParamsMixin:
                     errors[label] = ["Must be true or false."]
             elif value == "" and not isinstance(spec, django_filters.CharFilter):
                 errors[label] = ["Must not be empty."]
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is not None and getattr(self, "action", None) == "list":
+            known = {k: v for k, v in request.query_params.items() if k in filterset_class.base_filters}
+            form = filterset_class(data=known).form
+            if not form.is_valid():
+                for name, messages in form.errors.items():
+                    errors.setdefault(name, [str(m) for m in messages])
         if errors:
             raise serializers.ValidationError(errors)
 

@@ -423,3 +423,52 @@ def test_viewing_a_plan_is_audited_for_the_clinic_not_for_outsiders(plan_a: Care
         personas.patient_a,
         str(plan_a.pk),
     )
+
+
+def test_two_tabs_activating_at_the_same_moment_leave_one_active_plan(
+    transactional_db: Any, personas: Any, library: None
+) -> None:
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("the in-memory SQLite test database has no concurrent writers; make test runs PostgreSQL")
+    drafts = [template_plan(personas.patient_a, personas.owner, activate=False) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def activate(plan: CarePlan) -> None:
+        try:
+            barrier.wait(timeout=10)
+            careplan_activate(plan=plan, by=personas.owner)
+            outcomes.append("active")
+        except DomainError as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=activate, args=(plan,)) for plan in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["active", "already_active"]
+    assert CarePlan.objects.filter(patient=personas.patient_a, status=PlanStatus.ACTIVE).count() == 1
+    assert PlanVersion.objects.count() == 1
+
+
+def test_an_ended_plan_prescribes_nothing_after_it_ended(plan_a: CarePlan, personas: Any) -> None:
+    from datetime import UTC, datetime
+
+    from careplans.selectors import plan_progress
+
+    today = personas.patient_a.local_today()
+    ended = datetime.combine(today - timedelta(days=7), datetime.min.time().replace(hour=12), tzinfo=UTC)
+    CarePlan.objects.filter(pk=plan_a.pk).update(
+        start_date=today - timedelta(days=10), status=PlanStatus.COMPLETED, ended_at=ended
+    )
+    plan_a.refresh_from_db()
+    progress = plan_progress(plan=plan_a)
+    # Days 0-3 of week 1, five exercises (two of them 5 days a week: still 4 days each).
+    assert progress.adherence.prescribed == 20

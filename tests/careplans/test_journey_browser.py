@@ -200,3 +200,49 @@ def test_today_works_with_javascript_off(
     assert not ExerciseSession.objects.filter(patient=patient).exists()
     page.screenshot(path=str(artifacts / "plans-today-no-js-phone.png"), full_page=True)
     context.close()
+
+
+def test_therapist_ends_a_plan_and_an_old_link_explains_itself(
+    transactional_db: Any, live_server: Any, browser: Any, artifacts: Path
+) -> None:
+    from patients.services import _new_invitation
+
+    library_load()
+    therapist = TherapistFactory(user__email="end@northside.test")
+    patient = PatientFactory(clinic=therapist.clinic, user__full_name="Theo Ended")
+    plan = template_plan(patient, therapist)
+    camera = Camera(artifacts)
+    camera.count = 20
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    errors = _watch(page)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("end@northside.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/caseload/")
+    page.goto(f"{live_server.url}/plans/{plan.pk}/end/")
+    page.get_by_role("button", name="End the plan").click()
+    assert "Say why the plan ends" in page.content()
+    page.get_by_label("Completed").check()
+    page.get_by_label("Reason").fill("Goals met: walking 5 km without pain.")
+    camera.shoot(page, "end-plan")
+    page.get_by_role("button", name="End the plan").click()
+    page.get_by_text("The plan is completed").wait_for()
+    camera.shoot(page, "plan-completed")
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.COMPLETED
+
+    # A patient opening an old, already used link is told so and offered a new one.
+    token = _new_invitation(patient=patient, by=therapist.user)
+    patient.invitations.update(used_at=plan.activated_at)
+    anonymous = browser.new_context(viewport=PHONE)
+    mobile = anonymous.new_page()
+    mobile.goto(f"{live_server.url}/invite/{token}/")
+    assert "This link has been used" in mobile.content()
+    camera.shoot(mobile, "invitation-used")
+    context.close()
+    anonymous.close()
+    # The empty form above is answered with a 400 on purpose; nothing else may go wrong.
+    unexpected = [error for error in errors if "status of 400" not in error]
+    assert unexpected == [], "\n".join(unexpected)

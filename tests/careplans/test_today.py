@@ -28,7 +28,12 @@ def test_today_shows_the_plans_exercises_week_and_adherence(plan_a: CarePlan, pe
     bridge = plan_a.items.get(exercise__slug="bridge")
     bridge.note = "Keep your knees hip-width apart."
     bridge.save()
+    bridge.exercise.video_url = "https://video.example.test/bridge"
+    bridge.exercise.image_url = "https://img.example.test/bridge.png"
+    bridge.exercise.save()
     html = as_user(personas.patient_a.user).get(reverse("today")).content.decode()
+    assert 'href="https://video.example.test/bridge"' in html
+    assert 'href="https://img.example.test/bridge.png"' in html
     assert "Week 1 of 12" in html
     for item in plan_a.items.select_related("exercise"):
         assert escape(item.exercise.name) in html

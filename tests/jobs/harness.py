@@ -165,7 +165,10 @@ class Worker:
 
     @property
     def log_path(self) -> Path:
-        return self.tmp / f"worker-{self.runs}.log"
+        # Kept in test-artifacts/ so a failed run's worker log can be read afterwards.
+        folder = ROOT / "test-artifacts" / "jobs"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"worker-{os.getpid()}-{id(self)}-{self.runs}.log"
 
     def start(self) -> None:
         self.runs += 1
@@ -195,7 +198,7 @@ class Worker:
             raise AssertionError(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
         return b" ready." in self.log_path.read_bytes()
 
-    def tail(self, lines: int = 40) -> str:
+    def tail(self, lines: int = 60) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 

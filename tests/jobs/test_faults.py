@@ -20,9 +20,9 @@ import pytest
 from django.db import close_old_connections
 from django.db.models import Q
 
-from careplans.models import DeliveryStatus, ReminderDelivery
+from careplans.models import DeliveryStatus, OutcomeSnapshot, ReminderDelivery
 from careplans.reminders import reminders_dispatch
-from careplans.tasks import reminders_dispatch_due
+from careplans.tasks import outcome_recompute_all, reminders_dispatch_due
 from patients.models import PainCheckIn, Patient
 from tests.jobs.conftest import bulk_patients
 from tests.jobs.harness import (
@@ -35,9 +35,10 @@ from tests.jobs.harness import (
     worker_env,
 )
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 
 DUE = 240
+FLAGS = ("flag_leg_weakness", "flag_bladder_bowel", "flag_fever", "flag_weight_loss")
 #: Short leases so a dead send is taken over in seconds, not minutes.
 LEASES = {
     "PLINTH_REMINDER_SEND_LEASE": "6",
@@ -199,7 +200,7 @@ def test_redis_restarted_mid_batch(stack: Stack) -> None:
     wait_until(lambda: stack.smtp.handler.total >= DUE // 3, seconds=90, what="a third of the batch")
     stack.redis.restart()  # no persistence: the queued messages are gone
     assert stack.smtp.handler.total < DUE
-    stack.settle()
+    stack.settle(seconds=180)
     stack.assert_exactly_once()
 
 
@@ -207,9 +208,11 @@ def test_smtp_down_for_the_first_attempt_then_back(stack: Stack) -> None:
     stack.smtp.stop()
     stack.tick()
     wait_until(
-        lambda: not ReminderDelivery.objects.filter(
-            Q(attempts=0) | Q(attempts=1, status__in=(DeliveryStatus.CLAIMED, DeliveryStatus.SENDING))
-        ).exists(),
+        lambda: (
+            not ReminderDelivery.objects.filter(
+                Q(attempts=0) | Q(attempts=1, status__in=(DeliveryStatus.CLAIMED, DeliveryStatus.SENDING))
+            ).exists()
+        ),
         seconds=90,
         what="every first attempt to fail",
         every=0.2,
@@ -221,3 +224,40 @@ def test_smtp_down_for_the_first_attempt_then_back(stack: Stack) -> None:
     stack.settle()
     stack.assert_exactly_once()
     assert not ReminderDelivery.objects.filter(attempts__lt=2).exists()
+
+
+def test_checkin_with_redis_stopped_answers_within_2s_and_is_saved(client: Any) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="plinth-nobroker-"))
+    redis = RedisServer(tmp)
+    try:
+        redis.start()
+        redis.kill()  # the broker's address, with nothing listening any more
+        [patient] = bulk_patients(1, zones=["UTC"], prefix="nobroker")
+        [other] = bulk_patients(1, zones=["UTC"], prefix="nobroker-api")
+        plan, other_plan = patient.plans.get(), other.plans.get()
+        with broker(redis.url):
+            client.force_login(patient.user)
+            started = time.monotonic()
+            page = client.post("/checkin/", {"nprs": "6", "side": "left", **dict.fromkeys(FLAGS, "no")})
+            page_seconds = time.monotonic() - started
+
+            client.force_login(other.user)
+            started = time.monotonic()
+            api = client.post(
+                "/api/v1/checkins/",
+                {"nprs": 7, "side": "right", "flag_fever": True},
+                content_type="application/json",
+            )
+            api_seconds = time.monotonic() - started
+    finally:
+        redis.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert page.status_code == 302 and page_seconds < 2, (page.status_code, page_seconds)
+    assert api.status_code == 201 and api_seconds < 2, (api.status_code, api_seconds, api.content)
+    assert PainCheckIn.objects.get(patient=patient).nprs == 6
+    assert PainCheckIn.objects.get(patient=other).flag_fever
+    # The recompute could not be enqueued; the nightly job catches up.
+    assert not OutcomeSnapshot.objects.filter(plan__in=[plan, other_plan]).exists()
+    assert outcome_recompute_all() >= 2
+    assert OutcomeSnapshot.objects.get(plan=plan).checkin_count == 1
+    assert OutcomeSnapshot.objects.get(plan=other_plan).current == 7
