@@ -1,21 +1,25 @@
 """The outcome rules of careplans.outcomes, computed for many plans at once in SQL.
 
 The nightly recompute must cover 100,000 plans (8.4 million check-ins) without a
-Python loop over plans and without holding check-ins in Python memory. So each
-batch of plans (a plan id range) is one ``INSERT ... SELECT ... ON CONFLICT DO
-UPDATE`` statement: the database aggregates the check-ins per plan and writes
-the snapshots itself. The same SELECT feeds ``export_outcomes``.
+Python loop over plans and without holding check-ins in Python memory. So for
+each batch of plans (a plan id range) the database aggregates the check-ins per
+plan into a temporary table, then one ``INSERT ... SELECT ... ON CONFLICT DO
+UPDATE`` applies the rules and writes the snapshots. The same SQL feeds
+``export_outcomes``.
 
-How each rule becomes an aggregate (all days counted from the plan's start):
+How each rule becomes SQL (all days counted from the plan's start):
 
-- week means (baseline, week-12 endpoint, current): ``AVG`` with a ``FILTER``
-  on the date window;
+- week means (baseline, week-12 endpoint): ``AVG`` with a ``FILTER`` on the
+  date window, in one GROUP BY pass over the check-ins;
 - "the first check-in in days 7-13" and "the latest check-in in days 63-83":
   ``MIN``/``MAX`` of ``day * 16 + nprs`` in the window, then ``% 16``. There is
   at most one check-in per plan per day and NPRS < 16, so the smallest
   (largest) code belongs to the first (latest) day and its remainder is its NPRS;
-- current: the plan's latest check-in date comes first (an index-only probe of
-  ``(plan, local_date)``), then the 7 days ending there are one more filter.
+- current: the same pass finds each plan's latest check-in date; the at most 7
+  check-ins of the 7 days ending there are then one short range read of the
+  ``(plan, local_date)`` index per plan;
+- change, percent change, responder, worsening: arithmetic on those per-plan
+  figures, with the same tolerance as the Python rules.
 
 The patient's local "today" decides whether week 12 is over. PostgreSQL computes
 it per patient with ``AT TIME ZONE``; SQLite has no time zone database, so

@@ -95,7 +95,8 @@ def zone_case(values: dict[str, Any], output_field: Any, *, field: str = "timezo
     return Case(*whens, default=Value(None), output_field=output_field)
 
 
-def _reminder_zones() -> list[str]:
+def reminder_zones() -> list[str]:
+    """The time zones of the patients who may get a reminder (one query)."""
     return list(
         Patient.objects.filter(reminders_enabled=True, plans__status=PlanStatus.ACTIVE)
         .order_by()
@@ -116,7 +117,7 @@ def reminders_due(
     passed today in their own zone, no check-in and no reminder row for their
     local date. One query, whatever the number of patients or zones.
     """
-    zones = _reminder_zones() if zones is None else zones
+    zones = reminder_zones() if zones is None else zones
     if not zones:
         return []
     local = local_now_by_zone(zones, now)
@@ -188,7 +189,7 @@ def reminder_claim(*, due: list[Due], now: datetime) -> list[int]:
 def _enqueue_sends(ids: list[int]) -> None:
     """Publish one send task per delivery; stop at the first broker error.
 
-    The unpublished rows stay claimed with their lease cleared, so the next
+    The unpublished rows keep their state with their lease run out, so the next
     sweep (5 minutes later) publishes them again instead of waiting for the lease.
     """
     from careplans.tasks import reminder_email_send
@@ -198,9 +199,9 @@ def _enqueue_sends(ids: list[int]) -> None:
             reminder_email_send.delay(delivery_id)
         except Exception:
             log.exception("broker unavailable: %d reminder(s) left for the next sweep", len(ids) - index)
-            ReminderDelivery.objects.filter(pk__in=ids[index:], status=DeliveryStatus.CLAIMED).update(
-                lease_until=timezone.now()
-            )
+            ReminderDelivery.objects.filter(
+                pk__in=ids[index:], status__in=(DeliveryStatus.CLAIMED, DeliveryStatus.FAILED)
+            ).update(lease_until=timezone.now())
             return
 
 
@@ -208,6 +209,10 @@ def reminders_requeue(*, now: datetime, limit: int = 5 * BATCH) -> int:
     """Re-enqueue unfinished deliveries whose lease ran out: a lost task, a killed
     worker's send, a failed send whose back-off is over. Returns how many."""
     oldest = (now - timedelta(days=1)).date()  # no local date is more than a day behind UTC
+    # A send that died on its last allowed attempt is not tried again; record it.
+    ReminderDelivery.objects.filter(
+        status=DeliveryStatus.SENDING, lease_until__lt=now, attempts__gte=settings.REMINDER_MAX_ATTEMPTS
+    ).update(status=DeliveryStatus.FAILED, error="interrupted mid-send on the last attempt", lease_until=None)
     stale = ReminderDelivery.objects.filter(
         status__in=UNFINISHED,
         lease_until__lt=now,
@@ -233,7 +238,7 @@ def reminders_requeue(*, now: datetime, limit: int = 5 * BATCH) -> int:
 def reminders_dispatch(*, now: datetime | None = None) -> DispatchResult:
     """The periodic job: claim and enqueue every due reminder, then sweep up lost ones."""
     now = now or timezone.now()
-    zones = _reminder_zones()
+    zones = reminder_zones()
     after, due_count, claimed, batches = 0, 0, 0, 0
     while True:
         due = reminders_due(now=now, zones=zones, after_id=after)

@@ -34,6 +34,7 @@ from portal.api_common import (
     UNAUTHENTICATED,
     ErrorSerializer,
     Pagination,
+    StrictQueryParamsMixin,
     StrictSerializer,
     parse_id,
 )
@@ -211,13 +212,14 @@ class CheckInFilter(filters.FilterSet):  # type: ignore[misc]
     ],
     responses={
         200: CheckInSerializer(many=True),
+        400: INVALID,
         401: UNAUTHENTICATED,
         404: OpenApiResponse(
             NOT_FOUND.response, description="No such patient in your clinic (also for non-therapists)."
         ),
     },
 )
-class PatientCheckInListView(ListAPIView[PainCheckIn]):
+class PatientCheckInListView(StrictQueryParamsMixin, ListAPIView[PainCheckIn]):
     serializer_class = CheckInSerializer
     pagination_class = Pagination
     filter_backends = [filters.DjangoFilterBackend, OrderingFilter]

@@ -105,9 +105,15 @@ class StrictQueryParamsMixin:
 
     request: Any
 
+    def _is_list(self) -> bool:
+        if hasattr(self, "action"):
+            return getattr(self, "action", None) == "list"
+        # A generic ListAPIView has no action; its GET is the list.
+        return hasattr(self, "list") and self.request.method == "GET"
+
     def _allowed_query_params(self) -> dict[str, Any]:
         allowed: dict[str, Any] = {}
-        if getattr(self, "action", None) != "list":
+        if not self._is_list():
             return allowed
         filterset_class = getattr(self, "filterset_class", None)
         if filterset_class is not None:
@@ -154,7 +160,7 @@ class StrictQueryParamsMixin:
             elif value == "" and not isinstance(spec, django_filters.CharFilter):
                 errors[label] = ["Must not be empty."]
         filterset_class = getattr(self, "filterset_class", None)
-        if filterset_class is not None and getattr(self, "action", None) == "list":
+        if filterset_class is not None and self._is_list():
             known = {k: v for k, v in request.query_params.items() if k in filterset_class.base_filters}
             form = filterset_class(data=known).form
             if not form.is_valid():

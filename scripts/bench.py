@@ -202,19 +202,24 @@ def _section(r: dict[str, Any]) -> list[str]:
     ]
 
 
-def _others(report: list[str]) -> None:
+def _others(report: list[str], write: Callable[[list[str]], None]) -> None:
     for name in ("bench_reminders", "bench_api"):
         path = ROOT / "scripts" / f"{name}.py"
         if not path.exists():
             report += [f"({path.name} not present.)", ""]
             continue
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            continue
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
         print(f"bench: running {path.name}", flush=True)
-        module.run(report)
+        # Another benchmark failing must not lose the figures already measured.
+        try:
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {path}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            module.run(report)
+        except Exception as exc:  # reported in the document instead
+            report += [f"{path.name} failed: {type(exc).__name__}: {exc}", ""]
+        write(report)
 
 
 def main(argv: list[str]) -> int:
@@ -225,6 +230,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--skip-others", action="store_true", help="do not run the other benchmark scripts")
+    parser.add_argument("--only", choices=["postgresql", "sqlite"], help="run one backend only")
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], help=argparse.SUPPRESS)
     parser.add_argument("--json-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -236,10 +242,14 @@ def main(argv: list[str]) -> int:
 
     started = datetime.now(UTC)
     results = []
-    pg = run_postgresql(args.plans, args.repeat)
-    if pg:
-        results.append(pg)
-    results.append(run_sqlite(args.plans, args.repeat))
+    if args.only != "sqlite":
+        pg = run_postgresql(args.plans, args.repeat)
+        if pg:
+            results.append(pg)
+            print("\n".join(_section(pg)), flush=True)
+    if args.only != "postgresql":
+        results.append(run_sqlite(args.plans, args.repeat))
+        print("\n".join(_section(results[-1])), flush=True)
 
     info = machine()
     lines = [
@@ -266,13 +276,20 @@ def main(argv: list[str]) -> int:
     for result in results:
         lines += _section(result)
     lines += ["## Other benchmarks", ""]
-    if not args.skip_others:
-        _others(lines)
-    text = "\n".join(lines).rstrip() + "\n"
-    print(text)
+
+    def write(report: list[str]) -> None:
+        if not args.no_write:
+            DOC.parent.mkdir(exist_ok=True)
+            DOC.write_text("\n".join(report).rstrip() + "\n")
+
+    write(lines)  # the outcome figures are kept even if another benchmark fails
+    if args.skip_others:
+        lines += ["(not run: --skip-others)", ""]
+    else:
+        _others(lines, write)
+    write(lines)
+    print("\n".join(lines))
     if not args.no_write:
-        DOC.parent.mkdir(exist_ok=True)
-        DOC.write_text(text)
         print(f"bench: wrote {DOC.relative_to(ROOT)}")
     return 0
 

@@ -63,7 +63,8 @@ with connection.cursor() as cursor:
     cursor.execute(
         "CREATE TABLE bench_floor_checkin (id %s, nprs integer NOT NULL, side varchar(8) NOT NULL, "
         "note text NOT NULL, received_at timestamp DEFAULT CURRENT_TIMESTAMP)"
-        % ("bigserial PRIMARY KEY" if connection.vendor == "postgresql" else "integer PRIMARY KEY AUTOINCREMENT")
+        % ("bigserial PRIMARY KEY" if connection.vendor == "postgresql"
+           else "integer PRIMARY KEY AUTOINCREMENT")
     )
 print(json.dumps(keys))
 """

@@ -112,6 +112,7 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "patient-settings": ("GET", none, "302 200 200 404 404 404 404"),
     "my-handout": ("GET", none, "302 200 200 404 404 404 404"),
     "my-handout-pdf": ("GET", none, "302 200 200 404 404 404 404"),
+    "progress": ("GET", none, "302 200 200 404 404 404 404"),
     # --- therapist pages ---------------------------------------------------------------
     "caseload": ("GET", none, "302 404 404 200 200 200 404"),
     "patient-add": ("GET", none, "302 404 404 200 200 200 404"),
@@ -137,6 +138,7 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "plan-save-template": ("POST", plan_a, "302 404 404 400 400 404 404"),
     "plan-handout": ("GET", plan_a, "302 404 404 200 200 404 404"),
     "plan-handout-pdf": ("GET", plan_a, "302 404 404 200 200 404 404"),
+    "outcome-report": ("GET", none, "302 404 404 200 200 200 404"),
     # --- API (empty JSON bodies: writes answer 400 to those allowed to make them) -------
     "api-root": ("GET", none, "401 200 200 200 200 200 200"),
     "api-schema": ("GET", none, "200 200 200 200 200 200 200"),

@@ -266,6 +266,20 @@ def test_gives_up_after_the_last_attempt(monkeypatch: Any, settings: Any) -> Non
     assert reminders_requeue(now=datetime.now(UTC) + timedelta(days=1)) == 0
 
 
+def test_send_that_died_on_its_last_attempt_is_recorded_not_retried(settings: Any) -> None:
+    delivery = claimed_delivery(patient_in("UTC", time(0, 0)))
+    expired = datetime.now(UTC) - timedelta(seconds=1)
+    ReminderDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.SENDING, lease_until=expired, attempts=settings.REMINDER_MAX_ATTEMPTS
+    )
+    assert reminders_requeue(now=datetime.now(UTC)) == 0
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.error) == (
+        DeliveryStatus.FAILED,
+        "interrupted mid-send on the last attempt",
+    )
+
+
 def test_checked_in_after_the_claim_skips_the_email() -> None:
     patient = patient_in("UTC", time(0, 0))
     delivery = claimed_delivery(patient)
