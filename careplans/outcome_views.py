@@ -21,7 +21,7 @@ from careplans.outcome_report import (
     outcome_conditions,
     outcome_report,
 )
-from careplans.outcomes import WEEK1, Outcome, outcome_from_readings
+from careplans.outcomes import BASELINE_FALLBACK, WEEK1, Outcome, outcome_from_readings
 from patients.charts import PainPoint, pain_chart
 from patients.models import PainCheckIn, Patient
 from portal.access import patient_of, patient_required, therapist_of, therapist_required
@@ -54,10 +54,11 @@ def progress_words(outcome: Outcome, *, plan: CarePlan, today: date) -> Progress
             deadline = plan.start_date + timedelta(days=WEEK1[1])
             return Progress(
                 "We don't have your starting point yet.",
-                f"Check in on any day of your first week (until {deadline:%A %-d %B}) and we can measure "
+                f"Check in on any day of your first week (until {deadline:%A} {deadline.day} {deadline:%B}) "
+                "and we can measure "
                 "how your pain changes from there.",
             )
-        if (today - plan.start_date).days <= 13 and outcome.checkin_count == 0:
+        if (today - plan.start_date).days <= BASELINE_FALLBACK[1] and outcome.checkin_count == 0:
             return Progress(
                 "We don't have your starting point yet.",
                 "Check in today: a check-in in your first two weeks gives us the starting point.",

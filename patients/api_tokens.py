@@ -30,6 +30,15 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _whose(user: User) -> dict[str, Any]:
+    """The clinic (and patient) a user's token events belong to, so the clinic's trail shows them."""
+    therapist = getattr(user, "therapist", None)
+    patient = getattr(user, "patient", None)
+    if patient is not None:
+        return {"patient": patient, "clinic": patient.clinic}
+    return {"clinic": therapist.clinic if therapist is not None else None}
+
+
 @dataclass(frozen=True)
 class NewToken:
     token: ApiToken
@@ -56,7 +65,14 @@ def api_token_create(*, user: User, name: str, ip: str | None = None) -> NewToke
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, prefix=prefix, secret_hash=_hash(secret))
-    audit_log(action="api_token.created", actor=user, obj=token, ip=ip, data={"name": name, "prefix": prefix})
+    audit_log(
+        action="api_token.created",
+        actor=user,
+        obj=token,
+        ip=ip,
+        data={"name": name, "prefix": prefix},
+        **_whose(user),
+    )
     return NewToken(token=token, key=f"{prefix}.{secret}")
 
 
@@ -68,7 +84,14 @@ def api_token_revoke(*, user: User, token_id: int, ip: str | None = None) -> Api
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit_log(action="api_token.revoked", actor=user, obj=token, ip=ip, data={"prefix": token.prefix})
+        audit_log(
+            action="api_token.revoked",
+            actor=user,
+            obj=token,
+            ip=ip,
+            data={"prefix": token.prefix},
+            **_whose(user),
+        )
     return token
 
 

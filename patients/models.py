@@ -167,7 +167,11 @@ class PainCheckIn(models.Model):
             models.CheckConstraint(condition=models.Q(nprs__gte=0, nprs__lte=10), name="checkin_nprs_0_10"),
             models.CheckConstraint(condition=models.Q(side__in=Side.values), name="checkin_side_valid"),
         ]
-        indexes = [models.Index(fields=["plan", "local_date"])]
+        indexes = [
+            # Covering NPRS lets outcomes read a plan's latest week from the index
+            # alone (careplans.outcomes_bulk); SQLite ignores INCLUDE.
+            models.Index(fields=["plan", "local_date"], include=["nprs"], name="checkin_plan_day_nprs"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient} {self.local_date}: {self.nprs}/10"

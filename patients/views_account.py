@@ -25,6 +25,7 @@ from portal.access import patient_of, patient_required, therapist_of, therapist_
 from portal.errors import DomainError
 
 AUDIT_PER_PAGE = 50
+NEW_KEY_SESSION = "plinth_new_api_token"
 
 
 class TokenForm(forms.Form):
@@ -43,18 +44,22 @@ def _user(request: HttpRequest) -> User:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
-    """List the user's tokens and make a new one; its key is shown on this response only."""
+    """List the user's tokens and make a new one; its key is shown once, on the page after.
+
+    The key waits in the server-side session only until that page pops it, so a
+    reload neither shows it again nor makes a second token.
+    """
     user = _user(request)
     form = TokenForm(request.POST or None)
-    new_key: str | None = None
     if request.method == "POST" and form.is_valid():
         try:
             created = api_token_create(user=user, name=form.cleaned_data["name"], ip=request_ip(request))
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            new_key = created.key
-            form = TokenForm()
+            request.session[NEW_KEY_SESSION] = created.key
+            return redirect("account-tokens")
+    new_key = request.session.pop(NEW_KEY_SESSION, None) if request.method == "GET" else None
     status = 400 if request.method == "POST" and form.errors else 200
     return render(
         request,

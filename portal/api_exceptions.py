@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DomainError and Django's own errors become 400/404; DRF handles the rest."""
     if isinstance(exc, DomainError):
+        if exc.code == "not_found":
+            # A service's own scope check: the same answer as any other outsider's object.
+            return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
         return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -113,7 +113,14 @@ def _wait_for(port: int, proc: subprocess.Popen[bytes], seconds: float = 60) -> 
     raise RuntimeError("gunicorn did not start")
 
 
-def _hammer(port: int, path: str, headers_for: list[dict[str, str]], seconds: float, clients: int) -> float:
+def _hammer(
+    port: int,
+    path: str,
+    headers_for: list[dict[str, str]],
+    seconds: float,
+    clients: int,
+    method: str = "POST",
+) -> float:
     """Requests per second with ``clients`` concurrent keep-alive clients; each error is counted out."""
     body = json.dumps({"nprs": 4, "side": "left", "note": "bench"})
     counts = [0] * clients
@@ -127,7 +134,7 @@ def _hammer(port: int, path: str, headers_for: list[dict[str, str]], seconds: fl
             headers = {"Content-Type": "application/json", **headers_for[n % len(headers_for)]}
             n += clients
             try:
-                conn.request("POST", path, body=body, headers=headers)
+                conn.request(method, path, body=body if method == "POST" else None, headers=headers)
                 response = conn.getresponse()
                 response.read()
                 if response.status in (200, 201):
@@ -206,6 +213,8 @@ def run(report: list[str]) -> None:
         _hammer(port, "/bench/floor/checkin/", [{}], 1, clients)
         floor = _hammer(port, "/bench/floor/checkin/", [{}], seconds, clients)
         api = _hammer(port, "/api/v1/checkins/", api_headers, seconds, clients)
+        # Where the difference goes: the same token authentication and DRF, no service.
+        me = _hammer(port, "/api/v1/me/", api_headers, seconds / 2, clients, method="GET")
         ratio = api / floor if floor else 0.0
         verdict = "meets" if ratio >= TARGET else "misses"
         lines = [
@@ -219,6 +228,7 @@ def run(report: list[str]) -> None:
             "|---|---|",
             f"| POST /api/v1/checkins/ (token auth, validation, service, audit, task) | {api:.1f} |",
             f"| floor: bare Django view, one INSERT | {floor:.1f} |",
+            f"| for comparison: GET /api/v1/me/ (token auth and DRF, one SELECT) | {me:.1f} |",
             "",
             f"Ratio API / floor: **{ratio:.2f}** (target >= {TARGET}): {verdict} the target.",
             "",

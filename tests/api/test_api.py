@@ -253,8 +253,9 @@ def test_huge_and_odd_ids_in_urls_are_404_not_500(world: World) -> None:
 def test_token_made_on_the_page_is_shown_once_stored_hashed_and_works(world: World) -> None:
     client = Client()
     client.force_login(world.p.patient_a.user)
-    page = client.post(reverse("account-tokens"), {"name": "My phone app"})
-    assert page.status_code == 200
+    made = client.post(reverse("account-tokens"), {"name": "My phone app"})
+    assert made.status_code == 302
+    page = client.get(made["Location"])
     key = page.context["new_key"]
     assert key and key in page.content.decode()
     token = ApiToken.objects.get(user=world.p.patient_a.user)
@@ -383,3 +384,32 @@ def test_list_query_counts_do_not_grow_with_page_size(
     with django_assert_max_num_queries(6) as large:
         assert client.get(reverse(route), {"page_size": 50}).status_code == 200
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_exception_handler_maps_domain_and_database_errors() -> None:
+    from django.db import IntegrityError
+
+    from portal.api_exceptions import exception_handler
+    from portal.errors import DomainError
+
+    rule = exception_handler(DomainError("Too long.", field="title"), {})
+    assert rule is not None and rule.status_code == 400 and rule.data == {"title": ["Too long."]}
+    scope = exception_handler(DomainError("No such plan.", code="not_found"), {})
+    assert scope is not None and scope.status_code == 404
+    clash = exception_handler(IntegrityError("duplicate key"), {})
+    assert clash is not None and clash.status_code == 400 and "non_field_errors" in clash.data
+
+
+@pytest.mark.django_db
+def test_patch_plan_details(world: World) -> None:
+    url = reverse("api-careplan-detail", kwargs={"pk": world.draft_a.pk})
+    changed = api(world.p.colleague.user).patch(
+        url, {"title": "Back to running", "length_weeks": 8}, format="json"
+    )
+    assert changed.status_code == 200
+    assert changed.json()["title"] == "Back to running" and changed.json()["length_weeks"] == 8
+    assert api(world.p.owner.user).patch(url, {"title": "   "}, format="json").status_code == 400
+    assert api(world.p.outsider.user).patch(url, {"title": "Mine now"}, format="json").status_code == 404
+    assert api(world.p.patient_a.user).patch(url, {"title": "Mine now"}, format="json").status_code == 404
+    world.draft_a.refresh_from_db()
+    assert world.draft_a.title == "Back to running"

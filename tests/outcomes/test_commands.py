@@ -198,3 +198,18 @@ def test_seed_demo_writes_plans_check_ins_and_snapshots() -> None:
     # Ids were assigned by the seeder: the next ordinary insert must not collide.
     call_command("seed_demo", patients=3, dense=True, no_progress=True, stdout=io.StringIO())
     assert PainCheckIn.objects.filter(plan__patient__user__email__startswith="p0.").count() >= 84
+
+
+def test_a_second_active_plan_for_a_patient_is_refused(tmp_path: Path, personas: Any) -> None:
+    from tests.factories import CarePlanFactory
+
+    CarePlanFactory(patient=personas.patient_a, clinic=personas.clinic, therapist=personas.owner)
+    start = timezone.localdate() - timedelta(days=10)
+    email = personas.patient_a.user.email
+    owner = personas.owner.user.email
+    path = history(
+        tmp_path, [f"Northside Physio,{owner},{email},Ada,Europe/London,New plan,{start},{start},5"]
+    )
+    with pytest.raises(CommandError, match=r"line 2: patient .* would have more than one active plan"):
+        run("import_history", str(path))
+    assert not CarePlan.objects.filter(title="New plan").exists()

@@ -213,12 +213,14 @@ def check_consistency(rows: list[Row]) -> list[str]:
 
     # At most one active plan per patient: a plan still under way may be created
     # only if the patient has no other active plan.
-    today = timezone.now().date()
+    now = timezone.now()
     under_way: dict[str, set[tuple[str, dt.date]]] = {}
     plan_line: dict[tuple[str, str, dt.date], int] = {}
     for row in rows:
         plan_line.setdefault(row.plan_key, row.line)
-        if row.plan_start + timedelta(days=WEEK12_COMPLETE_DAY) > today:
+        # The same test as when the plan is created: week 12 over in the patient's calendar.
+        local_today = now.astimezone(zoneinfo.ZoneInfo(row.timezone)).date()
+        if row.plan_start + timedelta(days=WEEK12_COMPLETE_DAY) > local_today:
             under_way.setdefault(row.patient_email, set()).add((row.plan_title, row.plan_start))
     active = {
         (email, title, start)
