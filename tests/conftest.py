@@ -38,6 +38,12 @@ def _fresh_rate_limits() -> None:
     ratelimit_reset()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # The real hasher costs a third of a second per password; the suite makes hundreds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class Personas:
     clinic: Clinic
