@@ -261,9 +261,6 @@ def outcome_refresh_all(
             if connection.vendor == "postgresql":
                 # Compiling this statement with JIT costs more (about 0.1 s) than it saves.
                 cursor.execute("SET LOCAL jit = off")
-                # Room for a whole batch's per-plan aggregates (about 40 MB for 100,000
-                # plans) in memory; with the default 4 MB the hash table spills to disk.
-                cursor.execute("SET LOCAL work_mem = '48MB'")
             cursor.execute("DROP TABLE IF EXISTS outcome_batch")
             cursor.execute(f"CREATE TEMPORARY TABLE outcome_batch AS {_with(ctes)} {core}", core_params)
             # "WHERE TRUE" lets SQLite parse the ON CONFLICT clause after a SELECT.
