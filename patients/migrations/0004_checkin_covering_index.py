@@ -4,19 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('careplans', '0003_reminder_delivery_lease'),
-        ('patients', '0003_auditevent_append_only'),
+        ("careplans", "0003_reminder_delivery_lease"),
+        ("patients", "0003_auditevent_append_only"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='paincheckin',
-            name='patients_pa_plan_id_75a62c_idx',
+            model_name="paincheckin",
+            name="patients_pa_plan_id_75a62c_idx",
         ),
         migrations.AddIndex(
-            model_name='paincheckin',
-            index=models.Index(fields=['plan', 'local_date'], include=('nprs',), name='checkin_plan_day_nprs'),
+            model_name="paincheckin",
+            index=models.Index(
+                fields=["plan", "local_date"], include=("nprs",), name="checkin_plan_day_nprs"
+            ),
         ),
     ]
