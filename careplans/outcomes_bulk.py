@@ -15,11 +15,22 @@ How each rule becomes SQL (all days counted from the plan's start):
   ``MIN``/``MAX`` of ``day * 16 + nprs`` in the window, then ``% 16``. There is
   at most one check-in per plan per day and NPRS < 16, so the smallest
   (largest) code belongs to the first (latest) day and its remainder is its NPRS;
-- current: the same pass finds each plan's latest check-in date; the at most 7
-  check-ins of the 7 days ending there are then one short range read of the
-  ``(plan, local_date)`` index per plan;
+- current: the same pass finds each plan's latest check-in date. The snapshot
+  already holds the latest date the previous recompute saw, so the same pass
+  also averages the 7 days ending there; when the latest date has not moved
+  (the per-check-in task keeps snapshots up to date, so at night it mostly has
+  not), that average is current. Otherwise (no snapshot yet, a newer or deleted
+  latest check-in) the at most 7 check-ins of the 7 days ending at the latest
+  date are one short range read of the ``(plan, local_date)`` index per plan.
+  Either way the figure comes from the check-ins; the snapshot only says where
+  to look;
 - change, percent change, responder, worsening: arithmetic on those per-plan
   figures, with the same tolerance as the Python rules.
+
+The recompute writes only the snapshots whose figures changed (and new ones):
+an unchanged row is left as it is, ``computed_at`` included, so ``computed_at``
+is when the figures were last written. Every check-in received before it is
+reflected in them, which is what the attention list relies on.
 
 The patient's local "today" decides whether week 12 is over. PostgreSQL computes
 it per patient with ``AT TIME ZONE``; SQLite has no time zone database, so
@@ -96,11 +107,13 @@ def _core(
 
     Returns CTEs, a SELECT, and their parameters in order. The SELECT's columns
     are plan_id, today_day, baseline, endpoint, current, n, last_date (then
-    clinic_id, user_id, plan_title, plan_start when ``export``).
+    clinic_id, user_id, plan_title, plan_start when ``export``). The export
+    does not look at the snapshots at all, not even for where the current week is.
     """
     plan = CarePlan._meta.db_table
     patient = Patient._meta.db_table
     checkin = PainCheckIn._meta.db_table
+    snapshot = OutcomeSnapshot._meta.db_table
     low, high = checkin_range
     real = "double precision" if connection.vendor == "postgresql" else "REAL"
     ctes: list[str] = []
@@ -113,6 +126,12 @@ def _core(
 
         day = "(c.local_date - cp.start_date)"
         source = f"{checkin} c JOIN {plan} cp ON cp.id = c.plan_id"
+        if export:
+            hint, hint_window = "NULL::date", "FALSE"
+        else:
+            source += f" LEFT JOIN {snapshot} s ON s.plan_id = c.plan_id"
+            hint = "s.last_checkin_date"
+            hint_window = "c.local_date BETWEEN s.last_checkin_date - 6 AND s.last_checkin_date"
         source_where, source_params = where, list(params)
         today = "((%s::timestamptz AT TIME ZONE pt.timezone)::date - cp.start_date)"
         today_params: list[Any] = [now]
@@ -124,12 +143,20 @@ def _core(
         zones_cte, cte_params = _zone_values(now, where, params)
         offsets = (6, 7, 13, 63, 77, 83)
         bounds = ", ".join(f"date(cp.start_date, '+{n} days') AS d{n}" for n in offsets)
+        if export:
+            hint_cols, hint_join = "NULL AS hint, NULL AS hint_from", ""
+        else:
+            hint_cols = "s.last_checkin_date AS hint, date(s.last_checkin_date, '-6 days') AS hint_from"
+            hint_join = f"LEFT JOIN {snapshot} s ON s.plan_id = cp.id"
         ctes = [
             zones_cte,
             f"bounds AS MATERIALIZED (SELECT"  # noqa: S608 - fixed fragments; values are parameters
             f" cp.id, cp.start_date AS d0, {bounds}, "
-            f"CAST(julianday(cp.start_date) AS INTEGER) AS jd FROM {plan} cp WHERE {where})",
+            f"CAST(julianday(cp.start_date) AS INTEGER) AS jd, {hint_cols} "
+            f"FROM {plan} cp {hint_join} WHERE {where})",
         ]
+        hint = "cp.hint"
+        hint_window = "c.local_date BETWEEN cp.hint_from AND cp.hint"
         cte_params += list(params)
 
         def window(first: int, last: int) -> str:
@@ -152,8 +179,10 @@ SELECT cp.id AS plan_id,
        {today} AS today_day,
        COALESCE(agg.week1, agg.first_7_13 %% 16) AS baseline,
        COALESCE(agg.week12, agg.last_63_83 %% 16) AS endpoint,
-       (SELECT AVG(CAST(c.nprs AS {real})) FROM {checkin} c
-        WHERE c.plan_id = cp.id AND c.local_date BETWEEN {week_before} AND agg.last_date) AS current,
+       CASE WHEN agg.last_date = agg.hint THEN agg.hint_week
+            ELSE (SELECT AVG(CAST(c.nprs AS {real})) FROM {checkin} c
+                  WHERE c.plan_id = cp.id AND c.local_date BETWEEN {week_before} AND agg.last_date)
+       END AS current,
        COALESCE(agg.n, 0) AS n,
        agg.last_date{export_cols}
 FROM {plan} cp
@@ -166,7 +195,9 @@ LEFT JOIN (
            AVG(CAST(c.nprs AS {real})) FILTER (WHERE {window(0, 6)}) AS week1,
            MIN({day} * 16 + c.nprs) FILTER (WHERE {window(7, 13)}) AS first_7_13,
            AVG(CAST(c.nprs AS {real})) FILTER (WHERE {window(77, 83)}) AS week12,
-           MAX({day} * 16 + c.nprs) FILTER (WHERE {window(63, 83)}) AS last_63_83
+           MAX({day} * 16 + c.nprs) FILTER (WHERE {window(63, 83)}) AS last_63_83,
+           MAX({hint}) AS hint,
+           AVG(CAST(c.nprs AS {real})) FILTER (WHERE {hint_window}) AS hint_week
     FROM {source}
     WHERE {source_where} AND c.plan_id >= %s AND c.plan_id < %s
     GROUP BY c.plan_id
@@ -175,28 +206,29 @@ WHERE {where}"""  # noqa: S608
     return ctes, select, [*cte_params, *today_params, *source_params, low, high, *params]
 
 
-def _derived(stamp: Any) -> tuple[str, list[Any]]:
-    """The rules that follow from baseline, endpoint and current, over a core row ``b``."""
+def _derived() -> str:
+    """The rules that follow from baseline, endpoint and current, over a core row ``b``.
+
+    Its columns are named and ordered as ``SNAPSHOT_COLUMNS`` without ``computed_at``.
+    """
     eps = repr(TOLERANCE)
-    sql = f"""
+    return f"""
 SELECT b.plan_id,
-       b.baseline,
-       b.current,
-       b.endpoint,
-       b.endpoint - b.baseline,
-       CASE WHEN b.baseline <> 0 THEN 100.0 * (b.endpoint - b.baseline) / b.baseline END,
+       b.baseline AS baseline,
+       b.current AS current,
+       b.endpoint AS endpoint,
+       b.endpoint - b.baseline AS change,
+       CASE WHEN b.baseline <> 0 THEN 100.0 * (b.endpoint - b.baseline) / b.baseline END AS percent_change,
        CASE WHEN b.endpoint IS NULL OR b.baseline IS NULL THEN NULL
             WHEN b.baseline = 0 THEN FALSE
             ELSE (b.endpoint - b.baseline <= {RESPONDER_POINTS!r} + {eps}
                   AND 100.0 * (b.endpoint - b.baseline) / b.baseline <= {RESPONDER_PERCENT!r} + {eps})
-       END,
-       COALESCE(b.current - b.baseline >= {WORSENING_POINTS!r} - {eps}, FALSE),
-       b.today_day >= {WEEK12_COMPLETE_DAY},
-       (b.today_day >= {WEEK12_COMPLETE_DAY} AND b.endpoint IS NULL),
-       b.n,
-       b.last_date,
-       %s"""
-    return sql, [stamp]
+       END AS responder,
+       COALESCE(b.current - b.baseline >= {WORSENING_POINTS!r} - {eps}, FALSE) AS worsening,
+       b.today_day >= {WEEK12_COMPLETE_DAY} AS reached_week_12,
+       (b.today_day >= {WEEK12_COMPLETE_DAY} AND b.endpoint IS NULL) AS missing_endpoint,
+       b.n AS checkin_count,
+       b.last_date AS last_checkin_date"""
 
 
 def _batches(
@@ -244,14 +276,19 @@ def outcome_refresh_all(
     Per ``batch_size`` plan ids, in one short transaction: the aggregates go
     into a temporary table (a plain CREATE TABLE AS, which PostgreSQL may run
     with parallel workers; an INSERT may not), then one ``INSERT ... SELECT ...
-    ON CONFLICT DO UPDATE`` applies the rules and writes the snapshots. Returns
-    the number of snapshots written.
+    ON CONFLICT DO UPDATE`` applies the rules and writes the snapshots that are
+    new or whose figures changed; the others are left untouched. Returns the
+    number of snapshots written.
     """
     now = now or timezone.now()
     scope, scope_params = _scope(clinic_ids=clinic_ids, plan_ids=plan_ids)
+    table = OutcomeSnapshot._meta.db_table
     columns = ", ".join(SNAPSHOT_COLUMNS)
     updates = ", ".join(f"{name} = excluded.{name}" for name in SNAPSHOT_COLUMNS[1:])
-    derived, derived_params = _derived(connection.ops.adapt_datetimefield_value(now))
+    figures = [name for name in SNAPSHOT_COLUMNS if name not in {"plan_id", "computed_at"}]
+    same = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
+    unchanged = " AND ".join(f"s.{name} {same} d.{name}" for name in figures)
+    stamp = connection.ops.adapt_datetimefield_value(now)
     written = 0
     for where, params, id_range in _batches(where=scope, params=scope_params, batch_size=batch_size):
         ctes, core, core_params = _core(
@@ -263,11 +300,16 @@ def outcome_refresh_all(
                 cursor.execute("SET LOCAL jit = off")
             cursor.execute("DROP TABLE IF EXISTS outcome_batch")
             cursor.execute(f"CREATE TEMPORARY TABLE outcome_batch AS {_with(ctes)} {core}", core_params)
-            # "WHERE TRUE" lets SQLite parse the ON CONFLICT clause after a SELECT.
+            # Rows whose figures are unchanged are filtered out before the upsert
+            # (an ON CONFLICT ... WHERE would still lock each of them). The WHERE
+            # also lets SQLite parse the ON CONFLICT clause after a SELECT.
             cursor.execute(
-                f"INSERT INTO {OutcomeSnapshot._meta.db_table} ({columns}) {derived} "
-                f"FROM outcome_batch b WHERE TRUE ON CONFLICT (plan_id) DO UPDATE SET {updates}",
-                derived_params,
+                f"INSERT INTO {table} ({columns}) "  # noqa: S608 - table and column names only
+                f"SELECT d.*, %s FROM ({_derived()} FROM outcome_batch b) d "
+                f"LEFT JOIN {table} s ON s.plan_id = d.plan_id "
+                f"WHERE s.plan_id IS NULL OR NOT ({unchanged}) "
+                f"ON CONFLICT (plan_id) DO UPDATE SET {updates}",
+                [stamp],
             )
             written += cursor.rowcount
             cursor.execute("DROP TABLE outcome_batch")
@@ -311,7 +353,7 @@ def outcome_rows(
     """
     now = now or timezone.now()
     scope, scope_params = _scope(clinic_ids=clinic_ids, plan_ids=None)
-    derived, derived_params = _derived(None)
+    derived = _derived()
     for where, params, id_range in _batches(where=scope, params=scope_params, batch_size=batch_size):
         ctes, core, core_params = _core(
             now=now, where=where, params=params, checkin_range=id_range, export=True
@@ -322,10 +364,10 @@ def outcome_rows(
             f"JOIN {User._meta.db_table} u ON u.id = b.user_id ORDER BY b.plan_id"
         )
         with connection.cursor() as cursor:
-            cursor.execute(query, [*core_params, *derived_params])
+            cursor.execute(query, core_params)
             for row in cursor.fetchall():
-                (_, base, cur, end, chg, pct, resp, worse, reached, missing, _, _, _) = row[:13]
-                clinic, email, title, start = row[13:]
+                (_, base, cur, end, chg, pct, resp, worse, reached, missing, _, _) = row[:12]
+                clinic, email, title, start = row[12:]
                 yield PlanOutcomeRow(
                     clinic=clinic,
                     patient_email=email,

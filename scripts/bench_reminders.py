@@ -27,8 +27,9 @@ import sys
 import tempfile
 import threading
 import time
+import zoneinfo
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -37,6 +38,27 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATIENTS = 100_000
 SENDERS = 4
 PREFIX = "bench-reminder-"
+#: Zones to spread the patients over, west to east. A send is skipped (by design)
+#: when the patient's local date has moved on since the claim, so the benchmark
+#: uses only the zones that are far from local midnight when it starts.
+CANDIDATE_ZONES = (
+    "Pacific/Honolulu",
+    "America/Los_Angeles",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Africa/Nairobi",
+    "Asia/Kolkata",
+    "Asia/Bangkok",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+)
+ZONES = 5
+#: Local hours a chosen zone must have before its midnight: longer than any run.
+MARGIN_HOURS = 3
 
 
 def _free_port() -> int:
@@ -83,7 +105,20 @@ with lock:
 """
 
 
-def _seed(n: int) -> int:
+def bench_zones(now: datetime) -> list[str]:
+    """Up to ``ZONES`` zones, spread over the candidates, whose local date will not change
+    within ``MARGIN_HOURS`` of ``now`` (nor did in the last hour)."""
+    safe = []
+    for name in CANDIDATE_ZONES:
+        local = now.astimezone(zoneinfo.ZoneInfo(name))
+        hour = local.hour + local.minute / 60
+        if 1 <= hour < 24 - MARGIN_HOURS:
+            safe.append(name)
+    step = max(1, len(safe) // ZONES)
+    return safe[::step][:ZONES]
+
+
+def _seed(n: int, zones: list[str]) -> int:
     """N patients, each with an active plan and reminders due; returns the clinic id."""
     from careplans.models import CarePlan, PlanStatus
     from patients.models import Clinic, Patient, Therapist, User
@@ -93,7 +128,6 @@ def _seed(n: int) -> int:
         user=User.objects.create(email=f"{PREFIX}therapist-{clinic.pk}@example.test", full_name="Bench"),
         clinic=clinic,
     )
-    zones = ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Sydney"]
     step = 5000
     for first in range(0, n, step):
         users = User.objects.bulk_create(
@@ -141,8 +175,11 @@ def _clean(clinic_id: int) -> None:
     Clinic.objects.filter(pk=clinic_id).delete()
 
 
-def measure(n: int) -> dict[str, Any]:
-    """Seed, claim, send and count, in this process (DATABASE_URL decides the database)."""
+def measure(n: int, *, throwaway: bool = False) -> dict[str, Any]:
+    """Seed, claim, send and count, in this process (DATABASE_URL decides the database).
+
+    ``throwaway``: the database is dropped after the run, so the seeded rows are not removed.
+    """
     _setup_django()
     from django.core.mail import get_connection
     from django.core.management import call_command
@@ -164,7 +201,8 @@ def measure(n: int) -> dict[str, Any]:
     call_command("migrate", verbosity=0)
     result: dict[str, Any] = {"vendor": connection.vendor, "patients": n}
     started = time.perf_counter()
-    clinic_id = _seed(n)
+    result["zones"] = bench_zones(timezone.now())
+    clinic_id = _seed(n, result["zones"])
     result["seed_s"] = time.perf_counter() - started
     try:
         # (a) claim every delivery, batch by batch, counting each batch's queries.
@@ -233,7 +271,8 @@ def measure(n: int) -> dict[str, Any]:
         # (c) the job again: everything is claimed and sent, so nothing new.
         result["second_run_claimed"] = reminders_dispatch(now=now).claimed
     finally:
-        _clean(clinic_id)
+        if not throwaway:
+            _clean(clinic_id)
     return result
 
 
@@ -249,12 +288,15 @@ def _child(n: int, env: dict[str, str]) -> dict[str, Any]:
         out = Path(tmp) / "result.json"
         env = {**env, "PLINTH_VAR_DIR": env.get("PLINTH_VAR_DIR", tmp)}
         env.pop("REDIS_URL", None)  # the broker is not part of this measurement
-        subprocess.run(
-            [sys.executable, __file__, "--patients", str(n), "--json-out", str(out)],
+        # The child exits 1 when it counted duplicates or misses; its figures say which.
+        proc = subprocess.run(
+            [sys.executable, __file__, "--patients", str(n), "--json-out", str(out), "--throwaway"],
             env=env,
-            check=True,
+            check=False,
             cwd=ROOT,
         )
+        if not out.exists():
+            raise RuntimeError(f"the benchmark process exited with {proc.returncode} before its figures")
         data: dict[str, Any] = json.loads(out.read_text())
         return data
 
@@ -264,6 +306,7 @@ def _lines(r: dict[str, Any]) -> list[str]:
     rate = r["emails"] / r["send_s"] if r["send_s"] else 0.0
     tally = Counter(r["queries_per_batch"])
     queries = ", ".join(f"{q} (x{n})" for q, n in sorted(tally.items()))
+    sends = ", ".join(f"{k} {v:,}" for k, v in sorted(r["outcomes"].items()))
     return [
         f"### Reminder fan-out, {r['vendor']}: {n:,} patients due at once",
         "",
@@ -277,9 +320,13 @@ def _lines(r: dict[str, Any]) -> list[str]:
         f"| emails sent ({SENDERS} sender threads, one SMTP connection each) | {r['emails']:,} in "
         f"{r['send_s']:.1f} s: {rate:,.0f} emails/s |",
         f"| duplicates / missing at the SMTP server | {r['duplicates']} / {r['missing']} |",
+        f"| outcomes of the sends | {sends} |",
         f"| delivery rows sent / claimed by a second run of the job | "
         f"{r['sent_rows']:,} / {r['second_run_claimed']} |",
         f"| seeding (not part of the job) | {r['seed_s']:.1f} s |",
+        "",
+        f"Patients spread over {', '.join(r['zones'])} (zones not near local midnight at the start, "
+        "so no patient's day ends between the claim and the send).",
         "",
     ]
 
@@ -318,8 +365,9 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--patients", type=int, default=DEFAULT_PATIENTS)
     parser.add_argument("--json-out", help=argparse.SUPPRESS)
+    parser.add_argument("--throwaway", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    result = measure(args.patients)
+    result = measure(args.patients, throwaway=args.throwaway)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(result))
     else:
