@@ -317,6 +317,7 @@ class ReminderDelivery(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "reminder deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["patient", "local_date", "kind"], name="reminder_one_per_patient_day_kind"
