@@ -100,6 +100,58 @@ def _zone_values(now: datetime, where: str, params: Sequence[Any]) -> tuple[str,
     return f"zone_today(zone, today) AS (VALUES {', '.join(['(%s, %s)'] * len(zones))})", values
 
 
+def _core_postgresql(
+    *, now: datetime, where: str, params: Sequence[Any], export: bool
+) -> tuple[list[str], str, list[Any]]:
+    """PostgreSQL: plan by plan, two short reads of the ``(plan, local_date)`` covering index.
+
+    For each plan (in plan id order) one aggregate over its check-ins, read from
+    the covering index alone, then the at most 7 check-ins of the week ending at
+    its latest one. Nothing is sorted or hashed, and nothing waits for the end of
+    a whole-table aggregate before ``current`` can be computed.
+    """
+    plan = CarePlan._meta.db_table
+    patient = Patient._meta.db_table
+    checkin = PainCheckIn._meta.db_table
+    real = "double precision"
+
+    def window(first: int, last: int) -> str:
+        return f"c.local_date BETWEEN cp.start_date + {first} AND cp.start_date + {last}"
+
+    day = "(c.local_date - cp.start_date)"
+    export_cols = (
+        ", cp.clinic_id, pt.user_id, cp.title AS plan_title, cp.start_date AS plan_start" if export else ""
+    )
+    # Table names and fixed fragments only; every value is a parameter.
+    select = f"""
+SELECT cp.id AS plan_id,
+       ((%s::timestamptz AT TIME ZONE pt.timezone)::date - cp.start_date) AS today_day,
+       COALESCE(agg.week1, agg.first_7_13 %% 16) AS baseline,
+       COALESCE(agg.week12, agg.last_63_83 %% 16) AS endpoint,
+       cur.current,
+       agg.n,
+       agg.last_date{export_cols}
+FROM {plan} cp
+JOIN {patient} pt ON pt.id = cp.patient_id
+CROSS JOIN LATERAL (
+    SELECT COUNT(*) AS n,
+           MAX(c.local_date) AS last_date,
+           AVG(CAST(c.nprs AS {real})) FILTER (WHERE {window(0, 6)}) AS week1,
+           MIN({day} * 16 + c.nprs) FILTER (WHERE {window(7, 13)}) AS first_7_13,
+           AVG(CAST(c.nprs AS {real})) FILTER (WHERE {window(77, 83)}) AS week12,
+           MAX({day} * 16 + c.nprs) FILTER (WHERE {window(63, 83)}) AS last_63_83
+    FROM {checkin} c
+    WHERE c.plan_id = cp.id
+) agg
+CROSS JOIN LATERAL (
+    SELECT AVG(CAST(c.nprs AS {real})) AS current
+    FROM {checkin} c
+    WHERE c.plan_id = cp.id AND c.local_date BETWEEN agg.last_date - 6 AND agg.last_date
+) cur
+WHERE {where}"""  # noqa: S608
+    return [], select, [now, *params]
+
+
 def _core(
     *, now: datetime, where: str, params: Sequence[Any], checkin_range: tuple[int, int], export: bool
 ) -> tuple[list[str], str, list[Any]]:
@@ -115,29 +167,12 @@ def _core(
     checkin = PainCheckIn._meta.db_table
     snapshot = OutcomeSnapshot._meta.db_table
     low, high = checkin_range
-    real = "double precision" if connection.vendor == "postgresql" else "REAL"
+    real = "REAL"
     ctes: list[str] = []
     cte_params: list[Any] = []
     if connection.vendor == "postgresql":
-        # A plain join, no CTE: PostgreSQL can then run the aggregate with
-        # parallel workers (a CTE scan would keep it on one core).
-        def window(first: int, last: int) -> str:
-            return f"c.local_date BETWEEN cp.start_date + {first} AND cp.start_date + {last}"
-
-        day = "(c.local_date - cp.start_date)"
-        source = f"{checkin} c JOIN {plan} cp ON cp.id = c.plan_id"
-        if export:
-            hint, hint_window = "NULL::date", "FALSE"
-        else:
-            source += f" LEFT JOIN {snapshot} s ON s.plan_id = c.plan_id"
-            hint = "s.last_checkin_date"
-            hint_window = "c.local_date BETWEEN s.last_checkin_date - 6 AND s.last_checkin_date"
-        source_where, source_params = where, list(params)
-        today = "((%s::timestamptz AT TIME ZONE pt.timezone)::date - cp.start_date)"
-        today_params: list[Any] = [now]
-        zones_join = ""
-        week_before = "agg.last_date - 6"
-    else:
+        return _core_postgresql(now=now, where=where, params=params, export=export)
+    if True:
         # SQLite evaluates date functions per row, so each plan's window bounds
         # are computed once, in a materialized table, and compared as ISO text.
         zones_cte, cte_params = _zone_values(now, where, params)

@@ -2,19 +2,65 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import shared_task
+from django.core.cache import cache
 
 from careplans.outcomes import outcome_refresh_plan
 from careplans.outcomes_bulk import outcome_refresh_all
 from careplans.reminders import reminder_send, reminders_dispatch
 
+log = logging.getLogger(__name__)
+
+
+# A recompute already queued for a plan covers every check-in committed before
+# it starts, so a burst of check-ins publishes one message, not one each. The
+# marker is set when a message is published and cleared by the task *before* it
+# reads, so a check-in committed after that clearing publishes again. If a
+# message is lost, the marker expires after OUTCOME_PENDING_SECONDS (the next
+# check-in publishes) and the nightly outcome_recompute_all catches up anyway.
+OUTCOME_PENDING_SECONDS = 300
+
+
+def _pending_key(plan_id: int) -> str:
+    return f"outcome-pending:{plan_id}"
+
+
+def outcome_recompute_enqueue(plan_id: int) -> bool:
+    """Publish a recompute of the plan unless one is already queued; True if published.
+
+    Call it after the commit. With the cache unreachable it publishes anyway.
+    """
+    key = _pending_key(plan_id)
+    try:
+        if not cache.add(key, 1, timeout=OUTCOME_PENDING_SECONDS):
+            return False
+    except Exception:
+        log.warning("outcome recompute marker unavailable; publishing without it", exc_info=True)
+    try:
+        outcome_recompute_plan.delay(plan_id)
+    except BaseException:
+        # Nothing was queued: let the next check-in try again.
+        _pending_clear(key)
+        raise
+    return True
+
+
+def _pending_clear(key: str) -> None:
+    try:
+        cache.delete(key)
+    except Exception:
+        log.warning("could not clear the outcome recompute marker %s; it expires", key, exc_info=True)
+
 
 # soft_time_limit must not exceed time_limit (the global soft limit is 100 s).
 @shared_task(acks_late=True, max_retries=3, default_retry_delay=30, time_limit=60, soft_time_limit=50)
 def outcome_recompute_plan(plan_id: int) -> None:
-    """Recompute one plan's outcome snapshot (enqueued after each check-in commits)."""
+    """Recompute one plan's outcome snapshot (enqueued after check-ins commit, coalesced)."""
+    # Cleared before reading: a check-in committing from here on queues another run.
+    _pending_clear(_pending_key(plan_id))
     outcome_refresh_plan(plan_id=plan_id)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -78,6 +78,42 @@ def _values(checkin: PainCheckIn) -> dict[str, Any]:
     return values
 
 
+def _replace_returning_old(*, patient: Patient, day: date, fields: dict[str, Any]) -> dict[str, Any] | None:
+    """PostgreSQL: overwrite the day's check-in and return its old values (with ``id``), or None.
+
+    The CTE locks the row (FOR UPDATE, so a concurrent replace waits and we read
+    the values it left) and RETURNING reads the old values from it, which a
+    plain UPDATE ... RETURNING cannot: one round trip instead of SELECT then UPDATE.
+    """
+    table = PainCheckIn._meta.db_table
+    columns = ["id", *CHECKIN_VALUE_FIELDS]
+    assignments = ", ".join(f"{name} = %s" for name in _REPLACED_COLUMNS)
+    sql = (
+        f"WITH old AS (SELECT {', '.join(columns)} FROM {table} "  # noqa: S608 (names, not input)
+        "WHERE patient_id = %s AND local_date = %s FOR UPDATE) "
+        f"UPDATE {table} AS t SET {assignments} FROM old WHERE t.id = old.id "
+        f"RETURNING {', '.join(f'old.{name}' for name in columns)}"
+    )
+    plan = fields["plan"]
+    params = [
+        patient.pk,
+        day,
+        *(plan.pk if name == "plan_id" else fields[name] for name in _REPLACED_COLUMNS),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = dict(zip(columns, row, strict=True))
+    values["received_at"] = values["received_at"].isoformat()
+    return values
+
+
+#: The columns a replace overwrites, in the order of the UPDATE's parameters.
+_REPLACED_COLUMNS: tuple[str, ...] = ("plan_id", *CHECKIN_VALUE_FIELDS)
+
+
 def _publish(what: str, send: Callable[[], Any]) -> None:
     """Enqueue a task without ever failing the request that caused it.
 
@@ -92,15 +128,16 @@ def _publish(what: str, send: Callable[[], Any]) -> None:
 
 
 def _enqueue_after_commit(plan_id: int, alert_id: int | None) -> None:
-    from careplans.tasks import outcome_recompute_plan
+    from careplans.tasks import outcome_recompute_enqueue
     from patients.tasks import alert_email_send
 
     if alert_id is not None:
         transaction.on_commit(
             lambda: _publish(f"alert email {alert_id}", lambda: alert_email_send.delay(alert_id))
         )
+    # Coalesced: skipped while a recompute of this plan is queued and not yet started.
     transaction.on_commit(
-        lambda: _publish(f"outcome recompute {plan_id}", lambda: outcome_recompute_plan.delay(plan_id))
+        lambda: _publish(f"outcome recompute {plan_id}", lambda: outcome_recompute_enqueue(plan_id))
     )
 
 
@@ -142,7 +179,14 @@ def checkin_submit(
     now = now or timezone.now()
     day = local_date_for(patient, now)
     with transaction.atomic():
-        plan = active_plan_for(patient)
+        # Only what the check-in needs: the plan's start and its clinic (for the
+        # audit entry and an alert), not the therapist that active_plan_for joins.
+        plan = (
+            CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
+            .select_related("clinic")
+            .only("id", "start_date", "clinic")
+            .first()
+        )
         if plan is None:
             raise DomainError(
                 "You have no active care plan, so there is nothing to check in against yet. "
@@ -167,15 +211,23 @@ def checkin_submit(
             "note": answers.note,
             "received_at": now,
         }
-        existing = PainCheckIn.objects.select_for_update().filter(patient=patient, local_date=day).first()
-        if existing is None:
+        previous: dict[str, Any] | None = None
+        existing: PainCheckIn | None = None
+        if connection.vendor == "postgresql":
+            # The usual case, a day's check-in replacing an earlier one, in one statement.
+            previous = _replace_returning_old(patient=patient, day=day, fields=fields)
+            if previous is not None:
+                checkin = PainCheckIn(pk=previous.pop("id"), patient=patient, local_date=day, **fields)
+                checkin._state.adding = False
+        else:
+            existing = PainCheckIn.objects.select_for_update().filter(patient=patient, local_date=day).first()
+        if previous is None and existing is None:
             try:
                 # A savepoint, so a second tab's insert racing ours becomes a replace.
                 with transaction.atomic():
                     checkin = PainCheckIn.objects.create(patient=patient, local_date=day, **fields)
             except IntegrityError:
                 existing = PainCheckIn.objects.select_for_update().get(patient=patient, local_date=day)
-        previous: dict[str, Any] | None = None
         if existing is not None:
             previous = _values(existing)
             for name, value in fields.items():

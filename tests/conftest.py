@@ -122,3 +122,18 @@ def browser() -> Iterator[Any]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def record_figure(line: str) -> None:
+    """Keep a measured figure (matrix size, request counts) for the end-of-run summary."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open(ARTIFACTS / "figures.txt", "a") as figures:
+        figures.write(line.rstrip() + "\n")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the figures the suite measured, so a CI log carries them."""
+    for path in (ARTIFACTS / "figures.txt", ARTIFACTS / "jobs" / "fault-counts.txt"):
+        if path.exists():
+            terminalreporter.section(f"figures: {path.relative_to(ARTIFACTS.parent)}")
+            terminalreporter.write(path.read_text())

@@ -34,6 +34,7 @@ from careplans.reminders import optout_token
 from patients.models import Patient
 from patients.services import _new_invitation
 from tests.api.conftest import World
+from tests.conftest import record_figure
 
 PERSONAS = ("anon", "patient_a", "patient_b", "owner", "colleague", "outsider", "staff")
 
@@ -308,4 +309,5 @@ def test_authorization_matrix(world: World) -> None:
         if discover:
             print(f'    "{name}": ("{method}", ..., "{" ".join(observed)}"),')
     print(f"authorization matrix: {len(names)} routes x {len(PERSONAS)} personas, {checked} requests")
+    record_figure(f"authorization matrix: {len(names)} routes x {len(PERSONAS)} personas, {checked} requests")
     assert not failures, "\n".join(failures)

@@ -20,6 +20,7 @@ from django.test import Client
 
 from patients.api_tokens import api_token_create
 from tests.api.conftest import World
+from tests.conftest import record_figure
 
 MAX_EXAMPLES = int(os.environ.get("PLINTH_SCHEMATHESIS_EXAMPLES", "5"))
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
@@ -115,5 +116,8 @@ def test_schemathesis_as_therapist_and_patient(
         if result["code"] != 0:
             failures.append(f"--- as {persona} ---\n{result['output'][-6000:]}")
     print(f"schemathesis: {cases} generated test cases, {total} HTTP requests in all")
+    record_figure(
+        f"schemathesis: {cases} generated test cases, {total} HTTP requests, {len(failures)} failing personas"
+    )
     assert cases > 0 and total > 0
     assert not failures, "\n".join(failures)
