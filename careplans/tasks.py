@@ -37,13 +37,16 @@ def outcome_recompute_enqueue(plan_id: int) -> bool:
     try:
         if not cache.add(key, 1, timeout=OUTCOME_PENDING_SECONDS):
             return False
+        marked = True
     except Exception:
         log.warning("outcome recompute marker unavailable; publishing without it", exc_info=True)
+        marked = False
     try:
         outcome_recompute_plan.delay(plan_id)
     except BaseException:
-        # Nothing was queued: let the next check-in try again.
-        _pending_clear(key)
+        if marked:
+            # Nothing was queued: let the next check-in try again.
+            _pending_clear(key)
         raise
     return True
 

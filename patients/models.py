@@ -168,9 +168,9 @@ class PainCheckIn(models.Model):
             models.CheckConstraint(condition=models.Q(side__in=Side.values), name="checkin_side_valid"),
         ]
         indexes = [
-            # Covering NPRS lets outcomes read a plan's latest week from the index
-            # alone (careplans.outcomes_bulk); SQLite ignores INCLUDE.
-            models.Index(fields=["plan", "local_date"], include=["nprs"], name="checkin_plan_day_nprs"),
+            # NPRS in the key (not INCLUDE, which SQLite ignores) lets outcomes read
+            # every figure of a plan from the index alone (careplans.outcomes_bulk).
+            models.Index(fields=["plan", "local_date", "nprs"], name="checkin_plan_day_nprs"),
         ]
 
     def __str__(self) -> str:

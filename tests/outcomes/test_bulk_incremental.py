@@ -1,5 +1,5 @@
-"""The nightly recompute on top of existing snapshots: it rewrites only what changed,
-and the previous snapshot's latest date never decides a figure, only where to look."""
+"""The nightly recompute on top of existing snapshots: it rewrites exactly the snapshots
+whose figures changed, and what it writes always agrees with the rules."""
 
 from __future__ import annotations
 
