@@ -139,19 +139,24 @@ def _raise(kind: str, rows: list[tuple[int, int, int, str]], now: datetime) -> i
         .filter(opened_at=now, patient_id__in=[row[1] for row in rows])
         .values_list("pk", "patient_id", "clinic_id")
     )
+    _audit_alerts("alert.opened", [(pk, patient, clinic, kind) for pk, patient, clinic in opened], now)
+    return len(opened)
+
+
+def _audit_alerts(action: str, rows: list[tuple[int, int, int, str]], now: datetime) -> None:
+    """One audit event per alert that nightly detection opened or cleared, in one INSERT."""
     AuditEvent.objects.bulk_create(
         AuditEvent(
             at=now,
-            action="alert.opened",
+            action=action,
             object_type="patients.alert",
             object_id=str(pk),
             patient_id=patient_id,
             clinic_id=clinic_id,
             data={"kind": kind, "by": "nightly detection"},
         )
-        for pk, patient_id, clinic_id in opened
+        for pk, patient_id, clinic_id, kind in rows
     )
-    return len(opened)
 
 
 def _clear(alerts: QuerySet[Alert], now: datetime) -> int:
@@ -159,18 +164,7 @@ def _clear(alerts: QuerySet[Alert], now: datetime) -> int:
     if not cleared:
         return 0
     alerts.filter(pk__in=[row[0] for row in cleared]).update(cleared_at=now)
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            at=now,
-            action="alert.cleared",
-            object_type="patients.alert",
-            object_id=str(pk),
-            patient_id=patient_id,
-            clinic_id=clinic_id,
-            data={"kind": kind, "by": "nightly detection"},
-        )
-        for pk, patient_id, clinic_id, kind in cleared
-    )
+    _audit_alerts("alert.cleared", cleared, now)
     return len(cleared)
 
 
