@@ -22,8 +22,8 @@ from careplans.models import (
     TemplateExercise,
 )
 from careplans.services import exercise_set_status
-from patients.audit import request_ip
 from patients.models import User
+from portal.access import client_ip
 
 
 @admin.register(BodyRegion)
@@ -36,7 +36,7 @@ def _set_status(
     modeladmin: admin.ModelAdmin[Exercise], request: HttpRequest, queryset: QuerySet[Exercise], status: str
 ) -> None:
     changed = exercise_set_status(
-        exercises=queryset, status=status, by=cast(User, request.user), ip=request_ip(request)
+        exercises=queryset, status=status, by=cast(User, request.user), ip=client_ip(request)
     )
     label = ExerciseStatus(status).label.lower()
     modeladmin.message_user(

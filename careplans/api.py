@@ -34,8 +34,9 @@ from careplans.models import (
     PlanTemplate,
     TemplateExercise,
 )
-from patients.audit import audit_log, request_ip
+from patients.audit import audit_log
 from patients.models import Patient, Therapist, User
+from portal.access import client_ip
 from portal.api_common import (
     ID_PATTERN,
     StrictQueryParamsMixin,
@@ -383,7 +384,7 @@ class CarePlanViewSet(
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         plan = cast(CarePlan, self.get_object())
         if therapist_for(request) is not None:
-            audit_log(action="careplan.viewed", actor=request.user, obj=plan, ip=request_ip(request))
+            audit_log(action="careplan.viewed", actor=request.user, obj=plan, ip=client_ip(request))
         return Response(self.get_serializer(plan).data)
 
     def _therapist(self) -> Therapist:
@@ -428,7 +429,7 @@ class CarePlanViewSet(
             start_date=values["start_date"],
             length_weeks=values["length_weeks"],
             template=template,
-            ip=request_ip(request),
+            ip=client_ip(request),
         )
         return self._fresh(plan, status.HTTP_201_CREATED)
 
@@ -449,7 +450,7 @@ class CarePlanViewSet(
             condition=values.get("condition", plan.condition),
             start_date=values.get("start_date", plan.start_date),
             length_weeks=values.get("length_weeks", plan.length_weeks),
-            ip=request_ip(request),
+            ip=client_ip(request),
         )
         return self._fresh(plan)
 
@@ -460,7 +461,7 @@ class CarePlanViewSet(
     )
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str | None = None) -> Response:
-        plan = services.careplan_activate(plan=self._plan(), by=self._therapist(), ip=request_ip(request))
+        plan = services.careplan_activate(plan=self._plan(), by=self._therapist(), ip=client_ip(request))
         return self._fresh(plan)
 
     @extend_schema(
@@ -478,7 +479,7 @@ class CarePlanViewSet(
             by=self._therapist(),
             status=data.validated_data["status"],
             reason=data.validated_data["reason"],
-            ip=request_ip(request),
+            ip=client_ip(request),
         )
         return self._fresh(plan)
 
@@ -496,7 +497,7 @@ class CarePlanViewSet(
             plan=plan,
             by=self._therapist(),
             exercise_id=data.validated_data["exercise"],
-            ip=request_ip(request),
+            ip=client_ip(request),
         )
         return Response(PlanExerciseSerializer(item).data, status=status.HTTP_201_CREATED)
 
@@ -534,14 +535,14 @@ class CarePlanViewSet(
         item = self._item(plan)
         therapist = self._therapist()
         if request.method == "DELETE":
-            services.careplan_exercise_remove(item=item, by=therapist, ip=request_ip(request))
+            services.careplan_exercise_remove(item=item, by=therapist, ip=client_ip(request))
             return Response(status=status.HTTP_204_NO_CONTENT)
         data = PlanExerciseUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         dose = {name: values.get(name, getattr(item, name)) for name in DOSAGE_LIMITS}
         item = services.careplan_exercise_update(
-            item=item, by=therapist, note=values.get("note", item.note), ip=request_ip(request), **dose
+            item=item, by=therapist, note=values.get("note", item.note), ip=client_ip(request), **dose
         )
         return Response(PlanExerciseSerializer(item).data)
 

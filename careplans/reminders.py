@@ -277,7 +277,7 @@ def _skip_reason(delivery: ReminderDelivery, plan: CarePlan | None, now: datetim
         return "reminders switched off"
     if plan is None:
         return "no active plan"
-    if now.astimezone(patient.zone).date() != delivery.local_date:
+    if patient.local_today(now) != delivery.local_date:
         return "the day is over"
     if PainCheckIn.objects.filter(patient=patient, local_date=delivery.local_date).exists():
         return "checked in before the reminder went out"

@@ -17,9 +17,10 @@ from rest_framework.views import APIView
 
 from careplans.api import ScopedLookupMixin, patient_for, therapist_for, user_of
 from patients.api_export import patient_export
-from patients.audit import audit_log, request_ip
+from patients.audit import audit_log
 from patients.checkins import alert_acknowledge
 from patients.models import Alert, AlertKind, Patient
+from portal.access import client_ip
 from portal.api_common import StrictQueryParamsMixin, list_errors, read_errors, write_errors
 
 MAX_ID = 2**63 - 1
@@ -90,7 +91,7 @@ class PatientViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnl
             action="patient.viewed",
             actor=request.user,
             obj=patient,
-            ip=request_ip(request),
+            ip=client_ip(request),
             data={"via": "api"},
         )
         return Response(self.get_serializer(patient).data)
@@ -160,7 +161,7 @@ class AlertViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyM
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         alert = cast(Alert, self.get_object())
-        alert = alert_acknowledge(alert=alert, by=user_of(request), ip=request_ip(request))
+        alert = alert_acknowledge(alert=alert, by=user_of(request), ip=client_ip(request))
         return Response(AlertSerializer(alert).data)
 
 
@@ -220,7 +221,7 @@ class MeExportView(StrictQueryParamsMixin, APIView):
             action="patient.exported",
             actor=request.user,
             obj=patient,
-            ip=request_ip(request),
+            ip=client_ip(request),
             data={"via": "api"},
         )
         response = Response(patient_export(patient=patient))

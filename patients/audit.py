@@ -5,15 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.http import HttpRequest
 
 from patients.models import AuditEvent, Clinic, Patient, User
-
-
-def request_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def audit_log(

@@ -5,13 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.audit import audit_log
 from patients.checkin_forms import RED_FLAG_QUESTIONS, CheckInForm
-from patients.checkins import active_plan_for, alert_acknowledge, checkin_submit, local_date_for
+from patients.checkins import active_plan_for, alert_acknowledge, checkin_submit
 from patients.models import Alert, PainCheckIn
 from patients.record import patient_for_therapist, patient_record, patient_trend
 from portal.access import client_ip, patient_of, patient_required, therapist_of, therapist_required
@@ -24,7 +23,7 @@ def checkin(request: HttpRequest) -> HttpResponse:
     """Today's check-in. Sending it again the same day replaces the earlier answer."""
     patient = patient_of(request)
     plan = active_plan_for(patient)
-    today = local_date_for(patient, timezone.now())
+    today = patient.local_today()
     existing = PainCheckIn.objects.filter(patient=patient, local_date=today).first()
     status = 200
     if request.method == "POST":
@@ -82,7 +81,7 @@ def checkin(request: HttpRequest) -> HttpResponse:
 def checkin_done(request: HttpRequest) -> HttpResponse:
     """After a check-in: red-flag guidance when needed, and the recent trend."""
     patient = patient_of(request)
-    today = local_date_for(patient, timezone.now())
+    today = patient.local_today()
     todays = PainCheckIn.objects.filter(patient=patient, local_date=today).first()
     if todays is None:
         return redirect("checkin")

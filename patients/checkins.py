@@ -47,11 +47,6 @@ class CheckInAnswers:
     note: str = ""
 
 
-def local_date_for(patient: Patient, now: datetime) -> date:
-    """The patient's calendar date at ``now``, in their own time zone."""
-    return now.astimezone(patient.zone).date()
-
-
 def active_plan_for(patient: Patient) -> CarePlan | None:
     return (
         CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
@@ -177,7 +172,7 @@ def checkin_submit(
     )
     _validate(answers)
     now = now or timezone.now()
-    day = local_date_for(patient, now)
+    day = patient.local_today(now)
     with transaction.atomic():
         # Only what the check-in needs: the plan's start and its clinic (for the
         # audit entry and an alert), not the therapist that active_plan_for joins.

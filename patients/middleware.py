@@ -10,7 +10,8 @@ from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 
-from patients.audit import audit_log, request_ip
+from patients.audit import audit_log
+from portal.access import client_ip
 
 LAST_SEEN_KEY = "plinth_last_seen"
 # Writing the session on every request would cost a database write per page;
@@ -43,7 +44,7 @@ class IdleLogoutMiddleware:
                 audit_log(
                     action="auth.idle_logout",
                     actor=user,
-                    ip=request_ip(request),
+                    ip=client_ip(request),
                     data={"idle_seconds": int(now - last_seen)},
                 )
                 messages.info(request, "You were logged out because you had been away for a while.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import time
+from datetime import date, datetime, time
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -127,9 +127,9 @@ class Patient(models.Model):
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
-    def local_today(self) -> Any:
-        """The patient's own calendar date right now, in their time zone."""
-        return tz.now().astimezone(self.zone).date()
+    def local_today(self, now: datetime | None = None) -> date:
+        """The patient's own calendar date at ``now`` (default: right now), in their time zone."""
+        return (now or tz.now()).astimezone(self.zone).date()
 
 
 class Side(models.TextChoices):

@@ -307,7 +307,7 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
         .select_related("patient__user", "outcome")
         .annotate(last_date=Max("checkins__local_date"), last_received=Max("checkins__received_at"))
     )
-    today = {plan.pk: now.astimezone(plan.patient.zone).date() for plan in plans}
+    today = {plan.pk: plan.patient.local_today(now) for plan in plans}
     pain = _plan_pain(plans)
     adherence = adherence_for_plans(plans, today=today, since_days=7)
     for plan in plans:

@@ -19,9 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from patients.api_export import patient_export
 from patients.api_tokens import api_token_create, api_token_revoke, tokens_for
-from patients.audit import audit_log, request_ip
+from patients.audit import audit_log
 from patients.models import ApiToken, AuditEvent, Patient, User
-from portal.access import patient_of, patient_required, therapist_of, therapist_required
+from portal.access import client_ip, patient_of, patient_required, therapist_of, therapist_required
 from portal.errors import DomainError
 
 AUDIT_PER_PAGE = 50
@@ -53,7 +53,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            created = api_token_create(user=user, name=form.cleaned_data["name"], ip=request_ip(request))
+            created = api_token_create(user=user, name=form.cleaned_data["name"], ip=client_ip(request))
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -73,7 +73,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     try:
-        token = api_token_revoke(user=_user(request), token_id=token_id, ip=request_ip(request))
+        token = api_token_revoke(user=_user(request), token_id=token_id, ip=client_ip(request))
     except ApiToken.DoesNotExist as exc:
         raise Http404 from exc
     messages.success(request, f"Token “{token.name}” is revoked; it no longer works.")
@@ -90,7 +90,7 @@ def data_export(request: HttpRequest) -> HttpResponse:
         action="patient.exported",
         actor=request.user,
         obj=patient,
-        ip=request_ip(request),
+        ip=client_ip(request),
         data={"via": "page"},
     )
     body = json.dumps(patient_export(patient=patient), cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)

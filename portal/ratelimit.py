@@ -23,6 +23,8 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from portal.access import client_ip
+
 log = logging.getLogger(__name__)
 
 # POSTs to these routes are counted; the value is the scope in PLINTH_RATE_LIMITS.
@@ -127,12 +129,12 @@ def _count_login_failure(
     office address after a few typos.
     """
     if request is not None:
-        ratelimit_hit(scope="login_failures", ident=f"ip:{request.META.get('REMOTE_ADDR') or 'unknown'}")
+        ratelimit_hit(scope="login_failures", ident=f"ip:{client_ip(request) or 'unknown'}")
 
 
 def client_ident(request: HttpRequest, scope: str) -> str:
     """Who is counted: the logged-in user, else the API token's prefix, else the address."""
-    address = request.META.get("REMOTE_ADDR") or "unknown"
+    address = client_ip(request) or "unknown"
     if scope == "checkin":
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
