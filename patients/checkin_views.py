@@ -10,9 +10,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.audit import audit_log
 from patients.checkin_forms import RED_FLAG_QUESTIONS, CheckInForm
-from patients.checkins import active_plan_for, alert_acknowledge, checkin_submit
+from patients.checkins import alert_acknowledge, checkin_submit
 from patients.models import Alert, PainCheckIn
 from patients.record import patient_for_therapist, patient_record, patient_trend
+from patients.selectors import active_plan_of, checkin_on
 from portal.access import client_ip, patient_of, patient_required, therapist_of, therapist_required
 from portal.errors import DomainError
 
@@ -22,9 +23,9 @@ from portal.errors import DomainError
 def checkin(request: HttpRequest) -> HttpResponse:
     """Today's check-in. Sending it again the same day replaces the earlier answer."""
     patient = patient_of(request)
-    plan = active_plan_for(patient)
+    plan = active_plan_of(patient=patient)
     today = patient.local_today()
-    existing = PainCheckIn.objects.filter(patient=patient, local_date=today).first()
+    existing = checkin_on(patient=patient, day=today)
     status = 200
     if request.method == "POST":
         form = CheckInForm(request.POST)
@@ -82,7 +83,7 @@ def checkin_done(request: HttpRequest) -> HttpResponse:
     """After a check-in: red-flag guidance when needed, and the recent trend."""
     patient = patient_of(request)
     today = patient.local_today()
-    todays = PainCheckIn.objects.filter(patient=patient, local_date=today).first()
+    todays = checkin_on(patient=patient, day=today)
     if todays is None:
         return redirect("checkin")
     return render(

@@ -47,14 +47,6 @@ class CheckInAnswers:
     note: str = ""
 
 
-def active_plan_for(patient: Patient) -> CarePlan | None:
-    return (
-        CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
-        .select_related("therapist__user", "clinic")
-        .first()
-    )
-
-
 def _validate(answers: CheckInAnswers) -> None:
     # The forms and the API check the same things first; this is the last word
     # for any other caller (the database also refuses NPRS outside 0-10).
@@ -175,7 +167,7 @@ def checkin_submit(
     day = patient.local_today(now)
     with transaction.atomic():
         # Only what the check-in needs: the plan's start and its clinic (for the
-        # audit entry and an alert), not the therapist that active_plan_for joins.
+        # audit entry and an alert), not the therapist that selectors.active_plan_of joins.
         plan = (
             CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
             .select_related("clinic")

@@ -150,9 +150,14 @@ class TodayView:
 def active_plan_of(*, patient: Patient) -> CarePlan | None:
     return (
         CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
-        .select_related("therapist__user")
+        .select_related("therapist__user", "clinic")
         .first()
     )
+
+
+def checkin_on(*, patient: Patient, day: date) -> PainCheckIn | None:
+    """The patient's check-in on one of their local dates, if they made one."""
+    return PainCheckIn.objects.filter(patient=patient, local_date=day).first()
 
 
 def today_for(*, patient: Patient) -> TodayView:
