@@ -213,6 +213,9 @@ class CarePlan(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Set when a recompute of this plan's outcome is published and cleared when the
+    # task starts: while it is set, later check-ins need not publish another.
+    outcome_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     ACTIVE_CONSTRAINT: ClassVar[str] = "careplan_one_active_per_patient"
 

@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from patients.audit import audit_log
-from patients.models import ApiToken, User
+from patients.models import ApiToken, Patient, Therapist, User
 from portal.errors import DomainError
+from portal.rows import ModelColumns
 
 KEYWORD = "Bearer"
 MAX_ACTIVE_TOKENS = 10
@@ -95,15 +96,55 @@ def api_token_revoke(*, user: User, token_id: int, ip: str | None = None) -> Api
     return token
 
 
+_TOKEN = ModelColumns(ApiToken, "t")
+_USER = ModelColumns(User, "u")
+_PATIENT = ModelColumns(Patient, "p")
+_THERAPIST = ModelColumns(Therapist, "th")
+# Every API request runs this, so it is written once rather than compiled from a
+# queryset each time (which cost several times the query itself): the token, its
+# user and the user's patient or therapist record, in one round trip.
+_LOOKUP_SQL = (
+    f"SELECT {_TOKEN.select}, {_USER.select}, {_PATIENT.select}, {_THERAPIST.select} "  # noqa: S608
+    f'FROM "{ApiToken._meta.db_table}" t '
+    f'JOIN "{User._meta.db_table}" u ON u."id" = t."user_id" '
+    f'LEFT JOIN "{Patient._meta.db_table}" p ON p."user_id" = u."id" '
+    f'LEFT JOIN "{Therapist._meta.db_table}" th ON th."user_id" = u."id" '
+    'WHERE t."prefix" = %s AND t."revoked_at" IS NULL'
+)
+
+
+def _token_with_user(prefix: str) -> ApiToken | None:
+    """The live token with this prefix, its user, and the user's patient or therapist loaded."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOOKUP_SQL, [prefix])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    cut = [0]
+    for part in (_TOKEN, _USER, _PATIENT):
+        cut.append(cut[-1] + len(part))
+    token = _TOKEN.build(row[: cut[1]])
+    user = _USER.build(row[cut[1] : cut[2]])
+    assert token is not None and user is not None
+    patient = _PATIENT.build(row[cut[2] : cut[3]])
+    therapist = _THERAPIST.build(row[cut[3] :])
+    # What select_related would have cached: user.patient / user.therapist answer
+    # without a query, and raise DoesNotExist (via None) when the user has none.
+    ApiToken.user.field.set_cached_value(token, user)
+    User.patient.related.set_cached_value(user, patient)
+    User.therapist.related.set_cached_value(user, therapist)
+    if patient is not None:
+        Patient.user.field.set_cached_value(patient, user)
+    if therapist is not None:
+        Therapist.user.field.set_cached_value(therapist, user)
+    return token
+
+
 def user_for_key(key: str) -> tuple[User, ApiToken] | None:
     prefix, _, secret = key.partition(".")
     if not prefix or not secret or len(prefix) > 16 or len(secret) > 128:
         return None
-    token = (
-        ApiToken.objects.select_related("user", "user__therapist", "user__patient")
-        .filter(prefix=prefix, revoked_at=None)
-        .first()
-    )
+    token = _token_with_user(prefix)
     if token is None or not hmac.compare_digest(token.secret_hash, _hash(secret)):
         return None
     if not token.user.is_active:

@@ -8,6 +8,7 @@ for the new day.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from redis.exceptions import RedisError
 
 from careplans.models import CarePlan, PlanStatus
 from patients.audit import audit_log
-from patients.models import Alert, AlertKind, PainCheckIn, Patient, Side, User
+from patients.models import Alert, AlertKind, AuditEvent, PainCheckIn, Patient, Side, User
 from portal.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -61,44 +62,9 @@ def _validate(answers: CheckInAnswers) -> None:
 
 def _values(checkin: PainCheckIn) -> dict[str, Any]:
     values = {name: getattr(checkin, name) for name in CHECKIN_VALUE_FIELDS}
-    values["received_at"] = checkin.received_at.isoformat()
+    # Always with microseconds, as the one-statement path below writes it.
+    values["received_at"] = checkin.received_at.isoformat(timespec="microseconds")
     return values
-
-
-def _replace_returning_old(*, patient: Patient, day: date, fields: dict[str, Any]) -> dict[str, Any] | None:
-    """PostgreSQL: overwrite the day's check-in and return its old values (with ``id``), or None.
-
-    The CTE locks the row (FOR UPDATE, so a concurrent replace waits and we read
-    the values it left) and RETURNING reads the old values from it, which a
-    plain UPDATE ... RETURNING cannot: one round trip instead of SELECT then UPDATE.
-    """
-    table = PainCheckIn._meta.db_table
-    columns = ["id", *CHECKIN_VALUE_FIELDS]
-    assignments = ", ".join(f"{name} = %s" for name in _REPLACED_COLUMNS)
-    sql = (
-        f"WITH old AS (SELECT {', '.join(columns)} FROM {table} "  # noqa: S608 (names, not input)
-        "WHERE patient_id = %s AND local_date = %s FOR UPDATE) "
-        f"UPDATE {table} AS t SET {assignments} FROM old WHERE t.id = old.id "
-        f"RETURNING {', '.join(f'old.{name}' for name in columns)}"
-    )
-    plan = fields["plan"]
-    params = [
-        patient.pk,
-        day,
-        *(plan.pk if name == "plan_id" else fields[name] for name in _REPLACED_COLUMNS),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = dict(zip(columns, row, strict=True))
-    values["received_at"] = values["received_at"].isoformat()
-    return values
-
-
-#: The columns a replace overwrites, in the order of the UPDATE's parameters.
-_REPLACED_COLUMNS: tuple[str, ...] = ("plan_id", *CHECKIN_VALUE_FIELDS)
 
 
 def _publish(what: str, send: Callable[[], Any]) -> None:
@@ -112,6 +78,144 @@ def _publish(what: str, send: Callable[[], Any]) -> None:
         send()
     except (KombuOperationalError, RedisError, OSError):
         log.exception("could not enqueue %s; the nightly job will catch up", what)
+
+
+def _no_active_plan() -> DomainError:
+    return DomainError(
+        "You have no active care plan, so there is nothing to check in against yet. "
+        "Your therapist starts a plan for you.",
+        field="plan",
+        code="no_active_plan",
+    )
+
+
+def _plan_not_started(start: date) -> DomainError:
+    return DomainError(
+        f"Your plan starts on {start:%A %d %B}; check-ins open on that day.",
+        field="plan",
+        code="plan_not_started",
+    )
+
+
+def _one_statement_sql() -> str:
+    """PostgreSQL: a day's check-in without red flags, saved in one statement.
+
+    It finds the patient's active plan, locks and overwrites the day's earlier
+    check-in or inserts the first, appends the audit entry with the replaced
+    values, and claims the plan's pending-recompute marker (careplans.tasks), all
+    atomically, as one statement is. It returns the plan (so the caller can say
+    why nothing was saved), the check-in's id, whether it replaced one, and
+    whether this caller must publish the recompute. An insert that loses a race
+    with a concurrent first check-in of the same day saves nothing (ON CONFLICT
+    DO NOTHING) and the caller retries on the transactional path.
+    """
+    checkin = PainCheckIn._meta.db_table
+    plan = CarePlan._meta.db_table
+    audit = AuditEvent._meta.db_table
+    values = ", ".join(f"%({name})s" for name in CHECKIN_VALUE_FIELDS)
+    assignments = ", ".join(f"{name} = %({name})s" for name in CHECKIN_VALUE_FIELDS)
+    old_values = ", ".join(f"'{name}', old.{name}" for name in CHECKIN_VALUE_FIELDS if name != "received_at")
+    # The same text as _values(): ISO 8601 in UTC with microseconds.
+    old_received = "to_char(old.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+    return f"""
+        WITH plan AS (
+            SELECT id, clinic_id, start_date FROM {plan}
+            WHERE patient_id = %(patient)s AND status = 'active'
+        ),
+        ready AS (SELECT id, clinic_id FROM plan WHERE start_date <= %(day)s),
+        old AS (
+            SELECT c.id, {", ".join(f"c.{name}" for name in CHECKIN_VALUE_FIELDS)} FROM {checkin} c
+            WHERE c.patient_id = %(patient)s AND c.local_date = %(day)s AND EXISTS (SELECT 1 FROM ready)
+            FOR UPDATE
+        ),
+        replaced AS (
+            UPDATE {checkin} AS c SET plan_id = ready.id, {assignments}
+            FROM old, ready WHERE c.id = old.id
+            RETURNING c.id
+        ),
+        created AS (
+            INSERT INTO {checkin} (patient_id, local_date, plan_id, {", ".join(CHECKIN_VALUE_FIELDS)})
+            SELECT %(patient)s, %(day)s, ready.id, {values} FROM ready
+            WHERE NOT EXISTS (SELECT 1 FROM old)
+            ON CONFLICT (patient_id, local_date) DO NOTHING
+            RETURNING id
+        ),
+        saved AS (SELECT id FROM replaced UNION ALL SELECT id FROM created),
+        audited AS (
+            INSERT INTO {audit} (at, actor_id, actor_email, clinic_id, patient_id, action,
+                                 object_type, object_id, ip_address, data)
+            SELECT %(received_at)s, %(actor)s, %(actor_email)s, ready.clinic_id, %(patient)s,
+                   CASE WHEN old.id IS NULL THEN 'checkin.created' ELSE 'checkin.replaced' END,
+                   %(object_type)s, saved.id::text, %(ip)s,
+                   jsonb_build_object(
+                       'local_date', %(day_iso)s::text,
+                       'new', %(new)s::jsonb,
+                       'replaced', CASE WHEN old.id IS NULL THEN NULL
+                                   ELSE jsonb_build_object({old_values}, 'received_at', {old_received}) END
+                   )
+            FROM saved CROSS JOIN ready LEFT JOIN old ON TRUE
+            RETURNING id
+        ),
+        queued AS (
+            UPDATE {plan} AS p SET outcome_queued_at = %(received_at)s
+            FROM ready
+            WHERE p.id = ready.id AND EXISTS (SELECT 1 FROM saved)
+              AND (p.outcome_queued_at IS NULL OR p.outcome_queued_at < %(queued_before)s)
+            RETURNING p.id
+        )
+        SELECT plan.id, plan.start_date, (SELECT id FROM saved), old.id IS NOT NULL,
+               EXISTS (SELECT 1 FROM queued), (SELECT count(*) FROM audited)
+        FROM (SELECT 1) AS one LEFT JOIN plan ON TRUE LEFT JOIN old ON TRUE
+    """  # noqa: S608 (table and column names from the models; every value is a parameter)
+
+
+_ONE_STATEMENT: str | None = None
+
+
+def _submit_in_one_statement(
+    *, patient: Patient, day: date, fields: dict[str, Any], ip: str | None
+) -> tuple[PainCheckIn, bool] | None:
+    """The check-in saved by one PostgreSQL statement; None if it lost an insert race."""
+    from careplans.tasks import OUTCOME_PENDING, outcome_recompute_publish
+
+    global _ONE_STATEMENT
+    if _ONE_STATEMENT is None:
+        _ONE_STATEMENT = _one_statement_sql()
+    user = patient.user
+    now: datetime = fields["received_at"]
+    new = {name: fields[name] for name in CHECKIN_VALUE_FIELDS}
+    new["received_at"] = now.isoformat(timespec="microseconds")
+    params = {
+        **fields,
+        "patient": patient.pk,
+        "day": day,
+        "day_iso": day.isoformat(),
+        "actor": user.pk,
+        "actor_email": user.email,
+        "object_type": PainCheckIn._meta.label_lower,
+        "ip": ip,
+        "new": json.dumps(new),
+        "queued_before": now - OUTCOME_PENDING,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_ONE_STATEMENT, params)
+        row = cursor.fetchone()
+    assert row is not None
+    plan_id, start_date, checkin_id, replaced, queued, _audited = row
+    if plan_id is None:
+        raise _no_active_plan()
+    if day < start_date:
+        raise _plan_not_started(start_date)
+    if checkin_id is None:
+        return None
+    checkin = PainCheckIn(pk=checkin_id, patient=patient, plan_id=plan_id, local_date=day, **fields)
+    checkin._state.adding = False
+    checkin._state.db = connection.alias
+    if queued:
+        transaction.on_commit(
+            lambda: _publish(f"outcome recompute {plan_id}", lambda: outcome_recompute_publish(plan_id))
+        )
+    return checkin, bool(replaced)
 
 
 def _enqueue_after_commit(plan_id: int, alert_id: int | None) -> None:
@@ -165,6 +269,31 @@ def checkin_submit(
     _validate(answers)
     now = now or timezone.now()
     day = patient.local_today(now)
+    fields: dict[str, Any] = {
+        "nprs": answers.nprs,
+        "side": answers.side,
+        "flag_leg_weakness": answers.flag_leg_weakness,
+        "flag_bladder_bowel": answers.flag_bladder_bowel,
+        "flag_fever": answers.flag_fever,
+        "flag_weight_loss": answers.flag_weight_loss,
+        "note": answers.note,
+        "received_at": now,
+    }
+    # The everyday check-in (no red flag, so no alert to open) on PostgreSQL takes
+    # one statement; the rest, and SQLite, take the transaction below. Both write
+    # the same rows: tests/checkins/test_fast_path.py compares them.
+    flagged = any(fields[name] for name in PainCheckIn.RED_FLAG_FIELDS)
+    if connection.vendor == "postgresql" and not flagged:
+        saved = _submit_in_one_statement(patient=patient, day=day, fields=fields, ip=ip)
+        if saved is not None:
+            return saved
+    return _submit_in_transaction(patient=patient, day=day, fields=fields, ip=ip)
+
+
+def _submit_in_transaction(
+    *, patient: Patient, day: date, fields: dict[str, Any], ip: str | None
+) -> tuple[PainCheckIn, bool]:
+    now: datetime = fields["received_at"]
     with transaction.atomic():
         # Only what the check-in needs: the plan's start and its clinic (for the
         # audit entry and an alert), not the therapist that selectors.active_plan_of joins.
@@ -175,46 +304,19 @@ def checkin_submit(
             .first()
         )
         if plan is None:
-            raise DomainError(
-                "You have no active care plan, so there is nothing to check in against yet. "
-                "Your therapist starts a plan for you.",
-                field="plan",
-                code="no_active_plan",
-            )
+            raise _no_active_plan()
         if day < plan.start_date:
-            raise DomainError(
-                f"Your plan starts on {plan.start_date:%A %d %B}; check-ins open on that day.",
-                field="plan",
-                code="plan_not_started",
-            )
-        fields = {
-            "plan": plan,
-            "nprs": answers.nprs,
-            "side": answers.side,
-            "flag_leg_weakness": answers.flag_leg_weakness,
-            "flag_bladder_bowel": answers.flag_bladder_bowel,
-            "flag_fever": answers.flag_fever,
-            "flag_weight_loss": answers.flag_weight_loss,
-            "note": answers.note,
-            "received_at": now,
-        }
-        previous: dict[str, Any] | None = None
-        existing: PainCheckIn | None = None
-        if connection.vendor == "postgresql":
-            # The usual case, a day's check-in replacing an earlier one, in one statement.
-            previous = _replace_returning_old(patient=patient, day=day, fields=fields)
-            if previous is not None:
-                checkin = PainCheckIn(pk=previous.pop("id"), patient=patient, local_date=day, **fields)
-                checkin._state.adding = False
-        else:
-            existing = PainCheckIn.objects.select_for_update().filter(patient=patient, local_date=day).first()
-        if previous is None and existing is None:
+            raise _plan_not_started(plan.start_date)
+        fields = {"plan": plan, **fields}
+        existing = PainCheckIn.objects.select_for_update().filter(patient=patient, local_date=day).first()
+        if existing is None:
             try:
                 # A savepoint, so a second tab's insert racing ours becomes a replace.
                 with transaction.atomic():
                     checkin = PainCheckIn.objects.create(patient=patient, local_date=day, **fields)
             except IntegrityError:
                 existing = PainCheckIn.objects.select_for_update().get(patient=patient, local_date=day)
+        previous: dict[str, Any] | None = None
         if existing is not None:
             previous = _values(existing)
             for name, value in fields.items():

@@ -132,6 +132,12 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = envint(
             "DATABASE_CONNECT_TIMEOUT", 5
         )
+        # Parameters bound by the server and statements prepared on their second run
+        # in a connection: the planner's work on the API's every-request statements
+        # (token lookup, check-in) is then done once per connection, not per request.
+        # Behind a pooler in transaction mode (pgbouncer), set DATABASE_PREPARED=false.
+        if envbool("DATABASE_PREPARED", True):
+            DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=2)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
