@@ -34,6 +34,7 @@ from portal.api_common import (
     UNAUTHENTICATED,
     ErrorSerializer,
     Pagination,
+    SharedFieldsMixin,
     StrictQueryParamsMixin,
     StrictSerializer,
     parse_id,
@@ -131,7 +132,7 @@ def stored_checkin_body(checkin: PainCheckIn, *, replaced: bool) -> dict[str, An
     return body
 
 
-class CheckInCreateSerializer(StrictSerializer):
+class CheckInCreateSerializer(SharedFieldsMixin, StrictSerializer):
     nprs = StrictIntegerField(
         min_value=0,
         max_value=10,

@@ -130,7 +130,7 @@ def _one_statement_sql() -> str:
         ),
         replaced AS (
             UPDATE {checkin} AS c SET plan_id = ready.id, {assignments}
-            FROM old, ready WHERE c.id = old.id
+            FROM ready WHERE c.id = (SELECT id FROM old)
             RETURNING c.id
         ),
         created AS (
@@ -158,8 +158,7 @@ def _one_statement_sql() -> str:
         ),
         queued AS (
             UPDATE {plan} AS p SET outcome_queued_at = %(received_at)s
-            FROM ready
-            WHERE p.id = ready.id AND EXISTS (SELECT 1 FROM saved)
+            WHERE p.id = (SELECT id FROM ready) AND EXISTS (SELECT 1 FROM saved)
               AND (p.outcome_queued_at IS NULL OR p.outcome_queued_at < %(queued_before)s)
             RETURNING p.id
         )

@@ -142,8 +142,12 @@ class Side(models.TextChoices):
 class PainCheckIn(models.Model):
     """The patient's daily report: NPRS 0-10 (LOINC 72514-3) and red-flag answers."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="checkins")
-    plan = models.ForeignKey("careplans.CarePlan", on_delete=models.PROTECT, related_name="checkins")
+    # No index of their own: checkin_one_per_patient_day leads with the patient and
+    # checkin_plan_day_nprs with the plan, so a third and fourth index would only slow writes.
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="checkins", db_index=False)
+    plan = models.ForeignKey(
+        "careplans.CarePlan", on_delete=models.PROTECT, related_name="checkins", db_index=False
+    )
     local_date = models.DateField(help_text="The patient's own calendar date when they reported.")
     nprs = models.PositiveSmallIntegerField(verbose_name="pain now (0-10)")
     side = models.CharField(max_length=8, choices=Side.choices, default=Side.CENTRE)
@@ -270,7 +274,10 @@ class AuditEvent(models.Model):
     at = models.DateTimeField(default=tz.now, db_index=True)
     actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     actor_email = models.CharField(max_length=254, blank=True)
-    clinic = models.ForeignKey(Clinic, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The (clinic, patient, at) index below serves lookups by clinic.
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     patient = models.ForeignKey(
         Patient, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
     )

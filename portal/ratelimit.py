@@ -55,6 +55,12 @@ class Verdict:
 
 
 _redis: Any = None
+_incr_sha = ""
+# INCR, and on a new counter EXPIRE, as one atomic command: one round trip and one
+# reply to parse, where a pipeline of the two costs half as much again in the client.
+_INCR_SCRIPT = (
+    "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+)
 
 
 def _incr(key: str, timeout: int) -> int:
@@ -63,19 +69,22 @@ def _incr(key: str, timeout: int) -> int:
     Django's Redis cache builds a new client object for every call, which costs
     more than the round trip itself on a busy endpoint such as check-ins.
     """
-    global _redis
+    global _redis, _incr_sha
     if str(settings.CACHES["default"]["BACKEND"]).endswith("RedisCache"):
-        if _redis is None:
-            import redis
+        import redis
 
+        if _redis is None:
             _redis = redis.Redis.from_url(
                 str(settings.CACHES["default"]["LOCATION"]), socket_connect_timeout=1, socket_timeout=2
             )
         full_key = cache.make_key(key)
-        pipe = _redis.pipeline(transaction=False)
-        pipe.incr(full_key)
-        pipe.expire(full_key, timeout, nx=True)
-        return int(pipe.execute()[0])
+        if _incr_sha:
+            try:
+                return int(_redis.evalsha(_incr_sha, 1, full_key, timeout))
+            except redis.exceptions.NoScriptError:
+                pass  # a restarted Redis forgot the script: load it again
+        _incr_sha = str(_redis.script_load(_INCR_SCRIPT))
+        return int(_redis.evalsha(_incr_sha, 1, full_key, timeout))
     cache.add(key, 0, timeout=timeout)
     return int(cache.incr(key))
 

@@ -130,6 +130,24 @@ def test_checkin_post_rate_limit_in_the_api(world: World, settings: Any) -> None
     assert int(limited["Retry-After"]) >= 1
 
 
+def test_rate_counters_expire_and_survive_a_redis_that_forgot_the_script(settings: Any) -> None:
+    if not str(settings.CACHES["default"]["BACKEND"]).endswith("RedisCache"):
+        pytest.skip("the counter script runs on Redis; the local-memory cache is counted in Python")
+    from django.core.cache import cache
+
+    from portal import ratelimit
+
+    now = time.time()
+    _limit, period = settings.PLINTH_RATE_LIMITS["checkin"]
+    first = ratelimit.ratelimit_hit(scope="checkin", ident="script-test", now=now)
+    assert first.allowed and first.count == 1
+    key = cache.make_key(ratelimit._key("checkin", "script-test", int(now // period)))
+    assert 0 < ratelimit._redis.ttl(key) <= period + 5
+    ratelimit._redis.script_flush()  # as after a Redis restart
+    assert ratelimit.ratelimit_hit(scope="checkin", ident="script-test", now=now).count == 2
+    assert 0 < ratelimit._redis.ttl(key) <= period + 5
+
+
 # --- idle logout ---------------------------------------------------------------------------
 
 
