@@ -39,7 +39,6 @@ from portal.api_common import (
     StrictSerializer,
     parse_id,
 )
-from portal.errors import DomainError
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -213,12 +212,11 @@ class CheckInCreateView(APIView):
             )
         serializer = CheckInCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            checkin, replaced = checkin_submit(
-                patient=patient, **serializer.validated_data, ip=client_ip(request)
-            )
-        except DomainError as error:
-            return Response(error.as_dict(), status=status.HTTP_400_BAD_REQUEST)
+        # A broken rule (no active plan, plan not started) is a 400 naming the field,
+        # too many check-ins a minute a 429 with Retry-After: portal.api_exceptions.
+        checkin, replaced = checkin_submit(
+            patient=patient, **serializer.validated_data, ip=client_ip(request)
+        )
         body = stored_checkin_body(checkin, replaced=replaced)
         return Response(body, status=status.HTTP_200_OK if replaced else status.HTTP_201_CREATED)
 

@@ -113,6 +113,9 @@ _LOOKUP_SQL = (
 )
 
 
+_TOUCH_SQL = f'UPDATE "{ApiToken._meta.db_table}" SET "last_used_at" = %s WHERE "id" = %s'  # noqa: S608
+
+
 def _token_with_user(prefix: str) -> ApiToken | None:
     """The live token with this prefix, its user, and the user's patient or therapist loaded."""
     with connection.cursor() as cursor:
@@ -151,7 +154,9 @@ def user_for_key(key: str) -> tuple[User, ApiToken] | None:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        with connection.cursor() as cursor:
+            cursor.execute(_TOUCH_SQL, [now, token.pk])
+        token.last_used_at = now
     return token.user, token
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from redis.exceptions import RedisError
 from careplans.models import CarePlan, PlanStatus
 from patients.audit import audit_log
 from patients.models import Alert, AlertKind, AuditEvent, PainCheckIn, Patient, Side, User
-from portal.errors import DomainError
+from portal.errors import DomainError, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -97,17 +98,49 @@ def _plan_not_started(start: date) -> DomainError:
     )
 
 
+#: The audit actions of a saved check-in: what the rate limit counts.
+CHECKIN_ACTIONS: tuple[str, ...] = ("checkin.created", "checkin.replaced")
+
+
+@dataclass(frozen=True)
+class _RateWindow:
+    """The check-in rate limit's current fixed window (settings.PLINTH_RATE_LIMITS["checkin"])."""
+
+    start: datetime
+    limit: int
+    retry_after: int
+
+    @classmethod
+    def at(cls, now: datetime) -> _RateWindow:
+        limit, period = settings.PLINTH_RATE_LIMITS["checkin"]
+        start = int(now.timestamp()) // period * period
+        return cls(
+            start=datetime.fromtimestamp(start, tz=UTC),
+            limit=limit,
+            retry_after=max(1, math.ceil(start + period - now.timestamp())),
+        )
+
+    def refusal(self) -> RateLimited:
+        return RateLimited(
+            f"Too many requests: {self.limit} check-ins were saved in the last minute. "
+            f"Try again in {self.retry_after} seconds.",
+            retry_after=self.retry_after,
+        )
+
+
 def _one_statement_sql() -> str:
     """PostgreSQL: a day's check-in without red flags, saved in one statement.
 
-    It finds the patient's active plan, locks and overwrites the day's earlier
+    It finds the patient's active plan, counts the patient's check-ins in the
+    rate window (from the audit trail), locks and overwrites the day's earlier
     check-in or inserts the first, appends the audit entry with the replaced
     values, and claims the plan's pending-recompute marker (careplans.tasks), all
-    atomically, as one statement is. It returns the plan (so the caller can say
-    why nothing was saved), the check-in's id, whether it replaced one, and
-    whether this caller must publish the recompute. An insert that loses a race
-    with a concurrent first check-in of the same day saves nothing (ON CONFLICT
-    DO NOTHING) and the caller retries on the transactional path.
+    atomically, as one statement is. It returns the plan and the count (so the
+    caller can say why nothing was saved), the check-in's id, whether it replaced
+    one, and whether this caller must publish the recompute. Over the rate limit
+    it writes nothing. An insert that loses a race with a concurrent first
+    check-in of the same day saves nothing (ON CONFLICT DO NOTHING) and the caller
+    retries on the transactional path.
     """
     checkin = PainCheckIn._meta.db_table
     plan = CarePlan._meta.db_table
@@ -122,7 +155,18 @@ def _one_statement_sql() -> str:
             SELECT id, clinic_id, start_date FROM {plan}
             WHERE patient_id = %(patient)s AND status = 'active'
         ),
-        ready AS (SELECT id, clinic_id FROM plan WHERE start_date <= %(day)s),
+        recent AS (
+            SELECT count(*) AS n FROM (
+                SELECT 1 FROM {audit} a
+                WHERE a.clinic_id = (SELECT clinic_id FROM plan) AND a.patient_id = %(patient)s
+                  AND a.at >= %(window_start)s AND a.action = ANY(%(checkin_actions)s)
+                LIMIT %(limit)s
+            ) AS counted
+        ),
+        ready AS (
+            SELECT id, clinic_id FROM plan
+            WHERE start_date <= %(day)s AND (SELECT n FROM recent) < %(limit)s
+        ),
         old AS (
             SELECT c.id, {", ".join(f"c.{name}" for name in CHECKIN_VALUE_FIELDS)} FROM {checkin} c
             WHERE c.patient_id = %(patient)s AND c.local_date = %(day)s AND EXISTS (SELECT 1 FROM ready)
@@ -162,8 +206,8 @@ def _one_statement_sql() -> str:
               AND (p.outcome_queued_at IS NULL OR p.outcome_queued_at < %(queued_before)s)
             RETURNING p.id
         )
-        SELECT plan.id, plan.start_date, (SELECT id FROM saved), old.id IS NOT NULL,
-               EXISTS (SELECT 1 FROM queued), (SELECT count(*) FROM audited)
+        SELECT plan.id, plan.start_date, (SELECT n FROM recent), (SELECT id FROM saved),
+               old.id IS NOT NULL, EXISTS (SELECT 1 FROM queued), (SELECT count(*) FROM audited)
         FROM (SELECT 1) AS one LEFT JOIN plan ON TRUE LEFT JOIN old ON TRUE
     """  # noqa: S608 (table and column names from the models; every value is a parameter)
 
@@ -172,7 +216,7 @@ _ONE_STATEMENT: str | None = None
 
 
 def _submit_in_one_statement(
-    *, patient: Patient, day: date, fields: dict[str, Any], ip: str | None
+    *, patient: Patient, day: date, fields: dict[str, Any], ip: str | None, rate: _RateWindow
 ) -> tuple[PainCheckIn, bool] | None:
     """The check-in saved by one PostgreSQL statement; None if it lost an insert race."""
     from careplans.tasks import OUTCOME_PENDING, outcome_recompute_publish
@@ -195,16 +239,21 @@ def _submit_in_one_statement(
         "ip": ip,
         "new": json.dumps(new),
         "queued_before": now - OUTCOME_PENDING,
+        "window_start": rate.start,
+        "limit": rate.limit,
+        "checkin_actions": list(CHECKIN_ACTIONS),
     }
     with connection.cursor() as cursor:
         cursor.execute(_ONE_STATEMENT, params)
         row = cursor.fetchone()
     assert row is not None
-    plan_id, start_date, checkin_id, replaced, queued, _audited = row
+    plan_id, start_date, recent, checkin_id, replaced, queued, _audited = row
     if plan_id is None:
         raise _no_active_plan()
     if day < start_date:
         raise _plan_not_started(start_date)
+    if recent >= rate.limit:
+        raise rate.refusal()
     if checkin_id is None:
         return None
     checkin = PainCheckIn(pk=checkin_id, patient=patient, plan_id=plan_id, local_date=day, **fields)
@@ -282,15 +331,18 @@ def checkin_submit(
     # one statement; the rest, and SQLite, take the transaction below. Both write
     # the same rows: tests/checkins/test_fast_path.py compares them.
     flagged = any(fields[name] for name in PainCheckIn.RED_FLAG_FIELDS)
+    # Counted where the check-in is written, from the audit trail, so the limit holds
+    # for the page and the API alike and needs nothing but the database.
+    rate = _RateWindow.at(now)
     if connection.vendor == "postgresql" and not flagged:
-        saved = _submit_in_one_statement(patient=patient, day=day, fields=fields, ip=ip)
+        saved = _submit_in_one_statement(patient=patient, day=day, fields=fields, ip=ip, rate=rate)
         if saved is not None:
             return saved
-    return _submit_in_transaction(patient=patient, day=day, fields=fields, ip=ip)
+    return _submit_in_transaction(patient=patient, day=day, fields=fields, ip=ip, rate=rate)
 
 
 def _submit_in_transaction(
-    *, patient: Patient, day: date, fields: dict[str, Any], ip: str | None
+    *, patient: Patient, day: date, fields: dict[str, Any], ip: str | None, rate: _RateWindow
 ) -> tuple[PainCheckIn, bool]:
     now: datetime = fields["received_at"]
     with transaction.atomic():
@@ -306,6 +358,15 @@ def _submit_in_transaction(
             raise _no_active_plan()
         if day < plan.start_date:
             raise _plan_not_started(plan.start_date)
+        recent = (
+            AuditEvent.objects.filter(
+                clinic_id=plan.clinic_id, patient=patient, at__gte=rate.start, action__in=CHECKIN_ACTIONS
+            )
+            .values("id")[: rate.limit]
+            .count()
+        )
+        if recent >= rate.limit:
+            raise rate.refusal()
         fields = {"plan": plan, **fields}
         existing = PainCheckIn.objects.select_for_update().filter(patient=patient, local_date=day).first()
         if existing is None:

@@ -14,13 +14,17 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from portal.errors import DomainError
+from portal.errors import DomainError, RateLimited
 
 log = logging.getLogger(__name__)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DomainError and Django's own errors become 400/404; DRF handles the rest."""
+    if isinstance(exc, RateLimited):
+        limited = Response({"detail": exc.message}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        limited["Retry-After"] = str(exc.retry_after)
+        return limited
     if isinstance(exc, DomainError):
         if exc.code == "not_found":
             # A service's own scope check: the same answer as any other outsider's object.

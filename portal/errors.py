@@ -1,4 +1,4 @@
-"""The one domain error. The API turns it into a 400, a page into a message."""
+"""The domain errors. The API turns them into a 400 (429 when rate limited), a page into a message."""
 
 from __future__ import annotations
 
@@ -14,3 +14,11 @@ class DomainError(Exception):
 
     def as_dict(self) -> dict[str, list[str]]:
         return {self.field or "non_field_errors": [self.message]}
+
+
+class RateLimited(DomainError):
+    """Too many of something in a short while; the client may try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, code="rate_limited")
+        self.retry_after = retry_after

@@ -32,13 +32,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 0.5
-PATIENTS = 200
+# Enough patients that, at the API's rate, none of them reaches the check-in rate
+# limit (30 a minute by default), which runs at its production setting.
+PATIENTS = 4000
 
 SETUP = """
 import json, sys
 from datetime import date, timedelta
 import django
 django.setup()
+from django.contrib.auth.hashers import make_password
 from django.db import connection
 from careplans.models import CarePlan, PlanStatus
 from patients.api_tokens import api_token_create
@@ -50,15 +53,23 @@ owner = Therapist.objects.create(
     user=User.objects.create_user("bench-therapist@example.test", None, full_name="Bench Therapist"),
     clinic=clinic,
 )
-keys = []
-for i in range(n):
-    user = User.objects.create_user(f"bench-patient-{i}@example.test", None, full_name=f"Patient {i}")
-    patient = Patient.objects.create(user=user, clinic=clinic, therapist=owner, timezone="UTC")
-    CarePlan.objects.create(
+unusable = make_password(None)
+users = User.objects.bulk_create(
+    User(email=f"bench-patient-{i}@example.test", full_name=f"Patient {i}", password=unusable)
+    for i in range(n)
+)
+patients = Patient.objects.bulk_create(
+    Patient(user=user, clinic=clinic, therapist=owner, timezone="UTC") for user in users
+)
+CarePlan.objects.bulk_create(
+    CarePlan(
         clinic=clinic, patient=patient, therapist=owner, title="Bench plan",
         start_date=date.today() - timedelta(days=20), status=PlanStatus.ACTIVE,
     )
-    keys.append(api_token_create(user=user, name="bench").key)
+    for patient in patients
+)
+# Tokens through the app's own service: hashed, audited.
+keys = [api_token_create(user=user, name="bench").key for user in users]
 with connection.cursor() as cursor:
     cursor.execute(
         "CREATE TABLE bench_floor_checkin (id %s, nprs integer NOT NULL, side varchar(8) NOT NULL, "
@@ -66,6 +77,8 @@ with connection.cursor() as cursor:
         % ("bigserial PRIMARY KEY" if connection.vendor == "postgresql"
            else "integer PRIMARY KEY AUTOINCREMENT")
     )
+    # As autovacuum would have by now on a live database.
+    cursor.execute("ANALYZE")
 print(json.dumps(keys))
 """
 
@@ -123,8 +136,12 @@ def _hammer(
     seconds: float,
     clients: int,
     method: str = "POST",
+    once: bool = False,
 ) -> float:
-    """Requests per second with ``clients`` concurrent keep-alive clients; each error is counted out."""
+    """Requests per second with ``clients`` concurrent keep-alive clients; each error is counted out.
+
+    ``once``: each of ``headers_for`` is sent exactly once (shared among the clients), not for ``seconds``.
+    """
     body = json.dumps({"nprs": 4, "side": "left", "note": "bench"})
     counts = [0] * clients
     errors = [0] * clients
@@ -133,7 +150,7 @@ def _hammer(
     def client(index: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         n = index
-        while time.monotonic() < stop:
+        while (n < len(headers_for)) if once else (time.monotonic() < stop):
             headers = {"Content-Type": "application/json", **headers_for[n % len(headers_for)]}
             n += clients
             try:
@@ -172,7 +189,6 @@ def run(report: list[str]) -> None:
     env.update(
         DJANGO_SETTINGS_MODULE="portal.settings",
         PLINTH_URLCONF="portal.bench_urls",
-        PLINTH_RATE_CHECKIN="100000000",
         PYTHONPATH=str(ROOT),
     )
     server = None
@@ -211,29 +227,40 @@ def run(report: list[str]) -> None:
         )
         _wait_for(port, server)
         api_headers = [{"Authorization": f"Bearer {key}"} for key in keys]
-        # Warm up both paths (imports, connections, the first check-in of each patient).
-        _hammer(port, "/api/v1/checkins/", api_headers, 2, clients)
+        # Each patient's first check-in of the day: an insert, the token's first use
+        # (last_used_at written) and the outcome recompute published to the broker.
+        first = _hammer(port, "/api/v1/checkins/", api_headers, 0, clients, once=True)
         _hammer(port, "/bench/floor/checkin/", [{}], 1, clients)
         floor = _hammer(port, "/bench/floor/checkin/", [{}], seconds, clients)
+        # Later check-ins the same day replace the first (the recompute is still queued,
+        # so none is published), each patient well under the rate limit.
         api = _hammer(port, "/api/v1/checkins/", api_headers, seconds, clients)
         # Where the difference goes: the same token authentication and DRF, no service.
         me = _hammer(port, "/api/v1/me/", api_headers, seconds / 2, clients, method="GET")
         ratio = api / floor if floor else 0.0
+        first_ratio = first / floor if floor else 0.0
         verdict = "meets" if ratio >= TARGET else "misses"
         lines = [
             "## API check-in throughput",
             "",
             f"gunicorn on loopback ({workers} workers x 2 threads), {clients} concurrent keep-alive clients, "
-            f"{seconds:.0f} s each, {PATIENTS} patients with their own API tokens "
+            f"{seconds:.0f} s each, {PATIENTS} patients with their own API tokens, the check-in rate limit "
+            f"at its default "
             f"({env.get('DATABASE_URL', 'SQLite').split('@')[-1]}).",
             "",
-            "| path | requests/s |",
-            "|---|---|",
-            f"| POST /api/v1/checkins/ (token auth, validation, service, audit, task) | {api:.1f} |",
-            f"| floor: bare Django view, one INSERT | {floor:.1f} |",
-            f"| for comparison: GET /api/v1/me/ (token auth and DRF, one SELECT) | {me:.1f} |",
+            "| path | requests/s | / floor |",
+            "|---|---|---|",
+            f"| floor: bare Django view, one INSERT | {floor:.1f} | 1.00 |",
+            f"| POST /api/v1/checkins/, replacing the day's check-in (token auth, rate limit, validation, "
+            f"service, audit) | {api:.1f} | **{ratio:.2f}** |",
+            f"| POST /api/v1/checkins/, each patient's first of the day (as above, plus the insert, the "
+            f"token's last_used_at and the recompute published to Redis; measured first, "
+            f"{PATIENTS} requests) | {first:.1f} | {first_ratio:.2f} |",
+            f"| for comparison: GET /api/v1/me/ (token auth and DRF, one SELECT) | {me:.1f} | "
+            f"{me / floor if floor else 0.0:.2f} |",
             "",
-            f"Ratio API / floor: **{ratio:.2f}** (target >= {TARGET}): {verdict} the target.",
+            f"Ratio API / floor: **{ratio:.2f}** (target >= {TARGET}): {verdict} the target. The first "
+            f"check-in of a patient's day costs more, mostly the Celery publish: {first_ratio:.2f}.",
             "",
         ]
         report.extend(lines)

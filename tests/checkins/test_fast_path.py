@@ -31,7 +31,9 @@ from patients.api import CheckInStoredSerializer, stored_checkin_body
 from patients.api_tokens import api_token_create
 from patients.checkins import checkin_submit
 from patients.models import AuditEvent, PainCheckIn, Patient
+from portal.errors import RateLimited
 from tests.checkins.conftest import make_plan
+from tests.checkins.test_pages import GOOD
 
 URL = "/api/v1/checkins/"
 on_postgres = pytest.mark.skipif(
@@ -54,9 +56,9 @@ def test_token_checkin_post_query_count_is_pinned(
     api = APIClient()
     assert _post(api, key, nprs=5, side="left").status_code == 201
     # PostgreSQL: the token (with its user and patient) and the one statement. SQLite:
-    # the token, the plan, SELECT ... FOR UPDATE, UPDATE, the audit entry and the
-    # transaction's savepoint statements under the test's transaction.
-    budget = 2 if connection.vendor == "postgresql" else 7
+    # the token, the plan, the rate count, SELECT ... FOR UPDATE, UPDATE, the audit
+    # entry and the transaction's savepoint statements under the test's transaction.
+    budget = 2 if connection.vendor == "postgresql" else 8
     with django_assert_max_num_queries(budget):
         response = _post(api, key, nprs=3, side="right", note="better")
     assert response.status_code == 200 and response.json()["replaced"] is True
@@ -247,3 +249,42 @@ def test_hand_built_body_matches_the_documented_serializer(
             body = stored_checkin_body(instance, replaced=replaced)
             assert body == documented
             assert list(body) == list(documented)
+
+
+@pytest.mark.parametrize("flagged", [False, True], ids=["one statement", "transaction"])
+def test_the_rate_limit_refuses_and_writes_nothing(
+    personas: Any, plan_a: Any, settings: Any, flagged: bool
+) -> None:
+    """Counted from the audit trail where the check-in is written, on both paths."""
+    settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "checkin": (2, 60)}
+    a = personas.patient_a
+    start = timezone.now().replace(second=10, microsecond=0)
+    for nprs in (5, 4):
+        checkin_submit(patient=a, nprs=nprs, side="left", flag_fever=flagged, now=start)
+    saved = PainCheckIn.objects.values().get(patient=a)
+    trail = AuditEvent.objects.filter(patient=a).count()
+    with pytest.raises(RateLimited) as refused:
+        checkin_submit(patient=a, nprs=1, side="right", flag_fever=flagged, now=start + timedelta(seconds=5))
+    assert refused.value.retry_after == 45
+    assert refused.value.message.startswith("Too many requests")
+    assert PainCheckIn.objects.values().get(patient=a) == saved
+    assert AuditEvent.objects.filter(patient=a).count() == trail
+    # The next window starts afresh.
+    _, replaced = checkin_submit(patient=a, nprs=1, side="right", now=start + timedelta(seconds=50))
+    assert replaced is True
+    assert PainCheckIn.objects.get(patient=a).nprs == 1
+
+
+def test_the_check_in_page_answers_429_when_rate_limited(personas: Any, plan_a: Any, settings: Any) -> None:
+    from django.test import Client
+
+    settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "checkin": (1, 60)}
+    browser = Client()
+    browser.force_login(personas.patient_a.user)
+    form = {**GOOD, "nprs": "3"}
+    assert browser.post("/checkin/", form).status_code == 302
+    limited = browser.post("/checkin/", {**form, "nprs": "2"})
+    assert limited.status_code == 429
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert b"Please wait" in limited.content
+    assert PainCheckIn.objects.get(patient=personas.patient_a).nprs == 3
