@@ -3,12 +3,13 @@
 from csp.constants import NONCE
 from csp.decorators import csp_update
 from django.urls import URLPattern, URLResolver, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from careplans.api import CarePlanViewSet, ExerciseViewSet, OutcomeSnapshotViewSet, PlanTemplateViewSet
 from patients.api import CheckInCreateView, PatientCheckInListView
 from patients.api_people import AlertViewSet, MeExportView, MeView, PatientViewSet
+from portal.api_schema import SchemaView
 
 # Hashes of the inline <style> elements of the pinned Redoc bundle (sidecar);
 # tests/api/test_docs_browser.py fails if a sidecar upgrade changes them.
@@ -33,7 +34,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("me/", MeView.as_view(), name="api-me"),
     path("me/export/", MeExportView.as_view(), name="api-me-export"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves its start-up script from a URL of its own, so the
     # page needs no inline script; our templates drop the inline styles too.
     path(

@@ -64,3 +64,18 @@ def test_schema_and_docs_are_served_from_our_own_static_files() -> None:
         assert "cdn" not in html.lower() and "https://" not in html
     script = client.get("/api/v1/docs/?script=")
     assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_schema_requests_at_once_all_succeed() -> None:
+    """drf-spectacular shares inspector state between requests; concurrent ones must not see it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    Client().get("/api/v1/schema/?format=json")  # warm: extensions loaded once
+
+    def fetch(_: int) -> int:
+        return Client().get("/api/v1/schema/?format=json").status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(fetch, range(16)))
+    assert codes == [200] * 16
