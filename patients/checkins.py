@@ -1,4 +1,9 @@
-"""Writes for pain check-ins and alerts. One service, one transaction.
+"""Writes for pain check-ins and alerts. One service; every write all or nothing.
+
+A check-in is one transaction, or on PostgreSQL, for the everyday check-in
+without red flags, one statement (see _one_statement_sql). Either way the rate
+limit, the check-in, its audit entry and the outcome recompute claim are written
+together or not at all.
 
 The check-in's date is always the patient's own calendar date at the moment the
 server receives it (never a date the client sends): a patient in Los Angeles
