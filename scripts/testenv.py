@@ -159,6 +159,42 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_postgres(proc: subprocess.Popen[bytes] | None, data: Path) -> None:
+    """Fast shutdown of the postmaster itself, not of runuser in front of it.
+
+    runuser does not pass SIGINT on, so signalling it would leave the server
+    running; the postmaster's pid is the first line of postmaster.pid.
+    """
+    if proc is None:
+        return
+    try:
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        stop(proc)
+        return
+    for sig, seconds in ((signal.SIGINT, 20.0), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + seconds
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not _alive(pid):
+            break
+    stop(proc)
+
+
 def main(argv: list[str]) -> int:
     if "--" in argv:
         argv = argv[argv.index("--") + 1 :]
@@ -183,12 +219,31 @@ def main(argv: list[str]) -> int:
             PLINTH_TEST_REDIS_PID=str(redis.pid),
         )
         print(f"testenv: PostgreSQL at {database_url}, Redis at {redis_url} (in {tmp})", flush=True)
-        return subprocess.call(argv, env=env)
+        child = subprocess.Popen(argv, env=env)
+        try:
+            return child.wait()
+        finally:
+            # Stopped early (SIGTERM from a CI timeout, a closed terminal): the
+            # command goes first, then the servers, and the directory is removed.
+            if child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
     finally:
         stop(redis)
-        stop(pg)
+        stop_postgres(pg, tmp / "pg")
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    """SIGTERM or SIGHUP: leave through the finally blocks, which stop the servers."""
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
     sys.exit(main(sys.argv[1:]))
