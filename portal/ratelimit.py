@@ -1,5 +1,8 @@
 """A small fixed-window rate limiter on Django's cache, applied by URL name.
 
+It guards login and password reset. Check-ins are limited by the check-in
+service itself (patients.checkins), where they are written.
+
 Counters live in the shared cache (Redis in production, files under var/
 otherwise), so every web process counts against the same limit. If the cache
 is unreachable the request goes through: a limiter outage must not become a

@@ -362,7 +362,9 @@ PLINTH_IDLE_TIMEOUT_STAFF_SECONDS = envint("PLINTH_IDLE_TIMEOUT_STAFF_SECONDS", 
 PLINTH_IDLE_TIMEOUT_PATIENT_SECONDS = envint("PLINTH_IDLE_TIMEOUT_PATIENT_SECONDS", 30 * 24 * 60 * 60)
 SESSION_COOKIE_AGE = PLINTH_IDLE_TIMEOUT_PATIENT_SECONDS
 
-# Rate limits: (requests, per seconds), counted in the cache for each client.
+# Rate limits: (requests, per seconds). Login, login failures and password reset are
+# counted in the cache per address (portal.ratelimit); check-ins per patient, from the
+# audit trail, by the check-in service (patients.checkins).
 PLINTH_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "login": (envint("PLINTH_RATE_LOGIN", 20), 60),
     "login_failures": (envint("PLINTH_RATE_LOGIN_FAILURES", 30), 60 * 60),
