@@ -111,6 +111,10 @@ _LOOKUP_SQL = (
     f'LEFT JOIN "{Therapist._meta.db_table}" th ON th."user_id" = u."id" '
     'WHERE t."prefix" = %s AND t."revoked_at" IS NULL'
 )
+# Where each model's columns end in that row.
+_END_TOKEN = len(_TOKEN)
+_END_USER = _END_TOKEN + len(_USER)
+_END_PATIENT = _END_USER + len(_PATIENT)
 
 
 _TOUCH_SQL = f'UPDATE "{ApiToken._meta.db_table}" SET "last_used_at" = %s WHERE "id" = %s'  # noqa: S608
@@ -123,14 +127,11 @@ def _token_with_user(prefix: str) -> ApiToken | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    cut = [0]
-    for part in (_TOKEN, _USER, _PATIENT):
-        cut.append(cut[-1] + len(part))
-    token = _TOKEN.build(row[: cut[1]])
-    user = _USER.build(row[cut[1] : cut[2]])
+    token = _TOKEN.build(row[:_END_TOKEN])
+    user = _USER.build(row[_END_TOKEN:_END_USER])
     assert token is not None and user is not None
-    patient = _PATIENT.build(row[cut[2] : cut[3]])
-    therapist = _THERAPIST.build(row[cut[3] :])
+    patient = _PATIENT.build(row[_END_USER:_END_PATIENT])
+    therapist = _THERAPIST.build(row[_END_PATIENT:])
     # What select_related would have cached: user.patient / user.therapist answer
     # without a query, and raise DoesNotExist (via None) when the user has none.
     ApiToken.user.field.set_cached_value(token, user)

@@ -16,6 +16,7 @@ from patients.record import patient_for_therapist, patient_record, patient_trend
 from patients.selectors import active_plan_of, checkin_on
 from portal.access import client_ip, patient_of, patient_required, therapist_of, therapist_required
 from portal.errors import DomainError, RateLimited
+from portal.ratelimit import too_many_requests
 
 
 @patient_required
@@ -44,11 +45,7 @@ def checkin(request: HttpRequest) -> HttpResponse:
                     ip=client_ip(request),
                 )
             except RateLimited as error:
-                limited = render(
-                    request, "portal/too_many_requests.html", {"retry_after": error.retry_after}, status=429
-                )
-                limited["Retry-After"] = str(error.retry_after)
-                return limited
+                return too_many_requests(request, error.retry_after, "checkin")
             except DomainError as error:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
             else:

@@ -17,7 +17,7 @@ import json
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -203,7 +203,6 @@ def _one_statement_sql() -> str:
                                    ELSE jsonb_build_object({old_values}, 'received_at', {old_received}) END
                    )
             FROM saved CROSS JOIN ready LEFT JOIN old ON TRUE
-            RETURNING id
         ),
         queued AS (
             UPDATE {plan} AS p SET outcome_queued_at = %(received_at)s
@@ -212,12 +211,12 @@ def _one_statement_sql() -> str:
             RETURNING p.id
         )
         SELECT plan.id, plan.start_date, (SELECT n FROM recent), (SELECT id FROM saved),
-               old.id IS NOT NULL, EXISTS (SELECT 1 FROM queued), (SELECT count(*) FROM audited)
+               old.id IS NOT NULL, EXISTS (SELECT 1 FROM queued)
         FROM (SELECT 1) AS one LEFT JOIN plan ON TRUE LEFT JOIN old ON TRUE
     """  # noqa: S608 (table and column names from the models; every value is a parameter)
 
 
-_ONE_STATEMENT: str | None = None
+_ONE_STATEMENT = _one_statement_sql()
 
 
 def _submit_in_one_statement(
@@ -226,9 +225,6 @@ def _submit_in_one_statement(
     """The check-in saved by one PostgreSQL statement; None if it lost an insert race."""
     from careplans.tasks import OUTCOME_PENDING, outcome_recompute_publish
 
-    global _ONE_STATEMENT
-    if _ONE_STATEMENT is None:
-        _ONE_STATEMENT = _one_statement_sql()
     user = patient.user
     now: datetime = fields["received_at"]
     new = {name: fields[name] for name in CHECKIN_VALUE_FIELDS}
@@ -252,7 +248,7 @@ def _submit_in_one_statement(
         cursor.execute(_ONE_STATEMENT, params)
         row = cursor.fetchone()
     assert row is not None
-    plan_id, start_date, recent, checkin_id, replaced, queued, _audited = row
+    plan_id, start_date, recent, checkin_id, replaced, queued = row
     if plan_id is None:
         raise _no_active_plan()
     if day < start_date:
@@ -322,16 +318,7 @@ def checkin_submit(
     _validate(answers)
     now = now or timezone.now()
     day = patient.local_today(now)
-    fields: dict[str, Any] = {
-        "nprs": answers.nprs,
-        "side": answers.side,
-        "flag_leg_weakness": answers.flag_leg_weakness,
-        "flag_bladder_bowel": answers.flag_bladder_bowel,
-        "flag_fever": answers.flag_fever,
-        "flag_weight_loss": answers.flag_weight_loss,
-        "note": answers.note,
-        "received_at": now,
-    }
+    fields: dict[str, Any] = {**asdict(answers), "received_at": now}
     # The everyday check-in (no red flag, so no alert to open) on PostgreSQL takes
     # one statement; the rest, and SQLite, take the transaction below. Both write
     # the same rows: tests/checkins/test_fast_path.py compares them.

@@ -141,17 +141,18 @@ def _count_login_failure(
     office address after a few typos.
     """
     if request is not None:
-        ratelimit_hit(scope="login_failures", ident=f"ip:{client_ip(request) or 'unknown'}")
+        ratelimit_hit(scope="login_failures", ident=client_ident(request))
 
 
-def client_ident(request: HttpRequest, scope: str) -> str:
+def client_ident(request: HttpRequest) -> str:
     """Who is counted: the address (login and password reset come before anyone is known)."""
     return f"ip:{client_ip(request) or 'unknown'}"
 
 
-def too_many_requests(request: HttpRequest, verdict: Verdict, scope: str) -> HttpResponse:
+def too_many_requests(request: HttpRequest, retry_after: int, scope: str) -> HttpResponse:
+    """429 with Retry-After: JSON for API clients, the login page again, or a page saying how long to wait."""
     response: HttpResponse
-    message = f"Too many requests. Try again in {verdict.retry_after} seconds."
+    message = f"Too many requests. Try again in {retry_after} seconds."
     if request.path.startswith("/api/") or "json" in request.META.get("HTTP_ACCEPT", ""):
         response = JsonResponse({"detail": message}, status=429)
     elif scope == "login" and not request.path.startswith("/admin/"):
@@ -163,16 +164,14 @@ def too_many_requests(request: HttpRequest, verdict: Verdict, scope: str) -> Htt
             {
                 "form": EmailAuthenticationForm(request),
                 "rate_limited": True,
-                "retry_after": verdict.retry_after,
+                "retry_after": retry_after,
                 "next": request.POST.get("next", ""),
             },
             status=429,
         )
     else:
-        response = render(
-            request, "portal/too_many_requests.html", {"retry_after": verdict.retry_after}, status=429
-        )
-    response["Retry-After"] = str(verdict.retry_after)
+        response = render(request, "portal/too_many_requests.html", {"retry_after": retry_after}, status=429)
+    response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -192,14 +191,14 @@ class RateLimitMiddleware:
         scope = SCOPES_BY_URL_NAME.get(request.resolver_match.view_name)
         if scope is None:
             return None
-        ident = client_ident(request, scope)
+        ident = client_ident(request)
         if scope == "login":
             failures = ratelimit_peek(scope="login_failures", ident=ident)
             if not failures.allowed:
                 log.warning("too many failed logins from %s", ident)
-                return too_many_requests(request, failures, scope)
+                return too_many_requests(request, failures.retry_after, scope)
         verdict = ratelimit_hit(scope=scope, ident=ident)
         if verdict.allowed:
             return None
-        log.warning("rate limit %s exceeded by %s", scope, client_ident(request, scope))
-        return too_many_requests(request, verdict, scope)
+        log.warning("rate limit %s exceeded by %s", scope, ident)
+        return too_many_requests(request, verdict.retry_after, scope)
