@@ -3,71 +3,35 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from typing import Any
 
 from celery import shared_task
-from django.db.models import Q
-from django.utils import timezone
 
-from careplans.models import CarePlan
 from careplans.outcomes import outcome_refresh_plan
 from careplans.outcomes_bulk import outcome_refresh_all
+from careplans.recompute import outcome_pending_clear
 from careplans.reminders import reminder_send, reminders_dispatch
 
 log = logging.getLogger(__name__)
 
 
-# A recompute already queued for a plan covers every check-in committed before
-# it starts, so a burst of check-ins publishes one message, not one each. The
-# marker is the plan's outcome_queued_at: claimed (set) by whoever publishes, in
-# the same statement as the check-in on PostgreSQL's fast path, and cleared by
-# the task *before* it reads, so a check-in committed after that publishes
-# again. A claim older than OUTCOME_PENDING counts as lost (a message dropped
-# with a dead broker): the next check-in publishes, and the nightly
-# outcome_recompute_all catches up anyway.
-OUTCOME_PENDING = timedelta(minutes=5)
-
-
-def outcome_recompute_claim(plan_id: int, now: datetime | None = None) -> bool:
-    """Set the plan's pending-recompute marker unless a live one is set; True if this caller must publish."""
-    now = now or timezone.now()
-    unclaimed = Q(outcome_queued_at__isnull=True) | Q(outcome_queued_at__lt=now - OUTCOME_PENDING)
-    return CarePlan.objects.filter(unclaimed, pk=plan_id).update(outcome_queued_at=now) == 1
-
-
-def outcome_recompute_publish(plan_id: int) -> None:
-    """Publish the recompute a claim was made for; if that fails, release the claim and re-raise."""
-    try:
-        outcome_recompute_plan.delay(plan_id)
-    except BaseException:
-        # Nothing was queued: let the next check-in try again.
-        _pending_clear(plan_id)
-        raise
-
-
-def outcome_recompute_enqueue(plan_id: int) -> bool:
-    """Publish a recompute of the plan unless one is already queued; True if published.
-
-    Call it after the commit.
-    """
-    if not outcome_recompute_claim(plan_id):
-        return False
-    outcome_recompute_publish(plan_id)
-    return True
-
-
-def _pending_clear(plan_id: int) -> None:
-    CarePlan.objects.filter(pk=plan_id).update(outcome_queued_at=None)
-
-
 # soft_time_limit must not exceed time_limit (the global soft limit is 100 s).
+@shared_task(acks_late=True, max_retries=3, default_retry_delay=30, time_limit=90, soft_time_limit=80)
+def outcome_recompute_plans(plan_ids: list[int]) -> int:
+    """Recompute the snapshots of the plans claimed by check-ins (careplans.recompute); returns how many."""
+    # Cleared before reading: a check-in committing from here on claims and queues another run.
+    outcome_pending_clear(plan_ids)
+    for plan_id in plan_ids:
+        outcome_refresh_plan(plan_id=plan_id)
+    return len(plan_ids)
+
+
+# The one-plan message that releases before batching published; kept so that
+# messages still queued across an upgrade are handled.
 @shared_task(acks_late=True, max_retries=3, default_retry_delay=30, time_limit=60, soft_time_limit=50)
 def outcome_recompute_plan(plan_id: int) -> None:
-    """Recompute one plan's outcome snapshot (enqueued after check-ins commit, coalesced)."""
-    # Cleared before reading: a check-in committing from here on queues another run.
-    _pending_clear(plan_id)
-    outcome_refresh_plan(plan_id=plan_id)
+    """Recompute one plan's outcome snapshot."""
+    outcome_recompute_plans([plan_id])
 
 
 # The nightly run covers every plan with a few set-based statements; at 100,000

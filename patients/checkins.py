@@ -30,6 +30,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
 from careplans.models import CarePlan, PlanStatus
+from careplans.recompute import OUTCOME_PENDING, outcome_recompute_enqueue, outcome_recompute_publish
 from patients.audit import audit_log
 from patients.models import Alert, AlertKind, AuditEvent, PainCheckIn, Patient, Side, User
 from portal.errors import DomainError, RateLimited
@@ -139,7 +140,7 @@ def _one_statement_sql() -> str:
     It finds the patient's active plan, counts the patient's check-ins in the
     rate window (from the audit trail), locks and overwrites the day's earlier
     check-in or inserts the first, appends the audit entry with the replaced
-    values, and claims the plan's pending-recompute marker (careplans.tasks), all
+    values, and claims the plan's pending-recompute marker (careplans.recompute), all
     atomically, as one statement is. It returns the plan and the count (so the
     caller can say why nothing was saved), the check-in's id, whether it replaced
     one, and whether this caller must publish the recompute. Over the rate limit
@@ -223,8 +224,6 @@ def _submit_in_one_statement(
     *, patient: Patient, day: date, fields: dict[str, Any], ip: str | None, rate: _RateWindow
 ) -> tuple[PainCheckIn, bool] | None:
     """The check-in saved by one PostgreSQL statement; None if it lost an insert race."""
-    from careplans.tasks import OUTCOME_PENDING, outcome_recompute_publish
-
     user = patient.user
     now: datetime = fields["received_at"]
     new = {name: fields[name] for name in CHECKIN_VALUE_FIELDS}
@@ -268,7 +267,6 @@ def _submit_in_one_statement(
 
 
 def _enqueue_after_commit(plan_id: int, alert_id: int | None) -> None:
-    from careplans.tasks import outcome_recompute_enqueue
     from patients.tasks import alert_email_send
 
     if alert_id is not None:

@@ -256,6 +256,10 @@ REMINDER_SEND_LEASE = envint("PLINTH_REMINDER_SEND_LEASE", 300)
 REMINDER_REQUEUE_AFTER = envint("PLINTH_REMINDER_REQUEUE_AFTER", 600)
 REMINDER_RETRY_BACKOFF = envint("PLINTH_REMINDER_RETRY_BACKOFF", 60)
 REMINDER_MAX_ATTEMPTS = 6
+# A check-in's outcome recompute is published by a background thread of the web
+# process, one message for every plan claimed in this many seconds
+# (careplans.recompute); 0 publishes from the request itself.
+OUTCOME_PUBLISH_WINDOW = float(os.environ.get("PLINTH_OUTCOME_PUBLISH_WINDOW") or 0.25)
 # The therapists' alert digest goes out in this hour of the clinic's own day.
 ALERT_DIGEST_HOUR = 7
 

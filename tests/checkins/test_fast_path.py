@@ -20,12 +20,8 @@ from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
 from careplans.models import CarePlan, OutcomeSnapshot
-from careplans.tasks import (
-    OUTCOME_PENDING,
-    outcome_recompute_claim,
-    outcome_recompute_enqueue,
-    outcome_recompute_plan,
-)
+from careplans.recompute import OUTCOME_PENDING, outcome_recompute_claim, outcome_recompute_enqueue
+from careplans.tasks import outcome_recompute_plans
 from patients import checkins
 from patients.api import CheckInStoredSerializer, stored_checkin_body
 from patients.api_tokens import api_token_create
@@ -182,13 +178,13 @@ def test_a_lost_insert_race_becomes_a_replace(personas: Any, monkeypatch: Any) -
 
 
 def test_recompute_is_coalesced_while_one_is_queued(plan_a: Any) -> None:
-    with mock.patch("careplans.tasks.outcome_recompute_plan.delay") as delay:
+    with mock.patch("careplans.tasks.outcome_recompute_plans.delay") as delay:
         assert outcome_recompute_enqueue(plan_a.pk) is True
         # Queued and not started: a second check-in's recompute is already covered.
         assert outcome_recompute_enqueue(plan_a.pk) is False
         assert delay.call_count == 1
         # The task clears the marker before it reads, so a later check-in queues again.
-        outcome_recompute_plan(plan_a.pk)
+        outcome_recompute_plans([plan_a.pk])
         assert _queued_at(plan_a) is None
         assert outcome_recompute_enqueue(plan_a.pk) is True
         assert delay.call_count == 2
@@ -204,7 +200,7 @@ def test_a_lost_message_is_published_again_after_the_pending_window(plan_a: Any)
 def test_a_failed_publish_leaves_no_marker(plan_a: Any) -> None:
     down = OperationalError("Error 111 connecting to redis")
     with (
-        mock.patch("careplans.tasks.outcome_recompute_plan.delay", side_effect=down),
+        mock.patch("careplans.tasks.outcome_recompute_plans.delay", side_effect=down),
         pytest.raises(OperationalError),
     ):
         outcome_recompute_enqueue(plan_a.pk)
@@ -214,12 +210,12 @@ def test_a_failed_publish_leaves_no_marker(plan_a: Any) -> None:
 def test_checkins_publish_one_recompute_while_it_is_queued(
     personas: Any, plan_a: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    with mock.patch("careplans.tasks.outcome_recompute_plan.delay") as delay:
+    with mock.patch("careplans.tasks.outcome_recompute_plans.delay") as delay:
         for nprs in (6, 5, 4):
             with django_capture_on_commit_callbacks(execute=True):
                 checkin_submit(patient=personas.patient_a, nprs=nprs, side="left")
-        assert [c.args for c in delay.call_args_list] == [(plan_a.pk,)]
-        outcome_recompute_plan(plan_a.pk)
+        assert [c.args for c in delay.call_args_list] == [([plan_a.pk],)]
+        outcome_recompute_plans([plan_a.pk])
         with django_capture_on_commit_callbacks(execute=True):
             checkin_submit(patient=personas.patient_a, nprs=3, side="left")
         assert delay.call_count == 2

@@ -23,6 +23,7 @@ from urllib.parse import quote
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from portal.celery import app as celery_app
 
@@ -243,10 +244,10 @@ def broker(url: str) -> Iterator[None]:
     saved = (conf.broker_url, conf.broker_transport_options, conf.task_always_eager)
 
     def reset_pools() -> None:
-        pool = celery_app._pool
-        if pool is not None:
-            with contextlib.suppress(Exception):
-                pool.force_close_all()
+        # The app's pools live in kombu's process-wide registries (keyed by broker URL):
+        # close them all and empty the registries, or a later publish would be handed
+        # a closed pool.
+        kombu_pools.reset()
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
 

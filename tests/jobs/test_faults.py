@@ -20,7 +20,7 @@ import pytest
 from django.db import close_old_connections, connection
 from django.db.models import Q
 
-from careplans.models import DeliveryStatus, OutcomeSnapshot, ReminderDelivery
+from careplans.models import CarePlan, DeliveryStatus, OutcomeSnapshot, ReminderDelivery
 from careplans.reminders import reminders_dispatch
 from careplans.tasks import outcome_recompute_all, reminders_dispatch_due
 from patients.models import PainCheckIn, Patient
@@ -258,6 +258,17 @@ def test_checkin_with_redis_stopped_answers_within_2s_and_is_saved(client: Any) 
                 content_type="application/json",
             )
             api_seconds = time.monotonic() - started
+            # The publisher thread could not queue the recomputes: it released the claims,
+            # so the next check-in of either plan claims and tries again.
+            wait_until(
+                lambda: (
+                    not CarePlan.objects.filter(
+                        pk__in=[plan.pk, other_plan.pk], outcome_queued_at__isnull=False
+                    ).exists()
+                ),
+                seconds=20,
+                what="the recompute claims released",
+            )
     finally:
         redis.kill()
         shutil.rmtree(tmp, ignore_errors=True)
