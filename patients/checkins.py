@@ -13,7 +13,6 @@ for the new day.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Callable
@@ -153,9 +152,28 @@ def _one_statement_sql() -> str:
     audit = AuditEvent._meta.db_table
     values = ", ".join(f"%({name})s" for name in CHECKIN_VALUE_FIELDS)
     assignments = ", ".join(f"{name} = %({name})s" for name in CHECKIN_VALUE_FIELDS)
-    old_values = ", ".join(f"'{name}', old.{name}" for name in CHECKIN_VALUE_FIELDS if name != "received_at")
-    # The same text as _values(): ISO 8601 in UTC with microseconds.
-    old_received = "to_char(old.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+
+    def iso(timestamp: str) -> str:
+        # The same text as _values(): ISO 8601 in UTC with microseconds.
+        return f"to_char({timestamp} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+
+    def as_json(source: Callable[[str], str]) -> str:
+        """The check-in's values as the audit entry's JSON object, read from ``source``."""
+        pairs = [f"'{name}', {source(name)}" for name in CHECKIN_VALUE_FIELDS if name != "received_at"]
+        return f"jsonb_build_object({', '.join(pairs)}, 'received_at', {iso(source('received_at'))})"
+
+    def column_type(name: str) -> str:
+        return str(PainCheckIn._meta.get_field(name).db_type(connection))
+
+    # The new values are the statement's own parameters (typed, for jsonb_build_object);
+    # the replaced ones the locked row's. Constants from the code are written into the
+    # text; they are never input.
+    new_values = as_json(lambda name: f"%({name})s::{column_type(name)}")
+    old_values = as_json(lambda name: f"old.{name}")
+    actions = ", ".join(f"'{action}'" for action in CHECKIN_ACTIONS)
+    object_type = PainCheckIn._meta.label_lower
+    pending = int(OUTCOME_PENDING.total_seconds())
+    assert not any("'" in text for text in (*CHECKIN_ACTIONS, object_type))
     return f"""
         WITH plan AS (
             SELECT id, clinic_id, start_date FROM {plan}
@@ -165,7 +183,7 @@ def _one_statement_sql() -> str:
             SELECT count(*) AS n FROM (
                 SELECT 1 FROM {audit} a
                 WHERE a.clinic_id = (SELECT clinic_id FROM plan) AND a.patient_id = %(patient)s
-                  AND a.at >= %(window_start)s AND a.action = ANY(%(checkin_actions)s)
+                  AND a.at >= %(window_start)s AND a.action IN ({actions})
                 LIMIT %(limit)s
             ) AS counted
         ),
@@ -196,19 +214,19 @@ def _one_statement_sql() -> str:
                                  object_type, object_id, ip_address, data)
             SELECT %(received_at)s, %(actor)s, %(actor_email)s, ready.clinic_id, %(patient)s,
                    CASE WHEN old.id IS NULL THEN 'checkin.created' ELSE 'checkin.replaced' END,
-                   %(object_type)s, saved.id::text, %(ip)s,
+                   '{object_type}', saved.id::text, %(ip)s,
                    jsonb_build_object(
-                       'local_date', %(day_iso)s::text,
-                       'new', %(new)s::jsonb,
-                       'replaced', CASE WHEN old.id IS NULL THEN NULL
-                                   ELSE jsonb_build_object({old_values}, 'received_at', {old_received}) END
+                       'local_date', to_char(%(day)s::date, 'YYYY-MM-DD'),
+                       'new', {new_values},
+                       'replaced', CASE WHEN old.id IS NULL THEN NULL ELSE {old_values} END
                    )
             FROM saved CROSS JOIN ready LEFT JOIN old ON TRUE
         ),
         queued AS (
             UPDATE {plan} AS p SET outcome_queued_at = %(received_at)s
             WHERE p.id = (SELECT id FROM ready) AND EXISTS (SELECT 1 FROM saved)
-              AND (p.outcome_queued_at IS NULL OR p.outcome_queued_at < %(queued_before)s)
+              AND (p.outcome_queued_at IS NULL
+                   OR p.outcome_queued_at < %(received_at)s - interval '{pending} seconds')
             RETURNING p.id
         )
         SELECT plan.id, plan.start_date, (SELECT n FROM recent), (SELECT id FROM saved),
@@ -225,23 +243,15 @@ def _submit_in_one_statement(
 ) -> tuple[PainCheckIn, bool] | None:
     """The check-in saved by one PostgreSQL statement; None if it lost an insert race."""
     user = patient.user
-    now: datetime = fields["received_at"]
-    new = {name: fields[name] for name in CHECKIN_VALUE_FIELDS}
-    new["received_at"] = now.isoformat(timespec="microseconds")
     params = {
         **fields,
         "patient": patient.pk,
         "day": day,
-        "day_iso": day.isoformat(),
         "actor": user.pk,
         "actor_email": user.email,
-        "object_type": PainCheckIn._meta.label_lower,
         "ip": ip,
-        "new": json.dumps(new),
-        "queued_before": now - OUTCOME_PENDING,
         "window_start": rate.start,
         "limit": rate.limit,
-        "checkin_actions": list(CHECKIN_ACTIONS),
     }
     with connection.cursor() as cursor:
         cursor.execute(_ONE_STATEMENT, params)

@@ -278,8 +278,14 @@ class AuditEvent(models.Model):
     clinic = models.ForeignKey(
         Clinic, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
+    # The (patient, at) index below serves lookups by patient.
     patient = models.ForeignKey(
-        Patient, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+        Patient,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        db_index=False,
     )
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=64, blank=True)
@@ -288,7 +294,12 @@ class AuditEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["clinic", "patient", "at"])]
+        indexes = [
+            models.Index(fields=["clinic", "patient", "at"]),
+            # A patient's recent entries (the check-in rate limit counts them on every
+            # check-in) as a range, however long their history.
+            models.Index(fields=["patient", "at"], name="audit_patient_at"),
+        ]
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:

@@ -280,7 +280,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # JSON in and out only: the browsable API's forms would need inline scripts.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api_io.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api_io.ContentNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Plinth API",
