@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -200,7 +202,7 @@ class CheckInCreateSerializer(SharedFieldsMixin, StrictSerializer):
 class CheckInCreateView(APIView):
     parser_classes = [JSONParser]
 
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponseBase:
         patient: Patient | None = getattr(request.user, "patient", None)
         if patient is None:
             return Response(
@@ -218,7 +220,16 @@ class CheckInCreateView(APIView):
             patient=patient, **serializer.validated_data, ip=client_ip(request)
         )
         body = stored_checkin_body(checkin, replaced=replaced)
-        return Response(body, status=status.HTTP_200_OK if replaced else status.HTTP_201_CREATED)
+        # What Response would render, rendered now by the negotiated renderer: the API's
+        # busiest write skips the template-response machinery. DRF still adds its headers.
+        renderer = request.accepted_renderer
+        content = renderer.render(body, request.accepted_media_type, self.get_renderer_context())
+        return HttpResponse(
+            content,
+            status=status.HTTP_200_OK if replaced else status.HTTP_201_CREATED,
+            # As Response sets it: the renderer's own type (JSONRenderer has no charset).
+            content_type=renderer.media_type,
+        )
 
 
 class CheckInFilter(filters.FilterSet):  # type: ignore[misc]

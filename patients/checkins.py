@@ -37,6 +37,8 @@ from portal.errors import DomainError, RateLimited
 log = logging.getLogger(__name__)
 
 NOTE_MAX = 2000
+# Side.values builds a new list on every access.
+_SIDES = frozenset(Side.values)
 #: What a replaced check-in keeps in the audit trail.
 CHECKIN_VALUE_FIELDS: tuple[str, ...] = ("nprs", "side", *PainCheckIn.RED_FLAG_FIELDS, "note", "received_at")
 
@@ -60,7 +62,7 @@ def _validate(answers: CheckInAnswers) -> None:
     nprs = answers.nprs
     if isinstance(nprs, bool) or not isinstance(nprs, int) or not 0 <= nprs <= 10:
         raise DomainError("Pain must be a whole number from 0 to 10.", field="nprs")
-    if answers.side not in Side.values:
+    if answers.side not in _SIDES:
         raise DomainError(f"Side must be one of: {', '.join(Side.values)}.", field="side")
     if len(answers.note) > NOTE_MAX:
         raise DomainError(f"The note can be at most {NOTE_MAX} characters.", field="note")

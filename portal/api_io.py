@@ -41,13 +41,22 @@ class JSONParser(parsers.JSONParser):
 
 
 class ContentNegotiation(DefaultContentNegotiation):
-    """DRF's negotiation, answering a request that accepts anything, or exactly the first renderer's type,
-    without parsing the Accept header.
+    """DRF's negotiation, answering a body of exactly the first parser's type, and a request that
+    accepts anything or exactly the first renderer's type, without parsing the headers.
 
     For those DRF picks the first renderer with its own media type, so the answer
     is the same; anything else (other types, several, parameters, ?format=) goes
     to DRF.
     """
+
+    def select_parser(
+        self, request: Request, candidates: Iterable[parsers.BaseParser]
+    ) -> parsers.BaseParser | None:
+        # A body sent as exactly the first parser's type (no charset or other parameter).
+        candidates = list(candidates)
+        if candidates and request.content_type == candidates[0].media_type:
+            return candidates[0]
+        return super().select_parser(request, candidates)
 
     def select_renderer(
         self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None

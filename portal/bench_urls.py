@@ -10,8 +10,10 @@ import json
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, path
 from django.views.decorators.csrf import csrf_exempt
+
+from portal import urls as portal_urls
 
 FLOOR_TABLE = "bench_floor_checkin"
 
@@ -28,7 +30,11 @@ def floor_checkin(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"ok": True}, status=201)
 
 
+# The portal's own patterns, not an include of them, so that every portal URL
+# resolves exactly as in production (an include would add a resolver level).
 urlpatterns: list[URLPattern | URLResolver] = [
     path("bench/floor/checkin/", floor_checkin, name="bench-floor-checkin"),
-    path("", include("portal.urls")),
+    *portal_urls.urlpatterns,
 ]
+handler404 = portal_urls.handler404
+handler500 = portal_urls.handler500

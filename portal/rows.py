@@ -29,7 +29,7 @@ class ModelColumns(Generic[M]):
         self.fields = list(model._meta.concrete_fields)
         self.attnames = [field.attname for field in self.fields]
         self.pk_index = self.fields.index(model._meta.pk)
-        self._converters: dict[str, list[list[tuple[Converter, Any]]]] = {}
+        self._converters: dict[str, list[tuple[int, list[tuple[Converter, Any]]]]] = {}
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -39,15 +39,17 @@ class ModelColumns(Generic[M]):
         """``alias."col", ...`` for a SELECT list (names come from the model, never from input)."""
         return ", ".join(f'{self.alias}."{field.column}"' for field in self.fields)
 
-    def _converters_for(self, using: str) -> list[list[tuple[Converter, Any]]]:
+    def _converters_for(self, using: str) -> list[tuple[int, list[tuple[Converter, Any]]]]:
+        """For each column that has converters (most have none), its index and its converters."""
         found = self._converters.get(using)
         if found is None:
             connection = connections[using]
             found = []
-            for field in self.fields:
+            for index, field in enumerate(self.fields):
                 column = field.get_col(self.alias)
                 chain = [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
-                found.append([(converter, column) for converter in chain])
+                if chain:
+                    found.append((index, [(converter, column) for converter in chain]))
             self._converters[using] = found
         return found
 
@@ -57,7 +59,7 @@ class ModelColumns(Generic[M]):
             return None
         connection = connections[using]
         converted = list(values)
-        for index, chain in enumerate(self._converters_for(using)):
+        for index, chain in self._converters_for(using):
             for converter, column in chain:
                 converted[index] = converter(converted[index], column, connection)
         return self.model.from_db(using, self.attnames, converted)

@@ -12,7 +12,7 @@ from rest_framework.exceptions import NotAcceptable, ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
-from rest_framework.test import APIRequestFactory
+from rest_framework.test import APIClient, APIRequestFactory
 
 from portal.api_io import ContentNegotiation, JSONParser
 
@@ -77,3 +77,49 @@ def _choice(negotiation: Any, renderers: list[Any], accept: str | None, query: s
 def test_negotiation_answers_as_drf_does(renderers: list[Any], accept: str | None, query: str) -> None:
     ours = _choice(ContentNegotiation(), renderers, accept, query)
     assert ours == _choice(DefaultContentNegotiation(), renderers, accept, query)
+
+
+CONTENT_TYPES: list[str | None] = [
+    None,
+    "application/json",
+    "application/json; charset=utf-8",
+    "Application/JSON",
+    "text/plain",
+    "multipart/form-data; boundary=x",
+    "",
+]
+
+
+@pytest.mark.parametrize("content_type", CONTENT_TYPES)
+def test_parser_choice_is_drfs(content_type: str | None) -> None:
+    raw = APIRequestFactory().generic("POST", "/api/v1/checkins/", b"{}")
+    raw.META.pop("CONTENT_TYPE", None)
+    if content_type is not None:
+        raw.META["CONTENT_TYPE"] = content_type
+    request = Request(raw)
+    candidates = [JSONParser(), parsers.FormParser()]
+    ours = ContentNegotiation().select_parser(request, candidates)
+    assert ours is DefaultContentNegotiation().select_parser(request, candidates)
+
+
+@pytest.mark.parametrize(
+    ("accept", "indent"), [(None, None), ("application/json", None), ("application/json; indent=2", 2)]
+)
+def test_checkin_response_is_what_drf_would_render(
+    personas: Any, accept: str | None, indent: int | None
+) -> None:
+    from careplans.models import PlanStatus
+    from tests.factories import CarePlanFactory
+
+    patient = personas.patient_a
+    CarePlanFactory(patient=patient, therapist=personas.owner, status=PlanStatus.ACTIVE)
+    client = APIClient()
+    client.force_authenticate(patient.user)
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    response = client.post("/api/v1/checkins/", {"nprs": 3, "side": "left"}, format="json", **headers)
+    assert response.status_code == 201, response.content
+    assert response["Content-Type"] == "application/json"
+    assert response["Allow"] == "POST, OPTIONS"
+    body = response.json()
+    assert response.content == JSONRenderer().render(body, accept, {"indent": indent})
+    assert (body["nprs"], body["side"], body["replaced"]) == (3, "left", False)
