@@ -271,17 +271,31 @@ class Alert(models.Model):
 class AuditEvent(models.Model):
     """Append-only: who did what to which record, when, and from where."""
 
+    # An entry outlives what it names: no cascade and no database constraint, so
+    # deleting a user, patient or clinic leaves their entries exactly as written
+    # (actor_email keeps who acted). SET_NULL would be a path that rewrites entries
+    # (PostgreSQL's append-only trigger refused it, so such a delete failed there,
+    # and on SQLite it rewrote them), and each constraint cost a check per entry.
     at = models.DateTimeField(default=tz.now, db_index=True)
-    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        User, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
+    )
     actor_email = models.CharField(max_length=254, blank=True)
     # The (clinic, patient, at) index below serves lookups by clinic.
     clinic = models.ForeignKey(
-        Clinic, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+        Clinic,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     # The (patient, at) index below serves lookups by patient.
     patient = models.ForeignKey(
         Patient,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="audit_events",

@@ -22,7 +22,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from patients.middleware import LAST_SEEN_KEY
-from patients.models import AuditEvent
+from patients.models import AuditEvent, User
 from tests.api.conftest import World
 from tests.conftest import Personas
 from tests.factories import PASSWORD
@@ -375,6 +375,18 @@ def test_audit_events_cannot_be_changed_through_the_model(world: World) -> None:
         event.save()
     with pytest.raises(ValueError):
         event.delete()
+
+
+@pytest.mark.django_db
+def test_deleting_someone_leaves_their_audit_entries_as_written(world: World) -> None:
+    from patients.audit import audit_log
+
+    gone = User.objects.create_user("leaver@example.test", None, full_name="Leaving Staff", is_staff=True)
+    event = audit_log(action="admin.viewed", actor=gone, patient=world.p.patient_a, ip="203.0.113.7")
+    written = AuditEvent.objects.filter(pk=event.pk).values().get()
+    gone.delete()
+    assert AuditEvent.objects.filter(pk=event.pk).values().get() == written
+    assert written["actor_id"] is not None and written["actor_email"] == "leaver@example.test"
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
