@@ -163,6 +163,7 @@ class Worker:
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
         self.runs = 0
+        self.revived = 0
 
     @property
     def log_path(self) -> Path:
@@ -193,6 +194,20 @@ class Worker:
         )
         log.close()
         wait_until(self._ready, seconds=60, what=f"the Celery worker (log: {self.log_path})", every=0.2)
+
+    def supervise(self) -> bool:
+        """Start the worker again if it has exited by itself; True if it had.
+
+        What the deployment's restart policy does (docker-compose.yml: restart:
+        unless-stopped). A Celery worker can exit on a broker connection it loses
+        ("Unrecoverable error" from kombu's reconnect), and the system's promise
+        (no reminder lost, none sent twice) holds for the stack as deployed.
+        """
+        if self.proc is None or self.proc.poll() is None:
+            return False
+        self.revived += 1
+        self.start()
+        return True
 
     def _ready(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

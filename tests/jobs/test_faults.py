@@ -79,6 +79,7 @@ class Stack:
         """Tick until every delivery is finished and the count has stopped moving."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
+            self.worker.supervise()
             self.tick()
             unfinished = ReminderDelivery.objects.exclude(
                 status__in=(DeliveryStatus.SENT, DeliveryStatus.SKIPPED)
@@ -105,7 +106,8 @@ class Stack:
             note.write(
                 f"{scenario}: {len(self.due_emails)} due, {sum(counts.values())} emails received, "
                 f"{len(counts)} distinct recipients, max {max(counts.values(), default=0)} per recipient, "
-                f"delivery rows {self.statuses()}\n"
+                f"delivery rows {self.statuses()}, worker restarted by its supervisor "
+                f"{self.worker.revived} times\n"
             )
         duplicates = {rcpt: n for rcpt, n in counts.items() if n > 1}
         assert duplicates == {}, f"sent twice: {duplicates}"
