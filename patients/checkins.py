@@ -237,7 +237,10 @@ def _one_statement_sql() -> str:
     """  # noqa: S608 (table and column names from the models; every value is a parameter)
 
 
-_ONE_STATEMENT = _one_statement_sql()
+# On one line, whitespace collapsed (the text has no comments, and no literal with a
+# run of spaces): psycopg caches a statement's parsed form only up to 4 KB of text
+# (MAX_CACHED_STATEMENT_LENGTH) and would otherwise parse it again on every check-in.
+_ONE_STATEMENT = " ".join(_one_statement_sql().split())
 
 
 def _submit_in_one_statement(

@@ -284,3 +284,11 @@ def test_the_check_in_page_answers_429_when_rate_limited(personas: Any, plan_a: 
     assert 1 <= int(limited["Retry-After"]) <= 60
     assert b"Please wait" in limited.content
     assert PainCheckIn.objects.get(patient=personas.patient_a).nprs == 3
+
+
+def test_the_statement_stays_within_psycopgs_parse_cache() -> None:
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
+
+    # Longer, and psycopg would parse the text again on every check-in.
+    assert len(checkins._ONE_STATEMENT.encode()) <= MAX_CACHED_STATEMENT_LENGTH
+    assert "--" not in checkins._ONE_STATEMENT
