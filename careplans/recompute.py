@@ -35,10 +35,9 @@ from django.conf import settings
 from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
-from redis.exceptions import RedisError
 
 from careplans.models import CarePlan
+from portal.errors import BROKER_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +104,18 @@ class _Batcher:
         with self._lock:
             plan_ids, self._waiting = sorted(self._waiting), set()
         try:
+            # Each message on its own: one that fails releases its own claims only.
             for start in range(0, len(plan_ids), BATCH_MAX):
-                _publish_now(plan_ids[start : start + BATCH_MAX])
-        except (KombuOperationalError, RedisError, OSError):
-            log.exception(
-                "could not enqueue the outcome recompute of %d plans; the nightly job will catch up",
-                len(plan_ids),
-            )
-        except Exception:
-            log.exception("outcome recompute publisher failed for %d plans", len(plan_ids))
+                chunk = plan_ids[start : start + BATCH_MAX]
+                try:
+                    _publish_now(chunk)
+                except BROKER_ERRORS:
+                    log.exception(
+                        "could not enqueue the outcome recompute of %d plans; the nightly job will catch up",
+                        len(chunk),
+                    )
+                except Exception:
+                    log.exception("outcome recompute publisher failed for %d plans", len(chunk))
         finally:
             if threading.current_thread() is self._thread:
                 # The publisher thread's own connection, opened only to release claims.

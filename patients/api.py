@@ -40,7 +40,6 @@ from portal.api_common import (
     StrictSerializer,
     parse_id,
 )
-from portal.api_io import JSONParser
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -200,8 +199,6 @@ class CheckInCreateSerializer(SharedFieldsMixin, StrictSerializer):
     },
 )
 class CheckInCreateView(APIView):
-    parser_classes = [JSONParser]
-
     def post(self, request: Request) -> HttpResponseBase:
         patient: Patient | None = getattr(request.user, "patient", None)
         if patient is None:

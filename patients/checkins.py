@@ -25,14 +25,12 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
-from redis.exceptions import RedisError
 
 from careplans.models import CarePlan, PlanStatus
 from careplans.recompute import OUTCOME_PENDING, outcome_recompute_enqueue, outcome_recompute_publish
 from patients.audit import audit_log
 from patients.models import Alert, AlertKind, AuditEvent, PainCheckIn, Patient, Side, User
-from portal.errors import DomainError, RateLimited
+from portal.errors import BROKER_ERRORS, DomainError, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +82,7 @@ def _publish(what: str, send: Callable[[], Any]) -> None:
     """
     try:
         send()
-    except (KombuOperationalError, RedisError, OSError):
+    except BROKER_ERRORS:
         log.exception("could not enqueue %s; the nightly job will catch up", what)
 
 

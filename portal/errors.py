@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
+
+#: What publishing a task raises when the broker cannot be reached.
+BROKER_ERRORS: tuple[type[Exception], ...] = (KombuOperationalError, RedisError, OSError)
+
 
 class DomainError(Exception):
     """A business rule was broken; ``message`` is written for the user to read."""
