@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench sysdeps clean
+.PHONY: run test check lint bench sysdeps clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ lint: $(STAMP)
 test: $(STAMP) sysdeps lint
 	rm -rf test-artifacts && mkdir -p test-artifacts
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/testenv.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast lane: lint, types and every test that needs no browser and no real services (SQLite).
+check: lint
+	$(BIN)/python -m pytest -q -m "not browser and not services" $(PYTEST_ARGS)
 
 bench: $(STAMP) sysdeps
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/testenv.py -- $(BIN)/python scripts/bench.py

@@ -1,9 +1,7 @@
 """Writes for pain check-ins and alerts. One service; every write all or nothing.
 
-A check-in is one transaction, or on PostgreSQL, for the everyday check-in
-without red flags, one statement (see _one_statement_sql). Either way the rate
-limit, the check-in, its audit entry and the outcome recompute claim are written
-together or not at all.
+A check-in is one transaction: the rate limit, the check-in, its audit entry
+and any alert are written together or not at all.
 
 The check-in's date is always the patient's own calendar date at the moment the
 server receives it (never a date the client sends): a patient in Los Angeles
@@ -22,12 +20,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from careplans.models import CarePlan, PlanStatus
-from careplans.recompute import OUTCOME_PENDING, outcome_recompute_enqueue, outcome_recompute_publish
+from careplans.recompute import outcome_recompute_enqueue
 from patients.audit import audit_log
 from patients.models import Alert, AlertKind, AuditEvent, PainCheckIn, Patient, Side, User
 from portal.errors import BROKER_ERRORS, DomainError, RateLimited
@@ -68,7 +66,7 @@ def _validate(answers: CheckInAnswers) -> None:
 
 def _values(checkin: PainCheckIn) -> dict[str, Any]:
     values = {name: getattr(checkin, name) for name in CHECKIN_VALUE_FIELDS}
-    # Always with microseconds, as the one-statement path below writes it.
+    # Always with microseconds, so entries compare as text.
     values["received_at"] = checkin.received_at.isoformat(timespec="microseconds")
     return values
 
@@ -133,152 +131,6 @@ class _RateWindow:
         )
 
 
-def _one_statement_sql() -> str:
-    """PostgreSQL: a day's check-in without red flags, saved in one statement.
-
-    It finds the patient's active plan, counts the patient's check-ins in the
-    rate window (from the audit trail), locks and overwrites the day's earlier
-    check-in or inserts the first, appends the audit entry with the replaced
-    values, and claims the plan's pending-recompute marker (careplans.recompute), all
-    atomically, as one statement is. It returns the plan and the count (so the
-    caller can say why nothing was saved), the check-in's id, whether it replaced
-    one, and whether this caller must publish the recompute. Over the rate limit
-    it writes nothing. An insert that loses a race with a concurrent first
-    check-in of the same day saves nothing (ON CONFLICT DO NOTHING) and the caller
-    retries on the transactional path.
-    """
-    checkin = PainCheckIn._meta.db_table
-    plan = CarePlan._meta.db_table
-    audit = AuditEvent._meta.db_table
-    values = ", ".join(f"%({name})s" for name in CHECKIN_VALUE_FIELDS)
-    assignments = ", ".join(f"{name} = %({name})s" for name in CHECKIN_VALUE_FIELDS)
-
-    def iso(timestamp: str) -> str:
-        # The same text as _values(): ISO 8601 in UTC with microseconds.
-        return f"to_char({timestamp} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
-
-    def as_json(source: Callable[[str], str]) -> str:
-        """The check-in's values as the audit entry's JSON object, read from ``source``."""
-        pairs = [f"'{name}', {source(name)}" for name in CHECKIN_VALUE_FIELDS if name != "received_at"]
-        return f"jsonb_build_object({', '.join(pairs)}, 'received_at', {iso(source('received_at'))})"
-
-    def column_type(name: str) -> str:
-        return str(PainCheckIn._meta.get_field(name).db_type(connection))
-
-    # The new values are the statement's own parameters (typed, for jsonb_build_object);
-    # the replaced ones the locked row's. Constants from the code are written into the
-    # text; they are never input.
-    new_values = as_json(lambda name: f"%({name})s::{column_type(name)}")
-    old_values = as_json(lambda name: f"old.{name}")
-    actions = ", ".join(f"'{action}'" for action in CHECKIN_ACTIONS)
-    object_type = PainCheckIn._meta.label_lower
-    pending = int(OUTCOME_PENDING.total_seconds())
-    assert not any("'" in text for text in (*CHECKIN_ACTIONS, object_type))
-    return f"""
-        WITH plan AS (
-            SELECT id, clinic_id, start_date FROM {plan}
-            WHERE patient_id = %(patient)s AND status = 'active'
-        ),
-        recent AS (
-            SELECT count(*) AS n FROM (
-                SELECT 1 FROM {audit} a
-                WHERE a.clinic_id = (SELECT clinic_id FROM plan) AND a.patient_id = %(patient)s
-                  AND a.at >= %(window_start)s AND a.action IN ({actions})
-                LIMIT %(limit)s
-            ) AS counted
-        ),
-        ready AS (
-            SELECT id, clinic_id FROM plan
-            WHERE start_date <= %(day)s AND (SELECT n FROM recent) < %(limit)s
-        ),
-        old AS (
-            SELECT c.id, {", ".join(f"c.{name}" for name in CHECKIN_VALUE_FIELDS)} FROM {checkin} c
-            WHERE c.patient_id = %(patient)s AND c.local_date = %(day)s AND EXISTS (SELECT 1 FROM ready)
-            FOR UPDATE
-        ),
-        replaced AS (
-            UPDATE {checkin} AS c SET plan_id = ready.id, {assignments}
-            FROM ready WHERE c.id = (SELECT id FROM old)
-            RETURNING c.id
-        ),
-        created AS (
-            INSERT INTO {checkin} (patient_id, local_date, plan_id, {", ".join(CHECKIN_VALUE_FIELDS)})
-            SELECT %(patient)s, %(day)s, ready.id, {values} FROM ready
-            WHERE NOT EXISTS (SELECT 1 FROM old)
-            ON CONFLICT (patient_id, local_date) DO NOTHING
-            RETURNING id
-        ),
-        saved AS (SELECT id FROM replaced UNION ALL SELECT id FROM created),
-        audited AS (
-            INSERT INTO {audit} (at, actor_id, actor_email, clinic_id, patient_id, action,
-                                 object_type, object_id, ip_address, data)
-            SELECT %(received_at)s, %(actor)s, %(actor_email)s, ready.clinic_id, %(patient)s,
-                   CASE WHEN old.id IS NULL THEN 'checkin.created' ELSE 'checkin.replaced' END,
-                   '{object_type}', saved.id::text, %(ip)s,
-                   jsonb_build_object(
-                       'local_date', to_char(%(day)s::date, 'YYYY-MM-DD'),
-                       'new', {new_values},
-                       'replaced', CASE WHEN old.id IS NULL THEN NULL ELSE {old_values} END
-                   )
-            FROM saved CROSS JOIN ready LEFT JOIN old ON TRUE
-        ),
-        queued AS (
-            UPDATE {plan} AS p SET outcome_queued_at = %(received_at)s
-            WHERE p.id = (SELECT id FROM ready) AND EXISTS (SELECT 1 FROM saved)
-              AND (p.outcome_queued_at IS NULL
-                   OR p.outcome_queued_at < %(received_at)s - interval '{pending} seconds')
-            RETURNING p.id
-        )
-        SELECT plan.id, plan.start_date, (SELECT n FROM recent), (SELECT id FROM saved),
-               old.id IS NOT NULL, EXISTS (SELECT 1 FROM queued)
-        FROM (SELECT 1) AS one LEFT JOIN plan ON TRUE LEFT JOIN old ON TRUE
-    """  # noqa: S608 (table and column names from the models; every value is a parameter)
-
-
-# On one line, whitespace collapsed (the text has no comments, and no literal with a
-# run of spaces): psycopg caches a statement's parsed form only up to 4 KB of text
-# (MAX_CACHED_STATEMENT_LENGTH) and would otherwise parse it again on every check-in.
-_ONE_STATEMENT = " ".join(_one_statement_sql().split())
-
-
-def _submit_in_one_statement(
-    *, patient: Patient, day: date, fields: dict[str, Any], ip: str | None, rate: _RateWindow
-) -> tuple[PainCheckIn, bool] | None:
-    """The check-in saved by one PostgreSQL statement; None if it lost an insert race."""
-    user = patient.user
-    params = {
-        **fields,
-        "patient": patient.pk,
-        "day": day,
-        "actor": user.pk,
-        "actor_email": user.email,
-        "ip": ip,
-        "window_start": rate.start,
-        "limit": rate.limit,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(_ONE_STATEMENT, params)
-        row = cursor.fetchone()
-    assert row is not None
-    plan_id, start_date, recent, checkin_id, replaced, queued = row
-    if plan_id is None:
-        raise _no_active_plan()
-    if day < start_date:
-        raise _plan_not_started(start_date)
-    if recent >= rate.limit:
-        raise rate.refusal()
-    if checkin_id is None:
-        return None
-    checkin = PainCheckIn(pk=checkin_id, patient=patient, plan_id=plan_id, local_date=day, **fields)
-    checkin._state.adding = False
-    checkin._state.db = connection.alias
-    if queued:
-        transaction.on_commit(
-            lambda: _publish(f"outcome recompute {plan_id}", lambda: outcome_recompute_publish(plan_id))
-        )
-    return checkin, bool(replaced)
-
-
 def _enqueue_after_commit(plan_id: int, alert_id: int | None) -> None:
     from patients.tasks import alert_email_send
 
@@ -330,17 +182,9 @@ def checkin_submit(
     now = now or timezone.now()
     day = patient.local_today(now)
     fields: dict[str, Any] = {**asdict(answers), "received_at": now}
-    # The everyday check-in (no red flag, so no alert to open) on PostgreSQL takes
-    # one statement; the rest, and SQLite, take the transaction below. Both write
-    # the same rows: tests/checkins/test_fast_path.py compares them.
-    flagged = any(fields[name] for name in PainCheckIn.RED_FLAG_FIELDS)
     # Counted where the check-in is written, from the audit trail, so the limit holds
     # for the page and the API alike and needs nothing but the database.
     rate = _RateWindow.at(now)
-    if connection.vendor == "postgresql" and not flagged:
-        saved = _submit_in_one_statement(patient=patient, day=day, fields=fields, ip=ip, rate=rate)
-        if saved is not None:
-            return saved
     return _submit_in_transaction(patient=patient, day=day, fields=fields, ip=ip, rate=rate)
 
 

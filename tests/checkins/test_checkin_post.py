@@ -1,20 +1,12 @@
-"""The check-in POST's fast path: its query count, the one-statement save, the coalesced recompute.
-
-On PostgreSQL a check-in without red flags is saved by one statement
-(patients.checkins._submit_in_one_statement); everything else takes the
-transaction. These tests hold the two to the same rows, audit entries and
-recompute claims.
-"""
+"""The check-in POST: its query count, what a replace keeps, the rate limit and the coalesced recompute."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import connection, connections, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
@@ -22,19 +14,14 @@ from rest_framework.test import APIClient
 from careplans.models import CarePlan, OutcomeSnapshot
 from careplans.recompute import OUTCOME_PENDING, outcome_recompute_claim, outcome_recompute_enqueue
 from careplans.tasks import outcome_recompute_plans
-from patients import checkins
 from patients.api import CheckInStoredSerializer, stored_checkin_body
 from patients.api_tokens import api_token_create
 from patients.checkins import checkin_submit
-from patients.models import AuditEvent, PainCheckIn, Patient
+from patients.models import AuditEvent, PainCheckIn
 from portal.errors import RateLimited
-from tests.checkins.conftest import make_plan
 from tests.checkins.test_pages import GOOD
 
 URL = "/api/v1/checkins/"
-on_postgres = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's"
-)
 
 
 def _queued_at(plan: CarePlan) -> Any:
@@ -51,11 +38,9 @@ def test_token_checkin_post_query_count_is_pinned(
     key = api_token_create(user=personas.patient_a.user, name="pump").key
     api = APIClient()
     assert _post(api, key, nprs=5, side="left").status_code == 201
-    # PostgreSQL: the token (with its user and patient) and the one statement. SQLite:
-    # the token, the plan, the rate count, SELECT ... FOR UPDATE, UPDATE, the audit
-    # entry and the transaction's savepoint statements under the test's transaction.
-    budget = 2 if connection.vendor == "postgresql" else 8
-    with django_assert_max_num_queries(budget):
+    # The token (with its user and patient), the plan, the rate count, SELECT ... FOR
+    # UPDATE, UPDATE, the audit entry and the savepoint statements under the test's transaction.
+    with django_assert_max_num_queries(8):
         response = _post(api, key, nprs=3, side="right", note="better")
     assert response.status_code == 200 and response.json()["replaced"] is True
     stored = PainCheckIn.objects.get(patient=personas.patient_a)
@@ -66,7 +51,7 @@ def test_token_checkin_post_query_count_is_pinned(
 
 
 def test_replace_returns_the_stored_values(personas: Any, plan_a: Any) -> None:
-    # A red flag first (the transaction), then a plain answer (one statement on PostgreSQL).
+    # A red flag first, then a plain answer that replaces it.
     first, replaced = checkin_submit(patient=personas.patient_a, nprs=8, side="both", flag_fever=True)
     assert replaced is False
     second, replaced = checkin_submit(patient=personas.patient_a, nprs=2, side="centre", note=" ok ")
@@ -78,103 +63,6 @@ def test_replace_returns_the_stored_values(personas: Any, plan_a: Any) -> None:
     event = AuditEvent.objects.get(action="checkin.replaced")
     assert event.data["replaced"]["flag_fever"] is True and event.data["replaced"]["nprs"] == 8
     assert event.data["replaced"]["received_at"] == first.received_at.isoformat(timespec="microseconds")
-
-
-def _trail(patient: Patient) -> list[tuple[Any, ...]]:
-    """The patient's audit entries without what differs by nature (ids, times)."""
-    rows = []
-    for event in AuditEvent.objects.filter(patient=patient).order_by("id"):
-        data = dict(event.data)
-        for part in ("new", "replaced"):
-            if data.get(part):
-                data[part] = {k: v for k, v in data[part].items() if k != "received_at"}
-        rows.append(
-            (event.action, event.actor_id, event.actor_email, event.clinic_id, event.ip_address, data)
-        )
-    return rows
-
-
-@on_postgres
-def test_one_statement_and_transaction_write_the_same_rows(personas: Any, monkeypatch: Any) -> None:
-    """Patient A takes the one statement, patient B (with it switched off) the transaction."""
-    a, b = personas.patient_a, personas.patient_b
-    make_plan(a)
-    make_plan(b)
-    calls = []
-    real = checkins._submit_in_one_statement
-    monkeypatch.setattr(checkins, "_submit_in_one_statement", lambda **kw: calls.append(1) or real(**kw))
-    for nprs, note in ((6, "first"), (4, "second")):
-        checkin_submit(patient=a, nprs=nprs, side="left", note=note, ip="10.0.0.7")
-    assert len(calls) == 2
-    monkeypatch.setattr(checkins, "_submit_in_one_statement", lambda **kw: None)
-    for nprs, note in ((6, "first"), (4, "second")):
-        checkin_submit(patient=b, nprs=nprs, side="left", note=note, ip="10.0.0.7")
-    row_a = PainCheckIn.objects.values().get(patient=a)
-    row_b = PainCheckIn.objects.values().get(patient=b)
-    differ = {"id", "patient_id", "plan_id", "received_at"}
-    assert {k: v for k, v in row_a.items() if k not in differ} == {
-        k: v for k, v in row_b.items() if k not in differ
-    }
-    trail_a = [(action, *rest[2:]) for action, *rest in _trail(a)]
-    trail_b = [(action, *rest[2:]) for action, *rest in _trail(b)]
-    assert [t[0] for t in trail_a] == ["checkin.created", "checkin.replaced"]
-    assert trail_a == trail_b
-    # Both claimed their plan's recompute marker once.
-    assert _queued_at(a.plans.get()) is not None
-
-
-@on_postgres
-def test_one_statement_refuses_like_the_transaction(personas: Any) -> None:
-    a = personas.patient_a
-    with pytest.raises(checkins.DomainError) as error:
-        checkin_submit(patient=a, nprs=3, side="left")
-    assert error.value.code == "no_active_plan"
-    make_plan(a, start=a.local_today() + timedelta(days=2))
-    with pytest.raises(checkins.DomainError) as error:
-        checkin_submit(patient=a, nprs=3, side="left")
-    assert error.value.code == "plan_not_started"
-    assert not PainCheckIn.objects.filter(patient=a).exists()
-    assert not AuditEvent.objects.filter(patient=a, action__startswith="checkin.").exists()
-
-
-@on_postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_lost_insert_race_becomes_a_replace(personas: Any, monkeypatch: Any) -> None:
-    """Another request inserts the day's first check-in while ours runs: ours replaces it."""
-    a = personas.patient_a
-    plan = make_plan(a)
-    results: list[Any] = []
-    real = checkins._submit_in_one_statement
-    monkeypatch.setattr(
-        checkins, "_submit_in_one_statement", lambda **kw: results.append(real(**kw)) or results[-1]
-    )
-    inserted = threading.Event()
-    release = threading.Event()
-
-    def other_request() -> None:
-        try:
-            with transaction.atomic():
-                PainCheckIn.objects.create(patient=a, plan=plan, local_date=a.local_today(), nprs=9)
-                inserted.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    other = threading.Thread(target=other_request)
-    other.start()
-    assert inserted.wait(10)
-    # Ours does not see the uncommitted row, so its INSERT waits on the conflict; let
-    # the other commit a moment later, and ours must fall back and replace.
-    threading.Timer(0.3, release.set).start()
-    checkin, replaced = checkin_submit(patient=a, nprs=2, side="right")
-    other.join(10)
-    # The statement saved nothing (its INSERT met the other's row); the transaction replaced.
-    assert results == [None]
-    assert replaced is True
-    stored = PainCheckIn.objects.get(patient=a)
-    assert (stored.pk, stored.nprs) == (checkin.pk, 2)
-    event = AuditEvent.objects.get(patient=a, action="checkin.replaced")
-    assert event.data["replaced"]["nprs"] == 9
 
 
 def test_recompute_is_coalesced_while_one_is_queued(plan_a: Any) -> None:
@@ -247,11 +135,11 @@ def test_hand_built_body_matches_the_documented_serializer(
             assert list(body) == list(documented)
 
 
-@pytest.mark.parametrize("flagged", [False, True], ids=["one statement", "transaction"])
+@pytest.mark.parametrize("flagged", [False, True], ids=["plain", "red flag"])
 def test_the_rate_limit_refuses_and_writes_nothing(
     personas: Any, plan_a: Any, settings: Any, flagged: bool
 ) -> None:
-    """Counted from the audit trail where the check-in is written, on both paths."""
+    """Counted from the audit trail where the check-in is written, with and without an alert."""
     settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "checkin": (2, 60)}
     a = personas.patient_a
     start = timezone.now().replace(second=10, microsecond=0)
@@ -284,11 +172,3 @@ def test_the_check_in_page_answers_429_when_rate_limited(personas: Any, plan_a: 
     assert 1 <= int(limited["Retry-After"]) <= 60
     assert b"Please wait" in limited.content
     assert PainCheckIn.objects.get(patient=personas.patient_a).nprs == 3
-
-
-def test_the_statement_stays_within_psycopgs_parse_cache() -> None:
-    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
-
-    # Longer, and psycopg would parse the text again on every check-in.
-    assert len(checkins._ONE_STATEMENT.encode()) <= MAX_CACHED_STATEMENT_LENGTH
-    assert "--" not in checkins._ONE_STATEMENT
