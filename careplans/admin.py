@@ -139,10 +139,10 @@ class PlanExerciseInline(admin.TabularInline[PlanExercise, CarePlan]):
 
 @admin.register(CarePlan)
 class CarePlanAdmin(admin.ModelAdmin[CarePlan]):
-    list_display = ["title", "patient", "therapist", "clinic", "status", "start_date", "length_weeks"]
-    list_filter = ["status", "clinic"]
+    list_display = ["title", "patient", "therapist", "patient__clinic", "status", "start_date", "length_weeks"]
+    list_filter = ["status", "patient__clinic"]
     search_fields = ["title", "patient__user__email", "patient__user__full_name"]
-    list_select_related = ["patient__user", "therapist__user", "clinic"]
+    list_select_related = ["patient__user", "patient__clinic", "therapist__user"]
     raw_id_fields = ["patient", "therapist"]
     inlines = [PlanExerciseInline]
 

@@ -569,7 +569,7 @@ class OutcomeSnapshotViewSet(
         base = OutcomeSnapshot.objects.select_related("plan")
         therapist = therapist_for(self.request)
         if therapist is not None:
-            return base.filter(plan__clinic=therapist.clinic)
+            return base.filter(plan__patient__clinic=therapist.clinic)
         patient = patient_for(self.request)
         if patient is not None:
             return base.filter(plan__patient=patient).exclude(plan__status=PlanStatus.DRAFT)

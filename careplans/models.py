@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import ClassVar
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -198,7 +199,8 @@ class PlanStatus(models.TextChoices):
 class CarePlan(models.Model):
     """One patient's home-exercise plan, owned by a therapist."""
 
-    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="plans")
+    # No clinic of its own: a plan belongs to its patient's clinic, whichever that is now
+    # (patients.services.patient_move_clinic), so tenancy has one source.
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="plans")
     therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="plans")
     title = models.CharField(max_length=200)
@@ -230,10 +232,19 @@ class CarePlan(models.Model):
                 condition=Q(length_weeks__gte=1, length_weeks__lte=52), name="careplan_length_1_52"
             ),
         ]
-        indexes = [models.Index(fields=["clinic", "status"])]
+        indexes = [models.Index(fields=["status", "patient"], name="careplan_status_patient")]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.patient})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.therapist_id is not None and self.patient_id is not None:
+            clinics = set(
+                Therapist.objects.filter(pk=self.therapist_id).values_list("clinic_id", flat=True)
+            ) | set(Patient.objects.filter(pk=self.patient_id).values_list("clinic_id", flat=True))
+            if len(clinics) != 1:
+                raise ValidationError({"therapist": "The therapist must belong to the patient's clinic."})
 
     @property
     def end_date(self) -> date:

@@ -105,7 +105,7 @@ class OutcomeReport:
 def _reached(clinic: Clinic | None, filters: ReportFilters) -> QuerySet[OutcomeSnapshot]:
     qs = OutcomeSnapshot.objects.filter(reached_week_12=True).exclude(plan__status=PlanStatus.DRAFT)
     if clinic is not None:
-        qs = qs.filter(plan__clinic=clinic)
+        qs = qs.filter(plan__patient__clinic=clinic)
     if filters.condition:
         qs = qs.filter(plan__condition=filters.condition)
     if filters.start_from:
@@ -232,5 +232,5 @@ def outcome_conditions(*, clinic: Clinic | None) -> list[str]:
     """The conditions of the clinic's plans, for the report's filter (one query)."""
     plans = CarePlan.objects.exclude(condition="")
     if clinic is not None:
-        plans = plans.filter(clinic=clinic)
+        plans = plans.filter(patient__clinic=clinic)
     return list(plans.order_by("condition").values_list("condition", flat=True).distinct())

@@ -111,7 +111,7 @@ def _core(
     return _core_sqlite(now=now, where=where, params=params, export=export)
 
 
-_EXPORT_COLUMNS = ", cp.clinic_id, pt.user_id, cp.title AS plan_title, cp.start_date AS plan_start"
+_EXPORT_COLUMNS = ", pt.clinic_id, pt.user_id, cp.title AS plan_title, cp.start_date AS plan_start"
 
 
 def _core_postgresql(
@@ -275,7 +275,11 @@ def _batches(
 def _scope(*, clinic_ids: Sequence[int] | None, plan_ids: Sequence[int] | None) -> tuple[str, list[Any]]:
     where, params = ["TRUE"], []
     if clinic_ids is not None:
-        where.append(f"cp.clinic_id IN ({', '.join(['%s'] * len(clinic_ids)) or 'NULL'})")
+        # A plan's clinic is its patient's (tenancy has one source).
+        where.append(
+            f"cp.patient_id IN (SELECT id FROM {Patient._meta.db_table} "  # noqa: S608 - table name only
+            f"WHERE clinic_id IN ({', '.join(['%s'] * len(clinic_ids)) or 'NULL'}))"
+        )
         params += list(clinic_ids)
     if plan_ids is not None:
         where.append(f"cp.id IN ({', '.join(['%s'] * len(plan_ids)) or 'NULL'})")

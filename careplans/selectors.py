@@ -40,7 +40,7 @@ def exercise_visible_to(*, slug: str, clinic: Clinic | None) -> Exercise | None:
 
     Drafts are never visible outside the admin.
     """
-    used_here = PlanExercise.objects.filter(exercise=OuterRef("pk"), plan__clinic=clinic)
+    used_here = PlanExercise.objects.filter(exercise=OuterRef("pk"), plan__patient__clinic=clinic)
     return (
         Exercise.objects.filter(slug=slug)
         .filter(Q(status=ExerciseStatus.PUBLISHED) | (Q(status=ExerciseStatus.ARCHIVED) & Exists(used_here)))
@@ -54,7 +54,7 @@ def exercise_visible_to(*, slug: str, clinic: Clinic | None) -> Exercise | None:
 
 def clinic_plans(*, clinic: Clinic) -> QuerySet[CarePlan]:
     """The only way into plans for therapists: another clinic's plan is simply not found."""
-    return CarePlan.objects.filter(clinic=clinic).select_related("patient__user", "therapist__user")
+    return CarePlan.objects.filter(patient__clinic=clinic).select_related("patient__user", "therapist__user")
 
 
 def plan_templates_for(*, clinic: Clinic) -> QuerySet[PlanTemplate]:

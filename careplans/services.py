@@ -119,7 +119,7 @@ ENDED_STATUSES = (PlanStatus.COMPLETED, PlanStatus.STOPPED)
 
 def _check_clinic(plan: CarePlan, by: Therapist) -> None:
     # Views reach plans through clinic-scoped selectors; this guards other callers.
-    if plan.clinic_id != by.clinic_id:
+    if plan.patient.clinic_id != by.clinic_id:
         raise DomainError("No such plan.", code="not_found")
 
 
@@ -222,7 +222,6 @@ def careplan_create(
     condition = (condition or (template.condition if template else "")).strip()
     _validate_plan_fields(patient=patient, title=title, start_date=start_date, length_weeks=length_weeks)
     plan = CarePlan.objects.create(
-        clinic=patient.clinic,
         patient=patient,
         therapist=by,
         title=title,

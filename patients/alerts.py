@@ -111,8 +111,8 @@ def _open(kind: str) -> QuerySet[Alert]:
     return Alert.objects.filter(kind=kind, cleared_at__isnull=True)
 
 
-def _raise(kind: str, rows: list[tuple[int, int, int, str]], now: datetime) -> int:
-    """Insert one alert per (plan, patient, clinic, detail) unless an episode is open.
+def _raise(kind: str, rows: list[tuple[int, int, str]], now: datetime) -> int:
+    """Insert one alert per (plan, patient, detail) unless an episode is open.
 
     The partial unique index turns a race with another detector into a skipped
     row (ON CONFLICT DO NOTHING); the rows read back by this run's timestamp are
@@ -125,19 +125,18 @@ def _raise(kind: str, rows: list[tuple[int, int, int, str]], now: datetime) -> i
             Alert(
                 plan_id=plan_id,
                 patient_id=patient_id,
-                clinic_id=clinic_id,
                 kind=kind,
                 detail=detail,
                 opened_at=now,
             )
-            for plan_id, patient_id, clinic_id, detail in rows
+            for plan_id, patient_id, detail in rows
         ],
         ignore_conflicts=True,
     )
     opened = list(
         _open(kind)
         .filter(opened_at=now, patient_id__in=[row[1] for row in rows])
-        .values_list("pk", "patient_id", "clinic_id")
+        .values_list("pk", "patient_id", "patient__clinic_id")
     )
     _audit_alerts("alert.opened", [(pk, patient, clinic, kind) for pk, patient, clinic in opened], now)
     return len(opened)
@@ -160,7 +159,7 @@ def _audit_alerts(action: str, rows: list[tuple[int, int, int, str]], now: datet
 
 
 def _clear(alerts: QuerySet[Alert], now: datetime) -> int:
-    cleared = list(alerts.values_list("pk", "patient_id", "clinic_id", "kind"))
+    cleared = list(alerts.values_list("pk", "patient_id", "patient__clinic_id", "kind"))
     if not cleared:
         return 0
     alerts.filter(pk__in=[row[0] for row in cleared]).update(cleared_at=now)
@@ -180,9 +179,9 @@ def alerts_detect(*, now: datetime | None = None) -> DetectResult:
         worsening_raised = _raise(
             AlertKind.WORSENING,
             [
-                (plan_id, patient_id, clinic_id, _worsening_detail(base, cur))
-                for plan_id, patient_id, clinic_id, base, cur in new_worse.values_list(
-                    "pk", "patient_id", "clinic_id", "outcome__baseline", "outcome__current"
+                (plan_id, patient_id, _worsening_detail(base, cur))
+                for plan_id, patient_id, base, cur in new_worse.values_list(
+                    "pk", "patient_id", "outcome__baseline", "outcome__current"
                 )
             ],
             now,
@@ -196,10 +195,10 @@ def alerts_detect(*, now: datetime | None = None) -> DetectResult:
         silence_raised = _raise(
             AlertKind.SILENCE,
             [
-                (plan_id, patient_id, clinic_id, _silence_detail(last, start))
-                for plan_id, patient_id, clinic_id, last, start in new_silent.annotate(
+                (plan_id, patient_id, _silence_detail(last, start))
+                for plan_id, patient_id, last, start in new_silent.annotate(
                     last=_last_checkin()
-                ).values_list("pk", "patient_id", "clinic_id", "last", "start_date")
+                ).values_list("pk", "patient_id", "last", "start_date")
             ],
             now,
         )
@@ -226,7 +225,7 @@ def _undigested(*, now: datetime, clinic_ids: list[int] | None) -> QuerySet[Aler
         Q(kind__in=(AlertKind.WORSENING, AlertKind.SILENCE))
         | Q(kind=AlertKind.RED_FLAG, opened_at__lt=now - RED_FLAG_EMAIL_GRACE)
     )
-    return alerts if clinic_ids is None else alerts.filter(clinic_id__in=clinic_ids)
+    return alerts if clinic_ids is None else alerts.filter(patient__clinic_id__in=clinic_ids)
 
 
 def _recipient(alert: Alert) -> Therapist | None:

@@ -146,7 +146,9 @@ class AlertViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyM
         therapist = therapist_for(self.request)
         if therapist is None:
             return Alert.objects.none()
-        return Alert.objects.filter(clinic=therapist.clinic).select_related("patient__user", "clinic")
+        return Alert.objects.filter(patient__clinic=therapist.clinic).select_related(
+            "patient__user", "patient__clinic"
+        )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if therapist_for(request) is None:

@@ -21,18 +21,27 @@ def audit_log(
 ) -> AuditEvent:
     """Append one audit event, e.g. ``audit_log(action="careplan.activated", actor=user, obj=plan)``.
 
-    ``actor`` may be an anonymous user (stored as no one). The patient and clinic
-    are taken from ``obj`` when it has them, so the trail can be searched by patient.
+    ``actor`` may be an anonymous user (stored as no one). The patient is taken
+    from ``obj`` when it has one, so the trail can be searched by patient; the
+    clinic, unless given, is the patient's as it is now (tenancy has one source),
+    else ``obj``'s own.
     """
     if patient is None and obj is not None:
         patient = obj if isinstance(obj, Patient) else getattr(obj, "patient", None)
-    if clinic is None:
-        clinic = getattr(obj, "clinic", None) or (patient.clinic if patient else None)
+    # Ids, not objects: the patient's clinic need not be loaded to be named.
+    if clinic is not None:
+        clinic_id: int | None = clinic.pk
+    elif isinstance(obj, Clinic):
+        clinic_id = obj.pk
+    elif patient is not None:
+        clinic_id = patient.clinic_id
+    else:
+        clinic_id = getattr(obj, "clinic_id", None)
     user = actor if isinstance(actor, User) else None
     return AuditEvent.objects.create(
         actor=user,
         actor_email=user.email if user else "",
-        clinic=clinic,
+        clinic_id=clinic_id,
         patient=patient,
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",

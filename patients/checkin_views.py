@@ -122,8 +122,8 @@ def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     """Acknowledge an alert: HTMX swaps the alert in place; without JS, back to the page."""
     therapist = therapist_of(request)
     alert = (
-        Alert.objects.filter(clinic_id=therapist.clinic_id, pk=alert_id)
-        .select_related("patient__user", "clinic", "checkin")
+        Alert.objects.filter(patient__clinic_id=therapist.clinic_id, pk=alert_id)
+        .select_related("patient__user", "patient__clinic", "checkin")
         .first()
     )
     if alert is None:

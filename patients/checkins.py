@@ -193,21 +193,16 @@ def _submit_in_transaction(
 ) -> tuple[PainCheckIn, bool]:
     now: datetime = fields["received_at"]
     with transaction.atomic():
-        # Only what the check-in needs: the plan's start and its clinic (for the
-        # audit entry and an alert), not the therapist that selectors.active_plan_of joins.
-        plan = (
-            CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
-            .select_related("clinic")
-            .only("id", "start_date", "clinic")
-            .first()
-        )
+        # Only what the check-in needs (the plan's start), not the therapist that
+        # selectors.active_plan_of joins.
+        plan = CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE).only("id", "start_date").first()
         if plan is None:
             raise _no_active_plan()
         if day < plan.start_date:
             raise _plan_not_started(plan.start_date)
         recent = (
             AuditEvent.objects.filter(
-                clinic_id=plan.clinic_id, patient=patient, at__gte=rate.start, action__in=CHECKIN_ACTIONS
+                patient=patient, at__gte=rate.start, action__in=CHECKIN_ACTIONS
             )
             .values("id")[: rate.limit]
             .count()
@@ -236,8 +231,6 @@ def _submit_in_transaction(
             actor=patient.user,
             obj=checkin,
             patient=patient,
-            # The plan's clinic is the patient's, and is already loaded.
-            clinic=plan.clinic,
             ip=ip,
             data={"local_date": day.isoformat(), "new": _values(checkin), "replaced": previous},
         )
@@ -251,7 +244,6 @@ def _submit_in_transaction(
         alert = None
         if raised:
             alert = Alert.objects.create(
-                clinic=plan.clinic,
                 patient=patient,
                 plan=plan,
                 checkin=checkin,
@@ -264,7 +256,6 @@ def _submit_in_transaction(
                 actor=patient.user,
                 obj=alert,
                 patient=patient,
-                clinic=plan.clinic,
                 ip=ip,
                 data={"kind": alert.kind, "flags": raised},
             )
@@ -275,7 +266,7 @@ def _submit_in_transaction(
 def alert_acknowledge(*, alert: Alert, by: User, ip: str | None = None) -> Alert:
     """Mark an open alert as seen by a therapist of its clinic. Acknowledging twice is harmless."""
     therapist = getattr(by, "therapist", None)
-    if therapist is None or therapist.clinic_id != alert.clinic_id:
+    if therapist is None or therapist.clinic_id != alert.patient.clinic_id:
         raise DomainError("Only a therapist of this patient's clinic can acknowledge the alert.")
     now = timezone.now()
     with transaction.atomic():
@@ -290,7 +281,6 @@ def alert_acknowledge(*, alert: Alert, by: User, ip: str | None = None) -> Alert
                 actor=by,
                 obj=alert,
                 patient=alert.patient,
-                clinic=alert.clinic,
                 ip=ip,
                 data={"kind": alert.kind},
             )

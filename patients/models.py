@@ -123,6 +123,14 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return str(self.user)
 
+    def clean(self) -> None:
+        super().clean()
+        if self.therapist_id is not None and self.clinic_id is not None:
+            if Therapist.objects.filter(pk=self.therapist_id).values_list("clinic_id", flat=True).first() != (
+                self.clinic_id
+            ):
+                raise ValidationError({"therapist": "The therapist must belong to the patient's clinic."})
+
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
@@ -232,7 +240,7 @@ class AlertKind(models.TextChoices):
 class Alert(models.Model):
     """Something a therapist must look at; open until acknowledged."""
 
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="alerts")
+    # No clinic of its own: an alert is seen by its patient's clinic, whichever that is now.
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="alerts")
     plan = models.ForeignKey(
         "careplans.CarePlan", on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
@@ -261,7 +269,7 @@ class Alert(models.Model):
                 name="alert_one_open_episode",
             ),
         ]
-        indexes = [models.Index(fields=["clinic", "acknowledged_at"])]
+        indexes = [models.Index(fields=["patient", "acknowledged_at"], name="alert_patient_ack")]
 
     @property
     def is_open(self) -> bool:

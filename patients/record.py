@@ -113,8 +113,8 @@ def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRe
     today = patient.local_today()
     plan = record_plan(patient)
     open_alerts = list(
-        Alert.objects.filter(patient=patient, clinic_id=patient.clinic_id, acknowledged_at__isnull=True)
-        .select_related("checkin", "clinic")
+        Alert.objects.filter(patient=patient, acknowledged_at__isnull=True)
+        .select_related("checkin", "patient__clinic")
         .order_by("opened_at", "id")
     )
     if plan is None:

@@ -150,7 +150,7 @@ class TodayView:
 def active_plan_of(*, patient: Patient) -> CarePlan | None:
     return (
         CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
-        .select_related("therapist__user", "clinic")
+        .select_related("therapist__user", "patient__clinic")
         .first()
     )
 
@@ -293,7 +293,7 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
         return rows[patient.pk]
 
     alerts = (
-        Alert.objects.filter(clinic=clinic, kind=AlertKind.RED_FLAG, acknowledged_at__isnull=True)
+        Alert.objects.filter(patient__clinic=clinic, kind=AlertKind.RED_FLAG, acknowledged_at__isnull=True)
         .select_related("patient__user")
         .order_by("opened_at", "id")
     )
@@ -308,7 +308,7 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
         )
 
     plans = list(
-        CarePlan.objects.filter(clinic=clinic, status=PlanStatus.ACTIVE)
+        CarePlan.objects.filter(patient__clinic=clinic, status=PlanStatus.ACTIVE)
         .select_related("patient__user", "outcome")
         .annotate(last_date=Max("checkins__local_date"), last_received=Max("checkins__received_at"))
     )

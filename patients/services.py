@@ -15,9 +15,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from careplans.models import PlanExercise, PlanStatus
+from careplans.models import CarePlan, PlanExercise, PlanStatus
 from patients.audit import audit_log
 from patients.models import (
+    Alert,
     Clinic,
     ExerciseSession,
     Invitation,
@@ -84,6 +85,28 @@ def _new_invitation(*, patient: Patient, by: User | None) -> str:
     return token
 
 
+def _email_unavailable(user: User | None, clinic: Clinic) -> DomainError:
+    """Why an address cannot be a new patient's, saying nothing about any other clinic.
+
+    Only the clinic's own patient is named as such (the therapist can see their
+    caseload anyway); every other owner of the address (another clinic's patient
+    or therapist, staff) gets one neutral sentence, so the form cannot be used to
+    find out who else uses Plinth.
+    """
+    patient = getattr(user, "patient", None) if user is not None else None
+    if patient is not None and patient.clinic_id == clinic.pk:
+        return DomainError(
+            "This patient is already in your caseload: search for them there.",
+            field="email",
+            code="email_in_caseload",
+        )
+    return DomainError(
+        "This email address cannot be used for a new patient. Ask the patient for another address.",
+        field="email",
+        code="email_unavailable",
+    )
+
+
 @transaction.atomic
 def patient_invite(
     *,
@@ -108,22 +131,15 @@ def patient_invite(
         validate_timezone(timezone)
     except ValidationError as exc:
         raise DomainError(exc.messages[0], field="timezone") from exc
-    if User.objects.filter(email__iexact=email).exists():
-        raise DomainError(
-            "This email address already belongs to a Plinth account. "
-            "If the patient is already registered, find them in your caseload; "
-            "otherwise ask them for another address.",
-            field="email",
-            code="email_taken",
-        )
+    existing = User.objects.filter(email__iexact=email).select_related("patient").first()
+    if existing is not None:
+        raise _email_unavailable(existing, clinic)
     try:
         with transaction.atomic():
             user = User.objects.create_user(email, None, full_name=full_name)
     except IntegrityError as exc:
         # Two tabs adding the same address at once: the unique index decides.
-        raise DomainError(
-            "This email address already belongs to a Plinth account.", field="email", code="email_taken"
-        ) from exc
+        raise _email_unavailable(User.objects.filter(email__iexact=email).first(), clinic) from exc
     patient = Patient.objects.create(
         user=user, clinic=clinic, therapist=by, timezone=timezone, reminder_time=reminder_time
     )
@@ -258,3 +274,104 @@ def exercise_session_mark(
             data={"exercise": item.exercise.slug, "local_date": today.isoformat()},
         )
     return item
+
+
+#: What moving a patient does to their plans (patient_move_clinic).
+REHOMED_PLAN_STATUSES: tuple[str, ...] = (PlanStatus.DRAFT, PlanStatus.ACTIVE)
+
+
+def _therapist_of_clinic(therapist: Therapist | None, clinic: Clinic) -> None:
+    if therapist is not None and therapist.clinic_id != clinic.pk:
+        raise DomainError(
+            "The therapist must belong to the patient's clinic.",
+            field="therapist",
+            code="therapist_not_in_clinic",
+        )
+
+
+@transaction.atomic
+def patient_move_clinic(
+    *, patient: Patient, clinic: Clinic, therapist: Therapist, by: User, ip: str | None = None
+) -> Patient:
+    """Move a patient, with their care, to another clinic (an admin action).
+
+    Arguments: the patient, the clinic they move to, the therapist there who
+    takes them on, and the staff user who moves them.
+
+    The rule: the patient's draft and active plans are re-homed, their owner
+    becoming ``therapist``, so the patient's current programme goes on without a
+    gap; completed and stopped plans keep the therapist who ran them, as history.
+    Open alerts move with the patient for the new clinic to act on. Nothing of
+    the patient keeps a clinic of its own (plans and alerts take it from the
+    patient), so from the commit on the old clinic gets 404 on everything about
+    the patient and the new one sees it all. The old and the new clinic's audit
+    trails each get a ``patient.moved`` entry; each re-homed plan gets
+    ``careplan.rehomed``.
+
+    Returns the patient as saved. Raises DomainError ``same_clinic`` (field
+    clinic) when the patient is already there, and ``therapist_not_in_clinic``
+    (field therapist) when the therapist works elsewhere.
+    """
+    patient = Patient.objects.select_for_update().select_related("clinic", "user").get(pk=patient.pk)
+    old_clinic = patient.clinic
+    if old_clinic.pk == clinic.pk:
+        raise DomainError("The patient is already at this clinic.", field="clinic", code="same_clinic")
+    _therapist_of_clinic(therapist, clinic)
+    plans = list(
+        CarePlan.objects.select_for_update()
+        .filter(patient=patient, status__in=REHOMED_PLAN_STATUSES)
+        .order_by("pk")
+    )
+    open_alerts = list(
+        Alert.objects.filter(patient=patient, acknowledged_at__isnull=True).values_list("pk", flat=True)
+    )
+    patient.clinic = clinic
+    patient.therapist = therapist
+    patient.save(update_fields=["clinic", "therapist"])
+    for plan in plans:
+        previous_owner = plan.therapist_id
+        plan.therapist = therapist
+        plan.save(update_fields=["therapist"])
+        audit_log(
+            action="careplan.rehomed",
+            actor=by,
+            obj=plan,
+            patient=patient,
+            clinic=clinic,
+            ip=ip,
+            data={"status": plan.status, "from_therapist": previous_owner, "to_therapist": therapist.pk},
+        )
+    moved = {
+        "from_clinic": {"id": old_clinic.pk, "name": old_clinic.name},
+        "to_clinic": {"id": clinic.pk, "name": clinic.name},
+        "therapist": therapist.pk,
+        "plans_rehomed": [plan.pk for plan in plans],
+        "open_alerts_moved": open_alerts,
+    }
+    for trail in (old_clinic, clinic):
+        audit_log(action="patient.moved", actor=by, obj=patient, clinic=trail, ip=ip, data=moved)
+    return patient
+
+
+@transaction.atomic
+def patient_assign_therapist(
+    *, patient: Patient, therapist: Therapist | None, by: User, ip: str | None = None
+) -> Patient:
+    """Make ``therapist`` (of the patient's own clinic, or None) the patient's therapist.
+
+    Plans keep their own owners. Raises DomainError ``therapist_not_in_clinic``
+    (field therapist) for a therapist of another clinic.
+    """
+    patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
+    _therapist_of_clinic(therapist, patient.clinic)
+    previous = patient.therapist_id
+    patient.therapist = therapist
+    patient.save(update_fields=["therapist"])
+    audit_log(
+        action="patient.therapist_changed",
+        actor=by,
+        obj=patient,
+        ip=ip,
+        data={"from": previous, "to": therapist.pk if therapist else None},
+    )
+    return patient

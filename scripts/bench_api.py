@@ -67,7 +67,7 @@ patients = Patient.objects.bulk_create(
 )
 CarePlan.objects.bulk_create(
     CarePlan(
-        clinic=clinic, patient=patient, therapist=owner, title="Bench plan",
+        patient=patient, therapist=owner, title="Bench plan",
         start_date=date.today() - timedelta(days=20), status=PlanStatus.ACTIVE,
     )
     for patient in patients

@@ -146,7 +146,6 @@ def _seed(n: int, zones: list[str]) -> int:
         )
         CarePlan.objects.bulk_create(
             CarePlan(
-                clinic=clinic,
                 patient=p,
                 therapist=therapist,
                 title="Bench plan",

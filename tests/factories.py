@@ -93,8 +93,7 @@ class CarePlanFactory(factory.django.DjangoModelFactory[CarePlan]):
         model = CarePlan
 
     patient = factory.SubFactory(PatientFactory)
-    clinic = factory.LazyAttribute(lambda o: o.patient.clinic)
-    therapist = factory.SubFactory(TherapistFactory, clinic=factory.SelfAttribute("..clinic"))
+    therapist = factory.SubFactory(TherapistFactory, clinic=factory.SelfAttribute("..patient.clinic"))
     title = "Low back plan"
     start_date = factory.LazyFunction(lambda: date.today() - timedelta(days=14))
     status = PlanStatus.ACTIVE

@@ -91,7 +91,7 @@ def world(personas: Personas) -> World:
     checkin_a = PainCheckInFactory(plan=plan_a, local_date=start, nprs=6)
     ExerciseSession.objects.create(patient=p.patient_a, plan_exercise=item_a, local_date=start)
     alert_a = Alert.objects.create(
-        clinic=p.clinic, patient=p.patient_a, plan=plan_a, checkin=checkin_a, kind=AlertKind.RED_FLAG
+        patient=p.patient_a, plan=plan_a, checkin=checkin_a, kind=AlertKind.RED_FLAG
     )
     outcome_a = OutcomeSnapshot.objects.create(plan=plan_a, baseline=6.0, current=5.0, checkin_count=1)
     patient_x = PatientFactory(clinic=p.other_clinic, therapist=p.outsider)

@@ -32,7 +32,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from careplans.reminders import optout_token
 from patients.models import Patient
-from patients.services import _new_invitation
+from patients.services import _new_invitation, patient_move_clinic
 from tests.api.conftest import World
 from tests.conftest import record_figure
 
@@ -275,8 +275,70 @@ def request(client: Client, method: str, url: str, name: str) -> int:
     return client.post(url, data=POST_DATA.get(name, {})).status_code
 
 
-@pytest.mark.django_db
-def test_authorization_matrix(world: World) -> None:
+# Routes about patient A's own records: after patient A moves to the outsider's clinic
+# (with the outsider as their therapist) the old clinic's therapists get what the
+# outsider got before, and the outsider what the owner got.
+FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
+    {
+        "patient-record",
+        "patient-plans",
+        "patient-invitation-resend",
+        "alert-acknowledge",
+        "plan-new",
+        "plan-detail",
+        "plan-details",
+        "plan-search",
+        "plan-item-add",
+        "plan-item-update",
+        "plan-item-move",
+        "plan-item-remove",
+        "plan-activate",
+        "plan-end",
+        "plan-history",
+        "plan-save-template",
+        "plan-handout",
+        "plan-handout-pdf",
+        "api-patient-detail",
+        "api-patient-checkins",
+        "api-careplan-detail",
+        "api-careplan-activate",
+        "api-careplan-end",
+        "api-careplan-add-exercise",
+        "api-careplan-exercise",
+        "api-outcome-detail",
+        "api-alert-detail",
+        "api-alert-acknowledge",
+    }
+)
+# Rows where the owner and the outsider differ for a reason other than patient A:
+# the owner's own API token, and a template of the owner's clinic.
+STAYS_WITH_THE_CLINIC: frozenset[str] = frozenset({"account-token-revoke", "api-template-detail"})
+THERAPISTS = ("owner", "colleague", "outsider")
+
+
+def after_move(name: str, expected: list[str]) -> list[str]:
+    """The row once patient A belongs to the outsider's clinic."""
+    if name not in FOLLOWS_PATIENT_A:
+        return expected
+    by = dict(zip(PERSONAS, expected, strict=True))
+    by.update(owner=by["outsider"], colleague=by["outsider"], outsider=by["owner"])
+    return [by[persona] for persona in PERSONAS]
+
+
+def test_every_row_that_differs_between_clinics_says_whether_it_follows_the_patient() -> None:
+    for name in all_route_names():
+        row = row_for(name)
+        if row is None:
+            continue
+        by = dict(zip(PERSONAS, row[2].split(), strict=True))
+        if by["owner"] != by["outsider"]:
+            assert name in FOLLOWS_PATIENT_A | STAYS_WITH_THE_CLINIC, (
+                f"{name}: owner and outsider differ; add it to FOLLOWS_PATIENT_A or STAYS_WITH_THE_CLINIC"
+            )
+    assert not (FOLLOWS_PATIENT_A | STAYS_WITH_THE_CLINIC) - set(all_route_names())
+
+
+def run_matrix(world: World, *, moved: bool) -> None:
     discover = os.environ.get("PLINTH_MATRIX_DISCOVER") == "1"
     failures: list[str] = []
     checked = 0
@@ -288,6 +350,8 @@ def test_authorization_matrix(world: World) -> None:
         method, args, expected_row = row
         expected = expected_row.split()
         assert len(expected) == len(PERSONAS), f"{name}: row needs {len(PERSONAS)} statuses"
+        if moved:
+            expected = after_move(name, expected)
         observed: list[str] = []
         for persona, want in zip(PERSONAS, expected, strict=True):
             client = Client()
@@ -308,6 +372,22 @@ def test_authorization_matrix(world: World) -> None:
                 failures.append(f"{name} as {persona}: {method} {url} -> {status}, expected {want}")
         if discover:
             print(f'    "{name}": ("{method}", ..., "{" ".join(observed)}"),')
-    print(f"authorization matrix: {len(names)} routes x {len(PERSONAS)} personas, {checked} requests")
-    record_figure(f"authorization matrix: {len(names)} routes x {len(PERSONAS)} personas, {checked} requests")
+    label = "authorization matrix" + (" after a clinic move" if moved else "")
+    figure = f"{label}: {len(names)} routes x {len(PERSONAS)} personas, {checked} requests"
+    print(figure)
+    record_figure(figure)
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.django_db
+def test_authorization_matrix(world: World) -> None:
+    run_matrix(world, moved=False)
+
+
+@pytest.mark.django_db
+def test_authorization_matrix_after_patient_a_moves_to_the_outsiders_clinic(world: World) -> None:
+    """Tenancy has one source: every route about patient A follows them to their new clinic."""
+    p = world.p
+    patient_move_clinic(patient=p.patient_a, clinic=p.other_clinic, therapist=p.outsider, by=p.staff)
+    p.patient_a.refresh_from_db()
+    run_matrix(world, moved=True)

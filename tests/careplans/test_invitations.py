@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from patients.models import AuditEvent, Invitation, Patient, User
 from tests.careplans.conftest import as_user
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,15 +65,30 @@ def test_adding_a_patient_sends_a_single_use_link(
     assert AuditEvent.objects.filter(action="patient.invited", patient=patient).exists()
 
 
-def test_an_email_that_already_has_an_account_gets_a_clear_message(
-    personas: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_an_email_already_in_the_caseload_says_so(personas: Any, django_capture_on_commit_callbacks: Any) -> None:
     users = User.objects.count()
     existing = personas.patient_a.user.email.upper()
     response = _add(as_user(personas.owner.user), django_capture_on_commit_callbacks, email=existing)
     assert response.status_code == 400
-    assert "already belongs to a Plinth account" in response.content.decode()
+    assert "already in your caseload" in response.content.decode()
     assert User.objects.count() == users
+    assert not Invitation.objects.exists()
+    assert mail.outbox == []
+
+
+NEUTRAL = "This email address cannot be used for a new patient. Ask the patient for another address."
+
+
+def test_an_email_used_elsewhere_gets_one_neutral_answer(
+    personas: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Another clinic's patient or therapist, or staff: the same words, naming no account or clinic."""
+    elsewhere = PatientFactory(clinic=personas.other_clinic, therapist=personas.outsider)
+    for email in (elsewhere.user.email, personas.outsider.user.email, personas.staff.email):
+        response = _add(as_user(personas.owner.user), django_capture_on_commit_callbacks, email=email)
+        assert response.status_code == 400
+        assert response.context["form"].errors == {"email": [NEUTRAL]}
+        assert "Southside" not in response.content.decode()
     assert not Invitation.objects.exists()
     assert mail.outbox == []
 

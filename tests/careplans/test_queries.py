@@ -43,7 +43,6 @@ def _populate(clinic: Clinic, therapist: Therapist, count: int, exercises: list[
     today = patients[0].local_today()
     plans = CarePlan.objects.bulk_create(
         CarePlan(
-            clinic=clinic,
             patient=patient,
             therapist=therapist,
             title="Back",
@@ -103,7 +102,6 @@ def test_caseload_queries_do_not_grow_with_patients(
 
 def _plan_with(personas: Any, exercises: list[Exercise]) -> CarePlan:
     plan = CarePlan.objects.create(
-        clinic=personas.clinic,
         patient=personas.patient_a,
         therapist=personas.owner,
         title="Big",

@@ -54,7 +54,6 @@ def bulk_caseload(clinic: Clinic, therapist: Therapist, n: int, *, checkin_days:
     today = date.today()
     plans = CarePlan.objects.bulk_create(
         CarePlan(
-            clinic=clinic,
             patient=patient,
             therapist=therapist,
             title="Bulk plan",

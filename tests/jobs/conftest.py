@@ -49,7 +49,6 @@ def bulk_patients(
     )
     CarePlan.objects.bulk_create(
         CarePlan(
-            clinic=clinic,
             patient=patient,
             therapist=therapist,
             title="Low back plan",

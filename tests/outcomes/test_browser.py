@@ -19,7 +19,7 @@ VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, 
 
 def _history(patient: Any, therapist: Any, start_days_ago: int, values: list[tuple[int, int]]) -> None:
     start = timezone.localdate() - timedelta(days=start_days_ago)
-    plan = CarePlanFactory(patient=patient, clinic=patient.clinic, therapist=therapist, start_date=start)
+    plan = CarePlanFactory(patient=patient, therapist=therapist, start_date=start)
     PainCheckIn.objects.bulk_create(
         PainCheckIn(patient=patient, plan=plan, local_date=start + timedelta(days=d), nprs=v)
         for d, v in values

@@ -72,6 +72,6 @@ def test_bulk_recompute_agrees_with_the_rules(history: tuple[list[tuple[int, int
     assert snap.last_checkin_date == last
 
     # The export path shares the SQL: same figures, straight from the check-ins.
-    [row] = [r for r in outcome_rows(now=NOW, clinic_ids=[plan.clinic_id]) if r.plan_start == start]
+    [row] = [r for r in outcome_rows(now=NOW, clinic_ids=[plan.patient.clinic_id]) if r.plan_start == start]
     assert _same(row.percent_change, expected.percent_change)
     assert row.responder == expected.responder

@@ -203,7 +203,7 @@ def test_seed_demo_writes_plans_check_ins_and_snapshots() -> None:
 def test_a_second_active_plan_for_a_patient_is_refused(tmp_path: Path, personas: Any) -> None:
     from tests.factories import CarePlanFactory
 
-    CarePlanFactory(patient=personas.patient_a, clinic=personas.clinic, therapist=personas.owner)
+    CarePlanFactory(patient=personas.patient_a, therapist=personas.owner)
     start = timezone.localdate() - timedelta(days=10)
     email = personas.patient_a.user.email
     owner = personas.owner.user.email

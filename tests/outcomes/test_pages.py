@@ -26,7 +26,7 @@ def plan_with(
 ) -> Any:
     start = timezone.localdate() - timedelta(days=days_ago)
     plan = CarePlanFactory(
-        patient=patient, clinic=patient.clinic, therapist=therapist, start_date=start, **kw
+        patient=patient, therapist=therapist, start_date=start, **kw
     )
     PainCheckIn.objects.bulk_create(
         PainCheckIn(patient=patient, plan=plan, local_date=start + timedelta(days=d), nprs=v)

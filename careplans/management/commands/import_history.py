@@ -328,7 +328,6 @@ class Command(BaseCommand):
             if plan is None:
                 over = patient.local_today() >= row.plan_start + timedelta(days=WEEK12_COMPLETE_DAY)
                 plan = CarePlan.objects.create(
-                    clinic=patient.clinic,
                     patient=patient,
                     therapist=therapists[row.therapist_email],
                     title=row.plan_title,

@@ -187,7 +187,6 @@ class Command(BaseCommand):
             CarePlan,
             [
                 "id",
-                "clinic_id",
                 "patient_id",
                 "therapist_id",
                 "title",
@@ -243,7 +242,6 @@ class Command(BaseCommand):
                     plans.append(
                         [
                             cid,
-                            clinic.pk,
                             pid,
                             therapist,
                             title,
