@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -22,6 +22,7 @@ from careplans.models import (
     TemplateExercise,
 )
 from careplans.services import exercise_set_status
+from patients.admin import AuditedReadsAdmin
 from patients.models import User
 from portal.access import client_ip
 
@@ -130,6 +131,12 @@ class PlanTemplateAdmin(admin.ModelAdmin[PlanTemplate]):
     search_fields = ["name", "condition"]
     inlines = [TemplateExerciseInline]
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # A template is written by staff or a therapist; patients are never offered.
+        if db_field.name == "created_by":
+            kwargs["queryset"] = User.objects.filter(Q(is_staff=True) | Q(therapist__isnull=False))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 class PlanExerciseInline(admin.TabularInline[PlanExercise, CarePlan]):
     model = PlanExercise
@@ -138,8 +145,16 @@ class PlanExerciseInline(admin.TabularInline[PlanExercise, CarePlan]):
 
 
 @admin.register(CarePlan)
-class CarePlanAdmin(admin.ModelAdmin[CarePlan]):
-    list_display = ["title", "patient", "therapist", "patient__clinic", "status", "start_date", "length_weeks"]
+class CarePlanAdmin(AuditedReadsAdmin[CarePlan]):
+    list_display = [
+        "title",
+        "patient",
+        "therapist",
+        "patient__clinic",
+        "status",
+        "start_date",
+        "length_weeks",
+    ]
     list_filter = ["status", "patient__clinic"]
     search_fields = ["title", "patient__user__email", "patient__user__full_name"]
     list_select_related = ["patient__user", "patient__clinic", "therapist__user"]
@@ -148,19 +163,19 @@ class CarePlanAdmin(admin.ModelAdmin[CarePlan]):
 
 
 @admin.register(PlanVersion)
-class PlanVersionAdmin(admin.ModelAdmin[PlanVersion]):
+class PlanVersionAdmin(AuditedReadsAdmin[PlanVersion]):
     list_display = ["plan", "number", "created_at", "created_by"]
-    raw_id_fields = ["plan"]
+    raw_id_fields = ["plan", "created_by"]
 
 
 @admin.register(OutcomeSnapshot)
-class OutcomeSnapshotAdmin(admin.ModelAdmin[OutcomeSnapshot]):
+class OutcomeSnapshotAdmin(AuditedReadsAdmin[OutcomeSnapshot]):
     list_display = ["plan", "baseline", "current", "endpoint", "percent_change", "responder", "computed_at"]
     raw_id_fields = ["plan"]
 
 
 @admin.register(ReminderDelivery)
-class ReminderDeliveryAdmin(admin.ModelAdmin[ReminderDelivery]):
+class ReminderDeliveryAdmin(AuditedReadsAdmin[ReminderDelivery]):
     list_display = ["patient", "local_date", "kind", "status", "attempts", "sent_at"]
     list_filter = ["status", "kind"]
     raw_id_fields = ["patient"]

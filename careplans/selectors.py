@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.shortcuts import get_object_or_404
 
 from careplans.adherence import Adherence, adherence_for_plans
 from careplans.models import CarePlan, Exercise, ExerciseStatus, PlanExercise, PlanTemplate, PlanVersion
+from patients.audit import audit_read
 from patients.models import Clinic
 
 
@@ -55,6 +57,16 @@ def exercise_visible_to(*, slug: str, clinic: Clinic | None) -> Exercise | None:
 def clinic_plans(*, clinic: Clinic) -> QuerySet[CarePlan]:
     """The only way into plans for therapists: another clinic's plan is simply not found."""
     return CarePlan.objects.filter(patient__clinic=clinic).select_related("patient__user", "therapist__user")
+
+
+def plan_for_clinic(*, clinic: Clinic, plan_id: int) -> CarePlan:
+    """A plan of ``clinic``'s patients to show a therapist; raises Http404 for any other id.
+
+    The read is noted for the audit trail (patients.audit.audit_read).
+    """
+    plan = get_object_or_404(clinic_plans(clinic=clinic), pk=plan_id)
+    audit_read([plan])
+    return plan
 
 
 def plan_templates_for(*, clinic: Clinic) -> QuerySet[PlanTemplate]:

@@ -1,19 +1,57 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.http import HttpRequest
+from django.db import models
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
 
+from patients.audit import audit_read
 from patients.models import Alert, AuditEvent, Clinic, PainCheckIn, Patient, Therapist, User
 from patients.services import patient_assign_therapist, patient_move_clinic
 from portal.access import client_ip
 
+_M = TypeVar("_M", bound=models.Model)
+
+
+class AuditedReadsAdmin(admin.ModelAdmin[_M]):
+    """An admin of patient data: every object it shows, on a change page or a list, is an audited read."""
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> _M | None:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            audit_read([obj])
+        return obj
+
+    def related_patients(self, obj: _M) -> Iterable[Patient]:
+        """Patients whose records the delete page lists beside ``obj`` (what deleting it would touch)."""
+        return ()
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().delete_view(request, object_id, extra_context)
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            audit_read(self.related_patients(obj))
+        return response
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            audit_read(changelist.result_list)
+        return response
+
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin[User]):
+class UserAdmin(AuditedReadsAdmin[User], BaseUserAdmin[User]):
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "full_name"]
@@ -26,15 +64,23 @@ class UserAdmin(BaseUserAdmin[User]):
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),
     )
 
+    def related_patients(self, obj: User) -> Iterable[Patient]:
+        return Patient.objects.filter(
+            Q(user=obj) | Q(therapist__user=obj) | Q(plans__therapist__user=obj)
+        ).distinct()
+
 
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin[Clinic]):
+class ClinicAdmin(AuditedReadsAdmin[Clinic]):
     list_display = ["name", "timezone", "created_at"]
     search_fields = ["name"]
 
+    def related_patients(self, obj: Clinic) -> Iterable[Patient]:
+        return obj.patients.all()
+
 
 @admin.register(Therapist)
-class TherapistAdmin(admin.ModelAdmin[Therapist]):
+class TherapistAdmin(AuditedReadsAdmin[Therapist]):
     list_display = ["user", "clinic"]
     list_select_related = ["user", "clinic"]
     raw_id_fields = ["user"]
@@ -44,21 +90,32 @@ class TherapistAdmin(admin.ModelAdmin[Therapist]):
         # carry another clinic's patients along. Someone who changes clinic gets a new account.
         return ["clinic"] if obj is not None else []
 
+    def related_patients(self, obj: Therapist) -> Iterable[Patient]:
+        return Patient.objects.filter(Q(therapist=obj) | Q(plans__therapist=obj)).distinct()
+
 
 class PatientAdminForm(forms.ModelForm[Patient]):
     class Meta:
         model = Patient
-        fields = "__all__"
+        fields = [
+            "user",
+            "clinic",
+            "therapist",
+            "timezone",
+            "reminder_time",
+            "reminders_enabled",
+            "created_at",
+        ]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.instance.pk and "clinic" in self.changed_data and cleaned.get("therapist") is None:
             self.add_error("therapist", "Choose the therapist at the new clinic who takes the patient on.")
         return cleaned
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin[Patient]):
+class PatientAdmin(AuditedReadsAdmin[Patient]):
     """Moving a patient to another clinic or therapist goes through the services, which re-home their care."""
 
     form = PatientAdminForm
@@ -68,42 +125,47 @@ class PatientAdmin(admin.ModelAdmin[Patient]):
     search_fields = ["user__email", "user__full_name"]
     raw_id_fields = ["user", "therapist"]
 
-    def save_model(self, request: HttpRequest, obj: Patient, form: forms.ModelForm[Patient], change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Patient, form: forms.ModelForm[Patient], change: bool
+    ) -> None:
         moved = change and "clinic" in form.changed_data
         reassigned = change and "therapist" in form.changed_data
         if not (moved or reassigned):
             super().save_model(request, obj, form, change)
             return
-        clinic, therapist = obj.clinic, obj.therapist
+        clinic, therapist, staff = obj.clinic, obj.therapist, cast(User, request.user)
         # Everything else is saved as the form says; the clinic and therapist by the service.
-        obj.clinic_id, obj.therapist_id = Patient.objects.values_list("clinic_id", "therapist_id").get(pk=obj.pk)
+        obj.clinic_id, obj.therapist_id = Patient.objects.values_list("clinic_id", "therapist_id").get(
+            pk=obj.pk
+        )
         super().save_model(request, obj, form, change)
         if moved:
             assert therapist is not None  # PatientAdminForm.clean requires one
             patient_move_clinic(
-                patient=obj, clinic=clinic, therapist=therapist, by=request.user, ip=client_ip(request)
+                patient=obj, clinic=clinic, therapist=therapist, by=staff, ip=client_ip(request)
             )
         else:
-            patient_assign_therapist(patient=obj, therapist=therapist, by=request.user, ip=client_ip(request))
+            patient_assign_therapist(patient=obj, therapist=therapist, by=staff, ip=client_ip(request))
         obj.refresh_from_db()
 
 
 @admin.register(PainCheckIn)
-class PainCheckInAdmin(admin.ModelAdmin[PainCheckIn]):
+class PainCheckInAdmin(AuditedReadsAdmin[PainCheckIn]):
     list_display = ["patient", "local_date", "nprs", "side", "received_at"]
     raw_id_fields = ["patient", "plan"]
     list_select_related = ["patient__user"]
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin[Alert]):
+class AlertAdmin(AuditedReadsAdmin[Alert]):
     list_display = ["patient", "kind", "opened_at", "cleared_at", "acknowledged_at"]
     list_filter = ["kind"]
-    raw_id_fields = ["patient", "plan", "checkin"]
+    # Raw ids, not selects: a select would list every patient's check-ins and every user.
+    raw_id_fields = ["patient", "plan", "checkin", "acknowledged_by"]
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+class AuditEventAdmin(AuditedReadsAdmin[AuditEvent]):
     """Read-only: the audit trail is append-only."""
 
     list_display = ["at", "actor_email", "action", "object_type", "object_id", "ip_address"]

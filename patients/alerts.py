@@ -196,9 +196,9 @@ def alerts_detect(*, now: datetime | None = None) -> DetectResult:
             AlertKind.SILENCE,
             [
                 (plan_id, patient_id, _silence_detail(last, start))
-                for plan_id, patient_id, last, start in new_silent.annotate(
-                    last=_last_checkin()
-                ).values_list("pk", "patient_id", "last", "start_date")
+                for plan_id, patient_id, last, start in new_silent.annotate(last=_last_checkin()).values_list(
+                    "pk", "patient_id", "last", "start_date"
+                )
             ],
             now,
         )

@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from patients.audit import audit_log
+from patients.audit import audit_read
 from patients.checkin_forms import DATE_KEYS
 from patients.checkins import NOTE_MAX, checkin_submit
 from patients.models import PainCheckIn, Patient, Side
@@ -284,5 +284,11 @@ class PatientCheckInListView(StrictQueryParamsMixin, ListAPIView[PainCheckIn]):
         if patient is None:
             return Response({"detail": "No such patient."}, status=status.HTTP_404_NOT_FOUND)
         # Reading a patient's check-ins is a view of their record, so it is audited.
-        audit_log(action="patient.checkins_viewed", actor=request.user, obj=patient, ip=client_ip(request))
+        audit_read([patient])
         return super().list(request, *args, **kwargs)
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            audit_read(page)
+        return page

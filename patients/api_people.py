@@ -87,13 +87,6 @@ class PatientViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnl
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         patient = cast(Patient, self.get_object())
-        audit_log(
-            action="patient.viewed",
-            actor=request.user,
-            obj=patient,
-            ip=client_ip(request),
-            data={"via": "api"},
-        )
         return Response(self.get_serializer(patient).data)
 
 

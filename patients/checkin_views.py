@@ -8,7 +8,6 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from patients.audit import audit_log
 from patients.checkin_forms import RED_FLAG_QUESTIONS, CheckInForm
 from patients.checkins import alert_acknowledge, checkin_submit
 from patients.models import Alert, PainCheckIn
@@ -104,15 +103,6 @@ def patient_record_page(request: HttpRequest, patient_id: int) -> HttpResponse:
     if patient is None:
         raise Http404("No such patient")
     record = patient_record(patient=patient, page=request.GET.get("page"))
-    audit_log(
-        action="patient.viewed",
-        actor=request.user,
-        obj=patient,
-        patient=patient,
-        clinic=patient.clinic,
-        ip=client_ip(request),
-        data={"page": record.checkins.number if record.checkins else None},
-    )
     return render(request, "patients/record.html", {"record": record, "patient": patient})
 
 

@@ -195,15 +195,17 @@ def _submit_in_transaction(
     with transaction.atomic():
         # Only what the check-in needs (the plan's start), not the therapist that
         # selectors.active_plan_of joins.
-        plan = CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE).only("id", "start_date").first()
+        plan = (
+            CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
+            .only("id", "start_date")
+            .first()
+        )
         if plan is None:
             raise _no_active_plan()
         if day < plan.start_date:
             raise _plan_not_started(plan.start_date)
         recent = (
-            AuditEvent.objects.filter(
-                patient=patient, at__gte=rate.start, action__in=CHECKIN_ACTIONS
-            )
+            AuditEvent.objects.filter(patient=patient, at__gte=rate.start, action__in=CHECKIN_ACTIONS)
             .values("id")[: rate.limit]
             .count()
         )

@@ -1,4 +1,4 @@
-"""Idle logout: a session unused for too long is ended on the server."""
+"""Idle logout, and the one writer of the audit trail's read entries."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 
-from patients.audit import audit_log
+from patients.audit import audit_log, audit_reads_write, collecting_reads
+from patients.models import User
 from portal.access import client_ip
 
 LAST_SEEN_KEY = "plinth_last_seen"
@@ -51,3 +52,30 @@ class IdleLogoutMiddleware:
             elif not isinstance(last_seen, int | float) or now - last_seen >= TOUCH_EVERY_SECONDS:
                 session[LAST_SEEN_KEY] = now
         return self.get_response(request)
+
+
+class AuditReadMiddleware:
+    """Writes the reads of patient data that the request noted (patients.audit.audit_read).
+
+    One place for every page, API route, export and admin page: the entries are
+    written after the view, in one INSERT, and only when the response succeeded
+    (a 404 for another clinic's object shows nothing, so records nothing). After
+    authentication, so a token's user is the actor (DRF sets it on the request).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with collecting_reads() as reads:
+            response = self.get_response(request)
+            user = request.user
+            if reads and response.status_code < 400 and isinstance(user, User):
+                match = request.resolver_match
+                audit_reads_write(
+                    reads=reads,
+                    actor=user,
+                    ip=client_ip(request),
+                    route=match.view_name if match else request.path[:200],
+                )
+        return response

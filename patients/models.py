@@ -125,11 +125,12 @@ class Patient(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.therapist_id is not None and self.clinic_id is not None:
-            if Therapist.objects.filter(pk=self.therapist_id).values_list("clinic_id", flat=True).first() != (
-                self.clinic_id
-            ):
-                raise ValidationError({"therapist": "The therapist must belong to the patient's clinic."})
+        if self.therapist_id is None or self.clinic_id is None:
+            return
+        if Therapist.objects.filter(pk=self.therapist_id).values_list("clinic_id", flat=True).first() != (
+            self.clinic_id
+        ):
+            raise ValidationError({"therapist": "The therapist must belong to the patient's clinic."})
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from careplans.outcomes import baseline as outcome_baseline
 from careplans.outcomes import current as outcome_current
 from careplans.outcomes import worsening as outcome_worsening
 from careplans.selectors import plan_items, week_label
+from patients.audit import audit_read
 from patients.models import Alert, AlertKind, Clinic, ExerciseSession, Invitation, PainCheckIn, Patient
 from patients.services import token_hash
 
@@ -27,6 +29,16 @@ CASELOAD_PAGE_SIZE = 25
 def clinic_patients(*, clinic: Clinic) -> QuerySet[Patient]:
     """The only way into patients for therapists: another clinic's patient is not found."""
     return Patient.objects.filter(clinic=clinic).select_related("user", "clinic")
+
+
+def patient_for_clinic(*, clinic: Clinic, patient_id: int) -> Patient:
+    """A patient of ``clinic`` to show a therapist; raises Http404 for any other id.
+
+    The read is noted for the audit trail (patients.audit.audit_read).
+    """
+    patient = get_object_or_404(clinic_patients(clinic=clinic), pk=patient_id)
+    audit_read([patient])
+    return patient
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ def caseload_for(
         qs = qs.filter(Q(user__full_name__icontains=word) | Q(user__email__icontains=word))
     paginated = Paginator(qs, per_page).get_page(page)
     patients = list(paginated.object_list)
+    audit_read(patients)
     plans: list[CarePlan] = []
     today: dict[int, date] = {}
     for patient in patients:
@@ -286,10 +299,12 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
     """
     now = now or timezone.now()
     rows: dict[int, AttentionRow] = {}
+    shown: list[Patient] = []
 
     def row_for(patient: Patient) -> AttentionRow:
         if patient.pk not in rows:
             rows[patient.pk] = AttentionRow(patient.pk, patient.user.full_name or patient.user.email)
+            shown.append(patient)
         return rows[patient.pk]
 
     alerts = (
@@ -351,4 +366,5 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
             )
     for row in rows.values():
         row.reasons.sort(key=lambda r: (r.rank, -r.weight))
+    audit_read(shown)
     return sorted(rows.values(), key=lambda r: (r.top.rank, -r.top.weight, r.name.lower(), r.patient_id))

@@ -9,17 +9,17 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import SetPasswordForm
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from patients.audit import audit_log
+from patients.audit import audit_read
 from patients.forms import InvitationRequestForm, PatientInviteForm, SessionMarkForm
 from patients.selectors import (
     attention_list,
     caseload_for,
-    clinic_patients,
     invitation_for_token,
+    patient_for_clinic,
     patient_plans,
     pending_invitation,
     today_entry,
@@ -97,9 +97,8 @@ def patient_add(request: HttpRequest) -> HttpResponse:
 @therapist_required
 def patient_plans_page(request: HttpRequest, patient_id: int) -> HttpResponse:
     therapist = therapist_of(request)
-    patient = get_object_or_404(clinic_patients(clinic=therapist.clinic), pk=patient_id)
+    patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
     plans = list(patient_plans(patient=patient))
-    audit_log(action="patient.plans_viewed", actor=request.user, obj=patient, ip=client_ip(request))
     context = {
         "patient": patient,
         "plans": plans,
@@ -114,7 +113,7 @@ def patient_plans_page(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_POST
 def patient_invitation_resend(request: HttpRequest, patient_id: int) -> HttpResponse:
     therapist = therapist_of(request)
-    patient = get_object_or_404(clinic_patients(clinic=therapist.clinic), pk=patient_id)
+    patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
     try:
         invitation_resend(patient=patient, by=therapist, ip=client_ip(request))
     except DomainError as exc:
@@ -138,6 +137,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             status=410 if state in ("used", "expired") else 404,
         )
     user = found.patient.user
+    # The page names the patient: its reader, unless it is the patient, is in the trail.
+    audit_read([found.patient])
     form = SetPasswordForm(user, request.POST or None)
     status = 200
     if request.method == "POST":

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from patients.api_export import patient_export
 from patients.api_tokens import api_token_create, api_token_revoke, tokens_for
-from patients.audit import audit_log
+from patients.audit import audit_log, audit_read
 from patients.models import ApiToken, AuditEvent, Patient, User
 from portal.access import client_ip, patient_of, patient_required, therapist_of, therapist_required
 from portal.errors import DomainError
@@ -146,6 +146,8 @@ def audit_search(request: HttpRequest) -> HttpResponse:
         events = events.none()
     events = events.select_related("patient__user").order_by("-at", "-id")
     page = Paginator(events, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
+    # The entries shown are about these patients: reading them is reading their records.
+    audit_read(event.patient for event in page.object_list if event.patient is not None)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -163,7 +163,7 @@ def _clean(clinic_id: int) -> None:
     from patients.models import AuditEvent, Clinic, Patient, Therapist, User
 
     ReminderDelivery.objects.filter(patient__clinic_id=clinic_id).delete()
-    CarePlan.objects.filter(clinic_id=clinic_id).delete()
+    CarePlan.objects.filter(patient__clinic_id=clinic_id).delete()
     AuditEvent.objects.filter(clinic_id=clinic_id)._raw_delete(AuditEvent.objects.db)
     user_ids = list(Patient.objects.filter(clinic_id=clinic_id).values_list("user_id", flat=True))
     user_ids += list(Therapist.objects.filter(clinic_id=clinic_id).values_list("user_id", flat=True))

@@ -65,7 +65,9 @@ def test_adding_a_patient_sends_a_single_use_link(
     assert AuditEvent.objects.filter(action="patient.invited", patient=patient).exists()
 
 
-def test_an_email_already_in_the_caseload_says_so(personas: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_an_email_already_in_the_caseload_says_so(
+    personas: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     users = User.objects.count()
     existing = personas.patient_a.user.email.upper()
     response = _add(as_user(personas.owner.user), django_capture_on_commit_callbacks, email=existing)

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from careplans.models import CarePlan, Exercise, PlanExercise, PlanStatus
-from patients.models import Clinic, ExerciseSession, PainCheckIn, Patient, Therapist, User
+from patients.models import AuditEvent, Clinic, ExerciseSession, PainCheckIn, Patient, Therapist, User
 from tests.careplans.conftest import as_user
 from tests.factories import ExerciseFactory
 
@@ -69,13 +69,21 @@ def _populate(clinic: Clinic, therapist: Therapist, count: int, exercises: list[
     )
 
 
+AUDIT_INSERT = f'INSERT INTO "{AuditEvent._meta.db_table}"'
+
+
 def _count(client: Any, url: str) -> tuple[int, Any]:
+    """Queries of one request, the audit trail's read entries aside (checked on their own below)."""
     # Warm up first: the session middleware writes its activity stamp on a session's first request.
     client.get(url)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     assert response.status_code == 200
-    return len(queries), response
+    audit = [q for q in queries.captured_queries if q["sql"].startswith(AUDIT_INSERT)]
+    # The read entries are one INSERT; SQLite's driver splits it by its 999-parameter limit.
+    if connection.vendor == "postgresql":
+        assert len(audit) <= 1
+    return len(queries) - len(audit), response
 
 
 def test_caseload_queries_do_not_grow_with_patients(
@@ -87,9 +95,8 @@ def test_caseload_queries_do_not_grow_with_patients(
     small, response = _count(client, reverse("caseload"))
     assert response.content.decode().count("week 3 of 12") == 3
     _populate(personas.clinic, personas.owner, 195, exercises)
-    with django_assert_max_num_queries(CASELOAD_QUERIES):
-        response = client.get(reverse("caseload"))
     large, response = _count(client, reverse("caseload"))
+    assert large <= CASELOAD_QUERIES
     assert small == large, (small, large)
     html = response.content.decode()
     assert "200 patients" in html and "Page 1 of 8" in html

@@ -25,9 +25,7 @@ def plan_with(
     patient: Any, therapist: Any, readings: list[tuple[int, int]], *, days_ago: int = 100, **kw: Any
 ) -> Any:
     start = timezone.localdate() - timedelta(days=days_ago)
-    plan = CarePlanFactory(
-        patient=patient, therapist=therapist, start_date=start, **kw
-    )
+    plan = CarePlanFactory(patient=patient, therapist=therapist, start_date=start, **kw)
     PainCheckIn.objects.bulk_create(
         PainCheckIn(patient=patient, plan=plan, local_date=start + timedelta(days=d), nprs=v)
         for d, v in readings
