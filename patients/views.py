@@ -27,6 +27,7 @@ from patients.selectors import (
 )
 from patients.services import (
     INVITATION_PROBLEMS,
+    INVITATION_STATUS,
     exercise_session_mark,
     invitation_accept,
     invitation_request_new,
@@ -135,7 +136,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             request,
             "patients/invitation_problem.html",
             {"problem": INVITATION_PROBLEMS[state], "state": state, "form": InvitationRequestForm()},
-            status=410 if state in ("used", "expired") else 404,
+            status=INVITATION_STATUS[state],
         )
     user = found.patient.user
     form = SetPasswordForm(user, request.POST or None)
@@ -147,6 +148,14 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                     token=token, password=form.cleaned_data["new_password1"], ip=client_ip(request)
                 )
             except DomainError as exc:
+                if exc.field is None and exc.code in INVITATION_STATUS:
+                    # The link stopped working while the form was open (used, expired, account closed).
+                    return render(
+                        request,
+                        "patients/invitation_problem.html",
+                        {"problem": exc.message, "state": exc.code, "form": InvitationRequestForm()},
+                        status=INVITATION_STATUS[exc.code],
+                    )
                 form_error(form, exc)
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")

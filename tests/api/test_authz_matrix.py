@@ -96,6 +96,8 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "password_reset_done": ("GET", none, "200 200 200 200 200 200 200"),
     "password_reset_confirm": ("GET", reset_link, "302 302 302 302 302 302 302"),
     "password_reset_complete": ("GET", none, "200 200 200 200 200 200 200"),
+    "password_change": ("GET", none, "302 200 200 200 200 200 200"),
+    "password_change_done": ("GET", none, "302 200 200 200 200 200 200"),
     "invitation-request": ("GET", none, "200 200 200 200 200 200 200"),
     "invitation": ("GET", invitation_link, "200 200 200 200 200 200 200"),
     "reminders-optout": ("GET", optout_link, "200 200 200 200 200 200 200"),
