@@ -11,6 +11,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from patients.audit import audit_log
@@ -128,6 +129,7 @@ def patient_invitation_resend(request: HttpRequest, patient_id: int) -> HttpResp
 # --- invitations (anyone with the link) ----------------------------------------
 
 
+@never_cache  # the page names the patient and their clinic, before anyone is logged in
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     found = invitation_for_token(token=token)
     state = invitation_state(found)

@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every authenticated response is Cache-Control: no-store, private (portal.caching).
+    "portal.caching.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "patients.middleware.IdleLogoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
