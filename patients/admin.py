@@ -4,16 +4,32 @@ from collections.abc import Iterable
 from typing import Any, TypeVar, cast
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db import models
-from django.db.models import Q
+from django.db import models, transaction
+from django.db.models import Q, QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 
 from patients.audit import audit_read
+from patients.auth_views import password_changed_on_page
+from patients.credentials import EndedCredentials, user_deactivate
 from patients.models import Alert, AuditEvent, Clinic, PainCheckIn, Patient, Therapist, User
 from patients.services import patient_assign_therapist, patient_move_clinic
 from portal.access import client_ip
+
+
+def _deactivated_message(user: User, ended: EndedCredentials) -> str:
+    return (
+        f"{user.email} is deactivated: {ended.api_tokens} API token(s) revoked, "
+        f"{ended.invitations} invitation link(s) retired, {ended.sessions} session(s) ended."
+    )
+
+
+def _staff(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
+
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -63,6 +79,34 @@ class UserAdmin(AuditedReadsAdmin[User], BaseUserAdmin[User]):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),
     )
+    actions = ["deactivate"]
+
+    def save_model(self, request: HttpRequest, obj: User, form: ModelForm[User], change: bool) -> None:
+        """Unticking "active" deactivates through the service, which ends every credential."""
+        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        super().save_model(request, obj, form, change)
+        if deactivating:
+            ended = user_deactivate(user=obj, by=_staff(request), ip=client_ip(request))
+            messages.info(request, _deactivated_message(obj, ended))
+
+    @admin.action(description="Deactivate the selected users (ends their tokens, links and sessions)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        with transaction.atomic():
+            for user in queryset:
+                ended = user_deactivate(user=user, by=_staff(request), ip=client_ip(request))
+                messages.info(request, _deactivated_message(user, ended))
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """Django's "set password" page; a password set there also revokes the user's API tokens."""
+        with transaction.atomic():
+            user = self.get_object(request, unquote(id))
+            before = user.password if user is not None else None
+            response = super().user_change_password(request, id, form_url)
+            if user is not None:
+                user.refresh_from_db(fields=["password"])
+                if user.password != before:
+                    password_changed_on_page(request, user=user, via="admin")
+        return response
 
     def related_patients(self, obj: User) -> Iterable[Patient]:
         return Patient.objects.filter(

@@ -221,5 +221,4 @@ class MeExportView(StrictQueryParamsMixin, APIView):
         )
         response = Response(patient_export(patient=patient))
         response["Content-Disposition"] = 'attachment; filename="plinth-my-data.json"'
-        response["Cache-Control"] = "no-store"
         return response

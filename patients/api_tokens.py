@@ -31,7 +31,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _whose(user: User) -> dict[str, Any]:
+def user_audit_scope(user: User) -> dict[str, Any]:
     """The clinic (and patient) a user's token events belong to, so the clinic's trail shows them."""
     therapist = getattr(user, "therapist", None)
     patient = getattr(user, "patient", None)
@@ -72,7 +72,7 @@ def api_token_create(*, user: User, name: str, ip: str | None = None) -> NewToke
         obj=token,
         ip=ip,
         data={"name": name, "prefix": prefix},
-        **_whose(user),
+        **user_audit_scope(user),
     )
     return NewToken(token=token, key=f"{prefix}.{secret}")
 
@@ -91,7 +91,7 @@ def api_token_revoke(*, user: User, token_id: int, ip: str | None = None) -> Api
             obj=token,
             ip=ip,
             data={"prefix": token.prefix},
-            **_whose(user),
+            **user_audit_scope(user),
         )
     return token
 

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 from django.views.generic import TemplateView
 
+from patients.auth_views import PasswordChange, PasswordChangeDone, PasswordResetConfirm
 from patients.forms import EmailAuthenticationForm
 
 urlpatterns = [
@@ -33,9 +34,11 @@ urlpatterns = [
     ),
     path(
         "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        PasswordResetConfirm.as_view(),
         name="password_reset_confirm",
     ),
+    path("password-change/", PasswordChange.as_view(), name="password_change"),
+    path("password-change/done/", PasswordChangeDone.as_view(), name="password_change_done"),
     path(
         "reset/done/",
         auth_views.PasswordResetCompleteView.as_view(),

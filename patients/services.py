@@ -155,6 +155,10 @@ def invitation_resend(*, patient: Patient, by: Therapist | None, ip: str | None 
     if by is not None and by.clinic_id != patient.clinic_id:
         raise DomainError("No such patient.", code="not_found")
     patient = Patient.objects.select_for_update().select_related("user", "clinic").get(pk=patient.pk)
+    if not patient.user.is_active:
+        raise DomainError(
+            "This patient's account has been deactivated, so no invitation can be sent.", code="inactive"
+        )
     if patient.user.has_usable_password():
         raise DomainError(
             "This patient has already set a password; they can log in or reset it from the login page."
@@ -185,9 +189,15 @@ def invitation_request_new(*, email: str, ip: str | None = None) -> None:
 
 
 def invitation_state(invitation: Invitation | None) -> str:
-    """ "valid", "used", "expired" or "invalid", for the page to explain."""
+    """ "valid", "used", "expired", "inactive" or "invalid", for the page to explain.
+
+    "inactive": staff have deactivated the account, so no link of it may set a
+    password, whatever its expiry (patients.credentials.user_deactivate).
+    """
     if invitation is None:
         return "invalid"
+    if not invitation.patient.user.is_active:
+        return "inactive"
     if invitation.used_at is not None:
         return "used"
     if invitation.expires_at <= timezone.now():
@@ -199,12 +209,23 @@ INVITATION_PROBLEMS = {
     "invalid": "This invitation link is not valid. Check that you copied the whole link from the email.",
     "used": "This invitation link has already been used. Log in with your password, or ask for a new link.",
     "expired": "This invitation link has expired. Ask for a new one below.",
+    "inactive": (
+        "This account has been closed by your clinic, so its invitation link no longer works. "
+        "If you think this is a mistake, please contact your clinic."
+    ),
 }
+# The page's status for each problem: gone for good (410) or never existed (404).
+INVITATION_STATUS = {"invalid": 404, "used": 410, "expired": 410, "inactive": 410}
 
 
 @transaction.atomic
 def invitation_accept(*, token: str, password: str, ip: str | None = None) -> User:
-    """Set the patient's password through a valid link; the link is then used up."""
+    """Set the patient's password through a valid link; the link is then used up.
+
+    Raises DomainError with code "invalid", "used", "expired" or "inactive" (the
+    account was deactivated) when the link cannot be used, or with field
+    "password" when Django's validators refuse the password.
+    """
     invitation = (
         Invitation.objects.select_for_update()
         .select_related("patient__user")

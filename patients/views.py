@@ -11,6 +11,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from patients.audit import audit_read
@@ -27,6 +28,7 @@ from patients.selectors import (
 )
 from patients.services import (
     INVITATION_PROBLEMS,
+    INVITATION_STATUS,
     exercise_session_mark,
     invitation_accept,
     invitation_request_new,
@@ -126,6 +128,7 @@ def patient_invitation_resend(request: HttpRequest, patient_id: int) -> HttpResp
 # --- invitations (anyone with the link) ----------------------------------------
 
 
+@never_cache  # the page names the patient and their clinic, before anyone is logged in
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     found = invitation_for_token(token=token)
     state = invitation_state(found)
@@ -134,7 +137,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             request,
             "patients/invitation_problem.html",
             {"problem": INVITATION_PROBLEMS[state], "state": state, "form": InvitationRequestForm()},
-            status=410 if state in ("used", "expired") else 404,
+            status=INVITATION_STATUS[state],
         )
     user = found.patient.user
     # The page names the patient: its reader, unless it is the patient, is in the trail.
@@ -148,6 +151,14 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                     token=token, password=form.cleaned_data["new_password1"], ip=client_ip(request)
                 )
             except DomainError as exc:
+                if exc.field is None and exc.code in INVITATION_STATUS:
+                    # The link stopped working while the form was open (used, expired, account closed).
+                    return render(
+                        request,
+                        "patients/invitation_problem.html",
+                        {"problem": exc.message, "state": exc.code, "form": InvitationRequestForm()},
+                        status=INVITATION_STATUS[exc.code],
+                    )
                 form_error(form, exc)
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")

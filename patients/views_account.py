@@ -14,7 +14,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from patients.api_export import patient_export
@@ -41,7 +40,6 @@ def _user(request: HttpRequest) -> User:
 
 
 @login_required
-@never_cache
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
     """List the user's tokens and make a new one; its key is shown once, on the page after.
@@ -82,7 +80,6 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 
 @patient_required
 @require_GET
-@never_cache
 def data_export(request: HttpRequest) -> HttpResponse:
     """The patient's own data as a JSON download, the same document as /api/v1/me/export/."""
     patient = patient_of(request)

@@ -18,6 +18,8 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.proxies import parse_trusted_proxies
+
 # Lets admin.ModelAdmin[Model] and friends be subscripted at run time, for mypy.
 django_stubs_ext.monkeypatch()
 
@@ -72,7 +74,7 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.PlinthAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -96,6 +98,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every authenticated response is Cache-Control: no-store, private (portal.caching).
+    "portal.caching.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "patients.middleware.IdleLogoutMiddleware",
     "patients.middleware.AuditReadMiddleware",
@@ -344,18 +348,31 @@ else:
         }
     }
 
-# Brute force: 5 failures lock the account (from any address) for 15 minutes, and
-# failing again while locked does not extend the lock. An address is not locked
-# (a clinic's office shares one); instead PLINTH_RATE_LIMITS["login_failures"]
-# refuses an address that fails too often, so one address cannot go on to lock
-# every account of a clinic.
+
+def _trusted_proxies() -> list[str]:
+    entries = envlist("PLINTH_TRUSTED_PROXIES")
+    try:
+        parse_trusted_proxies(entries)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"PLINTH_TRUSTED_PROXIES: {exc}") from exc
+    return entries
+
+
+# The proxies (addresses or CIDR networks) whose X-Forwarded-For is believed, e.g.
+# "172.16.0.0/12" for a TLS proxy on the Docker network. Empty: the header is
+# ignored and the peer address is the client (portal.access.client_ip).
+PLINTH_TRUSTED_PROXIES = _trusted_proxies()
+
+# Brute force: 5 failures for one account from one client address lock that pair
+# for 15 minutes, and failing again while locked does not extend the lock. The
+# account is not locked for everyone: an attacker who knows a therapist's email
+# must not be able to keep the therapist out. PLINTH_RATE_LIMITS["login_failures"]
+# also refuses an address that fails too often, so one address cannot go on
+# guessing across every account of a clinic. Nothing counts all clients together.
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "portal.access.client_ip"
-# axes.W006 asks for address lockout; the per-address failure limit above does
-# that job without locking a shared office address out of every account.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"
