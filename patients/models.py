@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import date, datetime, time
-from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone as tz
 
+# validate_timezone stays importable from here: migration 0001 names it.
+from patients.zones import TimeZoneField, validate_timezone  # noqa: F401
+
 if TYPE_CHECKING:
     from careplans.models import CarePlan  # noqa: F401
-
-
-@cache
-def _known_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def validate_timezone(value: str) -> None:
-    if value not in _known_zones():
-        raise ValidationError(f"'{value}' is not a known time zone (use an IANA name such as Europe/London).")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -90,7 +81,7 @@ class Clinic(models.Model):
     """The tenant: every therapist and patient belongs to exactly one."""
 
     name = models.CharField(max_length=200, unique=True)
-    timezone = models.CharField(max_length=64, default="Europe/London", validators=[validate_timezone])
+    timezone = TimeZoneField(default="Europe/London")
     created_at = models.DateTimeField(default=tz.now)
 
     def __str__(self) -> str:
@@ -112,7 +103,7 @@ class Patient(models.Model):
     therapist = models.ForeignKey(
         Therapist, on_delete=models.SET_NULL, null=True, blank=True, related_name="patients"
     )
-    timezone = models.CharField(max_length=64, default="Europe/London", validators=[validate_timezone])
+    timezone = TimeZoneField(default="Europe/London")
     reminder_time = models.TimeField(default=time(18, 0))
     reminders_enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=tz.now)
