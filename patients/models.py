@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone as tz
@@ -130,6 +131,10 @@ class Side(models.TextChoices):
     CENTRE = "centre", "Centre"
 
 
+# NPRS: whole numbers from 0 (no pain) to 10 (worst pain imaginable); LOINC 72514-3.
+NPRS_MIN, NPRS_MAX = 0, 10
+
+
 class PainCheckIn(models.Model):
     """The patient's daily report: NPRS 0-10 (LOINC 72514-3) and red-flag answers."""
 
@@ -140,7 +145,9 @@ class PainCheckIn(models.Model):
         "careplans.CarePlan", on_delete=models.PROTECT, related_name="checkins", db_index=False
     )
     local_date = models.DateField(help_text="The patient's own calendar date when they reported.")
-    nprs = models.PositiveSmallIntegerField(verbose_name="pain now (0-10)")
+    nprs = models.PositiveSmallIntegerField(
+        verbose_name="pain now (0-10)", validators=[MinValueValidator(NPRS_MIN), MaxValueValidator(NPRS_MAX)]
+    )
     side = models.CharField(max_length=8, choices=Side.choices, default=Side.CENTRE)
     flag_leg_weakness = models.BooleanField(default=False, verbose_name="new weakness in a leg")
     flag_bladder_bowel = models.BooleanField(default=False, verbose_name="loss of bowel or bladder control")
@@ -159,7 +166,9 @@ class PainCheckIn(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["patient", "local_date"], name="checkin_one_per_patient_day"),
-            models.CheckConstraint(condition=models.Q(nprs__gte=0, nprs__lte=10), name="checkin_nprs_0_10"),
+            models.CheckConstraint(
+                condition=models.Q(nprs__gte=NPRS_MIN, nprs__lte=NPRS_MAX), name="checkin_nprs_0_10"
+            ),
             models.CheckConstraint(condition=models.Q(side__in=Side.values), name="checkin_side_valid"),
         ]
         indexes = [

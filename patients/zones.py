@@ -187,6 +187,12 @@ class TimeZoneField(models.CharField[str, str]):
         return value
 
     def formfield(self, **kwargs: Any) -> Any:
+        widget = kwargs.get("widget")
+        if widget is not None and issubclass(
+            widget if isinstance(widget, type) else type(widget), forms.TextInput
+        ):
+            # The admin gives every CharField a text box; a zone is picked from the list.
+            kwargs.pop("widget")
         defaults: dict[str, Callable[..., Any] | Any] = {"form_class": TimeZoneFormField}
         defaults.update(kwargs)
         return super().formfield(**defaults)
