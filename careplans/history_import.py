@@ -180,7 +180,7 @@ def _check_line(line: int, values: dict[str, str]) -> tuple[Row | None, list[str
     if cleaned.get("therapist_email"):
         name = str(cleaned["therapist_email"]).split("@")[0]
         try:
-            User._meta.get_field("full_name").clean(name, None)  # type: ignore[union-attr]
+            User._meta.get_field("full_name").clean(name, None)
         except ValidationError as error:
             problems.append(f"therapist_email: the name made from it: {' '.join(error.messages)}")
     if problems:

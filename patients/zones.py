@@ -23,7 +23,6 @@ the history import call :func:`zone_canonical`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -193,6 +192,6 @@ class TimeZoneField(models.CharField[str, str]):
         ):
             # The admin gives every CharField a text box; a zone is picked from the list.
             kwargs.pop("widget")
-        defaults: dict[str, Callable[..., Any] | Any] = {"form_class": TimeZoneFormField}
+        defaults: dict[str, Any] = {"form_class": TimeZoneFormField}
         defaults.update(kwargs)
         return super().formfield(**defaults)

@@ -36,9 +36,9 @@ def range_of(model: type[models.Model], name: str) -> tuple[int, int]:
     high: int | None = None
     for validator in _field(model, name).validators:
         if isinstance(validator, MinValueValidator):
-            low = int(validator.limit_value)  # type: ignore[arg-type]
+            low = int(validator.limit_value)
         elif isinstance(validator, MaxValueValidator):
-            high = int(validator.limit_value)  # type: ignore[arg-type]
+            high = int(validator.limit_value)
     if low is None or high is None:
         raise LookupError(f"{model.__name__}.{name} has no min and max validators")
     return low, high

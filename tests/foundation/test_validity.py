@@ -164,7 +164,7 @@ def test_the_data_migration_canonicalises_stored_aliases() -> None:
     with connection.cursor() as cursor:
         for model, pk, alias in ((Patient, patient.pk, "NZ"), (Clinic, clinic.pk, "US/Eastern")):
             table = connection.ops.quote_name(model._meta.db_table)
-            cursor.execute(f"UPDATE {table} SET timezone = %s WHERE id = %s", [alias, pk])  # noqa: S608
+            cursor.execute(f"UPDATE {table} SET timezone = %s WHERE id = %s", [alias, pk])
     assert Patient.objects.filter(pk=patient.pk).values_list("timezone", flat=True).get() == "NZ"
     migration = importlib.import_module("patients.migrations.0009_timezone_canonical")
     migration.canonicalise_zones(apps, None)
