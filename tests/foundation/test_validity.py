@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import json
 import re
 from datetime import time, timedelta
 from pathlib import Path
@@ -260,3 +261,64 @@ def test_checkin_nprs_range_is_the_models() -> None:
         with pytest.raises(ValidationError):
             field.clean(value, None)  # type: ignore[union-attr]
     assert field.clean(10, None) == 10  # type: ignore[union-attr]
+
+
+# --- other places that restated a model's limits ----------------------------------
+
+
+def test_api_plan_limits_are_the_model_fields(personas: Any) -> None:
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(personas.owner.user)
+    start = personas.patient_a.local_today().isoformat()
+    response = client.post(
+        "/api/v1/careplans/",
+        {"patient": personas.patient_a.pk, "title": "T" * 201, "condition": "C" * 201, "start_date": start},
+        format="json",
+    )
+    assert response.status_code == 400
+    body = json.dumps(response.json())
+    assert "title" in body and "condition" in body and "200" in body
+    response = client.post(
+        "/api/v1/careplans/",
+        {"patient": personas.patient_a.pk, "title": "Back", "start_date": start, "length_weeks": 53},
+        format="json",
+    )
+    assert response.status_code == 400 and "length_weeks" in json.dumps(response.json())
+    assert not CarePlan.objects.exists()
+
+
+def test_a_long_condition_is_refused_not_cut(personas: Any) -> None:
+    from careplans.services import careplan_create
+    from portal.errors import DomainError
+
+    with pytest.raises(DomainError) as caught:
+        careplan_create(
+            patient=personas.patient_a,
+            by=personas.owner,
+            title="Back",
+            condition="C" * 201,
+            start_date=personas.patient_a.local_today(),
+        )
+    assert (caught.value.field, caught.value.code) == ("condition", "too_long")
+    assert "200" in caught.value.message
+    assert not CarePlan.objects.exists()
+
+
+def test_the_library_loader_checks_each_exercise_with_its_model(monkeypatch: Any) -> None:
+    from careplans import services
+    from careplans.library_data import EXERCISES
+    from careplans.models import Exercise
+
+    broken = [{**EXERCISES[0], "slug": "too-long-summary", "summary": "S" * 301}]
+    monkeypatch.setattr(services, "EXERCISES", broken)
+    with pytest.raises(ValidationError, match=r"too-long-summary.*summary"):
+        services.library_load()
+    assert not Exercise.objects.filter(slug="too-long-summary").exists()
+
+
+def test_checkin_api_and_service_use_the_models_note_length(personas: Any) -> None:
+    from patients.checkins import NOTE_MAX
+
+    assert PainCheckIn._meta.get_field("note").max_length == NOTE_MAX
