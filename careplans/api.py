@@ -47,6 +47,7 @@ from portal.api_common import (
     write_errors,
 )
 from portal.errors import DomainError
+from portal.validity import max_length_of, range_of
 
 MAX_ID = 2**63 - 1
 
@@ -212,25 +213,39 @@ class OutcomeSnapshotSerializer(serializers.ModelSerializer[OutcomeSnapshot]):
         read_only_fields = fields
 
 
+_WEEKS = range_of(CarePlan, "length_weeks")
+
+
 class PlanCreateInput(StrictSerializer):
     patient = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    title = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
-    condition = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    title = serializers.CharField(
+        max_length=max_length_of(CarePlan, "title"), allow_blank=True, required=False, default=""
+    )
+    condition = serializers.CharField(
+        max_length=max_length_of(CarePlan, "condition"), allow_blank=True, required=False, default=""
+    )
     start_date = serializers.DateField()
-    length_weeks = serializers.IntegerField(min_value=1, max_value=52, required=False, default=12)
+    length_weeks = serializers.IntegerField(
+        min_value=_WEEKS[0],
+        max_value=_WEEKS[1],
+        required=False,
+        default=CarePlan._meta.get_field("length_weeks").default,
+    )
     template = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
 
 
 class PlanUpdateInput(StrictSerializer):
-    title = serializers.CharField(max_length=200, required=False)
-    condition = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    title = serializers.CharField(max_length=max_length_of(CarePlan, "title"), required=False)
+    condition = serializers.CharField(
+        max_length=max_length_of(CarePlan, "condition"), allow_blank=True, required=False
+    )
     start_date = serializers.DateField(required=False)
-    length_weeks = serializers.IntegerField(min_value=1, max_value=52, required=False)
+    length_weeks = serializers.IntegerField(min_value=_WEEKS[0], max_value=_WEEKS[1], required=False)
 
 
 class PlanEndInput(StrictSerializer):
     status = serializers.ChoiceField(choices=[PlanStatus.COMPLETED.value, PlanStatus.STOPPED.value])
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(max_length=max_length_of(CarePlan, "status_reason"))
 
 
 class PlanExerciseAddInput(StrictSerializer):
@@ -248,7 +263,9 @@ class PlanExerciseUpdateInput(StrictSerializer):
     hold_seconds = _dose_field("hold_seconds")
     sessions_per_day = _dose_field("sessions_per_day")
     days_per_week = _dose_field("days_per_week")
-    note = serializers.CharField(max_length=1000, allow_blank=True, required=False)
+    note = serializers.CharField(
+        max_length=max_length_of(PlanExercise, "note"), allow_blank=True, required=False
+    )
 
 
 # --- filters -----------------------------------------------------------------

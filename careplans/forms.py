@@ -8,12 +8,15 @@ from django.db.models import QuerySet
 from careplans.models import (
     DOSAGE_LIMITS,
     BodyRegion,
+    CarePlan,
     Category,
     Equipment,
     Exercise,
+    PlanExercise,
     PlanStatus,
     PlanTemplate,
 )
+from portal.validity import max_length_of, range_of
 
 
 def _choices(label: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -99,19 +102,20 @@ class ExerciseAdminForm(forms.ModelForm[Exercise]):
 # --- care plan builder -------------------------------------------------------
 
 
+_WEEKS = range_of(CarePlan, "length_weeks")
+_WEEKS_TEXT = f"A plan lasts between {_WEEKS[0]} and {_WEEKS[1]} weeks."
+
+
 class PlanDetailsForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    condition = forms.CharField(max_length=200, required=False)
+    title = forms.CharField(max_length=max_length_of(CarePlan, "title"))
+    condition = forms.CharField(max_length=max_length_of(CarePlan, "condition"), required=False)
     start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     length_weeks = forms.IntegerField(
         label="Length in weeks",
-        min_value=1,
-        max_value=52,
-        initial=12,
-        error_messages={
-            "min_value": "A plan lasts between 1 and 52 weeks.",
-            "max_value": "A plan lasts between 1 and 52 weeks.",
-        },
+        min_value=_WEEKS[0],
+        max_value=_WEEKS[1],
+        initial=CarePlan._meta.get_field("length_weeks").default,
+        error_messages={"min_value": _WEEKS_TEXT, "max_value": _WEEKS_TEXT},
     )
 
 
@@ -166,7 +170,7 @@ class PlanExerciseForm(forms.Form):
     days_per_week = _dose_field("days_per_week", "days a week")
     note = forms.CharField(
         label="Note for the patient",
-        max_length=1000,
+        max_length=max_length_of(PlanExercise, "note"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -196,7 +200,7 @@ class PlanEndForm(forms.Form):
     )
     reason = forms.CharField(
         label="Reason",
-        max_length=2000,
+        max_length=max_length_of(CarePlan, "status_reason"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Kept with the plan, for example “goals met” or “referred for imaging”.",
         error_messages={"required": "Say why the plan ends; the patient's record keeps the reason."},
@@ -204,7 +208,7 @@ class PlanEndForm(forms.Form):
 
 
 class SaveTemplateForm(forms.Form):
-    name = forms.CharField(label="Template name", max_length=200)
+    name = forms.CharField(label="Template name", max_length=max_length_of(PlanTemplate, "name"))
 
 
 class PlanSearchForm(forms.Form):

@@ -210,7 +210,7 @@ class CarePlan(models.Model):
         default=12, validators=[MinValueValidator(1), MaxValueValidator(52)]
     )
     status = models.CharField(max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
-    status_reason = models.TextField(blank=True)
+    status_reason = models.TextField(blank=True, max_length=2000)
     version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)

@@ -34,6 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Case, DateField, Exists, F, OuterRef, Q, TimeField, Value, When
@@ -42,7 +43,8 @@ from django.utils import timezone
 
 from careplans.models import CarePlan, DeliveryStatus, PlanStatus, ReminderDelivery, ReminderKind
 from patients.audit import audit_log
-from patients.models import PainCheckIn, Patient, User, validate_timezone
+from patients.models import PainCheckIn, Patient, User
+from patients.zones import zone_canonical
 from portal.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -391,11 +393,18 @@ def reminder_settings_update(
     by: User,
     ip: str | None = None,
 ) -> Patient:
-    """Change a patient's reminder time, time zone and on/off switch."""
-    try:
-        validate_timezone(timezone_name)
-    except Exception as exc:
-        raise DomainError(f"'{timezone_name}' is not a known time zone.", field="timezone") from exc
+    """Change a patient's reminder time, time zone and on/off switch.
+
+    ``timezone_name`` is an IANA name or alias, stored canonically (patients.zones:
+    "NZ" -> "Pacific/Auckland"); the patient's current zone is accepted unchanged even
+    if the list no longer has it. Raises ``DomainError`` (code ``unknown_zone``, field
+    ``timezone``) for any other name.
+    """
+    if timezone_name != patient.timezone:
+        try:
+            timezone_name = zone_canonical(timezone_name)
+        except ValidationError as exc:
+            raise DomainError(exc.messages[0], field="timezone", code="unknown_zone") from exc
     before = {
         "reminder_time": patient.reminder_time.strftime("%H:%M"),
         "timezone": patient.timezone,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from careplans.versions import DOSE_LABELS, change_summary, plan_snapshot
 from patients.audit import audit_log
 from patients.models import Patient, Therapist, User
 from portal.errors import DomainError
+from portal.validity import max_length_of
 
 LOW_BACK_TEMPLATE_NAME = "Low back pain, one side, above the buttock"
 
@@ -42,7 +44,9 @@ def library_load() -> LibraryLoadResult:
     """Add the built-in regions, exercises and shared template that are missing.
 
     Existing rows are left alone, so an admin's edits survive and a second run
-    changes nothing.
+    changes nothing. Each exercise is checked by its model (``full_clean``: lengths,
+    choices, dosage ranges) before it is written; a bad entry in the library data
+    raises ``ValidationError`` naming its slug, and the whole load is rolled back.
     """
     regions_created = 0
     regions: dict[str, BodyRegion] = {}
@@ -58,7 +62,7 @@ def library_load() -> LibraryLoadResult:
     for data in EXERCISES:
         if data["slug"] in existing:
             continue
-        exercise = Exercise.objects.create(
+        exercise = Exercise(
             slug=data["slug"],
             name=data["name"],
             summary=data["summary"],
@@ -75,6 +79,11 @@ def library_load() -> LibraryLoadResult:
             video_url=data["video_url"],
             status=ExerciseStatus.PUBLISHED,
         )
+        try:
+            exercise.full_clean(exclude=["regions"], validate_unique=False)
+        except ValidationError as error:
+            raise ValidationError(f"Library exercise {data['slug']!r}: {error.message_dict}") from error
+        exercise.save()
         exercise.regions.set([regions[slug] for slug in data["regions"]])
         exercises_created += 1
 
@@ -133,11 +142,21 @@ def _check_editable(plan: CarePlan) -> None:
         raise DomainError(f"This plan is {plan.get_status_display().lower()} and can no longer be changed.")
 
 
+def _check_length(value: str, *, model: type[models.Model], name: str, field: str, what: str) -> None:
+    """The model field's max_length, as a message naming the field (code ``too_long``)."""
+    limit = max_length_of(model, name)
+    if len(value) > limit:
+        raise DomainError(
+            f"Keep the {what} to {limit} characters or fewer (it has {len(value)}).",
+            field=field,
+            code="too_long",
+        )
+
+
 def _validate_plan_fields(*, patient: Patient, title: str, start_date: date, length_weeks: int) -> None:
     if not title.strip():
         raise DomainError("Give the plan a title.", field="title")
-    if len(title) > 200:
-        raise DomainError("Keep the title under 200 characters.", field="title")
+    _check_length(title, model=CarePlan, name="title", field="title", what="title")
     today = patient.local_today()
     earliest = today - timedelta(days=START_DATE_WINDOW_DAYS)
     latest = today + timedelta(days=START_DATE_WINDOW_DAYS)
@@ -221,11 +240,12 @@ def careplan_create(
     title = (title or (template.name if template else "")).strip()
     condition = (condition or (template.condition if template else "")).strip()
     _validate_plan_fields(patient=patient, title=title, start_date=start_date, length_weeks=length_weeks)
+    _check_length(condition, model=CarePlan, name="condition", field="condition", what="condition")
     plan = CarePlan.objects.create(
         patient=patient,
         therapist=by,
         title=title,
-        condition=condition[:200],
+        condition=condition,
         start_date=start_date,
         length_weeks=length_weeks,
         status=PlanStatus.DRAFT,
@@ -272,9 +292,11 @@ def careplan_update_details(
     plan = _locked(plan)
     _check_editable(plan)
     _validate_plan_fields(patient=plan.patient, title=title, start_date=start_date, length_weeks=length_weeks)
+    condition = condition.strip()
+    _check_length(condition, model=CarePlan, name="condition", field="condition", what="condition")
     before = {"title": plan.title, "condition": plan.condition, "start_date": str(plan.start_date)}
     plan.title = title.strip()
-    plan.condition = condition.strip()[:200]
+    plan.condition = condition
     plan.start_date = start_date
     plan.length_weeks = length_weeks
     plan.save(update_fields=["title", "condition", "start_date", "length_weeks"])
@@ -331,8 +353,7 @@ def careplan_exercise_update(
         "days_per_week": days_per_week,
     }
     validate_dosage(dose)
-    if len(note) > 1000:
-        raise DomainError("Keep the note under 1000 characters.", field="note")
+    _check_length(note, model=PlanExercise, name="note", field="note", what="note")
     item = PlanExercise.objects.select_related("exercise").get(pk=item.pk, plan=plan)
     before = {name: getattr(item, name) for name in dose} | {"note": item.note}
     for name, value in dose.items():
@@ -446,8 +467,7 @@ def careplan_end(
     reason = reason.strip()
     if not reason:
         raise DomainError("Say why the plan ends; the patient's record keeps the reason.", field="reason")
-    if len(reason) > 2000:
-        raise DomainError("Keep the reason under 2000 characters.", field="reason")
+    _check_length(reason, model=CarePlan, name="status_reason", field="reason", what="reason")
     plan.status = status
     plan.status_reason = reason
     plan.ended_at = timezone.now()
@@ -465,8 +485,7 @@ def careplan_save_as_template(
     name = name.strip()
     if not name:
         raise DomainError("Give the template a name.", field="name")
-    if len(name) > 200:
-        raise DomainError("Keep the name under 200 characters.", field="name")
+    _check_length(name, model=PlanTemplate, name="name", field="name", what="name")
     if PlanTemplate.objects.filter(clinic=by.clinic, name__iexact=name).exists():
         raise DomainError("Your clinic already has a template with this name.", field="name")
     items = [item for item in _items(plan) if item.exercise.status == ExerciseStatus.PUBLISHED]

@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 from patients.audit import audit_read
 from patients.checkin_forms import DATE_KEYS
 from patients.checkins import NOTE_MAX, checkin_submit
-from patients.models import PainCheckIn, Patient, Side
+from patients.models import NPRS_MAX, NPRS_MIN, PainCheckIn, Patient, Side
 from portal.access import client_ip
 from portal.api_common import (
     INVALID,
@@ -134,14 +134,17 @@ def stored_checkin_body(checkin: PainCheckIn, *, replaced: bool) -> dict[str, An
 
 class CheckInCreateSerializer(SharedFieldsMixin, StrictSerializer):
     nprs = StrictIntegerField(
-        min_value=0,
-        max_value=10,
-        help_text="Pain right now on the 0-10 Numeric Pain Rating Scale (LOINC 72514-3), a whole number.",
+        min_value=NPRS_MIN,
+        max_value=NPRS_MAX,
+        help_text=(
+            f"Pain right now on the {NPRS_MIN}-{NPRS_MAX} Numeric Pain Rating Scale (LOINC 72514-3), "
+            "a whole number."
+        ),
         error_messages={
-            "required": "Pain (0-10) is required.",
-            "null": "Pain (0-10) is required.",
-            "min_value": "Must be from 0 to 10.",
-            "max_value": "Must be from 0 to 10.",
+            "required": f"Pain ({NPRS_MIN}-{NPRS_MAX}) is required.",
+            "null": f"Pain ({NPRS_MIN}-{NPRS_MAX}) is required.",
+            "min_value": f"Must be from {NPRS_MIN} to {NPRS_MAX}.",
+            "max_value": f"Must be from {NPRS_MIN} to {NPRS_MAX}.",
         },
     )
     side = serializers.ChoiceField(

@@ -27,12 +27,13 @@ from django.utils import timezone
 from careplans.models import CarePlan, PlanStatus
 from careplans.recompute import outcome_recompute_enqueue
 from patients.audit import audit_log
-from patients.models import Alert, AlertKind, AuditEvent, PainCheckIn, Patient, Side, User
+from patients.models import NPRS_MAX, NPRS_MIN, Alert, AlertKind, AuditEvent, PainCheckIn, Patient, Side, User
 from portal.errors import BROKER_ERRORS, DomainError, RateLimited
+from portal.validity import max_length_of
 
 log = logging.getLogger(__name__)
 
-NOTE_MAX = 2000
+NOTE_MAX = max_length_of(PainCheckIn, "note")
 # Side.values builds a new list on every access.
 _SIDES = frozenset(Side.values)
 #: What a replaced check-in keeps in the audit trail.
@@ -56,8 +57,8 @@ def _validate(answers: CheckInAnswers) -> None:
     # The forms and the API check the same things first; this is the last word
     # for any other caller (the database also refuses NPRS outside 0-10).
     nprs = answers.nprs
-    if isinstance(nprs, bool) or not isinstance(nprs, int) or not 0 <= nprs <= 10:
-        raise DomainError("Pain must be a whole number from 0 to 10.", field="nprs")
+    if isinstance(nprs, bool) or not isinstance(nprs, int) or not NPRS_MIN <= nprs <= NPRS_MAX:
+        raise DomainError(f"Pain must be a whole number from {NPRS_MIN} to {NPRS_MAX}.", field="nprs")
     if answers.side not in _SIDES:
         raise DomainError(f"Side must be one of: {', '.join(Side.values)}.", field="side")
     if len(answers.note) > NOTE_MAX:

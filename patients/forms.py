@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-import zoneinfo
 from datetime import time
-from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+
+from patients.models import User
+from patients.zones import TimeZoneFormField
+from portal.validity import max_length_of
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -25,18 +27,18 @@ class EmailAuthenticationForm(AuthenticationForm):
         return str(self.cleaned_data["username"]).strip().lower()
 
 
-def _zone_choices() -> list[tuple[str, str]]:
-    return [(zone, zone.replace("_", " ")) for zone in sorted(zoneinfo.available_timezones()) if "/" in zone]
-
-
 class PatientInviteForm(forms.Form):
     full_name = forms.CharField(
-        label="Full name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"})
+        label="Full name",
+        max_length=max_length_of(User, "full_name"),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     email = forms.EmailField(
-        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+        label="Email",
+        max_length=max_length_of(User, "email"),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
-    timezone = forms.ChoiceField(
+    timezone = TimeZoneFormField(
         label="Time zone", help_text="Where the patient lives: their day and reminders follow it."
     )
     reminder_time = forms.TimeField(
@@ -46,16 +48,12 @@ class PatientInviteForm(forms.Form):
         help_text="In the patient's time zone.",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["timezone"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = _zone_choices()
-
 
 class InvitationRequestForm(forms.Form):
     email = forms.EmailField(
-        label="Your email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label="Your email address",
+        max_length=max_length_of(User, "email"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
 

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import date, datetime, time
-from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone as tz
 
+# validate_timezone stays importable from here: migration 0001 names it.
+from patients.zones import TimeZoneField, validate_timezone  # noqa: F401
+
 if TYPE_CHECKING:
     from careplans.models import CarePlan  # noqa: F401
-
-
-@cache
-def _known_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def validate_timezone(value: str) -> None:
-    if value not in _known_zones():
-        raise ValidationError(f"'{value}' is not a known time zone (use an IANA name such as Europe/London).")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -90,7 +82,7 @@ class Clinic(models.Model):
     """The tenant: every therapist and patient belongs to exactly one."""
 
     name = models.CharField(max_length=200, unique=True)
-    timezone = models.CharField(max_length=64, default="Europe/London", validators=[validate_timezone])
+    timezone = TimeZoneField(default="Europe/London")
     created_at = models.DateTimeField(default=tz.now)
 
     def __str__(self) -> str:
@@ -112,7 +104,7 @@ class Patient(models.Model):
     therapist = models.ForeignKey(
         Therapist, on_delete=models.SET_NULL, null=True, blank=True, related_name="patients"
     )
-    timezone = models.CharField(max_length=64, default="Europe/London", validators=[validate_timezone])
+    timezone = TimeZoneField(default="Europe/London")
     reminder_time = models.TimeField(default=time(18, 0))
     reminders_enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=tz.now)
@@ -148,6 +140,10 @@ class Side(models.TextChoices):
     CENTRE = "centre", "Centre"
 
 
+# NPRS: whole numbers from 0 (no pain) to 10 (worst pain imaginable); LOINC 72514-3.
+NPRS_MIN, NPRS_MAX = 0, 10
+
+
 class PainCheckIn(models.Model):
     """The patient's daily report: NPRS 0-10 (LOINC 72514-3) and red-flag answers."""
 
@@ -158,7 +154,9 @@ class PainCheckIn(models.Model):
         "careplans.CarePlan", on_delete=models.PROTECT, related_name="checkins", db_index=False
     )
     local_date = models.DateField(help_text="The patient's own calendar date when they reported.")
-    nprs = models.PositiveSmallIntegerField(verbose_name="pain now (0-10)")
+    nprs = models.PositiveSmallIntegerField(
+        verbose_name="pain now (0-10)", validators=[MinValueValidator(NPRS_MIN), MaxValueValidator(NPRS_MAX)]
+    )
     side = models.CharField(max_length=8, choices=Side.choices, default=Side.CENTRE)
     flag_leg_weakness = models.BooleanField(default=False, verbose_name="new weakness in a leg")
     flag_bladder_bowel = models.BooleanField(default=False, verbose_name="loss of bowel or bladder control")
@@ -177,7 +175,9 @@ class PainCheckIn(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["patient", "local_date"], name="checkin_one_per_patient_day"),
-            models.CheckConstraint(condition=models.Q(nprs__gte=0, nprs__lte=10), name="checkin_nprs_0_10"),
+            models.CheckConstraint(
+                condition=models.Q(nprs__gte=NPRS_MIN, nprs__lte=NPRS_MAX), name="checkin_nprs_0_10"
+            ),
             models.CheckConstraint(condition=models.Q(side__in=Side.values), name="checkin_side_valid"),
         ]
         indexes = [

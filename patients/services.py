@@ -25,8 +25,8 @@ from patients.models import (
     Patient,
     Therapist,
     User,
-    validate_timezone,
 )
+from patients.zones import zone_canonical
 from portal.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -128,9 +128,9 @@ def patient_invite(
     if not email:
         raise DomainError("Enter the patient's email address.", field="email")
     try:
-        validate_timezone(timezone)
+        timezone = zone_canonical(timezone)
     except ValidationError as exc:
-        raise DomainError(exc.messages[0], field="timezone") from exc
+        raise DomainError(exc.messages[0], field="timezone", code="unknown_zone") from exc
     existing = User.objects.filter(email__iexact=email).select_related("patient").first()
     if existing is not None:
         raise _email_unavailable(existing, clinic)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from careplans.reminders import optout_patient, reminder_settings_update, reminders_opt_out
-from patients.forms import _zone_choices
+from patients.zones import TimeZoneFormField
 from portal.access import client_ip, patient_of, patient_required
 from portal.errors import DomainError
 
@@ -24,15 +22,9 @@ class ReminderSettingsForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text="The time of day, where you are, when the reminder arrives.",
     )
-    timezone = forms.ChoiceField(
+    timezone = TimeZoneFormField(
         label="Time zone", help_text="Where you live: your day, and your reminder, follow it."
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["timezone"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = _zone_choices()
 
 
 @patient_required
@@ -40,8 +32,15 @@ class ReminderSettingsForm(forms.Form):
 def settings_page(request: HttpRequest) -> HttpResponse:
     patient = patient_of(request)
     status = 200
+    # The current values are the initial ones on a POST too: the zone field keeps the
+    # stored zone as an accepted option even if it is missing from today's list.
+    current = {
+        "reminders_enabled": patient.reminders_enabled,
+        "reminder_time": patient.reminder_time,
+        "timezone": patient.timezone,
+    }
     if request.method == "POST":
-        form = ReminderSettingsForm(request.POST)
+        form = ReminderSettingsForm(request.POST, initial=current)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -60,13 +59,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                 return redirect("patient-settings")
         status = 400
     else:
-        form = ReminderSettingsForm(
-            initial={
-                "reminders_enabled": patient.reminders_enabled,
-                "reminder_time": patient.reminder_time,
-                "timezone": patient.timezone,
-            }
-        )
+        form = ReminderSettingsForm(initial=current)
     return render(request, "patients/settings.html", {"form": form, "patient": patient}, status=status)
 
 
