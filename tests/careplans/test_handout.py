@@ -73,7 +73,7 @@ ARABIC_NOTE = "تنفس بعمق، ثلاث مرات يوميا"
 
 
 def test_polish_name_and_right_to_left_notes_print_as_written(
-    plan_a: CarePlan, caplog: pytest.LogCaptureFixture
+    plan_a: CarePlan, caplog: pytest.LogCaptureFixture, artifacts: Path
 ) -> None:
     from careplans.handout import handout_pdf
     from careplans.selectors import plan_items
@@ -96,8 +96,6 @@ def test_polish_name_and_right_to_left_notes_print_as_written(
         words = re.findall(r"\w+", note)
         (line,) = [line for line in text.splitlines() if words[0] in line]
         assert re.findall(r"\w+", line) == words[::-1]
-    artifacts = Path(__file__).resolve().parents[2] / "test-artifacts"
-    artifacts.mkdir(exist_ok=True)
     (artifacts / "handout-unicode.pdf").write_bytes(pdf)
     if shutil.which("pdftoppm"):
         # A picture to look at: the order of right-to-left words cannot be read from extracted text.
@@ -182,7 +180,7 @@ def test_pdf_is_drawn_with_no_system_font_directory_visible(plan_a: CarePlan, mo
 
 
 def test_a_character_no_font_has_is_logged_not_replaced_quietly(
-    plan_a: CarePlan, caplog: pytest.LogCaptureFixture
+    plan_a: CarePlan, caplog: pytest.LogCaptureFixture, allow_undrawable: None
 ) -> None:
     from careplans.handout import handout_pdf, undrawable
     from careplans.selectors import plan_items
