@@ -72,13 +72,23 @@ def font_files() -> dict[tuple[str, str], Path]:
 
 
 @functools.cache
+def _cmap(path: Path) -> frozenset[int]:
+    """The code points the font file has glyphs for (read once per process)."""
+    with TTFont(path, lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
 def _drawable() -> frozenset[int]:
-    """Every code point some handout font has a glyph for (read once per process)."""
-    points: set[int] = set()
-    for path in set(font_files().values()):
-        with TTFont(path, lazy=True) as font:
-            points.update(font.getBestCmap())
-    return frozenset(points)
+    """Every code point some handout font has a glyph for."""
+    return frozenset().union(*(_cmap(path) for path in font_files().values()))
+
+
+def _faces_for(text: str) -> list[Face]:
+    """The first face, and the fallbacks that draw a character of ``text`` it lacks: fpdf2
+    embeds (and subsets, at a cost) every font it is given, used or not."""
+    files = font_files()
+    needed = {ord(char) for char in text} - _cmap(files[(FACES[0].name, "")])
+    return [FACES[0]] + [face for face in FACES[1:] if needed & _cmap(files[(face.name, "")])]
 
 
 def undrawable(text: str) -> list[str]:
@@ -114,13 +124,16 @@ def starts_rtl(text: str) -> bool:
 
 
 class _Handout(FPDF):
-    def __init__(self, footer_text: str) -> None:
+    def __init__(self, footer_text: str, *, text: str) -> None:
         super().__init__(format="A4")
         self.footer_text = footer_text
-        for (name, style), path in font_files().items():
-            self.add_font(name, style, path)
+        files = font_files()
+        faces = _faces_for(text)
+        for face in faces:
+            for style in face.styles:
+                self.add_font(face.name, style, files[(face.name, style)])
         # exact_match=False: a bold character only a regular fallback has is still drawn.
-        self.set_fallback_fonts([face.name for face in FACES[1:]], exact_match=False)
+        self.set_fallback_fonts([face.name for face in faces[1:]], exact_match=False)
         self.set_text_shaping(True)
         self.set_margins(18, 16, 18)
         self.set_auto_page_break(auto=True, margin=18)
@@ -170,7 +183,11 @@ def handout_pdf(plan: CarePlan, items: Sequence[PlanExercise]) -> bytes:
     footer_parts = [f"{plan.title} for {patient}", f"therapist {therapist}"]
     # A footer is one cell: with right-to-left text in it, only the patient's name (one direction).
     footer = patient if any(has_rtl(part) for part in footer_parts) else " · ".join(footer_parts)
-    pdf = _Handout(footer)
+    texts = [plan.title, patient, therapist, plan.condition]
+    for item in items:
+        exercise = item.exercise
+        texts += [exercise.name, item.dosage_text, item.note, exercise.precautions, *exercise.steps]
+    pdf = _Handout(footer, text="".join(texts))
     pdf.drawn.append(footer)
     pdf.set_title(f"{plan.title}: home exercises")
     pdf.set_author(therapist)

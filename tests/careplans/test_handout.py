@@ -206,3 +206,13 @@ def test_archived_exercise_still_prints_in_a_plan_that_uses_it(plan_a: CarePlan,
     patient_page = as_user(personas.patient_a.user).get(reverse("my-handout")).content.decode()
     assert "Bridge" in patient_page
     assert "Bridge" in as_user(personas.patient_a.user).get(reverse("today")).content.decode()
+
+
+def test_only_the_fallback_fonts_a_plan_needs_are_embedded() -> None:
+    from careplans.handout import FACES, _faces_for
+
+    names = {face.name for face in FACES}
+    latin = "Łukasz Wąsik-Żółć, 2 \u00d7 10 \u00b7 \u201cok\u201d"
+    assert [face.name for face in _faces_for(latin)] == ["Atkinson"]
+    assert [face.name for face in _faces_for("Zoë שלום")] == ["Atkinson", "Heebo"]
+    assert {face.name for face in _faces_for("سلام Жанна שלום")} == names
