@@ -1,90 +1,207 @@
 """The plan handout as a PDF, drawn with fpdf2.
 
-DejaVu Sans is used when the system has it, so any name prints as written;
-otherwise the PDF core font, with the few typographic characters a plan uses
-mapped to plain ones (core fonts only know Latin-1).
+Fonts come from Python packages Plinth depends on (``fontpkg-*``, pinned in
+requirements.lock), never from the host: the production image
+(``python:3.11-slim``) has no fonts at all. Atkinson Hyperlegible (Braille
+Institute, designed for low-vision readers) sets the text; for characters it
+lacks, fpdf2 falls back to IBM Plex Sans Arabic, Heebo (Hebrew) and Noto Sans
+(Greek, Cyrillic, Vietnamese and the rest of Latin). Text shaping (HarfBuzz,
+through ``uharfbuzz``) joins Arabic letters and lays right-to-left text out in
+its order. A character that no font can draw is logged as an error (with its
+code point) by ``careplans.handout``: it is never replaced by a "?" quietly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import logging
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import fontpkg
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import Align, XPos, YPos
 
 from careplans.models import CarePlan, PlanExercise
 
-FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
-# Curly quotes, dashes, ellipsis, arrow, multiplication sign -> plain Latin-1.
-LATIN1_FALLBACKS = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2026": "...",
-        "\u2192": "->",
-        "\u00d7": "x",
-        "\u00b7": "-",
-    }
-)
+logger = logging.getLogger(__name__)
+
 INK = (27, 36, 48)
 MUTED = (74, 85, 101)
 BRAND = (8, 68, 103)
+FONT = "Atkinson"
+
+
+@dataclass(frozen=True)
+class Face:
+    """One font family from a package: its fpdf2 name, its fontpkg name and the
+    fpdf2 styles it is registered for ("" regular, "B" bold)."""
+
+    name: str
+    package_family: str
+    styles: tuple[str, ...]
+
+
+# The first sets the text; the others are fpdf2 fallbacks, tried in order for a missing glyph.
+# Variable fonts are used at their default instance (regular): instancing a bold at
+# run time costs seconds per PDF, and a bold Hebrew or Greek name set regular loses nothing.
+FACES = (
+    Face(FONT, "Atkinson Hyperlegible", ("", "B")),
+    Face("PlexArabic", "IBM Plex Sans Arabic", ("", "B")),
+    Face("Heebo", "Heebo", ("",)),
+    Face("NotoSans", "Noto Sans", ("",)),
+)
+_WEIGHT = {"": 400, "B": 700}
+_RTL_CLASSES = ("R", "AL")
+
+
+def font_files() -> dict[tuple[str, str], Path]:
+    """(fpdf2 family, style) -> the TTF file inside its installed package.
+
+    Raises ``fontpkg.FamilyNotInstalled`` when a font package is missing, so a
+    broken install fails the first handout loudly instead of printing '?'.
+    """
+    return {
+        (face.name, style): Path(fontpkg.path(face.package_family, weight=_WEIGHT[style]))
+        for face in FACES
+        for style in face.styles
+    }
+
+
+@functools.cache
+def _cmap(path: Path) -> frozenset[int]:
+    """The code points the font file has glyphs for (read once per process)."""
+    with TTFont(path, lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+def _drawable() -> frozenset[int]:
+    """Every code point some handout font has a glyph for."""
+    return frozenset().union(*(_cmap(path) for path in font_files().values()))
+
+
+def _faces_for(text: str) -> list[Face]:
+    """The first face, and the fallbacks that draw a character of ``text`` it lacks: fpdf2
+    embeds (and subsets, at a cost) every font it is given, used or not."""
+    files = font_files()
+    needed = {ord(char) for char in text} - _cmap(files[(FACES[0].name, "")])
+    return [FACES[0]] + [face for face in FACES[1:] if needed & _cmap(files[(face.name, "")])]
+
+
+def undrawable(text: str) -> list[str]:
+    """The distinct characters of ``text`` that no handout font can draw, in order of
+    appearance; spaces, line breaks and invisible format characters (category Z*, Cc, Cf)
+    need no glyph and are never reported."""
+    drawable = _drawable()
+    missing: list[str] = []
+    for char in text:
+        if ord(char) in drawable or char in missing or unicodedata.category(char)[0] in "Z":
+            continue
+        if unicodedata.category(char) in ("Cc", "Cf"):
+            continue
+        missing.append(char)
+    return missing
+
+
+def has_rtl(text: str) -> bool:
+    """Whether ``text`` has a right-to-left letter (Unicode bidi class R or AL: Hebrew, Arabic, ...)."""
+    return any(unicodedata.bidirectional(char) in _RTL_CLASSES for char in text)
+
+
+def starts_rtl(text: str) -> bool:
+    """Whether the first letter with a direction is right-to-left (Unicode UAX #9, rules P2-P3):
+    the paragraph then reads from the right and is aligned right."""
+    for char in text:
+        direction = unicodedata.bidirectional(char)
+        if direction in _RTL_CLASSES:
+            return True
+        if direction == "L":
+            return False
+    return False
 
 
 class _Handout(FPDF):
-    def __init__(self, footer_text: str) -> None:
+    def __init__(self, footer_text: str, *, text: str) -> None:
         super().__init__(format="A4")
         self.footer_text = footer_text
-        self.family = "Helvetica"
-        self.unicode = False
-        for folder in FONT_DIRS:
-            regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-            if regular.exists() and bold.exists():
-                self.add_font("DejaVu", "", str(regular))
-                self.add_font("DejaVu", "B", str(bold))
-                self.family, self.unicode = "DejaVu", True
-                break
+        files = font_files()
+        faces = _faces_for(text)
+        for face in faces:
+            for style in face.styles:
+                self.add_font(face.name, style, files[(face.name, style)])
+        # exact_match=False: a bold character only a regular fallback has is still drawn.
+        self.set_fallback_fonts([face.name for face in faces[1:]], exact_match=False)
+        self.set_text_shaping(True)
         self.set_margins(18, 16, 18)
         self.set_auto_page_break(auto=True, margin=18)
-
-    def text_for(self, value: str) -> str:
-        if self.unicode:
-            return value
-        return value.translate(LATIN1_FALLBACKS).encode("latin-1", "replace").decode("latin-1")
+        self.drawn: list[str] = []
 
     def para(
         self, value: str, *, size: float = 10.5, style: str = "", color: tuple[int, int, int] = INK
     ) -> None:
-        self.set_font(self.family, style, size)
+        self.drawn.append(value)
+        self.set_font(FONT, style, size)
         self.set_text_color(*color)
-        self.multi_cell(0, size * 0.5, self.text_for(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        align = Align.R if starts_rtl(value) else Align.J
+        self.multi_cell(0, size * 0.5, value, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def labelled(
+        self, parts: Iterable[str], *, size: float = 10.5, style: str = "", color: tuple[int, int, int] = INK
+    ) -> None:
+        """Parts of one line (a label and people's text). With any right-to-left text each part
+        is a paragraph of its own, so each takes its own direction: fpdf2 2.8 does not reorder
+        a right-to-left run nested in a left-to-right line when the run holds digits or Latin."""
+        parts = [part for part in parts if part]
+        if any(has_rtl(part) for part in parts):
+            for part in parts:
+                self.para(part.strip(" :·"), size=size, style=style, color=color)
+        else:
+            self.para("".join(parts), size=size, style=style, color=color)
 
     def footer(self) -> None:
         self.set_y(-12)
-        self.set_font(self.family, "", 8)
+        self.set_font(FONT, "", 8)
         self.set_text_color(*MUTED)
-        self.cell(0, 5, self.text_for(f"{self.footer_text} · page {self.page_no()}/{{nb}}"), align="C")
+        align = Align.R if starts_rtl(self.footer_text) else Align.L
+        self.cell(self.epw * 0.8, 5, self.footer_text, align=align)
+        self.cell(0, 5, f"page {self.page_no()}/{{nb}}", align=Align.R)
 
 
 def handout_pdf(plan: CarePlan, items: Sequence[PlanExercise]) -> bytes:
+    """The plan's home-exercise handout as PDF bytes (A4): title, patient, dates, therapist,
+    then each exercise with its dosage, steps, the therapist's note and precautions.
+
+    ``items`` are the plan's exercises in order, with ``exercise`` loaded. Text in any
+    script the fonts cover prints as written; a character none of them has is logged
+    (``careplans.handout``, ERROR) with its code point.
+    """
     therapist = plan.therapist.user.full_name or plan.therapist.user.email
-    pdf = _Handout(f"{plan.title} for {plan.patient} · therapist {therapist}")
-    pdf.set_title(pdf.text_for(f"{plan.title}: home exercises"))
-    pdf.set_author(pdf.text_for(therapist))
+    patient = str(plan.patient)
+    footer_parts = [f"{plan.title} for {patient}", f"therapist {therapist}"]
+    # A footer is one cell: with right-to-left text in it, only the patient's name (one direction).
+    footer = patient if any(has_rtl(part) for part in footer_parts) else " · ".join(footer_parts)
+    texts = [plan.title, patient, therapist, plan.condition]
+    for item in items:
+        exercise = item.exercise
+        texts += [exercise.name, item.dosage_text, item.note, exercise.precautions, *exercise.steps]
+    pdf = _Handout(footer, text="".join(texts))
+    pdf.drawn.append(footer)
+    pdf.set_title(f"{plan.title}: home exercises")
+    pdf.set_author(therapist)
     pdf.alias_nb_pages()
     pdf.add_page()
     pdf.para(plan.title, size=18, style="B", color=BRAND)
     pdf.ln(1)
-    pdf.para(f"Home exercises for {plan.patient}", size=12, style="B")
-    details = f"From {plan.start_date:%-d %B %Y} for {plan.length_weeks} weeks · your therapist: {therapist}"
-    if plan.condition:
-        details = f"{plan.condition} · {details}"
-    pdf.para(details, size=10, color=MUTED)
+    pdf.labelled(["Home exercises for ", patient], size=12, style="B")
+    dates = f"From {plan.start_date:%-d %B %Y} for {plan.length_weeks} weeks"
+    pdf.labelled(
+        [f"{plan.condition} · " if plan.condition else "", dates, " · your therapist: ", therapist],
+        size=10,
+        color=MUTED,
+    )
     pdf.ln(3)
     for number, item in enumerate(items, start=1):
         exercise = item.exercise
@@ -98,9 +215,9 @@ def handout_pdf(plan: CarePlan, items: Sequence[PlanExercise]) -> bytes:
             pdf.para(f"{step_number}. {step}", size=10)
         if item.note:
             pdf.ln(1)
-            pdf.para(f"Note from {therapist}: {item.note}", size=10, style="B")
+            pdf.labelled([f"Note from {therapist}: ", item.note], size=10, style="B")
         if exercise.precautions:
-            pdf.para(f"Take care: {exercise.precautions}", size=9, color=MUTED)
+            pdf.labelled(["Take care: ", exercise.precautions], size=9, color=MUTED)
         if exercise.video_url or exercise.image_url:
             pdf.para(f"See it: {exercise.video_url or exercise.image_url}", size=9, color=MUTED)
         pdf.ln(3)
@@ -111,4 +228,11 @@ def handout_pdf(plan: CarePlan, items: Sequence[PlanExercise]) -> bytes:
         size=9,
         color=MUTED,
     )
+    missing = undrawable("".join(pdf.drawn))
+    if missing:
+        logger.error(
+            "Handout of plan %s: no font draws %s",
+            plan.pk,
+            ", ".join(f"U+{ord(char):04X} {unicodedata.name(char, '?')}" for char in missing),
+        )
     return bytes(pdf.output())

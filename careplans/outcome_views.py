@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,6 +24,7 @@ from careplans.outcomes import BASELINE_FALLBACK, WEEK1, Outcome, outcome_from_r
 from patients.charts import PainPoint, pain_chart
 from patients.models import PainCheckIn, Patient
 from portal.access import patient_of, patient_required, therapist_of, therapist_required
+from portal.spreadsheet import Cell, csv_download
 
 # --- the patient's progress ---------------------------------------------------
 
@@ -248,32 +248,25 @@ CSV_HEADER = [
 ]
 
 
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
-def _csv_row(group: GroupFigures) -> list[str]:
+def _csv_row(group: GroupFigures) -> list[Cell]:
     return [
         group.label,
-        str(group.reached),
-        str(group.with_endpoint),
-        str(group.missing),
-        _num(group.mean_percent),
-        _num(group.median_percent),
-        _num(group.group_means_percent),
-        _num(group.responder_rate_endpoint),
-        _num(group.responder_rate_itt),
+        group.reached,
+        group.with_endpoint,
+        group.missing,
+        group.mean_percent,
+        group.median_percent,
+        group.group_means_percent,
+        group.responder_rate_endpoint,
+        group.responder_rate_itt,
     ]
 
 
 def report_csv(report: OutcomeReport, *, filename: str) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_HEADER)
-    for group in [report.overall, *report.by_therapist]:
-        writer.writerow(_csv_row(group))
-    return response
+    """The report's overall row and one row per therapist, as a spreadsheet download
+    (portal.spreadsheet: byte-order mark, formula-like names neutralised, numbers as numbers)."""
+    rows = (_csv_row(group) for group in [report.overall, *report.by_therapist])
+    return csv_download(filename=filename, header=CSV_HEADER, rows=rows)
 
 
 @therapist_required

@@ -413,6 +413,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # django-axes logs every login at INFO; lockouts are WARNING and still show.
-    "loggers": {"axes": {"level": "WARNING"}},
+    # fontTools logs each font subset of every handout PDF at INFO, glyph by glyph.
+    "loggers": {"axes": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 FORMS_URLFIELD_ASSUME_HTTPS = True

