@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from patients.localday import LocalDateField
+
 
 class EmailAuthenticationForm(AuthenticationForm):
     """Login by email; the address is matched without regard to case."""
@@ -63,3 +65,5 @@ class SessionMarkForm(forms.Form):
     done = forms.TypedChoiceField(
         choices=[("1", "done"), ("0", "not done")], coerce=lambda value: value == "1"
     )
+    # The day the Today page was rendered for; absent (an old page): the day it arrives.
+    local_date = LocalDateField()

@@ -20,7 +20,9 @@ for an answer the patient can give.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from django import forms
 from django.utils import timezone
 
 from patients.models import Patient
@@ -68,12 +70,46 @@ def answer_day(
             field=field,
             code=DAY_IN_FUTURE,
         )
-    if not day_is_open(patient=patient, day=day, now=now):
-        raise DomainError(
-            f"The day has changed: answers for {day:%A %-d %B} were taken until "
-            f"{int(ANSWER_GRACE.total_seconds() // 3600)} hours after the midnight that ended it. "
-            f"It is now {today:%A %-d %B} in {patient.timezone}; send it again to record it for today.",
-            field=field,
-            code=DAY_CLOSED,
+    if day_is_open(patient=patient, day=day, now=now):
+        return day
+    hours = int(ANSWER_GRACE.total_seconds() // 3600)
+    if day == today - timedelta(days=1):
+        message = (
+            f"The day has changed: answers for {day:%A %-d %B} were taken until {hours} hours after "
+            f"the midnight that ended it. It is now {today:%A %-d %B} in {patient.timezone}; send "
+            "it again to record it for today."
         )
+    else:
+        message = (
+            f"{day:%A %-d %B %Y} is closed for answers: they can be for today ({today:%A %-d %B} in "
+            f"{patient.timezone}) or, until {hours} hours after midnight, for yesterday."
+        )
+    raise DomainError(message, field=field, code=DAY_CLOSED)
     return day
+
+
+class LocalDateField(forms.DateField):
+    """The hidden local date a page was rendered for: ISO 8601 (YYYY-MM-DD) only."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
+        kwargs.setdefault(
+            "error_messages", {"invalid": "The day of this form is not a date (YYYY-MM-DD); reload the page."}
+        )
+        super().__init__(**kwargs)
+
+
+def page_day(*, patient: Patient, requested: str | None, now: datetime | None = None) -> date:
+    """The local date a page renders its form for: ``requested`` (a ``?day=`` query value, as
+    sent) when it is an ISO 8601 date still open for answers, else the patient's today."""
+    today = patient.local_today(now)
+    if not requested:
+        return today
+    try:
+        day = date.fromisoformat(requested)
+    except ValueError:
+        return today
+    return day if day <= today and day_is_open(patient=patient, day=day, now=now) else today
