@@ -37,12 +37,13 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Case, DateField, Exists, F, OuterRef, Q, TimeField, Value, When
+from django.db.models import Case, DateField, Exists, F, OuterRef, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
 from careplans.models import CarePlan, DeliveryStatus, PlanStatus, ReminderDelivery, ReminderKind
 from patients.audit import audit_log
+from patients.localday import ANSWER_GRACE
 from patients.models import PainCheckIn, Patient, User
 from patients.zones import zone_canonical
 from portal.errors import DomainError
@@ -79,15 +80,63 @@ class SendResult:
 
 # --- time zones ---------------------------------------------------------------
 
+#: A reminder goes out at the first run at or after its local time, and never
+#: more than this late: a worker down at 23:58 and back at 00:03 still sends the
+#: reminder for the day before (once, unless the patient checked in for it); one
+#: back only after 02:00 does not. The same bound as the grace period during which
+#: a check-in for the day before is still accepted, so a late reminder always asks
+#: for an answer the patient can still give.
+REMINDER_MAX_LATENESS = ANSWER_GRACE
+
+
+@dataclass(frozen=True)
+class ReminderWindow:
+    """The local wall-clock moments whose reminders a run at ``now`` serves, in one zone.
+
+    A reminder at local time ``t`` on date ``d`` is due when ``start < d t <= end``,
+    where ``end`` is the zone's wall clock at ``now`` and ``start`` its wall clock
+    ``REMINDER_MAX_LATENESS`` earlier. Windows of runs 5 minutes apart overlap, so
+    every reminder time falls in at least one (the delivery row makes it one send),
+    across midnight as within a day. Comparing wall-clock times is what makes DST
+    harmless: on a spring-forward day a 02:30 reminder (a time that never happens)
+    is due from 03:00, and on a fall-back day 01:30 happens twice but the delivery
+    row of that local date already exists the second time.
+    """
+
+    start: datetime  # naive, local wall clock, excluded
+    end: datetime  # naive, local wall clock, included
+
+    @classmethod
+    def at(cls, zone: str, now: datetime) -> ReminderWindow:
+        """The window of a run at ``now`` (aware) in the IANA zone ``zone``."""
+        info = zoneinfo.ZoneInfo(zone)
+        return cls(
+            start=(now - REMINDER_MAX_LATENESS).astimezone(info).replace(tzinfo=None),
+            end=now.astimezone(info).replace(tzinfo=None),
+        )
+
+    def days(self) -> list[tuple[date, time | None, time | None]]:
+        """Each local date the window touches, with its (excluded low, included high) reminder times.
+
+        ``None`` means the bound is the date's own start or end. Two dates at
+        most, since the lateness is far below a day.
+        """
+        days = []
+        day = self.start.date()
+        while day <= self.end.date():
+            low = self.start.time() if day == self.start.date() else None
+            high = self.end.time() if day == self.end.date() else None
+            days.append((day, low, high))
+            day += timedelta(days=1)
+        return days
+
+    def too_late(self, day: date, at: time) -> bool:
+        """Whether the reminder of ``day`` at ``at`` is more than the maximum lateness behind."""
+        return datetime.combine(day, at) <= self.start
+
 
 def local_now_by_zone(zones: Iterable[str], now: datetime) -> dict[str, datetime]:
-    """Each zone's wall-clock time at ``now``.
-
-    Comparing wall-clock times is what makes DST harmless: on a spring-forward
-    day a 02:30 reminder (a time that never happens) is due from 03:00, and on
-    a fall-back day 01:30 happens twice but the delivery row of that local date
-    already exists the second time.
-    """
+    """Each zone's wall-clock time at ``now``."""
     return {zone: now.astimezone(zoneinfo.ZoneInfo(zone)) for zone in zones}
 
 
@@ -95,6 +144,24 @@ def zone_case(values: dict[str, Any], output_field: Any, *, field: str = "timezo
     """A CASE over time zones, so one query can ask per-zone questions of every row."""
     whens = [When(**{field: zone}, then=Value(value)) for zone, value in values.items()]
     return Case(*whens, default=Value(None), output_field=output_field)
+
+
+def reminder_day_case(windows: dict[str, ReminderWindow]) -> Case:
+    """A CASE giving each patient row the local date whose reminder is due now, or NULL.
+
+    One branch per zone and date the zone's window touches, on the patient's
+    ``timezone`` and ``reminder_time``: one query asks every zone at once.
+    """
+    whens = []
+    for zone, window in windows.items():
+        for day, low, high in window.days():
+            condition = Q(timezone=zone)
+            if low is not None:
+                condition &= Q(reminder_time__gt=low)
+            if high is not None:
+                condition &= Q(reminder_time__lte=high)
+            whens.append(When(condition, then=Value(day)))
+    return Case(*whens, default=Value(None), output_field=DateField())
 
 
 def reminder_zones() -> list[str]:
@@ -113,22 +180,21 @@ def reminder_zones() -> list[str]:
 def reminders_due(
     *, now: datetime, zones: list[str] | None = None, after_id: int = 0, limit: int = BATCH
 ) -> list[Due]:
-    """The next ``limit`` patients (by id, after ``after_id``) due a reminder at ``now``.
+    """The next ``limit`` patients (by id, after ``after_id``) due a reminder at ``now`` (aware).
 
-    Due: an active plan that has started, reminders on, the local reminder time
-    passed today in their own zone, no check-in and no reminder row for their
-    local date. One query, whatever the number of patients or zones.
+    Due: reminders on, the local reminder time inside the run's window (passed,
+    and at most ``REMINDER_MAX_LATENESS`` ago, on today's or yesterday's local
+    date), an active plan started by that date, and no check-in and no reminder
+    row for that date. One query, whatever the number of patients or zones.
     """
     zones = reminder_zones() if zones is None else zones
     if not zones:
         return []
-    local = local_now_by_zone(zones, now)
-    today = zone_case({z: t.date() for z, t in local.items()}, DateField())
-    clock = zone_case({z: t.time().replace(tzinfo=None) for z, t in local.items()}, TimeField())
+    day = reminder_day_case({zone: ReminderWindow.at(zone, now) for zone in zones})
     rows = (
         Patient.objects.filter(pk__gt=after_id, reminders_enabled=True, timezone__in=zones)
-        .annotate(reminder_day=today, reminder_clock=clock)
-        .filter(reminder_time__lte=F("reminder_clock"))
+        .annotate(reminder_day=day)
+        .filter(reminder_day__isnull=False)
         .filter(
             Exists(
                 CarePlan.objects.filter(
@@ -279,8 +345,8 @@ def _skip_reason(delivery: ReminderDelivery, plan: CarePlan | None, now: datetim
         return "reminders switched off"
     if plan is None:
         return "no active plan"
-    if patient.local_today(now) != delivery.local_date:
-        return "the day is over"
+    if ReminderWindow.at(patient.timezone, now).too_late(delivery.local_date, patient.reminder_time):
+        return f"more than {REMINDER_MAX_LATENESS} after the reminder time"
     if PainCheckIn.objects.filter(patient=patient, local_date=delivery.local_date).exists():
         return "checked in before the reminder went out"
     return ""
@@ -359,8 +425,10 @@ def reminder_message(*, delivery: ReminderDelivery, plan: CarePlan) -> EmailMess
     stop = optout_url(patient.pk)
     body = (
         f"Hello {user.get_short_name()},\n\n"
-        "Time for today's check-in: how is your pain today? It takes a minute.\n"
-        f"{_absolute(reverse('checkin'))}\n\n"
+        f"Time for your check-in for {delivery.local_date:%A %-d %B}: how is your pain? "
+        "It takes a minute.\n"
+        # The day rides in the link: a reminder sent just after midnight asks about the day before.
+        f"{_absolute(reverse('checkin'))}?day={delivery.local_date.isoformat()}\n\n"
         f'You are in week {week} of {plan.length_weeks} of "{plan.title}".\n\n'
         f"This reminder comes at {patient.reminder_time:%H:%M} ({patient.timezone}) each day. "
         f"To change the time or switch reminders off, open your settings:\n"

@@ -1,9 +1,9 @@
 """Check-ins through the API: the patient posts today's, therapists read a patient's.
 
 Validation is strict: NPRS is a JSON integer 0-10 (not 3.5, "7", "seven" or
-true), red-flag answers are JSON booleans, unknown fields are refused, and a
-date sent by the client is refused with the reason: the server sets the date
-from the patient's time zone.
+true), red-flag answers are JSON booleans, unknown fields are refused. The day
+is the optional ``local_date`` (ISO 8601), under the rule of
+``patients.localday``; other date keys are refused with the reason.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from patients.audit import audit_read
 from patients.checkin_forms import DATE_KEYS
 from patients.checkins import NOTE_MAX, checkin_submit
+from patients.localday import ANSWER_GRACE
 from patients.models import NPRS_MAX, NPRS_MIN, PainCheckIn, Patient, Side
 from portal.access import client_ip
 from portal.api_common import (
@@ -40,6 +41,9 @@ from portal.api_common import (
     StrictSerializer,
     parse_id,
 )
+
+#: The grace period in whole hours, for the schema's words.
+ANSWER_GRACE_HOURS = int(ANSWER_GRACE.total_seconds() // 3600)
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -156,6 +160,18 @@ class CheckInCreateSerializer(SharedFieldsMixin, StrictSerializer):
     flag_fever = StrictBooleanField(default=False, help_text="Fever.")
     flag_weight_loss = StrictBooleanField(default=False, help_text="Unexplained weight loss.")
     note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX, default="")
+    local_date = serializers.DateField(
+        required=False,
+        input_formats=["iso-8601"],
+        help_text=(
+            "The patient's local date these answers are for, ISO 8601 (YYYY-MM-DD). Optional: "
+            "without it, the patient's date (in their time zone) when the server receives the "
+            f"check-in. Accepted: that date, or the day before until {ANSWER_GRACE_HOURS} hours "
+            "after the patient's local midnight; never a future date, an older one, or a date "
+            "before the plan starts (400 naming `local_date`)."
+        ),
+        error_messages={"invalid": "Must be a date in ISO 8601 format, YYYY-MM-DD (for example 2026-05-04)."},
+    )
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -164,8 +180,8 @@ class CheckInCreateSerializer(SharedFieldsMixin, StrictSerializer):
                 raise serializers.ValidationError(
                     {
                         key: [
-                            "Refused: the check-in's date is set by the server from the patient's "
-                            "time zone at the moment it is received. Do not send a date."
+                            "Refused: send the day the answers are for as local_date (ISO 8601, "
+                            "YYYY-MM-DD); the time received is always the server's."
                         ]
                         for key in sent
                     }
@@ -175,10 +191,12 @@ class CheckInCreateSerializer(SharedFieldsMixin, StrictSerializer):
 
 @extend_schema(
     tags=["check-ins"],
-    summary="Submit today's pain check-in (patients only)",
+    summary="Submit a pain check-in for today (or, just after midnight, yesterday) (patients only)",
     description=(
-        "Records the authenticated patient's check-in for their local date (their time zone, at the "
-        "moment the server receives it). A second check-in on the same local date replaces the first: "
+        "Records the authenticated patient's check-in for `local_date` if given, else for their local "
+        "date (their time zone) at the moment the server receives it. A form answered at 23:58 and "
+        f"sent at 00:02 keeps its day: the day before is accepted until {ANSWER_GRACE_HOURS} hours after "
+        "the patient's local midnight. A second check-in on the same local date replaces the first: "
         "the answer is 200 instead of 201, and the replaced values are kept in the audit trail. "
         "Any red-flag answer opens an alert for the therapist at once and emails them."
     ),
@@ -189,8 +207,10 @@ class CheckInCreateSerializer(SharedFieldsMixin, StrictSerializer):
         400: OpenApiResponse(
             INVALID.response,
             description=(
-                "Invalid input (each field with its reasons), a date sent by the client (refused), "
-                "an unknown field, or no active care plan (field `plan`)."
+                "Invalid input (each field with its reasons): a `local_date` that is not ISO 8601, in "
+                "the future, closed (before yesterday, or yesterday after the grace period) or before "
+                "the plan starts; another date key (refused); an unknown field; or no active care "
+                "plan (field `plan`)."
             ),
         ),
         401: UNAUTHENTICATED,

@@ -1,4 +1,5 @@
-"""The patient's daily check-in form: NPRS as eleven labelled choices, side, four red flags."""
+"""The patient's daily check-in form: NPRS as eleven labelled choices, side, four red flags,
+and the local date the page was rendered for (hidden), so an answer keeps its day."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from django import forms
 
 from patients.checkins import NOTE_MAX
+from patients.localday import LocalDateField
 from patients.models import PainCheckIn, Side
 
 NPRS_WORDS: dict[int, str] = {
@@ -23,8 +25,9 @@ NPRS_WORDS: dict[int, str] = {
     10: "worst pain imaginable",
 }
 
-#: Keys a client might send to choose the date; the server decides it, so they are refused.
-DATE_KEYS: tuple[str, ...] = ("local_date", "date", "day", "received_at")
+#: Keys a client might send for the date other than ``local_date``: refused, with the reason,
+#: rather than silently ignored (the time received is always the server's).
+DATE_KEYS: tuple[str, ...] = ("date", "day", "received_at")
 
 RED_FLAG_QUESTIONS: dict[str, str] = {
     "flag_leg_weakness": "Do you have new weakness in a leg?",
@@ -66,6 +69,8 @@ class CheckInForm(forms.Form):
         max_length=NOTE_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # The day the page was rendered for; absent (an old page): the day it arrives.
+    local_date = LocalDateField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -84,8 +89,8 @@ class CheckInForm(forms.Form):
         sent = [key for key in DATE_KEYS if key in self.data]
         if sent:
             raise forms.ValidationError(
-                "The date of a check-in is set from your time zone; a date sent with the form "
-                f"is not accepted ({', '.join(sent)}).",
+                "The day of a check-in is the form's own (local_date); another date sent with the "
+                f"form is not accepted ({', '.join(sent)}).",
                 code="date_not_accepted",
             )
         return cleaned

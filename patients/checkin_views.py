@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.checkin_forms import RED_FLAG_QUESTIONS, CheckInForm
 from patients.checkins import alert_acknowledge, checkin_submit
+from patients.localday import DAY_CLOSED, DAY_IN_FUTURE, page_day
 from patients.models import Alert, PainCheckIn
 from patients.record import patient_for_therapist, patient_record, patient_trend
 from patients.selectors import active_plan_of, checkin_on
@@ -18,21 +22,34 @@ from portal.errors import DomainError, RateLimited
 from portal.ratelimit import too_many_requests
 
 
+def _day_words(day: date, today: date) -> str:
+    return "today" if day == today else f"for {day:%A %-d %B}"
+
+
 @patient_required
 @require_http_methods(["GET", "POST"])
 def checkin(request: HttpRequest) -> HttpResponse:
-    """Today's check-in. Sending it again the same day replaces the earlier answer."""
+    """The check-in of one local day: today, or (``?day=``, as the reminder links it) yesterday
+    while its grace period lasts. Sending it again for the same day replaces the earlier answer.
+
+    The form carries the day it was rendered for. Sent after that day closed, it is
+    not moved silently: the page comes back with the answers kept, saying the day
+    has changed, and offers to record them for today.
+    """
     patient = patient_of(request)
     plan = active_plan_of(patient=patient)
     today = patient.local_today()
-    existing = checkin_on(patient=patient, day=today)
+    day = page_day(patient=patient, requested=request.GET.get("day"))
     status = 200
+    day_changed = ""
     if request.method == "POST":
         form = CheckInForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
+            day = data["local_date"] or today
+            existing = checkin_on(patient=patient, day=day)
             try:
-                _, replaced = checkin_submit(
+                checkin, replaced = checkin_submit(
                     patient=patient,
                     nprs=data["nprs"],
                     side=data["side"],
@@ -41,27 +58,39 @@ def checkin(request: HttpRequest) -> HttpResponse:
                     flag_fever=data["flag_fever"],
                     flag_weight_loss=data["flag_weight_loss"],
                     note=data["note"],
+                    local_date=data["local_date"],
                     ip=client_ip(request),
                 )
             except RateLimited as error:
                 return too_many_requests(request, error.retry_after, "checkin")
             except DomainError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                if error.code in (DAY_CLOSED, DAY_IN_FUTURE):
+                    # Asked, never moved: the same answers, now offered for today.
+                    day_changed = error.message
+                    day = today
+                    form = CheckInForm({**request.POST.dict(), "local_date": today.isoformat()})
+                    form.is_valid()
+                else:
+                    form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
                 if replaced and existing is not None:
                     messages.success(
                         request,
-                        f"Saved. This replaces the check-in you sent earlier today "
+                        f"Saved. This replaces the check-in you sent earlier {_day_words(day, today)} "
                         f"(pain was {existing.nprs} out of 10).",
                     )
                 else:
                     messages.success(request, "Thank you, your check-in is saved.")
-                return redirect("checkin-done")
+                return redirect(reverse("checkin-done") + f"?day={checkin.local_date.isoformat()}")
         status = 400
+        if not day_changed and form.is_bound and not form.errors.get("local_date"):
+            day = form.cleaned_data.get("local_date") or day
+        existing = checkin_on(patient=patient, day=day)
     else:
-        initial: dict[str, object] = {}
+        existing = checkin_on(patient=patient, day=day)
+        initial: dict[str, object] = {"local_date": day.isoformat()}
         if existing is not None:
-            initial = {
+            initial |= {
                 "nprs": str(existing.nprs),
                 "side": existing.side,
                 "note": existing.note,
@@ -70,28 +99,37 @@ def checkin(request: HttpRequest) -> HttpResponse:
         else:
             last = PainCheckIn.objects.filter(patient=patient).order_by("-local_date").only("side").first()
             if last is not None:
-                initial = {"side": last.side}
+                initial["side"] = last.side
         form = CheckInForm(initial=initial)
     return render(
         request,
         "patients/checkin.html",
-        {"form": form, "plan": plan, "existing": existing, "today": today},
+        {
+            "form": form,
+            "plan": plan,
+            "existing": existing,
+            "today": today,
+            "day": day,
+            "day_words": _day_words(day, today),
+            "day_changed": day_changed,
+        },
         status=status,
     )
 
 
 @patient_required
 def checkin_done(request: HttpRequest) -> HttpResponse:
-    """After a check-in: red-flag guidance when needed, and the recent trend."""
+    """After a check-in: red-flag guidance when needed, and the recent trend (of ``?day=``, or today)."""
     patient = patient_of(request)
     today = patient.local_today()
-    todays = checkin_on(patient=patient, day=today)
-    if todays is None:
+    day = page_day(patient=patient, requested=request.GET.get("day"))
+    saved = checkin_on(patient=patient, day=day)
+    if saved is None:
         return redirect("checkin")
     return render(
         request,
         "patients/checkin_done.html",
-        {"checkin": todays, "trend": patient_trend(patient=patient, today=today), "today": today},
+        {"checkin": saved, "trend": patient_trend(patient=patient, today=today), "today": today},
     )
 
 

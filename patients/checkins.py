@@ -3,10 +3,14 @@
 A check-in is one transaction: the rate limit, the check-in, its audit entry
 and any alert are written together or not at all.
 
-The check-in's date is always the patient's own calendar date at the moment the
-server receives it (never a date the client sends): a patient in Los Angeles
-checking in at 23:30 reports for that evening's date, one in Sydney at 00:30
-for the new day.
+A check-in belongs to the local date the patient answered for: the page sends
+the date it was rendered for, the API an optional ``local_date``. The server
+still decides whether that date takes answers (``patients.localday``): today,
+or yesterday until 2 hours after local midnight, never a future date, an older
+one, or one before the plan starts. Without a date, it is the patient's own
+calendar date when the server receives it: a patient in Los Angeles checking
+in at 23:30 reports for that evening's date, one in Sydney at 00:30 for the
+new day.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from django.utils import timezone
 from careplans.models import CarePlan, PlanStatus
 from careplans.recompute import outcome_recompute_enqueue
 from patients.audit import audit_log
+from patients.localday import answer_day
 from patients.models import NPRS_MAX, NPRS_MIN, Alert, AlertKind, AuditEvent, PainCheckIn, Patient, Side, User
 from portal.errors import BROKER_ERRORS, DomainError, RateLimited
 from portal.validity import max_length_of
@@ -162,13 +167,20 @@ def checkin_submit(
     flag_fever: bool = False,
     flag_weight_loss: bool = False,
     note: str = "",
+    local_date: date | None = None,
     now: datetime | None = None,
     ip: str | None = None,
 ) -> tuple[PainCheckIn, bool]:
-    """Record today's check-in, or replace today's earlier one. Returns (check-in, replaced).
+    """Record the check-in of one local date, or replace its earlier one. Returns (check-in, replaced).
 
-    A red-flag answer opens an alert at once; its email and the plan's outcome
-    recompute are enqueued only once the transaction commits.
+    ``local_date`` is the patient's date the answers are for (None: their today
+    at ``now``, an aware datetime defaulting to now). Raises ``DomainError`` with
+    field ``local_date`` and code ``day_in_future``, ``day_closed`` (see
+    ``patients.localday.answer_day``) or ``outside_plan`` (before the plan's
+    start); without a date, ``no_active_plan`` or ``plan_not_started`` on field
+    ``plan``; ``RateLimited`` past the check-in rate limit. A red-flag answer
+    opens an alert at once; its email and the plan's outcome recompute are
+    enqueued only once the transaction commits.
     """
     answers = CheckInAnswers(
         nprs=nprs,
@@ -181,16 +193,26 @@ def checkin_submit(
     )
     _validate(answers)
     now = now or timezone.now()
-    day = patient.local_today(now)
+    day = answer_day(patient=patient, day=local_date, now=now)
     fields: dict[str, Any] = {**asdict(answers), "received_at": now}
     # Counted where the check-in is written, from the audit trail, so the limit holds
     # for the page and the API alike and needs nothing but the database.
     rate = _RateWindow.at(now)
-    return _submit_in_transaction(patient=patient, day=day, fields=fields, ip=ip, rate=rate)
+    return _submit_in_transaction(
+        patient=patient, day=day, chosen=local_date is not None, fields=fields, ip=ip, rate=rate
+    )
+
+
+def _before_plan(start: date, day: date) -> DomainError:
+    return DomainError(
+        f"Your plan starts on {start:%A %-d %B}, so there is no check-in for {day:%A %-d %B}.",
+        field="local_date",
+        code="outside_plan",
+    )
 
 
 def _submit_in_transaction(
-    *, patient: Patient, day: date, fields: dict[str, Any], ip: str | None, rate: _RateWindow
+    *, patient: Patient, day: date, chosen: bool, fields: dict[str, Any], ip: str | None, rate: _RateWindow
 ) -> tuple[PainCheckIn, bool]:
     now: datetime = fields["received_at"]
     with transaction.atomic():
@@ -204,7 +226,7 @@ def _submit_in_transaction(
         if plan is None:
             raise _no_active_plan()
         if day < plan.start_date:
-            raise _plan_not_started(plan.start_date)
+            raise _before_plan(plan.start_date, day) if chosen else _plan_not_started(plan.start_date)
         recent = (
             AuditEvent.objects.filter(patient=patient, at__gte=rate.start, action__in=CHECKIN_ACTIONS)
             .values("id")[: rate.limit]

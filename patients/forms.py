@@ -5,6 +5,7 @@ from datetime import time
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from patients.localday import LocalDateField
 from patients.models import User
 from patients.zones import TimeZoneFormField
 from portal.validity import max_length_of
@@ -61,3 +62,5 @@ class SessionMarkForm(forms.Form):
     done = forms.TypedChoiceField(
         choices=[("1", "done"), ("0", "not done")], coerce=lambda value: value == "1"
     )
+    # The day the Today page was rendered for; absent (an old page): the day it arrives.
+    local_date = LocalDateField()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from careplans.models import CarePlan, PlanExercise, PlanStatus
 from patients.audit import audit_log
+from patients.localday import answer_day
 from patients.models import (
     Alert,
     Clinic,
@@ -251,12 +252,23 @@ def invitation_accept(*, token: str, password: str, ip: str | None = None) -> Us
 
 @transaction.atomic
 def exercise_session_mark(
-    *, patient: Patient, plan_exercise_id: int, done: bool, ip: str | None = None
+    *,
+    patient: Patient,
+    plan_exercise_id: int,
+    done: bool,
+    local_date: date | None = None,
+    now: datetime | None = None,
+    ip: str | None = None,
 ) -> PlanExercise:
-    """Mark one exercise of the active plan done (or not) on the patient's own today.
+    """Mark one exercise of the active plan done (or not) for one of the patient's local dates.
 
+    ``local_date`` is the date the Today page was rendered for (None: the
+    patient's day at ``now``, an aware datetime defaulting to now); the rule of
+    ``patients.localday.answer_day`` decides whether it still takes answers.
     Idempotent: the form says which state it wants, so a double tap or a
-    resubmitted form never flips it back.
+    resubmitted form never flips it back. Raises ``DomainError``: ``not_found``
+    (not in the active plan), ``day_in_future`` / ``day_closed`` (field
+    ``local_date``), ``outside_plan`` (the day is outside the plan's weeks).
     """
     item = (
         PlanExercise.objects.select_related("plan", "exercise")
@@ -265,17 +277,19 @@ def exercise_session_mark(
     )
     if item is None:
         raise DomainError("That exercise is not in your current plan.", code="not_found")
-    today = patient.local_today()
-    if not item.plan.start_date <= today <= item.plan.end_date:
+    day = answer_day(patient=patient, day=local_date, now=now)
+    if not item.plan.start_date <= day <= item.plan.end_date:
         raise DomainError(
-            f"Your plan runs from {item.plan.start_date:%-d %b} to {item.plan.end_date:%-d %b %Y}."
+            f"Your plan runs from {item.plan.start_date:%-d %b} to {item.plan.end_date:%-d %b %Y}.",
+            field="local_date",
+            code="outside_plan",
         )
-    existing = ExerciseSession.objects.filter(plan_exercise=item, local_date=today)
+    existing = ExerciseSession.objects.filter(plan_exercise=item, local_date=day)
     if done:
         if not existing.exists():
             try:
                 with transaction.atomic():
-                    ExerciseSession.objects.create(patient=patient, plan_exercise=item, local_date=today)
+                    ExerciseSession.objects.create(patient=patient, plan_exercise=item, local_date=day)
             except IntegrityError:
                 pass  # The same tap arrived twice at once: it is done, which is what was asked.
             else:
@@ -284,7 +298,7 @@ def exercise_session_mark(
                     actor=patient.user,
                     obj=item.plan,
                     ip=ip,
-                    data={"exercise": item.exercise.slug, "local_date": today.isoformat()},
+                    data={"exercise": item.exercise.slug, "local_date": day.isoformat()},
                 )
     elif existing.delete()[0]:
         audit_log(
@@ -292,7 +306,7 @@ def exercise_session_mark(
             actor=patient.user,
             obj=item.plan,
             ip=ip,
-            data={"exercise": item.exercise.slug, "local_date": today.isoformat()},
+            data={"exercise": item.exercise.slug, "local_date": day.isoformat()},
         )
     return item
 

@@ -197,26 +197,39 @@ def today_mark(request: HttpRequest, item_id: int) -> HttpResponse:
     """One tap marks an exercise done (or undoes it); a plain form post works without JS."""
     patient = patient_of(request)
     form = SessionMarkForm(request.POST)
-    error = ""
+    error = notice = ""
     if not form.is_valid():
         error = "Tap the button again to mark the exercise."
     else:
+        day = form.cleaned_data["local_date"]
         try:
             exercise_session_mark(
                 patient=patient,
                 plan_exercise_id=item_id,
                 done=form.cleaned_data["done"],
+                local_date=day,
                 ip=client_ip(request),
             )
         except DomainError as exc:
             if exc.code == "not_found":
                 raise Http404("No such exercise in your plan") from exc
+            # A page from a day that has closed: the answer is not moved to today; the
+            # page now shows today, and the patient taps again to record it there.
             error = exc.message
+        else:
+            if day is not None and day != patient.local_today():
+                notice = f"Saved for {day:%A %-d %B}, the day this page was opened for."
     if not is_htmx(request):
         if error:
             messages.error(request, error)
+        elif notice:
+            messages.success(request, notice)
         return redirect(reverse("today") + f"#item-{item_id}")
-    day, entry = today_entry(patient=patient, item_id=item_id)
+    day_view, entry = today_entry(patient=patient, item_id=item_id)
     if entry is None:
         raise Http404("No such exercise in your plan")
-    return render(request, "patients/_today_mark.html", {"day": day, "entry": entry, "error": error})
+    return render(
+        request,
+        "patients/_today_mark.html",
+        {"day": day_view, "entry": entry, "error": error, "notice": notice},
+    )

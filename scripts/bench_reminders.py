@@ -29,7 +29,7 @@ import threading
 import time
 import zoneinfo
 from collections import Counter
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -123,6 +123,9 @@ def _seed(n: int, zones: list[str]) -> int:
     from careplans.models import CarePlan, PlanStatus
     from patients.models import Clinic, Patient, Therapist, User
 
+    # Half an hour ago in each zone: due now, and well inside the maximum lateness.
+    half_hour_ago = datetime.now(UTC) - timedelta(minutes=30)
+    due_at = {z: half_hour_ago.astimezone(zoneinfo.ZoneInfo(z)).time().replace(microsecond=0) for z in zones}
     clinic = Clinic.objects.create(name=f"{PREFIX}{os.getpid()}-{time.time_ns()}")
     therapist = Therapist.objects.create(
         user=User.objects.create(email=f"{PREFIX}therapist-{clinic.pk}@example.test", full_name="Bench"),
@@ -140,7 +143,7 @@ def _seed(n: int, zones: list[str]) -> int:
                 clinic=clinic,
                 therapist=therapist,
                 timezone=zones[i % len(zones)],
-                reminder_time="00:00",
+                reminder_time=due_at[zones[i % len(zones)]],
             )
             for i, u in enumerate(users)
         )

@@ -49,7 +49,8 @@ def test_submit_then_see_the_trend(client: Client, personas: Any, plan_a: Any) -
     history(plan_a, {day: 6 for day in range(1, 14)})
     login(client, personas.patient_a.user)
     response = client.post(reverse("checkin"), GOOD, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("checkin-done")
+    today = personas.patient_a.local_today()
+    assert response.redirect_chain[-1][0] == reverse("checkin-done") + f"?day={today.isoformat()}"
     html = response.content.decode()
     assert "your check-in is saved" in html
     assert "Your pain today was 4 out of 10" in html
@@ -100,8 +101,10 @@ def test_fever_guidance_points_to_doctor_or_urgent_care(client: Client, personas
         ({"side": "up"}, "Side must be one of"),
         ({"side": None}, "Choose which side"),
         ({"flag_fever": "maybe"}, "Answer yes or no"),
-        ({"local_date": "2020-01-01"}, "a date sent with the form is not accepted"),
-        ({"date": "2020-01-01"}, "a date sent with the form is not accepted"),
+        ({"local_date": "2020-01-01"}, "closed for answers"),
+        ({"local_date": "2999-01-01"}, "has not started yet"),
+        ({"local_date": "04/05/2026"}, "not a date (YYYY-MM-DD)"),
+        ({"date": "2020-01-01"}, "another date sent with the form is not accepted (date)"),
     ],
 )
 def test_bad_form_input_is_refused_and_nothing_written(

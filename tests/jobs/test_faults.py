@@ -11,7 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -129,6 +129,11 @@ def make_patients() -> set[str]:
         )
     for patient in bulk_patients(10, zones=zones, prefix="stopped"):
         patient.plans.update(status="stopped")
+    # Reminders go out at most REMINDER_MAX_LATENESS late: each zone's time is 10 minutes ago.
+    ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)
+    for zone in zones:
+        local = ten_minutes_ago.astimezone(ZoneInfo(zone))
+        Patient.objects.filter(timezone=zone).update(reminder_time=local.time().replace(microsecond=0))
     return set(Patient.objects.filter(pk__in=[p.pk for p in due]).values_list("user__email", flat=True))
 
 
