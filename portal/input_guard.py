@@ -5,8 +5,10 @@ U+FFFD) and keeps NUL characters, which PostgreSQL then refuses in a query
 ("A string literal cannot contain NUL (0x00) characters": a 500 from a search
 box). ``BadInputMiddleware`` answers 400, naming each bad parameter and the
 reason, for NUL characters and bytes that are not UTF-8 in the path, in any
-query-string name or value and in any form field (urlencoded or multipart), and
-for a query string longer than the one gunicorn accepts in production. Lone
+query-string name or value and in any form field (urlencoded or multipart), for
+a whole number wider than any column (SQLite's driver raises OverflowError
+where PostgreSQL finds no row), and for a query string longer than the one
+gunicorn accepts in production. Lone
 surrogates cannot arrive this way (their UTF-8 form is not valid UTF-8); JSON
 bodies get the same rules from portal.json_input.
 """
@@ -26,6 +28,25 @@ from portal.json_input import text_problem
 MAX_QUERY_STRING = 4096
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 NOT_UTF8 = "is not valid UTF-8 text"
+
+
+# The widest integer any column holds (bigint); a longer one can name no row and
+# fit no field, and some database drivers raise instead of finding nothing.
+MAX_INTEGER = 2**63 - 1
+TOO_BIG = f"is a whole number beyond {MAX_INTEGER}, larger than any value Plinth stores"
+
+
+def value_problem(text: str) -> str | None:
+    """Why one decoded name or value is refused (``text_problem``, or an integer beyond 64 bits), or None."""
+    reason = text_problem(text)
+    if reason:
+        return reason
+    digits = text.strip().removeprefix("-").removeprefix("+")
+    if len(digits) > 18 and digits.isascii() and digits.isdigit():
+        # Compared by length first: int() refuses texts of more than 4300 digits.
+        if len(digits) > len(str(MAX_INTEGER)) or int(digits) > MAX_INTEGER:
+            return TOO_BIG
+    return None
 
 
 def _label(name: str) -> str:
@@ -58,7 +79,7 @@ def urlencoded_problems(raw: bytes) -> dict[str, list[str]]:
             problems[_label(name)] = [f"The value {NOT_UTF8}."]
             continue
         for part, text in (("name", name), ("value", value)):
-            reason = text_problem(text)
+            reason = value_problem(text)
             if reason:
                 problems.setdefault(_label(name), []).append(f"The {part} {reason}.")
     return problems
@@ -69,7 +90,7 @@ def text_items_problems(items: Iterable[tuple[str, str]]) -> dict[str, list[str]
     problems: dict[str, list[str]] = {}
     for name, value in items:
         for part, text in (("name", name), ("value", value)):
-            reason = text_problem(text)
+            reason = value_problem(text)
             if reason:
                 problems.setdefault(_label(name), []).append(f"The {part} {reason}.")
     return problems
