@@ -42,10 +42,14 @@ def value_problem(text: str) -> str | None:
     if reason:
         return reason
     digits = text.strip().removeprefix("-").removeprefix("+")
-    if len(digits) > 18 and digits.isascii() and digits.isdigit():
-        # Compared by length first: int() refuses texts of more than 4300 digits.
-        if len(digits) > len(str(MAX_INTEGER)) or int(digits) > MAX_INTEGER:
-            return TOO_BIG
+    # Compared by length first: int() refuses texts of more than 4300 digits.
+    if (
+        len(digits) > 18
+        and digits.isascii()
+        and digits.isdigit()
+        and (len(digits) > len(str(MAX_INTEGER)) or int(digits) > MAX_INTEGER)
+    ):
+        return TOO_BIG
     return None
 
 
@@ -120,10 +124,11 @@ def request_problems(request: HttpRequest) -> dict[str, list[str]]:
     if request.method == "POST" and content_type == FORM_TYPES[0]:
         problems.update(urlencoded_problems(request.body))
     elif request.method == "POST" and content_type == FORM_TYPES[1]:
-        problems.update(text_items_problems(request.POST.items()))
-        problems.update(
-            text_items_problems((name, upload.name or "") for name, upload in request.FILES.items())
-        )
+        # Every value of a repeated field, not only the last one a view would read.
+        fields = ((name, str(value)) for name, values in request.POST.lists() for value in values)
+        problems.update(text_items_problems(fields))
+        uploads = ((name, str(upload.name)) for name, files in request.FILES.lists() for upload in files)
+        problems.update(text_items_problems(uploads))
     return problems
 
 

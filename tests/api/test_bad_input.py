@@ -179,9 +179,8 @@ def test_a_nul_in_a_json_note_is_a_400_and_writes_nothing(personas: Personas) ->
     client = APIClient()
     client.force_login(personas.patient_a.user)
     before = (PainCheckIn.objects.count(), AuditEvent.objects.count())
-    response = client.post(
-        "/api/v1/checkins/", b'{"nprs": 4, "side": "left", "note": "\\u0000"}', content_type="application/json"
-    )
+    body = b'{"nprs": 4, "side": "left", "note": "\\u0000"}'
+    response = client.post("/api/v1/checkins/", body, content_type="application/json")
     assert response.status_code == 400
     assert "'note' contains a NUL character" in response.json()["non_field_errors"][0]
     assert (PainCheckIn.objects.count(), AuditEvent.objects.count()) == before
@@ -212,7 +211,9 @@ def test_api_query_strings_with_unreadable_text_are_a_json_400(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/caseload/", "/library/", "/outcomes/", "/audit/", "/admin/patients/patient/"])
+@pytest.mark.parametrize(
+    "url", ["/caseload/", "/library/", "/outcomes/", "/audit/", "/admin/patients/patient/"]
+)
 def test_page_query_strings_with_nul_or_bad_utf8_are_a_400(personas: Personas, url: str) -> None:
     staff = url.startswith("/admin/")
     client = login(Client(), personas.staff if staff else personas.owner.user)
@@ -275,3 +276,36 @@ def test_api_page_numbers_out_of_range_are_a_400_naming_page(world: World, page:
     response = client.get("/api/v1/patients/", {"page": page})
     assert response.status_code == 400
     assert "page" in response.json()
+
+
+@pytest.mark.django_db
+def test_a_whole_number_beyond_64_bits_is_a_400_on_pages_and_in_the_admin(world: World) -> None:
+    """SQLite's driver raised OverflowError (a 500) for such an id in the admin's choice fields."""
+    staff = login(Client(), world.p.staff)
+    response = staff.post("/admin/auth/group/add/", {"name": "Desk", "permissions": "9" * 23})
+    assert response.status_code == 400
+    assert b"permissions: The value is a whole number beyond" in response.content
+    owner = login(Client(), world.p.owner.user)
+    assert owner.get("/caseload/", {"page": "9" * 5000}).status_code == 400
+    # The largest value a column holds is still an ordinary value.
+    assert owner.get("/caseload/", {"page": str(2**63 - 1)}).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", ["abc", "1e9", "//evil.example/", "https://evil.example/"])
+def test_acknowledging_an_alert_with_a_bad_next_goes_to_the_record(world: World, target: str) -> None:
+    client = login(Client(), world.p.owner.user)
+    response = client.post(
+        reverse("alert-acknowledge", kwargs={"alert_id": world.alert_a.pk}), {"next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patient-record", kwargs={"patient_id": world.p.patient_a.pk})
+
+
+@pytest.mark.django_db
+def test_acknowledging_an_alert_returns_to_a_local_next(world: World) -> None:
+    client = login(Client(), world.p.owner.user)
+    response = client.post(
+        reverse("alert-acknowledge", kwargs={"alert_id": world.alert_a.pk}), {"next": "/caseload/"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/caseload/"

@@ -238,11 +238,7 @@ class Fuzzer:
                 continue
             if form.method == "POST" and kind == "huge":
                 value = HUGE_BODY
-            if at_once:
-                batches = [names]
-            else:
-                batches = [[name] for name in names]
-            for batch in batches:
+            for batch in [names] if at_once else [[name] for name in names]:
                 fields: dict[str, Value] = dict(form.fields)
                 fields.update({name: value for name in batch})
                 self.send(persona, form.method, form.url, encode(fields), form.headers)
