@@ -4,13 +4,13 @@ Django decodes query strings and form bodies leniently (undecodable bytes become
 U+FFFD) and keeps NUL characters, which PostgreSQL then refuses in a query
 ("A string literal cannot contain NUL (0x00) characters": a 500 from a search
 box). ``BadInputMiddleware`` answers 400, naming each bad parameter and the
-reason, for NUL characters and bytes that are not UTF-8 in the path, in any
-query-string name or value and in any form field (urlencoded or multipart), for
+reason, for NUL characters and bytes that are not UTF-8 in any query-string
+name or value and in any form field of a page (urlencoded or multipart), for
 a whole number wider than any column (SQLite's driver raises OverflowError
 where PostgreSQL finds no row), and for a query string longer than the one
-gunicorn accepts in production. Lone
-surrogates cannot arrive this way (their UTF-8 form is not valid UTF-8); JSON
-bodies get the same rules from portal.json_input.
+gunicorn accepts in production. Lone surrogates cannot arrive this way (their
+UTF-8 form is not valid UTF-8); JSON bodies get the same rules from
+portal.json_input.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from urllib.parse import unquote_to_bytes
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from portal.json_input import text_problem
@@ -103,16 +103,12 @@ def text_items_problems(items: Iterable[tuple[str, str]]) -> dict[str, list[str]
 def request_problems(request: HttpRequest) -> dict[str, list[str]]:
     """Why ``request`` cannot be served (``{parameter: [reasons]}``), or ``{}`` when it can.
 
-    Checks the path, the raw query string and, for form posts, every field
+    Checks the raw query string and, for form posts to pages, every field
     (names and values; for multipart also uploaded file names). Reading the form
     body is bounded by Django's DATA_UPLOAD_MAX_MEMORY_SIZE and
     DATA_UPLOAD_MAX_NUMBER_FIELDS, whose errors Django answers with 400 itself.
     """
     problems: dict[str, list[str]] = {}
-    # Django re-escapes bytes of the path that are not UTF-8 ("%FF"); a NUL stays.
-    reason = text_problem(request.path)
-    if reason:
-        problems["path"] = [f"The address {reason}."]
     query = request.META.get("QUERY_STRING", "")
     # The WSGI server hands the raw bytes over as latin-1 text (PEP 3333).
     raw_query = query.encode("latin-1", "replace")
@@ -121,6 +117,9 @@ def request_problems(request: HttpRequest) -> dict[str, list[str]]:
     elif raw_query:
         problems.update(urlencoded_problems(raw_query))
     content_type = request.content_type or ""
+    if request.path.startswith("/api/"):
+        # The API reads JSON only (portal.json_input checks it) and answers a form body 415.
+        return problems
     if request.method == "POST" and content_type == FORM_TYPES[0]:
         problems.update(urlencoded_problems(request.body))
     elif request.method == "POST" and content_type == FORM_TYPES[1]:
@@ -136,13 +135,17 @@ class BadInputMiddleware:
     """Answers 400 for a request with NUL characters or non-UTF-8 bytes (``request_problems``).
 
     The API gets ``{parameter: [reason]}`` as JSON (its documented 400); a page
-    gets a short page listing the same reasons.
+    gets a short page listing the same reasons. A NUL in the path is a 404.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # A NUL cannot be part of any address (Django re-escapes bytes that are not
+        # UTF-8, "%FF", but keeps a NUL): nothing is there, as for any other unknown path.
+        if "\x00" in request.path:
+            raise Http404("No such page")
         problems = request_problems(request)
         if not problems:
             return self.get_response(request)

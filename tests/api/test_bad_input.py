@@ -250,9 +250,12 @@ def test_a_multipart_post_with_a_nul_is_a_400(personas: Personas) -> None:
 
 
 @pytest.mark.django_db
-def test_a_nul_in_the_path_is_a_400(personas: Personas) -> None:
-    assert Client().get("/invite/%00/").status_code == 400
-    assert Client().get("/api/v1/patients/%00/checkins/").status_code == 400
+def test_a_nul_in_the_path_is_a_404(personas: Personas) -> None:
+    assert Client().get("/invite/%00/").status_code == 404
+    assert Client().get("/reminders/stop/a%00b/").status_code == 404
+    client = login(Client(), personas.owner.user)
+    response = client.get("/api/v1/patients/%00/checkins/")
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
 
 
 @pytest.mark.django_db

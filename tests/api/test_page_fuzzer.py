@@ -50,17 +50,16 @@ HOSTILE: dict[str, Value] = {
     "not_utf8": b"caf\xe9\xff",
     "lone_surrogate": "\ud800".encode("utf-8", "surrogatepass"),
     "huge": b"9" * 3000,
-    "repeated": (b"1", b"2"),
-    "nested": (b"[[[[]]]]", b'{"a": {"b": [1]}}'),
+    # Given three times (an array), nested as JSON would be.
+    "repeated_nested": (b"1", b"[[[[]]]]", b'{"a": {"b": [1]}}'),
     "exponent": b"1e9",
     "negative": b"-1",
     "overflow": b"99999999999999999999999",
-    "word": b"abc",
+    "word": b"2026-13-45",
     "empty": b"",
-    "bad_date": b"2026-13-45",
 }
 # Django's own admin forms get the kinds that reach its fields (the rest stop at the middleware).
-ADMIN_HOSTILE = ("huge", "repeated", "nested", "overflow", "negative", "word", "bad_date")
+ADMIN_HOSTILE = ("huge", "repeated_nested", "overflow", "negative", "word")
 # POST bodies may be far larger than a URL (Django's upload limit bounds them).
 HUGE_BODY = b"9" * 200_000
 
