@@ -46,6 +46,7 @@ from portal.api_common import (
     read_errors,
     write_errors,
 )
+from portal.api_filters import ApiFilterSet, IsoDateFilter
 from portal.errors import DomainError
 from portal.validity import max_length_of, range_of
 
@@ -271,7 +272,7 @@ class PlanExerciseUpdateInput(StrictSerializer):
 # --- filters -----------------------------------------------------------------
 
 
-class ExerciseFilter(django_filters.FilterSet):  # type: ignore[misc]
+class ExerciseFilter(ApiFilterSet):
     category = django_filters.ChoiceFilter(choices=Category.choices)
     equipment = django_filters.ChoiceFilter(choices=Equipment.choices)
     difficulty = django_filters.ChoiceFilter(choices=Difficulty.choices)
@@ -283,19 +284,19 @@ class ExerciseFilter(django_filters.FilterSet):  # type: ignore[misc]
         fields = ["category", "equipment", "difficulty", "region", "q"]
 
 
-class CarePlanFilter(django_filters.FilterSet):  # type: ignore[misc]
+class CarePlanFilter(ApiFilterSet):
     status = django_filters.ChoiceFilter(choices=PlanStatus.choices)
     patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=MAX_ID)
     therapist = django_filters.NumberFilter(field_name="therapist_id", min_value=1, max_value=MAX_ID)
-    start_date_after = django_filters.DateFilter(field_name="start_date", lookup_expr="gte")
-    start_date_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte")
+    start_date_after = IsoDateFilter(field_name="start_date", lookup_expr="gte")
+    start_date_before = IsoDateFilter(field_name="start_date", lookup_expr="lte")
 
     class Meta:
         model = CarePlan
         fields = ["status", "patient", "therapist", "start_date_after", "start_date_before"]
 
 
-class OutcomeFilter(django_filters.FilterSet):  # type: ignore[misc]
+class OutcomeFilter(ApiFilterSet):
     plan = django_filters.NumberFilter(field_name="plan_id", min_value=1, max_value=MAX_ID)
     patient = django_filters.NumberFilter(field_name="plan__patient_id", min_value=1, max_value=MAX_ID)
     responder = django_filters.BooleanFilter()

@@ -13,7 +13,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
-from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -41,6 +40,7 @@ from portal.api_common import (
     StrictSerializer,
     parse_id,
 )
+from portal.api_filters import ApiFilterBackend, ApiFilterSet, IsoDateFilter
 
 #: The grace period in whole hours, for the schema's words.
 ANSWER_GRACE_HOURS = int(ANSWER_GRACE.total_seconds() // 3600)
@@ -252,9 +252,9 @@ class CheckInCreateView(APIView):
         )
 
 
-class CheckInFilter(filters.FilterSet):  # type: ignore[misc]
-    since = filters.DateFilter(field_name="local_date", lookup_expr="gte", help_text="From this local date.")
-    until = filters.DateFilter(field_name="local_date", lookup_expr="lte", help_text="Up to this local date.")
+class CheckInFilter(ApiFilterSet):
+    since = IsoDateFilter(field_name="local_date", lookup_expr="gte", help_text="From this local date.")
+    until = IsoDateFilter(field_name="local_date", lookup_expr="lte", help_text="Up to this local date.")
 
     class Meta:
         model = PainCheckIn
@@ -281,7 +281,7 @@ class CheckInFilter(filters.FilterSet):  # type: ignore[misc]
 class PatientCheckInListView(StrictQueryParamsMixin, ListAPIView[PainCheckIn]):
     serializer_class = CheckInSerializer
     pagination_class = Pagination
-    filter_backends = [filters.DjangoFilterBackend, OrderingFilter]
+    filter_backends = [ApiFilterBackend, OrderingFilter]
     filterset_class = CheckInFilter
     ordering_fields = ["local_date", "nprs", "received_at"]
     ordering = ["-local_date", "-id"]

@@ -22,6 +22,7 @@ from patients.checkins import alert_acknowledge
 from patients.models import Alert, AlertKind, Patient
 from portal.access import client_ip
 from portal.api_common import StrictQueryParamsMixin, list_errors, read_errors, write_errors
+from portal.api_filters import ApiFilterSet, IsoDateFilter
 
 MAX_ID = 2**63 - 1
 
@@ -49,10 +50,10 @@ class PatientSerializer(serializers.ModelSerializer[Patient]):
         read_only_fields = fields
 
 
-class PatientFilter(django_filters.FilterSet):  # type: ignore[misc]
+class PatientFilter(ApiFilterSet):
     therapist = django_filters.NumberFilter(field_name="therapist_id", min_value=1, max_value=MAX_ID)
     q = django_filters.CharFilter(field_name="user__full_name", lookup_expr="icontains", max_length=100)
-    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_after = IsoDateFilter(field_name="created_at", lookup_expr="date__gte")
 
     class Meta:
         model = Patient
@@ -113,7 +114,7 @@ class AlertSerializer(serializers.ModelSerializer[Alert]):
         read_only_fields = fields
 
 
-class AlertFilter(django_filters.FilterSet):  # type: ignore[misc]
+class AlertFilter(ApiFilterSet):
     kind = django_filters.ChoiceFilter(choices=AlertKind.choices)
     patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=MAX_ID)
     open = django_filters.BooleanFilter(field_name="acknowledged_at", lookup_expr="isnull", label="open")

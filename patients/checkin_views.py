@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -161,6 +161,9 @@ def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
         return render(request, "patients/_alert.html", {"alert": alert})
     messages.success(request, f"Alert acknowledged for {alert.patient.user.full_name}.")
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    # Only a path of this site: redirect() would read any other text as a URL name to reverse.
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect("patient-record", patient_id=alert.patient_id)
-    return redirect(target)
+    return HttpResponseRedirect(target)

@@ -20,8 +20,10 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.utils import json
 
+from portal.json_input import BodyChecksMixin
 
-class JSONParser(parsers.JSONParser):
+
+class OnePieceJSONParser(parsers.JSONParser):
     """DRF's JSON parser, decoding the body in one piece instead of through a stream reader.
 
     The same charset rules (DRF's get_encoding), the same strictness (no NaN or
@@ -38,6 +40,10 @@ class JSONParser(parsers.JSONParser):
             return json.loads(text, parse_constant=json.strict_constant if self.strict else None)
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
+
+
+class JSONParser(BodyChecksMixin, OnePieceJSONParser):
+    """The one-piece parser with the checks every JSON body gets (portal.json_input)."""
 
 
 class ContentNegotiation(DefaultContentNegotiation):

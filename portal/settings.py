@@ -101,6 +101,8 @@ MIDDLEWARE = [
     # Every authenticated response is Cache-Control: no-store, private (portal.caching).
     "portal.caching.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Before any view reads a parameter: NUL characters and non-UTF-8 bytes are a 400.
+    "portal.input_guard.BadInputMiddleware",
     "patients.middleware.IdleLogoutMiddleware",
     "patients.middleware.AuditReadMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -279,7 +281,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "portal.api_common.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "portal.api_filters.ApiFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -287,6 +289,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["portal.api_io.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api_io.ContentNegotiation",
+    # Machine interfaces read ISO 8601 only (DRF's default, pinned); the filters'
+    # forms get the same rule from portal.api_filters.
+    "DATE_INPUT_FORMATS": ["iso-8601"],
+    "DATETIME_INPUT_FORMATS": ["iso-8601"],
+    "TIME_INPUT_FORMATS": ["iso-8601"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Plinth API",

@@ -1,0 +1,154 @@
+"""One defence for text that cannot be text: a 400 before any view reads it.
+
+Django decodes query strings and form bodies leniently (undecodable bytes become
+U+FFFD) and keeps NUL characters, which PostgreSQL then refuses in a query
+("A string literal cannot contain NUL (0x00) characters": a 500 from a search
+box). ``BadInputMiddleware`` answers 400, naming each bad parameter and the
+reason, for NUL characters and bytes that are not UTF-8 in any query-string
+name or value and in any form field of a page (urlencoded or multipart), for
+a whole number wider than any column (SQLite's driver raises OverflowError
+where PostgreSQL finds no row), and for a query string longer than the one
+gunicorn accepts in production. Lone surrogates cannot arrive this way (their
+UTF-8 form is not valid UTF-8); JSON bodies get the same rules from
+portal.json_input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from urllib.parse import unquote_to_bytes
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from portal.json_input import text_problem
+
+# gunicorn's default limit_request_line is 4094 bytes for the whole request line;
+# a longer query string never reaches the app in production, so none does here.
+MAX_QUERY_STRING = 4096
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+NOT_UTF8 = "is not valid UTF-8 text"
+
+
+# The widest integer any column holds (bigint); a longer one can name no row and
+# fit no field, and some database drivers raise instead of finding nothing.
+MAX_INTEGER = 2**63 - 1
+TOO_BIG = f"is a whole number beyond {MAX_INTEGER}, larger than any value Plinth stores"
+
+
+def value_problem(text: str) -> str | None:
+    """Why one decoded name or value is refused (``text_problem``, or an integer beyond 64 bits), or None."""
+    reason = text_problem(text)
+    if reason:
+        return reason
+    digits = text.strip().removeprefix("-").removeprefix("+")
+    # Compared by length first: int() refuses texts of more than 4300 digits.
+    if (
+        len(digits) > 18
+        and digits.isascii()
+        and digits.isdigit()
+        and (len(digits) > len(str(MAX_INTEGER)) or int(digits) > MAX_INTEGER)
+    ):
+        return TOO_BIG
+    return None
+
+
+def _label(name: str) -> str:
+    # Names may be huge or unprintable: a readable prefix keeps the answer small.
+    return name[:64].replace("\x00", "\\x00") or "(empty name)"
+
+
+def urlencoded_problems(raw: bytes) -> dict[str, list[str]]:
+    """Each parameter of an urlencoded string (``a=1&b=2``, as bytes) that is not storable text.
+
+    Returns ``{parameter name: [reason]}``; empty when every name and value is
+    UTF-8 without NUL characters. Splits as Django's QueryDict does (``&``, the
+    first ``=``, ``+`` for space).
+    """
+    problems: dict[str, list[str]] = {}
+    for pair in raw.split(b"&"):
+        if not pair:
+            continue
+        name_bytes, _, value_bytes = pair.partition(b"=")
+        name_raw = unquote_to_bytes(name_bytes.replace(b"+", b" "))
+        value_raw = unquote_to_bytes(value_bytes.replace(b"+", b" "))
+        try:
+            name = name_raw.decode("utf-8")
+        except UnicodeDecodeError:
+            problems[_label(name_raw.decode("utf-8", "replace"))] = [f"The name {NOT_UTF8}."]
+            continue
+        try:
+            value = value_raw.decode("utf-8")
+        except UnicodeDecodeError:
+            problems[_label(name)] = [f"The value {NOT_UTF8}."]
+            continue
+        for part, text in (("name", name), ("value", value)):
+            reason = value_problem(text)
+            if reason:
+                problems.setdefault(_label(name), []).append(f"The {part} {reason}.")
+    return problems
+
+
+def text_items_problems(items: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Each (name, value) pair, already decoded, whose name or value is not storable text."""
+    problems: dict[str, list[str]] = {}
+    for name, value in items:
+        for part, text in (("name", name), ("value", value)):
+            reason = value_problem(text)
+            if reason:
+                problems.setdefault(_label(name), []).append(f"The {part} {reason}.")
+    return problems
+
+
+def request_problems(request: HttpRequest) -> dict[str, list[str]]:
+    """Why ``request`` cannot be served (``{parameter: [reasons]}``), or ``{}`` when it can.
+
+    Checks the raw query string and, for form posts to pages, every field
+    (names and values; for multipart also uploaded file names). Reading the form
+    body is bounded by Django's DATA_UPLOAD_MAX_MEMORY_SIZE and
+    DATA_UPLOAD_MAX_NUMBER_FIELDS, whose errors Django answers with 400 itself.
+    """
+    problems: dict[str, list[str]] = {}
+    query = request.META.get("QUERY_STRING", "")
+    # The WSGI server hands the raw bytes over as latin-1 text (PEP 3333).
+    raw_query = query.encode("latin-1", "replace")
+    if len(raw_query) > MAX_QUERY_STRING:
+        problems["query"] = [f"The query string is longer than {MAX_QUERY_STRING} bytes."]
+    elif raw_query:
+        problems.update(urlencoded_problems(raw_query))
+    content_type = request.content_type or ""
+    if request.path.startswith("/api/"):
+        # The API reads JSON only (portal.json_input checks it) and answers a form body 415.
+        return problems
+    if request.method == "POST" and content_type == FORM_TYPES[0]:
+        problems.update(urlencoded_problems(request.body))
+    elif request.method == "POST" and content_type == FORM_TYPES[1]:
+        # Every value of a repeated field, not only the last one a view would read.
+        fields = ((name, str(value)) for name, values in request.POST.lists() for value in values)
+        problems.update(text_items_problems(fields))
+        uploads = ((name, str(upload.name)) for name, files in request.FILES.lists() for upload in files)
+        problems.update(text_items_problems(uploads))
+    return problems
+
+
+class BadInputMiddleware:
+    """Answers 400 for a request with NUL characters or non-UTF-8 bytes (``request_problems``).
+
+    The API gets ``{parameter: [reason]}`` as JSON (its documented 400); a page
+    gets a short page listing the same reasons. A NUL in the path is a 404.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # A NUL cannot be part of any address (Django re-escapes bytes that are not
+        # UTF-8, "%FF", but keeps a NUL): nothing is there, as for any other unknown path.
+        if "\x00" in request.path:
+            raise Http404("No such page")
+        problems = request_problems(request)
+        if not problems:
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            return JsonResponse(problems, status=400)
+        return render(request, "portal/bad_request.html", {"problems": problems}, status=400)
