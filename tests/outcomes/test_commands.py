@@ -115,6 +115,15 @@ def test_export_neutralises_a_formula_in_a_plan_title_and_keeps_numbers(tmp_path
     assert data["ann@x.test"]["plan_title"] == FORMULA
 
 
+def test_an_export_is_in_each_exported_clinics_audit_trail(tmp_path: Path) -> None:
+    path, _, _ = sample(tmp_path)
+    run("import_history", str(path))
+    run("export_outcomes", "--format", "json")
+    [event] = AuditEvent.objects.filter(action="outcomes.exported")
+    assert event.clinic == Clinic.objects.get(name="Lakeside")
+    assert event.data == {"plans": 2, "format": "json", "to": "stdout", "by": "manage.py export_outcomes"}
+
+
 def test_export_to_a_file_starts_with_a_byte_order_mark_and_stdout_does_not(tmp_path: Path) -> None:
     path, _, _ = sample(tmp_path)
     run("import_history", str(path))

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from careplans.outcomes_bulk import PlanOutcomeRow, outcome_rows
+from patients.audit import audit_log
 from patients.models import Clinic
 from portal.spreadsheet import SpreadsheetWriter, TextSink
 
@@ -88,25 +90,47 @@ class Command(BaseCommand):
         if options["format"] == "json" and options["bom"] is not None:
             raise CommandError("--bom and --no-bom apply to CSV only")
         if not options["output"]:
-            self.write(_Unterminated(self.stdout), clinic_ids, options["format"], bom=bool(options["bom"]))
-            return
-        bom = options["bom"] is not False
-        try:
-            with open(options["output"], "w", encoding="utf-8", newline="") as handle:
-                self.write(handle, clinic_ids, options["format"], bom=bom)
-        except OSError as exc:
-            raise CommandError(f"Cannot write {options['output']}: {exc.strerror}") from exc
+            counted = self.write(
+                _Unterminated(self.stdout), clinic_ids, options["format"], bom=bool(options["bom"])
+            )
+        else:
+            bom = options["bom"] is not False
+            try:
+                with open(options["output"], "w", encoding="utf-8", newline="") as handle:
+                    counted = self.write(handle, clinic_ids, options["format"], bom=bom)
+            except OSError as exc:
+                raise CommandError(f"Cannot write {options['output']}: {exc.strerror}") from exc
+        # An export reads every exported patient's figures: each clinic's trail says so.
+        for clinic in Clinic.objects.filter(name__in=counted):
+            audit_log(
+                action="outcomes.exported",
+                clinic=clinic,
+                data={
+                    "plans": counted[clinic.name],
+                    "format": options["format"],
+                    "to": options["output"] or "stdout",
+                    "by": "manage.py export_outcomes",
+                },
+            )
 
-    def write(self, sink: TextSink, clinic_ids: list[int] | None, fmt: str, *, bom: bool) -> None:
-        rows = (record(row) for row in outcome_rows(clinic_ids=clinic_ids))
+    def write(self, sink: TextSink, clinic_ids: list[int] | None, fmt: str, *, bom: bool) -> Counter[str]:
+        """Write the export to ``sink``; returns how many plans of each clinic (by name) it wrote."""
+        counted: Counter[str] = Counter()
+
+        def counting(row: PlanOutcomeRow) -> dict[str, Any]:
+            counted[row.clinic] += 1
+            return record(row)
+
+        rows = (counting(row) for row in outcome_rows(clinic_ids=clinic_ids))
         if fmt == "json":
             # Streamed record by record, so a large export never sits in memory whole.
             sink.write("[")
             for k, values in enumerate(rows):
                 sink.write(("," if k else "") + "\n" + json.dumps(values))
             sink.write("\n]\n")
-            return
+            return counted
         writer = SpreadsheetWriter(sink, bom=bom, lineterminator="\n")
         writer.writerow(FIELDS)
         for values in rows:
             writer.writerow(values[name] for name in FIELDS)
+        return counted
