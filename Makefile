@@ -25,7 +25,7 @@ lint: $(STAMP)
 
 test: $(STAMP) sysdeps lint
 	rm -rf test-artifacts && mkdir -p test-artifacts
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/testenv.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/testenv.py -- $(BIN)/python -m pytest --durations=25 $(PYTEST_ARGS)
 
 # The fast lane: lint, types and every test that needs no browser and no real services (SQLite).
 check: lint

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import factory
@@ -95,7 +95,8 @@ class CarePlanFactory(factory.django.DjangoModelFactory[CarePlan]):
     patient = factory.SubFactory(PatientFactory)
     therapist = factory.SubFactory(TherapistFactory, clinic=factory.SelfAttribute("..patient.clinic"))
     title = "Low back plan"
-    start_date = factory.LazyFunction(lambda: date.today() - timedelta(days=14))
+    # The patient's own calendar, as the code reads it, never the host's.
+    start_date = factory.LazyAttribute(lambda o: o.patient.local_today() - timedelta(days=14))
     status = PlanStatus.ACTIVE
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -79,7 +79,7 @@ def world(personas: Personas) -> World:
     exercise = ExerciseFactory(name="Pelvic tilt test")
     template = PlanTemplate.objects.create(name="Clinic template", clinic=p.clinic)
     TemplateExercise.objects.create(template=template, exercise=exercise, position=0)
-    start = date.today() - timedelta(days=10)
+    start = p.patient_a.local_today() - timedelta(days=10)
     plan_a = CarePlanFactory(patient=p.patient_a, therapist=p.owner, start_date=start)
     plan_b = CarePlanFactory(patient=p.patient_b, therapist=p.owner, start_date=start)
     draft_a = CarePlanFactory(

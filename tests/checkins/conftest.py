@@ -51,7 +51,7 @@ def bulk_caseload(clinic: Clinic, therapist: Therapist, n: int, *, checkin_days:
     patients = Patient.objects.bulk_create(
         Patient(user=user, clinic=clinic, therapist=therapist, timezone="Europe/London") for user in users
     )
-    today = date.today()
+    today = patients[0].local_today()
     plans = CarePlan.objects.bulk_create(
         CarePlan(
             patient=patient,
