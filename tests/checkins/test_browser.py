@@ -103,7 +103,7 @@ def test_patient_checks_in_with_the_keyboard_on_a_phone(
         _keyboard_checkin(page, nprs=3, flags=set(), note="Better after the walk")
         page.screenshot(path=str(artifacts / "checkin-form-filled-phone.png"), full_page=True)
         page.keyboard.press("Enter")
-        page.wait_for_url(f"{live_server.url}/checkin/done/")
+        page.wait_for_url(f"{live_server.url}/checkin/done/?day=*")
         text = page.locator("main").inner_text()
         assert "Your pain today was 3 out of 10" in text
         assert "Please get checked" not in text
@@ -136,7 +136,7 @@ def test_red_flag_guidance_then_the_therapist_sees_the_alert(
         page.goto(f"{live_server.url}/checkin/")
         _keyboard_checkin(page, nprs=6, flags={"flag_bladder_bowel"}, note="Numb and can't hold it")
         page.keyboard.press("Enter")
-        page.wait_for_url(f"{live_server.url}/checkin/done/")
+        page.wait_for_url(f"{live_server.url}/checkin/done/?day=*")
         guidance = page.get_by_role("alert")
         assert "Please get checked by a doctor" in guidance.inner_text()
         assert "call emergency services" in guidance.inner_text()
