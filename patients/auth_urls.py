@@ -4,12 +4,15 @@ from django.views.generic import TemplateView
 
 from patients.auth_views import PasswordChange, PasswordChangeDone, PasswordResetConfirm
 from patients.forms import EmailAuthenticationForm
+from portal.limits import rate_limited
 
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+        rate_limited("login")(
+            auth_views.LoginView.as_view(
+                authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+            )
         ),
         name="login",
     ),
@@ -21,9 +24,11 @@ urlpatterns = [
     ),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            html_email_template_name=None,
-            success_url=reverse_lazy("password_reset_done"),
+        rate_limited("password_reset")(
+            auth_views.PasswordResetView.as_view(
+                html_email_template_name=None,
+                success_url=reverse_lazy("password_reset_done"),
+            )
         ),
         name="password_reset",
     ),

@@ -19,7 +19,7 @@ from patients.record import patient_for_therapist, patient_record, patient_trend
 from patients.selectors import active_plan_of, checkin_on
 from portal.access import client_ip, patient_of, patient_required, therapist_of, therapist_required
 from portal.errors import DomainError, RateLimited
-from portal.ratelimit import too_many_requests
+from portal.limits import too_many_requests
 
 
 def _day_words(day: date, today: date) -> str:

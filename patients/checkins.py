@@ -111,29 +111,25 @@ def _plan_not_started(start: date) -> DomainError:
 CHECKIN_ACTIONS: tuple[str, ...] = ("checkin.created", "checkin.replaced")
 
 
-@dataclass(frozen=True)
-class _RateWindow:
-    """The check-in rate limit's current fixed window (settings.PLINTH_RATE_LIMITS["checkin"])."""
+def _refuse_past_rate_limit(*, patient: Patient, now: datetime) -> None:
+    """Raise ``RateLimited`` if ``patient`` already saved the limit's check-ins in this window.
 
-    start: datetime
-    limit: int
-    retry_after: int
-
-    @classmethod
-    def at(cls, now: datetime) -> _RateWindow:
-        limit, period = settings.PLINTH_RATE_LIMITS["checkin"]
-        start = int(now.timestamp()) // period * period
-        return cls(
-            start=datetime.fromtimestamp(start, tz=UTC),
-            limit=limit,
-            retry_after=max(1, math.ceil(start + period - now.timestamp())),
-        )
-
-    def refusal(self) -> RateLimited:
-        return RateLimited(
-            f"Too many requests: {self.limit} check-ins were saved in the last minute. "
-            f"Try again in {self.retry_after} seconds.",
-            retry_after=self.retry_after,
+    The limit is ``settings.PLINTH_RATE_LIMITS["checkin"]`` (check-ins, per seconds),
+    in fixed windows counted from the epoch; ``now`` is an aware datetime. Counted
+    from the audit trail, so it needs nothing but the database. ``retry_after`` is
+    the seconds to the window's end (at least 1).
+    """
+    limit, period = settings.PLINTH_RATE_LIMITS["checkin"]
+    start = int(now.timestamp()) // period * period
+    saved = AuditEvent.objects.filter(
+        patient=patient, at__gte=datetime.fromtimestamp(start, tz=UTC), action__in=CHECKIN_ACTIONS
+    ).count()
+    if saved >= limit:
+        retry_after = max(1, math.ceil(start + period - now.timestamp()))
+        raise RateLimited(
+            f"Too many requests: {limit} check-ins were saved in the last minute. "
+            f"Try again in {retry_after} seconds.",
+            retry_after=retry_after,
         )
 
 
@@ -195,11 +191,8 @@ def checkin_submit(
     now = now or timezone.now()
     day = answer_day(patient=patient, day=local_date, now=now)
     fields: dict[str, Any] = {**asdict(answers), "received_at": now}
-    # Counted where the check-in is written, from the audit trail, so the limit holds
-    # for the page and the API alike and needs nothing but the database.
-    rate = _RateWindow.at(now)
     return _submit_in_transaction(
-        patient=patient, day=day, chosen=local_date is not None, fields=fields, ip=ip, rate=rate
+        patient=patient, day=day, chosen=local_date is not None, fields=fields, ip=ip
     )
 
 
@@ -212,7 +205,7 @@ def _before_plan(start: date, day: date) -> DomainError:
 
 
 def _submit_in_transaction(
-    *, patient: Patient, day: date, chosen: bool, fields: dict[str, Any], ip: str | None, rate: _RateWindow
+    *, patient: Patient, day: date, chosen: bool, fields: dict[str, Any], ip: str | None
 ) -> tuple[PainCheckIn, bool]:
     now: datetime = fields["received_at"]
     with transaction.atomic():
@@ -227,13 +220,9 @@ def _submit_in_transaction(
             raise _no_active_plan()
         if day < plan.start_date:
             raise _before_plan(plan.start_date, day) if chosen else _plan_not_started(plan.start_date)
-        recent = (
-            AuditEvent.objects.filter(patient=patient, at__gte=rate.start, action__in=CHECKIN_ACTIONS)
-            .values("id")[: rate.limit]
-            .count()
-        )
-        if recent >= rate.limit:
-            raise rate.refusal()
+        # Counted where the check-in is written, inside its transaction, so the limit
+        # holds for the page and the API alike.
+        _refuse_past_rate_limit(patient=patient, now=now)
         fields = {"plan": plan, **fields}
         existing = PainCheckIn.objects.select_for_update().filter(patient=patient, local_date=day).first()
         if existing is None:

@@ -1,19 +1,29 @@
-"""The admin site: Django's, with the staff member's own password change ending their credentials."""
+"""The admin site: Django's, with its login rate limited and a password change ending the credentials."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.decorators import method_decorator
 
 from patients.auth_views import password_changed_on_page
 from patients.models import User
+from portal.limits import rate_limited
 
 
 class PlinthAdminSite(admin.AdminSite):
+    # Django marks its own login page login_not_required; the override keeps that.
+    @login_not_required
+    @method_decorator(rate_limited("login"))
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """Django's page, counted against the same per-address login limits as the site's own."""
+        return super().login(request, extra_context)
+
     def password_change(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> TemplateResponse:

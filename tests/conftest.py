@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +32,13 @@ def _eager_celery() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    """Each test starts with empty rate-limit counters (they live in the shared cache)."""
-    from portal.ratelimit import ratelimit_reset
+def _fresh_rate_limits(settings: Any) -> None:
+    """Each test starts with empty rate-limit counters (they live in the shared cache).
 
-    ratelimit_reset()
+    A new key prefix rather than a flush: in the Redis runs the cache shares its
+    server with the Celery broker.
+    """
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex[:12]}:"
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from axes.models import AccessAttempt
 from django.contrib.sessions.models import Session
 from django.db import DatabaseError, connection, transaction
@@ -134,22 +135,74 @@ def test_checkin_post_rate_limit_in_the_api(world: World, settings: Any) -> None
     assert int(limited["Retry-After"]) >= 1
 
 
-def test_rate_counters_expire_and_survive_a_redis_that_forgot_the_script(settings: Any) -> None:
-    if not str(settings.CACHES["default"]["BACKEND"]).endswith("RedisCache"):
-        pytest.skip("the counter script runs on Redis; the local-memory cache is counted in Python")
-    from django.core.cache import cache
+@pytest.mark.django_db
+def test_a_refused_address_is_let_in_again_once_its_window_has_passed(
+    personas: Personas, settings: Any
+) -> None:
+    settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "login": (2, 60)}
+    with time_machine.travel(time.time(), tick=False) as clock:
+        codes = [login_post(Client(), "nobody@example.test", "x").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        clock.shift(61)
+        assert login_post(Client(), "nobody@example.test", "x").status_code == 200
 
-    from portal import ratelimit
 
-    now = time.time()
-    _limit, period = settings.PLINTH_RATE_LIMITS["checkin"]
-    first = ratelimit.ratelimit_hit(scope="checkin", ident="script-test", now=now)
-    assert first.allowed and first.count == 1
-    key = cache.make_key(ratelimit._key("checkin", "script-test", int(now // period)))
-    assert 0 < ratelimit._redis.ttl(key) <= period + 5
-    ratelimit._redis.script_flush()  # as after a Redis restart
-    assert ratelimit.ratelimit_hit(scope="checkin", ident="script-test", now=now).count == 2
-    assert 0 < ratelimit._redis.ttl(key) <= period + 5
+@pytest.mark.django_db
+def test_the_admin_login_counts_against_the_same_login_limit(personas: Personas, settings: Any) -> None:
+    settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "login": (2, 60)}
+    url = reverse("admin:login")
+    body = {"username": personas.staff.email, "password": "wrong"}
+    codes = [Client().post(url, body, REMOTE_ADDR="192.0.2.10").status_code for _ in range(2)]
+    assert codes == [200, 200]
+    # The site's own login page from the same address is now refused too.
+    refused = login_post(Client(), "nobody@example.test", "x")
+    assert refused.status_code == 429
+    limited = Client().post(url, body, REMOTE_ADDR="192.0.2.10")
+    assert limited.status_code == 429
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert "Too many requests" in limited.content.decode()
+    # Looking at the page is never counted.
+    assert Client().get(url, REMOTE_ADDR="192.0.2.10").status_code == 200
+
+
+UNREACHABLE_CACHE = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Port 1 on loopback refuses at once: Redis down, as the web process sees it.
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+
+
+@pytest.mark.django_db
+def test_with_the_cache_down_logins_and_resets_go_through_and_lockout_and_checkin_limits_hold(
+    world: World, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.CACHES = UNREACHABLE_CACHE
+    settings.PLINTH_RATE_LIMITS = {
+        **settings.PLINTH_RATE_LIMITS,
+        "login": (1, 60),
+        "password_reset": (1, 900),
+        "checkin": (2, 60),
+    }
+    personas = world.p
+    # The cache limits cannot count, so they let requests through rather than fail...
+    assert login_post(Client(), "nobody@example.test", "x").status_code == 200
+    assert login_post(Client(), personas.owner.user.email, PASSWORD).status_code == 302
+    reset = reverse("password_reset")
+    assert [Client().post(reset, {"email": "x@example.test"}).status_code for _ in range(2)] == [302, 302]
+    assert "rate limiter: cache unavailable" in caplog.text
+    # ...while django-axes (in the database) still locks an account for an address.
+    email = personas.colleague.user.email
+    statuses = [login_post(Client(), email, "guess").status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]
+    # And the check-in limit, counted from the audit trail, needs no cache at all.
+    client = APIClient()
+    client.force_authenticate(personas.patient_a.user)
+    url = reverse("api-checkin-create")
+    codes = [client.post(url, {"nprs": 4, "side": "left"}, format="json").status_code for _ in range(3)]
+    assert codes[2] == 429
 
 
 # --- idle logout ---------------------------------------------------------------------------
@@ -311,6 +364,8 @@ print(json.dumps({
     "auth": s.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
     "middleware": s.MIDDLEWARE,
     "cache": s.CACHES["default"]["BACKEND"],
+    "apps": s.INSTALLED_APPS, "ratelimit_on": getattr(s, "RATELIMIT_ENABLE", True),
+    "ratelimit_fail_open": s.RATELIMIT_FAIL_OPEN, "silenced": s.SILENCED_SYSTEM_CHECKS,
 }))
 """
 
@@ -331,7 +386,7 @@ def test_production_settings_turn_on_the_security_we_rely_on() -> None:
     done = subprocess.run(
         [sys.executable, "-c", PROBE],
         cwd=ROOT,
-        env=production_env(),
+        env=production_env(REDIS_URL="redis://redis:6379/0"),  # as in docker-compose.yml; never dialled
         capture_output=True,
         text=True,
         timeout=60,
@@ -351,10 +406,13 @@ def test_production_settings_turn_on_the_security_we_rely_on() -> None:
     for middleware in (
         "csp.middleware.CSPMiddleware",
         "patients.middleware.IdleLogoutMiddleware",
-        "portal.ratelimit.RateLimitMiddleware",
     ):
         assert middleware in s["middleware"]
     assert s["middleware"][-1] == "axes.middleware.AxesMiddleware"
+    # Rate limits on, in Redis, with only the supported-backend warning silenced.
+    assert "django_ratelimit" in s["apps"] and s["ratelimit_on"] is True and s["ratelimit_fail_open"] is True
+    assert s["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert s["silenced"] == ["django_ratelimit.W001"]
 
 
 def test_check_deploy_is_clean_for_the_security_checks_we_add() -> None:
