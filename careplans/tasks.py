@@ -9,29 +9,24 @@ from celery import shared_task
 
 from careplans.outcomes import outcome_refresh_plan
 from careplans.outcomes_bulk import outcome_refresh_all
-from careplans.recompute import outcome_pending_clear
 from careplans.reminders import reminder_send, reminders_dispatch
 
 log = logging.getLogger(__name__)
 
 
+# Published by careplans.recompute once a check-in has committed and claimed the
+# plan. Idempotent: a second run recomputes the same snapshot from the same rows.
 # soft_time_limit must not exceed time_limit (the global soft limit is 100 s).
-@shared_task(acks_late=True, max_retries=3, default_retry_delay=30, time_limit=90, soft_time_limit=80)
-def outcome_recompute_plans(plan_ids: list[int]) -> int:
-    """Recompute the snapshots of the plans claimed by check-ins (careplans.recompute); returns how many."""
-    # Cleared before reading: a check-in committing from here on claims and queues another run.
-    outcome_pending_clear(plan_ids)
-    for plan_id in plan_ids:
-        outcome_refresh_plan(plan_id=plan_id)
-    return len(plan_ids)
-
-
-# The one-plan message that releases before batching published; kept so that
-# messages still queued across an upgrade are handled.
 @shared_task(acks_late=True, max_retries=3, default_retry_delay=30, time_limit=60, soft_time_limit=50)
 def outcome_recompute_plan(plan_id: int) -> None:
-    """Recompute one plan's outcome snapshot."""
-    outcome_recompute_plans([plan_id])
+    """Recompute one plan's outcome snapshot, releasing its recompute claim first."""
+    # Imported here: careplans.recompute imports this module to publish the task
+    # (services import tasks, tasks import services inside the function).
+    from careplans.recompute import outcome_pending_clear
+
+    # Cleared before reading: a check-in committing from here on claims and queues another run.
+    outcome_pending_clear([plan_id])
+    outcome_refresh_plan(plan_id=plan_id)
 
 
 # The nightly run covers every plan with a few set-based statements; at 100,000

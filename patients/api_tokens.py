@@ -9,16 +9,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from patients.audit import audit_log
-from patients.models import ApiToken, Patient, Therapist, User
+from patients.models import ApiToken, User
 from portal.errors import DomainError
-from portal.rows import ModelColumns
 
 KEYWORD = "Bearer"
 MAX_ACTIVE_TOKENS = 10
@@ -96,67 +95,37 @@ def api_token_revoke(*, user: User, token_id: int, ip: str | None = None) -> Api
     return token
 
 
-_TOKEN = ModelColumns(ApiToken, "t")
-_USER = ModelColumns(User, "u")
-_PATIENT = ModelColumns(Patient, "p")
-_THERAPIST = ModelColumns(Therapist, "th")
-# Every API request runs this, so it is written once rather than compiled from a
-# queryset each time (which cost several times the query itself): the token, its
-# user and the user's patient or therapist record, in one round trip.
-_LOOKUP_SQL = (
-    f"SELECT {_TOKEN.select}, {_USER.select}, {_PATIENT.select}, {_THERAPIST.select} "  # noqa: S608
-    f'FROM "{ApiToken._meta.db_table}" t '
-    f'JOIN "{User._meta.db_table}" u ON u."id" = t."user_id" '
-    f'LEFT JOIN "{Patient._meta.db_table}" p ON p."user_id" = u."id" '
-    f'LEFT JOIN "{Therapist._meta.db_table}" th ON th."user_id" = u."id" '
-    'WHERE t."prefix" = %s AND t."revoked_at" IS NULL'
-)
-# Where each model's columns end in that row.
-_END_TOKEN = len(_TOKEN)
-_END_USER = _END_TOKEN + len(_USER)
-_END_PATIENT = _END_USER + len(_PATIENT)
+def _live_token(prefix: str) -> ApiToken | None:
+    """The unrevoked token with this prefix, with its user and the user's patient or therapist.
 
-
-_TOUCH_SQL = f'UPDATE "{ApiToken._meta.db_table}" SET "last_used_at" = %s WHERE "id" = %s'  # noqa: S608
-
-
-def _token_with_user(prefix: str) -> ApiToken | None:
-    """The live token with this prefix, its user, and the user's patient or therapist loaded."""
-    with connection.cursor() as cursor:
-        cursor.execute(_LOOKUP_SQL, [prefix])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    token = _TOKEN.build(row[:_END_TOKEN])
-    user = _USER.build(row[_END_TOKEN:_END_USER])
-    assert token is not None and user is not None
-    patient = _PATIENT.build(row[_END_USER:_END_PATIENT])
-    therapist = _THERAPIST.build(row[_END_PATIENT:])
-    # What select_related would have cached: user.patient / user.therapist answer
-    # without a query, and raise DoesNotExist (via None) when the user has none.
-    ApiToken.user.field.set_cached_value(token, user)
-    User.patient.related.set_cached_value(user, patient)
-    User.therapist.related.set_cached_value(user, therapist)
-    if patient is not None:
-        Patient.user.field.set_cached_value(patient, user)
-    if therapist is not None:
-        Therapist.user.field.set_cached_value(therapist, user)
-    return token
+    One query: select_related follows the reverse one-to-ones too, so
+    ``user.patient`` and ``user.therapist`` answer (or raise DoesNotExist) without another.
+    """
+    return (
+        ApiToken.objects.select_related("user__patient", "user__therapist")
+        .filter(prefix=prefix, revoked_at=None)
+        .first()
+    )
 
 
 def user_for_key(key: str) -> tuple[User, ApiToken] | None:
+    """The active user and live token that ``key`` (``<prefix>.<secret>``) belongs to, or None.
+
+    None for a malformed key, an unknown or revoked prefix, a wrong secret
+    (compared in constant time) or an inactive user. Writes the token's
+    ``last_used_at`` at most once per ``LAST_USED_GRANULARITY``.
+    """
     prefix, _, secret = key.partition(".")
     if not prefix or not secret or len(prefix) > 16 or len(secret) > 128:
         return None
-    token = _token_with_user(prefix)
+    token = _live_token(prefix)
     if token is None or not hmac.compare_digest(token.secret_hash, _hash(secret)):
         return None
     if not token.user.is_active:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
-        with connection.cursor() as cursor:
-            cursor.execute(_TOUCH_SQL, [now, token.pk])
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token.user, token
 

@@ -81,29 +81,6 @@ class StrictSerializer(serializers.Serializer[Any]):
         return super().to_internal_value(data)
 
 
-class SharedFieldsMixin:
-    """Bind the declared fields once per serializer class, not once per instance.
-
-    DRF deep-copies every declared field (re-running each field's __init__) each
-    time a serializer is instantiated: on a small, hot write endpoint such as the
-    check-in POST that was a fifth of the view's time. Fields hold no state while
-    validating, so a serializer whose fields read nothing from the instance or the
-    context can share one bound set, made from a prototype that holds no data.
-    Only for input serializers that meet that condition.
-    """
-
-    @property
-    def fields(self) -> Any:
-        cls = type(self)
-        bound = cls.__dict__.get("_shared_fields")
-        if bound is None:
-            prototype = cls()
-            # DRF's own Serializer.fields (a cached_property) on the empty prototype.
-            bound = serializers.Serializer.fields.func(prototype)  # type: ignore[attr-defined]
-            cls._shared_fields = bound  # type: ignore[attr-defined]
-        return bound
-
-
 # Ids in a URL: anything longer cannot be a row (and would overflow a bigint).
 ID_PATTERN = "[0-9]{1,18}"
 

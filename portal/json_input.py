@@ -4,9 +4,9 @@ DRF's JSONParser answers 400 for malformed JSON (a ValueError) but lets a
 RecursionError through (a body of 100,000 nested ``[`` is a 500), and it accepts
 ``"\\u0000"`` and lone surrogates such as ``"\\ud800"``, which PostgreSQL refuses
 in text and UTF-8 cannot encode (so even the error response naming such a key
-fails). ``BodyChecksMixin`` adds those checks to any JSON parser class; every
-parser the API uses is built with it (tests/api/test_bad_input.py holds DRF's
-own parser and the project's parser to the same answers).
+fails). ``JSONParser`` is DRF's own parser with those checks added, and the one
+the API uses (REST_FRAMEWORK's DEFAULT_PARSER_CLASSES); tests/api/test_bad_input.py
+holds it to DRF's answers for every body within the rules.
 """
 
 from __future__ import annotations
@@ -72,25 +72,23 @@ def _label(path: str) -> str:
     return f"the value at {path[:64]!r}" if path else "the body"
 
 
-class BodyChecksMixin:
-    """Put before a JSON parser class: its result is checked, and too deep a body is a 400.
+class JSONParser(parsers.JSONParser):
+    """DRF's JSONParser, refusing too deep a body and text a database cannot store.
 
-    Errors: ``ParseError`` (400, "JSON parse error - ...") for a RecursionError
-    while decoding and for whatever ``json_body_problem`` reports.
+    ``parse`` returns what DRF's parser returns (dicts, lists, str, numbers,
+    bools, None) for any body within the rules. Errors: ``ParseError`` (400,
+    "JSON parse error - ...") for malformed JSON (DRF's own), for a RecursionError
+    while decoding, and for whatever ``json_body_problem`` reports.
     """
 
     def parse(
         self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
     ) -> Any:
         try:
-            data = super().parse(stream, media_type, parser_context)  # type: ignore[misc]
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
             raise ParseError(f"JSON parse error - nested more than {MAX_DEPTH} levels deep") from exc
         problem = json_body_problem(data)
         if problem:
             raise ParseError(f"JSON parse error - {problem}")
         return data
-
-
-class JSONParser(BodyChecksMixin, parsers.JSONParser):
-    """DRF's own JSONParser with the body checks: what the API uses once portal.api_io is gone."""

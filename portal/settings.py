@@ -263,10 +263,6 @@ REMINDER_SEND_LEASE = envint("PLINTH_REMINDER_SEND_LEASE", 300)
 REMINDER_REQUEUE_AFTER = envint("PLINTH_REMINDER_REQUEUE_AFTER", 600)
 REMINDER_RETRY_BACKOFF = envint("PLINTH_REMINDER_RETRY_BACKOFF", 60)
 REMINDER_MAX_ATTEMPTS = 6
-# A check-in's outcome recompute is published by a background thread of the web
-# process, one message for every plan claimed in this many seconds
-# (careplans.recompute); 0 publishes from the request itself.
-OUTCOME_PUBLISH_WINDOW = float(os.environ.get("PLINTH_OUTCOME_PUBLISH_WINDOW") or 0.25)
 # The therapists' alert digest goes out in this hour of the clinic's own day.
 ALERT_DIGEST_HOUR = 7
 
@@ -287,8 +283,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # JSON in and out only: the browsable API's forms would need inline scripts.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["portal.api_io.JSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api_io.ContentNegotiation",
+    # DRF's JSONParser with the body checks of portal.json_input; DRF's own negotiation.
+    "DEFAULT_PARSER_CLASSES": ["portal.json_input.JSONParser"],
     # Machine interfaces read ISO 8601 only (DRF's default, pinned); the filters'
     # forms get the same rule from portal.api_filters.
     "DATE_INPUT_FORMATS": ["iso-8601"],

@@ -15,7 +15,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.test import APIClient
 
 from patients.models import AuditEvent, PainCheckIn
-from portal import api_io, json_input
+from portal import json_input
 from portal.api_filters import ApiFilterSet, IsoDateFilter
 from portal.input_guard import MAX_QUERY_STRING
 from tests.api.conftest import World
@@ -154,22 +154,18 @@ REFUSED_BODIES = [
 
 
 @pytest.mark.parametrize(("body", "reason"), REFUSED_BODIES)
-@pytest.mark.parametrize("parser_class", [api_io.JSONParser, json_input.JSONParser])
-def test_json_bodies_that_cannot_be_stored_are_parse_errors(
-    parser_class: type[parsers.BaseParser], body: bytes, reason: str
-) -> None:
-    outcome, detail = _parse(parser_class(), body)
+def test_json_bodies_that_cannot_be_stored_are_parse_errors(body: bytes, reason: str) -> None:
+    outcome, detail = _parse(json_input.JSONParser(), body)
     assert outcome == "error" and reason in detail, detail
 
 
-@pytest.mark.parametrize("parser_class", [api_io.JSONParser, json_input.JSONParser])
-def test_json_bodies_within_the_rules_parse_as_before(parser_class: type[parsers.BaseParser]) -> None:
+def test_json_bodies_within_the_rules_parse_as_before() -> None:
     body = json.dumps({"note": "Zoë \\ café", "a": [[[1]]], "deep": [[]] * 3}).encode()
-    assert _parse(parser_class(), body) == _parse(parsers.JSONParser(), body)
+    assert _parse(json_input.JSONParser(), body) == _parse(parsers.JSONParser(), body)
 
 
 def test_drfs_own_parser_lets_a_recursion_error_through() -> None:
-    """Why the mixin exists: DRF alone turns a deep body into a 500."""
+    """Why portal.json_input.JSONParser exists: DRF alone turns a deep body into a 500."""
     with pytest.raises(RecursionError):
         parsers.JSONParser().parse(io.BytesIO(b"[" * 100_000), "application/json", {})
 

@@ -13,8 +13,7 @@ from rest_framework.test import APIClient
 
 from careplans.models import CarePlan, OutcomeSnapshot
 from careplans.recompute import OUTCOME_PENDING, outcome_recompute_claim, outcome_recompute_enqueue
-from careplans.tasks import outcome_recompute_plans
-from patients.api import CheckInStoredSerializer, stored_checkin_body
+from careplans.tasks import outcome_recompute_plan
 from patients.api_tokens import api_token_create
 from patients.checkins import checkin_submit
 from patients.models import AuditEvent, PainCheckIn
@@ -66,13 +65,13 @@ def test_replace_returns_the_stored_values(personas: Any, plan_a: Any) -> None:
 
 
 def test_recompute_is_coalesced_while_one_is_queued(plan_a: Any) -> None:
-    with mock.patch("careplans.tasks.outcome_recompute_plans.delay") as delay:
+    with mock.patch("careplans.tasks.outcome_recompute_plan.delay") as delay:
         assert outcome_recompute_enqueue(plan_a.pk) is True
         # Queued and not started: a second check-in's recompute is already covered.
         assert outcome_recompute_enqueue(plan_a.pk) is False
         assert delay.call_count == 1
         # The task clears the marker before it reads, so a later check-in queues again.
-        outcome_recompute_plans([plan_a.pk])
+        outcome_recompute_plan(plan_a.pk)
         assert _queued_at(plan_a) is None
         assert outcome_recompute_enqueue(plan_a.pk) is True
         assert delay.call_count == 2
@@ -88,7 +87,7 @@ def test_a_lost_message_is_published_again_after_the_pending_window(plan_a: Any)
 def test_a_failed_publish_leaves_no_marker(plan_a: Any) -> None:
     down = OperationalError("Error 111 connecting to redis")
     with (
-        mock.patch("careplans.tasks.outcome_recompute_plans.delay", side_effect=down),
+        mock.patch("careplans.tasks.outcome_recompute_plan.delay", side_effect=down),
         pytest.raises(OperationalError),
     ):
         outcome_recompute_enqueue(plan_a.pk)
@@ -98,12 +97,12 @@ def test_a_failed_publish_leaves_no_marker(plan_a: Any) -> None:
 def test_checkins_publish_one_recompute_while_it_is_queued(
     personas: Any, plan_a: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    with mock.patch("careplans.tasks.outcome_recompute_plans.delay") as delay:
+    with mock.patch("careplans.tasks.outcome_recompute_plan.delay") as delay:
         for nprs in (6, 5, 4):
             with django_capture_on_commit_callbacks(execute=True):
                 checkin_submit(patient=personas.patient_a, nprs=nprs, side="left")
-        assert [c.args for c in delay.call_args_list] == [([plan_a.pk],)]
-        outcome_recompute_plans([plan_a.pk])
+        assert [c.args for c in delay.call_args_list] == [(plan_a.pk,)]
+        outcome_recompute_plan(plan_a.pk)
         with django_capture_on_commit_callbacks(execute=True):
             checkin_submit(patient=personas.patient_a, nprs=3, side="left")
         assert delay.call_count == 2
@@ -119,20 +118,29 @@ def test_each_checkin_still_refreshes_the_outcome_when_run_eagerly(
 
 
 @pytest.mark.parametrize("flags", [{}, {"flag_fever": True, "flag_weight_loss": True}])
-def test_hand_built_body_matches_the_documented_serializer(
-    personas: Any, plan_a: Any, flags: dict[str, bool]
-) -> None:
-    for replaced in (False, True):
-        checkin, was_replaced = checkin_submit(
-            patient=personas.patient_a, nprs=4, side="both", note="stairs", **flags
-        )
-        assert was_replaced is replaced
-        stored = PainCheckIn.objects.get(pk=checkin.pk)
-        for instance in (checkin, stored):
-            documented = dict(CheckInStoredSerializer(instance, context={"replaced": replaced}).data)
-            body = stored_checkin_body(instance, replaced=replaced)
-            assert body == documented
-            assert list(body) == list(documented)
+def test_the_response_is_the_stored_checkin(personas: Any, plan_a: Any, flags: dict[str, bool]) -> None:
+    api = APIClient()
+    api.force_authenticate(personas.patient_a.user)
+    for replaced, status_code in ((False, 201), (True, 200)):
+        response = api.post(URL, {"nprs": 4, "side": "both", "note": "stairs", **flags}, format="json")
+        assert response.status_code == status_code, response.content
+        stored = PainCheckIn.objects.get(patient=personas.patient_a)
+        assert response.json() == {
+            "id": stored.pk,
+            "patient": personas.patient_a.pk,
+            "plan": plan_a.pk,
+            "local_date": stored.local_date.isoformat(),
+            "nprs": 4,
+            "side": "both",
+            "flag_leg_weakness": False,
+            "flag_bladder_bowel": False,
+            "flag_fever": flags.get("flag_fever", False),
+            "flag_weight_loss": flags.get("flag_weight_loss", False),
+            "has_red_flag": bool(flags),
+            "note": "stairs",
+            "received_at": stored.received_at.isoformat().replace("+00:00", "Z"),
+            "replaced": replaced,
+        }
 
 
 @pytest.mark.parametrize("flagged", [False, True], ids=["plain", "red flag"])

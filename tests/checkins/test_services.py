@@ -221,7 +221,7 @@ def test_broker_down_does_not_fail_the_checkin(
     down = OperationalError("Error 111 connecting to redis")
     with (
         mock.patch("patients.tasks.alert_email_send.delay", side_effect=down),
-        mock.patch("careplans.tasks.outcome_recompute_plans.delay", side_effect=down),
+        mock.patch("careplans.tasks.outcome_recompute_plan.delay", side_effect=down),
         django_capture_on_commit_callbacks(execute=True),
     ):
         checkin, _ = checkin_submit(patient=personas.patient_a, nprs=6, side="left", flag_fever=True)

@@ -1,6 +1,6 @@
-"""The outcome recompute publisher (careplans.recompute): the plans that committed
-check-ins claimed leave the web process as one message per window, published by a
-background thread; a failed publish releases the claims; a real worker recomputes."""
+"""Publishing a check-in's outcome recompute (careplans.recompute): once the check-in
+commits, the check-in that wins the plan's claim publishes one task for that plan; a
+failed publish releases the claim; a real worker recomputes."""
 
 from __future__ import annotations
 
@@ -8,66 +8,63 @@ import base64
 import json
 import shutil
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
 import redis as redis_client
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
-from careplans import recompute
 from careplans.models import CarePlan, OutcomeSnapshot
-from careplans.recompute import outcome_recompute_claim, outcome_recompute_flush
 from patients.checkins import checkin_submit
+from patients.models import PainCheckIn
 from tests.jobs.conftest import bulk_patients
 from tests.jobs.harness import RedisServer, SMTPServer, Worker, broker, wait_until, worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
+TASK = "careplans.tasks.outcome_recompute_plan"
+
 
 def _queued(plan_ids: list[int]) -> list[Any]:
-    return list(CarePlan.objects.filter(pk__in=plan_ids).values_list("outcome_queued_at", flat=True))
+    return list(
+        CarePlan.objects.filter(pk__in=plan_ids).order_by("pk").values_list("outcome_queued_at", flat=True)
+    )
 
 
-def test_plans_added_within_a_window_leave_as_one_sorted_message(settings: Any) -> None:
-    settings.OUTCOME_PUBLISH_WINDOW = 0.3
-    batcher = recompute._Batcher()
-    published: list[list[int]] = []
-    with mock.patch.object(recompute, "_publish_now", side_effect=published.append):
-        adders = [threading.Thread(target=batcher.add, args=(plan_id,)) for plan_id in (7, 3, 5, 3)]
-        for adder in adders:
-            adder.start()
-        for adder in adders:
-            adder.join()
-        wait_until(lambda: bool(published), seconds=5, what="the first batch")
-        # A plan claimed after the batch left goes in the next one.
-        batcher.add(9)
-        wait_until(lambda: len(published) == 2, seconds=5, what="the second batch")
-        time.sleep(0.6)  # and nothing else follows
-    assert published == [[3, 5, 7], [9]]
-
-
-def test_a_failed_publish_releases_the_claims_so_the_next_checkin_claims_again(settings: Any) -> None:
-    settings.OUTCOME_PUBLISH_WINDOW = 0.1
-    plan_ids = [p.plans.get().pk for p in bulk_patients(3, zones=["UTC"], prefix="down")]
-    assert all(outcome_recompute_claim(plan_id) for plan_id in plan_ids)
-    batcher = recompute._Batcher()
+def test_a_failed_publish_releases_the_claim_so_the_next_checkin_claims_again() -> None:
+    patients = bulk_patients(3, zones=["UTC"], prefix="down")
+    plan_ids = sorted(p.plans.get().pk for p in patients)
     down = OperationalError("Error 111 connecting to redis")
-    with mock.patch("careplans.tasks.outcome_recompute_plans.delay", side_effect=down) as delay:
-        for plan_id in plan_ids:
-            batcher.add(plan_id)
-        wait_until(lambda: _queued(plan_ids) == [None] * 3, seconds=10, what="the claims released")
-    assert delay.call_args_list == [mock.call(sorted(plan_ids))]
-    assert all(outcome_recompute_claim(plan_id) for plan_id in plan_ids)
+    # No surrounding transaction (transaction=True): each check-in commits, then publishes.
+    with mock.patch(f"{TASK}.delay", side_effect=down) as delay:
+        for patient in patients:
+            checkin_submit(patient=patient, nprs=6, side="left")
+    assert sorted(c.args[0] for c in delay.call_args_list) == plan_ids
+    assert PainCheckIn.objects.filter(patient__in=patients).count() == 3
+    assert _queued(plan_ids) == [None] * 3
+    with mock.patch(f"{TASK}.delay") as delay:
+        for patient in patients:
+            checkin_submit(patient=patient, nprs=5, side="left")
+    assert sorted(c.args[0] for c in delay.call_args_list) == plan_ids
+    assert all(at is not None for at in _queued(plan_ids))
+
+
+def test_a_checkin_rolled_back_publishes_nothing_and_claims_nothing() -> None:
+    [patient] = bulk_patients(1, zones=["UTC"], prefix="rollback")
+    plan_id = patient.plans.get().pk
+    with mock.patch(f"{TASK}.delay") as delay, pytest.raises(RuntimeError), transaction.atomic():
+        checkin_submit(patient=patient, nprs=6, side="left")
+        raise RuntimeError("something later in the same transaction failed")
+    assert delay.call_count == 0
+    assert _queued([plan_id]) == [None]
 
 
 @pytest.mark.services
-def test_checkins_publish_one_message_per_window_and_a_real_worker_recomputes(settings: Any) -> None:
+def test_checkins_publish_one_message_per_claim_and_a_real_worker_recomputes() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the worker process needs the test database on a server (make test runs PostgreSQL)")
     patients = bulk_patients(25, zones=["UTC"], prefix="batch")
@@ -80,31 +77,27 @@ def test_checkins_publish_one_message_per_window_and_a_real_worker_recomputes(se
         smtp.start()
         queue = redis_client.Redis.from_url(server.url)
         with broker(server.url):
-            # A long window, then an explicit flush: all 25 claims in exactly one message.
-            settings.OUTCOME_PUBLISH_WINDOW = 30
-            with mock.patch.object(recompute, "_batcher", recompute._Batcher()):
+            # Each plan's first check-in wins its claim and publishes on commit; the
+            # second, while that message waits, is covered by it and publishes nothing.
+            for nprs in (7, 6):
                 for patient in patients:
-                    checkin_submit(patient=patient, nprs=6, side="left")
-                assert all(at is not None for at in _queued(plan_ids))
-                assert queue.llen("celery") == 0
-                assert outcome_recompute_flush() == 25
-            [raw] = queue.lrange("celery", 0, -1)
-            message = json.loads(raw)
-            assert message["headers"]["task"] == "careplans.tasks.outcome_recompute_plans"
-            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
-            assert args == [plan_ids]
+                    checkin_submit(patient=patient, nprs=nprs, side="left")
+            assert all(at is not None for at in _queued(plan_ids))
+            messages = [json.loads(raw) for raw in queue.lrange("celery", 0, -1)]
+            assert {m["headers"]["task"] for m in messages} == {TASK}
+            published = sorted(json.loads(base64.b64decode(m["body"]))[0][0] for m in messages)
+            assert published == plan_ids
 
             worker = Worker(tmp, worker_env(redis=server, smtp=smtp, tmp=tmp))
             worker.start()
             wait_until(
                 lambda: OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=6).count() == 25,
                 seconds=60,
-                what="the worker's recompute of the batch",
+                what="the worker's recompute of every claimed plan",
             )
             assert _queued(plan_ids) == [None] * 25
 
-            # The everyday path: the API, the publisher thread's own window, the worker.
-            settings.OUTCOME_PUBLISH_WINDOW = 0.2
+            # The everyday path: the API, the publish on commit, the worker.
             api = APIClient()
             for patient in patients[:5]:
                 api.force_authenticate(patient.user)
@@ -113,7 +106,7 @@ def test_checkins_publish_one_message_per_window_and_a_real_worker_recomputes(se
             wait_until(
                 lambda: OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=2).count() == 5,
                 seconds=60,
-                what="the recompute published by the thread",
+                what="the recompute published by the API check-ins",
             )
     finally:
         if worker is not None:
