@@ -98,9 +98,9 @@ def _caseload(clinic: Clinic) -> dict[str, Patient]:
 def _job(clinic: Clinic, moment: datetime) -> set[tuple[int, str]]:
     alerts_detect(now=moment)
     return set(
-        Alert.objects.filter(patient__clinic=clinic, kind__in=RULE_KINDS, cleared_at__isnull=True).values_list(
-            "patient_id", "kind"
-        )
+        Alert.objects.filter(
+            patient__clinic=clinic, kind__in=RULE_KINDS, cleared_at__isnull=True
+        ).values_list("patient_id", "kind")
     )
 
 
