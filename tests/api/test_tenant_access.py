@@ -25,7 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 PRODUCT_PACKAGES = ("patients", "careplans", "portal")
 #: Calls whose keyword arguments are query conditions.
 QUERY_CALLS = {"filter", "exclude", "get", "get_or_create", "Q", "get_object_or_404", "get_list_or_404"}
-#: A condition on a clinic: ``clinic=``, ``clinic_id=``, ``patient__clinic=``, ``plan__patient__clinic_id__in=``.
+#: A condition on a clinic: ``clinic=``, ``clinic_id=``, ``patient__clinic=``, ``x__clinic_id__in=``.
 CLINIC_CONDITION = re.compile(r"(^|__)clinic(_id)?(__|$)")
 
 
