@@ -36,6 +36,7 @@ from careplans.models import (
 )
 from patients.audit import audit_read
 from patients.models import Patient, Therapist, User
+from patients.selectors import clinic_patients
 from portal.access import client_ip
 from portal.api_common import (
     ID_PATTERN,
@@ -436,7 +437,7 @@ class CarePlanViewSet(
         data = PlanCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        patient = Patient.objects.filter(clinic=therapist.clinic, pk=values["patient"]).first()
+        patient = clinic_patients(clinic=therapist.clinic).filter(pk=values["patient"]).first()
         if patient is None:
             raise DomainError("No such patient in your clinic.", field="patient")
         template = None
@@ -528,14 +529,9 @@ class CarePlanViewSet(
 
     def _item(self, plan: CarePlan) -> PlanExercise:
         item_id = parse_id(self.kwargs.get("item_id", ""))
-        item = (
-            PlanExercise.objects.select_related("exercise", "plan").filter(plan=plan, pk=item_id).first()
-            if item_id is not None
-            else None
-        )
-        if item is None:
+        if item_id is None:
             raise Http404
-        return item
+        return selectors.plan_exercise_of(plan=plan, plan_exercise_id=item_id)
 
     @extend_schema(
         summary="Change one plan exercise's dosage or note (therapists)",
@@ -591,11 +587,14 @@ class OutcomeSnapshotViewSet(
     ordering = ["plan"]
 
     def get_queryset(self) -> QuerySet[OutcomeSnapshot]:
-        base = OutcomeSnapshot.objects.select_related("plan")
         therapist = therapist_for(self.request)
         if therapist is not None:
-            return base.filter(plan__patient__clinic=therapist.clinic)
+            return selectors.clinic_outcomes(clinic=therapist.clinic)
         patient = patient_for(self.request)
         if patient is not None:
-            return base.filter(plan__patient=patient).exclude(plan__status=PlanStatus.DRAFT)
+            return (
+                OutcomeSnapshot.objects.select_related("plan")
+                .filter(plan__patient=patient)
+                .exclude(plan__status=PlanStatus.DRAFT)
+            )
         return OutcomeSnapshot.objects.none()

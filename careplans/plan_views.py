@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
@@ -31,6 +31,7 @@ from careplans.forms import (
 from careplans.handout import handout_pdf
 from careplans.models import DOSAGE_LIMITS, CarePlan, PlanExercise, PlanStatus
 from careplans.selectors import (
+    plan_exercise_of,
     plan_for_clinic,
     plan_items,
     plan_library_search,
@@ -60,9 +61,7 @@ def _plan(request: HttpRequest, plan_id: int) -> CarePlan:
 
 
 def _item(plan: CarePlan, item_id: int) -> PlanExercise:
-    item = get_object_or_404(plan.items.select_related("exercise"), pk=item_id)
-    item.plan = plan
-    return item
+    return plan_exercise_of(plan=plan, plan_exercise_id=item_id)
 
 
 def _item_form(item: PlanExercise, data: Any = None) -> PlanExerciseForm:

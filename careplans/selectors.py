@@ -9,7 +9,15 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from careplans.adherence import Adherence, adherence_for_plans
-from careplans.models import CarePlan, Exercise, ExerciseStatus, PlanExercise, PlanTemplate, PlanVersion
+from careplans.models import (
+    CarePlan,
+    Exercise,
+    ExerciseStatus,
+    OutcomeSnapshot,
+    PlanExercise,
+    PlanTemplate,
+    PlanVersion,
+)
 from patients.audit import audit_read
 from patients.models import Clinic
 
@@ -67,6 +75,22 @@ def plan_for_clinic(*, clinic: Clinic, plan_id: int) -> CarePlan:
     plan = get_object_or_404(clinic_plans(clinic=clinic), pk=plan_id)
     audit_read([plan])
     return plan
+
+
+def plan_exercise_of(*, plan: CarePlan, plan_exercise_id: int) -> PlanExercise:
+    """One exercise of ``plan`` (reached through ``plan_for_clinic``), exercise loaded; else Http404.
+
+    The read is noted for the audit trail (patients.audit.audit_read).
+    """
+    item = get_object_or_404(plan.items.select_related("exercise"), pk=plan_exercise_id)
+    item.plan = plan
+    audit_read([item])
+    return item
+
+
+def clinic_outcomes(*, clinic: Clinic) -> QuerySet[OutcomeSnapshot]:
+    """The only way into outcome snapshots for therapists: those of ``clinic``'s patients' plans."""
+    return OutcomeSnapshot.objects.filter(plan__patient__clinic=clinic).select_related("plan")
 
 
 def plan_templates_for(*, clinic: Clinic) -> QuerySet[PlanTemplate]:

@@ -1,10 +1,13 @@
 """Worsening and silence alerts, and the therapists' daily digest.
 
 Detection is set-based: a handful of statements over all active plans, never a
-loop over patients. An alert is one *episode*: the partial unique index
-``alert_one_open_episode`` allows one uncleared worsening (or silence) alert per
-patient, so a condition that lasts for weeks raises one alert; when the
-condition ends the alert is cleared, and if it comes back a new one is raised.
+loop over patients (only the few plans whose outcome snapshot has not yet caught
+up with a check-in have their check-ins read, see patients.alert_rules). The
+rules themselves are patients.alert_rules, shared with the attention list. An
+alert is one *episode*: the partial unique index ``alert_one_open_episode``
+allows one uncleared worsening (or silence) alert per patient, so a condition
+that lasts for weeks raises one alert; when the condition ends the alert is
+cleared, and if it comes back a new one is raised.
 Red-flag alerts are raised at the check-in itself (patients/checkins.py) and
 emailed at once; the digest only picks them up if that email never went out.
 """
@@ -13,25 +16,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import DateField, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from careplans.models import CarePlan, PlanStatus
-from careplans.reminders import local_now_by_zone, zone_case
-from patients.models import Alert, AlertKind, AuditEvent, Clinic, PainCheckIn, Therapist
+from careplans.models import CarePlan
+from careplans.reminders import local_now_by_zone
+from patients import alert_rules as rules
+from patients.models import Alert, AlertKind, AuditEvent, Clinic, Therapist
 
 log = logging.getLogger(__name__)
-
-#: Whole days without a check-in that make a silence alert.
-SILENCE_DAYS = 3
-#: A red flag whose immediate email has not gone out after this joins the digest.
-RED_FLAG_EMAIL_GRACE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -42,61 +41,12 @@ class DetectResult:
     silence_cleared: int
 
 
-def _active_plans() -> QuerySet[CarePlan]:
-    return CarePlan.objects.filter(status=PlanStatus.ACTIVE)
-
-
-def worsening_plans() -> QuerySet[CarePlan]:
-    """Active plans whose current pain is at least 2 points above baseline.
-
-    Read from the outcome snapshots, which apply careplans.outcomes.worsening
-    and are refreshed after every check-in and for every plan nightly.
-    """
-    return _active_plans().filter(outcome__worsening=True)
-
-
-def silent_plans(*, now: datetime) -> QuerySet[CarePlan]:
-    """Active plans with no check-in on any of the last 3 whole local days, nor today.
-
-    "Today" is each patient's own date, so one query serves every time zone: a
-    CASE over the zones gives each row its cut-off date (today - 3).
-    """
-    zones = list(_active_plans().order_by().values_list("patient__timezone", flat=True).distinct())
-    local = local_now_by_zone(zones, now)
-    cutoff = zone_case(
-        {z: t.date() - timedelta(days=SILENCE_DAYS) for z, t in local.items()},
-        DateField(),
-        field="patient__timezone",
-    )
-    return (
-        _active_plans()
-        .annotate(cutoff=cutoff)
-        .filter(start_date__lte=F("cutoff"))
-        .filter(
-            ~Exists(
-                PainCheckIn.objects.filter(patient=OuterRef("patient"), local_date__gte=OuterRef("cutoff"))
-            )
-        )
-    )
-
-
-def _last_checkin() -> Subquery:
-    return Subquery(
-        PainCheckIn.objects.filter(patient=OuterRef("patient"))
-        .order_by()
-        .values("patient")
-        .annotate(last=Max("local_date"))
-        .values("last")[:1],
-        output_field=DateField(),
-    )
-
-
-def _worsening_detail(baseline: float | None, current: float | None) -> str:
-    if baseline is None or current is None:
+def _worsening_detail(pain: rules.Pain) -> str:
+    if pain.baseline is None or pain.current is None:
         return "Pain is at least 2 points above the baseline."
     return (
-        f"Current pain {current:.1f}/10 is {current - baseline:.1f} points "
-        f"above the baseline of {baseline:.1f}."
+        f"Current pain {pain.current:.1f}/10 is {pain.current - pain.baseline:.1f} points "
+        f"above the baseline of {pain.baseline:.1f}."
     )
 
 
@@ -104,7 +54,7 @@ def _silence_detail(last: date | str | None, start: date) -> str:
     if last is None:
         return f"No check-in since the plan started on {start:%a %d %b %Y}."
     day = last if isinstance(last, date) else date.fromisoformat(str(last))
-    return f"No check-in for {SILENCE_DAYS} days or more; the last was on {day:%a %d %b %Y}."
+    return f"No check-in for {rules.SILENCE_DAYS} days or more; the last was on {day:%a %d %b %Y}."
 
 
 def _open(kind: str) -> QuerySet[Alert]:
@@ -168,10 +118,18 @@ def _clear(alerts: QuerySet[Alert], now: datetime) -> int:
 
 
 def alerts_detect(*, now: datetime | None = None) -> DetectResult:
-    """Raise new worsening and silence episodes, clear the ones that ended. Idempotent."""
+    """Raise new worsening and silence episodes, clear the ones that ended. Idempotent.
+
+    ``now``: an aware datetime (default: the current time); silence is counted in
+    each patient's own dates at that moment. The rules are patients.alert_rules,
+    the ones the attention list shows. Returns how many episodes were raised and
+    cleared of each kind.
+    """
     now = now or timezone.now()
+    plans = CarePlan.objects.all()
     with transaction.atomic():
-        worse = worsening_plans()
+        stale = rules.stale_pain(rules.watched_plans(plans))
+        worse = rules.worsening_plans(plans, stale=stale)
         worsening_cleared = _clear(
             _open(AlertKind.WORSENING).exclude(Exists(worse.filter(patient=OuterRef("patient")))), now
         )
@@ -179,7 +137,13 @@ def alerts_detect(*, now: datetime | None = None) -> DetectResult:
         worsening_raised = _raise(
             AlertKind.WORSENING,
             [
-                (plan_id, patient_id, _worsening_detail(base, cur))
+                (
+                    plan_id,
+                    patient_id,
+                    _worsening_detail(
+                        rules.pain_of(plan_id=plan_id, snapshot=rules.Pain(base, cur), stale=stale)
+                    ),
+                )
                 for plan_id, patient_id, base, cur in new_worse.values_list(
                     "pk", "patient_id", "outcome__baseline", "outcome__current"
                 )
@@ -187,7 +151,7 @@ def alerts_detect(*, now: datetime | None = None) -> DetectResult:
             now,
         )
 
-        silent = silent_plans(now=now)
+        silent = rules.silent_plans(plans, now=now)
         silence_cleared = _clear(
             _open(AlertKind.SILENCE).exclude(Exists(silent.filter(patient=OuterRef("patient")))), now
         )
@@ -196,9 +160,9 @@ def alerts_detect(*, now: datetime | None = None) -> DetectResult:
             AlertKind.SILENCE,
             [
                 (plan_id, patient_id, _silence_detail(last, start))
-                for plan_id, patient_id, last, start in new_silent.annotate(last=_last_checkin()).values_list(
-                    "pk", "patient_id", "last", "start_date"
-                )
+                for plan_id, patient_id, last, start in new_silent.annotate(
+                    last=rules.last_checkin_date()
+                ).values_list("pk", "patient_id", "last", "start_date")
             ],
             now,
         )
@@ -223,7 +187,7 @@ def digest_clinics(*, now: datetime, hour: int | None = None) -> list[int]:
 def _undigested(*, now: datetime, clinic_ids: list[int] | None) -> QuerySet[Alert]:
     alerts = Alert.objects.filter(emailed_at__isnull=True, acknowledged_at__isnull=True).filter(
         Q(kind__in=(AlertKind.WORSENING, AlertKind.SILENCE))
-        | Q(kind=AlertKind.RED_FLAG, opened_at__lt=now - RED_FLAG_EMAIL_GRACE)
+        | Q(kind=AlertKind.RED_FLAG, opened_at__lt=now - rules.RED_FLAG_EMAIL_GRACE)
     )
     return alerts if clinic_ids is None else alerts.filter(patient__clinic_id__in=clinic_ids)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -26,6 +27,7 @@ from patients.checkin_forms import DATE_KEYS
 from patients.checkins import NOTE_MAX, checkin_submit
 from patients.localday import ANSWER_GRACE
 from patients.models import NPRS_MAX, NPRS_MIN, PainCheckIn, Patient, Side
+from patients.selectors import clinic_checkins, patient_for_clinic
 from portal.access import client_ip
 from portal.api_common import (
     INVALID,
@@ -256,23 +258,19 @@ class PatientCheckInListView(StrictQueryParamsMixin, ListAPIView[PainCheckIn]):
         patient_id = parse_id(self.kwargs.get("patient_id", ""))
         if therapist is None or patient_id is None:
             return PainCheckIn.objects.none()
-        return PainCheckIn.objects.filter(patient_id=patient_id, patient__clinic_id=therapist.clinic_id)
+        return clinic_checkins(clinic=therapist.clinic).filter(patient_id=patient_id)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         therapist = getattr(request.user, "therapist", None)
         patient_id = parse_id(kwargs["patient_id"])
         # Another clinic's patient, a wrong id or a non-therapist: the same 404, revealing nothing.
-        patient = (
-            Patient.objects.filter(pk=patient_id, clinic_id=therapist.clinic_id)
-            .select_related("clinic")
-            .first()
-            if therapist is not None and patient_id is not None
-            else None
-        )
-        if patient is None:
-            raise NotFound("No such patient.")
-        # Reading a patient's check-ins is a view of their record, so it is audited.
-        audit_read([patient])
+        # Reading a patient's check-ins is a view of their record: the access function audits it.
+        try:
+            if therapist is None or patient_id is None:
+                raise Http404
+            patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
+        except Http404 as missing:
+            raise NotFound("No such patient.") from missing
         return super().list(request, *args, **kwargs)
 
     def paginate_queryset(self, queryset: Any) -> Any:

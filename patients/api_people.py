@@ -20,6 +20,7 @@ from patients.api_export import patient_export
 from patients.audit import audit_log
 from patients.checkins import alert_acknowledge
 from patients.models import Alert, AlertKind, Patient
+from patients.selectors import clinic_alerts, clinic_patients
 from portal.access import client_ip
 from portal.api_common import StrictQueryParamsMixin, list_errors, read_errors, write_errors
 from portal.api_filters import ApiFilterSet, IsoDateFilter
@@ -79,7 +80,7 @@ class PatientViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnl
         therapist = therapist_for(self.request)
         if therapist is None:
             return Patient.objects.none()
-        return Patient.objects.filter(clinic=therapist.clinic).select_related("user", "therapist__user")
+        return clinic_patients(clinic=therapist.clinic)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if therapist_for(request) is None:
@@ -140,9 +141,7 @@ class AlertViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyM
         therapist = therapist_for(self.request)
         if therapist is None:
             return Alert.objects.none()
-        return Alert.objects.filter(patient__clinic=therapist.clinic).select_related(
-            "patient__user", "patient__clinic"
-        )
+        return clinic_alerts(clinic=therapist.clinic)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if therapist_for(request) is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,9 +14,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from patients.checkin_forms import RED_FLAG_QUESTIONS, CheckInForm
 from patients.checkins import alert_acknowledge, checkin_submit
 from patients.localday import DAY_CLOSED, DAY_IN_FUTURE, page_day
-from patients.models import Alert, PainCheckIn
-from patients.record import patient_for_therapist, patient_record, patient_trend
-from patients.selectors import active_plan_of, checkin_on
+from patients.models import PainCheckIn
+from patients.record import patient_record, patient_trend
+from patients.selectors import active_plan_of, alert_for_clinic, checkin_on, patient_for_clinic
 from portal.access import client_ip, patient_of, patient_required, therapist_of, therapist_required
 from portal.errors import DomainError, RateLimited
 from portal.limits import too_many_requests
@@ -137,9 +137,7 @@ def checkin_done(request: HttpRequest) -> HttpResponse:
 def patient_record_page(request: HttpRequest, patient_id: int) -> HttpResponse:
     """One patient's record. Every opening is written to the audit trail."""
     therapist = therapist_of(request)
-    patient = patient_for_therapist(therapist=therapist, patient_id=patient_id)
-    if patient is None:
-        raise Http404("No such patient")
+    patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
     record = patient_record(patient=patient, page=request.GET.get("page"))
     return render(request, "patients/record.html", {"record": record, "patient": patient})
 
@@ -149,13 +147,7 @@ def patient_record_page(request: HttpRequest, patient_id: int) -> HttpResponse:
 def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     """Acknowledge an alert: HTMX swaps the alert in place; without JS, back to the page."""
     therapist = therapist_of(request)
-    alert = (
-        Alert.objects.filter(patient__clinic_id=therapist.clinic_id, pk=alert_id)
-        .select_related("patient__user", "patient__clinic", "checkin")
-        .first()
-    )
-    if alert is None:
-        raise Http404("No such alert")
+    alert = alert_for_clinic(clinic=therapist.clinic, alert_id=alert_id)
     alert = alert_acknowledge(alert=alert, by=request.user, ip=client_ip(request))  # type: ignore[arg-type]
     if request.headers.get("HX-Request"):
         return render(request, "patients/_alert.html", {"alert": alert})

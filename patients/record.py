@@ -17,25 +17,12 @@ from django.db.models import QuerySet
 from careplans.adherence import Adherence, prescribed_sessions
 from careplans.models import CarePlan, OutcomeSnapshot, PlanExercise, PlanStatus
 from careplans.outcomes import baseline as outcome_baseline
-from patients.audit import audit_read
 from patients.charts import PainChart, PainPoint, pain_chart
-from patients.models import Alert, ExerciseSession, PainCheckIn, Patient, Therapist
+from patients.models import Alert, ExerciseSession, PainCheckIn, Patient
 
 CHECKINS_PER_PAGE = 20
 #: How far back the patient's own trend looks.
 TREND_DAYS = 28
-
-
-def patient_for_therapist(*, therapist: Therapist, patient_id: int) -> Patient | None:
-    """A patient of the therapist's clinic, or None (the view answers 404); the read is audited."""
-    patient = (
-        Patient.objects.filter(clinic_id=therapist.clinic_id, pk=patient_id)
-        .select_related("user", "therapist__user", "clinic")
-        .first()
-    )
-    if patient is not None:
-        audit_read([patient])
-    return patient
 
 
 def record_plan(patient: Patient) -> CarePlan | None:

@@ -2,33 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
 from careplans.adherence import Adherence, adherence_for_plans
-from careplans.models import CarePlan, OutcomeSnapshot, PlanExercise, PlanStatus
-from careplans.outcomes import baseline as outcome_baseline
-from careplans.outcomes import current as outcome_current
-from careplans.outcomes import worsening as outcome_worsening
-from careplans.selectors import plan_items, week_label
+from careplans.models import CarePlan, PlanExercise, PlanStatus
+from careplans.selectors import clinic_plans, plan_items, week_label
+from patients import alert_rules
 from patients.audit import audit_read
-from patients.models import Alert, AlertKind, Clinic, ExerciseSession, Invitation, PainCheckIn, Patient
+from patients.models import Alert, AuditEvent, Clinic, ExerciseSession, Invitation, PainCheckIn, Patient
 from patients.services import token_hash
 
 CASELOAD_PAGE_SIZE = 25
 
 
+# --- tenant access: one queryset and one access function per object kind ----------------
+#
+# Every therapist-facing page and API view reaches patient data through these (and
+# careplans.selectors.clinic_plans / plan_for_clinic / plan_exercise_of): a queryset
+# for lists, and for one object a function that answers 404 for another clinic's id
+# (never 403, which would confirm it exists) and notes the read for the audit trail.
+# tests/api/test_tenant_access.py fails if a view or API module filters by clinic itself.
+
+
 def clinic_patients(*, clinic: Clinic) -> QuerySet[Patient]:
     """The only way into patients for therapists: another clinic's patient is not found."""
-    return Patient.objects.filter(clinic=clinic).select_related("user", "clinic")
+    return Patient.objects.filter(clinic=clinic).select_related("user", "clinic", "therapist__user")
+
+
+def clinic_alerts(*, clinic: Clinic) -> QuerySet[Alert]:
+    """The only way into alerts for therapists: the alerts of ``clinic``'s patients."""
+    return Alert.objects.filter(patient__clinic=clinic).select_related("patient__user", "patient__clinic")
+
+
+def alert_for_clinic(*, clinic: Clinic, alert_id: int) -> Alert:
+    """An alert of ``clinic``'s patients, its check-in loaded; raises Http404 for any other id.
+
+    The read is noted for the audit trail (patients.audit.audit_read).
+    """
+    alert = get_object_or_404(clinic_alerts(clinic=clinic).select_related("checkin"), pk=alert_id)
+    audit_read([alert])
+    return alert
+
+
+def clinic_checkins(*, clinic: Clinic) -> QuerySet[PainCheckIn]:
+    """The only way into check-ins for therapists: those of ``clinic``'s patients."""
+    return PainCheckIn.objects.filter(patient__clinic=clinic)
+
+
+def clinic_audit_events(*, clinic: Clinic) -> QuerySet[AuditEvent]:
+    """The clinic's own audit trail (entries written with ``clinic``'s id), patients' users loaded."""
+    return AuditEvent.objects.filter(clinic=clinic).select_related("patient__user")
 
 
 def patient_for_clinic(*, clinic: Clinic, patient_id: int) -> Patient:
@@ -221,8 +252,6 @@ def today_entry(*, patient: Patient, item_id: int) -> tuple[TodayView, TodayItem
 
 #: Why a patient needs attention, most urgent first.
 ATTENTION_RANK: dict[str, int] = {"red_flag": 0, "worsening": 1, "silence": 2, "adherence": 3}
-SILENCE_DAYS = 3
-LOW_ADHERENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -256,46 +285,17 @@ class AttentionRow:
         return self.top.kind == "red_flag"
 
 
-def _plan_pain(plans: Sequence[CarePlan]) -> dict[int, tuple[float | None, float | None]]:
-    """(baseline, current) per active plan, per the DESIGN formulas in careplans.outcomes.
-
-    A snapshot computed after the plan's latest check-in arrived is used as it
-    is; the others (no snapshot yet, or the recompute has not run) are computed
-    from their check-ins in one query.
-    """
-    pain: dict[int, tuple[float | None, float | None]] = {}
-    stale: dict[int, CarePlan] = {}
-    for plan in plans:
-        last_received = plan.last_received  # type: ignore[attr-defined]
-        if last_received is None:
-            pain[plan.pk] = (None, None)
-            continue
-        try:
-            snapshot = plan.outcome
-        except OutcomeSnapshot.DoesNotExist:
-            snapshot = None
-        if snapshot is not None and snapshot.computed_at >= last_received:
-            pain[plan.pk] = (snapshot.baseline, snapshot.current)
-        else:
-            stale[plan.pk] = plan
-    readings: dict[int, list[tuple[int, int]]] = {pk: [] for pk in stale}
-    if stale:
-        for plan_id, day, nprs in PainCheckIn.objects.filter(plan_id__in=list(stale)).values_list(
-            "plan_id", "local_date", "nprs"
-        ):
-            readings[plan_id].append(((day - stale[plan_id].start_date).days, nprs))
-    for plan_id, plan_readings in readings.items():
-        pain[plan_id] = (outcome_baseline(plan_readings), outcome_current(plan_readings))
-    return pain
-
-
 def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[AttentionRow]:
     """Who needs the clinic's attention today, most urgent first, with the reasons in words.
 
-    Open red-flag alerts, pain worsening (current at least 2 points above
-    baseline), no check-in for 3 days or more on an active plan, adherence
-    under 50% in the last 7 days. A fixed number of queries whatever the
-    caseload: alerts, active plans, stale outcomes, and two for adherence.
+    ``now``: an aware datetime (default: the current time). The reasons are the
+    rules of patients.alert_rules, the ones the alert job raises alerts by: open
+    red-flag alerts, pain worsening (current at least 2 points above baseline),
+    no check-in for 3 days or more on an active plan, and adherence under 50% in
+    the last 7 days. The patients listed are noted as read for the audit trail.
+    A fixed number of queries whatever the caseload: red flags, the patients'
+    time zones, stale outcomes, the active plans with their rule flags, and two
+    for adherence.
     """
     now = now or timezone.now()
     rows: dict[int, AttentionRow] = {}
@@ -308,7 +308,7 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
         return rows[patient.pk]
 
     alerts = (
-        Alert.objects.filter(patient__clinic=clinic, kind=AlertKind.RED_FLAG, acknowledged_at__isnull=True)
+        alert_rules.open_red_flags(clinic_alerts(clinic=clinic))
         .select_related("patient__user")
         .order_by("opened_at", "id")
     )
@@ -322,20 +322,18 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
             )
         )
 
+    watched = alert_rules.watched_plans(clinic_plans(clinic=clinic))
+    stale = alert_rules.stale_pain(watched)
     plans = list(
-        CarePlan.objects.filter(patient__clinic=clinic, status=PlanStatus.ACTIVE)
-        .select_related("patient__user", "outcome")
-        .annotate(last_date=Max("checkins__local_date"), last_received=Max("checkins__received_at"))
+        alert_rules.with_rule_flags(watched, now=now, stale=stale).select_related("patient__user", "outcome")
     )
     today = {plan.pk: plan.patient.local_today(now) for plan in plans}
-    pain = _plan_pain(plans)
-    adherence = adherence_for_plans(plans, today=today, since_days=7)
+    adherence = adherence_for_plans(plans, today=today, since_days=alert_rules.ADHERENCE_DAYS)
     for plan in plans:
-        day = today[plan.pk]
-        if day < plan.start_date:
-            continue
-        base, current = pain[plan.pk]
-        if base is not None and current is not None and outcome_worsening(base, current):
+        if plan.alert_worsening:  # type: ignore[attr-defined]
+            pain = stale.get(plan.pk) or alert_rules.Pain(plan.outcome.baseline, plan.outcome.current)
+            # A worsening plan has both figures (the rule needs them); 0.0 only satisfies the types.
+            base, current = pain.baseline or 0.0, pain.current or 0.0
             row_for(plan.patient).reasons.append(
                 AttentionReason(
                     "worsening",
@@ -344,10 +342,9 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
                     weight=current - base,
                 )
             )
-        last = plan.last_date
-        # Whole days gone by without a check-in; today is not over, so it does not count.
-        quiet = (day - last).days - 1 if last else (day - plan.start_date).days
-        if quiet >= SILENCE_DAYS:
+        if plan.alert_silent:  # type: ignore[attr-defined]
+            last = plan.last_checkin  # type: ignore[attr-defined]
+            quiet = alert_rules.quiet_days(today=today[plan.pk], last=last, start=plan.start_date)
             text = (
                 f"No check-in for {quiet} full days (last on {last:%a %d %b})."
                 if last
@@ -355,13 +352,13 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
             )
             row_for(plan.patient).reasons.append(AttentionReason("silence", text, weight=quiet))
         week = adherence.get(plan.pk)
-        if week is not None and week.ratio is not None and week.ratio < LOW_ADHERENCE:
+        if week is not None and alert_rules.low_adherence(week):
             row_for(plan.patient).reasons.append(
                 AttentionReason(
                     "adherence",
-                    f"Adherence {week.percent}% in the last 7 days "
+                    f"Adherence {week.percent}% in the last {alert_rules.ADHERENCE_DAYS} days "
                     f"({week.done} of {week.prescribed} exercise sessions done).",
-                    weight=1 - week.ratio,
+                    weight=1 - (week.ratio or 0.0),  # low_adherence: a ratio exists
                 )
             )
     for row in rows.values():

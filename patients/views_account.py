@@ -19,7 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from patients.api_export import patient_export
 from patients.api_tokens import api_token_create, api_token_revoke, tokens_for
 from patients.audit import audit_log, audit_read
-from patients.models import ApiToken, AuditEvent, Patient, User
+from patients.models import ApiToken, Clinic, Patient, User
+from patients.selectors import clinic_audit_events, clinic_patients
 from portal.access import client_ip, patient_of, patient_required, therapist_of, therapist_required
 from portal.errors import DomainError
 
@@ -106,13 +107,11 @@ class AuditSearchForm(forms.Form):
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args: Any, clinic_id: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only the clinic's own patients can be chosen; another id is "not one of the choices".
         field = cast(PatientChoiceField, self.fields["patient"])
-        field.queryset = (
-            Patient.objects.filter(clinic_id=clinic_id).select_related("user").order_by("user__full_name")
-        )
+        field.queryset = clinic_patients(clinic=clinic).order_by("user__full_name")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -127,8 +126,8 @@ class AuditSearchForm(forms.Form):
 def audit_search(request: HttpRequest) -> HttpResponse:
     """The clinic's audit trail, searchable by patient and date range (newest first)."""
     therapist = therapist_of(request)
-    form = AuditSearchForm(request.GET or None, clinic_id=therapist.clinic_id)
-    events = AuditEvent.objects.filter(clinic_id=therapist.clinic_id)
+    form = AuditSearchForm(request.GET or None, clinic=therapist.clinic)
+    events = clinic_audit_events(clinic=therapist.clinic)
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         if data.get("patient"):
@@ -141,7 +140,7 @@ def audit_search(request: HttpRequest) -> HttpResponse:
             events = events.filter(at__lt=end)
     elif form.is_bound:
         events = events.none()
-    events = events.select_related("patient__user").order_by("-at", "-id")
+    events = events.order_by("-at", "-id")
     page = Paginator(events, AUDIT_PER_PAGE).get_page(request.GET.get("page"))
     # The entries shown are about these patients: reading them is reading their records.
     audit_read(event.patient for event in page.object_list if event.patient is not None)
