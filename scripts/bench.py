@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -262,9 +263,11 @@ def _others(report: list[str], write: Callable[[list[str]], None], parts: list[s
             if spec is None or spec.loader is None:
                 raise ImportError(f"cannot load {path}")
             module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module  # dataclasses look their module up there
             spec.loader.exec_module(module)
             module.run(report)
         except Exception as exc:  # reported in the document instead
+            traceback.print_exc()
             report += [f"{path.name} failed: {type(exc).__name__}: {exc}", ""]
         write(report)
 
@@ -429,7 +432,7 @@ def main(argv: list[str]) -> int:
         lines += ["## Other benchmarks", "", "(not run: --skip-others)", ""]
     _others(lines, write, others)
     write(lines)
-    print("\n".join([*lines, *what_changed(previous, lines)]))
+    print("\n".join([*lines, *(what_changed(previous, lines) if writing else [])]))
     if writing:
         print(f"bench: wrote {DOC.relative_to(ROOT)}")
     return 0
