@@ -403,6 +403,7 @@ class _Stack:
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "WARNING"],
             cwd=ROOT,
             env=self.env,
+            stdout=subprocess.DEVNULL,  # the start-up banner; warnings and errors go to stderr
             start_new_session=True,
         )
         _wait_for(self.port, self.web)
@@ -431,6 +432,26 @@ class _Stack:
         while self.queued() and time.monotonic() - started < limit_s:
             time.sleep(0.5)
         return time.monotonic() - started
+
+    def settle(self, limit_s: float = 180.0) -> None:
+        """Wait (at most ``limit_s``) until the queue is empty and /healthz answers within 100 ms.
+
+        After an overloaded round gunicorn still works through the requests its
+        clients gave up on; the next round must not start behind them.
+        """
+        started = time.monotonic()
+        self.drain(limit_s)
+        while time.monotonic() - started < limit_s:
+            asked = time.monotonic()
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=limit_s)
+            try:
+                conn.request("GET", "/healthz", headers=PROXY_HEADERS)
+                conn.getresponse().read()
+            finally:
+                conn.close()
+            if time.monotonic() - asked < 0.1:
+                return
+            time.sleep(1)
 
     def run(self, rnd: Round) -> tuple[dict[str, Figures], dict[str, Any]]:
         """One round through scripts/peak_locustfile.py in its own process; its figures and raw results."""
@@ -559,10 +580,10 @@ def _section(
         f"Check-ins alone, in steps of {api_steps[0][0].seconds if api_steps else 0:g} s at doubling "
         "rates, until a step's p95 passes",
         f"{CHECKIN_P95_MS:g} ms, it has an error or it delivers under {SUSTAINED:.0%} of its rate; the",
-        "worker's queue drained before each step. The API's check-ins go on through the same",
-        "patients (a patient's second that day replaces the first). The floor is a bare Django",
-        "view that parses the same JSON and does one INSERT (scripts/bench_urls.py), in the same",
-        "gunicorn. Reported, not a target.",
+        "worker's queue drained and the server idle before each step. The API's check-ins go on",
+        "through the same patients (a patient's second that day replaces the first). The floor is",
+        "a bare Django view that parses the same JSON and does one INSERT (scripts/bench_urls.py),",
+        "in the same gunicorn. Reported, not a target.",
         "",
         "| path | asked /s | delivered /s | p50 ms | p95 ms | errors | step |",
         "|---|---:|---:|---:|---:|---|---|",
@@ -620,14 +641,14 @@ def run(report: list[str]) -> None:
                 stack.start(workers)
                 stack.log_in(password)
                 stack.run(warm_up_round())
-                stack.drain()
+                stack.settle()
                 peak, peak_raw = stack.run(peak_round())
                 peak_queue = stack.queued()
                 peak_drain = stack.drain()
                 steps: dict[Target, list[tuple[Round, Figures, bool]]] = {"api": [], "floor": []}
                 for target in ("api", "floor"):
                     for rnd in ladder(target, step_s):
-                        stack.drain()
+                        stack.settle()
                         fig = stack.run(rnd)[0]["checkin"]
                         ok = step_passes(fig, rnd)
                         steps[target].append((rnd, fig, ok))

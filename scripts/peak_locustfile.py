@@ -58,8 +58,9 @@ def _record(
 class Patient(FastHttpUser):
     """A patient's phone: one check-in per wait period, each as the next patient in the pool."""
 
-    network_timeout = 10.0
-    connection_timeout = 10.0
+    # Bounded, and long enough that an overloaded server shows as slow, not only as failed.
+    network_timeout = 30.0
+    connection_timeout = 30.0
 
     @task
     def checkin(self) -> None:
@@ -77,8 +78,9 @@ class Patient(FastHttpUser):
 class Therapist(FastHttpUser):
     """A therapist's desktop: logged in, opening the next page of their round every period."""
 
-    network_timeout = 10.0
-    connection_timeout = 10.0
+    # Bounded, and long enough that an overloaded server shows as slow, not only as failed.
+    network_timeout = 30.0
+    connection_timeout = 30.0
 
     def on_start(self) -> None:
         me = next(_therapists)
