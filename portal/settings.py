@@ -112,8 +112,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# scripts/bench_api.py serves portal.bench_urls (the URLs plus a bare floor view).
-ROOT_URLCONF = os.environ.get("PLINTH_URLCONF", "portal.urls")
+ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 
 TEMPLATES = [

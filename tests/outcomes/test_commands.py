@@ -254,6 +254,15 @@ def test_seed_demo_writes_plans_check_ins_and_snapshots() -> None:
     assert PainCheckIn.objects.filter(plan__patient__user__email__startswith="p0.").count() >= 84
 
 
+def test_seed_demo_under_way_sets_the_share_of_active_plans() -> None:
+    call_command("seed_demo", patients=40, under_way=1.0, no_progress=True, stdout=io.StringIO())
+    assert CarePlan.objects.filter(status=PlanStatus.ACTIVE).count() == 40
+    call_command("seed_demo", patients=20, under_way=0.0, no_progress=True, stdout=io.StringIO())
+    assert CarePlan.objects.filter(status=PlanStatus.ACTIVE).count() == 40
+    with pytest.raises(CommandError, match="--under-way must be between 0 and 1"):
+        call_command("seed_demo", patients=1, under_way=1.5, stdout=io.StringIO())
+
+
 def test_a_second_active_plan_for_a_patient_is_refused(tmp_path: Path, personas: Any) -> None:
     from tests.factories import CarePlanFactory
 

@@ -157,6 +157,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dense", action="store_true", help="A check-in on every one of the 84 days (benchmarks)."
         )
+        parser.add_argument(
+            "--under-way",
+            type=float,
+            default=0.15,
+            help="Share of plans still under way (active), 0 to 1; the others are over (not with --dense).",
+        )
         parser.add_argument("--seed", type=int, default=2026, help="Random seed (same seed, same data).")
         parser.add_argument("--password", default="", help="Give the therapists this password to log in.")
         parser.add_argument("--no-outcomes", action="store_true", help="Skip computing the snapshots.")
@@ -166,6 +172,8 @@ class Command(BaseCommand):
         n = options["patients"]
         if n < 1:
             raise CommandError("--patients must be at least 1")
+        if not 0 <= options["under_way"] <= 1:
+            raise CommandError("--under-way must be between 0 and 1")
         rng = random.Random(options["seed"])
         clinics_n = options["clinics"] or max(2, min(20, math.ceil(n / 5_000)))
         run = secrets.token_hex(3)
@@ -225,7 +233,7 @@ class Command(BaseCommand):
                     profile = rng.choices(PROFILES, weights=[p[1] for p in PROFILES])[0]
                     condition, title = rng.choice(CONDITIONS)
                     # Most plans are over, some are under way (not in dense mode: 84 full days).
-                    under_way = not options["dense"] and rng.random() < 0.15
+                    under_way = not options["dense"] and rng.random() < options["under_way"]
                     ago = (
                         rng.randint(1, PLAN_DAYS - 1)
                         if under_way
