@@ -7,8 +7,7 @@ from typing import Any
 
 from celery import shared_task
 
-from careplans.outcomes import outcome_refresh_plan
-from careplans.outcomes_bulk import outcome_refresh_all
+from careplans.outcomes import outcome_refresh_all, outcome_refresh_plan
 from careplans.recompute import outcome_pending_clear
 from careplans.reminders import reminder_send, reminders_dispatch
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,9 +15,7 @@ from django.utils import timezone
 
 from careplans.adherence import Adherence, adherence_for_plans
 from careplans.models import CarePlan, OutcomeSnapshot, PlanExercise, PlanStatus
-from careplans.outcomes import baseline as outcome_baseline
-from careplans.outcomes import current as outcome_current
-from careplans.outcomes import worsening as outcome_worsening
+from careplans.outcomes import outcomes_for_plans
 from careplans.selectors import plan_items, week_label
 from patients.audit import audit_read
 from patients.models import Alert, AlertKind, Clinic, ExerciseSession, Invitation, PainCheckIn, Patient
@@ -256,37 +254,39 @@ class AttentionRow:
         return self.top.kind == "red_flag"
 
 
-def _plan_pain(plans: Sequence[CarePlan]) -> dict[int, tuple[float | None, float | None]]:
-    """(baseline, current) per active plan, per the DESIGN formulas in careplans.outcomes.
+def _plan_pain(
+    plans: Sequence[CarePlan], *, today: Mapping[int, date]
+) -> dict[int, tuple[bool, float, float]]:
+    """(worsening, baseline, current) per active plan with a baseline and check-ins (careplans.outcomes).
 
     A snapshot computed after the plan's latest check-in arrived is used as it
     is; the others (no snapshot yet, or the recompute has not run) are computed
-    from their check-ins in one query.
+    from their check-ins in one query. ``today``: each plan's local date.
     """
-    pain: dict[int, tuple[float | None, float | None]] = {}
-    stale: dict[int, CarePlan] = {}
+    pain: dict[int, tuple[bool, float | None, float | None]] = {}
+    stale: list[int] = []
     for plan in plans:
         last_received = plan.last_received  # type: ignore[attr-defined]
         if last_received is None:
-            pain[plan.pk] = (None, None)
             continue
         try:
             snapshot = plan.outcome
         except OutcomeSnapshot.DoesNotExist:
             snapshot = None
         if snapshot is not None and snapshot.computed_at >= last_received:
-            pain[plan.pk] = (snapshot.baseline, snapshot.current)
+            pain[plan.pk] = (snapshot.worsening, snapshot.baseline, snapshot.current)
         else:
-            stale[plan.pk] = plan
-    readings: dict[int, list[tuple[int, int]]] = {pk: [] for pk in stale}
+            stale.append(plan.pk)
     if stale:
-        for plan_id, day, nprs in PainCheckIn.objects.filter(plan_id__in=list(stale)).values_list(
-            "plan_id", "local_date", "nprs"
-        ):
-            readings[plan_id].append(((day - stale[plan_id].start_date).days, nprs))
-    for plan_id, plan_readings in readings.items():
-        pain[plan_id] = (outcome_baseline(plan_readings), outcome_current(plan_readings))
-    return pain
+        zones = {str(plan.patient.timezone): today[plan.pk] for plan in plans if plan.pk in set(stale)}
+        fresh = outcomes_for_plans(CarePlan.objects.filter(pk__in=stale), today_by_zone=zones)
+        for plan_id, outcome in fresh.items():
+            pain[plan_id] = (outcome.worsening, outcome.baseline, outcome.current)
+    return {
+        plan_id: (worsening, base, now)
+        for plan_id, (worsening, base, now) in pain.items()
+        if base is not None and now is not None
+    }
 
 
 def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[AttentionRow]:
@@ -328,14 +328,14 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
         .annotate(last_date=Max("checkins__local_date"), last_received=Max("checkins__received_at"))
     )
     today = {plan.pk: plan.patient.local_today(now) for plan in plans}
-    pain = _plan_pain(plans)
+    pain = _plan_pain(plans, today=today)
     adherence = adherence_for_plans(plans, today=today, since_days=7)
     for plan in plans:
         day = today[plan.pk]
         if day < plan.start_date:
             continue
-        base, current = pain[plan.pk]
-        if base is not None and current is not None and outcome_worsening(base, current):
+        worsening, base, current = pain.get(plan.pk, (False, 0.0, 0.0))
+        if worsening:
             row_for(plan.patient).reasons.append(
                 AttentionReason(
                     "worsening",
