@@ -196,22 +196,7 @@ class OutcomeSnapshotSerializer(serializers.ModelSerializer[OutcomeSnapshot]):
 
     class Meta:
         model = OutcomeSnapshot
-        fields = [
-            "plan",
-            "patient",
-            "baseline",
-            "current",
-            "endpoint",
-            "change",
-            "percent_change",
-            "responder",
-            "worsening",
-            "reached_week_12",
-            "missing_endpoint",
-            "checkin_count",
-            "last_checkin_date",
-            "computed_at",
-        ]
+        fields = ["plan", "patient", *OutcomeSnapshot.FIGURES, "computed_at"]
         read_only_fields = fields
 
 

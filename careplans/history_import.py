@@ -32,8 +32,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from careplans.models import CarePlan, PlanStatus
-from careplans.outcomes import WEEK12_COMPLETE_DAY
-from careplans.outcomes_bulk import outcome_refresh_all
+from careplans.outcomes import WEEK12_COMPLETE_DAY, outcome_refresh_all
 from patients.audit import audit_log
 from patients.models import Clinic, PainCheckIn, Patient, Therapist, User
 from portal.validity import range_of

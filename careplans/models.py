@@ -285,6 +285,22 @@ class PlanVersion(models.Model):
 class OutcomeSnapshot(models.Model):
     """A plan's outcome figures, recomputed after check-ins and nightly; pages read these."""
 
+    #: The figures, in this order, as the API, the export and the recompute name them
+    #: (careplans.outcomes computes each one).
+    FIGURES = (
+        "baseline",
+        "current",
+        "endpoint",
+        "change",
+        "percent_change",
+        "responder",
+        "worsening",
+        "reached_week_12",
+        "missing_endpoint",
+        "checkin_count",
+        "last_checkin_date",
+    )
+
     plan = models.OneToOneField(CarePlan, on_delete=models.CASCADE, primary_key=True, related_name="outcome")
     baseline = models.FloatField(null=True)
     current = models.FloatField(null=True)

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from careplans.models import CarePlan, PlanStatus
+from careplans.models import CarePlan, OutcomeSnapshot, PlanStatus
 from careplans.outcome_report import (
     GroupFigures,
     OutcomeReport,
@@ -20,7 +20,7 @@ from careplans.outcome_report import (
     outcome_conditions,
     outcome_report,
 )
-from careplans.outcomes import BASELINE_FALLBACK, WEEK1, Outcome, outcome_from_readings
+from careplans.outcomes import BASELINE_FALLBACK, WEEK1, outcomes_for_plans
 from patients.charts import PainPoint, pain_chart
 from patients.models import PainCheckIn, Patient
 from portal.access import patient_of, patient_required, therapist_of, therapist_required
@@ -46,7 +46,7 @@ class Progress:
     detail: str
 
 
-def progress_words(outcome: Outcome, *, plan: CarePlan, today: date) -> Progress:
+def progress_words(outcome: OutcomeSnapshot, *, plan: CarePlan, today: date) -> Progress:
     """The outcome in plain words for the patient: now against when they started."""
     base, now = outcome.baseline, outcome.current
     if base is None:
@@ -103,11 +103,10 @@ def progress(request: HttpRequest) -> HttpResponse:
             .order_by("local_date")
             .values_list("local_date", "nprs", *PainCheckIn.RED_FLAG_FIELDS)
         )
-        # One query feeds both the chart and the rules.
-        outcome = outcome_from_readings(
-            [((day - plan.start_date).days, nprs) for day, nprs, *_ in rows],
-            today_day=(today - plan.start_date).days,
-        )
+        # Fresh from the check-ins, whatever the snapshot's age: the patient has just checked in.
+        outcome = outcomes_for_plans(
+            CarePlan.objects.filter(pk=plan.pk), today_by_zone={str(patient.timezone): today}
+        )[plan.pk]
         points = [PainPoint(day=day, nprs=nprs, red_flag=any(flags)) for day, nprs, *flags in rows]
         end = max(plan.start_date, min(today, plan.end_date))
         context.update(

@@ -13,9 +13,9 @@ scopes it first (every clinic for the job, one clinic for the list).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import (
     BooleanField,
@@ -30,13 +30,11 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
+from django.utils import timezone
 
 from careplans.adherence import Adherence
 from careplans.models import CarePlan, PlanStatus
-from careplans.outcomes import WORSENING_POINTS
-from careplans.outcomes import baseline as outcome_baseline
-from careplans.outcomes import current as outcome_current
-from careplans.outcomes import worsening as outcome_worsening
+from careplans.outcomes import TOLERANCE, WORSENING_POINTS, outcomes_for_plans
 from careplans.reminders import local_now_by_zone, zone_case
 from patients.models import Alert, AlertKind, PainCheckIn
 
@@ -83,8 +81,10 @@ class Pain:
 
     @property
     def worsening(self) -> bool:
-        """DESIGN.md: current is at least 2 points above baseline (careplans.outcomes.worsening)."""
-        return outcome_worsening(self.baseline, self.current)
+        """DESIGN.md: current is at least 2 points above baseline (careplans.outcomes, same tolerance)."""
+        if self.baseline is None or self.current is None:
+            return False
+        return self.current - self.baseline >= WORSENING_POINTS - TOLERANCE
 
 
 def _snapshot_stale() -> Q:
@@ -100,18 +100,20 @@ def _snapshot_stale() -> Q:
 def stale_pain(plans: QuerySet[CarePlan]) -> dict[int, Pain]:
     """Pain computed from the check-ins, by plan id, for the plans of ``plans`` with a stale snapshot.
 
-    One query. Plans whose snapshot is fresh are not in the result: their
-    snapshot's figures stand. A stale plan with no check-in has no pain (both None).
-    The outcome rules of careplans.outcomes compute baseline and current.
+    Two queries (the stale plans' zones, then their figures through the one
+    outcome definition, careplans.outcomes). Plans whose snapshot is fresh are
+    not in the result: their snapshot's figures stand. Nor are stale plans with
+    no check-in, which have no pain to judge.
     """
-    readings: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    rows = PainCheckIn.objects.filter(plan__in=plans.filter(_snapshot_stale()).values("pk")).values_list(
-        "plan_id", "plan__start_date", "local_date", "nprs"
-    )
-    for plan_id, start, day, nprs in rows:
-        readings[plan_id].append(((day - start).days, nprs))
+    stale = plans.filter(_snapshot_stale())
+    zones = set(stale.order_by().values_list("patient__timezone", flat=True).distinct())
+    now = timezone.now()
+    today = {zone: now.astimezone(ZoneInfo(zone)).date() for zone in zones}
+    fresh = outcomes_for_plans(stale, today_by_zone=today) if zones else {}
     return {
-        plan_id: Pain(outcome_baseline(found), outcome_current(found)) for plan_id, found in readings.items()
+        plan_id: Pain(outcome.baseline, outcome.current)
+        for plan_id, outcome in fresh.items()
+        if outcome.checkin_count
     }
 
 

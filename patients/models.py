@@ -183,7 +183,7 @@ class PainCheckIn(models.Model):
         ]
         indexes = [
             # NPRS in the key (not INCLUDE, which SQLite ignores) lets outcomes read
-            # every figure of a plan from the index alone (careplans.outcomes_bulk).
+            # every figure of a plan from the index alone (careplans.outcomes).
             models.Index(fields=["plan", "local_date", "nprs"], name="checkin_plan_day_nprs"),
         ]
 

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 
 from careplans.adherence import Adherence, prescribed_sessions
 from careplans.models import CarePlan, OutcomeSnapshot, PlanExercise, PlanStatus
-from careplans.outcomes import baseline as outcome_baseline
+from careplans.outcomes import outcomes_for_plans
 from patients.charts import PainChart, PainPoint, pain_chart
 from patients.models import Alert, ExerciseSession, PainCheckIn, Patient
 
@@ -112,12 +112,15 @@ def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRe
         return PatientRecord(patient, None, today, None, [], None, open_alerts, None)
     plan_checkins = PainCheckIn.objects.filter(plan=plan)
     points = _points(plan_checkins)
-    readings = [((p.day - plan.start_date).days, p.nprs) for p in points]
+    # The baseline line, fresh from the check-ins whatever the snapshot's age (one query).
+    fresh = outcomes_for_plans(
+        CarePlan.objects.filter(pk=plan.pk), today_by_zone={str(patient.timezone): today}
+    )
     chart = pain_chart(
         points=points,
         start=plan.start_date,
         end=plan.end_date,
-        baseline=outcome_baseline(readings),
+        baseline=fresh[plan.pk].baseline,
         chart_id="record-chart",
         title=f"Pain over the plan {plan.title}",
         subject=f"Pain (0 to 10) for {patient.user.full_name}",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from careplans.outcomes_bulk import outcome_refresh_all
+from careplans.outcomes import outcome_refresh_all
 from patients.models import PainCheckIn
 from tests.factories import PASSWORD, CarePlanFactory, PatientFactory, TherapistFactory
 

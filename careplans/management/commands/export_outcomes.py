@@ -2,10 +2,12 @@
 
     python manage.py export_outcomes [--clinic NAME] [--format csv|json] [--output FILE] [--bom|--no-bom]
 
-One record per plan: clinic, patient_email, plan_title, plan_start, baseline,
-current, endpoint_12w, change, percent_change, responder, worsening,
-reached_week_12, missing_endpoint. Numbers are rounded to 2 decimals; an
-undefined value is empty in CSV and null in JSON; booleans are true/false.
+One record per plan: clinic, patient_email, plan_title, plan_start, then the
+figures of OutcomeSnapshot.FIGURES (baseline, current, endpoint, change,
+percent_change, responder, worsening, reached_week_12, missing_endpoint,
+checkin_count, last_checkin_date). Numbers are rounded to 2 decimals; an
+undefined value is empty in CSV and null in JSON; booleans are true/false;
+dates are ISO.
 
 CSV goes through portal.spreadsheet: text cells that a spreadsheet would run as
 a formula are prefixed with a single quote (numbers stay numbers). A CSV file
@@ -19,40 +21,28 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from careplans.outcomes_bulk import PlanOutcomeRow, outcome_rows
+from careplans.models import OutcomeSnapshot
+from careplans.outcomes import EXPORT_IDENTITY, PlanOutcomeRow, outcome_rows
 from patients.audit import audit_log
 from patients.models import Clinic
 from portal.spreadsheet import SpreadsheetWriter, TextSink
 
-FIELDS = [
-    "clinic",
-    "patient_email",
-    "plan_title",
-    "plan_start",
-    "baseline",
-    "current",
-    "endpoint_12w",
-    "change",
-    "percent_change",
-    "responder",
-    "worsening",
-    "reached_week_12",
-    "missing_endpoint",
-]
+FIELDS = [*EXPORT_IDENTITY, *OutcomeSnapshot.FIGURES]
 
 
 def record(row: PlanOutcomeRow) -> dict[str, Any]:
     """Typed values: rounded floats, None for undefined, booleans."""
     values: dict[str, Any] = {}
     for name in FIELDS:
-        value = getattr(row, name)
+        value = row[name]
         if isinstance(value, float):
             value = round(value, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
-        values[name] = value.isoformat() if name == "plan_start" else value
+        values[name] = value.isoformat() if isinstance(value, date) else value
     return values
 
 
@@ -118,7 +108,7 @@ class Command(BaseCommand):
         counted: Counter[str] = Counter()
 
         def counting(row: PlanOutcomeRow) -> dict[str, Any]:
-            counted[row.clinic] += 1
+            counted[row["clinic"]] += 1
             return record(row)
 
         rows = (counting(row) for row in outcome_rows(clinic_ids=clinic_ids))

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from careplans.outcome_report import GroupFigures, OutcomeReport, outcome_report
-from careplans.outcomes_bulk import outcome_refresh_all
+from careplans.outcomes import outcome_refresh_all
 from patients.models import Clinic
 
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from careplans.models import CarePlan, PlanStatus
-from careplans.outcomes_bulk import outcome_refresh_all
+from careplans.outcomes import outcome_refresh_all
 from patients.models import Clinic, PainCheckIn, Patient, Side, Therapist, User
 
 CLINIC_NAMES = [
