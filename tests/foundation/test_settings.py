@@ -34,8 +34,10 @@ def _env(var_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # A guard against a hang, not a speed check: collectstatic compresses every file
+    # (gzip and Brotli, the API docs' bundles included), about a minute of CPU.
     return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=420
     )
 
 
