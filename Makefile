@@ -28,8 +28,12 @@ test: $(STAMP) sysdeps lint
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/testenv.py -- $(BIN)/python -m pytest --durations=25 $(PYTEST_ARGS)
 
 # The fast lane: lint, types and every test that needs no browser and no real services (SQLite).
+# Tests run on every core (pytest-xdist, one in-memory database per worker); worksteal keeps the
+# few long tests (authorization matrix, page fuzzer, schemathesis) from ending up queued on one worker.
+# The run's figures start afresh, so the closing summary shows this run's and no earlier one's.
 check: lint
-	$(BIN)/python -m pytest -q -m "not browser and not services" $(PYTEST_ARGS)
+	rm -f test-artifacts/figures.txt
+	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "not browser and not services" $(PYTEST_ARGS)
 
 bench: $(STAMP) sysdeps
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/testenv.py -- $(BIN)/python scripts/bench.py
