@@ -41,10 +41,10 @@ from django.db.models import (
     F,
     FloatField,
     Func,
-    IntegerField,
     Max,
     Min,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -105,11 +105,24 @@ def _checkins() -> QuerySet[PainCheckIn]:
 
 
 def _days(first: int, last: int) -> QuerySet[PainCheckIn]:
-    """The plan's check-ins dated in days ``first``..``last`` of the plan."""
+    """The plan's check-ins dated in days ``first``..``last`` of the plan (a subquery)."""
     return _checkins().filter(
         local_date__gte=DaysAfter(OuterRef("start_date"), first),
         local_date__lte=DaysAfter(OuterRef("start_date"), last),
     )
+
+
+def _in_days(first: int, last: int) -> Q:
+    """Of the plan's joined check-ins, those dated in days ``first``..``last`` of the plan (a filter)."""
+    return Q(
+        checkins__local_date__gte=DaysAfter(F("start_date"), first),
+        checkins__local_date__lte=DaysAfter(F("start_date"), last),
+    )
+
+
+def _mean_of_days(first: int, last: int) -> Avg:
+    """The mean NPRS of days ``first``..``last``, an aggregate over the plan's joined check-ins."""
+    return Avg(Cast("checkins__nprs", FloatField()), filter=_in_days(first, last))
 
 
 def _mean(checkins: QuerySet[PainCheckIn]) -> Subquery:
@@ -129,11 +142,20 @@ def _latest_date(plan: OuterRef) -> Subquery:
 def _measured(today_by_zone: Mapping[str, date]) -> dict[str, Any]:
     """The measured figures of a CarePlan row, keyed as ``MEASURED``.
 
+    The week means, the count and the latest date are conditional aggregates
+    over the plan's check-ins, joined and grouped by plan: one pass over the
+    check-ins for any number of plans (PostgreSQL runs it as one parallel
+    GROUP BY). The two fallbacks and ``current`` stay correlated subqueries:
+    a fallback is evaluated only for a plan whose week mean is missing
+    (COALESCE stops at its first value), and ``current`` depends on the
+    latest date, which a single pass does not know yet.
+
     ``today_by_zone`` maps each time zone name of the plans' patients to the
     date it is there: the caller computes it in Python (SQLite has no time
-    zone database), a handful of zones for any number of plans.
+    zone database), a handful of zones for any number of plans. The plans'
+    queryset must not join another multi-valued relation (it would repeat
+    the check-ins).
     """
-    latest = _latest_date(OuterRef("pk"))
     # Inside the subquery over check-ins, the plan is one level further out.
     week_ending_at_latest = _checkins().filter(
         local_date__gte=DaysAfter(_latest_date(OuterRef(OuterRef("pk"))), -6)
@@ -146,17 +168,17 @@ def _measured(today_by_zone: Mapping[str, date]) -> dict[str, Any]:
         )
         for zone, today in sorted(today_by_zone.items())
     ]
-    count = _checkins().values("plan").annotate(n=Count("pk")).values("n")
     return {
         # Week-1 mean, else the first check-in of days 7-13.
-        "baseline": Coalesce(_mean(_days(*WEEK1)), _nprs_of(_days(*BASELINE_FALLBACK), "local_date")),
+        "baseline": Coalesce(_mean_of_days(*WEEK1), _nprs_of(_days(*BASELINE_FALLBACK), "local_date")),
         # The 7 days ending at the latest check-in (none without check-ins).
         "current": _mean(week_ending_at_latest),
         # Week-12 mean, else the latest check-in of days 63-83.
-        "endpoint": Coalesce(_mean(_days(*WEEK12)), _nprs_of(_days(*ENDPOINT_FALLBACK), "-local_date")),
+        "endpoint": Coalesce(_mean_of_days(*WEEK12), _nprs_of(_days(*ENDPOINT_FALLBACK), "-local_date")),
         "reached_week_12": Case(*reached, default=Value(False), output_field=BooleanField()),
-        "checkin_count": Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),
-        "last_checkin_date": latest,
+        # Count of the joined check-ins: 0 for a plan without any (the join is an outer join).
+        "checkin_count": Count("checkins"),
+        "last_checkin_date": Max("checkins__local_date"),
     }
 
 
