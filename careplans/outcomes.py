@@ -130,8 +130,11 @@ def _mean(checkins: QuerySet[PainCheckIn]) -> Subquery:
     return Subquery(grouped, output_field=FloatField())
 
 
-def _nprs_of(checkins: QuerySet[PainCheckIn], order: str) -> Cast:
-    return Cast(Subquery(checkins.order_by(order).values("nprs")[:1]), FloatField())
+def _nprs_of(checkins: QuerySet[PainCheckIn], order: str) -> Subquery:
+    # Cast inside the subquery: a plain Subquery is grouped by the plan columns it
+    # reads, whereas a Cast around it would be grouped by itself, evaluated per check-in.
+    first = checkins.order_by(order).annotate(value=Cast("nprs", FloatField())).values("value")[:1]
+    return Subquery(first, output_field=FloatField())
 
 
 def _latest_date(plan: OuterRef) -> Subquery:
