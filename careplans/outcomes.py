@@ -37,11 +37,11 @@ from django.db.models import (
     Case,
     Count,
     DateField,
+    Exists,
     Expression,
     F,
     FloatField,
     Func,
-    IntegerField,
     Max,
     Min,
     OuterRef,
@@ -164,21 +164,13 @@ def _measured(today_by_zone: Mapping[str, date]) -> dict[str, Any]:
     week_ending_at_latest = _checkins().filter(
         local_date__gte=DaysAfter(_latest_date(OuterRef(OuterRef("pk"))), -6)
     )
-    # 1 on every joined row of a plan whose week 12 is over in its patient's zone. Taken
-    # through an aggregate, so that the patient's zone is read inside the GROUP BY
-    # rather than grouped by (PostgreSQL would ask for the patient's columns there).
-    over = Case(
-        *(
-            When(
-                patient__timezone=zone,
-                start_date__lte=today - timedelta(days=WEEK12_COMPLETE_DAY),
-                then=Value(1),
-            )
-            for zone, today in sorted(today_by_zone.items())
-        ),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
+    # A plan whose week 12 is over in its patient's zone. A subquery on the plan's own
+    # row (one index probe per plan): as a column of the joined rows it would join the
+    # patient to every check-in and group by the patient's zone.
+    over = Q(pk__in=[])
+    for zone, today in sorted(today_by_zone.items()):
+        over |= Q(patient__timezone=zone, start_date__lte=today - timedelta(days=WEEK12_COMPLETE_DAY))
+    reached = Exists(CarePlan.objects.filter(over, pk=OuterRef("pk")))
     return {
         # Week-1 mean, else the first check-in of days 7-13.
         "baseline": Coalesce(_mean_of_days(*WEEK1), _nprs_of(_days(*BASELINE_FALLBACK), "local_date")),
@@ -186,11 +178,7 @@ def _measured(today_by_zone: Mapping[str, date]) -> dict[str, Any]:
         "current": _mean(week_ending_at_latest),
         # Week-12 mean, else the latest check-in of days 63-83.
         "endpoint": Coalesce(_mean_of_days(*WEEK12), _nprs_of(_days(*ENDPOINT_FALLBACK), "-local_date")),
-        "reached_week_12": Case(
-            When(Exact(Max(over), Value(1)), then=Value(True)),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
+        "reached_week_12": reached,
         # Count of the joined check-ins: 0 for a plan without any (the join is an outer join).
         "checkin_count": Count("checkins"),
         "last_checkin_date": Max("checkins__local_date"),
