@@ -30,13 +30,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import (
     Avg,
     BooleanField,
     Case,
     Count,
     DateField,
+    Exists,
     Expression,
     F,
     FloatField,
@@ -45,6 +46,7 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -105,11 +107,24 @@ def _checkins() -> QuerySet[PainCheckIn]:
 
 
 def _days(first: int, last: int) -> QuerySet[PainCheckIn]:
-    """The plan's check-ins dated in days ``first``..``last`` of the plan."""
+    """The plan's check-ins dated in days ``first``..``last`` of the plan (a subquery)."""
     return _checkins().filter(
         local_date__gte=DaysAfter(OuterRef("start_date"), first),
         local_date__lte=DaysAfter(OuterRef("start_date"), last),
     )
+
+
+def _in_days(first: int, last: int) -> Q:
+    """Of the plan's joined check-ins, those dated in days ``first``..``last`` of the plan (a filter)."""
+    return Q(
+        checkins__local_date__gte=DaysAfter(F("start_date"), first),
+        checkins__local_date__lte=DaysAfter(F("start_date"), last),
+    )
+
+
+def _mean_of_days(first: int, last: int) -> Avg:
+    """The mean NPRS of days ``first``..``last``, an aggregate over the plan's joined check-ins."""
+    return Avg(Cast("checkins__nprs", FloatField()), filter=_in_days(first, last))
 
 
 def _mean(checkins: QuerySet[PainCheckIn]) -> Subquery:
@@ -117,8 +132,11 @@ def _mean(checkins: QuerySet[PainCheckIn]) -> Subquery:
     return Subquery(grouped, output_field=FloatField())
 
 
-def _nprs_of(checkins: QuerySet[PainCheckIn], order: str) -> Cast:
-    return Cast(Subquery(checkins.order_by(order).values("nprs")[:1]), FloatField())
+def _nprs_of(checkins: QuerySet[PainCheckIn], order: str) -> Subquery:
+    # Cast inside the subquery: a plain Subquery is grouped by the plan columns it
+    # reads, whereas a Cast around it would be grouped by itself, evaluated per check-in.
+    first = checkins.order_by(order).annotate(value=Cast("nprs", FloatField())).values("value")[:1]
+    return Subquery(first, output_field=FloatField())
 
 
 def _latest_date(plan: OuterRef) -> Subquery:
@@ -126,36 +144,60 @@ def _latest_date(plan: OuterRef) -> Subquery:
     return Subquery(latest, output_field=DateField())
 
 
-def _measured(today_by_zone: Mapping[str, date]) -> dict[str, Any]:
+def _measured(today_by_zone: Mapping[str, date], *, grouped: bool) -> dict[str, Any]:
     """The measured figures of a CarePlan row, keyed as ``MEASURED``.
+
+    The week means, the count and the latest date are conditional aggregates
+    over the plan's check-ins, joined and grouped by plan: one pass over the
+    check-ins for any number of plans (PostgreSQL runs it as one parallel
+    GROUP BY). The two fallbacks and ``current`` stay correlated subqueries:
+    a fallback is evaluated only for a plan whose week mean is missing
+    (COALESCE stops at its first value), and ``current`` depends on the
+    latest date, which a single pass does not know yet.
 
     ``today_by_zone`` maps each time zone name of the plans' patients to the
     date it is there: the caller computes it in Python (SQLite has no time
-    zone database), a handful of zones for any number of plans.
+    zone database), a handful of zones for any number of plans. The plans'
+    queryset must not join another multi-valued relation (it would repeat
+    the check-ins).
+
+    ``grouped``: the shape of the query, the figures being the same. True
+    (PostgreSQL): the aggregates over the joined check-ins. False (SQLite,
+    whose planner runs the join and GROUP BY about 3x slower than per-plan
+    index reads): the same aggregates, each in its own correlated subquery on
+    the ``(plan, local_date, nprs)`` index.
     """
-    latest = _latest_date(OuterRef("pk"))
     # Inside the subquery over check-ins, the plan is one level further out.
     week_ending_at_latest = _checkins().filter(
         local_date__gte=DaysAfter(_latest_date(OuterRef(OuterRef("pk"))), -6)
     )
-    reached = [
-        When(
-            patient__timezone=zone,
-            start_date__lte=today - timedelta(days=WEEK12_COMPLETE_DAY),
-            then=Value(True),
-        )
-        for zone, today in sorted(today_by_zone.items())
-    ]
-    count = _checkins().values("plan").annotate(n=Count("pk")).values("n")
+    # A plan whose week 12 is over in its patient's zone. A subquery on the plan's own
+    # row (one index probe per plan): as a column of the joined rows it would join the
+    # patient to every check-in and group by the patient's zone.
+    over = Q(pk__in=[])
+    for zone, today in sorted(today_by_zone.items()):
+        over |= Q(patient__timezone=zone, start_date__lte=today - timedelta(days=WEEK12_COMPLETE_DAY))
+    reached = Exists(CarePlan.objects.filter(over, pk=OuterRef("pk")))
+    if grouped:
+        week1: Any = _mean_of_days(*WEEK1)
+        week12: Any = _mean_of_days(*WEEK12)
+        count: Any = Count("checkins")
+        latest: Any = Max("checkins__local_date")
+    else:
+        week1, week12 = _mean(_days(*WEEK1)), _mean(_days(*WEEK12))
+        counted = _checkins().values("plan").annotate(n=Count("pk")).values("n")
+        count = Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+        latest = _latest_date(OuterRef("pk"))
     return {
         # Week-1 mean, else the first check-in of days 7-13.
-        "baseline": Coalesce(_mean(_days(*WEEK1)), _nprs_of(_days(*BASELINE_FALLBACK), "local_date")),
+        "baseline": Coalesce(week1, _nprs_of(_days(*BASELINE_FALLBACK), "local_date")),
         # The 7 days ending at the latest check-in (none without check-ins).
         "current": _mean(week_ending_at_latest),
         # Week-12 mean, else the latest check-in of days 63-83.
-        "endpoint": Coalesce(_mean(_days(*WEEK12)), _nprs_of(_days(*ENDPOINT_FALLBACK), "-local_date")),
-        "reached_week_12": Case(*reached, default=Value(False), output_field=BooleanField()),
-        "checkin_count": Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),
+        "endpoint": Coalesce(week12, _nprs_of(_days(*ENDPOINT_FALLBACK), "-local_date")),
+        "reached_week_12": reached,
+        # 0 for a plan without check-ins (the join is an outer join).
+        "checkin_count": count,
         "last_checkin_date": latest,
     }
 
@@ -214,6 +256,11 @@ def zone_todays(plans: QuerySet[CarePlan], *, now: datetime) -> dict[str, date]:
     return {str(zone): now.astimezone(zoneinfo.ZoneInfo(str(zone))).date() for zone in zones}
 
 
+def _grouped(plans: QuerySet[CarePlan]) -> bool:
+    """Whether ``plans``' database takes the grouped shape of ``_measured`` (PostgreSQL)."""
+    return connections[plans.db].vendor == "postgresql"
+
+
 def with_outcomes(plans: QuerySet[CarePlan], *, today_by_zone: Mapping[str, date]) -> QuerySet[CarePlan]:
     """``plans`` annotated with every figure of OutcomeSnapshot.FIGURES, computed from the check-ins.
 
@@ -221,7 +268,7 @@ def with_outcomes(plans: QuerySet[CarePlan], *, today_by_zone: Mapping[str, date
     figure repeats the measured subqueries it uses. ``today_by_zone``: see
     ``zone_todays``; a zone missing from it counts as week 12 not over.
     """
-    return plans.annotate(**_measured(today_by_zone)).annotate(**_derived_by_name())
+    return plans.annotate(**_measured(today_by_zone, grouped=_grouped(plans))).annotate(**_derived_by_name())
 
 
 def outcomes_for_plans(
@@ -266,7 +313,8 @@ def _refresh(
     snapshot keeps its ``computed_at``: it is when the figures were last
     written, and every check-in received before it is reflected in them.
     """
-    measured = plans.annotate(**_measured(today_by_zone)).values_list("pk", *MEASURED).order_by()
+    figures = _measured(today_by_zone, grouped=_grouped(plans))
+    measured = plans.annotate(**figures).values_list("pk", *MEASURED).order_by()
     snapshots = OutcomeSnapshot.objects.using(using).filter(plan__in=plans.values("pk"))
     stored = {row[0]: row[1:] for row in snapshots.values_list("plan_id", *MEASURED).order_by()}
     changed = [
