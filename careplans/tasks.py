@@ -8,7 +8,6 @@ from typing import Any
 from celery import shared_task
 
 from careplans.outcomes import outcome_refresh_all, outcome_refresh_plan
-from careplans.recompute import outcome_pending_clear
 from careplans.reminders import reminder_send, reminders_dispatch
 
 log = logging.getLogger(__name__)
@@ -22,6 +21,7 @@ def outcome_recompute_plan(plan_id: int) -> None:
     """Recompute one plan's outcome snapshot, releasing its recompute claim first."""
     # Imported here: careplans.recompute imports this module to publish the task
     # (services import tasks, tasks import services inside the function).
+    from careplans.recompute import outcome_pending_clear
 
     # Cleared before reading: a check-in committing from here on claims and queues another run.
     outcome_pending_clear([plan_id])
