@@ -1,0 +1,74 @@
+"""Time the therapist's caseload page with ~2,000 active plans in one clinic.
+
+Usage: ``.venv/bin/python scripts/bench_caseload.py [--plans 2000] [--runs 10]``.
+Seeds a throwaway test database (SQLite in memory by default; PostgreSQL when
+DATABASE_URL is set, e.g. under scripts/testenv.py) with the bulk caseload of
+tests/careplans/test_queries.py (five exercises, ticks and check-ins per plan,
+which leaves every plan under half adherence, so each one needs attention),
+then times GET /caseload/ with the Django test client and prints the median,
+the 95th percentile, the body size and the queries of one request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    """Seed, warm up, time ``--runs`` requests and print the figures (milliseconds, KB, queries)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--plans", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.urls import reverse
+
+    # The test suite's import order (tests/conftest.py): careplans' modules import each
+    # other, and issue 14's app split removes that cycle.
+    import careplans.services  # noqa: F401
+    from tests.careplans.test_queries import _populate
+    from tests.factories import ClinicFactory, ExerciseFactory, TherapistFactory
+
+    setup_test_environment()
+    connection.creation.create_test_db(verbosity=0)
+    clinic = ClinicFactory()
+    therapist = TherapistFactory(clinic=clinic)
+    exercises = [ExerciseFactory() for _ in range(5)]
+    _populate(clinic, therapist, args.plans, exercises)
+    client = Client()
+    client.force_login(therapist.user)
+    url = reverse("caseload")
+    response = client.get(url)  # warm-up: the session's first request writes its stamp
+    assert response.status_code == 200, response.status_code
+    times = []
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    print(
+        f"caseload, {args.plans} active plans on {connection.vendor}: "
+        f"median {statistics.median(times):.0f} ms, p95 {p95:.0f} ms over {args.runs} runs, "
+        f"{len(response.content) / 1024:.0f} KB, {len(queries)} queries"
+    )
+
+
+if __name__ == "__main__":
+    main()
