@@ -7,13 +7,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
 from careplans.adherence import Adherence, adherence_for_plans
 from careplans.models import CarePlan, PlanExercise, PlanStatus
+from careplans.reminders import local_now_by_zone
 from careplans.selectors import clinic_plans, plan_items, week_label
 from patients import alert_rules
 from patients.audit import audit_read
@@ -285,56 +286,81 @@ class AttentionRow:
         return self.top.kind == "red_flag"
 
 
-def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[AttentionRow]:
-    """Who needs the clinic's attention today, most urgent first, with the reasons in words.
+#: How many of the most urgent patients the caseload page lists; the rest are one link away.
+ATTENTION_TOP = 15
+#: Patients per page of the full attention page.
+ATTENTION_PAGE_SIZE = 50
 
-    ``now``: an aware datetime (default: the current time). The reasons are the
-    rules of patients.alert_rules, the ones the alert job raises alerts by: open
-    red-flag alerts, pain worsening (current at least 2 points above baseline),
-    no check-in for 3 days or more on an active plan, and adherence under 50% in
-    the last 7 days. The patients listed are noted as read for the audit trail.
-    A fixed number of queries whatever the caseload: red flags, the patients'
-    time zones, stale outcomes, the active plans with their rule flags, and two
-    for adherence.
+
+@dataclass(frozen=True)
+class Attention:
+    """Who needs attention: the rows shown (most urgent first) out of ``total`` patients."""
+
+    rows: list[AttentionRow]
+    total: int
+    page: Page[AttentionRow] | None = None  # the full attention page's page, when paginated
+
+    @property
+    def more(self) -> int:
+        """Patients who need attention beyond the rows shown."""
+        return self.total - len(self.rows) if self.page is None else 0
+
+
+def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
+    """Every patient of ``clinic`` who needs attention at ``now``, most urgent first, reasons sorted.
+
+    The rules (patients.alert_rules) run in the database: the plans come back as
+    plain columns with their two rule flags, not as objects, and nobody is noted
+    as read here. Adherence's weekly cap is the one rule still summed in Python
+    (careplans.adherence: two queries, one pass over the plans' sessions).
+    Queries: red flags, stale pain (two), time zones, plans, adherence (two).
     """
-    now = now or timezone.now()
     rows: dict[int, AttentionRow] = {}
-    shown: list[Patient] = []
 
-    def row_for(patient: Patient) -> AttentionRow:
-        if patient.pk not in rows:
-            rows[patient.pk] = AttentionRow(patient.pk, patient.user.full_name or patient.user.email)
-            shown.append(patient)
-        return rows[patient.pk]
+    def row_for(patient_id: int, name: str) -> AttentionRow:
+        if patient_id not in rows:
+            rows[patient_id] = AttentionRow(patient_id, name)
+        return rows[patient_id]
 
     alerts = (
         alert_rules.open_red_flags(clinic_alerts(clinic=clinic))
-        .select_related("patient__user")
         .order_by("opened_at", "id")
+        .values_list("patient_id", "patient__user__full_name", "patient__user__email", "opened_at", "detail")
     )
-    for alert in alerts:
-        age_hours = (now - alert.opened_at).total_seconds() / 3600
-        row_for(alert.patient).reasons.append(
-            AttentionReason(
-                "red_flag",
-                f"Red flag, not yet acknowledged. {alert.detail}".strip(),
-                weight=age_hours,
-            )
+    for patient_id, full_name, email, opened_at, detail in alerts:
+        age_hours = (now - opened_at).total_seconds() / 3600
+        row_for(patient_id, full_name or email).reasons.append(
+            AttentionReason("red_flag", f"Red flag, not yet acknowledged. {detail}".strip(), weight=age_hours)
         )
 
     watched = alert_rules.watched_plans(clinic_plans(clinic=clinic))
     stale = alert_rules.stale_pain(watched)
+    # Plans as bare objects (the fields adherence reads) with their rule flags and the
+    # figures the reasons quote as columns: no patient, user or outcome objects per plan.
     plans = list(
-        alert_rules.with_rule_flags(watched, now=now, stale=stale).select_related("patient__user", "outcome")
+        alert_rules.with_rule_flags(watched, now=now, stale=stale)
+        .select_related(None)
+        .only("pk", "patient_id", "start_date", "length_weeks")
+        .annotate(
+            patient_name=F("patient__user__full_name"),
+            patient_email=F("patient__user__email"),
+            patient_zone=F("patient__timezone"),
+            snapshot_baseline=F("outcome__baseline"),
+            snapshot_current=F("outcome__current"),
+        )
+        .order_by()
     )
-    today = {plan.pk: plan.patient.local_today(now) for plan in plans}
+    local = local_now_by_zone({plan.patient_zone for plan in plans}, now)
+    today = {plan.pk: local[plan.patient_zone].date() for plan in plans}
     adherence = adherence_for_plans(plans, today=today, since_days=alert_rules.ADHERENCE_DAYS)
     for plan in plans:
+        name = plan.patient_name or plan.patient_email
         if plan.alert_worsening:  # type: ignore[attr-defined]
-            pain = stale.get(plan.pk) or alert_rules.Pain(plan.outcome.baseline, plan.outcome.current)
+            snapshot = alert_rules.Pain(plan.snapshot_baseline, plan.snapshot_current)
+            pain = alert_rules.pain_of(plan_id=plan.pk, snapshot=snapshot, stale=stale)
             # A worsening plan has both figures (the rule needs them); 0.0 only satisfies the types.
             base, current = pain.baseline or 0.0, pain.current or 0.0
-            row_for(plan.patient).reasons.append(
+            row_for(plan.patient_id, name).reasons.append(
                 AttentionReason(
                     "worsening",
                     f"Pain worsening: {current:.1f} on average in the latest week of check-ins, "
@@ -350,10 +376,10 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
                 if last
                 else f"No check-in yet, {quiet} full days into the plan."
             )
-            row_for(plan.patient).reasons.append(AttentionReason("silence", text, weight=quiet))
+            row_for(plan.patient_id, name).reasons.append(AttentionReason("silence", text, weight=quiet))
         week = adherence.get(plan.pk)
         if week is not None and alert_rules.low_adherence(week):
-            row_for(plan.patient).reasons.append(
+            row_for(plan.patient_id, name).reasons.append(
                 AttentionReason(
                     "adherence",
                     f"Adherence {week.percent}% in the last {alert_rules.ADHERENCE_DAYS} days "
@@ -363,5 +389,62 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
             )
     for row in rows.values():
         row.reasons.sort(key=lambda r: (r.rank, -r.weight))
-    audit_read(shown)
     return sorted(rows.values(), key=lambda r: (r.top.rank, -r.top.weight, r.name.lower(), r.patient_id))
+
+
+def _audit_shown(*, clinic: Clinic, rows: list[AttentionRow]) -> None:
+    """Note the patients of ``rows`` (and only those) as read: one query for their records."""
+    if rows:
+        audit_read(clinic_patients(clinic=clinic).filter(pk__in=[row.patient_id for row in rows]))
+
+
+def attention_top(*, clinic: Clinic, now: datetime | None = None, limit: int = ATTENTION_TOP) -> Attention:
+    """The ``limit`` most urgent patients of ``clinic`` today, and how many need attention in all.
+
+    ``now``: an aware datetime (default: the current time). Ranked as
+    ``attention_list``; only the rows returned are noted as read for the audit
+    trail. A fixed number of queries whatever the caseload (``attention_list``'s).
+    """
+    ranked = _attention_ranked(clinic=clinic, now=now or timezone.now())
+    shown = ranked[:limit]
+    _audit_shown(clinic=clinic, rows=shown)
+    return Attention(rows=shown, total=len(ranked))
+
+
+def attention_page(
+    *,
+    clinic: Clinic,
+    now: datetime | None = None,
+    page: int | str | None = 1,
+    per_page: int = ATTENTION_PAGE_SIZE,
+) -> Attention:
+    """One page (1-based; an invalid number gives the nearest page) of everyone who needs attention.
+
+    Ranked as ``attention_list``; only the page's patients are noted as read.
+    A fixed number of queries whatever the caseload.
+    """
+    ranked = _attention_ranked(clinic=clinic, now=now or timezone.now())
+    paginated = Paginator(ranked, per_page).get_page(page)
+    shown = list(paginated.object_list)
+    _audit_shown(clinic=clinic, rows=shown)
+    return Attention(rows=shown, total=len(ranked), page=paginated)
+
+
+def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[AttentionRow]:
+    """Who needs the clinic's attention today, most urgent first, with the reasons in words.
+
+    ``now``: an aware datetime (default: the current time). The reasons are the
+    rules of patients.alert_rules, the ones the alert job raises alerts by: open
+    red-flag alerts, pain worsening (current at least 2 points above baseline),
+    no check-in for 3 days or more on an active plan, and adherence under 50% in
+    the last 7 days. A patient's most urgent reason ranks them: red flag (oldest
+    first), worsening (largest rise first), silence (longest first), adherence
+    (lowest first), then by name. Every patient listed is noted as read for the
+    audit trail; pages show ``attention_top`` or ``attention_page`` instead.
+    A fixed number of queries whatever the caseload: red flags, stale pain (two),
+    time zones, the active plans with their rule flags, two for adherence, and
+    the listed patients for the audit trail.
+    """
+    ranked = _attention_ranked(clinic=clinic, now=now or timezone.now())
+    _audit_shown(clinic=clinic, rows=ranked)
+    return ranked

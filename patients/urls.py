@@ -4,6 +4,7 @@ from patients import checkin_views, settings_views, views
 
 urlpatterns = [
     path("caseload/", views.caseload, name="caseload"),
+    path("caseload/attention/", views.attention, name="attention"),
     path("today/", views.today, name="today"),
     path("today/exercises/<int:item_id>/", views.today_mark, name="today-mark"),
     path("patients/add/", views.patient_add, name="patient-add"),

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_POST
 from patients.audit import audit_read
 from patients.forms import InvitationRequestForm, PatientInviteForm, SessionMarkForm
 from patients.selectors import (
-    attention_list,
+    attention_page,
+    attention_top,
     caseload_for,
     invitation_for_token,
     patient_for_clinic,
@@ -61,12 +62,23 @@ def caseload(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "clinic": therapist.clinic,
         "caseload": result,
-        # Who needs attention today; a search that only swaps the results skips it.
-        "attention": None if is_htmx(request) else attention_list(clinic=therapist.clinic),
+        # The most urgent few who need attention today; a search that only swaps the results skips it.
+        "attention": None if is_htmx(request) else attention_top(clinic=therapist.clinic),
     }
     if is_htmx(request) and request.headers.get("HX-Target") == "caseload-results":
         return render(request, "patients/_caseload_results.html", context)
     return render(request, "patients/caseload.html", context)
+
+
+@therapist_required
+def attention(request: HttpRequest) -> HttpResponse:
+    """Everyone who needs attention today, most urgent first, a page at a time (``?page=``)."""
+    therapist = therapist_of(request)
+    context = {
+        "clinic": therapist.clinic,
+        "attention": attention_page(clinic=therapist.clinic, page=request.GET.get("page")),
+    }
+    return render(request, "patients/attention.html", context)
 
 
 @therapist_required

@@ -118,6 +118,7 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "progress": ("GET", none, "302 200 200 404 404 404 404"),
     # --- therapist pages ---------------------------------------------------------------
     "caseload": ("GET", none, "302 404 404 200 200 200 404"),
+    "attention": ("GET", none, "302 404 404 200 200 200 404"),
     "patient-add": ("GET", none, "302 404 404 200 200 200 404"),
     "patient-record": ("GET", patient_a, "302 404 404 200 200 404 404"),
     "patient-plans": ("GET", patient_a, "302 404 404 200 200 404 404"),

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 # Pinned ceilings for the whole request (session, user, role and middleware included, with
 # two queries of slack for middleware); a query per row fails them at once. Below them, the
 # small and the large case must match exactly.
-CASELOAD_QUERIES = 17  # + the patients' zones, for the silence cut-off (patients.alert_rules)
+# Caseload: pinned at 16 before h14-outcomes, whose stale-pain recompute in the attention
+# list made it 17; 18 since the list loads the few patients it shows for the audit trail.
+CASELOAD_QUERIES = 18
 BUILDER_QUERIES = 14
 TODAY_QUERIES = 11
 

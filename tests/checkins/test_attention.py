@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from careplans.models import OutcomeSnapshot, PlanStatus
 from patients.checkins import alert_acknowledge, checkin_submit
-from patients.models import ExerciseSession
-from patients.selectors import attention_list
+from patients.models import AuditEvent, ExerciseSession
+from patients.selectors import ATTENTION_PAGE_SIZE, ATTENTION_TOP, attention_list
 from tests.careplans.test_queries import AUDIT_INSERT
 from tests.checkins.conftest import bulk_caseload, history, make_plan
 from tests.conftest import login
@@ -172,7 +172,7 @@ def _count(django_assert_max_num_queries: Any, fn: Any) -> int:
 def test_attention_and_dashboard_query_counts_do_not_grow(
     client: Client, personas: Any, django_assert_max_num_queries: Any, small: int, large: int
 ) -> None:
-    def counts(n: int) -> tuple[int, int, int]:
+    def counts(n: int) -> tuple[int, int, int, int]:
         plans = bulk_caseload(personas.clinic, personas.owner, n)
         # Every reason present at each size: a red flag, a stale and a fresh snapshot, sessions.
         checkin_submit(patient=plans[0].patient, nprs=9, side="left", flag_fever=True)
@@ -181,14 +181,61 @@ def test_attention_and_dashboard_query_counts_do_not_grow(
         rows = len(attention_list(clinic=personas.clinic))
         selector = _count(django_assert_max_num_queries, lambda: attention_list(clinic=personas.clinic))
         page = _count(django_assert_max_num_queries, lambda: client.get(reverse("caseload")))
-        return selector, page, rows
+        full = _count(django_assert_max_num_queries, lambda: client.get(reverse("attention") + "?page=2"))
+        return selector, page, full, rows
 
     login(client, personas.owner.user)
     client.get(reverse("caseload"))
-    selector_small, page_small, rows_small = counts(small)
-    selector_large, page_large, rows_large = counts(large - small)
+    selector_small, page_small, full_small, rows_small = counts(small)
+    selector_large, page_large, full_large, rows_large = counts(large - small)
     assert rows_large > rows_small
     assert selector_small == selector_large
-    # Alerts, plans, the stale plans' zones and figures (careplans.outcomes), adherence (2), zones.
-    assert selector_small <= 7
+    # Red flags, stale pain (2), zones, plans, adherence (2), the listed patients for the audit trail.
+    assert selector_small <= 8
     assert page_small == page_large
+    assert full_small == full_large
+
+
+def _viewed_patients(client: Client, url: str) -> tuple[str, set[int]]:
+    """The page's HTML and the patients its request noted as read."""
+    before = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    response = client.get(url)
+    assert response.status_code == 200
+    viewed = AuditEvent.objects.filter(pk__gt=before, action="patient.viewed").values_list(
+        "patient", flat=True
+    )
+    return response.content.decode(), set(viewed)
+
+
+def test_caseload_lists_the_most_urgent_and_links_to_the_rest(client: Client, personas: Any) -> None:
+    plans = bulk_caseload(personas.clinic, personas.owner, ATTENTION_TOP + 5)
+    checkin_submit(patient=plans[-1].patient, nprs=9, side="left", flag_fever=True)
+    ranked = attention_list(clinic=personas.clinic)
+    assert len(ranked) == ATTENTION_TOP + 5  # everyone is quiet; one has a red flag as well
+    login(client, personas.owner.user)
+    # The audit entries of the caseload's own table are left aside: its first page is not filtered.
+    html, viewed = _viewed_patients(client, reverse("caseload") + "?q=nobody-matches")
+    assert f"Needs attention today ({ATTENTION_TOP + 5})" in html
+    assert "and 5 more need attention" in html and reverse("attention") in html
+    shown = [row.patient_id for row in ranked[:ATTENTION_TOP]]
+    assert shown[0] == plans[-1].patient_id  # the red flag first
+    assert viewed == set(shown)
+    for row in ranked[ATTENTION_TOP:]:
+        assert reverse("patient-record", args=[row.patient_id]) not in html
+
+
+def test_attention_page_pages_through_everyone_in_order(client: Client, personas: Any) -> None:
+    bulk_caseload(personas.clinic, personas.owner, ATTENTION_PAGE_SIZE + 3)
+    ranked = [row.patient_id for row in attention_list(clinic=personas.clinic)]
+    login(client, personas.colleague.user)
+    html, viewed = _viewed_patients(client, reverse("attention"))
+    assert "Page 1 of 2" in html and "and 3 more" not in html
+    assert viewed == set(ranked[:ATTENTION_PAGE_SIZE])
+    html, viewed = _viewed_patients(client, reverse("attention") + "?page=2")
+    assert viewed == set(ranked[ATTENTION_PAGE_SIZE:])
+    positions = [html.index(reverse("patient-record", args=[pk])) for pk in ranked[ATTENTION_PAGE_SIZE:]]
+    assert positions == sorted(positions)
+    # Another clinic's therapist sees none of them.
+    login(client, personas.outsider.user)
+    html, viewed = _viewed_patients(client, reverse("attention"))
+    assert viewed == set() and "Nobody needs attention today" in html
