@@ -1,15 +1,4 @@
-"""Adherence: exercise sessions done / sessions prescribed so far.
-
-One *session* is one plan exercise ticked done on one of the patient's local
-dates (ticking means "I did today's sets of this one"). An exercise prescribed
-``days_per_week`` days a week is due on that many days of each plan week; in a
-week that has only partly elapsed it is due on at most the elapsed days. Done
-sessions count up to what was due in their own week, so doing extra never lifts
-adherence above 100% and never makes up for a missed week.
-
-``adherence_for_plans`` works for a whole caseload in two queries, whatever
-its size.
-"""
+"""Adherence: exercise sessions done / sessions prescribed so far, per plan and per plan week."""
 
 from __future__ import annotations
 
@@ -21,8 +10,47 @@ from typing import Any
 
 from django.db.models import Count, F, Func, IntegerField
 
-from careplans.models import CarePlan, PlanExercise
-from patients.models import ExerciseSession
+from careplans.models import CarePlan, ExerciseSession, PlanExercise
+
+
+@dataclass(frozen=True)
+class WeekAdherence:
+    week: int
+    first: date
+    last: date
+    adherence: Adherence
+
+
+def weekly_adherence(plan: CarePlan, *, today: date) -> list[WeekAdherence]:
+    """Adherence for each plan week that has begun (two queries).
+
+    Uses the same counting as careplans.adherence: sessions done up to what was
+    due per exercise, in a week that has only partly elapsed only the days so far.
+    """
+    last_day = min(today, plan.end_date)
+    if last_day < plan.start_date:
+        return []
+    items = list(PlanExercise.objects.filter(plan=plan).values_list("id", "days_per_week"))
+    done: dict[tuple[int, int], int] = defaultdict(int)
+    for item_id, day in ExerciseSession.objects.filter(
+        plan_exercise__plan=plan, local_date__gte=plan.start_date, local_date__lte=last_day
+    ).values_list("plan_exercise_id", "local_date"):
+        done[(item_id, (day - plan.start_date).days // 7)] += 1
+    weeks = []
+    for index in range((last_day - plan.start_date).days // 7 + 1):
+        first = plan.start_date + timedelta(days=7 * index)
+        last = min(first + timedelta(days=6), last_day)
+        week_done = week_due = 0
+        for item_id, days_per_week in items:
+            due = prescribed_sessions(
+                plan_start=plan.start_date, days_per_week=days_per_week, first=first, last=last
+            )
+            week_due += due
+            week_done += min(done[(item_id, index)], due)
+        weeks.append(
+            WeekAdherence(week=index + 1, first=first, last=last, adherence=Adherence(week_done, week_due))
+        )
+    return weeks
 
 
 @dataclass(frozen=True)

@@ -18,28 +18,18 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api import ScopedLookupMixin, patient_for, therapist_for
+from accounts.models import Therapist
+from accounts.selectors import clinic_patients
 from careplans import selectors, services
-from careplans.models import (
+from careplans.models import CarePlan, PlanExercise, PlanStatus
+from library.models import (
     DOSAGE_LIMITS,
-    BodyRegion,
-    CarePlan,
-    Category,
-    Difficulty,
-    Equipment,
-    Exercise,
-    ExerciseStatus,
-    OutcomeSnapshot,
-    PlanExercise,
-    PlanStatus,
-    PlanTemplate,
-    TemplateExercise,
 )
-from patients.audit import audit_read
-from patients.models import Patient, Therapist, User
-from patients.selectors import clinic_patients
 from portal.access import client_ip
-from portal.api_common import (
+from portal.api.common import (
     ID_PATTERN,
+    MAX_ID,
     StrictQueryParamsMixin,
     StrictSerializer,
     list_errors,
@@ -47,108 +37,9 @@ from portal.api_common import (
     read_errors,
     write_errors,
 )
-from portal.api_filters import ApiFilterSet, IsoDateFilter
+from portal.api.filters import ApiFilterSet, IsoDateFilter
 from portal.errors import DomainError
 from portal.validity import max_length_of, range_of
-
-MAX_ID = 2**63 - 1
-
-
-def therapist_for(request: Request) -> Therapist | None:
-    return cast(Therapist | None, getattr(request.user, "therapist", None))
-
-
-def patient_for(request: Request) -> Patient | None:
-    return cast(Patient | None, getattr(request.user, "patient", None))
-
-
-def user_of(request: Request) -> User:
-    return cast(User, request.user)
-
-
-class ScopedLookupMixin:
-    # get_object() that answers 404, never 500, for ids that cannot exist; both it and
-    # each page of a list note what they return for the audit trail.
-
-    kwargs: dict[str, Any]
-    lookup_value_regex = ID_PATTERN
-
-    def get_object(self) -> Any:
-        pk = parse_id(self.kwargs.get("pk", ""))
-        if pk is None:
-            raise Http404
-        obj = cast(Any, self).get_queryset().filter(pk=pk).first()
-        if obj is None:
-            raise Http404
-        cast(Any, self).check_object_permissions(cast(Any, self).request, obj)
-        audit_read([obj])
-        return obj
-
-    def paginate_queryset(self, queryset: Any) -> Any:
-        # Every object of a page of patient data is a read (patients.audit.audit_read).
-        page = cast(Any, super()).paginate_queryset(queryset)
-        if page is not None:
-            audit_read(page)
-        return page
-
-
-# --- serializers -------------------------------------------------------------
-
-
-class ExerciseSerializer(serializers.ModelSerializer[Exercise]):
-    regions = serializers.SlugRelatedField[BodyRegion](many=True, read_only=True, slug_field="slug")
-    steps = serializers.ListField(child=serializers.CharField(), read_only=True)
-
-    class Meta:
-        model = Exercise
-        fields = [
-            "id",
-            "slug",
-            "name",
-            "summary",
-            "steps",
-            "regions",
-            "category",
-            "equipment",
-            "difficulty",
-            "sets",
-            "reps",
-            "hold_seconds",
-            "sessions_per_day",
-            "days_per_week",
-            "image_url",
-            "video_url",
-            "precautions",
-            "status",
-        ]
-        read_only_fields = fields
-
-    # Blank when the exercise has no picture or video, so not documented as format "uri".
-    image_url = serializers.CharField(read_only=True, help_text="An absolute URL, or empty.")
-    video_url = serializers.CharField(read_only=True, help_text="An absolute URL, or empty.")
-
-
-class TemplateExerciseSerializer(serializers.ModelSerializer[TemplateExercise]):
-    exercise_slug = serializers.CharField(source="exercise.slug", read_only=True)
-    exercise_name = serializers.CharField(source="exercise.name", read_only=True)
-
-    class Meta:
-        model = TemplateExercise
-        fields = ["exercise", "exercise_slug", "exercise_name", "position", *DOSAGE_LIMITS, "note"]
-        read_only_fields = fields
-
-
-class PlanTemplateSerializer(serializers.ModelSerializer[PlanTemplate]):
-    shared = serializers.SerializerMethodField()
-    exercises = TemplateExerciseSerializer(many=True, read_only=True, source="items")
-
-    class Meta:
-        model = PlanTemplate
-        fields = ["id", "name", "condition", "description", "shared", "created_at", "exercises"]
-        read_only_fields = fields
-
-    def get_shared(self, obj: PlanTemplate) -> bool:
-        return obj.clinic_id is None
 
 
 class PlanExerciseSerializer(serializers.ModelSerializer[PlanExercise]):
@@ -188,15 +79,6 @@ class CarePlanSerializer(serializers.ModelSerializer[CarePlan]):
             "ended_at",
             "exercises",
         ]
-        read_only_fields = fields
-
-
-class OutcomeSnapshotSerializer(serializers.ModelSerializer[OutcomeSnapshot]):
-    patient = serializers.IntegerField(source="plan.patient_id", read_only=True)
-
-    class Meta:
-        model = OutcomeSnapshot
-        fields = ["plan", "patient", *OutcomeSnapshot.FIGURES, "computed_at"]
         read_only_fields = fields
 
 
@@ -255,21 +137,6 @@ class PlanExerciseUpdateInput(StrictSerializer):
     )
 
 
-# --- filters -----------------------------------------------------------------
-
-
-class ExerciseFilter(ApiFilterSet):
-    category = django_filters.ChoiceFilter(choices=Category.choices)
-    equipment = django_filters.ChoiceFilter(choices=Equipment.choices)
-    difficulty = django_filters.ChoiceFilter(choices=Difficulty.choices)
-    region = django_filters.CharFilter(field_name="regions__slug", max_length=32, distinct=True)
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100)
-
-    class Meta:
-        model = Exercise
-        fields = ["category", "equipment", "difficulty", "region", "q"]
-
-
 class CarePlanFilter(ApiFilterSet):
     status = django_filters.ChoiceFilter(choices=PlanStatus.choices)
     patient = django_filters.NumberFilter(field_name="patient_id", min_value=1, max_value=MAX_ID)
@@ -280,76 +147,6 @@ class CarePlanFilter(ApiFilterSet):
     class Meta:
         model = CarePlan
         fields = ["status", "patient", "therapist", "start_date_after", "start_date_before"]
-
-
-class OutcomeFilter(ApiFilterSet):
-    plan = django_filters.NumberFilter(field_name="plan_id", min_value=1, max_value=MAX_ID)
-    patient = django_filters.NumberFilter(field_name="plan__patient_id", min_value=1, max_value=MAX_ID)
-    responder = django_filters.BooleanFilter()
-    worsening = django_filters.BooleanFilter()
-    reached_week_12 = django_filters.BooleanFilter()
-
-    class Meta:
-        model = OutcomeSnapshot
-        fields = ["plan", "patient", "responder", "worsening", "reached_week_12"]
-
-
-# --- views -------------------------------------------------------------------
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="Published library exercises", responses={200: ExerciseSerializer, **list_errors()}
-    ),
-    retrieve=extend_schema(
-        summary="One library exercise", responses={200: ExerciseSerializer, **read_errors()}
-    ),
-)
-class ExerciseViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[Exercise]):
-    """The exercise library: published exercises, for every signed-in user."""
-
-    serializer_class = ExerciseSerializer
-    filterset_class = ExerciseFilter
-    ordering_fields = ["name", "category", "difficulty", "id"]
-    ordering = ["name"]
-
-    def get_queryset(self) -> QuerySet[Exercise]:
-        return (
-            Exercise.objects.filter(status=ExerciseStatus.PUBLISHED)
-            .prefetch_related("regions")
-            .order_by("name")
-        )
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="Plan templates: shared ones and the clinic's own (therapists)",
-        responses={200: PlanTemplateSerializer, **list_errors()},
-    ),
-    retrieve=extend_schema(
-        summary="One plan template", responses={200: PlanTemplateSerializer, **read_errors()}
-    ),
-)
-class PlanTemplateViewSet(
-    StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[PlanTemplate]
-):
-    serializer_class = PlanTemplateSerializer
-    ordering_fields = ["name", "created_at", "id"]
-    ordering = ["name"]
-    filterset_fields = ["condition"]
-
-    def get_queryset(self) -> QuerySet[PlanTemplate]:
-        therapist = therapist_for(self.request)
-        if therapist is None:
-            return PlanTemplate.objects.none()
-        return selectors.plan_templates_for(clinic=therapist.clinic).prefetch_related(
-            Prefetch("items", queryset=TemplateExercise.objects.select_related("exercise"))
-        )
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if therapist_for(request) is None:
-            raise Http404
-        return super().list(request, *args, **kwargs)
 
 
 PLAN_ERRORS = write_errors()
@@ -551,35 +348,3 @@ class CarePlanViewSet(
             item=item, by=therapist, note=values.get("note", item.note), ip=client_ip(request), **dose
         )
         return Response(PlanExerciseSerializer(item).data)
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="Outcome snapshots: the clinic's plans (therapists) or one's own (patients)",
-        responses={200: OutcomeSnapshotSerializer, **list_errors()},
-    ),
-    retrieve=extend_schema(
-        summary="One plan's outcome snapshot (by plan id)",
-        responses={200: OutcomeSnapshotSerializer, **read_errors()},
-    ),
-)
-class OutcomeSnapshotViewSet(
-    StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[OutcomeSnapshot]
-):
-    serializer_class = OutcomeSnapshotSerializer
-    filterset_class = OutcomeFilter
-    ordering_fields = ["computed_at", "percent_change", "baseline", "current", "plan"]
-    ordering = ["plan"]
-
-    def get_queryset(self) -> QuerySet[OutcomeSnapshot]:
-        therapist = therapist_for(self.request)
-        if therapist is not None:
-            return selectors.clinic_outcomes(clinic=therapist.clinic)
-        patient = patient_for(self.request)
-        if patient is not None:
-            return (
-                OutcomeSnapshot.objects.select_related("plan")
-                .filter(plan__patient=patient)
-                .exclude(plan__status=PlanStatus.DRAFT)
-            )
-        return OutcomeSnapshot.objects.none()

@@ -1,3 +1,5 @@
+"""Forms of the plan builder: the plan's details, a plan exercise's dosage, moves, ending, templates."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -5,104 +7,16 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from careplans.models import (
-    DOSAGE_LIMITS,
-    BodyRegion,
-    CarePlan,
-    Category,
-    Equipment,
-    Exercise,
-    PlanExercise,
-    PlanStatus,
-    PlanTemplate,
-)
+from careplans.models import CarePlan, PlanExercise, PlanStatus
+from library.models import DOSAGE_LIMITS, PlanTemplate
 from portal.validity import max_length_of, range_of
-
-
-def _choices(label: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [("", label), *pairs]
-
-
-class LibraryFilterForm(forms.Form):
-    q = forms.CharField(
-        required=False,
-        max_length=100,
-        label="Search",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or description"}),
-    )
-    region = forms.ChoiceField(required=False, label="Body region")
-    category = forms.ChoiceField(required=False, choices=_choices("Any category", Category.choices))
-    equipment = forms.ChoiceField(required=False, choices=_choices("Any equipment", Equipment.choices))
-
-    def __init__(self, *args: object, regions: list[BodyRegion], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        region_field = self.fields["region"]
-        assert isinstance(region_field, forms.ChoiceField)
-        region_field.choices = _choices("Any region", [(r.slug, r.name) for r in regions])
-
-
-def _dosage_messages() -> dict[str, dict[str, str]]:
-    """Say the allowed range, in words, whichever end of it the value missed."""
-    messages: dict[str, dict[str, str]] = {}
-    for name, (low, high) in DOSAGE_LIMITS.items():
-        label = str(getattr(Exercise._meta.get_field(name), "verbose_name", name)).capitalize()
-        text = f"{label} must be a whole number from {low} to {high}."
-        if low == 0:
-            text = f"{label} cannot be negative: use a whole number from 0 to {high}."
-        messages[name] = {"min_value": text, "max_value": text, "invalid": text}
-    return messages
-
-
-class ExerciseAdminForm(forms.ModelForm[Exercise]):
-    class Meta:
-        model = Exercise
-        fields = [
-            "name",
-            "slug",
-            "status",
-            "summary",
-            "instructions",
-            "precautions",
-            "regions",
-            "category",
-            "equipment",
-            "difficulty",
-            "sets",
-            "reps",
-            "hold_seconds",
-            "sessions_per_day",
-            "days_per_week",
-            "image_url",
-            "video_url",
-        ]
-        widgets = {"instructions": forms.Textarea(attrs={"rows": 8})}
-        help_texts = {"instructions": "One step per line, in the order the patient does them."}
-        error_messages = {
-            "slug": {"unique": "Another exercise already uses this slug; choose a different one."},
-            "regions": {
-                "required": "Choose at least one body region.",
-                "invalid_choice": "Unknown body region: choose regions from the list.",
-                "invalid_pk_value": "Unknown body region: choose regions from the list.",
-            },
-            **_dosage_messages(),
-        }
-
-    def clean_slug(self) -> str:
-        # Slugs end up in URLs; one spelling per exercise keeps "Bridge" and "bridge" from coexisting.
-        return str(self.cleaned_data["slug"]).lower()
-
-    def clean(self) -> dict[str, object]:
-        data = super().clean() or {}
-        if data.get("reps") == 0 and data.get("hold_seconds") == 0:
-            # On the field, so the model's matching check constraint is not reported a second time.
-            self.add_error("reps", "Give the exercise some reps or a hold time (or both).")
-        return data
-
 
 # --- care plan builder -------------------------------------------------------
 
 
 _WEEKS = range_of(CarePlan, "length_weeks")
+
+
 _WEEKS_TEXT = f"A plan lasts between {_WEEKS[0]} and {_WEEKS[1]} weeks."
 
 

@@ -29,9 +29,16 @@ from careplans.models import CarePlan, PlanExercise
 
 logger = logging.getLogger(__name__)
 
+
 INK = (27, 36, 48)
+
+
 MUTED = (74, 85, 101)
+
+
 BRAND = (8, 68, 103)
+
+
 FONT = "Atkinson"
 
 
@@ -54,7 +61,11 @@ FACES = (
     Face("Heebo", "Heebo", ("",)),
     Face("NotoSans", "Noto Sans", ("",)),
 )
+
+
 _WEIGHT = {"": 400, "B": 700}
+
+
 _RTL_CLASSES = ("R", "AL")
 
 

@@ -1,60 +1,28 @@
-"""Reads. Library reads are clinic-independent; plan reads start from the clinic."""
+"""Reads of care plans. Plan reads start from the clinic; a patient's from the patient."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from accounts.models import Clinic, Patient
+from audit.services import audit_read
 from careplans.adherence import Adherence, adherence_for_plans
-from careplans.models import (
-    CarePlan,
-    Exercise,
-    ExerciseStatus,
-    OutcomeSnapshot,
-    PlanExercise,
-    PlanTemplate,
-    PlanVersion,
-)
-from patients.audit import audit_read
-from patients.models import Clinic
+from careplans.models import CarePlan, PlanExercise, PlanStatus, PlanVersion
+from library.models import Exercise, ExerciseStatus
 
 
-@dataclass(frozen=True)
-class LibraryFilters:
-    q: str = ""
-    region: str = ""
-    category: str = ""
-    equipment: str = ""
+def patient_plans(*, patient: Patient) -> QuerySet[CarePlan]:
+    return patient.plans.select_related("therapist__user").order_by("-created_at", "-id")
 
 
-def library_exercises(*, filters: LibraryFilters) -> QuerySet[Exercise]:
-    """Published exercises matching the filters, regions prefetched (two queries)."""
-    qs = Exercise.objects.filter(status=ExerciseStatus.PUBLISHED)
-    if filters.q:
-        for word in filters.q.split()[:8]:
-            qs = qs.filter(Q(name__icontains=word) | Q(summary__icontains=word))
-    if filters.region:
-        qs = qs.filter(regions__slug=filters.region)
-    if filters.category:
-        qs = qs.filter(category=filters.category)
-    if filters.equipment:
-        qs = qs.filter(equipment=filters.equipment)
-    return qs.prefetch_related("regions").order_by("name").distinct()
-
-
-def exercise_visible_to(*, slug: str, clinic: Clinic | None) -> Exercise | None:
-    """A published exercise, or an archived one that a plan of this clinic still uses.
-
-    Drafts are never visible outside the admin.
-    """
-    used_here = PlanExercise.objects.filter(exercise=OuterRef("pk"), plan__patient__clinic=clinic)
+def active_plan_of(*, patient: Patient) -> CarePlan | None:
     return (
-        Exercise.objects.filter(slug=slug)
-        .filter(Q(status=ExerciseStatus.PUBLISHED) | (Q(status=ExerciseStatus.ARCHIVED) & Exists(used_here)))
-        .prefetch_related("regions")
+        CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
+        .select_related("therapist__user", "patient__clinic")
         .first()
     )
 
@@ -70,7 +38,7 @@ def clinic_plans(*, clinic: Clinic) -> QuerySet[CarePlan]:
 def plan_for_clinic(*, clinic: Clinic, plan_id: int) -> CarePlan:
     """A plan of ``clinic``'s patients to show a therapist; raises Http404 for any other id.
 
-    The read is noted for the audit trail (patients.audit.audit_read).
+    The read is noted for the audit trail (audit.services.audit_read).
     """
     plan = get_object_or_404(clinic_plans(clinic=clinic), pk=plan_id)
     audit_read([plan])
@@ -80,26 +48,12 @@ def plan_for_clinic(*, clinic: Clinic, plan_id: int) -> CarePlan:
 def plan_exercise_of(*, plan: CarePlan, plan_exercise_id: int) -> PlanExercise:
     """One exercise of ``plan`` (reached through ``plan_for_clinic``), exercise loaded; else Http404.
 
-    The read is noted for the audit trail (patients.audit.audit_read).
+    The read is noted for the audit trail (audit.services.audit_read).
     """
     item = get_object_or_404(plan.items.select_related("exercise"), pk=plan_exercise_id)
     item.plan = plan
     audit_read([item])
     return item
-
-
-def clinic_outcomes(*, clinic: Clinic) -> QuerySet[OutcomeSnapshot]:
-    """The only way into outcome snapshots for therapists: those of ``clinic``'s patients' plans."""
-    return OutcomeSnapshot.objects.filter(plan__patient__clinic=clinic).select_related("plan")
-
-
-def plan_templates_for(*, clinic: Clinic) -> QuerySet[PlanTemplate]:
-    """Shared templates (no clinic) and this clinic's own, with their exercise counts."""
-    return (
-        PlanTemplate.objects.filter(Q(clinic__isnull=True) | Q(clinic=clinic))
-        .annotate(exercise_count=Count("items"))
-        .order_by("clinic_id", "name")
-    )
 
 
 def plan_items(*, plan: CarePlan) -> list[PlanExercise]:

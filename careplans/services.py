@@ -2,118 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from careplans.library_data import EXERCISES, LOW_BACK_ONE_SIDE_SLUGS, REGIONS
-from careplans.models import (
-    DOSAGE_LIMITS,
-    BodyRegion,
-    CarePlan,
-    Exercise,
-    ExerciseStatus,
-    PlanExercise,
-    PlanStatus,
-    PlanTemplate,
-    PlanVersion,
-    TemplateExercise,
-)
-from careplans.versions import DOSE_LABELS, change_summary, plan_snapshot
-from patients.audit import audit_log
-from patients.models import Patient, Therapist, User
+from accounts.localday import answer_day
+from accounts.models import Patient, Therapist, User
+from audit.services import audit_log
+from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanStatus, PlanVersion
+from careplans.versions import change_summary, plan_snapshot
+from library.models import DOSAGE_LIMITS, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise
+from library.services import validate_dosage
 from portal.errors import DomainError
 from portal.validity import max_length_of
-
-LOW_BACK_TEMPLATE_NAME = "Low back pain, one side, above the buttock"
-
-
-@dataclass(frozen=True)
-class LibraryLoadResult:
-    regions_created: int
-    exercises_created: int
-    templates_created: int
-
-
-@transaction.atomic
-def library_load() -> LibraryLoadResult:
-    """Add the built-in regions, exercises and shared template that are missing.
-
-    Existing rows are left alone, so an admin's edits survive and a second run
-    changes nothing. Each exercise is checked by its model (``full_clean``: lengths,
-    choices, dosage ranges) before it is written; a bad entry in the library data
-    raises ``ValidationError`` naming its slug, and the whole load is rolled back.
-    """
-    regions_created = 0
-    regions: dict[str, BodyRegion] = {}
-    for position, (slug, name) in enumerate(REGIONS):
-        region, created = BodyRegion.objects.get_or_create(
-            slug=slug, defaults={"name": name, "position": position}
-        )
-        regions[slug] = region
-        regions_created += created
-
-    existing = set(Exercise.objects.values_list("slug", flat=True))
-    exercises_created = 0
-    for data in EXERCISES:
-        if data["slug"] in existing:
-            continue
-        exercise = Exercise(
-            slug=data["slug"],
-            name=data["name"],
-            summary=data["summary"],
-            instructions="\n".join(data["instructions"]),
-            category=data["category"],
-            equipment=data["equipment"],
-            difficulty=data["difficulty"],
-            sets=data["sets"],
-            reps=data["reps"],
-            hold_seconds=data["hold_seconds"],
-            sessions_per_day=data["sessions_per_day"],
-            days_per_week=data["days_per_week"],
-            precautions=data["precautions"],
-            video_url=data["video_url"],
-            status=ExerciseStatus.PUBLISHED,
-        )
-        try:
-            exercise.full_clean(exclude=["regions"], validate_unique=False)
-        except ValidationError as error:
-            raise ValidationError(f"Library exercise {data['slug']!r}: {error.message_dict}") from error
-        exercise.save()
-        exercise.regions.set([regions[slug] for slug in data["regions"]])
-        exercises_created += 1
-
-    templates_created = 0
-    if not PlanTemplate.objects.filter(name=LOW_BACK_TEMPLATE_NAME, clinic=None).exists():
-        template = PlanTemplate.objects.create(
-            name=LOW_BACK_TEMPLATE_NAME,
-            condition="Non-specific low back pain, one side",
-            description=(
-                "Five gentle exercises for pain on one side of the low back, above the buttock: "
-                "mobility first, then control and strength."
-            ),
-        )
-        by_slug = Exercise.objects.in_bulk(LOW_BACK_ONE_SIDE_SLUGS, field_name="slug")
-        TemplateExercise.objects.bulk_create(
-            TemplateExercise(
-                template=template,
-                exercise=by_slug[slug],
-                position=position,
-                sets=by_slug[slug].sets,
-                reps=by_slug[slug].reps,
-                hold_seconds=by_slug[slug].hold_seconds,
-                sessions_per_day=by_slug[slug].sessions_per_day,
-                days_per_week=by_slug[slug].days_per_week,
-            )
-            for position, slug in enumerate(LOW_BACK_ONE_SIDE_SLUGS)
-        )
-        templates_created = 1
-    return LibraryLoadResult(regions_created, exercises_created, templates_created)
-
 
 # --- care plans ---------------------------------------------------------------
 #
@@ -123,6 +25,8 @@ def library_load() -> LibraryLoadResult:
 # a plain summary of what changed.
 
 START_DATE_WINDOW_DAYS = 365
+
+
 ENDED_STATUSES = (PlanStatus.COMPLETED, PlanStatus.STOPPED)
 
 
@@ -168,17 +72,6 @@ def _validate_plan_fields(*, patient: Patient, title: str, start_date: date, len
         )
     if not 1 <= length_weeks <= 52:
         raise DomainError("A plan lasts between 1 and 52 weeks.", field="length_weeks")
-
-
-def validate_dosage(values: dict[str, int]) -> None:
-    """The same ranges the database enforces, as messages a therapist can act on."""
-    for name, (low, high) in DOSAGE_LIMITS.items():
-        value = values[name]
-        if not low <= value <= high:
-            label = DOSE_LABELS[name]
-            raise DomainError(f"{label.capitalize()} must be between {low} and {high}.", field=name)
-    if values["reps"] == 0 and values["hold_seconds"] == 0:
-        raise DomainError("Give the exercise some reps or a hold time (or both).", field="reps")
 
 
 def _published_exercise(exercise_id: int) -> Exercise:
@@ -516,29 +409,61 @@ def careplan_save_as_template(
 
 
 @transaction.atomic
-def exercise_set_status(
-    *, exercises: QuerySet[Exercise], status: str, by: User, ip: str | None = None
-) -> int:
-    """Publish or archive library exercises; returns how many changed.
+def exercise_session_mark(
+    *,
+    patient: Patient,
+    plan_exercise_id: int,
+    done: bool,
+    local_date: date | None = None,
+    now: datetime | None = None,
+    ip: str | None = None,
+) -> PlanExercise:
+    """Mark one exercise of the active plan done (or not) for one of the patient's local dates.
 
-    Archiving only hides an exercise from new plans: plans that use it keep it.
+    ``local_date`` is the date the Today page was rendered for (None: the
+    patient's day at ``now``, an aware datetime defaulting to now); the rule of
+    ``accounts.localday.answer_day`` decides whether it still takes answers.
+    Idempotent: the form says which state it wants, so a double tap or a
+    resubmitted form never flips it back. Raises ``DomainError``: ``not_found``
+    (not in the active plan), ``day_in_future`` / ``day_closed`` (field
+    ``local_date``), ``outside_plan`` (the day is outside the plan's weeks).
     """
-    if status not in ExerciseStatus.values:
-        raise DomainError(f"Unknown exercise status {status!r}.", field="status")
-    # The admin's queryset may be DISTINCT (a region filter), which cannot be locked: lock by id.
-    ids = list(exercises.exclude(status=status).values_list("pk", flat=True))
-    changing = list(
-        Exercise.objects.filter(pk__in=ids).exclude(status=status).select_for_update().order_by("pk")
+    item = (
+        PlanExercise.objects.select_related("plan", "exercise")
+        .filter(pk=plan_exercise_id, plan__patient=patient, plan__status=PlanStatus.ACTIVE)
+        .first()
     )
-    if not changing:
-        return 0
-    Exercise.objects.filter(pk__in=[e.pk for e in changing]).update(status=status, updated_at=timezone.now())
-    for exercise in changing:
-        audit_log(
-            action=f"exercise.{status}",
-            actor=by,
-            obj=exercise,
-            ip=ip,
-            data={"from": exercise.status, "to": status, "slug": exercise.slug},
+    if item is None:
+        raise DomainError("That exercise is not in your current plan.", code="not_found")
+    day = answer_day(patient=patient, day=local_date, now=now)
+    if not item.plan.start_date <= day <= item.plan.end_date:
+        raise DomainError(
+            f"Your plan runs from {item.plan.start_date:%-d %b} to {item.plan.end_date:%-d %b %Y}.",
+            field="local_date",
+            code="outside_plan",
         )
-    return len(changing)
+    existing = ExerciseSession.objects.filter(plan_exercise=item, local_date=day)
+    if done:
+        if not existing.exists():
+            try:
+                with transaction.atomic():
+                    ExerciseSession.objects.create(patient=patient, plan_exercise=item, local_date=day)
+            except IntegrityError:
+                pass  # The same tap arrived twice at once: it is done, which is what was asked.
+            else:
+                audit_log(
+                    action="exercise_session.done",
+                    actor=patient.user,
+                    obj=item.plan,
+                    ip=ip,
+                    data={"exercise": item.exercise.slug, "local_date": day.isoformat()},
+                )
+    elif existing.delete()[0]:
+        audit_log(
+            action="exercise_session.undone",
+            actor=patient.user,
+            obj=item.plan,
+            ip=ip,
+            data={"exercise": item.exercise.slug, "local_date": day.isoformat()},
+        )
+    return item

@@ -11,14 +11,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from careplans.models import CarePlan, PlanExercise
+from library.models import DOSE_LABELS
 
-DOSE_LABELS: dict[str, str] = {
-    "sets": "sets",
-    "reps": "reps",
-    "hold_seconds": "hold (s)",
-    "sessions_per_day": "sessions a day",
-    "days_per_week": "days a week",
-}
 PLAN_LABELS: dict[str, str] = {
     "title": "Title",
     "condition": "Condition",

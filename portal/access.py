@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from functools import lru_cache, wraps
-from typing import Any, TypeVar, cast
+from functools import lru_cache
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest
 
-from patients.models import Patient, Therapist
 from portal.proxies import IPAddress, IPNetwork, parse_trusted_proxies
-
-View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
 @lru_cache(maxsize=8)
@@ -77,32 +71,3 @@ def client_ip(request: HttpRequest) -> str | None:
         if not is_trusted(address):
             break
     return str(client)
-
-
-def _role_required(attr: str) -> Callable[[View], View]:
-    def decorator(view: View) -> View:
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            profile = getattr(request.user, attr, None)
-            if profile is None:
-                raise Http404("Not found")
-            setattr(request, attr, profile)
-            return view(request, *args, **kwargs)
-
-        return cast(View, wrapper)
-
-    return decorator
-
-
-therapist_required = _role_required("therapist")
-patient_required = _role_required("patient")
-
-
-def therapist_of(request: HttpRequest) -> Therapist:
-    return cast(Therapist, request.therapist)  # type: ignore[attr-defined]
-
-
-def patient_of(request: HttpRequest) -> Patient:
-    return cast(Patient, request.patient)  # type: ignore[attr-defined]

@@ -11,9 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.decorators import method_decorator
 
-from patients.auth_views import password_changed_on_page
-from patients.models import User
-from portal.limits import rate_limited
+from accounts.auth_views import password_changed_on_page
+from accounts.limits import rate_limited
+from accounts.models import User
 
 
 class PlinthAdminSite(admin.AdminSite):

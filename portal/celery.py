@@ -18,35 +18,38 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Periodic jobs that publish other tasks live in a module of their own (reminders.jobs), so
+# that services can import the tasks they publish without a cycle.
+app.autodiscover_tasks(related_name="jobs")
 
 app.conf.beat_schedule = {
     # Every 5 minutes: each patient whose local reminder time has passed.
     # The expiry drops ticks queued while no worker ran; the next one does the work.
     "reminders-dispatch": {
-        "task": "careplans.tasks.reminders_dispatch_due",
+        "task": "reminders.jobs.reminders_dispatch_due",
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 4 * 60},
     },
     # Nightly, before detection reads the snapshots.
     "outcomes-recompute-all": {
-        "task": "careplans.tasks.outcome_recompute_all",
+        "task": "outcomes.tasks.outcome_recompute_all",
         "schedule": crontab(hour=1, minute=30),
         "options": {"expires": 6 * 60 * 60},
     },
     # Hourly, so silence is noticed soon after each patient's local midnight.
     "alerts-detect": {
-        "task": "patients.tasks.alerts_detect_all",
+        "task": "alerts.tasks.alerts_detect_all",
         "schedule": crontab(minute=40),
         "options": {"expires": 50 * 60},
     },
     # Hourly; each clinic gets its digest in its own 07:00 hour (ALERT_DIGEST_HOUR).
     "alerts-digest": {
-        "task": "patients.tasks.alerts_digest_due",
+        "task": "alerts.tasks.alerts_digest_due",
         "schedule": crontab(minute=50),
         "options": {"expires": 9 * 60},
     },
     "invitations-purge": {
-        "task": "patients.tasks.invitations_purge",
+        "task": "accounts.tasks.invitations_purge",
         "schedule": crontab(hour=3, minute=15),
         "options": {"expires": 6 * 60 * 60},
     },

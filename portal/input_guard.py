@@ -10,7 +10,7 @@ a whole number wider than any column (SQLite's driver raises OverflowError
 where PostgreSQL finds no row), and for a query string longer than the one
 gunicorn accepts in production. Lone surrogates cannot arrive this way (their
 UTF-8 form is not valid UTF-8); JSON bodies get the same rules from
-portal.json_input.
+portal.api.parsers.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from urllib.parse import unquote_to_bytes
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from portal.json_input import text_problem
+from portal.api.parsers import text_problem
 
 # gunicorn's default limit_request_line is 4094 bytes for the whole request line;
 # a longer query string never reaches the app in production, so none does here.
@@ -118,7 +118,7 @@ def request_problems(request: HttpRequest) -> dict[str, list[str]]:
         problems.update(urlencoded_problems(raw_query))
     content_type = request.content_type or ""
     if request.path.startswith("/api/"):
-        # The API reads JSON only (portal.json_input checks it) and answers a form body 415.
+        # The API reads JSON only (portal.api.parsers checks it) and answers a form body 415.
         return problems
     if request.method == "POST" and content_type == FORM_TYPES[0]:
         problems.update(urlencoded_problems(request.body))

@@ -88,8 +88,18 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_ratelimit",
-    "patients",
+    # Plinth's apps, lowest first: each imports only apps above it in this list (docs/architecture.md).
+    "audit",
+    "accounts",
+    "library",
     "careplans",
+    "checkins",
+    "outcomes",
+    "alerts",
+    "reminders",
+    "today",
+    "caseload",
+    "portal.apps.PortalConfig",
 ]
 
 MIDDLEWARE = [
@@ -104,8 +114,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Before any view reads a parameter: NUL characters and non-UTF-8 bytes are a 400.
     "portal.input_guard.BadInputMiddleware",
-    "patients.middleware.IdleLogoutMiddleware",
-    "patients.middleware.AuditReadMiddleware",
+    "accounts.middleware.IdleLogoutMiddleware",
+    "audit.middleware.AuditReadMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: it turns a lockout into the response.
@@ -160,10 +170,10 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTH_USER_MODEL = "patients.User"
+AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # Counts failed logins and refuses a locked account before the password is checked.
-    "portal.security.LockoutBackend",
+    "accounts.security.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -255,7 +265,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
-# Reminder delivery (careplans/reminders.py). Every countdown stays far below
+# Reminder delivery (reminders/services.py). Every countdown stays far below
 # the Redis visibility_timeout, and the send lease outlasts the task time limit
 # (so a lease only ever runs out on a send that died).
 REMINDER_SEND_LEASE = envint("PLINTH_REMINDER_SEND_LEASE", 300)
@@ -268,24 +278,24 @@ ALERT_DIGEST_HOUR = 7
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header turns "not logged in" into a 401.
-        "patients.api_tokens.ApiTokenAuthentication",
+        "accounts.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "EXCEPTION_HANDLER": "portal.api_exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "portal.api.exceptions.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "portal.api_common.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "portal.api.common.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "portal.api_filters.ApiFilterBackend",
+        "portal.api.filters.ApiFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # JSON in and out only: the browsable API's forms would need inline scripts.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # DRF's JSONParser with the body checks of portal.json_input; DRF's own negotiation.
-    "DEFAULT_PARSER_CLASSES": ["portal.json_input.JSONParser"],
+    # DRF's JSONParser with the body checks of portal.api.parsers; DRF's own negotiation.
+    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.JSONParser"],
     # Machine interfaces read ISO 8601 only (DRF's default, pinned); the filters'
-    # forms get the same rule from portal.api_filters.
+    # forms get the same rule from portal.api.filters.
     "DATE_INPUT_FORMATS": ["iso-8601"],
     "DATETIME_INPUT_FORMATS": ["iso-8601"],
     "TIME_INPUT_FORMATS": ["iso-8601"],
@@ -300,7 +310,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "SideEnum": "patients.models.Side",
+        "SideEnum": "checkins.models.Side",
         "PlanStatusEnum": "careplans.models.PlanStatus",
     },
 }
@@ -378,7 +388,7 @@ AXES_CLIENT_IP_CALLABLE = "portal.access.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_LOCKOUT_CALLABLE = "portal.security.lockout_response"
+AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
 AXES_VERBOSE = False
 
 # Idle logout: the clinic's shared desktops log out quickly; patients on their
@@ -388,8 +398,8 @@ PLINTH_IDLE_TIMEOUT_PATIENT_SECONDS = envint("PLINTH_IDLE_TIMEOUT_PATIENT_SECOND
 SESSION_COOKIE_AGE = PLINTH_IDLE_TIMEOUT_PATIENT_SECONDS
 
 # Rate limits: (requests, per seconds). Login, login failures and password reset are
-# counted per client address by django-ratelimit in the default cache (portal.limits);
-# check-ins per patient, from the audit trail, by the check-in service (patients.checkins).
+# counted per client address by django-ratelimit in the default cache (accounts.limits);
+# check-ins per patient, from the audit trail, by the check-in service (today.services).
 PLINTH_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "login": (envint("PLINTH_RATE_LOGIN", 20), 60),
     "login_failures": (envint("PLINTH_RATE_LOGIN_FAILURES", 30), 60 * 60),
@@ -397,7 +407,7 @@ PLINTH_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "checkin": (envint("PLINTH_RATE_CHECKIN", 30), 60),
 }
 # A counter the cache fails to return lets the request through, as an unreachable
-# cache does (portal.limits): a limiter outage must not become a login outage.
+# cache does (accounts.limits): a limiter outage must not become a login outage.
 RATELIMIT_FAIL_OPEN = True
 SILENCED_SYSTEM_CHECKS = [
     # Django's own RedisCache increments with Redis's atomic INCR; django-ratelimit's

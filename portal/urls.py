@@ -1,20 +1,23 @@
+"""The project's URLs: the API, the admin, and each app's pages."""
+
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from portal import views
 
-handler404 = "portal.api_exceptions.api_aware_not_found"
-handler500 = "portal.api_exceptions.api_aware_server_error"
+#: The apps with pages, each with its own urls.py.
+PAGE_APPS = ("accounts", "library", "careplans", "outcomes", "alerts", "reminders", "today", "caseload")
+
+handler404 = "portal.api.exceptions.api_aware_not_found"
+handler500 = "portal.api.exceptions.api_aware_server_error"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # The API first: integrations send most of the requests, and a page's path fails
     # this prefix at once.
-    path("api/v1/", include("portal.api_urls")),
+    path("api/v1/", include("portal.api.urls")),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/", include("patients.auth_urls")),
+    path("accounts/", include("accounts.auth_urls")),
     path("admin/", admin.site.urls),
-    path("", include("patients.account_urls")),
-    path("", include("patients.urls")),
-    path("", include("careplans.urls")),
+    *(path("", include(f"{app}.urls")) for app in PAGE_APPS),
 ]

@@ -69,7 +69,7 @@ def _maxrss_mb() -> float:
 def floor_query(*, per_plan: bool = False) -> str:
     """The hand-written SQL floor: baseline and week-12 means per plan, one scan (a benchmark only).
 
-    The product computes outcomes through the ORM (careplans.outcomes); this is
+    The product computes outcomes through the ORM (outcomes.rules); this is
     the least any implementation must do, the yardstick its time is compared to.
     Imports here: Django is set up by ``run_backend``, after this module loads.
 
@@ -79,7 +79,7 @@ def floor_query(*, per_plan: bool = False) -> str:
     from django.db import connection
 
     from careplans.models import CarePlan
-    from patients.models import PainCheckIn
+    from checkins.models import PainCheckIn
 
     plan = CarePlan._meta.db_table
     checkin = PainCheckIn._meta.db_table
@@ -115,9 +115,9 @@ def run_backend(plans: int, repeat: int) -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection
 
-    from careplans.models import OutcomeSnapshot
-    from careplans.outcome_report import outcome_report
-    from careplans.outcomes import outcome_refresh_all
+    from outcomes.models import OutcomeSnapshot
+    from outcomes.report import outcome_report
+    from outcomes.rules import outcome_refresh_all
 
     result: dict[str, Any] = {"vendor": connection.vendor, "plans": plans}
     call_command("migrate", verbosity=0)
@@ -125,7 +125,7 @@ def run_backend(plans: int, repeat: int) -> dict[str, Any]:
     call_command("seed_demo", patients=plans, dense=True, no_outcomes=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
     result["seed_s"] = time.perf_counter() - started
     with connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM patients_paincheckin")
+        cursor.execute("SELECT COUNT(*) FROM checkins_paincheckin")
         result["checkins"] = cursor.fetchone()[0]
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -427,7 +427,7 @@ def main(argv: list[str]) -> int:
         "## Outcomes",
         "",
         "(a) is `outcome_refresh_all()`, the nightly task's work: every plan's figures computed by",
-        "the database from the ORM definition in careplans.outcomes (one query per 20,000 plans,",
+        "the database from the ORM definition in outcomes.rules (one query per 20,000 plans,",
         "each figure a correlated subquery on the (plan, local_date, nprs) index), compared in Python",
         "with the stored snapshots, and only new or changed ones written (`bulk_create` with",
         "`update_conflicts`, then one UPDATE of their derived figures). The per-check-in task keeps",

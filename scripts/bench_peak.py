@@ -220,8 +220,8 @@ import django
 django.setup()
 from django.db import connection
 from careplans.models import CarePlan, PlanStatus
-from patients.api_tokens import api_token_create
-from patients.models import Patient, Therapist
+from accounts.tokens import api_token_create
+from accounts.models import Patient, Therapist
 from bench_urls import floor_table_create
 
 out, wanted = sys.argv[1], int(sys.argv[2])

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reminder fan-out benchmark: N patients due at once, against a local aiosmtpd.
 
-Measures (a) the time to claim every delivery (careplans.reminders: the due
+Measures (a) the time to claim every delivery (reminders.services: the due
 query, the unique bulk insert and its read-back, batch after batch) and the
 queries each batch costs, which must not grow with N; (b) the send rate: every
 claimed delivery sent through ``reminder_send`` (the Celery task's body: the
@@ -120,8 +120,8 @@ def bench_zones(now: datetime) -> list[str]:
 
 def _seed(n: int, zones: list[str]) -> int:
     """N patients, each with an active plan and reminders due; returns the clinic id."""
+    from accounts.models import Clinic, Patient, Therapist, User
     from careplans.models import CarePlan, PlanStatus
-    from patients.models import Clinic, Patient, Therapist, User
 
     # Half an hour ago in each zone: due now, and well inside the maximum lateness.
     half_hour_ago = datetime.now(UTC) - timedelta(minutes=30)
@@ -162,8 +162,10 @@ def _seed(n: int, zones: list[str]) -> int:
 
 
 def _clean(clinic_id: int) -> None:
-    from careplans.models import CarePlan, ReminderDelivery
-    from patients.models import AuditEvent, Clinic, Patient, Therapist, User
+    from accounts.models import Clinic, Patient, Therapist, User
+    from audit.models import AuditEvent
+    from careplans.models import CarePlan
+    from reminders.models import ReminderDelivery
 
     ReminderDelivery.objects.filter(patient__clinic_id=clinic_id).delete()
     CarePlan.objects.filter(patient__clinic_id=clinic_id).delete()
@@ -189,16 +191,11 @@ def measure(n: int, *, throwaway: bool = False) -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from careplans.models import DeliveryStatus, ReminderDelivery
-    from careplans.reminders import (
-        BATCH,
-        reminder_claim,
-        reminder_send,
-        reminder_zones,
-        reminders_dispatch,
-        reminders_due,
-    )
-    from patients.models import Patient
+    from accounts.models import Patient
+    from reminders.delivery import reminder_send
+    from reminders.models import DeliveryStatus, ReminderDelivery
+    from reminders.services import BATCH, reminder_claim, reminders_dispatch, reminders_due
+    from reminders.windows import reminder_zones
 
     call_command("migrate", verbosity=0)
     result: dict[str, Any] = {"vendor": connection.vendor, "patients": n}

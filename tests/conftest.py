@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from careplans.services import library_load
-from patients.models import Clinic, Patient, Therapist, User
+from accounts.models import Clinic, Patient, Therapist, User
+from library.services import library_load
 from portal.celery import app as celery_app
 from tests.factories import PASSWORD, ClinicFactory, PatientFactory, TherapistFactory, UserFactory
 

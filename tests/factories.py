@@ -8,16 +8,10 @@ from typing import Any
 import factory
 from django.utils.text import slugify
 
-from careplans.models import (
-    BodyRegion,
-    CarePlan,
-    Category,
-    Exercise,
-    ExerciseStatus,
-    PlanExercise,
-    PlanStatus,
-)
-from patients.models import Clinic, PainCheckIn, Patient, Therapist, User
+from accounts.models import Clinic, Patient, Therapist, User
+from careplans.models import CarePlan, PlanExercise, PlanStatus
+from checkins.models import PainCheckIn
+from library.models import BodyRegion, Category, Exercise, ExerciseStatus
 
 PASSWORD = "correct-horse-battery-9"
 

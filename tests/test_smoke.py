@@ -1,6 +1,6 @@
 import pytest
 
-from careplans.models import Exercise
+from library.models import Exercise
 
 
 @pytest.mark.django_db

@@ -12,20 +12,16 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from careplans.models import (
-    BodyRegion,
-    CarePlan,
-    OutcomeSnapshot,
-    PlanExercise,
-    PlanStatus,
-    PlanTemplate,
-    PlanVersion,
-    ReminderDelivery,
-    TemplateExercise,
-)
+from accounts.models import ApiToken
+from accounts.tokens import api_token_create
+from alerts.models import Alert, AlertKind
+from audit.models import AuditEvent
+from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanStatus, PlanVersion
 from careplans.versions import plan_snapshot
-from patients.api_tokens import api_token_create
-from patients.models import Alert, AlertKind, ApiToken, AuditEvent, ExerciseSession, PainCheckIn
+from checkins.models import PainCheckIn
+from library.models import BodyRegion, PlanTemplate, TemplateExercise
+from outcomes.models import OutcomeSnapshot
+from reminders.models import ReminderDelivery
 from tests.conftest import Personas
 from tests.factories import (
     CarePlanFactory,

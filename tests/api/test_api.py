@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.models import ApiToken
+from audit.models import AuditEvent
 from careplans.models import CarePlan, PlanExercise, PlanStatus
-from patients.models import ApiToken, AuditEvent
 from tests.api.conftest import World
 from tests.factories import CarePlanFactory, ExerciseFactory, PatientFactory, PlanExerciseFactory
 
@@ -389,7 +390,7 @@ def test_list_query_counts_do_not_grow_with_page_size(
 def test_exception_handler_maps_domain_and_database_errors() -> None:
     from django.db import IntegrityError
 
-    from portal.api_exceptions import exception_handler
+    from portal.api.exceptions import exception_handler
     from portal.errors import DomainError
 
     rule = exception_handler(DomainError("Too long.", field="title"), {})

@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from patients.models import AuditEvent
+from audit.models import AuditEvent
 from tests.api.conftest import World
 from tests.api.test_authz_matrix import FOLLOWS_PATIENT_A, all_route_names, row_for
 from tests.conftest import record_figure
@@ -107,10 +107,10 @@ def test_the_plan_list_filtered_by_patient_records_the_read(world: World) -> Non
 @pytest.mark.parametrize(
     ("route", "args"),
     [
-        ("admin:patients_patient_change", "patient"),
-        ("admin:patients_paincheckin_change", "checkin"),
+        ("admin:accounts_patient_change", "patient"),
+        ("admin:checkins_paincheckin_change", "checkin"),
         ("admin:careplans_careplan_change", "plan"),
-        ("admin:patients_patient_changelist", None),
+        ("admin:accounts_patient_changelist", None),
     ],
 )
 def test_the_admins_pages_record_the_read(world: World, route: str, args: str | None) -> None:

@@ -30,9 +30,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from careplans.reminders import optout_token
-from patients.models import Patient
-from patients.services import _new_invitation, patient_move_clinic
+from accounts.models import Patient
+from accounts.services import _new_invitation
+from caseload.services import patient_move_clinic
+from reminders.preferences import optout_token
 from tests.api.conftest import World
 from tests.conftest import record_figure
 
@@ -204,8 +205,8 @@ ADMIN_EXTRA: dict[str, tuple[str, Args, str]] = {
         lambda w: {"id": w.p.patient_a.user.pk},
         "302 302 302 302 302 302 200",
     ),
-    "admin:patients_auditevent_add": ("GET", none, "302 302 302 302 302 302 403"),
-    "admin:patients_auditevent_delete": (
+    "admin:audit_auditevent_add": ("GET", none, "302 302 302 302 302 302 403"),
+    "admin:audit_auditevent_delete": (
         "GET",
         lambda w: {"object_id": w.audit_a.pk},
         "302 302 302 302 302 302 403",

@@ -14,9 +14,10 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.test import APIClient
 
-from patients.models import AuditEvent, PainCheckIn
-from portal import json_input
-from portal.api_filters import ApiFilterSet, IsoDateFilter
+from audit.models import AuditEvent
+from checkins.models import PainCheckIn
+from portal.api import parsers as json_input
+from portal.api.filters import ApiFilterSet, IsoDateFilter
 from portal.input_guard import MAX_QUERY_STRING
 from tests.api.conftest import World
 from tests.conftest import Personas, login
@@ -96,7 +97,7 @@ def test_a_filter_set_with_a_locale_date_filter_cannot_be_built() -> None:
     import django_filters
     from django.core.exceptions import ImproperlyConfigured
 
-    from patients.models import PainCheckIn as Model
+    from checkins.models import PainCheckIn as Model
 
     with pytest.raises(ImproperlyConfigured, match="day"):
 
@@ -165,7 +166,7 @@ def test_json_bodies_within_the_rules_parse_as_before() -> None:
 
 
 def test_drfs_own_parser_lets_a_recursion_error_through() -> None:
-    """Why portal.json_input.JSONParser exists: DRF alone turns a deep body into a 500."""
+    """Why portal.api.parsers.JSONParser exists: DRF alone turns a deep body into a 500."""
     with pytest.raises(RecursionError):
         parsers.JSONParser().parse(io.BytesIO(b"[" * 100_000), "application/json", {})
 

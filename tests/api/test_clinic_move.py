@@ -14,13 +14,15 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.models import Patient
+from alerts.models import Alert
+from audit.models import AuditEvent
 from careplans.models import CarePlan, PlanExercise, PlanStatus
-from patients.checkins import checkin_submit
-from patients.models import Alert, AuditEvent, Patient
-from patients.services import patient_assign_therapist, patient_move_clinic
+from caseload.services import patient_assign_therapist, patient_move_clinic
 from portal.errors import DomainError
 from tests.api.conftest import World
 from tests.factories import TherapistFactory
+from today.services import checkin_submit
 
 
 def _admin_move(world: World, *, clinic: Any, therapist: Any) -> Any:
@@ -39,7 +41,7 @@ def _admin_move(world: World, *, clinic: Any, therapist: Any) -> Any:
         "created_at_0": patient.created_at.strftime("%Y-%m-%d"),
         "created_at_1": patient.created_at.strftime("%H:%M:%S"),
     }
-    return staff.post(reverse("admin:patients_patient_change", args=[patient.pk]), form)
+    return staff.post(reverse("admin:accounts_patient_change", args=[patient.pk]), form)
 
 
 def _api(user: Any) -> APIClient:
@@ -183,6 +185,6 @@ def test_a_plan_cannot_be_given_a_therapist_of_another_clinic_in_the_admin(world
 @pytest.mark.django_db
 def test_a_therapists_clinic_is_read_only_once_created(world: World) -> None:
     staff = _page(world.p.staff)
-    page = staff.get(reverse("admin:patients_therapist_change", args=[world.p.owner.pk])).content.decode()
+    page = staff.get(reverse("admin:accounts_therapist_change", args=[world.p.owner.pk])).content.decode()
     assert 'name="clinic"' not in page
     assert TherapistFactory(clinic=world.p.other_clinic).clinic == world.p.other_clinic

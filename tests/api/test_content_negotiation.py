@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from audit.models import AuditEvent
 from careplans.models import PlanStatus
-from patients.models import AuditEvent, PainCheckIn
+from checkins.models import PainCheckIn
 from tests.factories import CarePlanFactory
 
 pytestmark = pytest.mark.django_db

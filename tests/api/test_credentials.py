@@ -20,10 +20,11 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
-from patients.api_tokens import api_token_create
-from patients.credentials import user_deactivate
-from patients.models import ApiToken, AuditEvent, Invitation, Patient, User
-from patients.services import _new_invitation, invitation_resend
+from accounts.credentials import user_deactivate
+from accounts.models import ApiToken, Invitation, Patient, User
+from accounts.services import _new_invitation, invitation_resend
+from accounts.tokens import api_token_create
+from audit.models import AuditEvent
 from portal.errors import DomainError
 from tests.conftest import Personas
 from tests.factories import PASSWORD, PatientFactory
@@ -178,7 +179,7 @@ def invited_patient(personas: Personas) -> tuple[Patient, str]:
 def deactivate_in_admin(staff: User, user: User) -> Any:
     client = Client()
     client.force_login(staff)
-    page = client.get(reverse("admin:patients_user_change", args=[user.pk]))
+    page = client.get(reverse("admin:accounts_user_change", args=[user.pk]))
     data = {
         key: value
         for key, value in page.context["adminform"].form.initial.items()
@@ -187,7 +188,7 @@ def deactivate_in_admin(staff: User, user: User) -> Any:
     data.update(date_joined_0=user.date_joined.strftime("%Y-%m-%d"), date_joined_1="00:00:00")
     data.update(is_active="")
     data = {key: value for key, value in data.items() if value not in (False, "")}
-    return client.post(reverse("admin:patients_user_change", args=[user.pk]), data, follow=True)
+    return client.post(reverse("admin:accounts_user_change", args=[user.pk]), data, follow=True)
 
 
 def test_a_pending_invitation_of_a_deactivated_account_is_a_410_with_a_clear_page(personas: Personas) -> None:
@@ -256,7 +257,7 @@ def test_the_admin_action_deactivates_through_the_service(personas: Personas) ->
     staff = Client()
     staff.force_login(personas.staff)
     response = staff.post(
-        reverse("admin:patients_user_changelist"),
+        reverse("admin:accounts_user_changelist"),
         {"action": "deactivate", "_selected_action": [user.pk for user in users]},
         follow=True,
     )

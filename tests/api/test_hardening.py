@@ -22,8 +22,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from patients.middleware import LAST_SEEN_KEY
-from patients.models import AuditEvent, User
+from accounts.middleware import LAST_SEEN_KEY
+from accounts.models import User
+from audit.models import AuditEvent
 from tests.api.conftest import World
 from tests.conftest import Personas
 from tests.factories import PASSWORD
@@ -402,10 +403,10 @@ def test_production_settings_turn_on_the_security_we_rely_on() -> None:
         and s["axes_cooloff"] == 15 * 60
         and s["axes_params"] == [["username", "ip_address"]]
     )
-    assert "patients.api_tokens.ApiTokenAuthentication" in s["auth"]
+    assert "accounts.tokens.ApiTokenAuthentication" in s["auth"]
     for middleware in (
         "csp.middleware.CSPMiddleware",
-        "patients.middleware.IdleLogoutMiddleware",
+        "accounts.middleware.IdleLogoutMiddleware",
     ):
         assert middleware in s["middleware"]
     assert s["middleware"][-1] == "axes.middleware.AxesMiddleware"
@@ -445,7 +446,7 @@ def test_audit_events_cannot_be_changed_through_the_model(world: World) -> None:
 
 @pytest.mark.django_db
 def test_deleting_someone_leaves_their_audit_entries_as_written(world: World) -> None:
-    from patients.audit import audit_log
+    from audit.services import audit_log
 
     gone = User.objects.create_user("leaver@example.test", None, full_name="Leaving Staff", is_staff=True)
     event = audit_log(action="admin.viewed", actor=gone, patient=world.p.patient_a, ip="203.0.113.7")
@@ -493,7 +494,7 @@ def test_deleting_a_user_keeps_their_audit_entries(world: World) -> None:
     assert count > 0
     email = user.email
     world.p.owner.user.api_tokens.all().delete()
-    from patients.models import User
+    from accounts.models import User
 
     User.objects.filter(pk=user.pk).update(is_active=False)
     assert AuditEvent.objects.filter(actor_email=email).count() == count

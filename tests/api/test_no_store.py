@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from patients.api_tokens import api_token_create
-from patients.services import _new_invitation
+from accounts.services import _new_invitation
+from accounts.tokens import api_token_create
 from tests.api.conftest import World
 from tests.api.test_authz_matrix import all_route_names, request_response, row_for
 

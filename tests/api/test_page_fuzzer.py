@@ -321,7 +321,7 @@ def test_pages_answer_hostile_input_without_a_server_error(world: World, setting
         "login",
         "password_reset",
         "invitation",
-        "admin:patients_patient_change",
+        "admin:accounts_patient_change",
     ):
         assert expected in fuzzed_routes, f"no field of {expected} was fuzzed"
     assert ("caseload", "q") in fuzzer.fields_fuzzed

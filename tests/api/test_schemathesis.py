@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from patients.api_tokens import api_token_create
+from accounts.tokens import api_token_create
 from tests.api.conftest import World
 from tests.conftest import record_figure
 

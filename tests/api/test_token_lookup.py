@@ -11,8 +11,8 @@ import time_machine
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from patients.api_tokens import LAST_USED_GRANULARITY, api_token_create, user_for_key
-from patients.models import ApiToken, User
+from accounts.models import ApiToken, User
+from accounts.tokens import LAST_USED_GRANULARITY, api_token_create, user_for_key
 
 pytestmark = pytest.mark.django_db
 

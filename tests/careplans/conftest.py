@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from careplans.models import CarePlan, PlanTemplate
-from careplans.services import LOW_BACK_TEMPLATE_NAME, careplan_activate, careplan_create
-from patients.models import Patient, Therapist
+from accounts.models import Patient, Therapist
+from careplans.models import CarePlan
+from careplans.services import careplan_activate, careplan_create
+from library.models import PlanTemplate
+from library.services import LOW_BACK_TEMPLATE_NAME
 
 
 def template_plan(patient: Patient, therapist: Therapist, *, activate: bool = True) -> CarePlan:

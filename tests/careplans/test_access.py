@@ -12,8 +12,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from careplans.models import CarePlan, PlanExercise, PlanTemplate
-from patients.models import AuditEvent, ExerciseSession, Invitation
+from accounts.models import Invitation
+from audit.models import AuditEvent
+from careplans.models import CarePlan, ExerciseSession, PlanExercise
+from library.models import PlanTemplate
 from tests.careplans.conftest import as_user, template_plan
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from careplans.adherence import adherence_for_plans, prescribed_sessions
-from careplans.models import PlanStatus
-from patients.models import ExerciseSession
+from careplans.models import ExerciseSession, PlanStatus
 from tests.factories import CarePlanFactory, PlanExerciseFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,11 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from careplans.models import CarePlan, ExerciseStatus, PlanExercise, PlanStatus, PlanTemplate, PlanVersion
-from careplans.services import LOW_BACK_TEMPLATE_NAME, careplan_activate, careplan_create
-from patients.models import AuditEvent
+from audit.models import AuditEvent
+from careplans.models import CarePlan, PlanExercise, PlanStatus, PlanVersion
+from careplans.services import careplan_activate, careplan_create
+from library.models import ExerciseStatus, PlanTemplate
+from library.services import LOW_BACK_TEMPLATE_NAME
 from portal.errors import DomainError
 from tests.careplans.conftest import HTMX, as_user, template_plan
 from tests.factories import CarePlanFactory, ExerciseFactory

@@ -16,7 +16,8 @@ from django.urls import reverse
 from django.utils.html import escape
 from pypdf import PdfReader
 
-from careplans.models import CarePlan, ExerciseStatus
+from careplans.models import CarePlan
+from library.models import ExerciseStatus
 from tests.careplans.conftest import as_user
 
 pytestmark = pytest.mark.django_db

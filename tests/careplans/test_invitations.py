@@ -12,7 +12,8 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from patients.models import AuditEvent, Invitation, Patient, User
+from accounts.models import Invitation, Patient, User
+from audit.models import AuditEvent
 from tests.careplans.conftest import as_user
 from tests.factories import PatientFactory
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from careplans.models import CarePlan, PlanStatus
-from careplans.services import LOW_BACK_TEMPLATE_NAME, library_load
-from patients.models import ExerciseSession, Patient
+from accounts.models import Patient
+from careplans.models import CarePlan, ExerciseSession, PlanStatus
+from library.services import LOW_BACK_TEMPLATE_NAME, library_load
 from tests.careplans.conftest import template_plan
 from tests.factories import PASSWORD, PatientFactory, TherapistFactory
 
@@ -205,7 +205,7 @@ def test_today_works_with_javascript_off(
 def test_therapist_ends_a_plan_and_an_old_link_explains_itself(
     transactional_db: Any, live_server: Any, browser: Any, artifacts: Path
 ) -> None:
-    from patients.services import _new_invitation
+    from accounts.services import _new_invitation
 
     library_load()
     therapist = TherapistFactory(user__email="end@northside.test")

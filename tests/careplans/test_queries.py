@@ -11,8 +11,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from careplans.models import CarePlan, Exercise, PlanExercise, PlanStatus
-from patients.models import AuditEvent, Clinic, ExerciseSession, PainCheckIn, Patient, Therapist, User
+from accounts.models import Clinic, Patient, Therapist, User
+from audit.models import AuditEvent
+from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanStatus
+from checkins.models import PainCheckIn
+from library.models import Exercise
 from tests.careplans.conftest import as_user
 from tests.factories import ExerciseFactory
 

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from careplans.models import CarePlan, PlanStatus
-from patients.models import AuditEvent, ExerciseSession
+from audit.models import AuditEvent
+from careplans.models import CarePlan, ExerciseSession, PlanStatus
 from tests.careplans.conftest import HTMX, as_user, template_plan
 
 pytestmark = pytest.mark.django_db
@@ -113,8 +113,9 @@ def test_exercises_of_a_stopped_plan_cannot_be_marked(plan_a: CarePlan, personas
 
 
 def test_a_plan_that_has_not_started_says_when_it_starts(personas: Any, library: None) -> None:
-    from careplans.models import PlanTemplate
-    from careplans.services import LOW_BACK_TEMPLATE_NAME, careplan_activate, careplan_create
+    from careplans.services import careplan_activate, careplan_create
+    from library.models import PlanTemplate
+    from library.services import LOW_BACK_TEMPLATE_NAME
 
     start = personas.patient_a.local_today() + timedelta(days=3)
     plan = careplan_create(

@@ -11,10 +11,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from careplans.models import CarePlan
-from patients.localday import DAY_CLOSED, DAY_IN_FUTURE
-from patients.models import AuditEvent, ExerciseSession
-from patients.services import exercise_session_mark
+from accounts.localday import DAY_CLOSED, DAY_IN_FUTURE
+from audit.models import AuditEvent
+from careplans.models import CarePlan, ExerciseSession
+from careplans.services import exercise_session_mark
 from portal.errors import DomainError
 from tests.careplans.conftest import HTMX, as_user, template_plan
 

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.hashers import make_password
 
+from accounts.models import Clinic, Patient, Therapist, User
 from careplans.models import CarePlan, PlanStatus
-from patients.models import Clinic, PainCheckIn, Patient, Therapist, User
+from checkins.models import PainCheckIn
 from tests.factories import CarePlanFactory
 
 

@@ -9,8 +9,10 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from patients.api_tokens import api_token_create
-from patients.models import Alert, AuditEvent, PainCheckIn
+from accounts.tokens import api_token_create
+from alerts.models import Alert
+from audit.models import AuditEvent
+from checkins.models import PainCheckIn
 from tests.checkins.conftest import history, make_plan
 
 URL = "/api/v1/checkins/"

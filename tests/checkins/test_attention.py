@@ -11,14 +11,16 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from careplans.models import OutcomeSnapshot, PlanStatus
-from patients.checkins import alert_acknowledge, checkin_submit
-from patients.models import AuditEvent, ExerciseSession
-from patients.selectors import ATTENTION_PAGE_SIZE, ATTENTION_TOP, attention_list
+from alerts.selectors import ATTENTION_PAGE_SIZE, ATTENTION_TOP, attention_list
+from alerts.services import alert_acknowledge
+from audit.models import AuditEvent
+from careplans.models import ExerciseSession, PlanStatus
+from outcomes.models import OutcomeSnapshot
 from tests.careplans.test_queries import AUDIT_INSERT
 from tests.checkins.conftest import bulk_caseload, history, make_plan
 from tests.conftest import login
 from tests.factories import PatientFactory, PlanExerciseFactory
+from today.services import checkin_submit
 
 
 def _daily(plan: Any, nprs: int, days: range) -> None:

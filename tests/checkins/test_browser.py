@@ -10,7 +10,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from patients.models import Alert, PainCheckIn
+from alerts.models import Alert
+from checkins.models import PainCheckIn
 from tests.checkins.conftest import history, make_plan
 from tests.factories import PatientFactory, TherapistFactory
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from patients.charts import PainPoint, pain_chart
-from patients.models import ExerciseSession
-from patients.record import trend_words, weekly_adherence
+from careplans.adherence import weekly_adherence
+from careplans.models import ExerciseSession
+from checkins.charts import PainPoint, pain_chart
+from checkins.trend import trend_words
 from tests.checkins.conftest import make_plan
 from tests.factories import PlanExerciseFactory
 

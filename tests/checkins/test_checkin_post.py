@@ -11,14 +11,17 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
-from careplans.models import CarePlan, OutcomeSnapshot
-from careplans.recompute import OUTCOME_PENDING, outcome_recompute_claim, outcome_recompute_enqueue
-from careplans.tasks import outcome_recompute_plan
-from patients.api_tokens import api_token_create
-from patients.checkins import checkin_submit
-from patients.models import AuditEvent, PainCheckIn
+from accounts.tokens import api_token_create
+from audit.models import AuditEvent
+from careplans.models import CarePlan
+from checkins.models import PainCheckIn
+from outcomes.models import OutcomeSnapshot
+from outcomes.refresh import OUTCOME_PENDING, outcome_recompute_claim
+from outcomes.services import outcome_recompute_enqueue
+from outcomes.tasks import outcome_recompute_plan
 from portal.errors import RateLimited
 from tests.checkins.test_pages import GOOD
+from today.services import checkin_submit
 
 URL = "/api/v1/checkins/"
 
@@ -65,7 +68,7 @@ def test_replace_returns_the_stored_values(personas: Any, plan_a: Any) -> None:
 
 
 def test_recompute_is_coalesced_while_one_is_queued(plan_a: Any) -> None:
-    with mock.patch("careplans.tasks.outcome_recompute_plan.delay") as delay:
+    with mock.patch("outcomes.tasks.outcome_recompute_plan.delay") as delay:
         assert outcome_recompute_enqueue(plan_a.pk) is True
         # Queued and not started: a second check-in's recompute is already covered.
         assert outcome_recompute_enqueue(plan_a.pk) is False
@@ -87,7 +90,7 @@ def test_a_lost_message_is_published_again_after_the_pending_window(plan_a: Any)
 def test_a_failed_publish_leaves_no_marker(plan_a: Any) -> None:
     down = OperationalError("Error 111 connecting to redis")
     with (
-        mock.patch("careplans.tasks.outcome_recompute_plan.delay", side_effect=down),
+        mock.patch("outcomes.tasks.outcome_recompute_plan.delay", side_effect=down),
         pytest.raises(OperationalError),
     ):
         outcome_recompute_enqueue(plan_a.pk)
@@ -97,7 +100,7 @@ def test_a_failed_publish_leaves_no_marker(plan_a: Any) -> None:
 def test_checkins_publish_one_recompute_while_it_is_queued(
     personas: Any, plan_a: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    with mock.patch("careplans.tasks.outcome_recompute_plan.delay") as delay:
+    with mock.patch("outcomes.tasks.outcome_recompute_plan.delay") as delay:
         for nprs in (6, 5, 4):
             with django_capture_on_commit_callbacks(execute=True):
                 checkin_submit(patient=personas.patient_a, nprs=nprs, side="left")

@@ -18,14 +18,16 @@ from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from accounts.localday import ANSWER_GRACE, DAY_CLOSED, DAY_IN_FUTURE, answer_day, day_is_open
+from accounts.models import Patient
+from audit.models import AuditEvent
 from careplans.models import CarePlan
-from patients.checkins import checkin_submit
-from patients.localday import ANSWER_GRACE, DAY_CLOSED, DAY_IN_FUTURE, answer_day, day_is_open
-from patients.models import AuditEvent, PainCheckIn, Patient
+from checkins.models import PainCheckIn
 from portal.errors import DomainError
 from tests.checkins.conftest import make_plan
 from tests.checkins.test_pages import GOOD
 from tests.factories import PatientFactory
+from today.services import checkin_submit
 
 pytestmark = pytest.mark.django_db
 

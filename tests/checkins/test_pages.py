@@ -9,10 +9,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from patients.checkins import checkin_submit
-from patients.models import Alert, AuditEvent, PainCheckIn
+from alerts.models import Alert
+from audit.models import AuditEvent
+from checkins.models import PainCheckIn
 from tests.checkins.conftest import history, make_plan
 from tests.conftest import login
+from today.services import checkin_submit
 
 GOOD = {
     "nprs": "4",

@@ -12,13 +12,17 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from kombu.exceptions import OperationalError
 
-from careplans.models import OutcomeSnapshot, PlanStatus
-from patients.checkins import alert_acknowledge, alert_email_deliver, checkin_submit
-from patients.models import Alert, AlertKind, AuditEvent, PainCheckIn
-from patients.tasks import alert_email_send
+from alerts.models import Alert, AlertKind
+from alerts.services import alert_acknowledge, alert_email_deliver
+from alerts.tasks import alert_email_send
+from audit.models import AuditEvent
+from careplans.models import PlanStatus
+from checkins.models import PainCheckIn
+from outcomes.models import OutcomeSnapshot
 from portal.errors import DomainError
 from tests.checkins.conftest import make_plan
 from tests.factories import PainCheckInFactory
+from today.services import checkin_submit
 
 UTC = ZoneInfo("UTC")
 
@@ -206,7 +210,7 @@ def test_failed_send_leaves_the_alert_unemailed_for_the_retry(personas: Any, pla
     checkin_submit(patient=personas.patient_a, nprs=6, side="left", flag_fever=True)
     alert = Alert.objects.get()
     with (
-        mock.patch("patients.checkins.send_mail", side_effect=ConnectionRefusedError("smtp down")),
+        mock.patch("today.services.send_mail", side_effect=ConnectionRefusedError("smtp down")),
         pytest.raises(ConnectionRefusedError),
     ):
         alert_email_deliver(alert_id=alert.pk)
@@ -220,8 +224,8 @@ def test_broker_down_does_not_fail_the_checkin(
 ) -> None:
     down = OperationalError("Error 111 connecting to redis")
     with (
-        mock.patch("patients.tasks.alert_email_send.delay", side_effect=down),
-        mock.patch("careplans.tasks.outcome_recompute_plan.delay", side_effect=down),
+        mock.patch("alerts.tasks.alert_email_send.delay", side_effect=down),
+        mock.patch("outcomes.tasks.outcome_recompute_plan.delay", side_effect=down),
         django_capture_on_commit_callbacks(execute=True),
     ):
         checkin, _ = checkin_submit(patient=personas.patient_a, nprs=6, side="left", flag_fever=True)

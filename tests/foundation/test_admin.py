@@ -9,14 +9,14 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.test import Client
 from django.urls import reverse
 
-from careplans.models import BodyRegion, Category, Equipment, Exercise, ExerciseStatus
-from patients.models import AuditEvent
+from audit.models import AuditEvent
+from library.models import BodyRegion, Category, Equipment, Exercise, ExerciseStatus
 from tests.conftest import Personas
 from tests.factories import BodyRegionFactory, ExerciseFactory
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = "admin:careplans_exercise_changelist"
+CHANGELIST = "admin:library_exercise_changelist"
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ def test_change_page_renders_a_readable_preview(staff_client: Client, exercises:
     exercise.instructions = "Face the step.\nStep up with the sore leg.\nStep down slowly."
     exercise.precautions = "Hold a rail if you feel unsteady."
     exercise.save()
-    response = staff_client.get(reverse("admin:careplans_exercise_change", args=[exercise.pk]))
+    response = staff_client.get(reverse("admin:library_exercise_change", args=[exercise.pk]))
     assert response.status_code == 200
     html = response.content.decode()
     assert '<div class="plinth-preview"><h3>Step up</h3>' in html
@@ -172,13 +172,13 @@ def test_change_page_renders_a_readable_preview(staff_client: Client, exercises:
 
 def test_preview_escapes_html(staff_client: Client, db: Any) -> None:
     exercise = ExerciseFactory(name="<script>alert(1)</script>")
-    html = staff_client.get(reverse("admin:careplans_exercise_change", args=[exercise.pk])).content.decode()
+    html = staff_client.get(reverse("admin:library_exercise_change", args=[exercise.pk])).content.decode()
     assert "<h3><script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_add_page_explains_the_preview_comes_after_saving(staff_client: Client) -> None:
-    response = staff_client.get(reverse("admin:careplans_exercise_add"))
+    response = staff_client.get(reverse("admin:library_exercise_add"))
     assert response.status_code == 200
     assert "Save the exercise to see its preview." in response.content.decode()
 

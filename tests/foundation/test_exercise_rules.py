@@ -9,8 +9,8 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
-from careplans.forms import ExerciseAdminForm
-from careplans.models import BodyRegion, Exercise
+from library.forms import ExerciseAdminForm
+from library.models import BodyRegion, Exercise
 from tests.conftest import Personas
 from tests.factories import BodyRegionFactory, ExerciseFactory
 
@@ -103,7 +103,7 @@ def test_admin_add_page_shows_the_errors_next_to_the_fields(client: Client, pers
     ExerciseFactory(slug="heel-raise")
     client.force_login(personas.staff)
     response = client.post(
-        reverse("admin:careplans_exercise_add"), _data(region, reps=-3, regions=[region.pk + 1000])
+        reverse("admin:library_exercise_add"), _data(region, reps=-3, regions=[region.pk + 1000])
     )
     assert response.status_code == 200
     html = response.content.decode()

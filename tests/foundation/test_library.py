@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from careplans.models import Category, Equipment, Exercise, ExerciseStatus
-from careplans.views import LIBRARY_PAGE_SIZE
+from library.models import Category, Equipment, Exercise, ExerciseStatus
+from library.views import LIBRARY_PAGE_SIZE
 from tests.conftest import Personas
 from tests.factories import (
     BodyRegionFactory,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from careplans.selectors import LibraryFilters, library_exercises
-from careplans.services import library_load
-from careplans.views import LIBRARY_PAGE_SIZE
+from library.selectors import LibraryFilters, library_exercises
+from library.services import library_load
+from library.views import LIBRARY_PAGE_SIZE
 from tests.factories import PASSWORD, TherapistFactory
 
 pytestmark = pytest.mark.browser

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from careplans.forms import ExerciseAdminForm
-from careplans.library_data import EXERCISES, LOW_BACK_ONE_SIDE_SLUGS
-from careplans.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise
+from library.data import EXERCISES, LOW_BACK_ONE_SIDE_SLUGS
+from library.forms import ExerciseAdminForm
+from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from patients.models import AuditEvent
+from audit.models import AuditEvent
 from portal.access import client_ip
 from tests.conftest import Personas
 from tests.factories import PASSWORD

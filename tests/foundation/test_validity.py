@@ -17,10 +17,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from accounts.forms import PatientInviteForm
+from accounts.models import Clinic, Patient, User
+from accounts.zones import TimeZoneFormField, zone_canonical, zone_names
 from careplans.models import CarePlan
-from patients.forms import PatientInviteForm
-from patients.models import Clinic, PainCheckIn, Patient, User
-from patients.zones import TimeZoneFormField, zone_canonical, zone_names
+from checkins.models import PainCheckIn
 from tests.conftest import login
 from tests.factories import ClinicFactory, PatientFactory
 
@@ -308,8 +309,8 @@ def test_a_long_condition_is_refused_not_cut(personas: Any) -> None:
 
 def test_the_library_loader_checks_each_exercise_with_its_model(monkeypatch: Any) -> None:
     from careplans import services
-    from careplans.library_data import EXERCISES
-    from careplans.models import Exercise
+    from library.data import EXERCISES
+    from library.models import Exercise
 
     broken = [{**EXERCISES[0], "slug": "too-long-summary", "summary": "S" * 301}]
     monkeypatch.setattr(services, "EXERCISES", broken)
@@ -319,6 +320,6 @@ def test_the_library_loader_checks_each_exercise_with_its_model(monkeypatch: Any
 
 
 def test_checkin_api_and_service_use_the_models_note_length(personas: Any) -> None:
-    from patients.checkins import NOTE_MAX
+    from today.services import NOTE_MAX
 
     assert PainCheckIn._meta.get_field("note").max_length == NOTE_MAX

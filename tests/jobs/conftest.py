@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Clinic, Patient, Therapist, User
 from careplans.models import CarePlan, PlanStatus
-from patients.models import Clinic, Patient, Therapist, User
 
 
 @pytest.fixture(autouse=True)

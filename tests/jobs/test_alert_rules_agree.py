@@ -1,4 +1,4 @@
-"""The alert job and today's attention list hold each other to one set of rules (patients.alert_rules).
+"""The alert job and today's attention list hold each other to one set of rules (alerts.rules).
 
 On a mixed caseload (fresh and stale outcome snapshots, silences either side of
 3 days, time zones either side of midnight, stopped and future plans), every
@@ -12,11 +12,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from careplans.models import CarePlan, OutcomeSnapshot, PlanStatus
-from careplans.outcomes import outcome_refresh_plan
-from patients.alerts import alerts_detect
-from patients.models import Alert, AlertKind, Clinic, PainCheckIn, Patient
-from patients.selectors import attention_list
+from accounts.models import Clinic, Patient
+from alerts.models import Alert, AlertKind
+from alerts.selectors import attention_list
+from alerts.services import alerts_detect
+from careplans.models import CarePlan, PlanStatus
+from checkins.models import PainCheckIn
+from outcomes.models import OutcomeSnapshot
+from outcomes.rules import outcome_refresh_plan
 from tests.factories import CarePlanFactory, ClinicFactory, PatientFactory, TherapistFactory
 
 pytestmark = pytest.mark.django_db

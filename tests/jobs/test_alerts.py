@@ -10,11 +10,14 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from careplans.models import OutcomeSnapshot, PlanStatus
-from careplans.outcomes import outcome_refresh_plan
-from patients.alerts import alerts_detect, alerts_digest_send, digest_clinics
-from patients.housekeeping import invitations_purge_expired
-from patients.models import Alert, AlertKind, Invitation, PainCheckIn, Patient
+from accounts.models import Invitation, Patient
+from accounts.services import invitations_purge_expired
+from alerts.models import Alert, AlertKind
+from alerts.services import alerts_detect, alerts_digest_send, digest_clinics
+from careplans.models import PlanStatus
+from checkins.models import PainCheckIn
+from outcomes.models import OutcomeSnapshot
+from outcomes.rules import outcome_refresh_plan
 from tests.factories import CarePlanFactory, PainCheckInFactory, PatientFactory
 from tests.jobs.conftest import bulk_patients
 

@@ -20,10 +20,14 @@ import pytest
 from django.db import close_old_connections, connection
 from django.db.models import Q
 
-from careplans.models import CarePlan, DeliveryStatus, OutcomeSnapshot, ReminderDelivery
-from careplans.reminders import reminders_dispatch
-from careplans.tasks import outcome_recompute_all, reminders_dispatch_due
-from patients.models import PainCheckIn, Patient
+from accounts.models import Patient
+from careplans.models import CarePlan
+from checkins.models import PainCheckIn
+from outcomes.models import OutcomeSnapshot
+from outcomes.tasks import outcome_recompute_all
+from reminders.jobs import reminders_dispatch_due
+from reminders.models import DeliveryStatus, ReminderDelivery
+from reminders.services import reminders_dispatch
 from tests.jobs.conftest import bulk_patients
 from tests.jobs.harness import (
     ROOT,
@@ -169,7 +173,7 @@ def beat_process(stack: Stack) -> subprocess.Popen[bytes]:
     """A separate process running the beat job once, as a second beat would."""
     code = (
         "import django; django.setup()\n"
-        "from careplans.tasks import reminders_dispatch_due\n"
+        "from outcomes.tasks import reminders_dispatch_due\n"
         "print(reminders_dispatch_due())\n"
     )
     env = worker_env(redis=stack.redis, smtp=stack.smtp, tmp=stack.tmp, **LEASES)

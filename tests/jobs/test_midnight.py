@@ -18,17 +18,14 @@ import pytest
 import time_machine
 from django.core import mail
 
-from careplans.models import CarePlan, DeliveryStatus, PlanStatus, ReminderDelivery
-from careplans.reminders import (
-    REMINDER_MAX_LATENESS,
-    ReminderWindow,
-    reminder_send,
-    reminders_dispatch,
-    reminders_due,
-)
-from patients.localday import ANSWER_GRACE
-from patients.models import Clinic, Patient, Therapist, User
-from patients.settings_views import ReminderSettingsForm
+from accounts.localday import ANSWER_GRACE
+from accounts.models import Clinic, Patient, Therapist, User
+from careplans.models import CarePlan, PlanStatus
+from reminders.delivery import reminder_send
+from reminders.models import DeliveryStatus, ReminderDelivery
+from reminders.services import reminders_dispatch, reminders_due
+from reminders.views import ReminderSettingsForm
+from reminders.windows import REMINDER_MAX_LATENESS, ReminderWindow
 from tests.factories import CarePlanFactory, PainCheckInFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Publishing a check-in's outcome recompute (careplans.recompute): once the check-in
+"""Publishing a check-in's outcome recompute (outcomes.services): once the check-in
 commits, the check-in that wins the plan's claim publishes one task for that plan; a
 failed publish releases the claim; a real worker recomputes."""
 
@@ -18,15 +18,16 @@ from django.db import close_old_connections, connection, transaction
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
-from careplans.models import CarePlan, OutcomeSnapshot
-from patients.checkins import checkin_submit
-from patients.models import PainCheckIn
+from careplans.models import CarePlan
+from checkins.models import PainCheckIn
+from outcomes.models import OutcomeSnapshot
 from tests.jobs.conftest import bulk_patients
 from tests.jobs.harness import RedisServer, SMTPServer, Worker, broker, wait_until, worker_env
+from today.services import checkin_submit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
 
-TASK = "careplans.tasks.outcome_recompute_plan"
+TASK = "outcomes.tasks.outcome_recompute_plan"
 
 
 def _queued(plan_ids: list[int]) -> list[Any]:

@@ -13,16 +13,13 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from careplans.models import DeliveryStatus, PlanStatus, ReminderDelivery
-from careplans.reminders import (
-    optout_token,
-    reminder_claim,
-    reminder_send,
-    reminders_dispatch,
-    reminders_due,
-    reminders_requeue,
-)
-from patients.models import AuditEvent, Patient
+from accounts.models import Patient
+from audit.models import AuditEvent
+from careplans.models import PlanStatus
+from reminders.delivery import reminder_send
+from reminders.models import DeliveryStatus, ReminderDelivery
+from reminders.preferences import optout_token
+from reminders.services import reminder_claim, reminders_dispatch, reminders_due, reminders_requeue
 from tests.factories import CarePlanFactory, PainCheckInFactory, PatientFactory
 from tests.jobs.conftest import bulk_patients
 
@@ -312,7 +309,7 @@ def test_sweep_requeues_a_lost_claim_once_its_lease_runs_out(
     assert reminders_requeue(now=now) == 0
     with pytest.MonkeyPatch.context() as patched:
         sent: list[int] = []
-        patched.setattr("careplans.reminders._enqueue_sends", lambda ids: sent.extend(ids))
+        patched.setattr("reminders.services._enqueue_sends", lambda ids: sent.extend(ids))
         with django_capture_on_commit_callbacks(execute=True):
             assert reminders_requeue(now=now + timedelta(seconds=61)) == 1
             assert reminders_requeue(now=now + timedelta(seconds=62)) == 0  # lease pushed forward

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from patients.models import AuditEvent
+from audit.models import AuditEvent
 from tests.conftest import login
 
 pytestmark = pytest.mark.django_db

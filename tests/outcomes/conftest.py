@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from django.db import DEFAULT_DB_ALIAS
 
+from accounts.models import Clinic, Patient, Therapist, User
 from careplans.models import CarePlan, PlanStatus
-from patients.models import Clinic, PainCheckIn, Patient, Therapist, User
+from checkins.models import PainCheckIn
 from tests.settings import EMBEDDED
 
 #: Every outcome rule runs on both: the default database (PostgreSQL under

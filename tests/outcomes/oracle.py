@@ -1,6 +1,6 @@
 """The outcome rules of DESIGN.md in plain Python: the oracle the database's definition is held to.
 
-The product computes every figure in the database (careplans.outcomes). This
+The product computes every figure in the database (outcomes.rules). This
 module states each rule over a list of (day since plan start, NPRS) readings,
 as directly as the design words it, so a test can compute the expected
 figures for a history without any SQL.

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from careplans.outcomes import outcome_refresh_all
-from patients.models import PainCheckIn
+from checkins.models import PainCheckIn
+from outcomes.rules import outcome_refresh_all
 from tests.factories import PASSWORD, CarePlanFactory, PatientFactory, TherapistFactory
 
 pytestmark = pytest.mark.browser

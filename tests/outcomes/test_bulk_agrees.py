@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from careplans.models import OutcomeSnapshot
-from careplans.outcomes import outcome_refresh_all, outcome_refresh_plan, outcome_rows
+from outcomes.models import OutcomeSnapshot
+from outcomes.rules import outcome_refresh_all, outcome_refresh_plan, outcome_rows
 from tests.outcomes.conftest import BACKENDS, plan_with_history
 from tests.outcomes.oracle import Outcome, outcome_from_readings
 
@@ -122,7 +122,7 @@ def test_float_traps_agree_with_the_oracle(using: str, first: list[int], twelfth
 
 
 def test_the_snapshot_declares_each_figure_once() -> None:
-    from careplans.outcomes import MEASURED
+    from outcomes.rules import MEASURED
 
     fields = {f.name for f in OutcomeSnapshot._meta.get_fields()} - {"plan", "computed_at"}
     assert set(OutcomeSnapshot.FIGURES) == fields

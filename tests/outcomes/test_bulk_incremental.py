@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from careplans.models import CarePlan, OutcomeSnapshot
-from careplans.outcomes import outcome_refresh_all
-from patients.models import PainCheckIn
-from patients.selectors import attention_list
+from alerts.selectors import attention_list
+from careplans.models import CarePlan
+from checkins.models import PainCheckIn
+from outcomes.models import OutcomeSnapshot
+from outcomes.rules import outcome_refresh_all
 from tests.factories import CarePlanFactory, PatientFactory
 from tests.outcomes.oracle import outcome_from_readings
 

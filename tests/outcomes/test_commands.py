@@ -13,8 +13,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from careplans.models import CarePlan, OutcomeSnapshot, PlanStatus
-from patients.models import AuditEvent, Clinic, PainCheckIn, Patient, Therapist, User
+from accounts.models import Clinic, Patient, Therapist, User
+from audit.models import AuditEvent
+from careplans.models import CarePlan, PlanStatus
+from checkins.models import PainCheckIn
+from outcomes.models import OutcomeSnapshot
 from tests.outcomes.oracle import outcome_from_readings
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from careplans.models import PlanStatus
-from careplans.outcomes import outcome_refresh_all
-from patients.models import PainCheckIn
+from checkins.models import PainCheckIn
+from outcomes.rules import outcome_refresh_all
 from tests.conftest import login
 from tests.factories import CarePlanFactory, PatientFactory, TherapistFactory
 

@@ -1,7 +1,7 @@
 """Each DESIGN.md outcome rule, with expectations worked out by hand.
 
 Every case runs through the oracle (tests/outcomes/oracle.py) and through the
-database's definition (careplans.outcomes) on both backends, which must agree.
+database's definition (outcomes.rules) on both backends, which must agree.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from careplans.models import OutcomeSnapshot
-from careplans.outcomes import outcome_refresh_all
-from patients.models import PainCheckIn
+from checkins.models import PainCheckIn
+from outcomes.models import OutcomeSnapshot
+from outcomes.rules import outcome_refresh_all
 from tests.factories import CarePlanFactory, PatientFactory
 from tests.outcomes.conftest import BACKENDS, plan_with_history
 from tests.outcomes.oracle import Outcome, outcome_from_readings
@@ -179,7 +179,7 @@ def test_refresh_all_covers_every_plan_in_batches_and_is_idempotent() -> None:
 
 
 def test_nightly_task_recomputes_every_plan() -> None:
-    from careplans.tasks import outcome_recompute_all
+    from outcomes.tasks import outcome_recompute_all
 
     plan = CarePlanFactory(patient=PatientFactory(timezone="UTC"))
     PainCheckIn.objects.create(patient=plan.patient, plan=plan, local_date=plan.start_date, nprs=7)

@@ -1,0 +1,89 @@
+"""Role gates for pages and the API: a user of the wrong role gets 404, like an outsider."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from rest_framework.request import Request
+
+from accounts.models import Patient, Therapist, User
+from audit.services import audit_read
+from portal.api.common import ID_PATTERN, parse_id
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def _role_required(attr: str) -> Callable[[View], View]:
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            profile = getattr(request.user, attr, None)
+            if profile is None:
+                raise Http404("Not found")
+            setattr(request, attr, profile)
+            return view(request, *args, **kwargs)
+
+        return cast(View, wrapper)
+
+    return decorator
+
+
+therapist_required = _role_required("therapist")
+
+
+patient_required = _role_required("patient")
+
+
+def therapist_of(request: HttpRequest) -> Therapist:
+    return cast(Therapist, request.therapist)  # type: ignore[attr-defined]
+
+
+def patient_of(request: HttpRequest) -> Patient:
+    return cast(Patient, request.patient)  # type: ignore[attr-defined]
+
+
+# --- the API's counterparts --------------------------------------------------------------
+
+
+def therapist_for(request: Request) -> Therapist | None:
+    return cast(Therapist | None, getattr(request.user, "therapist", None))
+
+
+def patient_for(request: Request) -> Patient | None:
+    return cast(Patient | None, getattr(request.user, "patient", None))
+
+
+def user_of(request: Request) -> User:
+    return cast(User, request.user)
+
+
+class ScopedLookupMixin:
+    # get_object() that answers 404, never 500, for ids that cannot exist; both it and
+    # each page of a list note what they return for the audit trail.
+
+    kwargs: dict[str, Any]
+    lookup_value_regex = ID_PATTERN
+
+    def get_object(self) -> Any:
+        pk = parse_id(self.kwargs.get("pk", ""))
+        if pk is None:
+            raise Http404
+        obj = cast(Any, self).get_queryset().filter(pk=pk).first()
+        if obj is None:
+            raise Http404
+        cast(Any, self).check_object_permissions(cast(Any, self).request, obj)
+        audit_read([obj])
+        return obj
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        # Every object of a page of patient data is a read (audit.services.audit_read).
+        page = cast(Any, super()).paginate_queryset(queryset)
+        if page is not None:
+            audit_read(page)
+        return page

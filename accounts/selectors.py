@@ -1,0 +1,41 @@
+"""Reads for patients. Therapist reads start from the clinic; patient reads from the patient."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Clinic, Invitation, Patient
+from accounts.services import token_hash
+from audit.services import audit_read
+
+# --- tenant access: one queryset and one access function per object kind ----------------
+#
+# Every therapist-facing page and API view reaches patient data through these (and
+# careplans.selectors.clinic_plans / plan_for_clinic / plan_exercise_of): a queryset
+# for lists, and for one object a function that answers 404 for another clinic's id
+# (never 403, which would confirm it exists) and notes the read for the audit trail.
+# tests/api/test_tenant_access.py fails if a view or API module filters by clinic itself.
+
+
+def clinic_patients(*, clinic: Clinic) -> QuerySet[Patient]:
+    """The only way into patients for therapists: another clinic's patient is not found."""
+    return Patient.objects.filter(clinic=clinic).select_related("user", "clinic", "therapist__user")
+
+
+def patient_for_clinic(*, clinic: Clinic, patient_id: int) -> Patient:
+    """A patient of ``clinic`` to show a therapist; raises Http404 for any other id.
+
+    The read is noted for the audit trail (audit.services.audit_read).
+    """
+    patient = get_object_or_404(clinic_patients(clinic=clinic), pk=patient_id)
+    audit_read([patient])
+    return patient
+
+
+def invitation_for_token(*, token: str) -> Invitation | None:
+    return Invitation.objects.select_related("patient__user").filter(token_hash=token_hash(token)).first()
+
+
+def pending_invitation(*, patient: Patient) -> Invitation | None:
+    return patient.invitations.order_by("-created_at").first()

@@ -1,0 +1,261 @@
+"""Nightly clean-up of records that have outlived their use."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Clinic, Invitation, Patient, Therapist, User
+from accounts.zones import zone_canonical
+from audit.services import audit_log
+from portal.errors import DomainError
+
+
+def invitations_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete invitation links that expired unused; a used one stays as the record
+    of how the account was set up. Returns how many were deleted."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        expired = Invitation.objects.filter(expires_at__lt=now, used_at__isnull=True)
+        by_patient = list(expired.values_list("patient_id", flat=True))
+        deleted, _ = expired.delete()
+        if deleted:
+            audit_log(
+                action="invitations.purged", data={"count": deleted, "patients": sorted(set(by_patient))}
+            )
+    return deleted
+
+
+log = logging.getLogger(__name__)
+
+
+INVITATION_DAYS = 7
+
+
+# A public "send me a new link" form must not become a way to flood an inbox.
+INVITATION_RESEND_PAUSE = timedelta(minutes=2)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_url(token: str) -> str:
+    return settings.SITE_URL + reverse("invitation", args=[token])
+
+
+def _send_invitation(*, patient: Patient, token: str, clinic_name: str) -> None:
+    """Send after commit: the link must never point at a row that was rolled back."""
+    url = invitation_url(token)
+    first_name = patient.user.get_short_name()
+    body = (
+        f"Hello {first_name},\n\n"
+        f"{clinic_name} has set up Plinth for you: your home exercises and a daily pain check-in,\n"
+        "on your phone or computer.\n\n"
+        "Open this link to choose your password and see today's exercises:\n\n"
+        f"{url}\n\n"
+        f"The link works once and expires in {INVITATION_DAYS} days. If it has expired, the page\n"
+        "lets you ask for a new one.\n\n"
+        "If you were not expecting this email, you can ignore it.\n"
+    )
+    email = patient.user.email
+
+    def send() -> None:
+        try:
+            send_mail(f"Your exercise plan at {clinic_name}", body, None, [email])
+        except Exception:
+            # The patient exists either way; the therapist can resend from the patient's page.
+            log.exception("invitation email to patient %s failed", patient.pk)
+
+    transaction.on_commit(send)
+
+
+def _new_invitation(*, patient: Patient, by: User | None) -> str:
+    """Retire the patient's earlier links and make a fresh one; returns the token."""
+    now = timezone.now()
+    patient.invitations.filter(used_at__isnull=True, expires_at__gt=now).update(expires_at=now)
+    token = secrets.token_urlsafe(32)
+    Invitation.objects.create(
+        patient=patient,
+        token_hash=token_hash(token),
+        created_by=by,
+        created_at=now,
+        expires_at=now + timedelta(days=INVITATION_DAYS),
+    )
+    return token
+
+
+def _email_unavailable(user: User | None, clinic: Clinic) -> DomainError:
+    """Why an address cannot be a new patient's, saying nothing about any other clinic.
+
+    Only the clinic's own patient is named as such (the therapist can see their
+    caseload anyway); every other owner of the address (another clinic's patient
+    or therapist, staff) gets one neutral sentence, so the form cannot be used to
+    find out who else uses Plinth.
+    """
+    patient = getattr(user, "patient", None) if user is not None else None
+    if patient is not None and patient.clinic_id == clinic.pk:
+        return DomainError(
+            "This patient is already in your caseload: search for them there.",
+            field="email",
+            code="email_in_caseload",
+        )
+    return DomainError(
+        "This email address cannot be used for a new patient. Ask the patient for another address.",
+        field="email",
+        code="email_unavailable",
+    )
+
+
+@transaction.atomic
+def patient_invite(
+    *,
+    clinic: Clinic,
+    by: Therapist,
+    full_name: str,
+    email: str,
+    timezone: str,
+    reminder_time: time,
+    ip: str | None = None,
+) -> Patient:
+    """Add a patient to the clinic and email them a single-use, 7-day link."""
+    if by.clinic_id != clinic.pk:
+        raise DomainError("You can only add patients to your own clinic.")
+    full_name = full_name.strip()
+    email = User.objects.normalize_email(email.strip()).lower()
+    if not full_name:
+        raise DomainError("Enter the patient's name.", field="full_name")
+    if not email:
+        raise DomainError("Enter the patient's email address.", field="email")
+    try:
+        timezone = zone_canonical(timezone)
+    except ValidationError as exc:
+        raise DomainError(exc.messages[0], field="timezone", code="unknown_zone") from exc
+    existing = User.objects.filter(email__iexact=email).select_related("patient").first()
+    if existing is not None:
+        raise _email_unavailable(existing, clinic)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email, None, full_name=full_name)
+    except IntegrityError as exc:
+        # Two tabs adding the same address at once: the unique index decides.
+        raise _email_unavailable(User.objects.filter(email__iexact=email).first(), clinic) from exc
+    patient = Patient.objects.create(
+        user=user, clinic=clinic, therapist=by, timezone=timezone, reminder_time=reminder_time
+    )
+    token = _new_invitation(patient=patient, by=by.user)
+    audit_log(action="patient.invited", actor=by.user, obj=patient, ip=ip, data={"email": email})
+    _send_invitation(patient=patient, token=token, clinic_name=clinic.name)
+    return patient
+
+
+@transaction.atomic
+def invitation_resend(*, patient: Patient, by: Therapist | None, ip: str | None = None) -> None:
+    """A fresh link for a patient who has not set a password yet; older links stop working."""
+    if by is not None and by.clinic_id != patient.clinic_id:
+        raise DomainError("No such patient.", code="not_found")
+    patient = Patient.objects.select_for_update().select_related("user", "clinic").get(pk=patient.pk)
+    if not patient.user.is_active:
+        raise DomainError(
+            "This patient's account has been deactivated, so no invitation can be sent.", code="inactive"
+        )
+    if patient.user.has_usable_password():
+        raise DomainError(
+            "This patient has already set a password; they can log in or reset it from the login page."
+        )
+    token = _new_invitation(patient=patient, by=by.user if by else None)
+    audit_log(
+        action="invitation.resent",
+        actor=by.user if by else None,
+        obj=patient,
+        ip=ip,
+        data={"requested_by": "therapist" if by else "patient"},
+    )
+    _send_invitation(patient=patient, token=token, clinic_name=patient.clinic.name)
+
+
+def invitation_request_new(*, email: str, ip: str | None = None) -> None:
+    """The public "send me a new link" form. Says nothing about whether the address exists."""
+    email = email.strip().lower()
+    patient = (
+        Patient.objects.select_related("user").filter(user__email__iexact=email, user__is_active=True).first()
+    )
+    if patient is None or patient.user.has_usable_password():
+        return
+    recent = patient.invitations.filter(created_at__gt=timezone.now() - INVITATION_RESEND_PAUSE)
+    if recent.exists():
+        return
+    invitation_resend(patient=patient, by=None, ip=ip)
+
+
+def invitation_state(invitation: Invitation | None) -> str:
+    """ "valid", "used", "expired", "inactive" or "invalid", for the page to explain.
+
+    "inactive": staff have deactivated the account, so no link of it may set a
+    password, whatever its expiry (accounts.credentials.user_deactivate).
+    """
+    if invitation is None:
+        return "invalid"
+    if not invitation.patient.user.is_active:
+        return "inactive"
+    if invitation.used_at is not None:
+        return "used"
+    if invitation.expires_at <= timezone.now():
+        return "expired"
+    return "valid"
+
+
+INVITATION_PROBLEMS = {
+    "invalid": "This invitation link is not valid. Check that you copied the whole link from the email.",
+    "used": "This invitation link has already been used. Log in with your password, or ask for a new link.",
+    "expired": "This invitation link has expired. Ask for a new one below.",
+    "inactive": (
+        "This account has been closed by your clinic, so its invitation link no longer works. "
+        "If you think this is a mistake, please contact your clinic."
+    ),
+}
+
+
+# The page's status for each problem: gone for good (410) or never existed (404).
+INVITATION_STATUS = {"invalid": 404, "used": 410, "expired": 410, "inactive": 410}
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, password: str, ip: str | None = None) -> User:
+    """Set the patient's password through a valid link; the link is then used up.
+
+    Raises DomainError with code "invalid", "used", "expired" or "inactive" (the
+    account was deactivated) when the link cannot be used, or with field
+    "password" when Django's validators refuse the password.
+    """
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("patient__user")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+    state = invitation_state(invitation)
+    if invitation is None or state != "valid":
+        raise DomainError(INVITATION_PROBLEMS[state], code=state)
+    user = invitation.patient.user
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages), field="password") from exc
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    now = timezone.now()
+    invitation.used_at = now
+    invitation.save(update_fields=["used_at"])
+    audit_log(action="invitation.accepted", actor=user, obj=invitation.patient, ip=ip)
+    return user

@@ -1,0 +1,372 @@
+"""Pages of the plan builder and plan history, and a patient's list of plans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.access import therapist_of, therapist_required
+from accounts.selectors import patient_for_clinic, pending_invitation
+from careplans.forms import (
+    PlanAddExerciseForm,
+    PlanCreateForm,
+    PlanDetailsForm,
+    PlanEndForm,
+    PlanExerciseForm,
+    PlanMoveForm,
+    PlanSearchForm,
+    SaveTemplateForm,
+)
+from careplans.models import CarePlan, PlanExercise, PlanStatus
+from careplans.selectors import (
+    patient_plans,
+    plan_exercise_of,
+    plan_for_clinic,
+    plan_items,
+    plan_library_search,
+    plan_progress,
+    plan_versions,
+)
+from careplans.services import (
+    careplan_activate,
+    careplan_create,
+    careplan_end,
+    careplan_exercise_add,
+    careplan_exercise_move,
+    careplan_exercise_remove,
+    careplan_exercise_update,
+    careplan_save_as_template,
+    careplan_update_details,
+)
+from library.models import DOSAGE_LIMITS
+from library.selectors import plan_templates_for
+from portal.access import client_ip
+from portal.errors import DomainError
+from portal.pages import form_error, is_htmx
+
+
+@therapist_required
+def patient_plans_page(request: HttpRequest, patient_id: int) -> HttpResponse:
+    therapist = therapist_of(request)
+    patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
+    plans = list(patient_plans(patient=patient))
+    context = {
+        "patient": patient,
+        "plans": plans,
+        "has_active": any(plan.status == "active" for plan in plans),
+        "invited": not patient.user.has_usable_password(),
+        "invitation": pending_invitation(patient=patient),
+    }
+    return render(request, "careplans/patient_plans.html", context)
+
+
+def therapist_plan(request: HttpRequest, plan_id: int) -> CarePlan:
+    return plan_for_clinic(clinic=therapist_of(request).clinic, plan_id=plan_id)
+
+
+def _item(plan: CarePlan, item_id: int) -> PlanExercise:
+    return plan_exercise_of(plan=plan, plan_exercise_id=item_id)
+
+
+def _item_form(item: PlanExercise, data: Any = None) -> PlanExerciseForm:
+    initial = {name: getattr(item, name) for name in DOSAGE_LIMITS} | {"note": item.note}
+    return PlanExerciseForm(data, initial=initial, prefix=f"item-{item.pk}")
+
+
+def plan_url(plan: CarePlan, anchor: str = "") -> str:
+    return reverse("plan-detail", args=[plan.pk]) + (f"#{anchor}" if anchor else "")
+
+
+def _items_context(plan: CarePlan, bound: dict[int, PlanExerciseForm] | None = None) -> dict[str, Any]:
+    items = plan_items(plan=plan)
+    bound = bound or {}
+    return {
+        "plan": plan,
+        "editable": plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE),
+        "entries": [(item, bound.get(item.pk) or _item_form(item)) for item in items],
+        "item_count": len(items),
+    }
+
+
+def _render_plan(request: HttpRequest, plan: CarePlan, *, status: int = 200, **forms_: Any) -> HttpResponse:
+    q = request.GET.get("q", "")[:100]
+    context = _items_context(plan, forms_.pop("bound", None))
+    context.update(
+        {
+            "progress": plan_progress(plan=plan) if plan.status != PlanStatus.DRAFT else None,
+            "details_form": forms_.get("details_form") or _details_form(plan),
+            "search_form": PlanSearchForm(initial={"q": q}),
+            "results": plan_library_search(plan=plan, q=q) if q else None,
+            "q": q,
+            "template_form": forms_.get("template_form") or SaveTemplateForm(),
+            "add_error": forms_.get("add_error", ""),
+            "version_count": plan.version,
+        }
+    )
+    return render(request, "careplans/plan_detail.html", context, status=status)
+
+
+def _details_form(plan: CarePlan, data: Any = None) -> PlanDetailsForm:
+    initial = {
+        "title": plan.title,
+        "condition": plan.condition,
+        "start_date": plan.start_date,
+        "length_weeks": plan.length_weeks,
+    }
+    return PlanDetailsForm(data, initial=initial, prefix="details")
+
+
+def _items_response(
+    request: HttpRequest, plan: CarePlan, *, flash: str = "", error: str = "", added: Any = None
+) -> HttpResponse:
+    """The HTMX answer for add, move and remove: the exercise list, and the version count."""
+    plan.refresh_from_db(fields=["version", "status"])
+    context = _items_context(plan) | {"flash": flash, "error": error, "added": added, "htmx_partial": True}
+    return render(request, "careplans/_plan_items.html", context)
+
+
+# --- creating a plan -------------------------------------------------------------
+
+
+@therapist_required
+def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    therapist = therapist_of(request)
+    patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
+    templates = plan_templates_for(clinic=therapist.clinic)
+    initial = {"start_date": patient.local_today(), "length_weeks": 12}
+    form = PlanCreateForm(request.POST or None, templates=templates, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                plan = careplan_create(
+                    patient=patient,
+                    by=therapist,
+                    template=data["template"],
+                    title=data["title"],
+                    condition=data["condition"],
+                    start_date=data["start_date"],
+                    length_weeks=data["length_weeks"],
+                    ip=client_ip(request),
+                )
+            except DomainError as exc:
+                form_error(form, exc)
+            else:
+                messages.success(request, "Draft plan created. Adjust it, then activate it for the patient.")
+                return redirect("plan-detail", plan_id=plan.pk)
+        status = 400
+    return render(request, "careplans/plan_new.html", {"form": form, "patient": patient}, status=status)
+
+
+# --- the builder ---------------------------------------------------------------------
+
+
+@therapist_required
+def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = therapist_plan(request, plan_id)
+    if is_htmx(request) and request.headers.get("HX-Target") == "library-results":
+        return plan_search(request, plan_id)
+    return _render_plan(request, plan)
+
+
+@therapist_required
+def plan_search(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = therapist_plan(request, plan_id)
+    q = request.GET.get("q", "")[:100]
+    if not is_htmx(request):
+        return redirect(reverse("plan-detail", args=[plan.pk]) + "?" + request.GET.urlencode() + "#library")
+    results = plan_library_search(plan=plan, q=q) if q else None
+    return render(request, "careplans/_plan_search_results.html", {"plan": plan, "results": results, "q": q})
+
+
+@therapist_required
+@require_POST
+def plan_details_update(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = therapist_plan(request, plan_id)
+    form = _details_form(plan, request.POST)
+    if form.is_valid():
+        try:
+            careplan_update_details(
+                plan=plan, by=therapist_of(request), ip=client_ip(request), **form.cleaned_data
+            )
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Plan details saved.")
+            return redirect(plan_url(plan))
+    return _render_plan(request, plan, status=400, details_form=form)
+
+
+@therapist_required
+@require_POST
+def plan_item_add(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = therapist_plan(request, plan_id)
+    form = PlanAddExerciseForm(request.POST)
+    error = ""
+    added = None
+    if not form.is_valid():
+        error = "Choose an exercise from the library."
+    else:
+        try:
+            added = careplan_exercise_add(
+                plan=plan,
+                by=therapist_of(request),
+                exercise_id=form.cleaned_data["exercise"],
+                ip=client_ip(request),
+            ).exercise
+        except DomainError as exc:
+            error = exc.message
+    name = added.name if added else ""
+    if is_htmx(request):
+        flash = f"Added {name}." if name else ""
+        return _items_response(request, plan, flash=flash, error=error, added=added)
+    if error:
+        plan.refresh_from_db()
+        return _render_plan(request, plan, status=400, add_error=error)
+    messages.success(request, f"Added {name}.")
+    return redirect(plan_url(plan, "plan-items"))
+
+
+@therapist_required
+@require_POST
+def plan_item_update(request: HttpRequest, plan_id: int, item_id: int) -> HttpResponse:
+    plan = therapist_plan(request, plan_id)
+    item = _item(plan, item_id)
+    form = _item_form(item, request.POST)
+    saved = False
+    if form.is_valid():
+        try:
+            item = careplan_exercise_update(
+                item=item, by=therapist_of(request), ip=client_ip(request), **form.cleaned_data
+            )
+            saved = True
+        except DomainError as exc:
+            form_error(form, exc)
+    if is_htmx(request):
+        plan.refresh_from_db(fields=["version", "status"])
+        entry_form = _item_form(item) if saved else form
+        context = {
+            "plan": plan,
+            "item": item,
+            "form": entry_form,
+            "editable": True,
+            "saved": saved,
+            "first": False,
+            "last": False,
+            "oob_versions": True,
+        }
+        return render(request, "careplans/_plan_item.html", context)
+    if saved:
+        messages.success(request, f"{item.exercise.name} saved.")
+        return redirect(plan_url(plan, f"item-{item.pk}"))
+    return _render_plan(request, plan, status=400, bound={item.pk: form})
+
+
+@therapist_required
+@require_POST
+def plan_item_move(request: HttpRequest, plan_id: int, item_id: int) -> HttpResponse:
+    plan = therapist_plan(request, plan_id)
+    item = _item(plan, item_id)
+    form = PlanMoveForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            careplan_exercise_move(
+                item=item,
+                by=therapist_of(request),
+                direction=form.cleaned_data["direction"],
+                ip=client_ip(request),
+            )
+        except DomainError as exc:
+            error = exc.message
+    else:
+        error = "Move an exercise up or down."
+    if is_htmx(request):
+        return _items_response(request, plan, error=error)
+    if error:
+        messages.error(request, error)
+    return redirect(plan_url(plan, f"item-{item.pk}"))
+
+
+@therapist_required
+@require_POST
+def plan_item_remove(request: HttpRequest, plan_id: int, item_id: int) -> HttpResponse:
+    plan = therapist_plan(request, plan_id)
+    item = _item(plan, item_id)
+    name = item.exercise.name
+    error = ""
+    try:
+        careplan_exercise_remove(item=item, by=therapist_of(request), ip=client_ip(request))
+    except DomainError as exc:
+        error = exc.message
+    if is_htmx(request):
+        return _items_response(request, plan, flash="" if error else f"Removed {name}.", error=error)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Removed {name}.")
+    return redirect(plan_url(plan, "plan-items"))
+
+
+@therapist_required
+@require_POST
+def plan_activate(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = therapist_plan(request, plan_id)
+    try:
+        careplan_activate(plan=plan, by=therapist_of(request), ip=client_ip(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The plan is active: {plan.patient} sees it on their Today page.")
+    return redirect(plan_url(plan))
+
+
+@therapist_required
+def plan_end(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = therapist_plan(request, plan_id)
+    form = PlanEndForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                ended = careplan_end(
+                    plan=plan, by=therapist_of(request), ip=client_ip(request), **form.cleaned_data
+                )
+            except DomainError as exc:
+                form_error(form, exc)
+            else:
+                messages.success(request, f"The plan is {ended.get_status_display().lower()}.")
+                return redirect(plan_url(plan))
+        status = 400
+    return render(request, "careplans/plan_end.html", {"plan": plan, "form": form}, status=status)
+
+
+@therapist_required
+@require_POST
+def plan_save_template(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = therapist_plan(request, plan_id)
+    form = SaveTemplateForm(request.POST)
+    if form.is_valid():
+        try:
+            template = careplan_save_as_template(
+                plan=plan, by=therapist_of(request), name=form.cleaned_data["name"], ip=client_ip(request)
+            )
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"Saved as the template “{template.name}” for your clinic.")
+            return redirect(plan_url(plan))
+    return _render_plan(request, plan, status=400, template_form=form)
+
+
+@therapist_required
+def plan_history(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = therapist_plan(request, plan_id)
+    versions = list(plan_versions(plan=plan))
+    return render(request, "careplans/plan_history.html", {"plan": plan, "versions": versions})

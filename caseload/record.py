@@ -1,0 +1,88 @@
+"""Reads for check-ins: the therapist's patient record and the patient's own trend.
+
+Every read starts from the therapist's clinic or from the patient themselves,
+and each page's query count is fixed, whatever the number of check-ins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.paginator import Page, Paginator
+
+from accounts.models import Patient
+from alerts.models import Alert
+from careplans.adherence import WeekAdherence, weekly_adherence
+from careplans.models import CarePlan, PlanStatus
+from checkins.charts import PainChart, pain_chart
+from checkins.models import PainCheckIn
+from checkins.trend import pain_points
+from outcomes.models import OutcomeSnapshot
+from outcomes.rules import outcomes_for_plans
+
+CHECKINS_PER_PAGE = 20
+
+
+def record_plan(patient: Patient) -> CarePlan | None:
+    """The active plan, or else the latest plan that ran, so a finished patient still has a record."""
+    plans = CarePlan.objects.filter(patient=patient).select_related("therapist__user")
+    active = plans.filter(status=PlanStatus.ACTIVE).first()
+    if active is not None:
+        return active
+    return plans.exclude(status=PlanStatus.DRAFT).order_by("-start_date", "-id").first()
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    patient: Patient
+    plan: CarePlan | None
+    today: date
+    chart: PainChart | None
+    weeks: list[WeekAdherence]
+    checkins: Page[PainCheckIn] | None
+    open_alerts: list[Alert]
+    outcome: OutcomeSnapshot | None
+
+    @property
+    def week_now(self) -> int | None:
+        return self.plan.week_on(self.today) if self.plan else None
+
+
+def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRecord:
+    """Everything the record page shows, in a fixed number of queries."""
+    today = patient.local_today()
+    plan = record_plan(patient)
+    open_alerts = list(
+        Alert.objects.filter(patient=patient, acknowledged_at__isnull=True)
+        .select_related("checkin", "patient__clinic")
+        .order_by("opened_at", "id")
+    )
+    if plan is None:
+        return PatientRecord(patient, None, today, None, [], None, open_alerts, None)
+    plan_checkins = PainCheckIn.objects.filter(plan=plan)
+    points = pain_points(plan_checkins)
+    # The baseline line, fresh from the check-ins whatever the snapshot's age (one query).
+    fresh = outcomes_for_plans(
+        CarePlan.objects.filter(pk=plan.pk), today_by_zone={str(patient.timezone): today}
+    )
+    chart = pain_chart(
+        points=points,
+        start=plan.start_date,
+        end=plan.end_date,
+        baseline=fresh[plan.pk].baseline,
+        chart_id="record-chart",
+        title=f"Pain over the plan {plan.title}",
+        subject=f"Pain (0 to 10) for {patient.user.full_name}",
+    )
+    checkins = Paginator(plan_checkins.order_by("-local_date"), CHECKINS_PER_PAGE).get_page(page)
+    return PatientRecord(
+        patient=patient,
+        plan=plan,
+        today=today,
+        chart=chart,
+        weeks=weekly_adherence(plan, today=today),
+        checkins=checkins,
+        open_alerts=open_alerts,
+        outcome=OutcomeSnapshot.objects.filter(plan=plan).first(),
+    )

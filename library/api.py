@@ -1,0 +1,164 @@
+"""API: the exercise library and the clinic's plan templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api import ScopedLookupMixin, therapist_for
+from library import selectors
+from library.models import (
+    DOSAGE_LIMITS,
+    BodyRegion,
+    Category,
+    Difficulty,
+    Equipment,
+    Exercise,
+    ExerciseStatus,
+    PlanTemplate,
+    TemplateExercise,
+)
+from portal.api.common import (
+    StrictQueryParamsMixin,
+    list_errors,
+    read_errors,
+)
+from portal.api.filters import ApiFilterSet
+
+# --- serializers -------------------------------------------------------------
+
+
+class ExerciseSerializer(serializers.ModelSerializer[Exercise]):
+    regions = serializers.SlugRelatedField[BodyRegion](many=True, read_only=True, slug_field="slug")
+    steps = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Exercise
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "summary",
+            "steps",
+            "regions",
+            "category",
+            "equipment",
+            "difficulty",
+            "sets",
+            "reps",
+            "hold_seconds",
+            "sessions_per_day",
+            "days_per_week",
+            "image_url",
+            "video_url",
+            "precautions",
+            "status",
+        ]
+        read_only_fields = fields
+
+    # Blank when the exercise has no picture or video, so not documented as format "uri".
+    image_url = serializers.CharField(read_only=True, help_text="An absolute URL, or empty.")
+    video_url = serializers.CharField(read_only=True, help_text="An absolute URL, or empty.")
+
+
+class TemplateExerciseSerializer(serializers.ModelSerializer[TemplateExercise]):
+    exercise_slug = serializers.CharField(source="exercise.slug", read_only=True)
+    exercise_name = serializers.CharField(source="exercise.name", read_only=True)
+
+    class Meta:
+        model = TemplateExercise
+        fields = ["exercise", "exercise_slug", "exercise_name", "position", *DOSAGE_LIMITS, "note"]
+        read_only_fields = fields
+
+
+class PlanTemplateSerializer(serializers.ModelSerializer[PlanTemplate]):
+    shared = serializers.SerializerMethodField()
+    exercises = TemplateExerciseSerializer(many=True, read_only=True, source="items")
+
+    class Meta:
+        model = PlanTemplate
+        fields = ["id", "name", "condition", "description", "shared", "created_at", "exercises"]
+        read_only_fields = fields
+
+    def get_shared(self, obj: PlanTemplate) -> bool:
+        return obj.clinic_id is None
+
+
+# --- filters -----------------------------------------------------------------
+
+
+class ExerciseFilter(ApiFilterSet):
+    category = django_filters.ChoiceFilter(choices=Category.choices)
+    equipment = django_filters.ChoiceFilter(choices=Equipment.choices)
+    difficulty = django_filters.ChoiceFilter(choices=Difficulty.choices)
+    region = django_filters.CharFilter(field_name="regions__slug", max_length=32, distinct=True)
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100)
+
+    class Meta:
+        model = Exercise
+        fields = ["category", "equipment", "difficulty", "region", "q"]
+
+
+# --- views -------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Published library exercises", responses={200: ExerciseSerializer, **list_errors()}
+    ),
+    retrieve=extend_schema(
+        summary="One library exercise", responses={200: ExerciseSerializer, **read_errors()}
+    ),
+)
+class ExerciseViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[Exercise]):
+    """The exercise library: published exercises, for every signed-in user."""
+
+    serializer_class = ExerciseSerializer
+    filterset_class = ExerciseFilter
+    ordering_fields = ["name", "category", "difficulty", "id"]
+    ordering = ["name"]
+
+    def get_queryset(self) -> QuerySet[Exercise]:
+        return (
+            Exercise.objects.filter(status=ExerciseStatus.PUBLISHED)
+            .prefetch_related("regions")
+            .order_by("name")
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Plan templates: shared ones and the clinic's own (therapists)",
+        responses={200: PlanTemplateSerializer, **list_errors()},
+    ),
+    retrieve=extend_schema(
+        summary="One plan template", responses={200: PlanTemplateSerializer, **read_errors()}
+    ),
+)
+class PlanTemplateViewSet(
+    StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[PlanTemplate]
+):
+    serializer_class = PlanTemplateSerializer
+    ordering_fields = ["name", "created_at", "id"]
+    ordering = ["name"]
+    filterset_fields = ["condition"]
+
+    def get_queryset(self) -> QuerySet[PlanTemplate]:
+        therapist = therapist_for(self.request)
+        if therapist is None:
+            return PlanTemplate.objects.none()
+        return selectors.plan_templates_for(clinic=therapist.clinic).prefetch_related(
+            Prefetch("items", queryset=TemplateExercise.objects.select_related("exercise"))
+        )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if therapist_for(request) is None:
+            raise Http404
+        return super().list(request, *args, **kwargs)

@@ -1,0 +1,149 @@
+"""Writes for the library: loading the built-in exercises, publishing and archiving, dosage checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from audit.services import audit_log
+from library.data import EXERCISES, LOW_BACK_ONE_SIDE_SLUGS, REGIONS
+from library.models import (
+    DOSAGE_LIMITS,
+    DOSE_LABELS,
+    BodyRegion,
+    Exercise,
+    ExerciseStatus,
+    PlanTemplate,
+    TemplateExercise,
+)
+from portal.errors import DomainError
+
+LOW_BACK_TEMPLATE_NAME = "Low back pain, one side, above the buttock"
+
+
+@dataclass(frozen=True)
+class LibraryLoadResult:
+    regions_created: int
+    exercises_created: int
+    templates_created: int
+
+
+@transaction.atomic
+def library_load() -> LibraryLoadResult:
+    """Add the built-in regions, exercises and shared template that are missing.
+
+    Existing rows are left alone, so an admin's edits survive and a second run
+    changes nothing. Each exercise is checked by its model (``full_clean``: lengths,
+    choices, dosage ranges) before it is written; a bad entry in the library data
+    raises ``ValidationError`` naming its slug, and the whole load is rolled back.
+    """
+    regions_created = 0
+    regions: dict[str, BodyRegion] = {}
+    for position, (slug, name) in enumerate(REGIONS):
+        region, created = BodyRegion.objects.get_or_create(
+            slug=slug, defaults={"name": name, "position": position}
+        )
+        regions[slug] = region
+        regions_created += created
+
+    existing = set(Exercise.objects.values_list("slug", flat=True))
+    exercises_created = 0
+    for data in EXERCISES:
+        if data["slug"] in existing:
+            continue
+        exercise = Exercise(
+            slug=data["slug"],
+            name=data["name"],
+            summary=data["summary"],
+            instructions="\n".join(data["instructions"]),
+            category=data["category"],
+            equipment=data["equipment"],
+            difficulty=data["difficulty"],
+            sets=data["sets"],
+            reps=data["reps"],
+            hold_seconds=data["hold_seconds"],
+            sessions_per_day=data["sessions_per_day"],
+            days_per_week=data["days_per_week"],
+            precautions=data["precautions"],
+            video_url=data["video_url"],
+            status=ExerciseStatus.PUBLISHED,
+        )
+        try:
+            exercise.full_clean(exclude=["regions"], validate_unique=False)
+        except ValidationError as error:
+            raise ValidationError(f"Library exercise {data['slug']!r}: {error.message_dict}") from error
+        exercise.save()
+        exercise.regions.set([regions[slug] for slug in data["regions"]])
+        exercises_created += 1
+
+    templates_created = 0
+    if not PlanTemplate.objects.filter(name=LOW_BACK_TEMPLATE_NAME, clinic=None).exists():
+        template = PlanTemplate.objects.create(
+            name=LOW_BACK_TEMPLATE_NAME,
+            condition="Non-specific low back pain, one side",
+            description=(
+                "Five gentle exercises for pain on one side of the low back, above the buttock: "
+                "mobility first, then control and strength."
+            ),
+        )
+        by_slug = Exercise.objects.in_bulk(LOW_BACK_ONE_SIDE_SLUGS, field_name="slug")
+        TemplateExercise.objects.bulk_create(
+            TemplateExercise(
+                template=template,
+                exercise=by_slug[slug],
+                position=position,
+                sets=by_slug[slug].sets,
+                reps=by_slug[slug].reps,
+                hold_seconds=by_slug[slug].hold_seconds,
+                sessions_per_day=by_slug[slug].sessions_per_day,
+                days_per_week=by_slug[slug].days_per_week,
+            )
+            for position, slug in enumerate(LOW_BACK_ONE_SIDE_SLUGS)
+        )
+        templates_created = 1
+    return LibraryLoadResult(regions_created, exercises_created, templates_created)
+
+
+def validate_dosage(values: dict[str, int]) -> None:
+    """The same ranges the database enforces, as messages a therapist can act on."""
+    for name, (low, high) in DOSAGE_LIMITS.items():
+        value = values[name]
+        if not low <= value <= high:
+            label = DOSE_LABELS[name]
+            raise DomainError(f"{label.capitalize()} must be between {low} and {high}.", field=name)
+    if values["reps"] == 0 and values["hold_seconds"] == 0:
+        raise DomainError("Give the exercise some reps or a hold time (or both).", field="reps")
+
+
+@transaction.atomic
+def exercise_set_status(
+    *, exercises: QuerySet[Exercise], status: str, by: User, ip: str | None = None
+) -> int:
+    """Publish or archive library exercises; returns how many changed.
+
+    Archiving only hides an exercise from new plans: plans that use it keep it.
+    """
+    if status not in ExerciseStatus.values:
+        raise DomainError(f"Unknown exercise status {status!r}.", field="status")
+    # The admin's queryset may be DISTINCT (a region filter), which cannot be locked: lock by id.
+    ids = list(exercises.exclude(status=status).values_list("pk", flat=True))
+    changing = list(
+        Exercise.objects.filter(pk__in=ids).exclude(status=status).select_for_update().order_by("pk")
+    )
+    if not changing:
+        return 0
+    Exercise.objects.filter(pk__in=[e.pk for e in changing]).update(status=status, updated_at=timezone.now())
+    for exercise in changing:
+        audit_log(
+            action=f"exercise.{status}",
+            actor=by,
+            obj=exercise,
+            ip=ip,
+            data={"from": exercise.status, "to": status, "slug": exercise.slug},
+        )
+    return len(changing)

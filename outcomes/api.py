@@ -1,0 +1,73 @@
+"""API: the outcome snapshots of the clinic's plans (therapists) or one's own (patients)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from accounts.api import ScopedLookupMixin, patient_for, therapist_for
+from careplans import selectors
+from careplans.models import PlanStatus
+from outcomes.models import OutcomeSnapshot
+from portal.api.common import (
+    MAX_ID,
+    StrictQueryParamsMixin,
+    list_errors,
+    read_errors,
+)
+from portal.api.filters import ApiFilterSet
+
+
+class OutcomeSnapshotSerializer(serializers.ModelSerializer[OutcomeSnapshot]):
+    patient = serializers.IntegerField(source="plan.patient_id", read_only=True)
+
+    class Meta:
+        model = OutcomeSnapshot
+        fields = ["plan", "patient", *OutcomeSnapshot.FIGURES, "computed_at"]
+        read_only_fields = fields
+
+
+class OutcomeFilter(ApiFilterSet):
+    plan = django_filters.NumberFilter(field_name="plan_id", min_value=1, max_value=MAX_ID)
+    patient = django_filters.NumberFilter(field_name="plan__patient_id", min_value=1, max_value=MAX_ID)
+    responder = django_filters.BooleanFilter()
+    worsening = django_filters.BooleanFilter()
+    reached_week_12 = django_filters.BooleanFilter()
+
+    class Meta:
+        model = OutcomeSnapshot
+        fields = ["plan", "patient", "responder", "worsening", "reached_week_12"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Outcome snapshots: the clinic's plans (therapists) or one's own (patients)",
+        responses={200: OutcomeSnapshotSerializer, **list_errors()},
+    ),
+    retrieve=extend_schema(
+        summary="One plan's outcome snapshot (by plan id)",
+        responses={200: OutcomeSnapshotSerializer, **read_errors()},
+    ),
+)
+class OutcomeSnapshotViewSet(
+    StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[OutcomeSnapshot]
+):
+    serializer_class = OutcomeSnapshotSerializer
+    filterset_class = OutcomeFilter
+    ordering_fields = ["computed_at", "percent_change", "baseline", "current", "plan"]
+    ordering = ["plan"]
+
+    def get_queryset(self) -> QuerySet[OutcomeSnapshot]:
+        therapist = therapist_for(self.request)
+        if therapist is not None:
+            return selectors.clinic_outcomes(clinic=therapist.clinic)
+        patient = patient_for(self.request)
+        if patient is not None:
+            return (
+                OutcomeSnapshot.objects.select_related("plan")
+                .filter(plan__patient=patient)
+                .exclude(plan__status=PlanStatus.DRAFT)
+            )
+        return OutcomeSnapshot.objects.none()

@@ -1,0 +1,30 @@
+"""Claims on a plan's outcome recompute: one queued run per plan, however many check-ins arrive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from careplans.models import CarePlan
+
+OUTCOME_PENDING = timedelta(minutes=5)
+
+
+def outcome_recompute_claim(plan_id: int, now: datetime | None = None) -> bool:
+    """Set the plan's pending-recompute marker unless a live one is set; True if this caller must publish.
+
+    ``now`` is an aware datetime (default: now); a marker older than
+    ``OUTCOME_PENDING`` is taken over. One conditional UPDATE, so of two callers
+    at once exactly one wins.
+    """
+    now = now or timezone.now()
+    unclaimed = Q(outcome_queued_at__isnull=True) | Q(outcome_queued_at__lt=now - OUTCOME_PENDING)
+    return CarePlan.objects.filter(unclaimed, pk=plan_id).update(outcome_queued_at=now) == 1
+
+
+def outcome_pending_clear(plan_ids: Iterable[int]) -> None:
+    """Release the plans' markers (plan ids): a recompute is starting, or the publish for them failed."""
+    CarePlan.objects.filter(pk__in=list(plan_ids)).update(outcome_queued_at=None)

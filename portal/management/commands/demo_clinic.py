@@ -1,0 +1,98 @@
+"""Create the demo clinic that `make run` shows: a therapist, a colleague and
+patients with weeks of check-ins. Running it again changes nothing."""
+
+from __future__ import annotations
+
+import random
+from datetime import time, timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Clinic, Patient, Therapist, User
+from careplans.models import ExerciseSession
+from careplans.services import careplan_activate, careplan_create
+from checkins.models import PainCheckIn, Side
+from library.models import PlanTemplate
+from library.services import LOW_BACK_TEMPLATE_NAME, library_load
+
+PASSWORD = "plinth-demo-2026"
+
+
+CLINIC = "Riverside Physiotherapy (demo)"
+
+
+# name, email, time zone, weeks into the plan, starting pain, weekly change
+PATIENTS: list[tuple[str, str, str, int, int, float]] = [
+    ("Alex Morgan", "patient@demo.plinth", "Europe/London", 5, 7, -0.6),
+    ("Sam Okafor", "sam@demo.plinth", "America/New_York", 12, 6, -0.4),
+    ("Priya Shah", "priya@demo.plinth", "Asia/Kolkata", 8, 5, 0.35),
+    ("Jordan Lee", "jordan@demo.plinth", "Australia/Sydney", 3, 8, -0.2),
+    ("Maria Rossi", "maria@demo.plinth", "Europe/Rome", 10, 6, -0.1),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo clinic with a therapist and patients with weeks of check-ins."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if Clinic.objects.filter(name=CLINIC).exists():
+            self.stdout.write("Demo clinic already present.")
+            return
+        library_load()
+        with transaction.atomic():
+            self._create()
+        self.stdout.write(f"Demo clinic created with {len(PATIENTS)} patients.")
+
+    def _user(self, email: str, name: str, **extra: Any) -> User:
+        return User.objects.create_user(email, PASSWORD, full_name=name, **extra)
+
+    def _create(self) -> None:
+        rng = random.Random(2026)
+        clinic = Clinic.objects.create(name=CLINIC, timezone="Europe/London")
+        if not User.objects.filter(email="admin@demo.plinth").exists():
+            self._user("admin@demo.plinth", "Demo Admin", is_staff=True, is_superuser=True)
+        therapist = Therapist.objects.create(
+            user=self._user("therapist@demo.plinth", "Dana Whitfield"), clinic=clinic
+        )
+        Therapist.objects.create(user=self._user("colleague@demo.plinth", "Chris Patel"), clinic=clinic)
+        template = PlanTemplate.objects.get(name=LOW_BACK_TEMPLATE_NAME, clinic=None)
+        for name, email, zone, weeks, pain, slope in PATIENTS:
+            patient = Patient.objects.create(
+                user=self._user(email, name),
+                clinic=clinic,
+                therapist=therapist,
+                timezone=zone,
+                reminder_time=time(18, 0),
+            )
+            today = patient.local_today()
+            start = today - timedelta(days=7 * weeks - 1)
+            # Through the services, so each plan has its first version and audit trail.
+            plan = careplan_create(
+                patient=patient, by=therapist, title="", template=template, start_date=start
+            )
+            plan = careplan_activate(plan=plan, by=therapist)
+            plan_items = list(plan.items.order_by("position"))
+            checkins: list[PainCheckIn] = []
+            sessions: list[ExerciseSession] = []
+            for day in range(7 * weeks - 1):
+                date = start + timedelta(days=day)
+                if rng.random() < 0.8:
+                    level = pain + slope * day / 7 + rng.uniform(-1, 1)
+                    checkins.append(
+                        PainCheckIn(
+                            patient=patient,
+                            plan=plan,
+                            local_date=date,
+                            nprs=max(0, min(10, round(level))),
+                            side=Side.LEFT,
+                        )
+                    )
+                sessions.extend(
+                    ExerciseSession(patient=patient, plan_exercise=item, local_date=date)
+                    for item in plan_items
+                    if rng.random() < 0.7
+                )
+            PainCheckIn.objects.bulk_create(checkins)
+            ExerciseSession.objects.bulk_create(sessions)

@@ -1,0 +1,128 @@
+"""Sending one claimed reminder, once: the email, its retries and back-off, and why a reminder is skipped."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from careplans.models import CarePlan, PlanStatus
+from checkins.models import PainCheckIn
+from portal.pages import absolute_url
+from reminders.models import DeliveryStatus, ReminderDelivery
+from reminders.preferences import optout_url
+from reminders.windows import REMINDER_MAX_LATENESS, ReminderWindow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: str  # sent, failed, skipped, busy
+    retry_in: int | None = None
+
+
+# --- sending --------------------------------------------------------------------
+
+
+def reminder_backoff(attempt: int) -> int:
+    """Seconds before retry ``attempt`` + 1: exponential, jittered, capped at 30 minutes
+    (far below the broker's 2-hour visibility timeout)."""
+    base = int(settings.REMINDER_RETRY_BACKOFF) * 2 ** max(0, attempt - 1)
+    capped: int = min(base, 30 * 60)
+    return capped + random.randint(0, max(1, capped // 5))
+
+
+def _skip_reason(delivery: ReminderDelivery, plan: CarePlan | None, now: datetime) -> str:
+    patient = delivery.patient
+    if not patient.reminders_enabled:
+        return "reminders switched off"
+    if plan is None:
+        return "no active plan"
+    if ReminderWindow.at(patient.timezone, now).too_late(delivery.local_date, patient.reminder_time):
+        return f"more than {REMINDER_MAX_LATENESS} after the reminder time"
+    if PainCheckIn.objects.filter(patient=patient, local_date=delivery.local_date).exists():
+        return "checked in before the reminder went out"
+    return ""
+
+
+def reminder_send(*, delivery_id: int, connection: Any = None) -> SendResult:
+    """Send one claimed reminder, once. Safe to call any number of times for the same row."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.REMINDER_SEND_LEASE)
+    # The claim of the send (healthchecks style): exactly one caller changes the row.
+    took = (
+        ReminderDelivery.objects.filter(pk=delivery_id, sent_at__isnull=True)
+        .filter(
+            Q(status__in=(DeliveryStatus.CLAIMED, DeliveryStatus.FAILED))
+            | Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
+        )
+        .update(status=DeliveryStatus.SENDING, lease_until=lease, attempts=F("attempts") + 1)
+    )
+    if took != 1:
+        return SendResult("busy")
+    delivery = ReminderDelivery.objects.select_related("patient__user").get(pk=delivery_id)
+    plan = CarePlan.objects.filter(patient_id=delivery.patient_id, status=PlanStatus.ACTIVE).first()
+    reason = _skip_reason(delivery, plan, now)
+    if reason or plan is None:
+        ReminderDelivery.objects.filter(pk=delivery_id).update(
+            status=DeliveryStatus.SKIPPED, error=reason, lease_until=None
+        )
+        return SendResult("skipped")
+    message = reminder_message(delivery=delivery, plan=plan)
+    message.connection = connection
+    try:
+        message.send()
+    except Exception as exc:  # SMTP refusals, connection errors, timeouts: all retried alike
+        final = delivery.attempts >= settings.REMINDER_MAX_ATTEMPTS
+        wait = None if final else reminder_backoff(delivery.attempts)
+        ReminderDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.FAILED,
+            error=f"attempt {delivery.attempts}: {type(exc).__name__}: {exc}"[:1000],
+            lease_until=None if wait is None else timezone.now() + timedelta(seconds=wait),
+        )
+        log.warning("reminder %s failed (attempt %d): %s", delivery_id, delivery.attempts, exc)
+        return SendResult("failed", retry_in=wait)
+    ReminderDelivery.objects.filter(pk=delivery_id).update(
+        status=DeliveryStatus.SENT, sent_at=timezone.now(), error="", lease_until=None
+    )
+    return SendResult("sent")
+
+
+def reminder_message(*, delivery: ReminderDelivery, plan: CarePlan) -> EmailMessage:
+    patient = delivery.patient
+    user = patient.user
+    week = plan.week_on(delivery.local_date)
+    stop = optout_url(patient.pk)
+    body = (
+        f"Hello {user.get_short_name()},\n\n"
+        f"Time for your check-in for {delivery.local_date:%A %-d %B}: how is your pain? "
+        "It takes a minute.\n"
+        # The day rides in the link: a reminder sent just after midnight asks about the day before.
+        f"{absolute_url(reverse('checkin'))}?day={delivery.local_date.isoformat()}\n\n"
+        f'You are in week {week} of {plan.length_weeks} of "{plan.title}".\n\n'
+        f"This reminder comes at {patient.reminder_time:%H:%M} ({patient.timezone}) each day. "
+        f"To change the time or switch reminders off, open your settings:\n"
+        f"{absolute_url(reverse('patient-settings'))}\n\n"
+        f"Stop these reminders with one click:\n{stop}\n"
+    )
+    domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "plinth.local"
+    return EmailMessage(
+        subject=f"Your check-in for {delivery.local_date:%A %d %B}",
+        body=body,
+        to=[user.email],
+        headers={
+            # Fixed per delivery: a repeat after a crash is recognisable as the same message.
+            "Message-ID": f"<reminder.{delivery.pk}.{delivery.local_date:%Y%m%d}@{domain}>",
+            "List-Unsubscribe": f"<{stop}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )

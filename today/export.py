@@ -1,0 +1,153 @@
+"""A patient's own data, all of it, as one JSON document (their right of access)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from accounts.models import Patient
+from alerts.models import Alert
+from audit.models import AuditEvent
+from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanVersion
+from checkins.models import PainCheckIn
+from outcomes.models import OutcomeSnapshot
+from reminders.models import ReminderDelivery
+
+EXPORT_FORMAT = "plinth.patient-export.v1"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _plan(plan: CarePlan) -> dict[str, Any]:
+    outcome: OutcomeSnapshot | None = getattr(plan, "outcome", None)
+    return {
+        "id": plan.pk,
+        "title": plan.title,
+        "condition": plan.condition,
+        "therapist": plan.therapist.user.full_name,
+        "start_date": _iso(plan.start_date),
+        "length_weeks": plan.length_weeks,
+        "status": plan.status,
+        "status_reason": plan.status_reason,
+        "created_at": _iso(plan.created_at),
+        "activated_at": _iso(plan.activated_at),
+        "ended_at": _iso(plan.ended_at),
+        "exercises": [
+            {
+                "exercise": item.exercise.name,
+                "slug": item.exercise.slug,
+                "position": item.position,
+                "sets": item.sets,
+                "reps": item.reps,
+                "hold_seconds": item.hold_seconds,
+                "sessions_per_day": item.sessions_per_day,
+                "days_per_week": item.days_per_week,
+                "note": item.note,
+            }
+            for item in plan.items.all()
+        ],
+        "versions": [
+            {"number": v.number, "created_at": _iso(v.created_at), "summary": v.summary, "content": v.content}
+            for v in plan.versions.all()
+        ],
+        "outcome": None
+        if outcome is None
+        else {
+            "baseline": outcome.baseline,
+            "current": outcome.current,
+            "endpoint": outcome.endpoint,
+            "change": outcome.change,
+            "percent_change": outcome.percent_change,
+            "responder": outcome.responder,
+            "worsening": outcome.worsening,
+            "reached_week_12": outcome.reached_week_12,
+            "checkin_count": outcome.checkin_count,
+            "computed_at": _iso(outcome.computed_at),
+        },
+    }
+
+
+def patient_export(*, patient: Patient) -> dict[str, Any]:
+    """Profile, plans (with exercises, history and outcome), check-ins, sessions, alerts,
+    reminders and the record of who looked at or changed their data. Drafts are included:
+    they are data held about the patient too."""
+    plans = (
+        CarePlan.objects.filter(patient=patient)
+        .select_related("therapist__user", "outcome")
+        .prefetch_related(
+            Prefetch(
+                "items", queryset=PlanExercise.objects.select_related("exercise").order_by("position", "id")
+            ),
+            Prefetch("versions", queryset=PlanVersion.objects.order_by("number")),
+        )
+        .order_by("start_date", "id")
+    )
+    checkins = PainCheckIn.objects.filter(patient=patient).order_by("local_date")
+    sessions = (
+        ExerciseSession.objects.filter(patient=patient)
+        .select_related("plan_exercise__exercise")
+        .order_by("local_date", "id")
+    )
+    user = patient.user
+    return {
+        "format": EXPORT_FORMAT,
+        "exported_at": _iso(timezone.now()),
+        "profile": {
+            "full_name": user.full_name,
+            "email": user.email,
+            "clinic": patient.clinic.name,
+            "therapist": patient.therapist.user.full_name if patient.therapist else None,
+            "timezone": patient.timezone,
+            "reminder_time": _iso(patient.reminder_time),
+            "reminders_enabled": patient.reminders_enabled,
+            "joined": _iso(user.date_joined),
+            "last_login": _iso(user.last_login),
+        },
+        "plans": [_plan(plan) for plan in plans],
+        "checkins": [
+            {
+                "local_date": _iso(c.local_date),
+                "plan": c.plan_id,
+                "nprs": c.nprs,
+                "side": c.side,
+                "flag_leg_weakness": c.flag_leg_weakness,
+                "flag_bladder_bowel": c.flag_bladder_bowel,
+                "flag_fever": c.flag_fever,
+                "flag_weight_loss": c.flag_weight_loss,
+                "note": c.note,
+                "received_at": _iso(c.received_at),
+            }
+            for c in checkins
+        ],
+        "sessions": [
+            {
+                "local_date": _iso(s.local_date),
+                "exercise": s.plan_exercise.exercise.name,
+                "plan": s.plan_exercise.plan_id,
+                "completed_at": _iso(s.completed_at),
+            }
+            for s in sessions
+        ],
+        "alerts": [
+            {
+                "kind": a.kind,
+                "detail": a.detail,
+                "opened_at": _iso(a.opened_at),
+                "cleared_at": _iso(a.cleared_at),
+                "acknowledged_at": _iso(a.acknowledged_at),
+            }
+            for a in Alert.objects.filter(patient=patient).order_by("opened_at")
+        ],
+        "reminders": [
+            {"local_date": _iso(r.local_date), "kind": r.kind, "status": r.status, "sent_at": _iso(r.sent_at)}
+            for r in ReminderDelivery.objects.filter(patient=patient).order_by("local_date")
+        ],
+        "access_log": [
+            {"at": _iso(e.at), "action": e.action, "by": e.actor_email}
+            for e in AuditEvent.objects.filter(patient=patient).order_by("at", "id")
+        ],
+    }

@@ -1,0 +1,88 @@
+"""The patient's day: today's exercises from the active plan, and what is marked done."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from accounts.models import Patient
+from careplans.adherence import Adherence, adherence_for_plans
+from careplans.models import CarePlan, ExerciseSession, PlanExercise
+from careplans.selectors import active_plan_of, plan_items, week_label
+
+
+@dataclass(frozen=True)
+class TodayItem:
+    item: PlanExercise
+    done_today: bool
+    done_this_week: int
+    # Exercises prescribed on fewer than 7 days a week rest once the week's quota is met.
+    due: bool
+
+
+@dataclass
+class TodayView:
+    patient: Patient
+    today: date
+    plan: CarePlan | None = None
+    week: str = ""
+    adherence: Adherence | None = None
+    items: list[TodayItem] = field(default_factory=list)
+    started: bool = True
+    finished: bool = False
+
+    @property
+    def due(self) -> list[TodayItem]:
+        return [entry for entry in self.items if entry.due]
+
+    @property
+    def resting(self) -> list[TodayItem]:
+        return [entry for entry in self.items if not entry.due]
+
+    @property
+    def done_count(self) -> int:
+        return sum(1 for entry in self.items if entry.done_today)
+
+
+def today_for(*, patient: Patient) -> TodayView:
+    """The patient's day on their own date: five queries whatever the plan's size."""
+    today = patient.local_today()
+    plan = active_plan_of(patient=patient)
+    if plan is None:
+        return TodayView(patient=patient, today=today)
+    plan.patient = patient
+    items = plan_items(plan=plan)
+    week_start = plan.start_date + timedelta(days=7 * max(0, (today - plan.start_date).days // 7))
+    done_days = list(
+        ExerciseSession.objects.filter(
+            plan_exercise__plan=plan, local_date__gte=week_start, local_date__lte=today
+        ).values_list("plan_exercise_id", "local_date")
+    )
+    entries = []
+    for item in items:
+        days = [day for item_id, day in done_days if item_id == item.pk]
+        done_today = today in days
+        entries.append(
+            TodayItem(
+                item=item,
+                done_today=done_today,
+                done_this_week=len(days),
+                due=done_today or len(days) < item.days_per_week,
+            )
+        )
+    adherence = adherence_for_plans([plan], today=today)[plan.pk]
+    return TodayView(
+        patient=patient,
+        today=today,
+        plan=plan,
+        week=week_label(plan, today),
+        adherence=adherence,
+        items=entries,
+        started=today >= plan.start_date,
+        finished=today > plan.end_date,
+    )
+
+
+def today_entry(*, patient: Patient, item_id: int) -> tuple[TodayView, TodayItem | None]:
+    view = today_for(patient=patient)
+    return view, next((entry for entry in view.items if entry.item.pk == item_id), None)

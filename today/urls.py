@@ -1,0 +1,13 @@
+"""The patient's pages: today's exercises, the daily check-in, their own data."""
+
+from django.urls import path
+
+from today import views
+
+urlpatterns = [
+    path("today/", views.today, name="today"),
+    path("today/exercises/<int:item_id>/", views.today_mark, name="today-mark"),
+    path("checkin/", views.checkin, name="checkin"),
+    path("checkin/done/", views.checkin_done, name="checkin-done"),
+    path("account/export/", views.data_export, name="account-export"),
+]

@@ -1,0 +1,210 @@
+"""The patient's pages: today's exercises and marks, the daily check-in, and their data download."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from django.contrib import messages
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.access import patient_of, patient_required
+from accounts.limits import too_many_requests
+from accounts.localday import DAY_CLOSED, DAY_IN_FUTURE, page_day
+from audit.services import audit_log
+from careplans.selectors import active_plan_of
+from careplans.services import exercise_session_mark
+from checkins.models import PainCheckIn
+from checkins.selectors import checkin_on
+from checkins.trend import patient_trend
+from portal.access import client_ip
+from portal.errors import DomainError, RateLimited
+from portal.pages import is_htmx
+from today.export import patient_export
+from today.forms import RED_FLAG_QUESTIONS, CheckInForm, SessionMarkForm
+from today.selectors import today_entry, today_for
+from today.services import checkin_submit
+
+# --- patient -------------------------------------------------------------------
+
+
+@patient_required
+def today(request: HttpRequest) -> HttpResponse:
+    return render(request, "today/today.html", {"day": today_for(patient=patient_of(request))})
+
+
+@patient_required
+@require_POST
+def today_mark(request: HttpRequest, item_id: int) -> HttpResponse:
+    """One tap marks an exercise done (or undoes it); a plain form post works without JS."""
+    patient = patient_of(request)
+    form = SessionMarkForm(request.POST)
+    error = notice = ""
+    if not form.is_valid():
+        error = "Tap the button again to mark the exercise."
+    else:
+        day = form.cleaned_data["local_date"]
+        try:
+            exercise_session_mark(
+                patient=patient,
+                plan_exercise_id=item_id,
+                done=form.cleaned_data["done"],
+                local_date=day,
+                ip=client_ip(request),
+            )
+        except DomainError as exc:
+            if exc.code == "not_found":
+                raise Http404("No such exercise in your plan") from exc
+            # A page from a day that has closed: the answer is not moved to today; the
+            # page now shows today, and the patient taps again to record it there.
+            error = exc.message
+        else:
+            if day is not None and day != patient.local_today():
+                notice = f"Saved for {day:%A %-d %B}, the day this page was opened for."
+    if not is_htmx(request):
+        if error:
+            messages.error(request, error)
+        elif notice:
+            messages.success(request, notice)
+        return redirect(reverse("today") + f"#item-{item_id}")
+    day_view, entry = today_entry(patient=patient, item_id=item_id)
+    if entry is None:
+        raise Http404("No such exercise in your plan")
+    return render(
+        request,
+        "today/_today_mark.html",
+        {"day": day_view, "entry": entry, "error": error, "notice": notice},
+    )
+
+
+@patient_required
+@require_GET
+def data_export(request: HttpRequest) -> HttpResponse:
+    """The patient's own data as a JSON download, the same document as /api/v1/me/export/."""
+    patient = patient_of(request)
+    audit_log(
+        action="patient.exported",
+        actor=request.user,
+        obj=patient,
+        ip=client_ip(request),
+        data={"via": "page"},
+    )
+    body = json.dumps(patient_export(patient=patient), cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="plinth-my-data-{date.today():%Y-%m-%d}.json"'
+    return response
+
+
+def _day_words(day: date, today: date) -> str:
+    return "today" if day == today else f"for {day:%A %-d %B}"
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def checkin(request: HttpRequest) -> HttpResponse:
+    """The check-in of one local day: today, or (``?day=``, as the reminder links it) yesterday
+    while its grace period lasts. Sending it again for the same day replaces the earlier answer.
+
+    The form carries the day it was rendered for. Sent after that day closed, it is
+    not moved silently: the page comes back with the answers kept, saying the day
+    has changed, and offers to record them for today.
+    """
+    patient = patient_of(request)
+    plan = active_plan_of(patient=patient)
+    today = patient.local_today()
+    day = page_day(patient=patient, requested=request.GET.get("day"))
+    status = 200
+    day_changed = ""
+    if request.method == "POST":
+        form = CheckInForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            day = data["local_date"] or today
+            existing = checkin_on(patient=patient, day=day)
+            try:
+                checkin, replaced = checkin_submit(
+                    patient=patient,
+                    nprs=data["nprs"],
+                    side=data["side"],
+                    flag_leg_weakness=data["flag_leg_weakness"],
+                    flag_bladder_bowel=data["flag_bladder_bowel"],
+                    flag_fever=data["flag_fever"],
+                    flag_weight_loss=data["flag_weight_loss"],
+                    note=data["note"],
+                    local_date=data["local_date"],
+                    ip=client_ip(request),
+                )
+            except RateLimited as error:
+                return too_many_requests(request, error.retry_after, "checkin")
+            except DomainError as error:
+                if error.code in (DAY_CLOSED, DAY_IN_FUTURE):
+                    # Asked, never moved: the same answers, now offered for today.
+                    day_changed = error.message
+                    day = today
+                    form = CheckInForm({**request.POST.dict(), "local_date": today.isoformat()})
+                    form.is_valid()
+                else:
+                    form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                if replaced and existing is not None:
+                    messages.success(
+                        request,
+                        f"Saved. This replaces the check-in you sent earlier {_day_words(day, today)} "
+                        f"(pain was {existing.nprs} out of 10).",
+                    )
+                else:
+                    messages.success(request, "Thank you, your check-in is saved.")
+                return redirect(reverse("checkin-done") + f"?day={checkin.local_date.isoformat()}")
+        status = 400
+        if not day_changed and form.is_bound and not form.errors.get("local_date"):
+            day = form.cleaned_data.get("local_date") or day
+        existing = checkin_on(patient=patient, day=day)
+    else:
+        existing = checkin_on(patient=patient, day=day)
+        initial: dict[str, object] = {"local_date": day.isoformat()}
+        if existing is not None:
+            initial |= {
+                "nprs": str(existing.nprs),
+                "side": existing.side,
+                "note": existing.note,
+                **{name: "yes" if getattr(existing, name) else "no" for name in RED_FLAG_QUESTIONS},
+            }
+        else:
+            last = PainCheckIn.objects.filter(patient=patient).order_by("-local_date").only("side").first()
+            if last is not None:
+                initial["side"] = last.side
+        form = CheckInForm(initial=initial)
+    return render(
+        request,
+        "today/checkin.html",
+        {
+            "form": form,
+            "plan": plan,
+            "existing": existing,
+            "today": today,
+            "day": day,
+            "day_words": _day_words(day, today),
+            "day_changed": day_changed,
+        },
+        status=status,
+    )
+
+
+@patient_required
+def checkin_done(request: HttpRequest) -> HttpResponse:
+    """After a check-in: red-flag guidance when needed, and the recent trend (of ``?day=``, or today)."""
+    patient = patient_of(request)
+    today = patient.local_today()
+    day = page_day(patient=patient, requested=request.GET.get("day"))
+    saved = checkin_on(patient=patient, day=day)
+    if saved is None:
+        return redirect("checkin")
+    return render(
+        request,
+        "today/checkin_done.html",
+        {"checkin": saved, "trend": patient_trend(patient=patient, today=today), "today": today},
+    )
