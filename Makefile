@@ -21,7 +21,8 @@ sysdeps:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy portal patients careplans scripts
+	$(BIN)/mypy audit accounts library careplans checkins outcomes alerts reminders today caseload portal scripts
+	$(BIN)/lint-imports
 
 test: $(STAMP) sysdeps lint
 	rm -rf test-artifacts && mkdir -p test-artifacts

@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import ScopedLookupMixin, therapist_for, user_of
+from accounts.access import ScopedLookupMixin, therapist_for, user_of
 from alerts.models import Alert, AlertKind
 from alerts.selectors import clinic_alerts
 from alerts.services import alert_acknowledge

@@ -10,4 +10,4 @@ from audit.models import AuditEvent
 
 def clinic_audit_events(*, clinic: models.Model) -> QuerySet[AuditEvent]:
     """The clinic's own audit trail (entries written with ``clinic``'s id), patients' users loaded."""
-    return AuditEvent.objects.filter(clinic=clinic).select_related("patient__user")
+    return AuditEvent.objects.filter(clinic_id=clinic.pk).select_related("patient__user")

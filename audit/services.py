@@ -136,7 +136,7 @@ def audit_read(objects: Iterable[models.Model]) -> None:
         reads.update(
             Read(int(patient), int(clinic), label, str(pk))
             for pk, patient, clinic in rows
-            if patient is not None
+            if patient is not None and clinic is not None
         )
 
 

@@ -18,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import ScopedLookupMixin, patient_for, therapist_for
+from accounts.access import ScopedLookupMixin, patient_for, therapist_for
 from accounts.models import Therapist
 from accounts.selectors import clinic_patients
 from careplans import selectors, services
@@ -26,6 +26,7 @@ from careplans.models import CarePlan, PlanExercise, PlanStatus
 from library.models import (
     DOSAGE_LIMITS,
 )
+from library.selectors import plan_templates_for
 from portal.access import client_ip
 from portal.api.common import (
     ID_PATTERN,
@@ -224,9 +225,7 @@ class CarePlanViewSet(
             raise DomainError("No such patient in your clinic.", field="patient")
         template = None
         if values.get("template") is not None:
-            template = (
-                selectors.plan_templates_for(clinic=therapist.clinic).filter(pk=values["template"]).first()
-            )
+            template = plan_templates_for(clinic=therapist.clinic).filter(pk=values["template"]).first()
             if template is None:
                 raise DomainError("No such template.", field="template")
         plan = services.careplan_create(

@@ -12,7 +12,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import ScopedLookupMixin, therapist_for
+from accounts.access import ScopedLookupMixin, therapist_for
 from library import selectors
 from library.models import (
     DOSAGE_LIMITS,

@@ -7,10 +7,10 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
-from accounts.api import ScopedLookupMixin, patient_for, therapist_for
-from careplans import selectors
+from accounts.access import ScopedLookupMixin, patient_for, therapist_for
 from careplans.models import PlanStatus
 from outcomes.models import OutcomeSnapshot
+from outcomes.selectors import clinic_outcomes
 from portal.api.common import (
     MAX_ID,
     StrictQueryParamsMixin,
@@ -62,7 +62,7 @@ class OutcomeSnapshotViewSet(
     def get_queryset(self) -> QuerySet[OutcomeSnapshot]:
         therapist = therapist_for(self.request)
         if therapist is not None:
-            return selectors.clinic_outcomes(clinic=therapist.clinic)
+            return clinic_outcomes(clinic=therapist.clinic)
         patient = patient_for(self.request)
         if patient is not None:
             return (

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api import patient_for
+from accounts.access import patient_for
 from accounts.localday import ANSWER_GRACE
 from accounts.models import Patient
 from audit.services import audit_log

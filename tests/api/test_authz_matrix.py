@@ -199,7 +199,7 @@ ADMIN_EXTRA: dict[str, tuple[str, Args, str]] = {
     "admin:password_change_done": ("GET", none, "302 302 302 302 302 302 200"),
     "admin:autocomplete": ("GET", none, "302 302 302 302 302 302 403"),
     "admin:jsi18n": ("GET", none, "302 302 302 302 302 302 200"),
-    "admin:app_list": ("GET", lambda w: {"app_label": "patients"}, "302 302 302 302 302 302 200"),
+    "admin:app_list": ("GET", lambda w: {"app_label": "accounts"}, "302 302 302 302 302 302 200"),
     "admin:auth_user_password_change": (
         "GET",
         lambda w: {"id": w.p.patient_a.user.pk},

@@ -22,7 +22,8 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PRODUCT_PACKAGES = ("patients", "careplans", "portal")
+from tests.product import PRODUCT as PRODUCT_PACKAGES
+
 #: Calls whose keyword arguments are query conditions.
 QUERY_CALLS = {"filter", "exclude", "get", "get_or_create", "Q", "get_object_or_404", "get_list_or_404"}
 #: A condition on a clinic: ``clinic=``, ``clinic_id=``, ``patient__clinic=``, ``x__clinic_id__in=``.

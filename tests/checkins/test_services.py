@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import IntegrityError, transaction
 from kombu.exceptions import OperationalError
@@ -54,11 +55,13 @@ def test_checkin_lands_on_the_patients_local_date(
 
 def test_same_local_day_replaces_and_keeps_the_old_values_in_the_audit(personas: Any, plan_a: Any) -> None:
     patient = personas.patient_a
-    first_at = datetime.now(UTC).replace(microsecond=0)
-    first, _ = checkin_submit(patient=patient, nprs=7, side="left", note="stiff", now=first_at)
-    second, replaced = checkin_submit(
-        patient=patient, nprs=3, side="both", now=first_at + timedelta(minutes=5)
-    )
+    # Noon of the patient's own day, so the second check-in cannot cross a midnight.
+    first_at = datetime.combine(patient.local_today(), time(12), tzinfo=ZoneInfo(str(patient.timezone)))
+    with time_machine.travel(first_at, tick=False):
+        first, _ = checkin_submit(patient=patient, nprs=7, side="left", note="stiff", now=first_at)
+        second, replaced = checkin_submit(
+            patient=patient, nprs=3, side="both", now=first_at + timedelta(minutes=5)
+        )
 
     assert replaced is True
     assert second.pk == first.pk
@@ -210,7 +213,7 @@ def test_failed_send_leaves_the_alert_unemailed_for_the_retry(personas: Any, pla
     checkin_submit(patient=personas.patient_a, nprs=6, side="left", flag_fever=True)
     alert = Alert.objects.get()
     with (
-        mock.patch("today.services.send_mail", side_effect=ConnectionRefusedError("smtp down")),
+        mock.patch("alerts.services.send_mail", side_effect=ConnectionRefusedError("smtp down")),
         pytest.raises(ConnectionRefusedError),
     ):
         alert_email_deliver(alert_id=alert.pk)

@@ -1,0 +1,15 @@
+"""The product's packages, for tests that read its source: Plinth's apps and the project."""
+
+APPS = (
+    "audit",
+    "accounts",
+    "library",
+    "careplans",
+    "checkins",
+    "outcomes",
+    "alerts",
+    "reminders",
+    "today",
+    "caseload",
+)
+PRODUCT = (*APPS, "portal")
