@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,11 +50,14 @@ def test_checkins_since_day_first_is_a_400_naming_since(world: World) -> None:
     client = APIClient()
     client.force_login(world.p.owner.user)
     url = reverse("api-patient-checkins", kwargs={"patient_id": world.p.patient_a.pk})
-    response = client.get(url, {"since": "20/11/2026"})
+    # The day after patient A's last check-in, written day first and then in ISO 8601.
+    after = PainCheckIn.objects.filter(patient=world.p.patient_a).latest("local_date").local_date + timedelta(
+        days=1
+    )
+    response = client.get(url, {"since": after.strftime("%d/%m/%Y")})
     assert response.status_code == 400
     assert response.json() == {"since": ["Enter a date in ISO 8601 format, YYYY-MM-DD."]}
-    # The ISO form of the same date is read as 20 November 2026 (after every check-in).
-    ok = client.get(url, {"since": "2026-11-20"})
+    ok = client.get(url, {"since": after.isoformat()})
     assert ok.status_code == 200 and ok.json()["results"] == []
     assert client.get(url, {"since": "2000-01-01"}).json()["count"] == 1
 

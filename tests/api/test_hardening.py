@@ -28,6 +28,7 @@ from audit.models import AuditEvent
 from tests.api.conftest import World
 from tests.conftest import Personas
 from tests.factories import PASSWORD
+from tests.product import PRODUCT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -312,13 +313,14 @@ INLINE = [
 
 def test_no_template_has_inline_script_or_style() -> None:
     problems = []
-    for folder in ("portal", "patients", "careplans"):
-        for path in (ROOT / folder).rglob("templates/**/*.html"):
-            text = re.sub(r"{#.*?#}|{% comment %}.*?{% endcomment %}", "", path.read_text(), flags=re.S)
-            for pattern, what in INLINE:
-                for match in pattern.finditer(text):
-                    line = text[: match.start()].count("\n") + 1
-                    problems.append(f"{path.relative_to(ROOT)}:{line}: {what}")
+    templates = [path for folder in PRODUCT for path in (ROOT / folder).rglob("templates/**/*.html")]
+    assert len(templates) > 50, "the product's templates were not found"
+    for path in templates:
+        text = re.sub(r"{#.*?#}|{% comment %}.*?{% endcomment %}", "", path.read_text(), flags=re.S)
+        for pattern, what in INLINE:
+            for match in pattern.finditer(text):
+                line = text[: match.start()].count("\n") + 1
+                problems.append(f"{path.relative_to(ROOT)}:{line}: {what}")
     assert not problems, "\n".join(problems)
 
 

@@ -34,9 +34,10 @@ from django.urls import Resolver404, resolve, reverse
 from tests.api.conftest import World
 from tests.api.test_authz_matrix import PERSONAS, all_route_names, row_for
 from tests.conftest import record_figure
+from tests.product import PRODUCT
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT_PACKAGES = ("portal", "patients", "careplans")
+PRODUCT_PACKAGES = PRODUCT
 # Who the fuzzer acts as: the three roles, and the visitor for public pages.
 FUZZ_PERSONAS = ("anon", "patient_a", "owner", "staff")
 # The admin's own query parameters (changelist paging, ordering, errors, popups).
