@@ -47,7 +47,7 @@ def main() -> None:
 
     # The test suite's own seeding and factories, loaded by name: they are typed for the
     # tests' looser settings, not for the product's strict check that covers scripts/.
-    seeding: Any = importlib.import_module("tests.careplans.test_queries")
+    seeding: Any = importlib.import_module("tests.caseload.test_queries")
     factories: Any = importlib.import_module("tests.factories")
 
     setup_test_environment()

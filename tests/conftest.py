@@ -14,9 +14,14 @@ import pytest
 from django.test import Client
 
 from accounts.models import Clinic, Patient, Therapist, User
+from careplans.models import CarePlan
 from library.services import library_load
 from portal.celery import app as celery_app
 from tests.factories import PASSWORD, ClinicFactory, PatientFactory, TherapistFactory, UserFactory
+from tests.helpers import make_plan, template_plan
+
+# The whole-site world (tests.world): its fixtures, for every folder.
+pytest_plugins = ["tests.world"]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -158,3 +163,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         if path.exists():
             terminalreporter.section(f"figures: {path.relative_to(ARTIFACTS.parent)}")
             terminalreporter.write(path.read_text())
+
+
+@pytest.fixture
+def plan_a(personas: Personas, library: None) -> CarePlan:
+    """Patient A's active plan from the shared template, owned by the owner therapist, starting today."""
+    return template_plan(personas.patient_a, personas.owner)
+
+
+@pytest.fixture
+def plan_a_two_weeks_in(personas: Personas) -> CarePlan:
+    """Patient A's active plan, owned by the owner therapist, started 14 days ago (no library needed)."""
+    return make_plan(personas.patient_a, therapist=personas.owner)

@@ -16,7 +16,7 @@ from accounts.models import Invitation
 from audit.models import AuditEvent
 from careplans.models import CarePlan, ExerciseSession, PlanExercise
 from library.models import PlanTemplate
-from tests.careplans.conftest import as_user, template_plan
+from tests.helpers import as_user, template_plan
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from careplans.services import careplan_activate, careplan_create
 from library.models import ExerciseStatus, PlanTemplate
 from library.services import LOW_BACK_TEMPLATE_NAME
 from portal.errors import DomainError
-from tests.careplans.conftest import HTMX, as_user, template_plan
 from tests.factories import CarePlanFactory, ExerciseFactory
+from tests.helpers import HTMX, as_user, template_plan
 
 pytestmark = pytest.mark.django_db
 

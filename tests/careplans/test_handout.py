@@ -18,7 +18,7 @@ from pypdf import PdfReader
 
 from careplans.models import CarePlan
 from library.models import ExerciseStatus
-from tests.careplans.conftest import as_user
+from tests.helpers import as_user
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ import pytest
 from accounts.models import Patient
 from careplans.models import CarePlan, ExerciseSession, PlanStatus
 from library.services import LOW_BACK_TEMPLATE_NAME, library_load
-from tests.careplans.conftest import template_plan
 from tests.factories import PASSWORD, PatientFactory, TherapistFactory
+from tests.helpers import template_plan
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from accounts.tokens import api_token_create
 from alerts.models import Alert
 from audit.models import AuditEvent
 from checkins.models import PainCheckIn
-from tests.checkins.conftest import history, make_plan
+from tests.helpers import history, make_plan
 
 URL = "/api/v1/checkins/"
 
@@ -38,14 +38,14 @@ def test_routes_are_named() -> None:
     assert reverse("api-patient-checkins", args=[7]) == _list_url(7)
 
 
-def test_post_creates_then_replaces(api: APIClient, personas: Any, plan_a: Any) -> None:
+def test_post_creates_then_replaces(api: APIClient, personas: Any, plan_a_two_weeks_in: Any) -> None:
     _as(api, personas.patient_a.user)
     first = api.post(URL, {"nprs": 6, "side": "right", "note": "after a long walk"}, format="json")
     assert first.status_code == 201, first.json()
     body = first.json()
     assert body["nprs"] == 6 and body["side"] == "right" and body["replaced"] is False
     assert body["local_date"] == personas.patient_a.local_today().isoformat()
-    assert body["plan"] == plan_a.pk and body["has_red_flag"] is False
+    assert body["plan"] == plan_a_two_weeks_in.pk and body["has_red_flag"] is False
 
     second = api.post(URL, {"nprs": 2, "side": "right", "flag_fever": True}, format="json")
     assert second.status_code == 200
@@ -80,7 +80,7 @@ def test_post_creates_then_replaces(api: APIClient, personas: Any, plan_a: Any) 
     ],
 )
 def test_bad_input_is_400_with_the_field_and_nothing_written(
-    api: APIClient, personas: Any, plan_a: Any, payload: dict[str, Any], field: str, reason: str
+    api: APIClient, personas: Any, plan_a_two_weeks_in: Any, payload: dict[str, Any], field: str, reason: str
 ) -> None:
     _as(api, personas.patient_a.user)
     response = api.post(URL, payload, format="json")
@@ -93,14 +93,16 @@ def test_bad_input_is_400_with_the_field_and_nothing_written(
 
 
 @pytest.mark.parametrize("body", ["[1, 2]", '"seven"', "{not json"])
-def test_malformed_or_non_object_body_is_400(api: APIClient, personas: Any, plan_a: Any, body: str) -> None:
+def test_malformed_or_non_object_body_is_400(
+    api: APIClient, personas: Any, plan_a_two_weeks_in: Any, body: str
+) -> None:
     _as(api, personas.patient_a.user)
     response = api.post(URL, body, content_type="application/json")
     assert response.status_code == 400
     assert not PainCheckIn.objects.exists()
 
 
-def test_form_encoded_body_is_refused(api: APIClient, personas: Any, plan_a: Any) -> None:
+def test_form_encoded_body_is_refused(api: APIClient, personas: Any, plan_a_two_weeks_in: Any) -> None:
     _as(api, personas.patient_a.user)
     response = api.post(URL, {"nprs": "4", "side": "left"})
     assert response.status_code == 415
@@ -116,7 +118,9 @@ def test_no_active_plan_is_400_with_a_clear_message(api: APIClient, personas: An
 
 
 @pytest.mark.parametrize("who", ["owner", "staff"])
-def test_a_therapist_cannot_post_a_checkin(api: APIClient, personas: Any, plan_a: Any, who: str) -> None:
+def test_a_therapist_cannot_post_a_checkin(
+    api: APIClient, personas: Any, plan_a_two_weeks_in: Any, who: str
+) -> None:
     persona = getattr(personas, who)
     _as(api, getattr(persona, "user", persona))
     response = api.post(URL, {"nprs": 4, "side": "left"}, format="json")
@@ -125,15 +129,15 @@ def test_a_therapist_cannot_post_a_checkin(api: APIClient, personas: Any, plan_a
     assert not PainCheckIn.objects.exists()
 
 
-def test_anonymous_cannot_post(api: APIClient, plan_a: Any) -> None:
+def test_anonymous_cannot_post(api: APIClient, plan_a_two_weeks_in: Any) -> None:
     assert api.post(URL, {"nprs": 4, "side": "left"}, format="json").status_code in (401, 403)
     assert not PainCheckIn.objects.exists()
 
 
 def test_therapists_of_the_clinic_list_a_patients_checkins(
-    api: APIClient, personas: Any, plan_a: Any
+    api: APIClient, personas: Any, plan_a_two_weeks_in: Any
 ) -> None:
-    history(plan_a, {0: 5, 1: 4, 2: 3})
+    history(plan_a_two_weeks_in, {0: 5, 1: 4, 2: 3})
     for who in ("owner", "colleague"):
         _as(api, getattr(personas, who).user)
         response = api.get(_list_url(personas.patient_a.pk))
@@ -144,8 +148,10 @@ def test_therapists_of_the_clinic_list_a_patients_checkins(
 
 
 @pytest.mark.parametrize("who", ["outsider", "patient_a", "patient_b"])
-def test_others_get_404_for_a_patients_checkins(api: APIClient, personas: Any, plan_a: Any, who: str) -> None:
-    history(plan_a, {0: 5})
+def test_others_get_404_for_a_patients_checkins(
+    api: APIClient, personas: Any, plan_a_two_weeks_in: Any, who: str
+) -> None:
+    history(plan_a_two_weeks_in, {0: 5})
     _as(api, getattr(personas, who).user)
     response = api.get(_list_url(personas.patient_a.pk))
     assert response.status_code == 404
@@ -175,16 +181,16 @@ def test_list_query_count_does_not_grow(
     assert count(5) == count(110)
 
 
-def test_list_filters_by_date_and_orders(api: APIClient, personas: Any, plan_a: Any) -> None:
-    history(plan_a, {0: 5, 1: 9, 2: 3})
+def test_list_filters_by_date_and_orders(api: APIClient, personas: Any, plan_a_two_weeks_in: Any) -> None:
+    history(plan_a_two_weeks_in, {0: 5, 1: 9, 2: 3})
     _as(api, personas.owner.user)
-    since = (plan_a.start_date + timedelta(days=1)).isoformat()
+    since = (plan_a_two_weeks_in.start_date + timedelta(days=1)).isoformat()
     body = api.get(_list_url(personas.patient_a.pk), {"since": since, "ordering": "nprs"}).json()
     assert [row["nprs"] for row in body["results"]] == [3, 9]
     assert api.get(_list_url(personas.patient_a.pk), {"since": "not-a-date"}).status_code == 400
 
 
-def test_patient_with_an_api_token_checks_in(api: APIClient, personas: Any, plan_a: Any) -> None:
+def test_patient_with_an_api_token_checks_in(api: APIClient, personas: Any, plan_a_two_weeks_in: Any) -> None:
     token = api_token_create(user=personas.patient_a.user, name="phone app")
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
     response = api.post(URL, {"nprs": 5, "side": "centre"}, format="json")

@@ -9,8 +9,8 @@ from careplans.adherence import weekly_adherence
 from careplans.models import ExerciseSession
 from checkins.charts import PainPoint, pain_chart
 from checkins.trend import trend_words
-from tests.checkins.conftest import make_plan
 from tests.factories import PlanExerciseFactory
+from tests.helpers import make_plan
 
 START = date(2026, 1, 5)
 

@@ -1,0 +1,147 @@
+"""Helpers the tests share: plans built through the services or in bulk, clients, histories."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.test import Client
+
+from accounts.models import Clinic, Patient, Therapist, User
+from careplans.models import CarePlan, PlanStatus
+from careplans.services import careplan_activate, careplan_create
+from checkins.models import PainCheckIn
+from library.models import PlanTemplate
+from library.services import LOW_BACK_TEMPLATE_NAME
+from tests.factories import CarePlanFactory
+
+
+def template_plan(patient: Patient, therapist: Therapist, *, activate: bool = True) -> CarePlan:
+    """The shared low-back template, copied for a patient (the library must be loaded)."""
+    template = PlanTemplate.objects.get(name=LOW_BACK_TEMPLATE_NAME, clinic=None)
+    plan = careplan_create(
+        patient=patient,
+        by=therapist,
+        title="",
+        template=template,
+        start_date=patient.local_today(),
+    )
+    if activate:
+        plan = careplan_activate(plan=plan, by=therapist)
+    return plan
+
+
+def as_user(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def make_plan(
+    patient: Patient, *, therapist: Therapist | None = None, start: date | None = None, **kw: Any
+) -> CarePlan:
+    return CarePlanFactory(
+        patient=patient,
+        therapist=therapist or patient.therapist,
+        start_date=start or patient.local_today() - timedelta(days=14),
+        status=kw.pop("status", PlanStatus.ACTIVE),
+        **kw,
+    )
+
+
+def history(plan: CarePlan, values: dict[int, int], *, flags: set[int] | None = None) -> list[PainCheckIn]:
+    """Check-ins on plan days (day offset -> NPRS); ``flags`` marks red-flag days."""
+    flags = flags or set()
+    return PainCheckIn.objects.bulk_create(
+        PainCheckIn(
+            patient=plan.patient,
+            plan=plan,
+            local_date=plan.start_date + timedelta(days=day),
+            nprs=nprs,
+            flag_fever=day in flags,
+        )
+        for day, nprs in values.items()
+    )
+
+
+def bulk_caseload(clinic: Clinic, therapist: Therapist, n: int, *, checkin_days: int = 3) -> list[CarePlan]:
+    """n patients with active plans and a few check-ins each, inserted in bulk (no password hashing)."""
+    unusable = make_password(None)
+    tag = f"{clinic.pk}-{User.objects.count()}"
+    users = User.objects.bulk_create(
+        User(email=f"bulk{tag}-{i}@example.test", full_name=f"Bulk Patient {i:03d}", password=unusable)
+        for i in range(n)
+    )
+    patients = Patient.objects.bulk_create(
+        Patient(user=user, clinic=clinic, therapist=therapist, timezone="Europe/London") for user in users
+    )
+    today = patients[0].local_today()
+    plans = CarePlan.objects.bulk_create(
+        CarePlan(
+            patient=patient,
+            therapist=therapist,
+            title="Bulk plan",
+            start_date=today - timedelta(days=20),
+            status=PlanStatus.ACTIVE,
+        )
+        for patient in patients
+    )
+    PainCheckIn.objects.bulk_create(
+        PainCheckIn(
+            patient_id=plan.patient_id,
+            plan=plan,
+            local_date=plan.start_date + timedelta(days=d),
+            nprs=(i + d) % 11,
+        )
+        for i, plan in enumerate(plans)
+        for d in range(checkin_days)
+    )
+    return plans
+
+
+def bulk_patients(
+    n: int,
+    *,
+    zones: list[str],
+    reminder_time: time = time(0, 0),
+    prefix: str = "p",
+    start: date = date(2020, 1, 1),
+    **extra: Any,
+) -> list[Patient]:
+    """``n`` patients with an active year-long plan, in a few statements."""
+    clinic = Clinic.objects.create(name=f"Bulk clinic {prefix}")
+    therapist = Therapist.objects.create(
+        user=User.objects.create(email=f"therapist-{prefix}@example.test", full_name="Bulk Therapist"),
+        clinic=clinic,
+    )
+    users = User.objects.bulk_create(
+        User(email=f"{prefix}{i}@example.test", full_name=f"Patient {prefix}{i}", password="!")
+        for i in range(n)
+    )
+    patients = Patient.objects.bulk_create(
+        Patient(
+            user=user,
+            clinic=clinic,
+            therapist=therapist,
+            timezone=zones[i % len(zones)],
+            reminder_time=reminder_time,
+            **extra,
+        )
+        for i, user in enumerate(users)
+    )
+    CarePlan.objects.bulk_create(
+        CarePlan(
+            patient=patient,
+            therapist=therapist,
+            title="Low back plan",
+            start_date=start,
+            length_weeks=52,
+            status=PlanStatus.ACTIVE,
+        )
+        for patient in patients
+    )
+    return patients

@@ -1,0 +1,402 @@
+"""The authorization matrix, generated from the URL configuration.
+
+Every named route (pages, API, admin) is resolved with real objects and
+requested as each persona; the expected status of every (route, persona) is in
+TABLE below. A route missing from TABLE fails the test, so a new page cannot
+ship unchecked; a row whose route no longer exists fails it too.
+
+Objects belong to patient A (of the owner therapist's clinic) unless the row
+says otherwise. Personas, in column order:
+
+    anon  patient_a  patient_b  owner  colleague  outsider  staff
+
+Run with PLINTH_MATRIX_DISCOVER=1 to print the observed row of every route
+(for writing a new row; never copy it without reading it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.models import Patient
+from accounts.services import _new_invitation
+from caseload.services import patient_move_clinic
+from reminders.preferences import optout_token
+from tests.conftest import record_figure
+from tests.world import World
+
+PERSONAS = ("anon", "patient_a", "patient_b", "owner", "colleague", "outsider", "staff")
+
+Args = Callable[[World], dict[str, Any]]
+
+
+def none(w: World) -> dict[str, Any]:
+    return {}
+
+
+def plan_a(w: World) -> dict[str, Any]:
+    return {"plan_id": w.plan_a.pk}
+
+
+def plan_item_a(w: World) -> dict[str, Any]:
+    return {"plan_id": w.plan_a.pk, "item_id": w.item_a.pk}
+
+
+def patient_a(w: World) -> dict[str, Any]:
+    return {"patient_id": w.p.patient_a.pk}
+
+
+def pk(attr: str) -> Args:
+    def args(w: World) -> dict[str, Any]:
+        return {"pk": getattr(w, attr).pk}
+
+    return args
+
+
+def reset_link(w: World) -> dict[str, Any]:
+    user = w.p.patient_a.user
+    return {
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+
+
+def invitation_link(w: World) -> dict[str, Any]:
+    return {"token": _new_invitation(patient=w.p.patient_a, by=w.p.owner.user)}
+
+
+def optout_link(w: World) -> dict[str, Any]:
+    return {"token": optout_token(w.p.patient_a.pk)}
+
+
+def view_on_site(w: World) -> dict[str, Any]:
+    return {"content_type_id": ContentType.objects.get_for_model(Patient).pk, "object_id": w.p.patient_a.pk}
+
+
+# name: (method, arguments, expected statuses in PERSONAS order)
+TABLE: dict[str, tuple[str, Args, str]] = {
+    # --- public and account pages ----------------------------------------------------
+    "home": ("GET", none, "302 302 302 302 302 302 302"),
+    "healthz": ("GET", none, "200 200 200 200 200 200 200"),
+    "login": ("GET", none, "200 302 302 302 302 302 302"),
+    "logout": ("POST", none, "302 302 302 302 302 302 302"),
+    "logout-page": ("GET", none, "200 200 200 200 200 200 200"),
+    "password_reset": ("GET", none, "200 200 200 200 200 200 200"),
+    "password_reset_done": ("GET", none, "200 200 200 200 200 200 200"),
+    "password_reset_confirm": ("GET", reset_link, "302 302 302 302 302 302 302"),
+    "password_reset_complete": ("GET", none, "200 200 200 200 200 200 200"),
+    "password_change": ("GET", none, "302 200 200 200 200 200 200"),
+    "password_change_done": ("GET", none, "302 200 200 200 200 200 200"),
+    "invitation-request": ("GET", none, "200 200 200 200 200 200 200"),
+    "invitation": ("GET", invitation_link, "200 200 200 200 200 200 200"),
+    "reminders-optout": ("GET", optout_link, "200 200 200 200 200 200 200"),
+    "account-export": ("GET", none, "302 200 200 404 404 404 404"),
+    "account-tokens": ("GET", none, "302 200 200 200 200 200 200"),
+    # The owner therapist's token: only its owner can revoke it.
+    "account-token-revoke": ("POST", lambda w: {"token_id": w.token_owner.pk}, "302 404 404 302 404 404 404"),
+    "audit-search": ("GET", none, "302 404 404 200 200 200 404"),
+    # --- patient pages -----------------------------------------------------------------
+    "today": ("GET", none, "302 200 200 404 404 404 404"),
+    "today-mark": ("POST", lambda w: {"item_id": w.item_a.pk}, "302 302 404 404 404 404 404"),
+    "checkin": ("GET", none, "302 200 200 404 404 404 404"),
+    # No check-in today yet: the page sends the patient back to the form.
+    "checkin-done": ("GET", none, "302 302 302 404 404 404 404"),
+    "patient-settings": ("GET", none, "302 200 200 404 404 404 404"),
+    "my-handout": ("GET", none, "302 200 200 404 404 404 404"),
+    "my-handout-pdf": ("GET", none, "302 200 200 404 404 404 404"),
+    "progress": ("GET", none, "302 200 200 404 404 404 404"),
+    # --- therapist pages ---------------------------------------------------------------
+    "caseload": ("GET", none, "302 404 404 200 200 200 404"),
+    "attention": ("GET", none, "302 404 404 200 200 200 404"),
+    "patient-add": ("GET", none, "302 404 404 200 200 200 404"),
+    "patient-record": ("GET", patient_a, "302 404 404 200 200 404 404"),
+    "patient-plans": ("GET", patient_a, "302 404 404 200 200 404 404"),
+    "patient-invitation-resend": ("POST", patient_a, "302 404 404 302 302 404 404"),
+    "alert-acknowledge": ("POST", lambda w: {"alert_id": w.alert_a.pk}, "302 404 404 302 302 404 404"),
+    "library": ("GET", none, "302 404 404 200 200 200 404"),
+    "exercise-detail": ("GET", lambda w: {"slug": w.exercise.slug}, "302 404 404 200 200 200 404"),
+    "plan-new": ("GET", patient_a, "302 404 404 200 200 404 404"),
+    "plan-detail": ("GET", plan_a, "302 404 404 200 200 404 404"),
+    "plan-details": ("POST", plan_a, "302 404 404 400 400 404 404"),
+    # Without HTMX the search answers with a redirect to the plan page.
+    "plan-search": ("GET", plan_a, "302 404 404 302 302 404 404"),
+    "plan-item-add": ("POST", plan_a, "302 404 404 400 400 404 404"),
+    "plan-item-update": ("POST", plan_item_a, "302 404 404 400 400 404 404"),
+    "plan-item-move": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
+    "plan-item-remove": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
+    # The plan is already active: a message and back to the plan.
+    "plan-activate": ("POST", plan_a, "302 404 404 302 302 404 404"),
+    "plan-end": ("POST", plan_a, "302 404 404 400 400 404 404"),
+    "plan-history": ("GET", plan_a, "302 404 404 200 200 404 404"),
+    "plan-save-template": ("POST", plan_a, "302 404 404 400 400 404 404"),
+    "plan-handout": ("GET", plan_a, "302 404 404 200 200 404 404"),
+    "plan-handout-pdf": ("GET", plan_a, "302 404 404 200 200 404 404"),
+    "outcome-report": ("GET", none, "302 404 404 200 200 200 404"),
+    # --- API (empty JSON bodies: writes answer 400 to those allowed to make them) -------
+    "api-root": ("GET", none, "401 200 200 200 200 200 200"),
+    "api-schema": ("GET", none, "200 200 200 200 200 200 200"),
+    "api-docs": ("GET", none, "200 200 200 200 200 200 200"),
+    "api-redoc": ("GET", none, "200 200 200 200 200 200 200"),
+    "api-me": ("GET", none, "401 200 200 200 200 200 200"),
+    "api-me-export": ("GET", none, "401 200 200 404 404 404 404"),
+    "api-exercise-list": ("GET", none, "401 200 200 200 200 200 200"),
+    "api-exercise-detail": ("GET", pk("exercise"), "401 200 200 200 200 200 200"),
+    "api-template-list": ("GET", none, "401 404 404 200 200 200 404"),
+    "api-template-detail": ("GET", pk("template"), "401 404 404 200 200 404 404"),
+    "api-patient-list": ("GET", none, "401 404 404 200 200 200 404"),
+    "api-patient-detail": ("GET", lambda w: {"pk": w.p.patient_a.pk}, "401 404 404 200 200 404 404"),
+    "api-patient-checkins": ("GET", patient_a, "401 404 404 200 200 404 404"),
+    "api-careplan-list": ("GET", none, "401 200 200 200 200 200 200"),
+    "api-careplan-detail": ("GET", pk("plan_a"), "401 200 404 200 200 404 404"),
+    # Activating plan A's draft while plan A is active is refused with the reason.
+    "api-careplan-activate": ("POST", pk("draft_a"), "401 404 404 400 400 404 404"),
+    "api-careplan-end": ("POST", pk("plan_a"), "401 404 404 400 400 404 404"),
+    "api-careplan-add-exercise": ("POST", pk("plan_a"), "401 404 404 400 400 404 404"),
+    "api-careplan-exercise": (
+        "DELETE",
+        lambda w: {"pk": w.plan_a.pk, "item_id": w.item_a.pk},
+        "401 404 404 204 204 404 404",
+    ),
+    "api-outcome-list": ("GET", none, "401 200 200 200 200 200 200"),
+    "api-outcome-detail": ("GET", lambda w: {"pk": w.plan_a.pk}, "401 200 404 200 200 404 404"),
+    "api-alert-list": ("GET", none, "401 404 404 200 200 200 404"),
+    "api-alert-detail": ("GET", pk("alert_a"), "401 404 404 200 200 404 404"),
+    "api-alert-acknowledge": ("POST", pk("alert_a"), "401 404 404 200 200 404 404"),
+    "api-checkin-create": ("POST", none, "401 400 400 403 403 403 403"),
+    # --- admin -----------------------------------------------------------------------
+    "admin:index": ("GET", none, "302 302 302 302 302 302 200"),
+    # Django's admin login shows a non-staff user a "not authorised" form.
+    "admin:login": ("GET", none, "200 200 200 200 200 200 302"),
+    "admin:logout": ("POST", none, "302 302 302 302 302 302 302"),
+}
+
+# POST bodies for rows that need one to reach the authorization check.
+POST_DATA: dict[str, dict[str, str]] = {"today-mark": {"done": "1"}}
+
+# The admin's per-model routes, one rule each: only staff get in.
+ADMIN_RULES: dict[str, str] = {
+    "_changelist": "302 302 302 302 302 302 200",
+    "_add": "302 302 302 302 302 302 200",
+    "_change": "302 302 302 302 302 302 200",
+    "_history": "302 302 302 302 302 302 200",
+    "_delete": "302 302 302 302 302 302 200",
+}
+# Admin routes the rules above do not cover are named here, each with its row.
+ADMIN_EXTRA: dict[str, tuple[str, Args, str]] = {
+    "admin:password_change": ("GET", none, "302 302 302 302 302 302 200"),
+    "admin:password_change_done": ("GET", none, "302 302 302 302 302 302 200"),
+    "admin:autocomplete": ("GET", none, "302 302 302 302 302 302 403"),
+    "admin:jsi18n": ("GET", none, "302 302 302 302 302 302 200"),
+    "admin:app_list": ("GET", lambda w: {"app_label": "accounts"}, "302 302 302 302 302 302 200"),
+    "admin:auth_user_password_change": (
+        "GET",
+        lambda w: {"id": w.p.patient_a.user.pk},
+        "302 302 302 302 302 302 200",
+    ),
+    "admin:audit_auditevent_add": ("GET", none, "302 302 302 302 302 302 403"),
+    "admin:audit_auditevent_delete": (
+        "GET",
+        lambda w: {"object_id": w.audit_a.pk},
+        "302 302 302 302 302 302 403",
+    ),
+    "admin:axes_accessattempt_add": ("GET", none, "302 302 302 302 302 302 403"),
+    "admin:axes_accesslog_add": ("GET", none, "302 302 302 302 302 302 403"),
+    "admin:axes_accessfailurelog_add": ("GET", none, "302 302 302 302 302 302 403"),
+    # Patients have no public URL to send staff to.
+    "admin:view_on_site": ("GET", view_on_site, "302 302 302 302 302 302 404"),
+}
+
+
+def named_routes(patterns: list[Any] | None = None, namespace: str = "") -> Iterator[tuple[str, Any]]:
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            inner = namespace + (f"{entry.namespace}:" if entry.namespace else "")
+            yield from named_routes(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield namespace + entry.name, entry
+
+
+def all_route_names() -> list[str]:
+    return sorted({name for name, _ in named_routes()})
+
+
+def admin_rule(name: str) -> tuple[str, Args, str] | None:
+    if name in TABLE or name in ADMIN_EXTRA or not name.startswith("admin:"):
+        return ADMIN_EXTRA.get(name) or TABLE.get(name)
+    for suffix, expected in ADMIN_RULES.items():
+        if name.endswith(suffix):
+            label = name.removeprefix("admin:").removesuffix(suffix)
+            model = next(
+                (m for m in apps.get_models() if f"{m._meta.app_label}_{m._meta.model_name}" == label), None
+            )
+            if model is None:
+                return None
+            if suffix in ("_changelist", "_add"):
+                return ("GET", none, expected)
+
+            def args(w: World, model: Any = model) -> dict[str, Any]:
+                obj = model._default_manager.order_by("pk").first()
+                assert obj is not None, f"no {model.__name__} to resolve {name} with"
+                return {"object_id": str(obj.pk)}
+
+            return ("GET", args, expected)
+    return None
+
+
+def row_for(name: str) -> tuple[str, Args, str] | None:
+    return TABLE.get(name) or admin_rule(name)
+
+
+def test_every_route_is_in_the_table() -> None:
+    names = all_route_names()
+    missing = [name for name in names if row_for(name) is None]
+    stale = sorted(set(TABLE) - set(names))
+    assert not missing, (
+        f"{len(missing)} route(s) have no row in tests/api/test_authz_matrix.py TABLE: " + ", ".join(missing)
+    )
+    assert not stale, f"TABLE rows for routes that no longer exist: {', '.join(stale)}"
+
+
+def request_response(client: Client, method: str, url: str, name: str) -> Any:
+    """The response to the route's request as the matrix makes it (for other walkers too)."""
+    if method == "GET":
+        return client.get(url)
+    if method == "DELETE":
+        return client.delete(url)
+    if url.startswith("/api/"):
+        return client.post(url, data={}, content_type="application/json")
+    return client.post(url, data=POST_DATA.get(name, {}))
+
+
+def request(client: Client, method: str, url: str, name: str) -> int:
+    return int(request_response(client, method, url, name).status_code)
+
+
+# Routes about patient A's own records: after patient A moves to the outsider's clinic
+# (with the outsider as their therapist) the old clinic's therapists get what the
+# outsider got before, and the outsider what the owner got.
+FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
+    {
+        "patient-record",
+        "patient-plans",
+        "patient-invitation-resend",
+        "alert-acknowledge",
+        "plan-new",
+        "plan-detail",
+        "plan-details",
+        "plan-search",
+        "plan-item-add",
+        "plan-item-update",
+        "plan-item-move",
+        "plan-item-remove",
+        "plan-activate",
+        "plan-end",
+        "plan-history",
+        "plan-save-template",
+        "plan-handout",
+        "plan-handout-pdf",
+        "api-patient-detail",
+        "api-patient-checkins",
+        "api-careplan-detail",
+        "api-careplan-activate",
+        "api-careplan-end",
+        "api-careplan-add-exercise",
+        "api-careplan-exercise",
+        "api-outcome-detail",
+        "api-alert-detail",
+        "api-alert-acknowledge",
+    }
+)
+# Rows where the owner and the outsider differ for a reason other than patient A:
+# the owner's own API token, and a template of the owner's clinic.
+STAYS_WITH_THE_CLINIC: frozenset[str] = frozenset({"account-token-revoke", "api-template-detail"})
+THERAPISTS = ("owner", "colleague", "outsider")
+
+
+def after_move(name: str, expected: list[str]) -> list[str]:
+    """The row once patient A belongs to the outsider's clinic."""
+    if name not in FOLLOWS_PATIENT_A:
+        return expected
+    by = dict(zip(PERSONAS, expected, strict=True))
+    by.update(owner=by["outsider"], colleague=by["outsider"], outsider=by["owner"])
+    return [by[persona] for persona in PERSONAS]
+
+
+def test_every_row_that_differs_between_clinics_says_whether_it_follows_the_patient() -> None:
+    for name in all_route_names():
+        row = row_for(name)
+        if row is None:
+            continue
+        by = dict(zip(PERSONAS, row[2].split(), strict=True))
+        if by["owner"] != by["outsider"]:
+            assert name in FOLLOWS_PATIENT_A | STAYS_WITH_THE_CLINIC, (
+                f"{name}: owner and outsider differ; add it to FOLLOWS_PATIENT_A or STAYS_WITH_THE_CLINIC"
+            )
+    assert not (FOLLOWS_PATIENT_A | STAYS_WITH_THE_CLINIC) - set(all_route_names())
+
+
+def run_matrix(world: World, *, moved: bool) -> None:
+    discover = os.environ.get("PLINTH_MATRIX_DISCOVER") == "1"
+    failures: list[str] = []
+    checked = 0
+    names = all_route_names()
+    for name in names:
+        row = row_for(name)
+        if row is None:
+            continue  # reported by test_every_route_is_in_the_table
+        method, args, expected_row = row
+        expected = expected_row.split()
+        assert len(expected) == len(PERSONAS), f"{name}: row needs {len(PERSONAS)} statuses"
+        if moved:
+            expected = after_move(name, expected)
+        observed: list[str] = []
+        for persona, want in zip(PERSONAS, expected, strict=True):
+            client = Client()
+            user = world.persona(persona)
+            if user is not None:
+                client.force_login(user)
+            # Each request in its own rolled-back transaction: a POST by one persona
+            # must not change what the next one sees.
+            with transaction.atomic():
+                url = reverse(name, kwargs=args(world))
+                status = request(client, method, url, name)
+                transaction.set_rollback(True)
+            observed.append(str(status))
+            checked += 1
+            if status >= 500:
+                failures.append(f"{name} as {persona}: {method} {url} -> {status} (server error)")
+            elif want != "*" and str(status) != want and not discover:
+                failures.append(f"{name} as {persona}: {method} {url} -> {status}, expected {want}")
+        if discover:
+            print(f'    "{name}": ("{method}", ..., "{" ".join(observed)}"),')
+    label = "authorization matrix" + (" after a clinic move" if moved else "")
+    figure = f"{label}: {len(names)} routes x {len(PERSONAS)} personas, {checked} requests"
+    print(figure)
+    record_figure(figure)
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.django_db
+def test_authorization_matrix(world: World) -> None:
+    run_matrix(world, moved=False)
+
+
+@pytest.mark.django_db
+def test_authorization_matrix_after_patient_a_moves_to_the_outsiders_clinic(world: World) -> None:
+    """Tenancy has one source: every route about patient A follows them to their new clinic."""
+    p = world.p
+    patient_move_clinic(patient=p.patient_a, clinic=p.other_clinic, therapist=p.outsider, by=p.staff)
+    p.patient_a.refresh_from_db()
+    run_matrix(world, moved=True)

@@ -1,0 +1,171 @@
+"""In Chromium: a patient checks in on a phone with the keyboard only; a red flag reaches the therapist."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from alerts.models import Alert
+from checkins.models import PainCheckIn
+from tests.factories import PatientFactory, TherapistFactory
+from tests.helpers import history, make_plan
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def _logged_in(browser: Any, live_server: Any, user: Any, viewport: dict[str, int]) -> Any:
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport=viewport)
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    return context
+
+
+def _watch(page: Any) -> list[str]:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    return errors
+
+
+def _focused(page: Any) -> dict[str, str]:
+    return page.evaluate(
+        "() => ({name: document.activeElement.name || '', value: document.activeElement.value || '',"
+        " tag: document.activeElement.tagName})"
+    )
+
+
+def _tab_to(page: Any, name: str, limit: int = 30) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if _focused(page)["name"] == name:
+            return
+    raise AssertionError(f"Tab never reached {name}")
+
+
+def _keyboard_checkin(page: Any, *, nprs: int, flags: set[str], note: str) -> None:
+    _tab_to(page, "nprs")
+    # Arrow keys move through the radio group, as a screen-reader or keyboard user expects.
+    assert _focused(page)["value"] == "0"
+    page.keyboard.press("Space")
+    for _ in range(nprs):
+        page.keyboard.press("ArrowRight")
+    assert _focused(page)["value"] == str(nprs)
+    page.keyboard.press("Tab")
+    assert _focused(page)["name"] == "side"
+    page.keyboard.press("ArrowRight")  # from the remembered side (or none) to the next one
+    for name in ("flag_leg_weakness", "flag_bladder_bowel", "flag_fever", "flag_weight_loss"):
+        page.keyboard.press("Tab")
+        assert _focused(page) == {"name": name, "value": "no", "tag": "INPUT"}
+        if name in flags:
+            page.keyboard.press("ArrowRight")
+            assert _focused(page)["value"] == "yes"
+    page.keyboard.press("Tab")
+    assert _focused(page)["name"] == "note"
+    page.keyboard.type(note)
+    page.keyboard.press("Tab")
+    assert _focused(page)["tag"] == "BUTTON"
+
+
+def test_patient_checks_in_with_the_keyboard_on_a_phone(
+    transactional_db: Any, live_server: Any, browser: Any, artifacts: Path
+) -> None:
+    therapist = TherapistFactory(user__full_name="Tess Therapist")
+    patient = PatientFactory(clinic=therapist.clinic, therapist=therapist, user__full_name="Pat Keyboard")
+    plan = make_plan(patient, therapist=therapist, start=patient.local_today() - timedelta(days=16))
+    history(plan, {day: 7 - day // 4 for day in range(0, 16) if day != 9})
+    context = _logged_in(browser, live_server, patient.user, PHONE)
+    page = context.new_page()
+    errors = _watch(page)
+    try:
+        page.goto(f"{live_server.url}/checkin/")
+        page.screenshot(path=str(artifacts / "checkin-form-phone.png"), full_page=True)
+        # Each choice is a radio in one labelled group, named for a screen reader in words.
+        group = page.get_by_role("group", name="How much pain do you have right now?")
+        assert group.get_by_role("radio").count() == 11
+        assert group.get_by_role("radio", name="0, no pain", exact=True).count() == 1
+        assert group.get_by_role("radio", name="10, worst pain imaginable", exact=True).count() == 1
+        _keyboard_checkin(page, nprs=3, flags=set(), note="Better after the walk")
+        page.screenshot(path=str(artifacts / "checkin-form-filled-phone.png"), full_page=True)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{live_server.url}/checkin/done/?day=*")
+        text = page.locator("main").inner_text()
+        assert "Your pain today was 3 out of 10" in text
+        assert "Please get checked" not in text
+        assert page.locator("svg.pain-chart[role=img]").count() == 1
+        page.screenshot(path=str(artifacts / "checkin-done-phone.png"), full_page=True)
+        saved = PainCheckIn.objects.get(patient=patient, local_date=patient.local_today())
+        assert (saved.nprs, saved.note, saved.has_red_flag) == (3, "Better after the walk", False)
+
+        # Again the same day: the page says it will replace, and the result says it did.
+        page.goto(f"{live_server.url}/checkin/")
+        assert "You already checked in today" in page.locator("main").inner_text()
+        page.set_viewport_size(DESKTOP)
+        page.screenshot(path=str(artifacts / "checkin-again-desktop.png"), full_page=True)
+        assert errors == [], errors
+    finally:
+        context.close()
+
+
+def test_red_flag_guidance_then_the_therapist_sees_the_alert(
+    transactional_db: Any, live_server: Any, browser: Any, artifacts: Path
+) -> None:
+    therapist = TherapistFactory(user__full_name="Tess Therapist")
+    patient = PatientFactory(clinic=therapist.clinic, therapist=therapist, user__full_name="Rory Redflag")
+    plan = make_plan(patient, therapist=therapist, start=patient.local_today() - timedelta(days=30))
+    history(plan, {day: 6 - day // 7 for day in range(0, 30)}, flags={12})
+    context = _logged_in(browser, live_server, patient.user, PHONE)
+    page = context.new_page()
+    errors = _watch(page)
+    try:
+        page.goto(f"{live_server.url}/checkin/")
+        _keyboard_checkin(page, nprs=6, flags={"flag_bladder_bowel"}, note="Numb and can't hold it")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{live_server.url}/checkin/done/?day=*")
+        guidance = page.get_by_role("alert")
+        assert "Please get checked by a doctor" in guidance.inner_text()
+        assert "call emergency services" in guidance.inner_text()
+        page.screenshot(path=str(artifacts / "checkin-redflag-phone.png"), full_page=True)
+        assert errors == []
+    finally:
+        context.close()
+    assert Alert.objects.filter(patient=patient, kind="red_flag", acknowledged_at=None).count() == 1
+
+    context = _logged_in(browser, live_server, therapist.user, DESKTOP)
+    page = context.new_page()
+    errors = _watch(page)
+    try:
+        page.goto(f"{live_server.url}/caseload/")
+        attention = page.locator(".attention")
+        assert "Rory Redflag" in attention.inner_text()
+        assert "Red flag, not yet acknowledged" in attention.inner_text()
+        assert "loss of bowel or bladder control" in attention.inner_text()
+        page.screenshot(path=str(artifacts / "dashboard-attention-desktop.png"), full_page=True)
+
+        attention.get_by_role("link", name="Rory Redflag").click()
+        page.wait_for_url(f"{live_server.url}/patients/{patient.pk}/")
+        assert page.locator("svg#record-chart[role=img]").count() == 1
+        page.screenshot(path=str(artifacts / "patient-record-desktop.png"), full_page=True)
+        page.get_by_role("button", name="Acknowledge").click()
+        page.get_by_text("Acknowledged by Tess Therapist").wait_for()
+        page.screenshot(path=str(artifacts / "patient-record-acknowledged-desktop.png"), full_page=True)
+        assert errors == []
+    finally:
+        context.close()
+    assert Alert.objects.get(patient=patient).acknowledged_by == therapist.user

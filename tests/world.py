@@ -1,0 +1,132 @@
+"""A small world of real objects, one of each kind, for the whole-site tests (matrix, fuzzer, API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import ApiToken
+from accounts.tokens import api_token_create
+from alerts.models import Alert, AlertKind
+from audit.models import AuditEvent
+from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanStatus, PlanVersion
+from careplans.versions import plan_snapshot
+from checkins.models import PainCheckIn
+from library.models import BodyRegion, PlanTemplate, TemplateExercise
+from outcomes.models import OutcomeSnapshot
+from reminders.models import ReminderDelivery
+from tests.conftest import Personas
+from tests.factories import (
+    CarePlanFactory,
+    ExerciseFactory,
+    PainCheckInFactory,
+    PatientFactory,
+    PlanExerciseFactory,
+)
+
+
+@dataclass
+class World:
+    p: Personas
+    exercise: Any
+    template: PlanTemplate
+    plan_a: Any
+    plan_b: Any
+    draft_a: Any
+    item_a: PlanExercise
+    checkin_a: PainCheckIn
+    alert_a: Alert
+    outcome_a: OutcomeSnapshot
+    patient_x: Any
+    plan_x: Any
+    token_owner: ApiToken
+    owner_key: str
+    audit_a: AuditEvent
+
+    def persona(self, name: str) -> Any:
+        """The user behind a persona name of the matrix."""
+        return {
+            "anon": None,
+            "patient_a": self.p.patient_a.user,
+            "patient_b": self.p.patient_b.user,
+            "owner": self.p.owner.user,
+            "colleague": self.p.colleague.user,
+            "outsider": self.p.outsider.user,
+            "staff": self.p.staff,
+        }[name]
+
+
+@pytest.fixture
+def world(personas: Personas) -> World:
+    p = personas
+    exercise = ExerciseFactory(name="Pelvic tilt test")
+    template = PlanTemplate.objects.create(name="Clinic template", clinic=p.clinic)
+    TemplateExercise.objects.create(template=template, exercise=exercise, position=0)
+    start = p.patient_a.local_today() - timedelta(days=10)
+    plan_a = CarePlanFactory(patient=p.patient_a, therapist=p.owner, start_date=start)
+    plan_b = CarePlanFactory(patient=p.patient_b, therapist=p.owner, start_date=start)
+    draft_a = CarePlanFactory(
+        patient=p.patient_a, therapist=p.owner, status=PlanStatus.DRAFT, title="Next plan"
+    )
+    item_a = PlanExerciseFactory(plan=plan_a, exercise=exercise)
+    PlanExerciseFactory(plan=plan_b, exercise=exercise)
+    PlanExerciseFactory(plan=draft_a, exercise=exercise)
+    checkin_a = PainCheckInFactory(plan=plan_a, local_date=start, nprs=6)
+    ExerciseSession.objects.create(patient=p.patient_a, plan_exercise=item_a, local_date=start)
+    alert_a = Alert.objects.create(
+        patient=p.patient_a, plan=plan_a, checkin=checkin_a, kind=AlertKind.RED_FLAG
+    )
+    outcome_a = OutcomeSnapshot.objects.create(plan=plan_a, baseline=6.0, current=5.0, checkin_count=1)
+    patient_x = PatientFactory(clinic=p.other_clinic, therapist=p.outsider)
+    plan_x = CarePlanFactory(patient=patient_x, therapist=p.outsider, start_date=start)
+    PlanExerciseFactory(plan=plan_x, exercise=exercise)
+    created = api_token_create(user=p.owner.user, name="Reporting")
+    # One row of every model the admin shows, so each admin route resolves with a real object.
+    Group.objects.create(name="Front desk")
+    AccessAttempt.objects.create(
+        username="someone@example.test", ip_address="192.0.2.1", failures_since_start=1
+    )
+    AccessLog.objects.create(username="someone@example.test", ip_address="192.0.2.1")
+    AccessFailureLog.objects.create(username="someone@example.test", ip_address="192.0.2.1")
+    BodyRegion.objects.get_or_create(slug="lower-back", defaults={"name": "Lower back"})
+    CarePlan.objects.filter(pk=plan_a.pk).update(version=1)
+    plan_a.version = 1
+    PlanVersion.objects.create(
+        plan=plan_a, number=1, content=plan_snapshot(plan_a, list(plan_a.items.select_related("exercise")))
+    )
+    ReminderDelivery.objects.create(patient=p.patient_a, local_date=start)
+    audit_a = AuditEvent.objects.filter(action="api_token.created").first() or AuditEvent.objects.create(
+        action="test", at=timezone.now()
+    )
+    return World(
+        p=p,
+        exercise=exercise,
+        template=template,
+        plan_a=plan_a,
+        plan_b=plan_b,
+        draft_a=draft_a,
+        item_a=item_a,
+        checkin_a=checkin_a,
+        alert_a=alert_a,
+        outcome_a=outcome_a,
+        patient_x=patient_x,
+        plan_x=plan_x,
+        token_owner=created.token,
+        owner_key=created.key,
+        audit_a=audit_a,
+    )
+
+
+def api_as(user: Any) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user=None)
+        client.force_login(user)
+    return client
