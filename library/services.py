@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.services import audit_log
-from library.data import EXERCISES, LOW_BACK_ONE_SIDE_SLUGS, REGIONS
+from library.builtin import builtin_library
 from library.models import (
     DOSAGE_LIMITS,
     DOSE_LABELS,
@@ -23,7 +23,8 @@ from library.models import (
 )
 from portal.errors import DomainError
 
-LOW_BACK_TEMPLATE_NAME = "Low back pain, one side, above the buttock"
+#: The shared template that ``library_load`` adds (its name is in ``builtin.toml``).
+LOW_BACK_TEMPLATE_NAME = builtin_library().template["name"]
 
 
 @dataclass(frozen=True)
@@ -39,21 +40,22 @@ def library_load() -> LibraryLoadResult:
 
     Existing rows are left alone, so an admin's edits survive and a second run
     changes nothing. Each exercise is checked by its model (``full_clean``: lengths,
-    choices, dosage ranges) before it is written; a bad entry in the library data
+    choices, dosage ranges) before it is written; a bad entry in ``builtin.toml``
     raises ``ValidationError`` naming its slug, and the whole load is rolled back.
     """
+    builtin = builtin_library()
     regions_created = 0
     regions: dict[str, BodyRegion] = {}
-    for position, (slug, name) in enumerate(REGIONS):
+    for position, entry in enumerate(builtin.regions):
         region, created = BodyRegion.objects.get_or_create(
-            slug=slug, defaults={"name": name, "position": position}
+            slug=entry["slug"], defaults={"name": entry["name"], "position": position}
         )
-        regions[slug] = region
+        regions[entry["slug"]] = region
         regions_created += created
 
     existing = set(Exercise.objects.values_list("slug", flat=True))
     exercises_created = 0
-    for data in EXERCISES:
+    for data in builtin.exercises:
         if data["slug"] in existing:
             continue
         exercise = Exercise(
@@ -78,20 +80,19 @@ def library_load() -> LibraryLoadResult:
         except ValidationError as error:
             raise ValidationError(f"Library exercise {data['slug']!r}: {error.message_dict}") from error
         exercise.save()
+        unknown = sorted(set(data["regions"]) - set(regions))
+        if unknown:
+            raise ValidationError(f"Library exercise {data['slug']!r}: unknown regions {unknown}")
         exercise.regions.set([regions[slug] for slug in data["regions"]])
         exercises_created += 1
 
     templates_created = 0
     if not PlanTemplate.objects.filter(name=LOW_BACK_TEMPLATE_NAME, clinic=None).exists():
+        shared = builtin.template
         template = PlanTemplate.objects.create(
-            name=LOW_BACK_TEMPLATE_NAME,
-            condition="Non-specific low back pain, one side",
-            description=(
-                "Five gentle exercises for pain on one side of the low back, above the buttock: "
-                "mobility first, then control and strength."
-            ),
+            name=shared["name"], condition=shared["condition"], description=shared["description"]
         )
-        by_slug = Exercise.objects.in_bulk(LOW_BACK_ONE_SIDE_SLUGS, field_name="slug")
+        by_slug = Exercise.objects.in_bulk(shared["exercises"], field_name="slug")
         TemplateExercise.objects.bulk_create(
             TemplateExercise(
                 template=template,
@@ -103,7 +104,7 @@ def library_load() -> LibraryLoadResult:
                 sessions_per_day=by_slug[slug].sessions_per_day,
                 days_per_week=by_slug[slug].days_per_week,
             )
-            for position, slug in enumerate(LOW_BACK_ONE_SIDE_SLUGS)
+            for position, slug in enumerate(shared["exercises"])
         )
         templates_created = 1
     return LibraryLoadResult(regions_created, exercises_created, templates_created)

@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from library.data import EXERCISES, LOW_BACK_ONE_SIDE_SLUGS
+from library.builtin import builtin_library
 from library.forms import ExerciseAdminForm
 from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise
 
 pytestmark = pytest.mark.django_db
+
+EXERCISES = builtin_library().exercises
+LOW_BACK_ONE_SIDE_SLUGS = builtin_library().template["exercises"]
 
 
 def _snapshot() -> dict[str, Any]:

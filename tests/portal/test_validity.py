@@ -290,12 +290,15 @@ def test_a_long_condition_is_refused_not_cut(personas: Any) -> None:
 
 
 def test_the_library_loader_checks_each_exercise_with_its_model(monkeypatch: Any) -> None:
+    from dataclasses import replace
+
     from library import services
-    from library.data import EXERCISES
+    from library.builtin import builtin_library
     from library.models import Exercise
 
-    broken = [{**EXERCISES[0], "slug": "too-long-summary", "summary": "S" * 301}]
-    monkeypatch.setattr(services, "EXERCISES", broken)
+    shipped = builtin_library()
+    broken = [{**shipped.exercises[0], "slug": "too-long-summary", "summary": "S" * 301}]
+    monkeypatch.setattr(services, "builtin_library", lambda: replace(shipped, exercises=broken))
     with pytest.raises(ValidationError, match=r"too-long-summary.*summary"):
         services.library_load()
     assert not Exercise.objects.filter(slug="too-long-summary").exists()

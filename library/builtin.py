@@ -1,0 +1,70 @@
+"""The built-in library as data: ``builtin.toml`` beside this module, read once.
+
+The file holds the body regions, the exercises and the shared low-back template.
+Nothing here restates what a valid exercise is: ``library.services.library_load`` checks
+each entry with the ``Exercise`` model (choices, dosage limits, lengths) as it writes it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TypedDict
+
+PATH = Path(__file__).with_name("builtin.toml")
+
+
+class ExerciseData(TypedDict):
+    """One exercise as the file gives it. ``instructions`` are steps, one per line on the page;
+    ``regions`` are body-region slugs; dosage fields are counts, ``hold_seconds`` seconds."""
+
+    slug: str
+    name: str
+    summary: str
+    instructions: list[str]
+    regions: list[str]
+    category: str
+    equipment: str
+    difficulty: str
+    sets: int
+    reps: int
+    hold_seconds: int
+    sessions_per_day: int
+    days_per_week: int
+    precautions: str
+    video_url: str
+
+
+class RegionData(TypedDict):
+    slug: str
+    name: str
+
+
+class TemplateData(TypedDict):
+    """The shared template: ``exercises`` are slugs in order, each at its own default dosage."""
+
+    name: str
+    condition: str
+    description: str
+    exercises: list[str]
+
+
+@dataclass(frozen=True)
+class BuiltinLibrary:
+    regions: list[RegionData]
+    exercises: list[ExerciseData]
+    template: TemplateData
+
+
+@cache
+def builtin_library() -> BuiltinLibrary:
+    """The file's regions (in display order), exercises and template.
+
+    Raises ``tomllib.TOMLDecodeError`` for a file that is not TOML and ``KeyError`` for a
+    missing section; what each exercise may hold is the loader's (the model's) to check.
+    """
+    with PATH.open("rb") as file:
+        data = tomllib.load(file)
+    return BuiltinLibrary(regions=data["regions"], exercises=data["exercises"], template=data["template"])
