@@ -17,7 +17,7 @@ from accounts.limits import too_many_requests
 from accounts.localday import DAY_CLOSED, DAY_IN_FUTURE, page_day
 from audit.services import audit_log
 from careplans.selectors import active_plan_of
-from careplans.services import exercise_session_mark
+from careplans.sessions import exercise_session_mark
 from checkins.models import PainCheckIn
 from checkins.selectors import checkin_on
 from checkins.trend import patient_trend

@@ -14,7 +14,7 @@ from django.urls import reverse
 from accounts.localday import DAY_CLOSED, DAY_IN_FUTURE
 from audit.models import AuditEvent
 from careplans.models import CarePlan, ExerciseSession
-from careplans.services import exercise_session_mark
+from careplans.sessions import exercise_session_mark
 from portal.errors import DomainError
 from tests.helpers import HTMX, as_user, template_plan
 

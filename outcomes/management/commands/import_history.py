@@ -15,7 +15,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from outcomes.history_import import history_import, history_read
+from outcomes.history_file import history_read
+from outcomes.history_import import history_import
 
 MAX_ERRORS_SHOWN = 200
 

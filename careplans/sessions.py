@@ -1,0 +1,74 @@
+"""The patient's marks: an exercise of today's plan marked done or not done, once per local day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.db import IntegrityError, transaction
+
+from accounts.localday import answer_day
+from accounts.models import Patient
+from audit.services import audit_log
+from careplans.models import ExerciseSession, PlanExercise, PlanStatus
+from portal.errors import DomainError
+
+
+@transaction.atomic
+def exercise_session_mark(
+    *,
+    patient: Patient,
+    plan_exercise_id: int,
+    done: bool,
+    local_date: date | None = None,
+    now: datetime | None = None,
+    ip: str | None = None,
+) -> PlanExercise:
+    """Mark one exercise of the active plan done (or not) for one of the patient's local dates.
+
+    ``local_date`` is the date the Today page was rendered for (None: the
+    patient's day at ``now``, an aware datetime defaulting to now); the rule of
+    ``accounts.localday.answer_day`` decides whether it still takes answers.
+    Idempotent: the form says which state it wants, so a double tap or a
+    resubmitted form never flips it back. Raises ``DomainError``: ``not_found``
+    (not in the active plan), ``day_in_future`` / ``day_closed`` (field
+    ``local_date``), ``outside_plan`` (the day is outside the plan's weeks).
+    """
+    item = (
+        PlanExercise.objects.select_related("plan", "exercise")
+        .filter(pk=plan_exercise_id, plan__patient=patient, plan__status=PlanStatus.ACTIVE)
+        .first()
+    )
+    if item is None:
+        raise DomainError("That exercise is not in your current plan.", code="not_found")
+    day = answer_day(patient=patient, day=local_date, now=now)
+    if not item.plan.start_date <= day <= item.plan.end_date:
+        raise DomainError(
+            f"Your plan runs from {item.plan.start_date:%-d %b} to {item.plan.end_date:%-d %b %Y}.",
+            field="local_date",
+            code="outside_plan",
+        )
+    existing = ExerciseSession.objects.filter(plan_exercise=item, local_date=day)
+    if done:
+        if not existing.exists():
+            try:
+                with transaction.atomic():
+                    ExerciseSession.objects.create(patient=patient, plan_exercise=item, local_date=day)
+            except IntegrityError:
+                pass  # The same tap arrived twice at once: it is done, which is what was asked.
+            else:
+                audit_log(
+                    action="exercise_session.done",
+                    actor=patient.user,
+                    obj=item.plan,
+                    ip=ip,
+                    data={"exercise": item.exercise.slug, "local_date": day.isoformat()},
+                )
+    elif existing.delete()[0]:
+        audit_log(
+            action="exercise_session.undone",
+            actor=patient.user,
+            obj=item.plan,
+            ip=ip,
+            data={"exercise": item.exercise.slug, "local_date": day.isoformat()},
+        )
+    return item
