@@ -32,21 +32,21 @@ def weekly_adherence(plan: CarePlan, *, today: date) -> list[WeekAdherence]:
         return []
     items = list(PlanExercise.objects.filter(plan=plan).values_list("id", "days_per_week"))
     done: dict[tuple[int, int], int] = defaultdict(int)
-    for item_id, day in ExerciseSession.objects.filter(
+    for plan_exercise_id, day in ExerciseSession.objects.filter(
         plan_exercise__plan=plan, local_date__gte=plan.start_date, local_date__lte=last_day
     ).values_list("plan_exercise_id", "local_date"):
-        done[(item_id, (day - plan.start_date).days // 7)] += 1
+        done[(plan_exercise_id, (day - plan.start_date).days // 7)] += 1
     weeks = []
     for index in range((last_day - plan.start_date).days // 7 + 1):
         first = plan.start_date + timedelta(days=7 * index)
         last = min(first + timedelta(days=6), last_day)
         week_done = week_due = 0
-        for item_id, days_per_week in items:
+        for plan_exercise_id, days_per_week in items:
             due = prescribed_sessions(
                 plan_start=plan.start_date, days_per_week=days_per_week, first=first, last=last
             )
             week_due += due
-            week_done += min(done[(item_id, index)], due)
+            week_done += min(done[(plan_exercise_id, index)], due)
         weeks.append(
             WeekAdherence(week=index + 1, first=first, last=last, adherence=Adherence(week_done, week_due))
         )
@@ -148,30 +148,30 @@ def adherence_for_plans(
             .annotate(n=Count("id"))
             .values_list("plan_exercise_id", "week", "n")
         )
-        for item_id, week, n in counted:
-            done_by_week[item_id, week] = n
+        for plan_exercise_id, week, n in counted:
+            done_by_week[plan_exercise_id, week] = n
     else:
         # A short window: fetch (exercise, day) pairs and keep each plan's own days.
         earliest = min(first for first, _ in windows.values())
         pairs = sessions.filter(local_date__gte=earliest).values_list(
             "plan_exercise_id", "plan_exercise__plan_id", "local_date"
         )
-        for item_id, plan_id, day in pairs:
+        for plan_exercise_id, plan_id, day in pairs:
             first, last = windows[plan_id]
             if first <= day <= last:
-                done_by_week[item_id, (day - starts[plan_id]).days // 7] += 1
+                done_by_week[plan_exercise_id, (day - starts[plan_id]).days // 7] += 1
     done_weeks: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for (item_id, week), n in done_by_week.items():
-        done_weeks[item_id].append((week, n))
+    for (plan_exercise_id, week), n in done_by_week.items():
+        done_weeks[plan_exercise_id].append((week, n))
     done: dict[int, int] = defaultdict(int)
     prescribed: dict[int, int] = defaultdict(int)
-    for item_id, plan_id, days_per_week in items:
+    for plan_exercise_id, plan_id, days_per_week in items:
         first, last = windows[plan_id]
         start = starts[plan_id]
         prescribed[plan_id] += prescribed_sessions(
             plan_start=start, days_per_week=days_per_week, first=first, last=last
         )
-        for week, n in done_weeks[item_id]:
+        for week, n in done_weeks[plan_exercise_id]:
             due = _due_in_week(start=start, week=week, days_per_week=days_per_week, first=first, last=last)
             done[plan_id] += min(n, due)
     return {plan.pk: Adherence(done[plan.pk], prescribed[plan.pk]) for plan in plans}

@@ -57,7 +57,7 @@ class CarePlanSerializer(serializers.ModelSerializer[CarePlan]):
     patient_name = serializers.CharField(source="patient.user.full_name", read_only=True)
     therapist_name = serializers.CharField(source="therapist.user.full_name", read_only=True)
     end_date = serializers.DateField(read_only=True)
-    exercises = PlanExerciseSerializer(many=True, read_only=True, source="items")
+    exercises = PlanExerciseSerializer(many=True, read_only=True)
 
     class Meta:
         model = CarePlan
@@ -176,7 +176,7 @@ class CarePlanViewSet(
 
     def get_queryset(self) -> QuerySet[CarePlan]:
         items = Prefetch(
-            "items", queryset=PlanExercise.objects.select_related("exercise").order_by("position", "id")
+            "exercises", queryset=PlanExercise.objects.select_related("exercise").order_by("position", "id")
         )
         therapist = therapist_for(self.request)
         if therapist is not None:
@@ -308,11 +308,11 @@ class CarePlanViewSet(
         )
         return Response(PlanExerciseSerializer(item).data, status=status.HTTP_201_CREATED)
 
-    def _item(self, plan: CarePlan) -> PlanExercise:
-        item_id = parse_id(self.kwargs.get("item_id", ""))
-        if item_id is None:
+    def _plan_exercise(self, plan: CarePlan) -> PlanExercise:
+        plan_exercise_id = parse_id(self.kwargs.get("plan_exercise_id", ""))
+        if plan_exercise_id is None:
             raise Http404
-        return selectors.plan_exercise_of(plan=plan, plan_exercise_id=item_id)
+        return selectors.plan_exercise_of(plan=plan, plan_exercise_id=plan_exercise_id)
 
     @extend_schema(
         summary="Change one plan exercise's dosage or note (therapists)",
@@ -329,21 +329,27 @@ class CarePlanViewSet(
     @action(
         detail=True,
         methods=["patch", "delete"],
-        url_path=f"exercises/(?P<item_id>{ID_PATTERN})",
+        url_path=f"exercises/(?P<plan_exercise_id>{ID_PATTERN})",
         url_name="exercise",
     )
-    def exercise(self, request: Request, pk: str | None = None, item_id: str | None = None) -> Response:
+    def exercise(
+        self, request: Request, pk: str | None = None, plan_exercise_id: str | None = None
+    ) -> Response:
         plan = self._plan()
-        item = self._item(plan)
+        item = self._plan_exercise(plan)
         therapist = self._therapist()
         if request.method == "DELETE":
-            services.careplan_exercise_remove(item=item, by=therapist, ip=client_ip(request))
+            services.careplan_exercise_remove(plan_exercise=item, by=therapist, ip=client_ip(request))
             return Response(status=status.HTTP_204_NO_CONTENT)
         data = PlanExerciseUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         dose = {name: values.get(name, getattr(item, name)) for name in DOSAGE_LIMITS}
         item = services.careplan_exercise_update(
-            item=item, by=therapist, note=values.get("note", item.note), ip=client_ip(request), **dose
+            plan_exercise=item,
+            by=therapist,
+            note=values.get("note", item.note),
+            ip=client_ip(request),
+            **dose,
         )
         return Response(PlanExerciseSerializer(item).data)

@@ -181,11 +181,11 @@ class _Handout(FPDF):
         self.cell(0, 5, f"page {self.page_no()}/{{nb}}", align=Align.R)
 
 
-def handout_pdf(plan: CarePlan, items: Sequence[PlanExercise]) -> bytes:
+def handout_pdf(plan: CarePlan, plan_exercises: Sequence[PlanExercise]) -> bytes:
     """The plan's home-exercise handout as PDF bytes (A4): title, patient, dates, therapist,
     then each exercise with its dosage, steps, the therapist's note and precautions.
 
-    ``items`` are the plan's exercises in order, with ``exercise`` loaded. Text in any
+    ``plan_exercises`` are the plan's exercises in order, with ``exercise`` loaded. Text in any
     script the fonts cover prints as written; a character none of them has is logged
     (``careplans.handout``, ERROR) with its code point.
     """
@@ -195,9 +195,15 @@ def handout_pdf(plan: CarePlan, items: Sequence[PlanExercise]) -> bytes:
     # A footer is one cell: with right-to-left text in it, only the patient's name (one direction).
     footer = patient if any(has_rtl(part) for part in footer_parts) else " · ".join(footer_parts)
     texts = [plan.title, patient, therapist, plan.condition]
-    for item in items:
-        exercise = item.exercise
-        texts += [exercise.name, item.dosage_text, item.note, exercise.precautions, *exercise.steps]
+    for plan_exercise in plan_exercises:
+        exercise = plan_exercise.exercise
+        texts += [
+            exercise.name,
+            plan_exercise.dosage_text,
+            plan_exercise.note,
+            exercise.precautions,
+            *exercise.steps,
+        ]
     pdf = _Handout(footer, text="".join(texts))
     pdf.drawn.append(footer)
     pdf.set_title(f"{plan.title}: home exercises")
@@ -214,19 +220,19 @@ def handout_pdf(plan: CarePlan, items: Sequence[PlanExercise]) -> bytes:
         color=MUTED,
     )
     pdf.ln(3)
-    for number, item in enumerate(items, start=1):
-        exercise = item.exercise
+    for number, plan_exercise in enumerate(plan_exercises, start=1):
+        exercise = plan_exercise.exercise
         pdf.set_draw_color(213, 219, 227)
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
         pdf.ln(2.5)
         pdf.para(f"{number}. {exercise.name}", size=13, style="B")
-        pdf.para(item.dosage_text, size=10.5, style="B", color=BRAND)
+        pdf.para(plan_exercise.dosage_text, size=10.5, style="B", color=BRAND)
         pdf.ln(1)
         for step_number, step in enumerate(exercise.steps, start=1):
             pdf.para(f"{step_number}. {step}", size=10)
-        if item.note:
+        if plan_exercise.note:
             pdf.ln(1)
-            pdf.labelled([f"Note from {therapist}: ", item.note], size=10, style="B")
+            pdf.labelled([f"Note from {therapist}: ", plan_exercise.note], size=10, style="B")
         if exercise.precautions:
             pdf.labelled(["Take care: ", exercise.precautions], size=9, color=MUTED)
         if exercise.video_url or exercise.image_url:

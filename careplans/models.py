@@ -84,7 +84,7 @@ class CarePlan(models.Model):
 
 
 class PlanExercise(Dosage):
-    plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="items")
+    plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="exercises")
     # The library asks which of its exercises plans still use through this reverse name.
     exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="plan_exercises")
     position = models.PositiveSmallIntegerField(default=0)

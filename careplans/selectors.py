@@ -50,15 +50,15 @@ def plan_exercise_of(*, plan: CarePlan, plan_exercise_id: int) -> PlanExercise:
 
     The read is noted for the audit trail (audit.services.audit_read).
     """
-    item = get_object_or_404(plan.items.select_related("exercise"), pk=plan_exercise_id)
+    item = get_object_or_404(plan.exercises.select_related("exercise"), pk=plan_exercise_id)
     item.plan = plan
     audit_read([item])
     return item
 
 
-def plan_items(*, plan: CarePlan) -> list[PlanExercise]:
+def ordered_plan_exercises(*, plan: CarePlan) -> list[PlanExercise]:
     """A plan's exercises in order, archived ones included (a plan keeps what it prescribes)."""
-    return list(plan.items.select_related("exercise").order_by("position", "id"))
+    return list(plan.exercises.select_related("exercise").order_by("position", "id"))
 
 
 def plan_versions(*, plan: CarePlan) -> QuerySet[PlanVersion]:

@@ -84,15 +84,15 @@ def _published_exercise(exercise_id: int) -> Exercise:
     return exercise
 
 
-def _items(plan: CarePlan) -> list[PlanExercise]:
-    return list(plan.items.select_related("exercise").order_by("position", "id"))
+def _plan_exercises(plan: CarePlan) -> list[PlanExercise]:
+    return list(plan.exercises.select_related("exercise").order_by("position", "id"))
 
 
 def _record_version(plan: CarePlan, *, by: User, ip: str | None) -> PlanVersion | None:
     """Snapshot an active plan after a change; nothing when the content did not change."""
     if plan.status != PlanStatus.ACTIVE:
         return None
-    snapshot = plan_snapshot(plan, _items(plan))
+    snapshot = plan_snapshot(plan, _plan_exercises(plan))
     previous = plan.versions.order_by("-number").first()
     lines = change_summary(previous.content if previous else None, snapshot)
     if not lines:
@@ -145,7 +145,7 @@ def careplan_create(
     skipped: list[str] = []
     if template is not None:
         items: list[PlanExercise] = []
-        for item in template.items.select_related("exercise").order_by("position", "id"):
+        for item in template.exercises.select_related("exercise").order_by("position", "id"):
             if item.exercise.status != ExerciseStatus.PUBLISHED:
                 skipped.append(item.exercise.name)
                 continue
@@ -205,9 +205,9 @@ def careplan_exercise_add(
     plan = _locked(plan)
     _check_editable(plan)
     exercise = _published_exercise(exercise_id)
-    if plan.items.filter(exercise=exercise).exists():
+    if plan.exercises.filter(exercise=exercise).exists():
         raise DomainError(f"{exercise.name} is already in this plan.", field="exercise")
-    last = plan.items.order_by("-position").values_list("position", flat=True).first()
+    last = plan.exercises.order_by("-position").values_list("position", flat=True).first()
     item = PlanExercise.objects.create(
         plan=plan,
         exercise=exercise,
@@ -224,7 +224,7 @@ def careplan_exercise_add(
 @transaction.atomic
 def careplan_exercise_update(
     *,
-    item: PlanExercise,
+    plan_exercise: PlanExercise,
     by: Therapist,
     sets: int,
     reps: int,
@@ -234,8 +234,8 @@ def careplan_exercise_update(
     note: str = "",
     ip: str | None = None,
 ) -> PlanExercise:
-    _check_clinic(item.plan, by)
-    plan = _locked(item.plan)
+    _check_clinic(plan_exercise.plan, by)
+    plan = _locked(plan_exercise.plan)
     _check_editable(plan)
     dose = {
         "sets": sets,
@@ -246,35 +246,35 @@ def careplan_exercise_update(
     }
     validate_dosage(dose)
     _check_length(note, model=PlanExercise, name="note", field="note", what="note")
-    item = PlanExercise.objects.select_related("exercise").get(pk=item.pk, plan=plan)
-    before = {name: getattr(item, name) for name in dose} | {"note": item.note}
+    plan_exercise = PlanExercise.objects.select_related("exercise").get(pk=plan_exercise.pk, plan=plan)
+    before = {name: getattr(plan_exercise, name) for name in dose} | {"note": plan_exercise.note}
     for name, value in dose.items():
-        setattr(item, name, value)
-    item.note = note.strip()
-    item.save(update_fields=[*dose, "note"])
+        setattr(plan_exercise, name, value)
+    plan_exercise.note = note.strip()
+    plan_exercise.save(update_fields=[*dose, "note"])
     audit_log(
         action="careplan.exercise_changed",
         actor=by.user,
         obj=plan,
         ip=ip,
-        data={"exercise": item.exercise.slug, "before": before},
+        data={"exercise": plan_exercise.exercise.slug, "before": before},
     )
     _record_version(plan, by=by.user, ip=ip)
-    return item
+    return plan_exercise
 
 
 @transaction.atomic
 def careplan_exercise_move(
-    *, item: PlanExercise, by: Therapist, direction: str, ip: str | None = None
+    *, plan_exercise: PlanExercise, by: Therapist, direction: str, ip: str | None = None
 ) -> None:
     """Swap an exercise with its neighbour above or below."""
-    _check_clinic(item.plan, by)
-    plan = _locked(item.plan)
+    _check_clinic(plan_exercise.plan, by)
+    plan = _locked(plan_exercise.plan)
     _check_editable(plan)
     if direction not in ("up", "down"):
         raise DomainError("Move an exercise up or down.", field="direction")
-    items = list(plan.items.order_by("position", "id"))
-    index = next((i for i, other in enumerate(items) if other.pk == item.pk), None)
+    items = list(plan.exercises.order_by("position", "id"))
+    index = next((i for i, other in enumerate(items) if other.pk == plan_exercise.pk), None)
     if index is None:
         raise DomainError("That exercise is no longer in the plan.")
     target = index - 1 if direction == "up" else index + 1
@@ -290,19 +290,19 @@ def careplan_exercise_move(
         actor=by.user,
         obj=plan,
         ip=ip,
-        data={"item": item.pk, "direction": direction},
+        data={"plan_exercise": plan_exercise.pk, "direction": direction},
     )
     _record_version(plan, by=by.user, ip=ip)
 
 
 @transaction.atomic
-def careplan_exercise_remove(*, item: PlanExercise, by: Therapist, ip: str | None = None) -> None:
-    _check_clinic(item.plan, by)
-    plan = _locked(item.plan)
+def careplan_exercise_remove(*, plan_exercise: PlanExercise, by: Therapist, ip: str | None = None) -> None:
+    _check_clinic(plan_exercise.plan, by)
+    plan = _locked(plan_exercise.plan)
     _check_editable(plan)
-    slug = item.exercise.slug
+    slug = plan_exercise.exercise.slug
     # The patient's ticks for it go too; the version history keeps what was prescribed.
-    PlanExercise.objects.filter(pk=item.pk, plan=plan).delete()
+    PlanExercise.objects.filter(pk=plan_exercise.pk, plan=plan).delete()
     audit_log(action="careplan.exercise_removed", actor=by.user, obj=plan, ip=ip, data={"exercise": slug})
     _record_version(plan, by=by.user, ip=ip)
 
@@ -318,7 +318,7 @@ def careplan_activate(*, plan: CarePlan, by: Therapist, ip: str | None = None) -
     plan = _locked(plan)
     if plan.status != PlanStatus.DRAFT:
         raise DomainError(f"This plan is already {plan.get_status_display().lower()}.")
-    if not plan.items.exists():
+    if not plan.exercises.exists():
         raise DomainError("Add at least one exercise before activating the plan.")
     plan.status = PlanStatus.ACTIVE
     plan.activated_at = timezone.now()
@@ -380,7 +380,7 @@ def careplan_save_as_template(
     _check_length(name, model=PlanTemplate, name="name", field="name", what="name")
     if PlanTemplate.objects.filter(clinic=by.clinic, name__iexact=name).exists():
         raise DomainError("Your clinic already has a template with this name.", field="name")
-    items = [item for item in _items(plan) if item.exercise.status == ExerciseStatus.PUBLISHED]
+    items = [item for item in _plan_exercises(plan) if item.exercise.status == ExerciseStatus.PUBLISHED]
     if not items:
         raise DomainError("The plan has no published exercises to save.")
     template = PlanTemplate.objects.create(

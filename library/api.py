@@ -80,7 +80,7 @@ class TemplateExerciseSerializer(serializers.ModelSerializer[TemplateExercise]):
 
 class PlanTemplateSerializer(serializers.ModelSerializer[PlanTemplate]):
     shared = serializers.SerializerMethodField()
-    exercises = TemplateExerciseSerializer(many=True, read_only=True, source="items")
+    exercises = TemplateExerciseSerializer(many=True, read_only=True)
 
     class Meta:
         model = PlanTemplate
@@ -155,7 +155,7 @@ class PlanTemplateViewSet(
         if therapist is None:
             return PlanTemplate.objects.none()
         return selectors.plan_templates_for(clinic=therapist.clinic).prefetch_related(
-            Prefetch("items", queryset=TemplateExercise.objects.select_related("exercise"))
+            Prefetch("exercises", queryset=TemplateExercise.objects.select_related("exercise"))
         )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -175,7 +175,7 @@ class PlanTemplate(models.Model):
 
 
 class TemplateExercise(Dosage):
-    template = models.ForeignKey(PlanTemplate, on_delete=models.CASCADE, related_name="items")
+    template = models.ForeignKey(PlanTemplate, on_delete=models.CASCADE, related_name="exercises")
     exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
     note = models.TextField(blank=True, max_length=1000)

@@ -53,6 +53,6 @@ def plan_templates_for(*, clinic: Clinic) -> QuerySet[PlanTemplate]:
     """Shared templates (no clinic) and this clinic's own, with their exercise counts."""
     return (
         PlanTemplate.objects.filter(Q(clinic__isnull=True) | Q(clinic=clinic))
-        .annotate(exercise_count=Count("items"))
+        .annotate(exercise_count=Count("exercises"))
         .order_by("clinic_id", "name")
     )

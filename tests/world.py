@@ -99,7 +99,9 @@ def world(personas: Personas) -> World:
     CarePlan.objects.filter(pk=plan_a.pk).update(version=1)
     plan_a.version = 1
     PlanVersion.objects.create(
-        plan=plan_a, number=1, content=plan_snapshot(plan_a, list(plan_a.items.select_related("exercise")))
+        plan=plan_a,
+        number=1,
+        content=plan_snapshot(plan_a, list(plan_a.exercises.select_related("exercise"))),
     )
     ReminderDelivery.objects.create(patient=p.patient_a, local_date=start)
     audit_a = AuditEvent.objects.filter(action="api_token.created").first() or AuditEvent.objects.create(

@@ -38,17 +38,17 @@ def _plan(plan: CarePlan) -> dict[str, Any]:
         "ended_at": _iso(plan.ended_at),
         "exercises": [
             {
-                "exercise": item.exercise.name,
-                "slug": item.exercise.slug,
-                "position": item.position,
-                "sets": item.sets,
-                "reps": item.reps,
-                "hold_seconds": item.hold_seconds,
-                "sessions_per_day": item.sessions_per_day,
-                "days_per_week": item.days_per_week,
-                "note": item.note,
+                "exercise": plan_exercise.exercise.name,
+                "slug": plan_exercise.exercise.slug,
+                "position": plan_exercise.position,
+                "sets": plan_exercise.sets,
+                "reps": plan_exercise.reps,
+                "hold_seconds": plan_exercise.hold_seconds,
+                "sessions_per_day": plan_exercise.sessions_per_day,
+                "days_per_week": plan_exercise.days_per_week,
+                "note": plan_exercise.note,
             }
-            for item in plan.items.all()
+            for plan_exercise in plan.exercises.all()
         ],
         "versions": [
             {"number": v.number, "created_at": _iso(v.created_at), "summary": v.summary, "content": v.content}
@@ -80,7 +80,8 @@ def patient_export(*, patient: Patient) -> dict[str, Any]:
         .select_related("therapist__user", "outcome")
         .prefetch_related(
             Prefetch(
-                "items", queryset=PlanExercise.objects.select_related("exercise").order_by("position", "id")
+                "exercises",
+                queryset=PlanExercise.objects.select_related("exercise").order_by("position", "id"),
             ),
             Prefetch("versions", queryset=PlanVersion.objects.order_by("number")),
         )

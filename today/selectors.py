@@ -8,12 +8,12 @@ from datetime import date, timedelta
 from accounts.models import Patient
 from careplans.adherence import Adherence, adherence_for_plans
 from careplans.models import CarePlan, ExerciseSession, PlanExercise
-from careplans.selectors import active_plan_of, plan_items, week_label
+from careplans.selectors import active_plan_of, ordered_plan_exercises, week_label
 
 
 @dataclass(frozen=True)
-class TodayItem:
-    item: PlanExercise
+class TodayExercise:
+    plan_exercise: PlanExercise
     done_today: bool
     done_this_week: int
     # Exercises prescribed on fewer than 7 days a week rest once the week's quota is met.
@@ -27,21 +27,21 @@ class TodayView:
     plan: CarePlan | None = None
     week: str = ""
     adherence: Adherence | None = None
-    items: list[TodayItem] = field(default_factory=list)
+    exercises: list[TodayExercise] = field(default_factory=list)
     started: bool = True
     finished: bool = False
 
     @property
-    def due(self) -> list[TodayItem]:
-        return [entry for entry in self.items if entry.due]
+    def due(self) -> list[TodayExercise]:
+        return [entry for entry in self.exercises if entry.due]
 
     @property
-    def resting(self) -> list[TodayItem]:
-        return [entry for entry in self.items if not entry.due]
+    def resting(self) -> list[TodayExercise]:
+        return [entry for entry in self.exercises if not entry.due]
 
     @property
     def done_count(self) -> int:
-        return sum(1 for entry in self.items if entry.done_today)
+        return sum(1 for entry in self.exercises if entry.done_today)
 
 
 def today_for(*, patient: Patient) -> TodayView:
@@ -51,7 +51,7 @@ def today_for(*, patient: Patient) -> TodayView:
     if plan is None:
         return TodayView(patient=patient, today=today)
     plan.patient = patient
-    items = plan_items(plan=plan)
+    plan_exercises = ordered_plan_exercises(plan=plan)
     week_start = plan.start_date + timedelta(days=7 * max(0, (today - plan.start_date).days // 7))
     done_days = list(
         ExerciseSession.objects.filter(
@@ -59,15 +59,15 @@ def today_for(*, patient: Patient) -> TodayView:
         ).values_list("plan_exercise_id", "local_date")
     )
     entries = []
-    for item in items:
-        days = [day for item_id, day in done_days if item_id == item.pk]
+    for plan_exercise in plan_exercises:
+        days = [day for plan_exercise_id, day in done_days if plan_exercise_id == plan_exercise.pk]
         done_today = today in days
         entries.append(
-            TodayItem(
-                item=item,
+            TodayExercise(
+                plan_exercise=plan_exercise,
                 done_today=done_today,
                 done_this_week=len(days),
-                due=done_today or len(days) < item.days_per_week,
+                due=done_today or len(days) < plan_exercise.days_per_week,
             )
         )
     adherence = adherence_for_plans([plan], today=today)[plan.pk]
@@ -77,12 +77,12 @@ def today_for(*, patient: Patient) -> TodayView:
         plan=plan,
         week=week_label(plan, today),
         adherence=adherence,
-        items=entries,
+        exercises=entries,
         started=today >= plan.start_date,
         finished=today > plan.end_date,
     )
 
 
-def today_entry(*, patient: Patient, item_id: int) -> tuple[TodayView, TodayItem | None]:
+def today_entry(*, patient: Patient, plan_exercise_id: int) -> tuple[TodayView, TodayExercise | None]:
     view = today_for(patient=patient)
-    return view, next((entry for entry in view.items if entry.item.pk == item_id), None)
+    return view, next((entry for entry in view.exercises if entry.plan_exercise.pk == plan_exercise_id), None)

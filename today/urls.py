@@ -6,7 +6,7 @@ from today import views
 
 urlpatterns = [
     path("today/", views.today, name="today"),
-    path("today/exercises/<int:item_id>/", views.today_mark, name="today-mark"),
+    path("today/exercises/<int:plan_exercise_id>/", views.today_mark, name="today-mark"),
     path("checkin/", views.checkin, name="checkin"),
     path("checkin/done/", views.checkin_done, name="checkin-done"),
     path("account/export/", views.data_export, name="account-export"),

@@ -39,7 +39,7 @@ def today(request: HttpRequest) -> HttpResponse:
 
 @patient_required
 @require_POST
-def today_mark(request: HttpRequest, item_id: int) -> HttpResponse:
+def today_mark(request: HttpRequest, plan_exercise_id: int) -> HttpResponse:
     """One tap marks an exercise done (or undoes it); a plain form post works without JS."""
     patient = patient_of(request)
     form = SessionMarkForm(request.POST)
@@ -51,7 +51,7 @@ def today_mark(request: HttpRequest, item_id: int) -> HttpResponse:
         try:
             exercise_session_mark(
                 patient=patient,
-                plan_exercise_id=item_id,
+                plan_exercise_id=plan_exercise_id,
                 done=form.cleaned_data["done"],
                 local_date=day,
                 ip=client_ip(request),
@@ -70,8 +70,8 @@ def today_mark(request: HttpRequest, item_id: int) -> HttpResponse:
             messages.error(request, error)
         elif notice:
             messages.success(request, notice)
-        return redirect(reverse("today") + f"#item-{item_id}")
-    day_view, entry = today_entry(patient=patient, item_id=item_id)
+        return redirect(reverse("today") + f"#plan-exercise-{plan_exercise_id}")
+    day_view, entry = today_entry(patient=patient, plan_exercise_id=plan_exercise_id)
     if entry is None:
         raise Http404("No such exercise in your plan")
     return render(

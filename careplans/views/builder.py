@@ -24,10 +24,10 @@ from careplans.forms import (
 )
 from careplans.models import CarePlan, PlanExercise, PlanStatus
 from careplans.selectors import (
+    ordered_plan_exercises,
     patient_plans,
     plan_exercise_of,
     plan_for_clinic,
-    plan_items,
     plan_library_search,
     plan_progress,
     plan_versions,
@@ -69,13 +69,13 @@ def therapist_plan(request: HttpRequest, plan_id: int) -> CarePlan:
     return plan_for_clinic(clinic=therapist_of(request).clinic, plan_id=plan_id)
 
 
-def _item(plan: CarePlan, item_id: int) -> PlanExercise:
-    return plan_exercise_of(plan=plan, plan_exercise_id=item_id)
+def _plan_exercise(plan: CarePlan, plan_exercise_id: int) -> PlanExercise:
+    return plan_exercise_of(plan=plan, plan_exercise_id=plan_exercise_id)
 
 
-def _item_form(item: PlanExercise, data: Any = None) -> PlanExerciseForm:
-    initial = {name: getattr(item, name) for name in DOSAGE_LIMITS} | {"note": item.note}
-    return PlanExerciseForm(data, initial=initial, prefix=f"item-{item.pk}")
+def _plan_exercise_form(plan_exercise: PlanExercise, data: Any = None) -> PlanExerciseForm:
+    initial = {name: getattr(plan_exercise, name) for name in DOSAGE_LIMITS} | {"note": plan_exercise.note}
+    return PlanExerciseForm(data, initial=initial, prefix=f"plan_exercise-{plan_exercise.pk}")
 
 
 def plan_url(plan: CarePlan, anchor: str = "") -> str:
@@ -83,13 +83,16 @@ def plan_url(plan: CarePlan, anchor: str = "") -> str:
 
 
 def _items_context(plan: CarePlan, bound: dict[int, PlanExerciseForm] | None = None) -> dict[str, Any]:
-    items = plan_items(plan=plan)
+    plan_exercises = ordered_plan_exercises(plan=plan)
     bound = bound or {}
     return {
         "plan": plan,
         "editable": plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE),
-        "entries": [(item, bound.get(item.pk) or _item_form(item)) for item in items],
-        "item_count": len(items),
+        "entries": [
+            (plan_exercise, bound.get(plan_exercise.pk) or _plan_exercise_form(plan_exercise))
+            for plan_exercise in plan_exercises
+        ],
+        "exercise_count": len(plan_exercises),
     }
 
 
@@ -127,7 +130,7 @@ def _items_response(
     """The HTMX answer for add, move and remove: the exercise list, and the version count."""
     plan.refresh_from_db(fields=["version", "status"])
     context = _items_context(plan) | {"flash": flash, "error": error, "added": added, "htmx_partial": True}
-    return render(request, "careplans/_plan_items.html", context)
+    return render(request, "careplans/_plan_exercises.html", context)
 
 
 # --- creating a plan -------------------------------------------------------------
@@ -205,7 +208,7 @@ def plan_details_update(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 @therapist_required
 @require_POST
-def plan_item_add(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_exercise_add(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = therapist_plan(request, plan_id)
     form = PlanAddExerciseForm(request.POST)
     error = ""
@@ -230,30 +233,33 @@ def plan_item_add(request: HttpRequest, plan_id: int) -> HttpResponse:
         plan.refresh_from_db()
         return _render_plan(request, plan, status=400, add_error=error)
     messages.success(request, f"Added {name}.")
-    return redirect(plan_url(plan, "plan-items"))
+    return redirect(plan_url(plan, "plan-exercises"))
 
 
 @therapist_required
 @require_POST
-def plan_item_update(request: HttpRequest, plan_id: int, item_id: int) -> HttpResponse:
+def plan_exercise_update(request: HttpRequest, plan_id: int, plan_exercise_id: int) -> HttpResponse:
     plan = therapist_plan(request, plan_id)
-    item = _item(plan, item_id)
-    form = _item_form(item, request.POST)
+    plan_exercise = _plan_exercise(plan, plan_exercise_id)
+    form = _plan_exercise_form(plan_exercise, request.POST)
     saved = False
     if form.is_valid():
         try:
-            item = careplan_exercise_update(
-                item=item, by=therapist_of(request), ip=client_ip(request), **form.cleaned_data
+            plan_exercise = careplan_exercise_update(
+                plan_exercise=plan_exercise,
+                by=therapist_of(request),
+                ip=client_ip(request),
+                **form.cleaned_data,
             )
             saved = True
         except DomainError as exc:
             form_error(form, exc)
     if is_htmx(request):
         plan.refresh_from_db(fields=["version", "status"])
-        entry_form = _item_form(item) if saved else form
+        entry_form = _plan_exercise_form(plan_exercise) if saved else form
         context = {
             "plan": plan,
-            "item": item,
+            "plan_exercise": plan_exercise,
             "form": entry_form,
             "editable": True,
             "saved": saved,
@@ -261,24 +267,24 @@ def plan_item_update(request: HttpRequest, plan_id: int, item_id: int) -> HttpRe
             "last": False,
             "oob_versions": True,
         }
-        return render(request, "careplans/_plan_item.html", context)
+        return render(request, "careplans/_plan_exercise.html", context)
     if saved:
-        messages.success(request, f"{item.exercise.name} saved.")
-        return redirect(plan_url(plan, f"item-{item.pk}"))
-    return _render_plan(request, plan, status=400, bound={item.pk: form})
+        messages.success(request, f"{plan_exercise.exercise.name} saved.")
+        return redirect(plan_url(plan, f"plan-exercise-{plan_exercise.pk}"))
+    return _render_plan(request, plan, status=400, bound={plan_exercise.pk: form})
 
 
 @therapist_required
 @require_POST
-def plan_item_move(request: HttpRequest, plan_id: int, item_id: int) -> HttpResponse:
+def plan_exercise_move(request: HttpRequest, plan_id: int, plan_exercise_id: int) -> HttpResponse:
     plan = therapist_plan(request, plan_id)
-    item = _item(plan, item_id)
+    plan_exercise = _plan_exercise(plan, plan_exercise_id)
     form = PlanMoveForm(request.POST)
     error = ""
     if form.is_valid():
         try:
             careplan_exercise_move(
-                item=item,
+                plan_exercise=plan_exercise,
                 by=therapist_of(request),
                 direction=form.cleaned_data["direction"],
                 ip=client_ip(request),
@@ -291,18 +297,18 @@ def plan_item_move(request: HttpRequest, plan_id: int, item_id: int) -> HttpResp
         return _items_response(request, plan, error=error)
     if error:
         messages.error(request, error)
-    return redirect(plan_url(plan, f"item-{item.pk}"))
+    return redirect(plan_url(plan, f"plan-exercise-{plan_exercise.pk}"))
 
 
 @therapist_required
 @require_POST
-def plan_item_remove(request: HttpRequest, plan_id: int, item_id: int) -> HttpResponse:
+def plan_exercise_remove(request: HttpRequest, plan_id: int, plan_exercise_id: int) -> HttpResponse:
     plan = therapist_plan(request, plan_id)
-    item = _item(plan, item_id)
-    name = item.exercise.name
+    plan_exercise = _plan_exercise(plan, plan_exercise_id)
+    name = plan_exercise.exercise.name
     error = ""
     try:
-        careplan_exercise_remove(item=item, by=therapist_of(request), ip=client_ip(request))
+        careplan_exercise_remove(plan_exercise=plan_exercise, by=therapist_of(request), ip=client_ip(request))
     except DomainError as exc:
         error = exc.message
     if is_htmx(request):
@@ -311,7 +317,7 @@ def plan_item_remove(request: HttpRequest, plan_id: int, item_id: int) -> HttpRe
         messages.error(request, error)
     else:
         messages.success(request, f"Removed {name}.")
-    return redirect(plan_url(plan, "plan-items"))
+    return redirect(plan_url(plan, "plan-exercises"))
 
 
 @therapist_required

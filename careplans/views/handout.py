@@ -12,20 +12,25 @@ from django.utils.text import slugify
 from accounts.access import patient_of, patient_required, therapist_required
 from careplans.handout import handout_pdf
 from careplans.models import CarePlan
-from careplans.selectors import active_plan_of, plan_items
+from careplans.selectors import active_plan_of, ordered_plan_exercises
 from careplans.views.builder import plan_url, therapist_plan
 
 # --- the handout -----------------------------------------------------------------------
 
 
 def _handout(request: HttpRequest, plan: CarePlan, *, pdf: bool, back_url: str) -> HttpResponse:
-    items = plan_items(plan=plan)
+    plan_exercises = ordered_plan_exercises(plan=plan)
     if pdf:
-        response = HttpResponse(handout_pdf(plan, items), content_type="application/pdf")
+        response = HttpResponse(handout_pdf(plan, plan_exercises), content_type="application/pdf")
         name = slugify(f"{plan.patient} {plan.title}")[:80] or "plan"
         response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
         return response
-    context = {"plan": plan, "items": items, "back_url": back_url, "printed_on": date.today()}
+    context = {
+        "plan": plan,
+        "plan_exercises": plan_exercises,
+        "back_url": back_url,
+        "printed_on": date.today(),
+    }
     return render(request, "careplans/handout.html", context)
 
 

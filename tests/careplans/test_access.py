@@ -79,10 +79,10 @@ def test_therapist_pages_matrix(plan_a: CarePlan, personas: Any) -> None:
 
 
 def test_refused_writes_are_404_and_write_nothing(plan_a: CarePlan, personas: Any) -> None:
-    item = plan_a.items.order_by("position").first()
-    assert item is not None
+    plan_exercise = plan_a.exercises.order_by("position").first()
+    assert plan_exercise is not None
     dose = {
-        f"item-{item.pk}-{k}": v
+        f"plan-exercise-{plan_exercise.pk}-{k}": v
         for k, v in {
             "sets": 9,
             "reps": 9,
@@ -93,10 +93,10 @@ def test_refused_writes_are_404_and_write_nothing(plan_a: CarePlan, personas: An
         }.items()
     }
     posts = [
-        (reverse("plan-item-update", args=[plan_a.pk, item.pk]), dose),
-        (reverse("plan-item-move", args=[plan_a.pk, item.pk]), {"direction": "down"}),
-        (reverse("plan-item-remove", args=[plan_a.pk, item.pk]), {}),
-        (reverse("plan-item-add", args=[plan_a.pk]), {"exercise": item.exercise_id}),
+        (reverse("plan-exercise-update", args=[plan_a.pk, plan_exercise.pk]), dose),
+        (reverse("plan-exercise-move", args=[plan_a.pk, plan_exercise.pk]), {"direction": "down"}),
+        (reverse("plan-exercise-remove", args=[plan_a.pk, plan_exercise.pk]), {}),
+        (reverse("plan-exercise-add", args=[plan_a.pk]), {"exercise": plan_exercise.exercise_id}),
         (reverse("plan-activate", args=[plan_a.pk]), {}),
         (reverse("plan-end", args=[plan_a.pk]), {"status": "stopped", "reason": "x"}),
         (reverse("plan-save-template", args=[plan_a.pk]), {"name": "Stolen"}),
@@ -137,10 +137,10 @@ def test_a_patient_never_reaches_another_patients_plan(plan_a: CarePlan, persona
     # Patient pages take no plan id: each patient sees their own plan only.
     assert "Ben Patient" in b.get(reverse("my-handout")).content.decode()
     assert "Ada Patient" not in b.get(reverse("my-handout")).content.decode()
-    for item in plan_a.items.all():
-        assert b.post(reverse("today-mark", args=[item.pk]), {"done": "1"}).status_code == 404
-    for item in plan_b.items.all():
-        assert a.post(reverse("today-mark", args=[item.pk]), {"done": "1"}).status_code == 404
+    for plan_exercise in plan_a.exercises.all():
+        assert b.post(reverse("today-mark", args=[plan_exercise.pk]), {"done": "1"}).status_code == 404
+    for plan_exercise in plan_b.exercises.all():
+        assert a.post(reverse("today-mark", args=[plan_exercise.pk]), {"done": "1"}).status_code == 404
     assert not ExerciseSession.objects.exists()
     for url in _get_pages(plan_b):
         assert a.get(url).status_code == 404

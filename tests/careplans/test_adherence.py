@@ -18,13 +18,17 @@ START = date(2026, 3, 2)
 
 def _plan(days_per_week: int = 7) -> Any:
     plan = CarePlanFactory(start_date=START, status=PlanStatus.ACTIVE)
-    item = PlanExerciseFactory(plan=plan, days_per_week=days_per_week)
-    return plan, item
+    plan_exercise = PlanExerciseFactory(plan=plan, days_per_week=days_per_week)
+    return plan, plan_exercise
 
 
-def _tick(item: Any, *days: int) -> None:
+def _tick(plan_exercise: Any, *days: int) -> None:
     ExerciseSession.objects.bulk_create(
-        ExerciseSession(patient=item.plan.patient, plan_exercise=item, local_date=START + timedelta(days=d))
+        ExerciseSession(
+            patient=plan_exercise.plan.patient,
+            plan_exercise=plan_exercise,
+            local_date=START + timedelta(days=d),
+        )
         for d in days
     )
 
@@ -45,30 +49,30 @@ def test_prescribed_sessions_follow_plan_weeks() -> None:
 
 
 def test_done_over_prescribed_so_far() -> None:
-    plan, item = _plan()
-    _tick(item, 0, 1, 2, 4)
+    plan, plan_exercise = _plan()
+    _tick(plan_exercise, 0, 1, 2, 4)
     result = adherence_for_plans([plan], today=START + timedelta(days=4))[plan.pk]
     assert (result.done, result.prescribed, result.percent) == (4, 5, 80)
 
 
 def test_extra_sessions_in_one_week_do_not_make_up_for_a_missed_week() -> None:
-    plan, item = _plan(days_per_week=3)
-    _tick(item, 0, 1, 2, 3, 4, 5, 6)  # every day of week 1, nothing in week 2
+    plan, plan_exercise = _plan(days_per_week=3)
+    _tick(plan_exercise, 0, 1, 2, 3, 4, 5, 6)  # every day of week 1, nothing in week 2
     result = adherence_for_plans([plan], today=START + timedelta(days=13))[plan.pk]
     assert (result.done, result.prescribed) == (3, 6)
     assert result.percent == 50
 
 
 def test_sessions_before_the_start_do_not_count_and_nothing_due_is_none() -> None:
-    plan, item = _plan()
-    _tick(item, -1)
+    plan, plan_exercise = _plan()
+    _tick(plan_exercise, -1)
     result = adherence_for_plans([plan], today=START - timedelta(days=1))[plan.pk]
     assert (result.done, result.prescribed, result.percent) == (0, 0, None)
 
 
 def test_last_days_window_uses_each_plans_own_today() -> None:
-    plan, item = _plan()
-    _tick(item, 0, 8, 9)
+    plan, plan_exercise = _plan()
+    _tick(plan_exercise, 0, 8, 9)
     today = START + timedelta(days=9)
     recent = adherence_for_plans([plan], today={plan.pk: today}, since_days=7)[plan.pk]
     assert (recent.done, recent.prescribed) == (2, 7)

@@ -27,16 +27,16 @@ def _template() -> PlanTemplate:
     return PlanTemplate.objects.get(name=LOW_BACK_TEMPLATE_NAME, clinic=None)
 
 
-def _dose_post(item: PlanExercise, **changes: Any) -> dict[str, Any]:
+def _dose_post(plan_exercise: PlanExercise, **changes: Any) -> dict[str, Any]:
     values = {
-        "sets": item.sets,
-        "reps": item.reps,
-        "hold_seconds": item.hold_seconds,
-        "sessions_per_day": item.sessions_per_day,
-        "days_per_week": item.days_per_week,
-        "note": item.note,
+        "sets": plan_exercise.sets,
+        "reps": plan_exercise.reps,
+        "hold_seconds": plan_exercise.hold_seconds,
+        "sessions_per_day": plan_exercise.sessions_per_day,
+        "days_per_week": plan_exercise.days_per_week,
+        "note": plan_exercise.note,
     } | changes
-    return {f"item-{item.pk}-{name}": value for name, value in values.items()}
+    return {f"plan_exercise-{plan_exercise.pk}-{name}": value for name, value in values.items()}
 
 
 def test_plan_from_the_shared_template_copies_its_five_exercises_in_order(
@@ -53,7 +53,7 @@ def test_plan_from_the_shared_template_copies_its_five_exercises_in_order(
     assert response["Location"] == reverse("plan-detail", args=[plan.pk])
     assert plan.status == PlanStatus.DRAFT
     assert plan.title == LOW_BACK_TEMPLATE_NAME
-    assert [item.exercise.name for item in plan.items.order_by("position")] == LOW_BACK
+    assert [plan_exercise.exercise.name for plan_exercise in plan.exercises.order_by("position")] == LOW_BACK
     assert AuditEvent.objects.filter(action="careplan.created", object_id=str(plan.pk)).exists()
     page = client.get(response["Location"])
     assert page.status_code == 200
@@ -71,7 +71,7 @@ def test_plan_from_scratch_needs_a_title(personas: Any, library: None) -> None:
     assert not CarePlan.objects.exists()
     response = client.post(url, data | {"title": "Knee plan", "condition": "Knee OA"})
     plan = CarePlan.objects.get()
-    assert (plan.title, plan.condition, plan.length_weeks, plan.items.count()) == (
+    assert (plan.title, plan.condition, plan.length_weeks, plan.exercises.count()) == (
         "Knee plan",
         "Knee OA",
         12,
@@ -133,11 +133,12 @@ def test_start_date_change_on_a_plan_is_checked_too(plan_a: CarePlan, personas: 
 def test_dosage_out_of_range_is_refused_with_the_range(
     plan_a: CarePlan, personas: Any, field: str, value: Any, message: str
 ) -> None:
-    item = plan_a.items.order_by("position").first()
-    assert item is not None
+    plan_exercise = plan_a.exercises.order_by("position").first()
+    assert plan_exercise is not None
     before = PlanExercise.objects.filter(plan=plan_a).values()
     response = as_user(personas.owner.user).post(
-        reverse("plan-item-update", args=[plan_a.pk, item.pk]), _dose_post(item, **{field: value})
+        reverse("plan-exercise-update", args=[plan_a.pk, plan_exercise.pk]),
+        _dose_post(plan_exercise, **{field: value}),
     )
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -146,10 +147,11 @@ def test_dosage_out_of_range_is_refused_with_the_range(
 
 
 def test_reps_and_hold_both_zero_is_refused(plan_a: CarePlan, personas: Any) -> None:
-    item = plan_a.items.order_by("position").first()
-    assert item is not None
+    plan_exercise = plan_a.exercises.order_by("position").first()
+    assert plan_exercise is not None
     response = as_user(personas.owner.user).post(
-        reverse("plan-item-update", args=[plan_a.pk, item.pk]), _dose_post(item, reps=0, hold_seconds=0)
+        reverse("plan-exercise-update", args=[plan_a.pk, plan_exercise.pk]),
+        _dose_post(plan_exercise, reps=0, hold_seconds=0),
     )
     assert response.status_code == 400
     assert "some reps or a hold time" in response.content.decode()
@@ -158,11 +160,11 @@ def test_reps_and_hold_both_zero_is_refused(plan_a: CarePlan, personas: Any) -> 
 def test_dosage_service_refuses_out_of_range_without_the_form(plan_a: CarePlan, personas: Any) -> None:
     from careplans.services import careplan_exercise_update
 
-    item = plan_a.items.first()
-    assert item is not None
+    plan_exercise = plan_a.exercises.first()
+    assert plan_exercise is not None
     with pytest.raises(DomainError) as caught:
         careplan_exercise_update(
-            item=item,
+            plan_exercise=plan_exercise,
             by=personas.owner,
             sets=99,
             reps=10,
@@ -171,8 +173,8 @@ def test_dosage_service_refuses_out_of_range_without_the_form(plan_a: CarePlan, 
             days_per_week=7,
         )
     assert caught.value.field == "sets"
-    item.refresh_from_db()
-    assert item.sets != 99
+    plan_exercise.refresh_from_db()
+    assert plan_exercise.sets != 99
 
 
 @pytest.mark.parametrize("status", [ExerciseStatus.ARCHIVED, ExerciseStatus.DRAFT])
@@ -181,13 +183,13 @@ def test_archived_or_draft_exercise_posted_by_hand_is_refused(
 ) -> None:
     hidden = ExerciseFactory(status=status)
     client = as_user(personas.owner.user)
-    url = reverse("plan-item-add", args=[plan_a.pk])
+    url = reverse("plan-exercise-add", args=[plan_a.pk])
     response = client.post(url, {"exercise": hidden.pk})
     assert response.status_code == 400
     assert "not in the published library" in response.content.decode()
     response = client.post(url, {"exercise": hidden.pk}, **HTMX)
     assert "not in the published library" in response.content.decode()
-    assert not plan_a.items.filter(exercise=hidden).exists()
+    assert not plan_a.exercises.filter(exercise=hidden).exists()
     assert plan_a.versions.count() == 1
 
 
@@ -217,35 +219,42 @@ def test_add_move_remove_without_javascript(personas: Any, library: None) -> Non
     client = as_user(personas.owner.user)
     first, second = ExerciseFactory(name="Alpha move"), ExerciseFactory(name="Beta move")
     for exercise in (first, second):
-        response = client.post(reverse("plan-item-add", args=[plan.pk]), {"exercise": exercise.pk})
+        response = client.post(reverse("plan-exercise-add", args=[plan.pk]), {"exercise": exercise.pk})
         assert response.status_code == 302
-    items = list(plan.items.order_by("position"))
-    assert [item.exercise for item in items] == [first, second]
-    response = client.post(reverse("plan-item-move", args=[plan.pk, items[1].pk]), {"direction": "up"})
+    plan_exercises = list(plan.exercises.order_by("position"))
+    assert [plan_exercise.exercise for plan_exercise in plan_exercises] == [first, second]
+    response = client.post(
+        reverse("plan-exercise-move", args=[plan.pk, plan_exercises[1].pk]), {"direction": "up"}
+    )
     assert response.status_code == 302
-    assert [item.exercise for item in plan.items.order_by("position")] == [second, first]
-    response = client.post(reverse("plan-item-remove", args=[plan.pk, items[0].pk]))
+    assert [plan_exercise.exercise for plan_exercise in plan.exercises.order_by("position")] == [
+        second,
+        first,
+    ]
+    response = client.post(reverse("plan-exercise-remove", args=[plan.pk, plan_exercises[0].pk]))
     assert response.status_code == 302
-    assert [item.exercise for item in plan.items.all()] == [second]
+    assert [plan_exercise.exercise for plan_exercise in plan.exercises.all()] == [second]
     assert plan.versions.count() == 0  # drafts keep no history
 
 
 def test_add_move_remove_with_htmx_answer_with_the_list(plan_a: CarePlan, personas: Any) -> None:
     client = as_user(personas.owner.user)
     extra = ExerciseFactory(name="Gamma extra")
-    response = client.post(reverse("plan-item-add", args=[plan_a.pk]), {"exercise": extra.pk}, **HTMX)
+    response = client.post(reverse("plan-exercise-add", args=[plan_a.pk]), {"exercise": extra.pk}, **HTMX)
     assert response.status_code == 200
     html = response.content.decode()
     assert "Added Gamma extra." in html
     assert "<html" not in html
     assert 'id="version-count" hx-swap-oob="true"' in html
-    item = plan_a.items.get(exercise=extra)
-    response = client.post(reverse("plan-item-move", args=[plan_a.pk, item.pk]), {"direction": "up"}, **HTMX)
-    names = [i.exercise.name for i in plan_a.items.order_by("position")]
+    plan_exercise = plan_a.exercises.get(exercise=extra)
+    response = client.post(
+        reverse("plan-exercise-move", args=[plan_a.pk, plan_exercise.pk]), {"direction": "up"}, **HTMX
+    )
+    names = [i.exercise.name for i in plan_a.exercises.order_by("position")]
     assert names[-2:] == ["Gamma extra", "Quadruped lateral flexion"]
-    response = client.post(reverse("plan-item-remove", args=[plan_a.pk, item.pk]), **HTMX)
+    response = client.post(reverse("plan-exercise-remove", args=[plan_a.pk, plan_exercise.pk]), **HTMX)
     assert "Removed Gamma extra." in response.content.decode()
-    assert not plan_a.items.filter(exercise=extra).exists()
+    assert not plan_a.exercises.filter(exercise=extra).exists()
     summaries = list(plan_a.versions.order_by("number").values_list("summary", flat=True))
     assert summaries[1:] == [
         "Added Gamma extra.",
@@ -256,9 +265,9 @@ def test_add_move_remove_with_htmx_answer_with_the_list(plan_a: CarePlan, person
 
 def test_editing_an_active_plan_keeps_a_version_with_what_changed(plan_a: CarePlan, personas: Any) -> None:
     client = as_user(personas.owner.user)
-    bridge = plan_a.items.get(exercise__slug="bridge")
+    bridge = plan_a.exercises.get(exercise__slug="bridge")
     response = client.post(
-        reverse("plan-item-update", args=[plan_a.pk, bridge.pk]),
+        reverse("plan-exercise-update", args=[plan_a.pk, bridge.pk]),
         _dose_post(bridge, sets=bridge.sets + 1, note="Squeeze your buttocks at the top."),
     )
     assert response.status_code == 302
@@ -276,19 +285,21 @@ def test_editing_an_active_plan_keeps_a_version_with_what_changed(plan_a: CarePl
     assert f"Bridge: sets {bridge.sets - 1} → {bridge.sets}." in html
     assert "Version 2" in html and "Activated with 5 exercises" in html
     # Saving the same values again is not a change.
-    client.post(reverse("plan-item-update", args=[plan_a.pk, bridge.pk]), _dose_post(bridge))
+    client.post(reverse("plan-exercise-update", args=[plan_a.pk, bridge.pk]), _dose_post(bridge))
     assert plan_a.versions.count() == 2
 
 
 def test_htmx_dosage_save_answers_with_the_item(plan_a: CarePlan, personas: Any) -> None:
-    item = plan_a.items.order_by("position").first()
-    assert item is not None
+    plan_exercise = plan_a.exercises.order_by("position").first()
+    assert plan_exercise is not None
     response = as_user(personas.owner.user).post(
-        reverse("plan-item-update", args=[plan_a.pk, item.pk]), _dose_post(item, sets=4), **HTMX
+        reverse("plan-exercise-update", args=[plan_a.pk, plan_exercise.pk]),
+        _dose_post(plan_exercise, sets=4),
+        **HTMX,
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert f'id="item-{item.pk}"' in html and "Saved as version 2." in html
+    assert f'id="plan-exercise-{plan_exercise.pk}"' in html and "Saved as version 2." in html
 
 
 def test_activation_makes_version_one_and_is_audited(personas: Any, library: None) -> None:
@@ -354,11 +365,11 @@ def test_ending_a_plan_needs_a_reason(plan_a: CarePlan, personas: Any) -> None:
     assert (plan_a.status, plan_a.status_reason) == (PlanStatus.STOPPED, "Referred for imaging.")
     assert AuditEvent.objects.filter(action="careplan.stopped", object_id=str(plan_a.pk)).exists()
     # An ended plan is read-only.
-    item = plan_a.items.first()
-    assert item is not None
-    response = client.post(reverse("plan-item-remove", args=[plan_a.pk, item.pk]), follow=True)
+    plan_exercise = plan_a.exercises.first()
+    assert plan_exercise is not None
+    response = client.post(reverse("plan-exercise-remove", args=[plan_a.pk, plan_exercise.pk]), follow=True)
     assert "can no longer be changed" in response.content.decode()
-    assert plan_a.items.filter(pk=item.pk).exists()
+    assert plan_a.exercises.filter(pk=plan_exercise.pk).exists()
 
 
 def test_save_as_template_is_for_the_clinic_only(plan_a: CarePlan, personas: Any) -> None:
@@ -366,7 +377,7 @@ def test_save_as_template_is_for_the_clinic_only(plan_a: CarePlan, personas: Any
     response = client.post(reverse("plan-save-template", args=[plan_a.pk]), {"name": "Ada's back routine"})
     assert response.status_code == 302
     template = PlanTemplate.objects.get(name="Ada's back routine")
-    assert template.clinic == personas.clinic and template.items.count() == 5
+    assert template.clinic == personas.clinic and template.exercises.count() == 5
     assert AuditEvent.objects.filter(action="plantemplate.created", object_id=str(template.pk)).exists()
     again = client.post(reverse("plan-save-template", args=[plan_a.pk]), {"name": "ada's BACK routine"})
     assert again.status_code == 400 and "already has a template" in again.content.decode()
@@ -389,7 +400,7 @@ def test_save_as_template_is_for_the_clinic_only(plan_a: CarePlan, personas: Any
 
 
 def test_archived_exercise_stays_in_a_plan_that_uses_it(plan_a: CarePlan, personas: Any) -> None:
-    bridge = plan_a.items.get(exercise__slug="bridge").exercise
+    bridge = plan_a.exercises.get(exercise__slug="bridge").exercise
     bridge.status = ExerciseStatus.ARCHIVED
     bridge.save()
     html = as_user(personas.owner.user).get(reverse("plan-detail", args=[plan_a.pk])).content.decode()
@@ -403,15 +414,17 @@ def _user(email: str) -> Any:
 
 
 def test_htmx_dosage_error_answers_with_the_item_and_its_error(plan_a: CarePlan, personas: Any) -> None:
-    item = plan_a.items.order_by("position").first()
-    assert item is not None
+    plan_exercise = plan_a.exercises.order_by("position").first()
+    assert plan_exercise is not None
     response = as_user(personas.owner.user).post(
-        reverse("plan-item-update", args=[plan_a.pk, item.pk]), _dose_post(item, sets=42), **HTMX
+        reverse("plan-exercise-update", args=[plan_a.pk, plan_exercise.pk]),
+        _dose_post(plan_exercise, sets=42),
+        **HTMX,
     )
     html = response.content.decode()
-    assert f'id="item-{item.pk}"' in html and "Sets must be between 1 and 10." in html
-    item.refresh_from_db()
-    assert item.sets != 42
+    assert f'id="plan-exercise-{plan_exercise.pk}"' in html and "Sets must be between 1 and 10." in html
+    plan_exercise.refresh_from_db()
+    assert plan_exercise.sets != 42
 
 
 def test_viewing_a_plan_is_audited_for_the_clinic_not_for_outsiders(plan_a: CarePlan, personas: Any) -> None:

@@ -24,17 +24,17 @@ pytestmark = pytest.mark.django_db
 
 
 def test_handout_page_has_names_steps_dosage_notes_and_therapist(plan_a: CarePlan, personas: Any) -> None:
-    bird_dog = plan_a.items.get(exercise__slug="bird-dog")
+    bird_dog = plan_a.exercises.get(exercise__slug="bird-dog")
     bird_dog.note = "Keep your back flat, like a table."
     bird_dog.save()
     response = as_user(personas.owner.user).get(reverse("plan-handout", args=[plan_a.pk]))
     html = response.content.decode()
     assert response.status_code == 200
     assert "print.css" in html and 'media="print"' in html
-    for item in plan_a.items.select_related("exercise"):
-        assert escape(item.exercise.name) in html
-        assert item.dosage_text in html
-        for step in item.exercise.steps:
+    for plan_exercise in plan_a.exercises.select_related("exercise"):
+        assert escape(plan_exercise.exercise.name) in html
+        assert plan_exercise.dosage_text in html
+        for step in plan_exercise.exercise.steps:
             assert escape(step) in html
     assert "Keep your back flat, like a table." in html
     assert "Olive Owner" in html and "Ada Patient" in html
@@ -56,14 +56,14 @@ def pdf_text(pdf: bytes) -> str:
 
 def test_pdf_carries_the_plan_text(plan_a: CarePlan) -> None:
     from careplans.handout import handout_pdf
-    from careplans.selectors import plan_items
+    from careplans.selectors import ordered_plan_exercises
 
-    items = plan_items(plan=plan_a)
-    items[0].note = "Breathe out as you tilt."
-    text = pdf_text(handout_pdf(plan_a, items))
-    for item in items:
-        assert item.exercise.name in text  # typographic apostrophes included, as written
-        assert item.dosage_text in text
+    plan_exercises = ordered_plan_exercises(plan=plan_a)
+    plan_exercises[0].note = "Breathe out as you tilt."
+    text = pdf_text(handout_pdf(plan_a, plan_exercises))
+    for plan_exercise in plan_exercises:
+        assert plan_exercise.exercise.name in text  # typographic apostrophes included, as written
+        assert plan_exercise.dosage_text in text
     assert "Breathe out as you tilt." in text
     assert "Olive Owner" in text
 
@@ -77,16 +77,16 @@ def test_polish_name_and_right_to_left_notes_print_as_written(
     plan_a: CarePlan, caplog: pytest.LogCaptureFixture, artifacts: Path
 ) -> None:
     from careplans.handout import handout_pdf
-    from careplans.selectors import plan_items
+    from careplans.selectors import ordered_plan_exercises
 
     plan_a.patient.user.full_name = POLISH
     plan_a.patient.user.save()
     plan_a.title = "Ból krzyża, strona lewa"
-    items = plan_items(plan=plan_a)
-    items[0].note = HEBREW_NOTE
-    items[1].note = ARABIC_NOTE
+    plan_exercises = ordered_plan_exercises(plan=plan_a)
+    plan_exercises[0].note = HEBREW_NOTE
+    plan_exercises[1].note = ARABIC_NOTE
     with caplog.at_level(logging.ERROR, logger="careplans.handout"):
-        pdf = handout_pdf(plan_a, items)
+        pdf = handout_pdf(plan_a, plan_exercises)
     assert caplog.records == []
     text = pdf_text(pdf)
     assert f"Home exercises for {POLISH}" in text
@@ -121,10 +121,10 @@ def test_polish_name_and_right_to_left_notes_print_as_written(
 def test_right_to_left_note_is_laid_out_from_the_right(plan_a: CarePlan) -> None:
     """Reading order on the page: the first Hebrew word stands right of the last one."""
     from careplans.handout import handout_pdf
-    from careplans.selectors import plan_items
+    from careplans.selectors import ordered_plan_exercises
 
-    items = plan_items(plan=plan_a)
-    items[0].note = HEBREW_NOTE
+    plan_exercises = ordered_plan_exercises(plan=plan_a)
+    plan_exercises[0].note = HEBREW_NOTE
     first, last = "לנשום", "ביום"
     positions: dict[str, float] = {}
 
@@ -133,7 +133,7 @@ def test_right_to_left_note_is_laid_out_from_the_right(plan_a: CarePlan) -> None
             if text.strip() in (word, word[::-1]):
                 positions[word] = tm[4]
 
-    PdfReader(io.BytesIO(handout_pdf(plan_a, items))).pages[0].extract_text(visitor_text=visit)
+    PdfReader(io.BytesIO(handout_pdf(plan_a, plan_exercises))).pages[0].extract_text(visitor_text=visit)
     assert positions[first] > positions[last]
 
 
@@ -156,7 +156,7 @@ def test_pdf_is_drawn_with_no_system_font_directory_visible(plan_a: CarePlan, mo
     import builtins
 
     from careplans.handout import handout_pdf
-    from careplans.selectors import plan_items
+    from careplans.selectors import ordered_plan_exercises
 
     real_open, real_exists = builtins.open, Path.exists
     looked_up: list[str] = []
@@ -175,7 +175,9 @@ def test_pdf_is_drawn_with_no_system_font_directory_visible(plan_a: CarePlan, mo
     monkeypatch.setattr(Path, "exists", guarded_exists)
     plan_a.patient.user.full_name = POLISH
     plan_a.patient.user.save()
-    assert f"Home exercises for {POLISH}" in pdf_text(handout_pdf(plan_a, plan_items(plan=plan_a)))
+    assert f"Home exercises for {POLISH}" in pdf_text(
+        handout_pdf(plan_a, ordered_plan_exercises(plan=plan_a))
+    )
     assert any(name.endswith(".ttf") for name in looked_up)
     assert not [name for name in looked_up if "/usr/share/fonts" in name]
 
@@ -184,21 +186,21 @@ def test_a_character_no_font_has_is_logged_not_replaced_quietly(
     plan_a: CarePlan, caplog: pytest.LogCaptureFixture, allow_undrawable: None
 ) -> None:
     from careplans.handout import handout_pdf, undrawable
-    from careplans.selectors import plan_items
+    from careplans.selectors import ordered_plan_exercises
 
     assert undrawable("Zoë Łącka שלום سلام Ζωή Жанна\u200f\t") == []
     assert undrawable("ok \U0001f600 \u2192 \u6f22 \U0001f600") == ["\U0001f600", "\u6f22"]
-    items = plan_items(plan=plan_a)
-    items[0].note = "Well done \U0001f600"
+    plan_exercises = ordered_plan_exercises(plan=plan_a)
+    plan_exercises[0].note = "Well done \U0001f600"
     with caplog.at_level(logging.ERROR, logger="careplans.handout"):
-        pdf = handout_pdf(plan_a, items)
+        pdf = handout_pdf(plan_a, plan_exercises)
     assert pdf.startswith(b"%PDF-")
     (record,) = caplog.records
     assert "U+1F600 GRINNING FACE" in record.getMessage() and f"plan {plan_a.pk}" in record.getMessage()
 
 
 def test_archived_exercise_still_prints_in_a_plan_that_uses_it(plan_a: CarePlan, personas: Any) -> None:
-    bridge = plan_a.items.get(exercise__slug="bridge").exercise
+    bridge = plan_a.exercises.get(exercise__slug="bridge").exercise
     bridge.status = ExerciseStatus.ARCHIVED
     bridge.save()
     client = as_user(personas.owner.user)

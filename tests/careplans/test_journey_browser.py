@@ -94,7 +94,7 @@ def test_from_invitation_to_a_running_plan(
     page.get_by_role("button", name="Create draft plan").click()
     page.wait_for_url(re.compile(r"/plans/\d+/$"))
     plan = CarePlan.objects.get(patient=patient)
-    assert page.locator("li.plan-item").count() == 5
+    assert page.locator("li.plan-exercise").count() == 5
 
     # Search the library without leaving the page (HTMX).
     with page.expect_response(lambda r: "/search/" in r.url) as searched:
@@ -104,12 +104,12 @@ def test_from_invitation_to_a_running_plan(
     assert page.url.endswith(f"/plans/{plan.pk}/")
     camera.shoot(page, "builder-draft")
 
-    # Change one dosage: the bridge gets 3 sets; the item is saved in place.
-    bridge = page.locator("li.plan-item", has_text="Bridge")
+    # Change one dosage: the bridge gets 3 sets; the plan_exercise is saved in place.
+    bridge = page.locator("li.plan-exercise", has_text="Bridge")
     bridge.get_by_label("Sets", exact=True).fill("3")
     bridge.get_by_role("button", name="Save Bridge").click()
-    page.locator("li.plan-item", has_text="Bridge").locator(".saved").wait_for()
-    assert plan.items.get(exercise__slug="bridge").sets == 3
+    page.locator("li.plan-exercise", has_text="Bridge").locator(".saved").wait_for()
+    assert plan.exercises.get(exercise__slug="bridge").sets == 3
 
     page.get_by_role("button", name="Activate plan").click()
     page.get_by_text("The plan is active").wait_for()
@@ -119,7 +119,7 @@ def test_from_invitation_to_a_running_plan(
 
     page.get_by_role("link", name="Handout").click()
     page.wait_for_url(re.compile(r"/handout/$"))
-    assert page.locator(".handout-item").count() == 5
+    assert page.locator(".handout-exercise").count() == 5
     camera.shoot(page, "handout")
     page.emulate_media(media="print")
     page.screenshot(path=str(artifacts / "plans-handout-print.png"), full_page=True)
@@ -139,18 +139,18 @@ def test_from_invitation_to_a_running_plan(
     mobile.get_by_label("New password confirmation").fill(PATIENT_PASSWORD)
     mobile.get_by_role("button", name="Set password and continue").click()
     mobile.wait_for_url(f"{base}/today/")
-    cards = mobile.locator("li.today-item")
+    cards = mobile.locator("li.today-exercise")
     assert cards.count() == 5
     assert "Week 1 of 12" in mobile.content()
     assert "3 sets" in cards.filter(has_text="Bridge").inner_text()
     camera.shoot(mobile, "today")
 
     for name in ("Pelvic tilt", "Bridge"):
-        card = mobile.locator("li.today-item", has_text=name)
+        card = mobile.locator("li.today-exercise", has_text=name)
         with mobile.expect_response(lambda r: "/today/exercises/" in r.url) as marked:
             card.get_by_role("button", name=f"Mark done: {name}").tap()
         assert marked.value.request.headers.get("hx-request") == "true"
-        mobile.locator("li.today-item.is-done", has_text=name).wait_for()
+        mobile.locator("li.today-exercise.is-done", has_text=name).wait_for()
     assert mobile.url == f"{base}/today/"  # no page load
     progress = mobile.locator("#today-progress")
     progress.get_by_text("2 of 5", exact=True).wait_for()
@@ -191,12 +191,12 @@ def test_today_works_with_javascript_off(
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server.url}/today/")
     page.get_by_role("button", name="Mark done: Bird dog").click()
-    page.wait_for_url(re.compile(r"/today/#item-\d+$"))
-    assert "Done today" in page.locator("li.today-item", has_text="Bird dog").inner_text()
+    page.wait_for_url(re.compile(r"/today/#plan-exercise-\d+$"))
+    assert "Done today" in page.locator("li.today-exercise", has_text="Bird dog").inner_text()
     assert ExerciseSession.objects.filter(patient=patient).count() == 1
     page.get_by_role("button", name="Done today, tap to undo: Bird dog").click()
-    page.wait_for_url(re.compile(r"/today/#item-\d+$"))
-    assert "Mark done" in page.locator("li.today-item", has_text="Bird dog").inner_text()
+    page.wait_for_url(re.compile(r"/today/#plan-exercise-\d+$"))
+    assert "Mark done" in page.locator("li.today-exercise", has_text="Bird dog").inner_text()
     assert not ExerciseSession.objects.filter(patient=patient).exists()
     page.screenshot(path=str(artifacts / "plans-today-no-js-phone.png"), full_page=True)
     context.close()

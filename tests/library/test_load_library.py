@@ -74,7 +74,7 @@ def test_library_ships_at_least_30_published_exercises_with_the_low_back_five() 
     for words in ("pelvic tilt", "child", "bridge", "bird dog", "lateral flexion"):
         assert words in lowered
     template = PlanTemplate.objects.get(clinic=None, name__icontains="low back")
-    assert [item.exercise.slug for item in template.items.select_related("exercise")] == (
+    assert [item.exercise.slug for item in template.exercises.select_related("exercise")] == (
         LOW_BACK_ONE_SIDE_SLUGS
     )
 

@@ -93,7 +93,7 @@ def test_plan_lifecycle_through_the_api_is_audited(world: World) -> None:
     assert len(plan["exercises"]) == 1
     item = plan["exercises"][0]["id"]
     changed = client.patch(
-        reverse("api-careplan-exercise", kwargs={"pk": plan["id"], "item_id": item}),
+        reverse("api-careplan-exercise", kwargs={"pk": plan["id"], "plan_exercise_id": item}),
         {"sets": 3, "note": "Slowly"},
         format="json",
     )
@@ -203,7 +203,7 @@ def test_unpublished_exercise_and_out_of_range_dosage(world: World) -> None:
     )
     assert response.status_code == 400 and "exercise" in response.json()
     item = PlanExercise.objects.get(plan=world.draft_a)
-    url = reverse("api-careplan-exercise", kwargs={"pk": world.draft_a.pk, "item_id": item.pk})
+    url = reverse("api-careplan-exercise", kwargs={"pk": world.draft_a.pk, "plan_exercise_id": item.pk})
     for body, field in (
         ({"sets": 0}, "sets"),
         ({"reps": 0, "hold_seconds": 0}, "reps"),

@@ -51,7 +51,7 @@ def plan_a(w: World) -> dict[str, Any]:
 
 
 def plan_item_a(w: World) -> dict[str, Any]:
-    return {"plan_id": w.plan_a.pk, "item_id": w.item_a.pk}
+    return {"plan_id": w.plan_a.pk, "plan_exercise_id": w.item_a.pk}
 
 
 def patient_a(w: World) -> dict[str, Any]:
@@ -109,7 +109,7 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "audit-search": ("GET", none, "302 404 404 200 200 200 404"),
     # --- patient pages -----------------------------------------------------------------
     "today": ("GET", none, "302 200 200 404 404 404 404"),
-    "today-mark": ("POST", lambda w: {"item_id": w.item_a.pk}, "302 302 404 404 404 404 404"),
+    "today-mark": ("POST", lambda w: {"plan_exercise_id": w.item_a.pk}, "302 302 404 404 404 404 404"),
     "checkin": ("GET", none, "302 200 200 404 404 404 404"),
     # No check-in today yet: the page sends the patient back to the form.
     "checkin-done": ("GET", none, "302 302 302 404 404 404 404"),
@@ -132,10 +132,10 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "plan-details": ("POST", plan_a, "302 404 404 400 400 404 404"),
     # Without HTMX the search answers with a redirect to the plan page.
     "plan-search": ("GET", plan_a, "302 404 404 302 302 404 404"),
-    "plan-item-add": ("POST", plan_a, "302 404 404 400 400 404 404"),
-    "plan-item-update": ("POST", plan_item_a, "302 404 404 400 400 404 404"),
-    "plan-item-move": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
-    "plan-item-remove": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
+    "plan-exercise-add": ("POST", plan_a, "302 404 404 400 400 404 404"),
+    "plan-exercise-update": ("POST", plan_item_a, "302 404 404 400 400 404 404"),
+    "plan-exercise-move": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
+    "plan-exercise-remove": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
     # The plan is already active: a message and back to the plan.
     "plan-activate": ("POST", plan_a, "302 404 404 302 302 404 404"),
     "plan-end": ("POST", plan_a, "302 404 404 400 400 404 404"),
@@ -166,7 +166,7 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "api-careplan-add-exercise": ("POST", pk("plan_a"), "401 404 404 400 400 404 404"),
     "api-careplan-exercise": (
         "DELETE",
-        lambda w: {"pk": w.plan_a.pk, "item_id": w.item_a.pk},
+        lambda w: {"pk": w.plan_a.pk, "plan_exercise_id": w.item_a.pk},
         "401 404 404 204 204 404 404",
     ),
     "api-outcome-list": ("GET", none, "401 200 200 200 200 200 200"),
@@ -297,10 +297,10 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
         "plan-detail",
         "plan-details",
         "plan-search",
-        "plan-item-add",
-        "plan-item-update",
-        "plan-item-move",
-        "plan-item-remove",
+        "plan-exercise-add",
+        "plan-exercise-update",
+        "plan-exercise-move",
+        "plan-exercise-remove",
         "plan-activate",
         "plan-end",
         "plan-history",

@@ -314,7 +314,7 @@ def test_pages_answer_hostile_input_without_a_server_error(world: World, setting
         "patient-settings",
         "patient-add",
         "plan-details",
-        "plan-item-update",
+        "plan-exercise-update",
         "plan-save-template",
         "outcome-report",
         "library",

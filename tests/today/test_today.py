@@ -25,7 +25,7 @@ def test_patient_without_an_active_plan_gets_a_friendly_explanation(personas: An
 
 
 def test_today_shows_the_plans_exercises_week_and_adherence(plan_a: CarePlan, personas: Any) -> None:
-    bridge = plan_a.items.get(exercise__slug="bridge")
+    bridge = plan_a.exercises.get(exercise__slug="bridge")
     bridge.note = "Keep your knees hip-width apart."
     bridge.save()
     bridge.exercise.video_url = "https://video.example.test/bridge"
@@ -35,10 +35,10 @@ def test_today_shows_the_plans_exercises_week_and_adherence(plan_a: CarePlan, pe
     assert 'href="https://video.example.test/bridge"' in html
     assert 'href="https://img.example.test/bridge.png"' in html
     assert "Week 1 of 12" in html
-    for item in plan_a.items.select_related("exercise"):
-        assert escape(item.exercise.name) in html
-        assert item.dosage_text in html
-        assert escape(item.exercise.steps[0]) in html
+    for plan_exercise in plan_a.exercises.select_related("exercise"):
+        assert escape(plan_exercise.exercise.name) in html
+        assert plan_exercise.dosage_text in html
+        assert escape(plan_exercise.exercise.steps[0]) in html
     assert "Keep your knees hip-width apart." in html
     assert "Adherence so far:" in html and "0%" in html
     assert html.count('name="done" value="1"') == 5
@@ -46,35 +46,35 @@ def test_today_shows_the_plans_exercises_week_and_adherence(plan_a: CarePlan, pe
 
 def test_marking_done_without_javascript_redirects_and_undo_deletes(plan_a: CarePlan, personas: Any) -> None:
     client = as_user(personas.patient_a.user)
-    item = plan_a.items.order_by("position").first()
-    assert item is not None
-    url = reverse("today-mark", args=[item.pk])
+    plan_exercise = plan_a.exercises.order_by("position").first()
+    assert plan_exercise is not None
+    url = reverse("today-mark", args=[plan_exercise.pk])
     response = client.post(url, {"done": "1"})
     assert response.status_code == 302
-    assert response["Location"] == reverse("today") + f"#item-{item.pk}"
-    session = ExerciseSession.objects.get(plan_exercise=item)
+    assert response["Location"] == reverse("today") + f"#plan-exercise-{plan_exercise.pk}"
+    session = ExerciseSession.objects.get(plan_exercise=plan_exercise)
     assert session.local_date == personas.patient_a.local_today()
     assert session.patient == personas.patient_a
     # A resubmitted form (double tap, back button) does not flip it back.
     client.post(url, {"done": "1"})
-    assert ExerciseSession.objects.filter(plan_exercise=item).count() == 1
+    assert ExerciseSession.objects.filter(plan_exercise=plan_exercise).count() == 1
     html = client.get(reverse("today")).content.decode()
     assert "Done today" in html and "1 of 5" in html and "20%" in html
     response = client.post(url, {"done": "0"})
     assert response.status_code == 302
-    assert not ExerciseSession.objects.filter(plan_exercise=item).exists()
+    assert not ExerciseSession.objects.filter(plan_exercise=plan_exercise).exists()
     actions = list(AuditEvent.objects.filter(patient=personas.patient_a).values_list("action", flat=True))
     assert "exercise_session.done" in actions and "exercise_session.undone" in actions
 
 
 def test_marking_done_with_htmx_answers_with_the_item_and_progress(plan_a: CarePlan, personas: Any) -> None:
     client = as_user(personas.patient_a.user)
-    item = plan_a.items.order_by("position").first()
-    assert item is not None
-    response = client.post(reverse("today-mark", args=[item.pk]), {"done": "1"}, **HTMX)
+    plan_exercise = plan_a.exercises.order_by("position").first()
+    assert plan_exercise is not None
+    response = client.post(reverse("today-mark", args=[plan_exercise.pk]), {"done": "1"}, **HTMX)
     html = response.content.decode()
     assert response.status_code == 200
-    assert f'id="item-{item.pk}"' in html and "Done today" in html and 'value="0"' in html
+    assert f'id="plan-exercise-{plan_exercise.pk}"' in html and "Done today" in html and 'value="0"' in html
     assert 'id="today-progress" class="card today-progress" hx-swap-oob="true"' in html
     assert "1 of 5" in html
     assert "<html" not in html
@@ -88,26 +88,30 @@ def test_the_local_date_is_the_patients_own(personas: Any, library: None) -> Non
     patient.save()
     with mock.patch("django.utils.timezone.now", return_value=now):
         plan = template_plan(patient, personas.owner)
-        item = plan.items.order_by("position").first()
-        assert item is not None
-        as_user(patient.user).post(reverse("today-mark", args=[item.pk]), {"done": "1"})
+        plan_exercise = plan.exercises.order_by("position").first()
+        assert plan_exercise is not None
+        as_user(patient.user).post(reverse("today-mark", args=[plan_exercise.pk]), {"done": "1"})
     session = ExerciseSession.objects.get()
     assert session.local_date == now.date() + timedelta(days=1)
 
 
 def test_a_patient_cannot_mark_another_patients_exercise(plan_a: CarePlan, personas: Any) -> None:
-    item = plan_a.items.first()
-    assert item is not None
-    response = as_user(personas.patient_b.user).post(reverse("today-mark", args=[item.pk]), {"done": "1"})
+    plan_exercise = plan_a.exercises.first()
+    assert plan_exercise is not None
+    response = as_user(personas.patient_b.user).post(
+        reverse("today-mark", args=[plan_exercise.pk]), {"done": "1"}
+    )
     assert response.status_code == 404
     assert not ExerciseSession.objects.exists()
 
 
 def test_exercises_of_a_stopped_plan_cannot_be_marked(plan_a: CarePlan, personas: Any) -> None:
     CarePlan.objects.filter(pk=plan_a.pk).update(status=PlanStatus.STOPPED)
-    item = plan_a.items.first()
-    assert item is not None
-    response = as_user(personas.patient_a.user).post(reverse("today-mark", args=[item.pk]), {"done": "1"})
+    plan_exercise = plan_a.exercises.first()
+    assert plan_exercise is not None
+    response = as_user(personas.patient_a.user).post(
+        reverse("today-mark", args=[plan_exercise.pk]), {"done": "1"}
+    )
     assert response.status_code == 404
     assert not ExerciseSession.objects.exists()
 
@@ -130,15 +134,15 @@ def test_a_plan_that_has_not_started_says_when_it_starts(personas: Any, library:
     html = client.get(reverse("today")).content.decode()
     assert "Your plan starts on" in html
     assert 'name="done"' not in html
-    item = plan.items.first()
-    assert item is not None
-    response = client.post(reverse("today-mark", args=[item.pk]), {"done": "1"}, follow=True)
+    plan_exercise = plan.exercises.first()
+    assert plan_exercise is not None
+    response = client.post(reverse("today-mark", args=[plan_exercise.pk]), {"done": "1"}, follow=True)
     assert "Your plan runs from" in response.content.decode()
     assert not ExerciseSession.objects.exists()
 
 
 def test_exercises_done_enough_days_this_week_rest(plan_a: CarePlan, personas: Any) -> None:
-    bridge = plan_a.items.get(exercise__slug="bridge")
+    bridge = plan_a.exercises.get(exercise__slug="bridge")
     bridge.days_per_week = 1
     bridge.save()
     today = personas.patient_a.local_today()

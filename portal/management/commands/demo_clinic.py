@@ -73,7 +73,7 @@ class Command(BaseCommand):
                 patient=patient, by=therapist, title="", template=template, start_date=start
             )
             plan = careplan_activate(plan=plan, by=therapist)
-            plan_items = list(plan.items.order_by("position"))
+            plan_exercises = list(plan.exercises.order_by("position"))
             checkins: list[PainCheckIn] = []
             sessions: list[ExerciseSession] = []
             for day in range(7 * weeks - 1):
@@ -91,7 +91,7 @@ class Command(BaseCommand):
                     )
                 sessions.extend(
                     ExerciseSession(patient=patient, plan_exercise=item, local_date=date)
-                    for item in plan_items
+                    for item in plan_exercises
                     if rng.random() < 0.7
                 )
             PainCheckIn.objects.bulk_create(checkins)
