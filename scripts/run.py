@@ -33,7 +33,9 @@ def main() -> int:
     manage("load_library")
     manage("demo_clinic")
     procs = {
-        "web": [str(BIN / "python"), "manage.py", "runserver", "--noreload", f"{HOST}:{PORT}"],
+        # Django's development server with gunicorn's request limits and read deadlines
+        # (portal/devserver.py): no request, however malformed or slow, holds a thread for ever.
+        "web": [str(BIN / "python"), "-m", "portal.devserver", f"{HOST}:{PORT}"],
         "worker": [
             str(BIN / "celery"),
             "-A",
