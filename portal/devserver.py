@@ -131,7 +131,7 @@ class DevRequestHandler(WSGIRequestHandler):
             if self._head_deadline is not None and self.bytes_received:
                 self.send_error(
                     HTTPStatus.REQUEST_TIMEOUT,
-                    f"The request line and headers did not arrive within {self.head_timeout:g} seconds",
+                    explain=f"The request line and headers took longer than {self.head_timeout:g} seconds",
                 )
             # Otherwise nothing was asked (an idle connection), or the answer could
             # not be written within body_timeout: there is no one to tell.
@@ -142,7 +142,8 @@ class DevRequestHandler(WSGIRequestHandler):
             # Refused before the headers are read: they may never end.
             self.requestline = line[:80].decode("latin-1") + "..."
             self.send_error(
-                HTTPStatus.REQUEST_URI_TOO_LONG, f"The request line is longer than {MAX_REQUEST_LINE} bytes"
+                HTTPStatus.REQUEST_URI_TOO_LONG,
+                explain=f"The request line is longer than {MAX_REQUEST_LINE} bytes",
             )
             return False
         if not super().parse_request():
@@ -151,7 +152,7 @@ class DevRequestHandler(WSGIRequestHandler):
             if len(name) + len(": ") + len(value) > MAX_HEADER_FIELD:
                 self.send_error(
                     HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                    f"The header field {name[:64]} is longer than {MAX_HEADER_FIELD} bytes",
+                    explain=f"The header field {name[:64]} is longer than {MAX_HEADER_FIELD} bytes",
                 )
                 return False
         self._head_deadline = None
