@@ -7,10 +7,13 @@ box). ``BadInputMiddleware`` answers 400, naming each bad parameter and the
 reason, for NUL characters and bytes that are not UTF-8 in any query-string
 name or value and in any form field of a page (urlencoded or multipart), for
 a whole number wider than any column (SQLite's driver raises OverflowError
-where PostgreSQL finds no row), and for a query string longer than the one
-gunicorn accepts in production. Lone surrogates cannot arrive this way (their
-UTF-8 form is not valid UTF-8); JSON bodies get the same rules from
-portal.api.parsers.
+where PostgreSQL finds no row), for a query string longer than the one
+gunicorn accepts in production, and for one with more parameters than Django
+reads (``DATA_UPLOAD_MAX_NUMBER_FIELDS``: with DEBUG on, Django's own 400 for
+it re-reads ``request.GET`` on its error page, once per middleware, and ended
+as a 500 after 8 s of CPU; Django ticket #35673). Lone surrogates cannot
+arrive this way (their UTF-8 form is not valid UTF-8); JSON bodies get the
+same rules from portal.api.parsers.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from urllib.parse import unquote_to_bytes
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -112,8 +116,12 @@ def request_problems(request: HttpRequest) -> dict[str, list[str]]:
     query = request.META.get("QUERY_STRING", "")
     # The WSGI server hands the raw bytes over as latin-1 text (PEP 3333).
     raw_query = query.encode("latin-1", "replace")
+    # Counted as Django's QueryDict counts (parse_qsl: one more than the "&"s, empty pairs too).
+    max_fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
     if len(raw_query) > MAX_QUERY_STRING:
         problems["query"] = [f"The query string is longer than {MAX_QUERY_STRING} bytes."]
+    elif max_fields is not None and raw_query and raw_query.count(b"&") + 1 > max_fields:
+        problems["query"] = [f"The query string has more than {max_fields} parameters."]
     elif raw_query:
         problems.update(urlencoded_problems(raw_query))
     content_type = request.content_type or ""

@@ -20,6 +20,26 @@ def manage(*args: str) -> None:
     subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, check=True)
 
 
+def web_command(host: str, port: int | str) -> list[str]:
+    """The web process: gunicorn, as production runs it (docker-compose.yml), so its request
+    limits hold here too: a request line over 4,094 bytes or a header over 8,190 is refused
+    at once, and a request that never finishes frees its worker after ``--timeout`` seconds.
+    Django's runserver has no such limits (it waited for ever on a request whose headers
+    never ended). With DEBUG on, WhiteNoise serves the static files from the app folders."""
+    return [
+        str(BIN / "gunicorn"),
+        "portal.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        "3",
+        "--timeout",
+        "30",
+        "--access-logfile",
+        "-",
+    ]
+
+
 def _stop(signum: int, frame: object) -> None:
     # `kill` or a closed terminal stops everything the same way Ctrl-C does.
     raise KeyboardInterrupt
@@ -33,7 +53,7 @@ def main() -> int:
     manage("load_library")
     manage("demo_clinic")
     procs = {
-        "web": [str(BIN / "python"), "manage.py", "runserver", "--noreload", f"{HOST}:{PORT}"],
+        "web": web_command(HOST, PORT),
         "worker": [
             str(BIN / "celery"),
             "-A",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -228,6 +229,28 @@ def test_a_query_string_longer_than_gunicorn_accepts_is_a_400(personas: Personas
     client = login(Client(), personas.owner.user)
     assert client.get("/caseload/", {"q": "x" * MAX_QUERY_STRING}).status_code == 400
     assert client.get("/caseload/", {"q": "x" * 1000}).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_more_query_parameters_than_django_reads_is_a_prompt_400(
+    personas: Personas, settings: Any, debug: bool
+) -> None:
+    # 1,001 empty parameters fit in 4,004 bytes. Django refuses them (TooManyFieldsSent); with
+    # DEBUG on (`make run`), its error page read request.GET again in every middleware: 8 s, then a 500.
+    settings.DEBUG = debug
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    client = login(Client(), personas.owner.user)
+    started = time.monotonic()
+    response = client.get("/caseload/?" + "&".join(["q="] * (limit + 1)))
+    assert response.status_code == 400
+    assert f"more than {limit} parameters".encode() in response.content
+    assert time.monotonic() - started < 2
+    api = APIClient()
+    api.force_login(personas.owner.user)
+    refused = api.get("/api/v1/patients/?" + "&".join(["x=1"] * (limit + 1)))
+    assert refused.status_code == 400 and "query" in refused.json()
+    assert client.get("/caseload/?" + "&".join(["q="] * limit)).status_code == 200
 
 
 @pytest.mark.django_db
