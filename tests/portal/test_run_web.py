@@ -163,3 +163,10 @@ def test_the_newcomers_curl_command_gets_an_answer(web: tuple[str, int], tmp_pat
         timeout=WAIT,
     )
     assert done.stdout.startswith("4")
+
+
+def test_static_files_are_served_without_collectstatic(web: tuple[str, int]) -> None:
+    request = b"GET /static/portal/plinth.css HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    received, _ = exchange(web, request)
+    assert status(received) == 200
+    assert b"text/css" in received.split(b"\r\n\r\n", 1)[0]
