@@ -214,7 +214,7 @@ def invitation_request_new(*, email: str, ip: str | None = None) -> None:
 
     Says nothing about whether the address exists: an unknown, inactive or
     already-registered address, or a link sent less than ``INVITATION_RESEND_PAUSE``
-    (2 minutes) ago, returns quietly. Raises nothing.
+    (2 minutes) ago, returns quietly.
     """
     email = email.strip().lower()
     patient = (

@@ -181,8 +181,8 @@ def checkin_submit(
     ``nprs``: pain now, a whole number of NPRS points 0-10 (Numeric Pain Rating
     Scale, LOINC 72514-3); ``side``: a ``Side`` value; the four ``flag_*`` answers are
     DESIGN.md's red flags: new leg weakness and loss of bowel or bladder control
-    (cauda equina syndrome), fever (infection), unexplained weight loss (cancer), the
-    specific causes NICE NG59 (2016), rec. 1.1.1, asks to exclude in low back pain;
+    (signs of cauda equina syndrome), fever (infection), unexplained weight loss
+    (cancer), specific causes of low back pain to exclude (NICE NG59, 2016, rec. 1.1.1);
     ``note``: at most ``NOTE_MAX`` characters after trimming. ``local_date`` is the
     patient's date the answers are for (None: their today at ``now``, an aware datetime
     defaulting to now). A red-flag answer not already given that day opens an alert
