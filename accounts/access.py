@@ -41,10 +41,12 @@ patient_required = _role_required("patient")
 
 
 def therapist_of(request: HttpRequest) -> Therapist:
+    """The signed-in therapist of a page request that passed ``therapist_required``."""
     return cast(Therapist, request.therapist)  # type: ignore[attr-defined]
 
 
 def patient_of(request: HttpRequest) -> Patient:
+    """The signed-in patient of a page request that passed ``patient_required``."""
     return cast(Patient, request.patient)  # type: ignore[attr-defined]
 
 
@@ -52,14 +54,17 @@ def patient_of(request: HttpRequest) -> Patient:
 
 
 def therapist_for(request: Request) -> Therapist | None:
+    """The API request's user as a therapist, or None for any other user (the caller answers 404)."""
     return cast(Therapist | None, getattr(request.user, "therapist", None))
 
 
 def patient_for(request: Request) -> Patient | None:
+    """The API request's user as a patient, or None for any other user (the caller answers 404)."""
     return cast(Patient | None, getattr(request.user, "patient", None))
 
 
 def user_of(request: Request) -> User:
+    """The API request's authenticated user (the view's permission classes have checked it)."""
     return cast(User, request.user)
 
 

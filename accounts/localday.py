@@ -57,10 +57,11 @@ def answer_day(
 ) -> date:
     """The local date an answer is recorded for: ``day`` once validated, or today when ``day`` is None.
 
-    ``now`` is an aware datetime (default: now). Raises ``DomainError`` naming
-    ``field`` with code ``day_in_future`` for a date after the patient's today,
-    or ``day_closed`` for yesterday after the grace period or any earlier date.
+    ``day``: a local date of ``patient``; ``now``: an aware datetime (default: now).
     Whether the day lies inside the plan is the caller's check (it knows the plan).
+
+    Raises DomainError: day_in_future (``field``: after the patient's today),
+    day_closed (``field``: yesterday after ``ANSWER_GRACE``, 2 hours, or any earlier date).
     """
     now = now or timezone.now()
     today = patient.local_today(now)

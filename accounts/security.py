@@ -28,6 +28,7 @@ class LockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]
 
 
 def lockout_seconds() -> int:
+    """How long django-axes locks an account, in whole seconds (``AXES_COOLOFF_TIME``)."""
     return int(settings.AXES_COOLOFF_TIME.total_seconds())
 
 

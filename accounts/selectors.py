@@ -19,7 +19,11 @@ from audit.services import audit_read
 
 
 def clinic_patients(*, clinic: Clinic) -> QuerySet[Patient]:
-    """The only way into patients for therapists: another clinic's patient is not found."""
+    """The only way into patients for therapists: ``clinic``'s patients, user, clinic and therapist loaded.
+
+    Another clinic's patient is not in it. Notes no read: callers that show the
+    rows note them (``patient_for_clinic``, the API's pages).
+    """
     return Patient.objects.filter(clinic=clinic).select_related("user", "clinic", "therapist__user")
 
 
@@ -34,8 +38,11 @@ def patient_for_clinic(*, clinic: Clinic, patient_id: int) -> Patient:
 
 
 def invitation_for_token(*, token: str) -> Invitation | None:
+    """The invitation whose link carries the raw ``token`` (matched by its hash), patient's user loaded;
+    None for an unknown token. Used or expired invitations are returned too: the page explains them."""
     return Invitation.objects.select_related("patient__user").filter(token_hash=token_hash(token)).first()
 
 
 def pending_invitation(*, patient: Patient) -> Invitation | None:
+    """The patient's most recent invitation, in whatever state (used, expired, live), or None."""
     return patient.invitations.order_by("-created_at").first()

@@ -1,4 +1,5 @@
-"""Nightly clean-up of records that have outlived their use."""
+"""Writes for patients' accounts: adding a patient, invitation links (send, resend, accept), and the
+nightly purge of expired links."""
 
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ from portal.errors import DomainError
 
 def invitations_purge_expired(*, now: datetime | None = None) -> int:
     """Delete invitation links that expired unused; a used one stays as the record
-    of how the account was set up. Returns how many were deleted."""
+    of how the account was set up.
+
+    ``now``: an aware datetime (default: now). Returns how many links were deleted;
+    writes one ``invitations.purged`` audit entry when any were.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         expired = Invitation.objects.filter(expires_at__lt=now, used_at__isnull=True)
@@ -47,10 +52,12 @@ INVITATION_RESEND_PAUSE = timedelta(minutes=2)
 
 
 def token_hash(token: str) -> str:
+    """The stored form of an invitation token: its SHA-256, 64 hex characters."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def invitation_url(token: str) -> str:
+    """The full URL (``SITE_URL`` + path) of the invitation page for a raw ``token``."""
     return settings.SITE_URL + reverse("invitation", args=[token])
 
 
@@ -128,15 +135,25 @@ def patient_invite(
     reminder_time: time,
     ip: str | None = None,
 ) -> Patient:
-    """Add a patient to the clinic and email them a single-use, 7-day link."""
+    """Add a patient to ``clinic`` and email them a single-use link valid for ``INVITATION_DAYS`` (7) days.
+
+    ``by``: the therapist adding them, who becomes their therapist. ``email`` is stored
+    lower-cased; ``timezone`` is an IANA name or alias, stored canonically
+    (accounts.zones); ``reminder_time`` is a local wall-clock time. The email is sent
+    once the transaction commits. Returns the new patient.
+
+    Raises DomainError: other_clinic (``by`` works at another clinic), required
+    (full_name, email), unknown_zone (timezone), email_in_caseload (email: already a
+    patient of this clinic), email_unavailable (email: any other user has it).
+    """
     if by.clinic_id != clinic.pk:
-        raise DomainError("You can only add patients to your own clinic.")
+        raise DomainError("You can only add patients to your own clinic.", code="other_clinic")
     full_name = full_name.strip()
     email = User.objects.normalize_email(email.strip()).lower()
     if not full_name:
-        raise DomainError("Enter the patient's name.", field="full_name")
+        raise DomainError("Enter the patient's name.", field="full_name", code="required")
     if not email:
-        raise DomainError("Enter the patient's email address.", field="email")
+        raise DomainError("Enter the patient's email address.", field="email", code="required")
     try:
         timezone = zone_canonical(timezone)
     except ValidationError as exc:
@@ -161,7 +178,14 @@ def patient_invite(
 
 @transaction.atomic
 def invitation_resend(*, patient: Patient, by: Therapist | None, ip: str | None = None) -> None:
-    """A fresh link for a patient who has not set a password yet; older links stop working."""
+    """Email a fresh invitation link to a patient who has not set a password yet; older links stop working.
+
+    ``by``: the therapist asking, or None when the patient asked through the public
+    form. The email is sent once the transaction commits.
+
+    Raises DomainError: not_found (``by`` works at another clinic), inactive (the
+    account is deactivated), password_already_set.
+    """
     if by is not None and by.clinic_id != patient.clinic_id:
         raise DomainError("No such patient.", code="not_found")
     patient = Patient.objects.select_for_update().select_related("user", "clinic").get(pk=patient.pk)
@@ -171,7 +195,8 @@ def invitation_resend(*, patient: Patient, by: Therapist | None, ip: str | None 
         )
     if patient.user.has_usable_password():
         raise DomainError(
-            "This patient has already set a password; they can log in or reset it from the login page."
+            "This patient has already set a password; they can log in or reset it from the login page.",
+            code="password_already_set",
         )
     token = _new_invitation(patient=patient, by=by.user if by else None)
     audit_log(
@@ -185,7 +210,12 @@ def invitation_resend(*, patient: Patient, by: Therapist | None, ip: str | None 
 
 
 def invitation_request_new(*, email: str, ip: str | None = None) -> None:
-    """The public "send me a new link" form. Says nothing about whether the address exists."""
+    """The public "send me a new link" form: resend to an active patient without a password.
+
+    Says nothing about whether the address exists: an unknown, inactive or
+    already-registered address, or a link sent less than ``INVITATION_RESEND_PAUSE``
+    (2 minutes) ago, returns quietly.
+    """
     email = email.strip().lower()
     patient = (
         Patient.objects.select_related("user").filter(user__email__iexact=email, user__is_active=True).first()
@@ -199,10 +229,11 @@ def invitation_request_new(*, email: str, ip: str | None = None) -> None:
 
 
 def invitation_state(invitation: Invitation | None) -> str:
-    """ "valid", "used", "expired", "inactive" or "invalid", for the page to explain.
+    """ "valid", "used", "expired", "inactive" or "invalid" (``invitation`` is None), for the page to explain.
 
     "inactive": staff have deactivated the account, so no link of it may set a
-    password, whatever its expiry (accounts.credentials.user_deactivate).
+    password, whatever its expiry (accounts.credentials.user_deactivate). The
+    states other than "valid" are the codes ``invitation_accept`` raises.
     """
     if invitation is None:
         return "invalid"
@@ -234,9 +265,10 @@ INVITATION_STATUS = {"invalid": 404, "used": 410, "expired": 410, "inactive": 41
 def invitation_accept(*, token: str, password: str, ip: str | None = None) -> User:
     """Set the patient's password through a valid link; the link is then used up.
 
-    Raises DomainError with code "invalid", "used", "expired" or "inactive" (the
-    account was deactivated) when the link cannot be used, or with field
-    "password" when Django's validators refuse the password.
+    ``token``: the raw token from the link. Returns the patient's user.
+
+    Raises DomainError: invalid, used, expired, inactive (the link cannot be used;
+    see ``invitation_state``), password_invalid (password: Django's validators refuse it).
     """
     invitation = (
         Invitation.objects.select_for_update()
@@ -251,7 +283,7 @@ def invitation_accept(*, token: str, password: str, ip: str | None = None) -> Us
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise DomainError(" ".join(exc.messages), field="password") from exc
+        raise DomainError(" ".join(exc.messages), field="password", code="password_invalid") from exc
     user.set_password(password)
     user.save(update_fields=["password"])
     now = timezone.now()

@@ -51,21 +51,34 @@ class NewToken:
 
 
 def tokens_for(*, user: User) -> QuerySet[ApiToken]:
+    """Every API token of ``user``, revoked ones included (the page lists both), unordered."""
     return ApiToken.objects.filter(user=user)
 
 
 @transaction.atomic
 def api_token_create(*, user: User, name: str, ip: str | None = None) -> NewToken:
+    """Make an API token for ``user``, named ``name`` (what will use it; spaces around it dropped).
+
+    Returns the token and its key ``<prefix>.<secret>``, which is shown once and
+    stored only as a SHA-256 hash. Writes an ``api_token.created`` audit entry.
+
+    Raises DomainError: required (name), too_long (name: over 100 characters),
+    token_limit (name: ``user`` already has ``MAX_ACTIVE_TOKENS``, 10, unrevoked tokens).
+    """
     name = name.strip()
     if not name:
-        raise DomainError("Give the token a name, such as the system that will use it.", field="name")
+        raise DomainError(
+            "Give the token a name, such as the system that will use it.", field="name", code="required"
+        )
     if len(name) > 100:
-        raise DomainError("Keep the name to 100 characters or fewer.", field="name")
+        raise DomainError("Keep the name to 100 characters or fewer.", field="name", code="too_long")
     # Lock the user's row so two concurrent requests cannot both pass the count.
     User.objects.select_for_update().filter(pk=user.pk).first()
     if ApiToken.objects.filter(user=user, revoked_at=None).count() >= MAX_ACTIVE_TOKENS:
         raise DomainError(
-            f"You already have {MAX_ACTIVE_TOKENS} active tokens; revoke one first.", field="name"
+            f"You already have {MAX_ACTIVE_TOKENS} active tokens; revoke one first.",
+            field="name",
+            code="token_limit",
         )
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
@@ -83,6 +96,11 @@ def api_token_create(*, user: User, name: str, ip: str | None = None) -> NewToke
 
 @transaction.atomic
 def api_token_revoke(*, user: User, token_id: int, ip: str | None = None) -> ApiToken:
+    """Revoke ``user``'s token with id ``token_id``; revoking it again changes nothing. Returns the token.
+
+    Raises ``ApiToken.DoesNotExist`` (the page answers 404) for a token of
+    another user or no token at all; no DomainError.
+    """
     token = ApiToken.objects.select_for_update().filter(user=user, pk=token_id).first()
     if token is None:
         raise ApiToken.DoesNotExist
@@ -158,6 +176,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
 
 def token_auth_scheme() -> dict[str, Any]:
+    """The OpenAPI security scheme of ``ApiTokenAuthentication`` (HTTP bearer)."""
     return {"type": "http", "scheme": "bearer", "description": "An API token made on /account/tokens/."}
 
 

@@ -24,10 +24,19 @@ from portal.errors import DomainError
 
 
 def alert_acknowledge(*, alert: Alert, by: User, ip: str | None = None) -> Alert:
-    """Mark an open alert as seen by a therapist of its clinic. Acknowledging twice is harmless."""
+    """Mark an alert as seen by ``by``, a therapist of its patient's clinic; returns it refreshed.
+
+    Acknowledging twice is harmless: the first acknowledgement (and its one
+    ``alert.acknowledged`` audit entry) stands.
+
+    Raises DomainError: not_clinic_therapist (``by`` is not a therapist of the patient's clinic).
+    """
     therapist = getattr(by, "therapist", None)
     if therapist is None or therapist.clinic_id != alert.patient.clinic_id:
-        raise DomainError("Only a therapist of this patient's clinic can acknowledge the alert.")
+        raise DomainError(
+            "Only a therapist of this patient's clinic can acknowledge the alert.",
+            code="not_clinic_therapist",
+        )
     now = timezone.now()
     with transaction.atomic():
         # A conditional update: two therapists clicking at once record one acknowledgement.
@@ -181,9 +190,12 @@ def alerts_detect(*, now: datetime | None = None) -> DetectResult:
     """Raise new worsening and silence episodes, clear the ones that ended. Idempotent.
 
     ``now``: an aware datetime (default: the current time); silence is counted in
-    each patient's own dates at that moment. The rules are alerts.rules,
-    the ones the attention list shows. Returns how many episodes were raised and
-    cleared of each kind.
+    each patient's own dates at that moment. The rules are alerts.rules, the ones
+    the attention list shows: worsening is current pain at least 2 NPRS points above
+    baseline (DESIGN.md; 2 points is the NPRS's minimal clinically important
+    difference, Farrar et al. 2001, Pain 94:149; Childs et al. 2005, Spine 30:1331);
+    silence is no check-in for ``SILENCE_DAYS`` (3) whole local days (DESIGN.md, a
+    product rule). Returns how many episodes were raised and cleared of each kind.
     """
     now = now or timezone.now()
     plans = CarePlan.objects.all()
@@ -236,7 +248,8 @@ def alerts_detect(*, now: datetime | None = None) -> DetectResult:
 
 
 def digest_clinics(*, now: datetime, hour: int | None = None) -> list[int]:
-    """Clinics for which it is now the digest hour of their own day."""
+    """Ids of the clinics whose local wall-clock hour at ``now`` (aware) is ``hour`` (0-23; default
+    ``settings.ALERT_DIGEST_HOUR``), in their own time zone. Two queries."""
     hour = settings.ALERT_DIGEST_HOUR if hour is None else hour
     zones = list(Clinic.objects.order_by().values_list("timezone", flat=True).distinct())
     local = local_now_by_zone(zones, now)

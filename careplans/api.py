@@ -222,12 +222,12 @@ class CarePlanViewSet(
         values = data.validated_data
         patient = clinic_patients(clinic=therapist.clinic).filter(pk=values["patient"]).first()
         if patient is None:
-            raise DomainError("No such patient in your clinic.", field="patient")
+            raise DomainError("No such patient in your clinic.", field="patient", code="unknown_patient")
         template = None
         if values.get("template") is not None:
             template = plan_templates_for(clinic=therapist.clinic).filter(pk=values["template"]).first()
             if template is None:
-                raise DomainError("No such template.", field="template")
+                raise DomainError("No such template.", field="template", code="unknown_template")
         plan = services.careplan_create(
             patient=patient,
             by=therapist,

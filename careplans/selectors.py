@@ -16,10 +16,13 @@ from library.models import Exercise, ExerciseStatus
 
 
 def patient_plans(*, patient: Patient) -> QuerySet[CarePlan]:
+    """Every plan of ``patient``, drafts and ended ones too, newest first, therapist's user loaded."""
     return patient.plans.select_related("therapist__user").order_by("-created_at", "-id")
 
 
 def active_plan_of(*, patient: Patient) -> CarePlan | None:
+    """The patient's one active plan (a database constraint), therapist and patient's clinic loaded;
+    None when there is none."""
     return (
         CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
         .select_related("therapist__user", "patient__clinic")
@@ -31,7 +34,8 @@ def active_plan_of(*, patient: Patient) -> CarePlan | None:
 
 
 def clinic_plans(*, clinic: Clinic) -> QuerySet[CarePlan]:
-    """The only way into plans for therapists: another clinic's plan is simply not found."""
+    """The only way into plans for therapists: plans of ``clinic``'s patients, patient's and
+    therapist's users loaded; another clinic's plan is simply not found. Notes no read."""
     return CarePlan.objects.filter(patient__clinic=clinic).select_related("patient__user", "therapist__user")
 
 
@@ -62,11 +66,13 @@ def ordered_plan_exercises(*, plan: CarePlan) -> list[PlanExercise]:
 
 
 def plan_versions(*, plan: CarePlan) -> QuerySet[PlanVersion]:
+    """The plan's versions, newest (highest number) first, author loaded."""
     return plan.versions.select_related("created_by").order_by("-number")
 
 
 def plan_library_search(*, plan: CarePlan, q: str, limit: int = 12) -> list[Exercise]:
-    """Published exercises to add, matched on name, summary or region; plan's own marked."""
+    """Published exercises to add, by name: at most ``limit``, each of up to 8 words of ``q``
+    matched in the name, summary or a region's name; each annotated ``in_plan`` (bool)."""
     qs = Exercise.objects.filter(status=ExerciseStatus.PUBLISHED)
     for word in q.split()[:8]:
         qs = qs.filter(
@@ -77,7 +83,8 @@ def plan_library_search(*, plan: CarePlan, q: str, limit: int = 12) -> list[Exer
 
 
 def week_label(plan: CarePlan, today: date) -> str:
-    """Where the patient is in the plan, in words: "week 4 of 12"."""
+    """Where the patient is in the plan on ``today`` (their local date), in words: "week 4 of 12",
+    "starts 3 Mar" before the start, "all 12 weeks done" after the end."""
     if today < plan.start_date:
         return f"starts {plan.start_date:%-d %b}"
     if today > plan.end_date:
@@ -95,7 +102,11 @@ class PlanProgress:
 
 
 def plan_progress(*, plan: CarePlan) -> PlanProgress:
-    """The plan's week and adherence on the patient's own date (two queries)."""
+    """The plan's week and adherence on the patient's own date (two queries).
+
+    For an ended plan, the date it ended (in the patient's zone) if that is earlier.
+    Adherence is sessions done / sessions prescribed so far (DESIGN.md; careplans.adherence).
+    """
     today = plan.patient.local_today()
     if plan.ended_at is not None:
         # An ended plan prescribes nothing after the day it ended.

@@ -1,4 +1,4 @@
-"""Writes for the library and plans. One service, one transaction."""
+"""Writes for care plans and the clinic's plan templates. One service, one transaction."""
 
 from __future__ import annotations
 
@@ -42,7 +42,10 @@ def _locked(plan: CarePlan) -> CarePlan:
 
 def _check_editable(plan: CarePlan) -> None:
     if plan.status in ENDED_STATUSES:
-        raise DomainError(f"This plan is {plan.get_status_display().lower()} and can no longer be changed.")
+        raise DomainError(
+            f"This plan is {plan.get_status_display().lower()} and can no longer be changed.",
+            code="plan_not_editable",
+        )
 
 
 def _check_length(value: str, *, model: type[models.Model], name: str, field: str, what: str) -> None:
@@ -57,8 +60,9 @@ def _check_length(value: str, *, model: type[models.Model], name: str, field: st
 
 
 def _validate_plan_fields(*, patient: Patient, title: str, start_date: date, length_weeks: int) -> None:
+    """Codes: required (title), too_long (title), start_date_out_of_range, length_out_of_range."""
     if not title.strip():
-        raise DomainError("Give the plan a title.", field="title")
+        raise DomainError("Give the plan a title.", field="title", code="required")
     _check_length(title, model=CarePlan, name="title", field="title", what="title")
     today = patient.local_today()
     earliest = today - timedelta(days=START_DATE_WINDOW_DAYS)
@@ -68,9 +72,12 @@ def _validate_plan_fields(*, patient: Patient, title: str, start_date: date, len
             f"The start date must be within a year of today: between {earliest:%-d %b %Y} "
             f"and {latest:%-d %b %Y}.",
             field="start_date",
+            code="start_date_out_of_range",
         )
     if not 1 <= length_weeks <= 52:
-        raise DomainError("A plan lasts between 1 and 52 weeks.", field="length_weeks")
+        raise DomainError(
+            "A plan lasts between 1 and 52 weeks.", field="length_weeks", code="length_out_of_range"
+        )
 
 
 def _published_exercise(exercise_id: int) -> Exercise:
@@ -80,6 +87,7 @@ def _published_exercise(exercise_id: int) -> Exercise:
         raise DomainError(
             "That exercise is not in the published library, so it cannot be added to a plan.",
             field="exercise",
+            code="exercise_not_published",
         )
     return exercise
 
@@ -124,11 +132,22 @@ def careplan_create(
     template: PlanTemplate | None = None,
     ip: str | None = None,
 ) -> CarePlan:
-    """A draft plan, empty or copied from a shared or clinic template."""
+    """Create a draft plan for ``patient``, owned by ``by``, empty or copied from ``template``.
+
+    ``start_date``: a local date of the patient, within ``START_DATE_WINDOW_DAYS`` (365)
+    of their today; ``length_weeks``: 1-52 weeks, 12 by default (DESIGN.md: outcomes are
+    read at week 12). A blank ``title`` or ``condition`` takes the template's. A
+    template's exercises are copied in order with their dosage and note, except
+    unpublished ones (named in the ``careplan.created`` audit entry). Returns the plan.
+
+    Raises DomainError: not_found (``patient`` is of another clinic), unknown_template
+    (template: another clinic's), required (title), too_long (title, condition),
+    start_date_out_of_range (start_date), length_out_of_range (length_weeks).
+    """
     if patient.clinic_id != by.clinic_id:
         raise DomainError("No such patient.", code="not_found")
     if template is not None and template.clinic_id not in (None, by.clinic_id):
-        raise DomainError("No such template.", field="template")
+        raise DomainError("No such template.", field="template", code="unknown_template")
     title = (title or (template.name if template else "")).strip()
     condition = (condition or (template.condition if template else "")).strip()
     _validate_plan_fields(patient=patient, title=title, start_date=start_date, length_weeks=length_weeks)
@@ -180,6 +199,14 @@ def careplan_update_details(
     length_weeks: int,
     ip: str | None = None,
 ) -> CarePlan:
+    """Change a draft or active plan's title, condition, start date (patient's local date) and
+    length (weeks), with the rules of ``careplan_create``. An active plan gets a new version
+    when its content changed. Returns the plan as saved.
+
+    Raises DomainError: not_found (a plan of another clinic), plan_not_editable (completed or
+    stopped), required (title), too_long (title, condition), start_date_out_of_range
+    (start_date), length_out_of_range (length_weeks).
+    """
     _check_clinic(plan, by)
     plan = _locked(plan)
     _check_editable(plan)
@@ -201,12 +228,22 @@ def careplan_update_details(
 def careplan_exercise_add(
     *, plan: CarePlan, by: Therapist, exercise_id: int, ip: str | None = None
 ) -> PlanExercise:
+    """Append the library exercise with id ``exercise_id`` to the plan, at its default dosage.
+
+    Returns the new plan exercise. An active plan gets a new version.
+
+    Raises DomainError: not_found (a plan of another clinic), plan_not_editable,
+    exercise_not_published (exercise: no such id, a draft or archived),
+    exercise_already_in_plan (exercise).
+    """
     _check_clinic(plan, by)
     plan = _locked(plan)
     _check_editable(plan)
     exercise = _published_exercise(exercise_id)
     if plan.exercises.filter(exercise=exercise).exists():
-        raise DomainError(f"{exercise.name} is already in this plan.", field="exercise")
+        raise DomainError(
+            f"{exercise.name} is already in this plan.", field="exercise", code="exercise_already_in_plan"
+        )
     last = plan.exercises.order_by("-position").values_list("position", flat=True).first()
     item = PlanExercise.objects.create(
         plan=plan,
@@ -234,6 +271,16 @@ def careplan_exercise_update(
     note: str = "",
     ip: str | None = None,
 ) -> PlanExercise:
+    """Set a plan exercise's dosage and note (spaces around it dropped); returns it as saved.
+
+    ``sets``, ``reps`` and ``sessions_per_day`` are counts, ``hold_seconds`` seconds,
+    ``days_per_week`` days, each within ``DOSAGE_LIMITS`` (library.models). An active
+    plan gets a new version. Raises ``PlanExercise.DoesNotExist`` if the exercise was
+    removed from the plan meanwhile.
+
+    Raises DomainError: not_found (a plan of another clinic), plan_not_editable,
+    dosage_out_of_range (the field), no_reps_or_hold (reps), too_long (note).
+    """
     _check_clinic(plan_exercise.plan, by)
     plan = _locked(plan_exercise.plan)
     _check_editable(plan)
@@ -267,16 +314,23 @@ def careplan_exercise_update(
 def careplan_exercise_move(
     *, plan_exercise: PlanExercise, by: Therapist, direction: str, ip: str | None = None
 ) -> None:
-    """Swap an exercise with its neighbour above or below."""
+    """Swap a plan exercise with its neighbour above (``direction`` "up") or below ("down").
+
+    Moving the first up or the last down changes nothing. Positions are renumbered
+    0..n-1; an active plan gets a new version. Returns None.
+
+    Raises DomainError: not_found (a plan of another clinic), plan_not_editable,
+    unknown_direction (direction), exercise_not_in_plan (removed meanwhile).
+    """
     _check_clinic(plan_exercise.plan, by)
     plan = _locked(plan_exercise.plan)
     _check_editable(plan)
     if direction not in ("up", "down"):
-        raise DomainError("Move an exercise up or down.", field="direction")
+        raise DomainError("Move an exercise up or down.", field="direction", code="unknown_direction")
     items = list(plan.exercises.order_by("position", "id"))
     index = next((i for i, other in enumerate(items) if other.pk == plan_exercise.pk), None)
     if index is None:
-        raise DomainError("That exercise is no longer in the plan.")
+        raise DomainError("That exercise is no longer in the plan.", code="exercise_not_in_plan")
     target = index - 1 if direction == "up" else index + 1
     if not 0 <= target < len(items):
         return
@@ -297,6 +351,11 @@ def careplan_exercise_move(
 
 @transaction.atomic
 def careplan_exercise_remove(*, plan_exercise: PlanExercise, by: Therapist, ip: str | None = None) -> None:
+    """Remove an exercise from its plan, with the patient's marks for it; the plan's versions keep
+    what was prescribed. An active plan gets a new version. Returns None.
+
+    Raises DomainError: not_found (a plan of another clinic), plan_not_editable.
+    """
     _check_clinic(plan_exercise.plan, by)
     plan = _locked(plan_exercise.plan)
     _check_editable(plan)
@@ -309,17 +368,21 @@ def careplan_exercise_remove(*, plan_exercise: PlanExercise, by: Therapist, ip: 
 
 @transaction.atomic
 def careplan_activate(*, plan: CarePlan, by: Therapist, ip: str | None = None) -> CarePlan:
-    """Make a draft the patient's one active plan.
+    """Make a draft the patient's one active plan, and its first version. Returns the plan.
 
     The partial unique index ``careplan_one_active_per_patient`` decides races
     (two tabs, two therapists): the loser gets a readable message.
+
+    Raises DomainError: not_found (a plan of another clinic), plan_not_draft (already
+    active or ended), plan_empty (no exercises), already_active (the patient has
+    another active plan).
     """
     _check_clinic(plan, by)
     plan = _locked(plan)
     if plan.status != PlanStatus.DRAFT:
-        raise DomainError(f"This plan is already {plan.get_status_display().lower()}.")
+        raise DomainError(f"This plan is already {plan.get_status_display().lower()}.", code="plan_not_draft")
     if not plan.exercises.exists():
-        raise DomainError("Add at least one exercise before activating the plan.")
+        raise DomainError("Add at least one exercise before activating the plan.", code="plan_empty")
     plan.status = PlanStatus.ACTIVE
     plan.activated_at = timezone.now()
     try:
@@ -349,16 +412,28 @@ def careplan_activate(*, plan: CarePlan, by: Therapist, ip: str | None = None) -
 def careplan_end(
     *, plan: CarePlan, by: Therapist, status: str, reason: str, ip: str | None = None
 ) -> CarePlan:
-    """Complete or stop an active plan; the reason is required and kept."""
+    """End an active plan as ``status`` ("completed" or "stopped"), keeping ``reason`` (required).
+
+    Returns the plan as saved, with ``ended_at`` now.
+
+    Raises DomainError: not_found (a plan of another clinic), invalid_end_status (status),
+    plan_not_active, required (reason), too_long (reason).
+    """
     _check_clinic(plan, by)
     plan = _locked(plan)
     if status not in ENDED_STATUSES:
-        raise DomainError("Choose whether the plan is completed or stopped.", field="status")
+        raise DomainError(
+            "Choose whether the plan is completed or stopped.", field="status", code="invalid_end_status"
+        )
     if plan.status != PlanStatus.ACTIVE:
-        raise DomainError(f"Only an active plan can be {PlanStatus(status).label.lower()}.")
+        raise DomainError(
+            f"Only an active plan can be {PlanStatus(status).label.lower()}.", code="plan_not_active"
+        )
     reason = reason.strip()
     if not reason:
-        raise DomainError("Say why the plan ends; the patient's record keeps the reason.", field="reason")
+        raise DomainError(
+            "Say why the plan ends; the patient's record keeps the reason.", field="reason", code="required"
+        )
     _check_length(reason, model=CarePlan, name="status_reason", field="reason", what="reason")
     plan.status = status
     plan.status_reason = reason
@@ -372,17 +447,25 @@ def careplan_end(
 def careplan_save_as_template(
     *, plan: CarePlan, by: Therapist, name: str, ip: str | None = None
 ) -> PlanTemplate:
-    """Copy a plan's published exercises and dosage into a template for the clinic."""
+    """Copy a plan's published exercises, dosage and notes, in order, into a new template of
+    ``by``'s clinic named ``name``. Returns the template.
+
+    Raises DomainError: not_found (a plan of another clinic), required (name), too_long
+    (name), template_name_taken (name: the clinic has one, ignoring case),
+    no_published_exercises.
+    """
     _check_clinic(plan, by)
     name = name.strip()
     if not name:
-        raise DomainError("Give the template a name.", field="name")
+        raise DomainError("Give the template a name.", field="name", code="required")
     _check_length(name, model=PlanTemplate, name="name", field="name", what="name")
     if PlanTemplate.objects.filter(clinic=by.clinic, name__iexact=name).exists():
-        raise DomainError("Your clinic already has a template with this name.", field="name")
+        raise DomainError(
+            "Your clinic already has a template with this name.", field="name", code="template_name_taken"
+        )
     items = [item for item in _plan_exercises(plan) if item.exercise.status == ExerciseStatus.PUBLISHED]
     if not items:
-        raise DomainError("The plan has no published exercises to save.")
+        raise DomainError("The plan has no published exercises to save.", code="no_published_exercises")
     template = PlanTemplate.objects.create(
         name=name, condition=plan.condition, clinic=by.clinic, created_by=by.user
     )

@@ -25,13 +25,16 @@ def exercise_session_mark(
 ) -> PlanExercise:
     """Mark one exercise of the active plan done (or not) for one of the patient's local dates.
 
-    ``local_date`` is the date the Today page was rendered for (None: the
-    patient's day at ``now``, an aware datetime defaulting to now); the rule of
-    ``accounts.localday.answer_day`` decides whether it still takes answers.
-    Idempotent: the form says which state it wants, so a double tap or a
-    resubmitted form never flips it back. Raises ``DomainError``: ``not_found``
-    (not in the active plan), ``day_in_future`` / ``day_closed`` (field
-    ``local_date``), ``outside_plan`` (the day is outside the plan's weeks).
+    ``plan_exercise_id``: a plan exercise id; ``local_date``: the date the Today page
+    was rendered for (None: the patient's day at ``now``, an aware datetime defaulting
+    to now); the rule of ``accounts.localday.answer_day`` decides whether it still
+    takes answers. Idempotent: the form says which state it wants, so a double tap or
+    a resubmitted form never flips it back. Returns the plan exercise, plan and
+    exercise loaded.
+
+    Raises DomainError: not_found (not in the patient's active plan), day_in_future
+    (local_date), day_closed (local_date), outside_plan (local_date: outside the
+    plan's weeks).
     """
     item = (
         PlanExercise.objects.select_related("plan", "exercise")

@@ -22,6 +22,8 @@ PLAN_LABELS: dict[str, str] = {
 
 
 def plan_snapshot(plan: CarePlan, items: Iterable[PlanExercise]) -> dict[str, Any]:
+    """A version's ``content``: the plan's fields (``start_date`` ISO 8601) and ``items`` in the
+    order given, each with its id ("item"), exercise id and name, dosage and note (JSON-ready)."""
     return {
         "title": plan.title,
         "condition": plan.condition,
@@ -45,7 +47,11 @@ def _names(entries: Iterable[dict[str, Any]]) -> str:
 
 
 def change_summary(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
-    """What changed between two snapshots, one plain sentence per change."""
+    """What changed between two ``plan_snapshot`` contents, one plain sentence per change.
+
+    ``old`` None: the activation sentence ("Activated with 5 exercises: ..."). An empty
+    list means nothing changed.
+    """
     if old is None:
         count = len(new["exercises"])
         return [f"Activated with {count} exercise{'s' if count != 1 else ''}: {_names(new['exercises'])}."]

@@ -50,7 +50,13 @@ class PatientRecord:
 
 
 def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRecord:
-    """Everything the record page shows, in a fixed number of queries."""
+    """Everything the record page shows, in a fixed number of queries.
+
+    The plan is ``record_plan``'s; ``page`` is the 1-based page of its check-ins, newest
+    first, ``CHECKINS_PER_PAGE`` (20) a page (a bad value gives the first or last page).
+    The chart's baseline is computed fresh (outcomes.rules); the outcome is the stored
+    snapshot. ``today`` is the patient's local date. Without a plan, only the open alerts.
+    """
     today = patient.local_today()
     plan = record_plan(patient)
     open_alerts = list(

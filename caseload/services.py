@@ -42,9 +42,10 @@ def patient_move_clinic(
     trails each get a ``patient.moved`` entry; each re-homed plan gets
     ``careplan.rehomed``.
 
-    Returns the patient as saved. Raises DomainError ``same_clinic`` (field
-    clinic) when the patient is already there, and ``therapist_not_in_clinic``
-    (field therapist) when the therapist works elsewhere.
+    Returns the patient as saved.
+
+    Raises DomainError: same_clinic (clinic: the patient is already there),
+    therapist_not_in_clinic (therapist: works at another clinic).
     """
     patient = Patient.objects.select_for_update().select_related("clinic", "user").get(pk=patient.pk)
     old_clinic = patient.clinic
@@ -93,8 +94,9 @@ def patient_assign_therapist(
 ) -> Patient:
     """Make ``therapist`` (of the patient's own clinic, or None) the patient's therapist.
 
-    Plans keep their own owners. Raises DomainError ``therapist_not_in_clinic``
-    (field therapist) for a therapist of another clinic.
+    Plans keep their own owners. Returns the patient as saved.
+
+    Raises DomainError: therapist_not_in_clinic (therapist: works at another clinic).
     """
     patient = Patient.objects.select_for_update().select_related("clinic").get(pk=patient.pk)
     _therapist_of_clinic(therapist, patient.clinic)

@@ -17,6 +17,8 @@ TREND_DAYS = 28
 
 
 def pain_points(checkins: QuerySet[PainCheckIn]) -> list[PainPoint]:
+    """The check-ins as chart points by local date (NPRS 0-10, red flag if any answer was yes);
+    one query."""
     return [
         PainPoint(day=day, nprs=nprs, red_flag=any(flags))
         for day, nprs, *flags in checkins.order_by("local_date").values_list(
@@ -39,7 +41,13 @@ def _mean(values: list[int]) -> float | None:
 
 
 def trend_words(points: list[PainPoint], *, today: date) -> str:
-    """The recent trend in plain words, comparing the last 7 days with the 7 before."""
+    """The recent trend in plain words, comparing the last 7 days with the 7 before.
+
+    ``points``: by local date, oldest first; ``today``: the patient's local date.
+    Weekly means within 0.5 NPRS points read "about the same": a wording rule for
+    rounding, not a clinical one (a clinically important change is 2 points;
+    Childs et al. 2005, Spine 30:1331).
+    """
     if not points:
         return "No check-ins yet. Check in each day to see how your pain changes."
     latest = points[-1]
@@ -65,7 +73,8 @@ def trend_words(points: list[PainPoint], *, today: date) -> str:
 
 
 def patient_trend(*, patient: Patient, today: date) -> Trend:
-    """The patient's last four weeks: words and a small chart (one query)."""
+    """The patient's last ``TREND_DAYS`` (28) local dates up to ``today``: words and a small chart
+    (one query)."""
     since = today - timedelta(days=TREND_DAYS - 1)
     points = pain_points(
         PainCheckIn.objects.filter(patient=patient, local_date__gte=since, local_date__lte=today)

@@ -19,7 +19,11 @@ class LibraryFilters:
 
 
 def library_exercises(*, filters: LibraryFilters) -> QuerySet[Exercise]:
-    """Published exercises matching the filters, regions prefetched (two queries)."""
+    """Published exercises matching the filters, by name, regions prefetched (two queries).
+
+    ``filters.q``: up to 8 words, each matched in the name or summary; ``region``: a
+    body-region slug; ``category``, ``equipment``: model choice values; "" means any.
+    """
     qs = Exercise.objects.filter(status=ExerciseStatus.PUBLISHED)
     if filters.q:
         for word in filters.q.split()[:8]:
@@ -34,9 +38,10 @@ def library_exercises(*, filters: LibraryFilters) -> QuerySet[Exercise]:
 
 
 def exercise_visible_to(*, slug: str, clinic: Clinic | None) -> Exercise | None:
-    """A published exercise, or an archived one that a plan of this clinic still uses.
+    """The exercise with ``slug`` if published, or archived and still in a plan of ``clinic``; else None.
 
-    Drafts are never visible outside the admin.
+    Drafts are never visible outside the admin. ``clinic=None`` (no therapist) sees
+    published exercises only. Regions prefetched.
     """
     # Through the plans' reverse relation (careplans.PlanExercise.exercise): the library
     # imports nothing from the care plans above it.
@@ -50,7 +55,8 @@ def exercise_visible_to(*, slug: str, clinic: Clinic | None) -> Exercise | None:
 
 
 def plan_templates_for(*, clinic: Clinic) -> QuerySet[PlanTemplate]:
-    """Shared templates (no clinic) and this clinic's own, with their exercise counts."""
+    """Shared templates (no clinic) and ``clinic``'s own, ordered by clinic id then name, each
+    annotated with ``exercise_count``."""
     return (
         PlanTemplate.objects.filter(Q(clinic__isnull=True) | Q(clinic=clinic))
         .annotate(exercise_count=Count("exercises"))

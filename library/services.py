@@ -42,6 +42,7 @@ def library_load() -> LibraryLoadResult:
     changes nothing. Each exercise is checked by its model (``full_clean``: lengths,
     choices, dosage ranges) before it is written; a bad entry in ``builtin.toml``
     raises ``ValidationError`` naming its slug, and the whole load is rolled back.
+    Returns how many regions, exercises and templates were created.
     """
     builtin = builtin_library()
     regions_created = 0
@@ -111,26 +112,43 @@ def library_load() -> LibraryLoadResult:
 
 
 def validate_dosage(values: dict[str, int]) -> None:
-    """The same ranges the database enforces, as messages a therapist can act on."""
+    """Check a dose against the ranges the database enforces, with messages a therapist can act on.
+
+    ``values``: every key of ``DOSAGE_LIMITS`` (library.models, the one definition of
+    the ranges): sets, reps and sessions_per_day are counts, hold_seconds seconds,
+    days_per_week days. Returns None when the dose is valid.
+
+    Raises DomainError: dosage_out_of_range (the field out of range, e.g. sets outside
+    1-10), no_reps_or_hold (reps: both reps and hold_seconds are 0).
+    """
     for name, (low, high) in DOSAGE_LIMITS.items():
         value = values[name]
         if not low <= value <= high:
             label = DOSE_LABELS[name]
-            raise DomainError(f"{label.capitalize()} must be between {low} and {high}.", field=name)
+            raise DomainError(
+                f"{label.capitalize()} must be between {low} and {high}.",
+                field=name,
+                code="dosage_out_of_range",
+            )
     if values["reps"] == 0 and values["hold_seconds"] == 0:
-        raise DomainError("Give the exercise some reps or a hold time (or both).", field="reps")
+        raise DomainError(
+            "Give the exercise some reps or a hold time (or both).", field="reps", code="no_reps_or_hold"
+        )
 
 
 @transaction.atomic
 def exercise_set_status(
     *, exercises: QuerySet[Exercise], status: str, by: User, ip: str | None = None
 ) -> int:
-    """Publish or archive library exercises; returns how many changed.
+    """Set ``status`` (an ``ExerciseStatus`` value) on the exercises of ``exercises`` that differ.
 
-    Archiving only hides an exercise from new plans: plans that use it keep it.
+    Archiving only hides an exercise from new plans: plans that use it keep it. One
+    ``exercise.<status>`` audit entry per exercise changed. Returns how many changed.
+
+    Raises DomainError: unknown_status (status).
     """
     if status not in ExerciseStatus.values:
-        raise DomainError(f"Unknown exercise status {status!r}.", field="status")
+        raise DomainError(f"Unknown exercise status {status!r}.", field="status", code="unknown_status")
     # The admin's queryset may be DISTINCT (a region filter), which cannot be locked: lock by id.
     ids = list(exercises.exclude(status=status).values_list("pk", flat=True))
     changing = list(

@@ -10,15 +10,23 @@ BROKER_ERRORS: tuple[type[Exception], ...] = (KombuOperationalError, RedisError,
 
 
 class DomainError(Exception):
-    """A business rule was broken; ``message`` is written for the user to read."""
+    """A business rule was broken; ``message`` is written for the user to read.
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
+    ``code``: the rule, a stable snake_case name that callers and tests branch on
+    (each service's docstring lists its codes); required, so every refusal names its
+    rule. ``field``: the form or payload field the message belongs to, or None for the
+    whole request. The API answers 404 for code ``not_found`` and 400 with
+    ``as_dict()`` otherwise; the code is not part of the response body.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, code: str) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.code = code
 
     def as_dict(self) -> dict[str, list[str]]:
+        """The API's 400 body: ``{field or "non_field_errors": [message]}``."""
         return {self.field or "non_field_errors": [self.message]}
 
 

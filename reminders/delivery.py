@@ -55,7 +55,15 @@ def _skip_reason(delivery: ReminderDelivery, plan: CarePlan | None, now: datetim
 
 
 def reminder_send(*, delivery_id: int, connection: Any = None) -> SendResult:
-    """Send one claimed reminder, once. Safe to call any number of times for the same row."""
+    """Send one claimed reminder, once. Safe to call any number of times for the same row.
+
+    ``delivery_id``: a ``ReminderDelivery`` id; ``connection``: an email backend
+    connection to reuse (None: a new one). Returns the outcome: "sent"; "skipped" (with
+    the reason recorded: reminders off, no active plan, more than
+    ``REMINDER_MAX_LATENESS`` late, already checked in); "failed" with ``retry_in``
+    seconds, or None after the last attempt; "busy" (another caller holds the row,
+    or it is done).
+    """
     now = timezone.now()
     lease = now + timedelta(seconds=settings.REMINDER_SEND_LEASE)
     # The claim of the send (healthchecks style): exactly one caller changes the row.
@@ -98,6 +106,9 @@ def reminder_send(*, delivery_id: int, connection: Any = None) -> SendResult:
 
 
 def reminder_message(*, delivery: ReminderDelivery, plan: CarePlan) -> EmailMessage:
+    """The reminder email for ``delivery`` (patient's user loaded) on ``plan``: a link to check in
+    for its local date, the plan week, the settings and one-click opt-out links, and a
+    Message-ID fixed per delivery. Not sent."""
     patient = delivery.patient
     user = patient.user
     week = plan.week_on(delivery.local_date)

@@ -23,6 +23,7 @@ OPTOUT_MAX_AGE = timedelta(days=180)
 
 
 def optout_token(patient_id: int) -> str:
+    """A signed, URL-safe token naming the patient id, valid for ``OPTOUT_MAX_AGE`` (180 days)."""
     return signing.dumps(patient_id, salt=OPTOUT_SALT)
 
 
@@ -38,6 +39,7 @@ def optout_patient(token: str) -> Patient | None:
 
 
 def optout_url(patient_id: int) -> str:
+    """The full one-click opt-out URL (``SITE_URL`` + path) for the patient id."""
     return absolute_url(reverse("reminders-optout", args=[optout_token(patient_id)]))
 
 
@@ -57,8 +59,10 @@ def reminder_settings_update(
 
     ``timezone_name`` is an IANA name or alias, stored canonically (accounts.zones:
     "NZ" -> "Pacific/Auckland"); the patient's current zone is accepted unchanged even
-    if the list no longer has it. Raises ``DomainError`` (code ``unknown_zone``, field
-    ``timezone``) for any other name.
+    if the list no longer has it. ``reminder_time``: a local wall-clock time, kept to the
+    minute. Writes an audit entry when anything changed. Returns the patient as saved.
+
+    Raises DomainError: unknown_zone (timezone).
     """
     if timezone_name != patient.timezone:
         try:

@@ -193,7 +193,12 @@ def reminders_requeue(*, now: datetime, limit: int = 5 * BATCH) -> int:
 
 
 def reminders_dispatch(*, now: datetime | None = None) -> DispatchResult:
-    """The periodic job: claim and enqueue every due reminder, then sweep up lost ones."""
+    """The periodic job: claim and enqueue every due reminder, then sweep up lost ones.
+
+    ``now``: an aware datetime (default: now). Claims in batches of ``BATCH`` patients,
+    one transaction each; send tasks are published once each batch commits. Returns
+    the counts: due, claimed by this run, re-enqueued, batches.
+    """
     now = now or timezone.now()
     zones = reminder_zones()
     after, due_count, claimed, batches = 0, 0, 0, 0

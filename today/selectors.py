@@ -45,7 +45,9 @@ class TodayView:
 
 
 def today_for(*, patient: Patient) -> TodayView:
-    """The patient's day on their own date: five queries whatever the plan's size."""
+    """The patient's day on their own local date: the active plan's exercises, each with whether it
+    was marked done today and how often this plan week, and whether it is still due (five queries
+    whatever the plan's size). Without an active plan, a view with no plan and no exercises."""
     today = patient.local_today()
     plan = active_plan_of(patient=patient)
     if plan is None:
@@ -84,5 +86,7 @@ def today_for(*, patient: Patient) -> TodayView:
 
 
 def today_entry(*, patient: Patient, plan_exercise_id: int) -> tuple[TodayView, TodayExercise | None]:
+    """The patient's day (``today_for``) and its entry for the plan exercise id, or None when that
+    exercise is not in the active plan."""
     view = today_for(patient=patient)
     return view, next((entry for entry in view.exercises if entry.plan_exercise.pk == plan_exercise_id), None)

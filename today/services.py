@@ -70,11 +70,15 @@ def _validate(answers: CheckInAnswers) -> None:
     # for any other caller (the database also refuses NPRS outside 0-10).
     nprs = answers.nprs
     if isinstance(nprs, bool) or not isinstance(nprs, int) or not NPRS_MIN <= nprs <= NPRS_MAX:
-        raise DomainError(f"Pain must be a whole number from {NPRS_MIN} to {NPRS_MAX}.", field="nprs")
+        raise DomainError(
+            f"Pain must be a whole number from {NPRS_MIN} to {NPRS_MAX}.", field="nprs", code="invalid_nprs"
+        )
     if answers.side not in _SIDES:
-        raise DomainError(f"Side must be one of: {', '.join(Side.values)}.", field="side")
+        raise DomainError(
+            f"Side must be one of: {', '.join(Side.values)}.", field="side", code="unknown_side"
+        )
     if len(answers.note) > NOTE_MAX:
-        raise DomainError(f"The note can be at most {NOTE_MAX} characters.", field="note")
+        raise DomainError(f"The note can be at most {NOTE_MAX} characters.", field="note", code="too_long")
 
 
 def _values(checkin: PainCheckIn) -> dict[str, Any]:
@@ -174,14 +178,23 @@ def checkin_submit(
 ) -> tuple[PainCheckIn, bool]:
     """Record the check-in of one local date, or replace its earlier one. Returns (check-in, replaced).
 
-    ``local_date`` is the patient's date the answers are for (None: their today
-    at ``now``, an aware datetime defaulting to now). Raises ``DomainError`` with
-    field ``local_date`` and code ``day_in_future``, ``day_closed`` (see
-    ``accounts.localday.answer_day``) or ``outside_plan`` (before the plan's
-    start); without a date, ``no_active_plan`` or ``plan_not_started`` on field
-    ``plan``; ``RateLimited`` past the check-in rate limit. A red-flag answer
-    opens an alert at once; its email and the plan's outcome recompute are
-    enqueued only once the transaction commits.
+    ``nprs``: pain now, a whole number of NPRS points 0-10 (Numeric Pain Rating
+    Scale, LOINC 72514-3); ``side``: a ``Side`` value; the four ``flag_*`` answers are
+    DESIGN.md's red flags: new leg weakness and loss of bowel or bladder control
+    (signs of cauda equina syndrome), fever (infection), unexplained weight loss
+    (cancer), specific causes of low back pain to exclude (NICE NG59, 2016, rec. 1.1.1);
+    ``note``: at most ``NOTE_MAX`` characters after trimming. ``local_date`` is the
+    patient's date the answers are for (None: their today at ``now``, an aware datetime
+    defaulting to now). A red-flag answer not already given that day opens an alert
+    at once; its email and the plan's outcome recompute are enqueued only once the
+    transaction commits.
+
+    Raises DomainError: invalid_nprs (nprs), unknown_side (side), too_long (note),
+    day_in_future (local_date), day_closed (local_date; see
+    ``accounts.localday.answer_day``), outside_plan (local_date: before the plan's
+    start), no_active_plan (plan), plan_not_started (plan: no date given, and the
+    plan starts later); RateLimited (code rate_limited) past
+    ``PLINTH_RATE_LIMITS["checkin"]``.
     """
     answers = CheckInAnswers(
         nprs=nprs,

@@ -393,7 +393,7 @@ def test_exception_handler_maps_domain_and_database_errors() -> None:
     from portal.api.exceptions import exception_handler
     from portal.errors import DomainError
 
-    rule = exception_handler(DomainError("Too long.", field="title"), {})
+    rule = exception_handler(DomainError("Too long.", field="title", code="too_long"), {})
     assert rule is not None and rule.status_code == 400 and rule.data == {"title": ["Too long."]}
     scope = exception_handler(DomainError("No such plan.", code="not_found"), {})
     assert scope is not None and scope.status_code == 404
