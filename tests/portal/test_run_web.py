@@ -30,8 +30,9 @@ CURL_788_LONG_URL = (
     b"GET /caseload/?q=" + b"a" * 9000 + b" HTTP/1.1\r\n"
     b"Host: 127.0.0.1\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nCookie: \r\n"
 )
-#: Far above what a correct server takes, in seconds.
-WAIT = 5.0
+#: Far above what a correct server takes on a loaded machine, in seconds, and well below the
+#: 30 s after which gunicorn would free a worker stuck on an unfinished request.
+WAIT = 15.0
 
 
 def _run_module() -> object:
@@ -111,7 +112,7 @@ def test_the_web_process_is_gunicorn_as_in_production() -> None:
 def test_curls_unfinished_request_with_a_long_url_is_refused_at_once(web: tuple[str, int]) -> None:
     received, seconds = exchange(web, CURL_788_LONG_URL)
     assert 400 <= status(received) < 500
-    assert seconds < 2
+    assert seconds < WAIT
 
 
 @pytest.mark.parametrize(
@@ -127,7 +128,7 @@ def test_curls_unfinished_request_with_a_long_url_is_refused_at_once(web: tuple[
 def test_over_long_request_parts_are_a_prompt_4xx(web: tuple[str, int], request_bytes: bytes) -> None:
     received, seconds = exchange(web, request_bytes)
     assert 400 <= status(received) < 500
-    assert seconds < 2
+    assert seconds < WAIT
 
 
 def test_ordinary_pages_are_served(web: tuple[str, int]) -> None:
