@@ -11,11 +11,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Clinic, Patient, Therapist, User
-from careplans.models import ExerciseSession
-from careplans.services import careplan_activate, careplan_create
+from careplans.models import ExerciseSession, PlanStatus
+from careplans.services import careplan_activate, careplan_create, careplan_end
 from checkins.models import PainCheckIn, Side
 from library.models import PlanTemplate
 from library.services import LOW_BACK_TEMPLATE_NAME, library_load
+from outcomes.rules import outcome_refresh_all
 
 PASSWORD = "plinth-demo-2026"
 
@@ -23,13 +24,18 @@ PASSWORD = "plinth-demo-2026"
 CLINIC = "Riverside Physiotherapy (demo)"
 
 
-# name, email, time zone, weeks into the plan, starting pain, weekly change
+# name, email, time zone, weeks since the plan started, starting pain, weekly change.
+# Plans that started more than 12 weeks ago ran their 12 weeks and were completed, so the
+# outcome report has patients who reached week 12 from the first run.
 PATIENTS: list[tuple[str, str, str, int, int, float]] = [
     ("Alex Morgan", "patient@demo.plinth", "Europe/London", 5, 7, -0.6),
     ("Sam Okafor", "sam@demo.plinth", "America/New_York", 12, 6, -0.4),
     ("Priya Shah", "priya@demo.plinth", "Asia/Kolkata", 8, 5, 0.35),
     ("Jordan Lee", "jordan@demo.plinth", "Australia/Sydney", 3, 8, -0.2),
     ("Maria Rossi", "maria@demo.plinth", "Europe/Rome", 10, 6, -0.1),
+    ("Tom Becker", "tom@demo.plinth", "Europe/Berlin", 14, 7, -0.45),
+    ("Aisha Bello", "aisha@demo.plinth", "Africa/Lagos", 16, 6, -0.3),
+    ("Lucas Silva", "lucas@demo.plinth", "America/Sao_Paulo", 13, 8, -0.1),
 ]
 
 
@@ -76,7 +82,8 @@ class Command(BaseCommand):
             plan_exercises = list(plan.exercises.order_by("position"))
             checkins: list[PainCheckIn] = []
             sessions: list[ExerciseSession] = []
-            for day in range(7 * weeks - 1):
+            finished = weeks > plan.length_weeks
+            for day in range(7 * (plan.length_weeks if finished else weeks) - (0 if finished else 1)):
                 date = start + timedelta(days=day)
                 if rng.random() < 0.8:
                     level = pain + slope * day / 7 + rng.uniform(-1, 1)
@@ -96,3 +103,12 @@ class Command(BaseCommand):
                 )
             PainCheckIn.objects.bulk_create(checkins)
             ExerciseSession.objects.bulk_create(sessions)
+            if finished:
+                careplan_end(
+                    plan=plan,
+                    by=therapist,
+                    status=PlanStatus.COMPLETED,
+                    reason="Completed the 12-week programme.",
+                )
+        # The snapshots the nightly job would write, so the report and records are full at once.
+        outcome_refresh_all(clinic_ids=[clinic.pk])

@@ -1,0 +1,27 @@
+"""`make run`'s demo clinic: the outcome report is populated on the first run, and consistent."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from careplans.models import CarePlan, PlanStatus
+from outcomes.models import OutcomeSnapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_clinic_has_plans_that_reached_week_12_and_every_snapshot() -> None:
+    call_command("demo_clinic")
+    plans = CarePlan.objects.filter(patient__clinic__name__contains="(demo)")
+    assert plans.filter(status=PlanStatus.COMPLETED).count() >= 2
+    # Every plan's outcome is written, as the nightly job would have.
+    assert OutcomeSnapshot.objects.filter(plan__in=plans).count() == plans.count()
+    assert OutcomeSnapshot.objects.filter(plan__in=plans, reached_week_12=True).count() >= 2
+
+
+def test_running_the_demo_command_again_changes_nothing() -> None:
+    call_command("demo_clinic")
+    before = (CarePlan.objects.count(), OutcomeSnapshot.objects.count())
+    call_command("demo_clinic")
+    assert (CarePlan.objects.count(), OutcomeSnapshot.objects.count()) == before
