@@ -218,7 +218,8 @@ if EMAIL_HOST:
     EMAIL_USE_TLS = envbool("EMAIL_USE_TLS")
     EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    # One .eml file per message, named by time, recipient and subject (portal.mail).
+    EMAIL_BACKEND = "portal.mail.FileEmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport,

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,21 +69,34 @@ def main() -> int:
         ],
         "beat": [str(BIN / "celery"), "-A", "portal", "beat", "--loglevel", "INFO"],
     }
+    var = Path(os.environ.get("PLINTH_VAR_DIR", ROOT / "var"))
+    logs = var / "log"
+    logs.mkdir(parents=True, exist_ok=True)
     # Each in its own process group: Ctrl-C reaches only this script, which then
     # stops them in order (a terminal's SIGINT would also hit Celery's pool children).
-    running = {name: subprocess.Popen(cmd, cwd=ROOT, process_group=0) for name, cmd in procs.items()}
-    var = Path(os.environ.get("PLINTH_VAR_DIR", ROOT / "var"))
+    # Their output goes to var/log/, so the banner below stays the last thing on screen.
+    running = {
+        name: subprocess.Popen(
+            cmd, cwd=ROOT, process_group=0, stdout=(logs / f"{name}.log").open("w"), stderr=subprocess.STDOUT
+        )
+        for name, cmd in procs.items()
+    }
+    if not _wait_until_ready(running, logs):
+        _stop_all(running)
+        return 1
     database = "PostgreSQL" if os.environ.get("DATABASE_URL") else f"SQLite ({var / 'plinth.sqlite3'})"
     broker = "Redis" if os.environ.get("REDIS_URL") else f"filesystem broker ({var / 'broker'})"
-    mail = "SMTP" if os.environ.get("EMAIL_HOST") else f"files under {var / 'mail'}"
+    mail = "SMTP" if os.environ.get("EMAIL_HOST") else "files (below)"
     print(
         f"\n  Plinth is running at http://{HOST}:{PORT}/\n"
         f"  database: {database}; broker: {broker}; email: {mail}\n\n"
         "  Demo logins (password for all: plinth-demo-2026)\n"
-        "    therapist  therapist@demo.plinth\n"
-        "    colleague  colleague@demo.plinth\n"
-        "    patient    patient@demo.plinth\n"
-        "    admin      admin@demo.plinth   (Django admin at /admin/)\n\n"
+        "    therapist  therapist@demo.plinth   lands on /caseload/\n"
+        "    colleague  colleague@demo.plinth   lands on /caseload/\n"
+        "    patient    patient@demo.plinth     lands on /today/\n"
+        "    admin      admin@demo.plinth       lands on /admin/\n\n"
+        f"  Emails (invitations, password resets, reminders, alerts): {var / 'mail'}\n"
+        f"  Logs: {logs / 'web.log'}, worker.log and beat.log beside it.\n"
         "  Ctrl-C stops the web app, the worker and beat.\n",
         flush=True,
     )
@@ -90,19 +104,58 @@ def main() -> int:
         while all(proc.poll() is None for proc in running.values()):
             time.sleep(0.5)
         failed = [name for name, proc in running.items() if proc.poll() is not None]
+        for name in failed:
+            _show_tail(logs / f"{name}.log")
         print(f"run: {', '.join(failed)} stopped; stopping the rest", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
     finally:
-        for proc in running.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in running.values():
+        _stop_all(running)
+
+
+def _stop_all(running: dict[str, subprocess.Popen[bytes]]) -> None:
+    for proc in running.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in running.values():
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _show_tail(path: Path, lines: int = 20) -> None:
+    text = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else []
+    print(f"--- the last lines of {path} ---", *text, sep="\n", file=sys.stderr)
+
+
+def _wait_until_ready(running: dict[str, subprocess.Popen[bytes]], logs: Path, timeout: float = 90) -> bool:
+    """True once the web app answers /healthz and the worker says it is ready (each process's
+    log is shown, and False returned, if one stops first or ``timeout`` seconds pass)."""
+    deadline = time.monotonic() + timeout
+    web_ok = worker_ok = False
+    while time.monotonic() < deadline:
+        stopped = [name for name, proc in running.items() if proc.poll() is not None]
+        if stopped:
+            for name in stopped:
+                _show_tail(logs / f"{name}.log")
+            print(f"run: {', '.join(stopped)} stopped while starting", file=sys.stderr)
+            return False
+        if not web_ok:
             try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                with urllib.request.urlopen(f"http://{HOST}:{PORT}/healthz", timeout=2) as answer:
+                    web_ok = answer.status == 200
+            except (OSError, ValueError):
+                pass
+        worker_ok = worker_ok or " ready." in (logs / "worker.log").read_text(errors="replace")
+        if web_ok and worker_ok:
+            return True
+        time.sleep(0.5)
+    for name in ("web", "worker"):
+        _show_tail(logs / f"{name}.log")
+    print(f"run: not ready after {timeout:.0f} s", file=sys.stderr)
+    return False
 
 
 if __name__ == "__main__":

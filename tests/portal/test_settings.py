@@ -81,7 +81,7 @@ def test_defaults_run_on_one_machine_with_nothing_installed(tmp_path: Path) -> N
         if isinstance(folder, str):
             assert Path(folder).is_relative_to(tmp_path)
             assert Path(folder).is_dir()
-    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert values["EMAIL_BACKEND"] == "portal.mail.FileEmailBackend"
     assert values["EMAIL_FILE_PATH"] == str(tmp_path / "mail")
     # A development secret is generated once, kept under var/, and reused.
     secret_file = tmp_path / "secret_key"
