@@ -87,6 +87,9 @@ def main() -> int:
     database = "PostgreSQL" if os.environ.get("DATABASE_URL") else f"SQLite ({var / 'plinth.sqlite3'})"
     broker = "Redis" if os.environ.get("REDIS_URL") else f"filesystem broker ({var / 'broker'})"
     mail = "SMTP" if os.environ.get("EMAIL_HOST") else "files (below)"
+    mail_folder = (
+        f"sent by SMTP via {os.environ['EMAIL_HOST']}" if os.environ.get("EMAIL_HOST") else var / "mail"
+    )
     print(
         f"\n  Plinth is running at http://{HOST}:{PORT}/\n"
         f"  database: {database}; broker: {broker}; email: {mail}\n\n"
@@ -95,7 +98,7 @@ def main() -> int:
         "    colleague  colleague@demo.plinth   lands on /caseload/\n"
         "    patient    patient@demo.plinth     lands on /today/\n"
         "    admin      admin@demo.plinth       lands on /admin/\n\n"
-        f"  Emails (invitations, password resets, reminders, alerts): {var / 'mail'}\n"
+        f"  Emails (invitations, password resets, reminders, alerts): {mail_folder}\n"
         f"  Logs: {logs / 'web.log'}, worker.log and beat.log beside it.\n"
         "  Ctrl-C stops the web app, the worker and beat.\n",
         flush=True,
