@@ -51,6 +51,9 @@ class Alert(models.Model):
         ]
         indexes = [models.Index(fields=["patient", "acknowledged_at"], name="alert_patient_ack")]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} alert of {self.opened_at:%Y-%m-%d}"
+
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None

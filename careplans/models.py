@@ -94,6 +94,9 @@ class PlanExercise(Dosage):
         ordering = ["position", "id"]
         constraints = dosage_constraints("plan_exercise")
 
+    def __str__(self) -> str:
+        return f"{self.position + 1}. {self.exercise}"
+
 
 class PlanVersion(models.Model):
     """What an active plan looked like after each activation or change."""
@@ -108,6 +111,9 @@ class PlanVersion(models.Model):
     class Meta:
         ordering = ["-number"]
         constraints = [models.UniqueConstraint(fields=["plan", "number"], name="planversion_unique_number")]
+
+    def __str__(self) -> str:
+        return f"Version {self.number}"
 
 
 class ExerciseSession(models.Model):
@@ -127,3 +133,6 @@ class ExerciseSession(models.Model):
             )
         ]
         indexes = [models.Index(fields=["patient", "local_date"])]
+
+    def __str__(self) -> str:
+        return f"Done on {self.local_date:%Y-%m-%d}"

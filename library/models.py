@@ -184,6 +184,9 @@ class TemplateExercise(Dosage):
         ordering = ["position", "id"]
         constraints = dosage_constraints("template_exercise")
 
+    def __str__(self) -> str:
+        return f"{self.position + 1}. {self.exercise}"
+
 
 DOSE_LABELS: dict[str, str] = {
     "sets": "sets",

@@ -40,3 +40,6 @@ class OutcomeSnapshot(models.Model):
     checkin_count = models.PositiveIntegerField(default=0)
     last_checkin_date = models.DateField(null=True)
     computed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Outcome of plan {self.plan_id}"

@@ -55,3 +55,8 @@ class ReminderDelivery(models.Model):
                 name="reminder_unfinished",
             ),
         ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} reminder for {self.local_date:%Y-%m-%d} ({self.get_status_display()})"
+        )
