@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.forms import ModelForm
@@ -30,8 +32,19 @@ def _staff(request: HttpRequest) -> User | None:
     return request.user if isinstance(request.user, User) else None
 
 
+class PlinthUserChangeForm(UserChangeForm[User]):
+    """Django's form without the password's help text: the widget shows the reset button itself,
+    and the admin renders that help text with no id for the widget's aria-describedby to find."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "password" in self.fields:
+            self.fields["password"].help_text = ""
+
+
 @admin.register(User)
 class UserAdmin(AuditedReadsAdmin[User], BaseUserAdmin[User]):
+    form = PlinthUserChangeForm
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "full_name"]

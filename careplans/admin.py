@@ -8,7 +8,9 @@ from audit.admin import AuditedReadsAdmin
 from careplans.models import CarePlan, PlanExercise, PlanVersion
 
 
-class PlanExerciseInline(admin.TabularInline[PlanExercise, CarePlan]):
+# Stacked, not tabular: each dosage field keeps its help text, linked for screen readers, and
+# the rows fit a narrow screen (a tabular inline's help is an icon its inputs cannot point at).
+class PlanExerciseInline(admin.StackedInline[PlanExercise, CarePlan]):
     model = PlanExercise
     extra = 0
     autocomplete_fields = ["exercise"]

@@ -98,7 +98,9 @@ class ExerciseAdmin(admin.ModelAdmin[Exercise]):
         )
 
 
-class TemplateExerciseInline(admin.TabularInline[TemplateExercise, PlanTemplate]):
+# Stacked, not tabular: each dosage field keeps its help text, linked for screen readers, and
+# the rows fit a narrow screen (a tabular inline's help is an icon its inputs cannot point at).
+class TemplateExerciseInline(admin.StackedInline[TemplateExercise, PlanTemplate]):
     model = TemplateExercise
     extra = 0
     autocomplete_fields = ["exercise"]
