@@ -28,9 +28,11 @@ test: $(STAMP) sysdeps lint
 	rm -rf test-artifacts && mkdir -p test-artifacts
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/testenv.py -- $(BIN)/python -m pytest --durations=25 $(PYTEST_ARGS)
 
-# The fast lane: lint, types and every test that needs no browser and no real services (SQLite).
+# The fast lane: lint, types, import contracts and every in-process test (SQLite): no browser, and
+# no test marked services, which start servers or processes (Redis, Celery, SMTP, a live server
+# with schemathesis, gunicorn, manage.py in a subprocess); make test runs those too.
 # Tests run on every core (pytest-xdist, one in-memory database per worker); worksteal keeps the
-# few long tests (authorization matrix, page fuzzer, schemathesis) from ending up queued on one worker.
+# few long tests (authorization matrix, page fuzzer) from ending up queued on one worker.
 # The run's figures start afresh, so the closing summary shows this run's and no earlier one's.
 check: lint
 	rm -f test-artifacts/figures.txt

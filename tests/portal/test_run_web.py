@@ -34,6 +34,9 @@ CURL_788_LONG_URL = (
 #: 30 s after which gunicorn would free a worker stuck on an unfinished request.
 WAIT = 15.0
 
+# A live server spoken to from another process: a services test (pyproject.toml's markers).
+pytestmark = pytest.mark.services
+
 
 def _run_module() -> object:
     spec = importlib.util.spec_from_file_location("plinth_run", ROOT / "scripts" / "run.py")

@@ -29,6 +29,9 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 # plan that is already active): those answer 400 with the reason, by design.
 EXCLUDED_CHECKS = "positive_data_acceptance"
 
+# A live server spoken to from another process: a services test (pyproject.toml's markers).
+pytestmark = pytest.mark.services
+
 
 def schemathesis_command(base_url: str, key: str, report: Path) -> list[str]:
     return [

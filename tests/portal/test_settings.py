@@ -91,6 +91,7 @@ def test_defaults_run_on_one_machine_with_nothing_installed(tmp_path: Path) -> N
     assert _settings(env, "SECRET_KEY")["SECRET_KEY"] == values["SECRET_KEY"]
 
 
+@pytest.mark.services
 def test_default_setup_migrates_and_answers_healthz_without_services(tmp_path: Path) -> None:
     env = _env(tmp_path)
     migrate = _run(["manage.py", "migrate", "--no-input", "-v", "0"], env)
@@ -185,6 +186,7 @@ def test_production_refuses_to_start_without_a_real_secret_and_hosts(
     assert not (tmp_path / "secret_key").exists()
 
 
+@pytest.mark.services
 def test_production_serves_collected_static_files_through_whitenoise(tmp_path: Path) -> None:
     env = _production(tmp_path)
     collect = _run(["manage.py", "collectstatic", "--no-input", "-v", "0"], env)
