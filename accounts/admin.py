@@ -11,7 +11,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.forms import ModelForm
+from django.forms import ModelForm, Textarea
 from django.http import HttpRequest, HttpResponse
 
 from accounts.auth_views import password_changed_on_page
@@ -91,10 +91,38 @@ class UserAdmin(AuditedReadsAdmin[User], BaseUserAdmin[User]):
         ).distinct()
 
 
+class ClinicAdminForm(ModelForm[Clinic]):
+    class Meta:
+        model = Clinic
+        fields = ["name", "timezone", "phone", "address", "email", "out_of_hours"]
+        # Several lines each; the model keeps them to 300 characters.
+        widgets = {
+            "address": Textarea(attrs={"rows": 4}),
+            "out_of_hours": Textarea(attrs={"rows": 2}),
+        }
+
+
 @admin.register(Clinic)
 class ClinicAdmin(AuditedReadsAdmin[Clinic]):
-    list_display = ["name", "timezone", "created_at"]
+    form = ClinicAdminForm
+    list_display = ["name", "phone", "timezone", "created_at"]
     search_fields = ["name"]
+    # When the clinic was set up is a record, not a setting (and its split date-time inputs are unlabelled).
+    readonly_fields = ["created_at"]
+    fieldsets = (
+        (None, {"fields": ("name", "timezone", "created_at")}),
+        (
+            "Contact details for patients",
+            {
+                "fields": ("phone", "address", "email", "out_of_hours"),
+                "description": (
+                    "Shown to the clinic's patients on the red-flag guidance after a check-in, on "
+                    "the handout, at the foot of their pages and in the emails Plinth sends them. "
+                    "A detail left empty is not shown."
+                ),
+            },
+        ),
+    )
 
     def related_patients(self, obj: Clinic) -> Iterable[Patient]:
         return obj.patients.all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -78,15 +79,109 @@ class User(AbstractBaseUser, PermissionsMixin):
         return "none"
 
 
+#: A clinic phone number has 7 to 15 digits: E.164 allows at most 15, and fewer than 7
+#: is an extension or a short code, not a number a patient can ring from home.
+PHONE_DIGITS_MIN, PHONE_DIGITS_MAX = 7, 15
+
+
+# Digits with the separators people write (spaces, hyphens, dots, brackets, slashes), an
+# optional leading + for the international form; no letters, no extensions.
+_PHONE_WRITTEN = re.compile(r"\+?[0-9(][0-9 ()./-]*[0-9]")
+
+
+def validate_phone(value: str) -> None:
+    """A phone number as a patient dials it: "020 7946 0321", "+44 20 7946 0321", "(617) 555-0142".
+
+    Raises ValidationError (code ``invalid_phone``) for anything else: letters, an
+    extension, fewer than ``PHONE_DIGITS_MIN`` (7) or more than ``PHONE_DIGITS_MAX`` (15) digits.
+    """
+    digits = sum(char in "0123456789" for char in value)
+    if not _PHONE_WRITTEN.fullmatch(value) or not PHONE_DIGITS_MIN <= digits <= PHONE_DIGITS_MAX:
+        raise ValidationError(
+            f"Enter the phone number as a patient dials it: {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} "
+            "digits, with spaces or hyphens if you like and an optional + in front "
+            "(for example 020 7946 0321 or +44 20 7946 0321).",
+            code="invalid_phone",
+        )
+
+
 class Clinic(models.Model):
-    """The tenant: every therapist and patient belongs to exactly one."""
+    """The tenant: every therapist and patient belongs to exactly one.
+
+    Its contact details (phone, address, email, out-of-hours advice) are what patients
+    see on the red-flag guidance, the handout, their pages and in Plinth's emails to
+    them; a detail left empty is not shown anywhere.
+    """
 
     name = models.CharField(max_length=200, unique=True)
     timezone = TimeZoneField(default="Europe/London")
+    phone = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[validate_phone],
+        help_text="The number patients call, as they dial it, for example 020 7946 0321.",
+    )
+    address = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The address patients come to, one line per line (building, street, town, postcode).",
+    )
+    email = models.EmailField(blank=True, help_text="Optional: an address patients may write to.")
+    out_of_hours = models.CharField(
+        "out-of-hours advice",
+        max_length=300,
+        blank=True,
+        help_text=(
+            "Optional: what patients should do when the clinic is closed, for example "
+            '"When we are closed, call NHS 111 for urgent advice."'
+        ),
+    )
     created_at = models.DateTimeField(default=tz.now)
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The address's non-empty lines, trimmed (an empty address: [])."""
+        return [line.strip() for line in self.address.splitlines() if line.strip()]
+
+    @property
+    def phone_uri(self) -> str:
+        """The phone number as a ``tel:`` link ("tel:+442079460321"; "" without a number)."""
+        if not self.phone:
+            return ""
+        digits = "".join(char for char in self.phone if char in "0123456789")
+        return f"tel:{'+' if self.phone.startswith('+') else ''}{digits}"
+
+    @property
+    def has_contact_details(self) -> bool:
+        """Whether any contact detail is filled in (the name alone does not count)."""
+        return bool(self.contact_lines())
+
+    def contact_items(self) -> list[tuple[str, str]]:
+        """The contact details as (label, text) pairs for plain text and the PDF handout:
+        ("Phone", ...), ("Address", its lines joined by commas), ("Email", ...), then
+        ("", the out-of-hours advice). An empty detail gives no pair; none at all gives []."""
+        items = [
+            ("Phone", self.phone.strip()),
+            ("Address", ", ".join(self.address_lines)),
+            ("Email", self.email.strip()),
+            ("", self.out_of_hours.strip()),
+        ]
+        return [(label, text) for label, text in items if text]
+
+    def contact_lines(self) -> list[str]:
+        """``contact_items()`` as lines of plain text ("Phone: 020 7946 0321"); [] when none."""
+        return [f"{label}: {text}" if label else text for label, text in self.contact_items()]
+
+    def contact_paragraph(self) -> str:
+        """The contact details as a paragraph of a plain-text email: "To contact <name>:" and
+        then ``contact_lines()``, one per line, ending in a blank line; "" when none is filled in."""
+        lines = self.contact_lines()
+        if not lines:
+            return ""
+        return f"To contact {self.name}:\n" + "\n".join(lines) + "\n\n"
 
 
 class Therapist(models.Model):

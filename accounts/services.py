@@ -61,25 +61,28 @@ def invitation_url(token: str) -> str:
     return settings.SITE_URL + reverse("invitation", args=[token])
 
 
-def _send_invitation(*, patient: Patient, token: str, clinic_name: str) -> None:
-    """Send after commit: the link must never point at a row that was rolled back."""
+def _send_invitation(*, patient: Patient, token: str, clinic: Clinic) -> None:
+    """Send after commit: the link must never point at a row that was rolled back. The email
+    ends with the clinic's contact details, those that are filled in."""
     url = invitation_url(token)
     first_name = patient.user.get_short_name()
     body = (
         f"Hello {first_name},\n\n"
-        f"{clinic_name} has set up Plinth for you: your home exercises and a daily pain check-in,\n"
+        f"{clinic.name} has set up Plinth for you: your home exercises and a daily pain check-in,\n"
         "on your phone or computer.\n\n"
         "Open this link to choose your password and see today's exercises:\n\n"
         f"{url}\n\n"
         f"The link works once and expires in {INVITATION_DAYS} days. If it has expired, the page\n"
         "lets you ask for a new one.\n\n"
+        f"{clinic.contact_paragraph()}"
         "If you were not expecting this email, you can ignore it.\n"
     )
     email = patient.user.email
+    subject = f"Your exercise plan at {clinic.name}"
 
     def send() -> None:
         try:
-            send_mail(f"Your exercise plan at {clinic_name}", body, None, [email])
+            send_mail(subject, body, None, [email])
         except Exception:
             # The patient exists either way; the therapist can resend from the patient's page.
             log.exception("invitation email to patient %s failed", patient.pk)
@@ -172,7 +175,7 @@ def patient_invite(
     )
     token = _new_invitation(patient=patient, by=by.user)
     audit_log(action="patient.invited", actor=by.user, obj=patient, ip=ip, data={"email": email})
-    _send_invitation(patient=patient, token=token, clinic_name=clinic.name)
+    _send_invitation(patient=patient, token=token, clinic=clinic)
     return patient
 
 
@@ -206,7 +209,7 @@ def invitation_resend(*, patient: Patient, by: Therapist | None, ip: str | None 
         ip=ip,
         data={"requested_by": "therapist" if by else "patient"},
     )
-    _send_invitation(patient=patient, token=token, clinic_name=patient.clinic.name)
+    _send_invitation(patient=patient, token=token, clinic=patient.clinic)
 
 
 def invitation_request_new(*, email: str, ip: str | None = None) -> None:

@@ -183,7 +183,8 @@ class _Handout(FPDF):
 
 def handout_pdf(plan: CarePlan, plan_exercises: Sequence[PlanExercise]) -> bytes:
     """The plan's home-exercise handout as PDF bytes (A4): title, patient, dates, therapist,
-    then each exercise with its dosage, steps, the therapist's note and precautions.
+    then each exercise with its dosage, steps, the therapist's note and precautions, and
+    last the clinic's contact details (those filled in; none, no block).
 
     ``plan_exercises`` are the plan's exercises in order, with ``exercise`` loaded. Text in any
     script the fonts cover prints as written; a character none of them has is logged
@@ -194,7 +195,11 @@ def handout_pdf(plan: CarePlan, plan_exercises: Sequence[PlanExercise]) -> bytes
     footer_parts = [f"{plan.title} for {patient}", f"therapist {therapist}"]
     # A footer is one cell: with right-to-left text in it, only the patient's name (one direction).
     footer = patient if any(has_rtl(part) for part in footer_parts) else " · ".join(footer_parts)
+    clinic = plan.patient.clinic
+    contact = clinic.contact_items()
     texts = [plan.title, patient, therapist, plan.condition]
+    if contact:
+        texts += [clinic.name, *(text for _, text in contact)]
     for plan_exercise in plan_exercises:
         exercise = plan_exercise.exercise
         texts += [
@@ -245,6 +250,11 @@ def handout_pdf(plan: CarePlan, plan_exercises: Sequence[PlanExercise]) -> bytes
         size=9,
         color=MUTED,
     )
+    if contact:
+        pdf.ln(3)
+        pdf.para(clinic.name, size=11, style="B", color=BRAND)
+        for label, text in contact:
+            pdf.labelled([f"{label}: " if label else "", text], size=10)
     missing = undrawable("".join(pdf.drawn))
     if missing:
         logger.error(

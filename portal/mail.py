@@ -26,7 +26,7 @@ def mail_file_name(message: EmailMessage, *, at: datetime) -> str:
     """``<UTC time to the microsecond>_<first recipient>_<subject>.eml``, each part made safe for a
     file name (runs of other characters become one ``-``; the subject is cut to 60 characters)."""
     recipient = _UNSAFE.sub("-", (message.to or ["no-recipient"])[0]).strip("-") or "no-recipient"
-    subject = _UNSAFE.sub("-", message.subject).strip("-")[:60] or "no-subject"
+    subject = _UNSAFE.sub("-", str(message.subject)).strip("-")[:60] or "no-subject"
     return f"{at:%Y%m%d-%H%M%S-%f}_{recipient}_{subject}.eml"
 
 

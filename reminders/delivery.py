@@ -77,7 +77,7 @@ def reminder_send(*, delivery_id: int, connection: Any = None) -> SendResult:
     )
     if took != 1:
         return SendResult("busy")
-    delivery = ReminderDelivery.objects.select_related("patient__user").get(pk=delivery_id)
+    delivery = ReminderDelivery.objects.select_related("patient__user", "patient__clinic").get(pk=delivery_id)
     plan = CarePlan.objects.filter(patient_id=delivery.patient_id, status=PlanStatus.ACTIVE).first()
     reason = _skip_reason(delivery, plan, now)
     if reason or plan is None:
@@ -106,9 +106,9 @@ def reminder_send(*, delivery_id: int, connection: Any = None) -> SendResult:
 
 
 def reminder_message(*, delivery: ReminderDelivery, plan: CarePlan) -> EmailMessage:
-    """The reminder email for ``delivery`` (patient's user loaded) on ``plan``: a link to check in
-    for its local date, the plan week, the settings and one-click opt-out links, and a
-    Message-ID fixed per delivery. Not sent."""
+    """The reminder email for ``delivery`` (patient's user and clinic loaded) on ``plan``: a link
+    to check in for its local date, the plan week, the clinic's contact details (those filled
+    in), the settings and one-click opt-out links, and a Message-ID fixed per delivery. Not sent."""
     patient = delivery.patient
     user = patient.user
     week = plan.week_on(delivery.local_date)
@@ -120,6 +120,7 @@ def reminder_message(*, delivery: ReminderDelivery, plan: CarePlan) -> EmailMess
         # The day rides in the link: a reminder sent just after midnight asks about the day before.
         f"{absolute_url(reverse('checkin'))}?day={delivery.local_date.isoformat()}\n\n"
         f'You are in week {week} of {plan.length_weeks} of "{plan.title}".\n\n'
+        f"{patient.clinic.contact_paragraph()}"
         f"This reminder comes at {patient.reminder_time:%H:%M} ({patient.timezone}) each day. "
         f"To change the time or switch reminders off, open your settings:\n"
         f"{absolute_url(reverse('patient-settings'))}\n\n"

@@ -44,6 +44,17 @@ from today.services import NOTE_MAX, checkin_submit
 ANSWER_GRACE_HOURS = int(ANSWER_GRACE.total_seconds() // 3600)
 
 
+# The page refuses a check-in until each red-flag question is answered (today.forms); the API
+# keeps v1's documented default instead of refusing. A client that leaves a flag out has
+# decided not to ask it (a pain-only logger, a device): refusing would make it send false,
+# the same record, and would break every v1 client. What the schema owes such a client is
+# the plain statement of what an omitted flag means.
+RED_FLAG_OMITTED = (
+    "The patient's own answer, true (yes) or false (no). Omitted: recorded as false, exactly as "
+    "if the patient had answered no, so ask the patient the question before leaving it out."
+)
+
+
 class CheckInCreateSerializer(StrictSerializer):
     nprs = StrictIntegerField(
         min_value=NPRS_MIN,
@@ -63,10 +74,17 @@ class CheckInCreateSerializer(StrictSerializer):
         choices=Side.choices,
         error_messages={"invalid_choice": f"Must be one of: {', '.join(Side.values)}."},
     )
-    flag_leg_weakness = StrictBooleanField(default=False, help_text="New weakness in a leg.")
-    flag_bladder_bowel = StrictBooleanField(default=False, help_text="Loss of bowel or bladder control.")
-    flag_fever = StrictBooleanField(default=False, help_text="Fever.")
-    flag_weight_loss = StrictBooleanField(default=False, help_text="Unexplained weight loss.")
+    # Omitted flags stay "false", as v1 has always documented; see RED_FLAG_OMITTED.
+    flag_leg_weakness = StrictBooleanField(
+        default=False, help_text=f"New weakness in a leg. {RED_FLAG_OMITTED}"
+    )
+    flag_bladder_bowel = StrictBooleanField(
+        default=False, help_text=f"Loss of bowel or bladder control. {RED_FLAG_OMITTED}"
+    )
+    flag_fever = StrictBooleanField(default=False, help_text=f"Fever. {RED_FLAG_OMITTED}")
+    flag_weight_loss = StrictBooleanField(
+        default=False, help_text=f"Unexplained weight loss. {RED_FLAG_OMITTED}"
+    )
     note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX, default="")
     local_date = serializers.DateField(
         required=False,
@@ -106,7 +124,8 @@ class CheckInCreateSerializer(StrictSerializer):
         f"sent at 00:02 keeps its day: the day before is accepted until {ANSWER_GRACE_HOURS} hours after "
         "the patient's local midnight. A second check-in on the same local date replaces the first: "
         "the answer is 200 instead of 201, and the replaced values are kept in the audit trail. "
-        "Any red-flag answer opens an alert for the therapist at once and emails them."
+        "Any red-flag answer opens an alert for the therapist at once and emails them. A red flag "
+        "left out of the body is recorded as false (no): ask the patient all four questions."
     ),
     request=CheckInCreateSerializer,
     responses={

@@ -86,18 +86,37 @@ class CheckInForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # No initial answer: a "No" chosen for the patient would be recorded for a question
+        # they never read. Each one is answered, yes or no, or the check-in is refused.
         for name, question in RED_FLAG_QUESTIONS.items():
             self.fields[name] = forms.TypedChoiceField(
                 label=question,
                 choices=YES_NO,
                 coerce=_yes,
-                initial="no",
                 widget=forms.RadioSelect,
-                error_messages={"required": "Answer yes or no.", "invalid_choice": "Answer yes or no."},
+                error_messages={
+                    "required": "Answer this question, yes or no.",
+                    "invalid_choice": "Answer yes or no.",
+                },
             )
+
+    @property
+    def unanswered_red_flags(self) -> list[str]:
+        """The red-flag questions sent without an answer, in the form's order (bound forms only)."""
+        return [question for name, question in RED_FLAG_QUESTIONS.items() if not self.data.get(name)]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        unanswered = self.unanswered_red_flags
+        if unanswered:
+            # Named at the top too: the questions sit below the fold on a phone.
+            self.add_error(
+                None,
+                forms.ValidationError(
+                    f"Answer each safety question, yes or no. Not answered yet: {' '.join(unanswered)}",
+                    code="red_flag_unanswered",
+                ),
+            )
         sent = [key for key in DATE_KEYS if key in self.data]
         if sent:
             raise forms.ValidationError(

@@ -19,6 +19,7 @@ from audit.services import audit_log
 from careplans.selectors import active_plan_of
 from careplans.sessions import exercise_session_mark
 from checkins.models import PainCheckIn
+from checkins.redflags import red_flag_guidance
 from checkins.selectors import checkin_on
 from checkins.trend import patient_trend
 from portal.access import client_ip
@@ -196,7 +197,8 @@ def checkin(request: HttpRequest) -> HttpResponse:
 
 @patient_required
 def checkin_done(request: HttpRequest) -> HttpResponse:
-    """After a check-in: red-flag guidance when needed, and the recent trend (of ``?day=``, or today)."""
+    """After a check-in: red-flag guidance when needed (checkins.redflags, with the clinic's
+    contact details), and the recent trend (of ``?day=``, or today)."""
     patient = patient_of(request)
     today = patient.local_today()
     day = page_day(patient=patient, requested=request.GET.get("day"))
@@ -206,5 +208,11 @@ def checkin_done(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "today/checkin_done.html",
-        {"checkin": saved, "trend": patient_trend(patient=patient, today=today), "today": today},
+        {
+            "checkin": saved,
+            "guidance": red_flag_guidance(saved),
+            "clinic": patient.clinic,
+            "trend": patient_trend(patient=patient, today=today),
+            "today": today,
+        },
     )

@@ -27,6 +27,7 @@ def _handout(request: HttpRequest, plan: CarePlan, *, pdf: bool, back_url: str) 
         return response
     context = {
         "plan": plan,
+        "clinic": plan.patient.clinic,
         "plan_exercises": plan_exercises,
         "back_url": back_url,
         "printed_on": date.today(),

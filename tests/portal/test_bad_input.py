@@ -268,7 +268,8 @@ def test_an_urlencoded_post_with_a_nul_is_a_400_and_changes_nothing(world: World
 @pytest.mark.django_db
 def test_a_multipart_post_with_a_nul_is_a_400(personas: Personas) -> None:
     client = login(Client(), personas.patient_a.user)
-    response = client.post(reverse("checkin"), {"nprs": "4", "side": "left", "note": "\x00"})
+    answers = dict.fromkeys(PainCheckIn.RED_FLAG_FIELDS, "no")  # valid but for the NUL
+    response = client.post(reverse("checkin"), {"nprs": "4", "side": "left", "note": "\x00", **answers})
     assert response.status_code == 400
     assert PainCheckIn.objects.count() == 0
 

@@ -24,6 +24,18 @@ PASSWORD = "plinth-demo-2026"
 CLINIC = "Riverside Physiotherapy (demo)"
 
 
+# Realistic and harmless: 020 7946 0xxx is Ofcom's range for drama, never a real line, and
+# example.org never delivers mail; the street is made up.
+CLINIC_CONTACT = {
+    "phone": "020 7946 0321",
+    "address": "14 Wharf Lane\nLondon\nSE1 9ZZ",
+    "email": "reception@riverside-physio.example.org",
+    "out_of_hours": (
+        "We are open Monday to Friday, 8am to 6pm. When we are closed, call NHS 111 for urgent advice."
+    ),
+}
+
+
 # name, email, time zone, weeks since the plan started, starting pain, weekly change.
 # Plans that started more than 12 weeks ago ran their 12 weeks and were completed, so the
 # outcome report has patients who reached week 12 from the first run.
@@ -56,7 +68,9 @@ class Command(BaseCommand):
 
     def _create(self) -> None:
         rng = random.Random(2026)
-        clinic = Clinic.objects.create(name=CLINIC, timezone="Europe/London")
+        clinic = Clinic(name=CLINIC, timezone="Europe/London", **CLINIC_CONTACT)
+        clinic.full_clean()
+        clinic.save()
         if not User.objects.filter(email="admin@demo.plinth").exists():
             self._user("admin@demo.plinth", "Demo Admin", is_staff=True, is_superuser=True)
         therapist = Therapist.objects.create(
