@@ -274,3 +274,31 @@ def test_a_draft_goes_to_no_other_user_and_not_past_logout(
     assert page.evaluate("sessionStorage.getItem('plinth:draft')") is None
     context.close()
     assert errors == [], "\n".join(errors)
+
+
+def test_a_refused_check_in_focuses_the_pain_scale_it_draws_by_hand(
+    transactional_db: Any, live_server: Any, browser: Any, artifacts: Path
+) -> None:
+    """The pain scale's radios are drawn by the template, without Django's autofocus: plinth.js finds it."""
+    library_load()
+    therapist = TherapistFactory()
+    patient = PatientFactory(clinic=therapist.clinic, therapist=therapist, user__email="ivy@example.test")
+    template_plan(patient, therapist)
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    errors = _watch(page)
+    page.goto(f"{live_server.url}/accounts/login/?next=/checkin/")
+    _log_in(page, "ivy@example.test")
+    page.wait_for_url(f"{live_server.url}/checkin/")
+    page.locator("form.checkin-form button[type=submit]").click()
+    page.get_by_text("Choose how much pain you have right now, from 0 to 10.").wait_for()
+    page.wait_for_function("document.activeElement.name === 'nprs'")
+    described = page.evaluate(
+        "document.activeElement.closest('fieldset').getAttribute('aria-describedby').split(' ')"
+        ".map((id) => document.getElementById(id).textContent)"
+    )
+    assert "Choose how much pain you have right now, from 0 to 10." in described
+    page.screenshot(path=str(artifacts / "session-end-checkin-refused-phone.png"), full_page=True)
+    context.close()
+    # The refused check-in answers 400 on purpose; nothing else may go wrong.
+    assert [error for error in errors if "status of 400" not in error] == []
