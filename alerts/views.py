@@ -33,7 +33,7 @@ def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     alert = alert_for_clinic(clinic=therapist.clinic, alert_id=alert_id)
     alert = alert_acknowledge(alert=alert, by=request.user, ip=client_ip(request))  # type: ignore[arg-type]
     if request.headers.get("HX-Request"):
-        return render(request, "alerts/_alert.html", {"alert": alert})
+        return render(request, "alerts/_alert.html", {"alert": alert, "focus_alert": True})
     messages.success(request, f"Alert acknowledged for {alert.patient.user.full_name}.")
     target = request.POST.get("next", "")
     # Only a path of this site: redirect() would read any other text as a URL name to reverse.

@@ -114,6 +114,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Before any view reads a parameter: NUL characters and non-UTF-8 bytes are a 400.
     "portal.input_guard.BadInputMiddleware",
+    # An HTMX request whose session has ended goes to the login page and back (issue 15).
+    "accounts.middleware.HtmxLoginRedirectMiddleware",
     "accounts.middleware.IdleLogoutMiddleware",
     "audit.middleware.AuditReadMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -139,6 +141,8 @@ TEMPLATES = [
         },
     },
 ]
+# After a failed submit the first field with an error has the focus (portal.forms).
+FORM_RENDERER = "portal.forms.PlinthFormRenderer"
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:

@@ -78,7 +78,7 @@ def today_mark(request: HttpRequest, plan_exercise_id: int) -> HttpResponse:
     return render(
         request,
         "today/_today_mark.html",
-        {"day": day_view, "entry": entry, "error": error, "notice": notice},
+        {"day": day_view, "entry": entry, "error": error, "notice": notice, "focus_mark": True},
     )
 
 

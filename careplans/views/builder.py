@@ -125,11 +125,40 @@ def _details_form(plan: CarePlan, data: Any = None) -> PlanDetailsForm:
 
 
 def _items_response(
-    request: HttpRequest, plan: CarePlan, *, flash: str = "", error: str = "", added: Any = None
+    request: HttpRequest,
+    plan: CarePlan,
+    *,
+    flash: str = "",
+    error: str = "",
+    added: Any = None,
+    focus_pk: int | None = None,
+    focus_on: str = "flash",
 ) -> HttpResponse:
-    """The HTMX answer for add, move and remove: the exercise list, and the version count."""
+    """The HTMX answer for add, move and remove: the exercise list, and the version count.
+
+    The keyboard focus lands on one element of the answer (``autofocus``): the error if
+    there is one; otherwise ``focus_on`` of the plan exercise ``focus_pk``: "card", or the
+    move button "up" or "down" (the other one once the exercise reaches an end of the
+    list), or with no ``focus_pk`` the "flash" message.
+    """
     plan.refresh_from_db(fields=["version", "status"])
-    context = _items_context(plan) | {"flash": flash, "error": error, "added": added, "htmx_partial": True}
+    context = _items_context(plan)
+    if error:
+        focus_pk, focus_on = None, "error"
+    elif focus_on in ("up", "down") and focus_pk is not None:
+        ids = [plan_exercise.pk for plan_exercise, _ in context["entries"]]
+        if focus_on == "up" and ids[:1] == [focus_pk]:
+            focus_on = "down"
+        elif focus_on == "down" and ids[-1:] == [focus_pk]:
+            focus_on = "up"
+    context |= {
+        "flash": flash,
+        "error": error,
+        "added": added,
+        "htmx_partial": True,
+        "focus_pk": focus_pk,
+        "focus_on": focus_on,
+    }
     return render(request, "careplans/_plan_exercises.html", context)
 
 
@@ -213,22 +242,27 @@ def plan_exercise_add(request: HttpRequest, plan_id: int) -> HttpResponse:
     form = PlanAddExerciseForm(request.POST)
     error = ""
     added = None
+    added_pk = None
     if not form.is_valid():
         error = "Choose an exercise from the library."
     else:
         try:
-            added = careplan_exercise_add(
+            plan_exercise = careplan_exercise_add(
                 plan=plan,
                 by=therapist_of(request),
                 exercise_id=form.cleaned_data["exercise"],
                 ip=client_ip(request),
-            ).exercise
+            )
         except DomainError as exc:
             error = exc.message
+        else:
+            added, added_pk = plan_exercise.exercise, plan_exercise.pk
     name = added.name if added else ""
     if is_htmx(request):
         flash = f"Added {name}." if name else ""
-        return _items_response(request, plan, flash=flash, error=error, added=added)
+        return _items_response(
+            request, plan, flash=flash, error=error, added=added, focus_pk=added_pk, focus_on="card"
+        )
     if error:
         plan.refresh_from_db()
         return _render_plan(request, plan, status=400, add_error=error)
@@ -266,6 +300,9 @@ def plan_exercise_update(request: HttpRequest, plan_id: int, plan_exercise_id: i
             "first": False,
             "last": False,
             "oob_versions": True,
+            # Saved: the card has the focus; not saved: its first error (portal.forms).
+            "focus_pk": plan_exercise.pk if saved else None,
+            "focus_on": "card",
         }
         return render(request, "careplans/_plan_exercise.html", context)
     if saved:
@@ -294,7 +331,9 @@ def plan_exercise_move(request: HttpRequest, plan_id: int, plan_exercise_id: int
     else:
         error = "Move an exercise up or down."
     if is_htmx(request):
-        return _items_response(request, plan, error=error)
+        # The focus stays on the button that moved it, so that pressing it again moves it on.
+        direction = form.cleaned_data["direction"] if form.is_valid() else ""
+        return _items_response(request, plan, error=error, focus_pk=plan_exercise.pk, focus_on=direction)
     if error:
         messages.error(request, error)
     return redirect(plan_url(plan, f"plan-exercise-{plan_exercise.pk}"))

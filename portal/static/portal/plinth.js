@@ -1,10 +1,178 @@
 // Plinth's only script besides htmx. Kept tiny: pages work without it.
+
+// The CSRF token from the cookie, not from the page: after a login in another tab the
+// cookie holds a new token, and a page opened before it would otherwise be refused.
+function csrfToken() {
+  const cookie = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
+  if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));
+  const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
 document.addEventListener("htmx:configRequest", (event) => {
-  const token = document.querySelector("input[name=csrfmiddlewaretoken]");
-  if (token) event.detail.headers["X-CSRFToken"] = token.value;
+  const token = csrfToken();
+  if (!token) return;
+  event.detail.headers["X-CSRFToken"] = token;
+  // Django reads the form's field before the header, so the field must carry it too.
+  if (event.detail.verb !== "get") event.detail.parameters["csrfmiddlewaretoken"] = token;
 });
 
 // Care plans (issue 4): the handout's Print button. Without JS the browser's own Print works.
 document.addEventListener("click", (event) => {
   if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
+});
+
+// --- Work is never lost (issue 15) -------------------------------------------------------
+// When the session has ended, the server answers an HTMX request with HX-Redirect to the
+// login page (accounts.middleware.HtmxLoginRedirectMiddleware) and first fires
+// "plinth:session-ended" on the element that sent it. What the user had typed on the page
+// is then kept in this tab's sessionStorage and put back, with a word about it, when the
+// same user is on the same page again after logging in. Nothing is saved on their behalf:
+// they check it and save it. A draft is dropped at logout, for another user, and after an hour.
+
+const DRAFT_KEY = "plinth:draft";
+const DRAFT_MAX_AGE_MS = 60 * 60 * 1000;
+const SKIPPED_TYPES = new Set(["hidden", "password", "file", "submit", "button", "reset", "image"]);
+
+function typedByUser(control) {
+  if (control instanceof HTMLSelectElement) {
+    return Array.from(control.options).some((option) => option.selected !== option.defaultSelected);
+  }
+  if (control.type === "checkbox" || control.type === "radio") return control.checked !== control.defaultChecked;
+  return control.value !== control.defaultValue;
+}
+
+function readDraft() {
+  try {
+    return JSON.parse(sessionStorage.getItem(DRAFT_KEY) || "null");
+  } catch (error) {
+    return null;
+  }
+}
+
+function keepDraft(event) {
+  const source = event.target instanceof Element ? event.target : null;
+  const fields = [];
+  for (const control of document.querySelectorAll("main input, main select, main textarea")) {
+    if (!control.id || SKIPPED_TYPES.has(control.type) || !typedByUser(control)) continue;
+    fields.push({ id: control.id, value: control.value, checked: control.checked });
+  }
+  // The write that did not happen: the form (or button) that posted, found again by its URL.
+  const poster = source ? source.closest("[hx-post]") : null;
+  const draft = {
+    path: location.pathname,
+    user: document.body.dataset.user || "",
+    at: Date.now(),
+    fields,
+    post: poster ? poster.getAttribute("hx-post") : "",
+  };
+  try {
+    sessionStorage.setItem(DRAFT_KEY, JSON.stringify(draft));
+  } catch (error) {
+    // Storage full or refused (private mode): the login page still brings them back here.
+  }
+}
+
+document.addEventListener("plinth:session-ended", keepDraft);
+
+document.addEventListener("submit", (event) => {
+  if (event.target instanceof Element && event.target.matches("form.logout")) sessionStorage.removeItem(DRAFT_KEY);
+});
+
+function notice(text) {
+  const note = document.createElement("p");
+  note.className = "message message-warning unsaved-notice";
+  note.id = "unsaved-notice-" + Math.random().toString(36).slice(2, 10);
+  note.setAttribute("role", "status");
+  note.textContent = text;
+  return note;
+}
+
+function describe(control, note) {
+  const ids = (control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+  control.setAttribute("aria-describedby", [note.id, ...ids].join(" "));
+}
+
+function restoreDraft() {
+  const draft = readDraft();
+  if (!draft) return false;
+  const user = document.body.dataset.user || "";
+  if (!user) {
+    // The login page: say that what they typed is waiting for them.
+    const form = document.querySelector("main form input[name=next]")?.form;
+    if (form && draft.fields.length) {
+      form.before(notice("What you typed before you were logged out is kept in this tab. Log in to go back to it."));
+    } else if (form && draft.post) {
+      form.before(notice("What you were doing when you were logged out was not saved. Log in to go back to it."));
+    }
+    return false;
+  }
+  if (user !== draft.user || Date.now() - draft.at > DRAFT_MAX_AGE_MS) {
+    sessionStorage.removeItem(DRAFT_KEY);
+    return false;
+  }
+  if (draft.path !== location.pathname) return false;
+  sessionStorage.removeItem(DRAFT_KEY);
+
+  const restored = [];
+  for (const field of draft.fields) {
+    const control = document.getElementById(field.id);
+    if (!control || control.disabled || !("value" in control)) continue;
+    if (control.type === "checkbox" || control.type === "radio") control.checked = field.checked;
+    else control.value = field.value;
+    restored.push(control);
+  }
+  const posted = draft.post
+    ? Array.from(document.querySelectorAll("[hx-post]")).find((el) => el.getAttribute("hx-post") === draft.post)
+    : null;
+  const forms = new Set(restored.map((control) => control.form).filter(Boolean));
+  const postedForm = posted ? posted.closest("form") || posted : null;
+  if (postedForm) forms.add(postedForm);
+
+  let focus = null;
+  for (const form of forms) {
+    const inForm = restored.filter((control) => control.form === form);
+    if ((form.method || "get").toLowerCase() === "get") {
+      // A search or a filter: run it again with what was typed.
+      if (inForm.length && typeof form.requestSubmit === "function") form.requestSubmit();
+      if (!focus && inForm.length) focus = inForm[0];
+      continue;
+    }
+    const submit = form.querySelector("button[type=submit], button:not([type]), input[type=submit]");
+    const text = inForm.length
+      ? "Not saved yet: you were logged out before this was saved. What you typed is back; check it and save it."
+      : "Not saved: you were logged out before this was done. Please do it again.";
+    const note = notice(text);
+    form.before(note);
+    const target = inForm[0] || submit;
+    if (target) describe(target, note);
+    if (form === postedForm || !focus) focus = target || focus;
+  }
+  if (focus) {
+    focus.focus();
+    return true;
+  }
+  return false;
+}
+
+// --- Focus after a failed submit ----------------------------------------------------------
+// Fields drawn by Django carry autofocus on the first error (portal.forms) and the browser
+// or htmx focuses them. This covers controls a template draws by hand (the pain scale).
+function focusFirstError() {
+  if (document.querySelector("[autofocus]")) return;
+  const error = document.querySelector("main .error-summary, main .has-error, main .field-error");
+  if (!error) return;
+  const control = error.matches(".has-error") ? error.querySelector("input:not([type=hidden]), select, textarea") : null;
+  if (control) {
+    control.focus();
+    return;
+  }
+  if (!error.hasAttribute("tabindex")) error.setAttribute("tabindex", "-1");
+  error.focus();
+}
+
+// After htmx has processed the page (its own DOMContentLoaded handler runs first), so that a
+// search given back is sent by htmx rather than as a page load.
+document.addEventListener("DOMContentLoaded", () => {
+  if (!restoreDraft()) focusFirstError();
 });
