@@ -35,13 +35,15 @@ def _staff(request: HttpRequest) -> User | None:
 
 
 class PlinthUserChangeForm(UserChangeForm[User]):
-    """Django's form without the password's help text: the widget shows the reset button itself,
-    and the admin renders that help text with no id for the widget's aria-describedby to find."""
+    """Django's form without the help texts the admin renders with no id for the widgets'
+    aria-describedby to find: the password's (the widget shows the reset button itself), and
+    the groups' and permissions' (checkboxes; their fieldset's description says it instead)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if "password" in self.fields:
-            self.fields["password"].help_text = ""
+        for name in ("password", "groups", "user_permissions"):
+            if name in self.fields:
+                self.fields[name].help_text = ""
 
 
 # Groups and permissions as checkboxes, each with its own label: Django's two-box filter puts
@@ -61,7 +63,16 @@ class UserAdmin(AuditedReadsAdmin[User], BaseUserAdmin[User]):
     search_fields = ["email", "full_name"]
     fieldsets = (
         (None, {"fields": ("email", "password", "full_name")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (
+            "Permissions",
+            {
+                "fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions"),
+                "description": (
+                    "A user gets every permission granted to each of their groups, "
+                    "and the user permissions chosen here on top."
+                ),
+            },
+        ),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (

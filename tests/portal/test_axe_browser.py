@@ -4,7 +4,9 @@ Walks every GET route of the URLconf (the authorization matrix's table says whic
 visitor who is not signed in, a therapist, a patient and a staff member (the admin included),
 opens each page that answers 200 with HTML, runs axe-core's WCAG 2.x A and AA rules on it and
 lists every violation by page, rule, impact and element. The patient's pages, and the sign-in
-pages a patient reaches from an email, are checked again on a phone-sized screen.
+pages a patient reaches from an email, are checked again on a phone-sized screen, and once more
+after the patient has checked in today with a red flag (the result page and its guidance).
+The pages checked and the violations found are written to test-artifacts/axe-*.txt.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import record_figure
+from tests.factories import PainCheckInFactory
 from tests.portal.test_authz_matrix import PERSONAS, all_route_names, row_for
 from tests.world import World
 
@@ -48,6 +51,8 @@ NOT_OUR_PAGES = frozenset(
 
 # (persona, viewport): the patient lives on a phone; the visitor's pages (sign-in, password
 # reset, the invitation a patient opens from an email) are seen on both.
+CHECKED_IN_PAGES = frozenset({"today", "checkin", "checkin-done", "progress"})
+
 PASSES = (
     ("anon", DESKTOP),
     ("anon", PHONE),
@@ -100,40 +105,70 @@ def violations_on(axe: Axe, page: Any) -> list[tuple[str, str, str]]:
     ]
 
 
+def walk(
+    axe: Axe,
+    browser: Any,
+    live_server: Any,
+    user: Any,
+    viewport: dict[str, int],
+    routes: list[tuple[str, str]],
+) -> tuple[list[str], list[str]]:
+    """Open each route once in one signed-in context and run axe-core on every HTML page.
+
+    Returns ``(pages, violations)``: the paths checked (after redirects, each once), and one
+    ``"<path> (<route>): <rule> [<impact>] <target>"`` line per failing element.
+    """
+    context = signed_in(browser, live_server, user, viewport)
+    page = context.new_page()
+    pages: list[str] = []
+    failures: list[str] = []
+    try:
+        for name, path in routes:
+            if viewport is PHONE and name.startswith("admin:"):
+                continue  # the admin is a desktop tool
+            response = page.goto(f"{live_server.url}{path}", wait_until="load")
+            assert response is not None, path
+            landed = urlsplit(page.url).path
+            html = "text/html" in response.headers.get("content-type", "")
+            if response.status != 200 or not html or landed in pages:
+                continue
+            pages.append(landed)
+            failures += [
+                f"{landed} ({name}): {rule} [{impact}] {target}"
+                for rule, impact, target in violations_on(axe, page)
+            ]
+    finally:
+        context.close()
+    return pages, failures
+
+
 def test_axe_core_finds_nothing_on_any_page(
     world: World, live_server: Any, browser: Any, artifacts: Path
 ) -> None:
     axe = Axe()
+    checked: list[str] = []
     failures: list[str] = []
-    checked = 0
+
+    def check(persona: str, viewport: dict[str, int], routes: list[tuple[str, str]], state: str = "") -> None:
+        label = f"{persona}{state} {viewport['width']}x{viewport['height']}"
+        pages, found = walk(axe, browser, live_server, world.persona(persona), viewport, routes)
+        checked.extend(f"{label} {path}" for path in pages)
+        failures.extend(f"{label} {line}" for line in found)
+
     for persona, viewport in PASSES:
-        size = f"{viewport['width']}x{viewport['height']}"
-        context = signed_in(browser, live_server, world.persona(persona), viewport)
-        page = context.new_page()
-        seen: set[str] = set()
-        try:
-            for name, path in page_routes(world, persona):
-                if viewport is PHONE and name.startswith("admin:"):
-                    continue  # the admin is a desktop tool
-                response = page.goto(f"{live_server.url}{path}", wait_until="load")
-                assert response is not None, path
-                landed = urlsplit(page.url).path
-                if response.status != 200 or "text/html" not in response.headers.get("content-type", ""):
-                    continue
-                if landed in seen:
-                    continue
-                seen.add(landed)
-                checked += 1
-                failures += [
-                    f"{persona} {size} {landed} ({name}): {rule} [{impact}] {target}"
-                    for rule, impact, target in violations_on(axe, page)
-                ]
-        finally:
-            context.close()
-    (artifacts / "axe-violations.txt").write_text("".join(f"{line}\n" for line in failures))
-    record_figure(
-        f"axe-core: {checked} pages checked in {len(PASSES)} persona and screen passes,"
-        f" {len(failures)} violations"
+        check(persona, viewport, page_routes(world, persona))
+    # The patient's pages once they have checked in today with a red flag: the result page
+    # with its urgent guidance, and the form that now offers to replace today's answer.
+    PainCheckInFactory(
+        plan=world.plan_a, local_date=world.p.patient_a.local_today(), nprs=8, flag_leg_weakness=True
     )
-    assert checked > 60
+    after = [route for route in page_routes(world, "patient_a") if route[0] in CHECKED_IN_PAGES]
+    for viewport in (PHONE, DESKTOP):
+        check("patient_a", viewport, after, state=" (checked in)")
+
+    (artifacts / "axe-pages.txt").write_text("".join(f"{line}\n" for line in checked))
+    (artifacts / "axe-violations.txt").write_text("".join(f"{line}\n" for line in failures))
+    record_figure(f"axe-core (WCAG 2.x A/AA): {len(checked)} pages checked, {len(failures)} violations")
+    assert len(checked) > 60
+    assert any("/checkin/done/" in line for line in checked)
     assert not failures, f"{len(failures)} axe-core violation(s):\n" + "\n".join(failures)
