@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models import Q, QuerySet
-from django.forms import ModelForm, Textarea
+from django.db.models import Field, ManyToManyField, Q, QuerySet
+from django.forms import CheckboxSelectMultiple, ModelForm, Textarea
 from django.http import HttpRequest, HttpResponse
 
 from accounts.auth_views import password_changed_on_page
@@ -33,24 +35,44 @@ def _staff(request: HttpRequest) -> User | None:
 
 
 class PlinthUserChangeForm(UserChangeForm[User]):
-    """Django's form without the password's help text: the widget shows the reset button itself,
-    and the admin renders that help text with no id for the widget's aria-describedby to find."""
+    """Django's form without the help texts the admin renders with no id for the widgets'
+    aria-describedby to find: the password's (the widget shows the reset button itself), and
+    the groups' and permissions' (checkboxes; their fieldset's description says it instead)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if "password" in self.fields:
-            self.fields["password"].help_text = ""
+        for name in ("password", "groups", "user_permissions"):
+            if name in self.fields:
+                self.fields[name].help_text = ""
+
+
+# Groups and permissions as checkboxes, each with its own label: Django's two-box filter puts
+# an aria-label on a search icon whose role does not allow one (axe-core: aria-prohibited-attr).
+CHECKBOXES_FOR_MANY: Mapping[type[Field[Any, Any]], Mapping[str, Any]] = {
+    ManyToManyField: {"widget": CheckboxSelectMultiple}
+}
 
 
 @admin.register(User)
 class UserAdmin(AuditedReadsAdmin[User], BaseUserAdmin[User]):
     form = PlinthUserChangeForm
+    filter_horizontal = ()
+    formfield_overrides = CHECKBOXES_FOR_MANY
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "full_name"]
     fieldsets = (
         (None, {"fields": ("email", "password", "full_name")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (
+            "Permissions",
+            {
+                "fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions"),
+                "description": (
+                    "A user gets every permission granted to each of their groups, "
+                    "and the user permissions chosen here on top."
+                ),
+            },
+        ),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
@@ -89,6 +111,17 @@ class UserAdmin(AuditedReadsAdmin[User], BaseUserAdmin[User]):
         return Patient.objects.filter(
             Q(user=obj) | Q(therapist__user=obj) | Q(plans__therapist__user=obj)
         ).distinct()
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    """Django's group admin with the permissions as checkboxes (see ``CHECKBOXES_FOR_MANY``)."""
+
+    filter_horizontal = ()
+    formfield_overrides = CHECKBOXES_FOR_MANY
 
 
 class ClinicAdminForm(ModelForm[Clinic]):

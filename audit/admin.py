@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from django import forms
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest, HttpResponse
+from django.utils.text import capfirst
 
 from audit.models import AuditEvent
 from audit.services import audit_read
@@ -15,7 +17,26 @@ from audit.services import audit_read
 _M = TypeVar("_M", bound=models.Model)
 
 
-class AuditedReadsAdmin(admin.ModelAdmin[_M]):
+class LabelledInputsAdmin(admin.ModelAdmin[_M]):
+    """An admin whose date-and-time fields name both of their inputs for a screen reader.
+
+    Django's split date/time widget shows one label tied to neither input (a pair of inputs
+    has no single id for ``<label for>``); each input gets the field's name as its aria-label.
+    """
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and isinstance(formfield.widget, forms.SplitDateTimeWidget):
+            name = capfirst(str(db_field.verbose_name))
+            date, time = formfield.widget.widgets
+            date.attrs["aria-label"] = f"{name}: date"
+            time.attrs["aria-label"] = f"{name}: time"
+        return formfield
+
+
+class AuditedReadsAdmin(LabelledInputsAdmin[_M]):
     """An admin of patient data: every object it shows, on a change page or a list, is an audited read."""
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> _M | None:

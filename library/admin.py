@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import ManyToManyField, Q, QuerySet
+from django.forms import CheckboxSelectMultiple
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.models import User
+from audit.admin import LabelledInputsAdmin
 from library.forms import ExerciseAdminForm
 from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise
 from library.services import exercise_set_status
@@ -56,7 +58,9 @@ class ExerciseAdmin(admin.ModelAdmin[Exercise]):
     list_filter = ["status", "regions", "category", "equipment", "difficulty"]
     search_fields = ["name", "slug", "summary", "instructions"]
     prepopulated_fields = {"slug": ["name"]}
-    filter_horizontal = ["regions"]
+    # A dozen regions fit as checkboxes, each with its own label (the two-box filter's
+    # search icon carries an aria-label its role does not allow).
+    formfield_overrides = {ManyToManyField: {"widget": CheckboxSelectMultiple}}
     actions = [publish, archive]
     readonly_fields = ["preview"]
     list_per_page = 50
@@ -117,7 +121,7 @@ class TemplateExerciseInline(admin.StackedInline[TemplateExercise, PlanTemplate]
 
 
 @admin.register(PlanTemplate)
-class PlanTemplateAdmin(admin.ModelAdmin[PlanTemplate]):
+class PlanTemplateAdmin(LabelledInputsAdmin[PlanTemplate]):
     list_display = ["name", "condition", "clinic", "created_at"]
     list_filter = ["clinic"]
     search_fields = ["name", "condition"]

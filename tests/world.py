@@ -90,11 +90,14 @@ def world(personas: Personas) -> World:
     created = api_token_create(user=p.owner.user, name="Reporting")
     # One row of every model the admin shows, so each admin route resolves with a real object.
     Group.objects.create(name="Front desk")
+    # As axes records them: a request always has a path (an empty one made an unnamed filter link).
     AccessAttempt.objects.create(
-        username="someone@example.test", ip_address="192.0.2.1", failures_since_start=1
+        username="someone@example.test", ip_address="192.0.2.1", path_info="/login/", failures_since_start=1
     )
-    AccessLog.objects.create(username="someone@example.test", ip_address="192.0.2.1")
-    AccessFailureLog.objects.create(username="someone@example.test", ip_address="192.0.2.1")
+    AccessLog.objects.create(username="someone@example.test", ip_address="192.0.2.1", path_info="/login/")
+    AccessFailureLog.objects.create(
+        username="someone@example.test", ip_address="192.0.2.1", path_info="/login/"
+    )
     BodyRegion.objects.get_or_create(slug="lower-back", defaults={"name": "Lower back"})
     CarePlan.objects.filter(pk=plan_a.pk).update(version=1)
     plan_a.version = 1

@@ -1,0 +1,174 @@
+"""axe-core finds nothing on any page Plinth renders, in Chromium against a live server.
+
+Walks every GET route of the URLconf (the authorization matrix's table says which) as a
+visitor who is not signed in, a therapist, a patient and a staff member (the admin included),
+opens each page that answers 200 with HTML, runs axe-core's WCAG 2.x A and AA rules on it and
+lists every violation by page, rule, impact and element. The patient's pages, and the sign-in
+pages a patient reaches from an email, are checked again on a phone-sized screen, and once more
+after the patient has checked in today with a red flag (the result page and its guidance).
+The pages checked and the violations found are written to test-artifacts/axe-*.txt.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import record_figure
+from tests.factories import PainCheckInFactory
+from tests.portal.test_authz_matrix import PERSONAS, all_route_names, row_for
+from tests.world import World
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+# axe-core's tags for the success criteria of WCAG 2.0, 2.1 and 2.2 at levels A and AA.
+WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+# Routes that are not pages of ours: JSON, PDF, download and JavaScript answers, and the API's
+# documentation, which is Swagger UI's and Redoc's own bundle (their markup is built by
+# their scripts, which we serve unchanged and cannot fix in our templates).
+NOT_OUR_PAGES = frozenset(
+    {
+        "healthz",
+        "account-export",
+        "my-handout-pdf",
+        "plan-handout-pdf",
+        "admin:jsi18n",
+        "api-docs",
+        "api-redoc",
+    }
+)
+
+# (persona, viewport): the patient lives on a phone; the visitor's pages (sign-in, password
+# reset, the invitation a patient opens from an email) are seen on both.
+CHECKED_IN_PAGES = frozenset({"today", "checkin", "checkin-done", "progress"})
+
+PASSES = (
+    ("anon", DESKTOP),
+    ("anon", PHONE),
+    ("owner", DESKTOP),
+    ("patient_a", DESKTOP),
+    ("patient_a", PHONE),
+    ("staff", DESKTOP),
+)
+
+
+def page_routes(world: World, persona: str) -> list[tuple[str, str]]:
+    """``(route name, path)`` of every GET page the matrix says ``persona`` may open.
+
+    A route the matrix expects to answer 200, or to redirect (followed by the browser:
+    the set-password form behind a reset link, the sign-in page), for this persona.
+    The admin's redirects for non-staff all lead to its sign-in page, opened once.
+    """
+    column = PERSONAS.index(persona)
+    routes: list[tuple[str, str]] = []
+    for name in all_route_names():
+        row = row_for(name)
+        assert row is not None, f"{name} has no row in the authorization matrix"
+        method, args, expected = row
+        status = expected.split()[column]
+        if method != "GET" or name in NOT_OUR_PAGES or name.startswith("api-"):
+            continue
+        if status == "200" or (status == "302" and not name.startswith("admin:")):
+            routes.append((name, reverse(name, kwargs=args(world))))
+    return routes
+
+
+def signed_in(browser: Any, live_server: Any, user: Any, viewport: dict[str, int]) -> Any:
+    """A browser context of ``viewport`` size carrying ``user``'s session (none for ``None``)."""
+    context = browser.new_context(viewport=viewport)
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+    return context
+
+
+def violations_on(axe: Axe, page: Any) -> list[tuple[str, str, str]]:
+    """axe-core's WCAG A/AA violations on the open page, as ``(rule id, impact, target)`` per element."""
+    results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_A_AA}})
+    return [
+        (violation["id"], str(violation["impact"]), " ".join(str(t) for t in node["target"]))
+        for violation in results.response["violations"]
+        for node in violation["nodes"]
+    ]
+
+
+def walk(
+    axe: Axe,
+    browser: Any,
+    live_server: Any,
+    user: Any,
+    viewport: dict[str, int],
+    routes: list[tuple[str, str]],
+) -> tuple[list[str], list[str]]:
+    """Open each route once in one signed-in context and run axe-core on every HTML page.
+
+    Returns ``(pages, violations)``: the paths checked (after redirects, each once), and one
+    ``"<path> (<route>): <rule> [<impact>] <target>"`` line per failing element.
+    """
+    context = signed_in(browser, live_server, user, viewport)
+    page = context.new_page()
+    pages: list[str] = []
+    failures: list[str] = []
+    try:
+        for name, path in routes:
+            if viewport is PHONE and name.startswith("admin:"):
+                continue  # the admin is a desktop tool
+            response = page.goto(f"{live_server.url}{path}", wait_until="load")
+            assert response is not None, path
+            landed = urlsplit(page.url).path
+            html = "text/html" in response.headers.get("content-type", "")
+            if response.status != 200 or not html or landed in pages:
+                continue
+            pages.append(landed)
+            failures += [
+                f"{landed} ({name}): {rule} [{impact}] {target}"
+                for rule, impact, target in violations_on(axe, page)
+            ]
+    finally:
+        context.close()
+    return pages, failures
+
+
+def test_axe_core_finds_nothing_on_any_page(
+    world: World, live_server: Any, browser: Any, artifacts: Path
+) -> None:
+    axe = Axe()
+    checked: list[str] = []
+    failures: list[str] = []
+
+    def check(persona: str, viewport: dict[str, int], routes: list[tuple[str, str]], state: str = "") -> None:
+        label = f"{persona}{state} {viewport['width']}x{viewport['height']}"
+        pages, found = walk(axe, browser, live_server, world.persona(persona), viewport, routes)
+        checked.extend(f"{label} {path}" for path in pages)
+        failures.extend(f"{label} {line}" for line in found)
+
+    for persona, viewport in PASSES:
+        check(persona, viewport, page_routes(world, persona))
+    # The patient's pages once they have checked in today with a red flag: the result page
+    # with its urgent guidance, and the form that now offers to replace today's answer.
+    PainCheckInFactory(
+        plan=world.plan_a, local_date=world.p.patient_a.local_today(), nprs=8, flag_leg_weakness=True
+    )
+    after = [route for route in page_routes(world, "patient_a") if route[0] in CHECKED_IN_PAGES]
+    for viewport in (PHONE, DESKTOP):
+        check("patient_a", viewport, after, state=" (checked in)")
+
+    (artifacts / "axe-pages.txt").write_text("".join(f"{line}\n" for line in checked))
+    (artifacts / "axe-violations.txt").write_text("".join(f"{line}\n" for line in failures))
+    record_figure(f"axe-core (WCAG 2.x A/AA): {len(checked)} pages checked, {len(failures)} violations")
+    assert len(checked) > 60
+    assert any("/checkin/done/" in line for line in checked)
+    assert not failures, f"{len(failures)} axe-core violation(s):\n" + "\n".join(failures)
