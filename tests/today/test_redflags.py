@@ -83,7 +83,7 @@ def test_unanswered_safety_questions_are_each_named_and_nothing_is_saved(
     response = patient_client.post(reverse("checkin"), {**ANSWERS, **answered})
     assert response.status_code == 400
     html = response.content.decode()
-    summary = re.search(r'<div class="error-summary" role="alert">(.*?)</div>', html, re.S)
+    summary = re.search(r'<div class="error-summary" role="alert"[^>]*>(.*?)</div>', html, re.S)
     assert summary, "no error summary"
     for name, question in RED_FLAG_QUESTIONS.items():
         # The summary names exactly the unanswered questions; each one's own error sits with it.
