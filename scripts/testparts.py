@@ -73,7 +73,7 @@ def main(args: list[str]) -> int:
         if codes and codes[-1] != 0 and stops_at_first_failure(args):
             print(f"testparts: the {part} part is not run (-x and the previous part failed)", flush=True)
             break
-        print(f"testparts: the {part} part: {' '.join(pytest_command(part, args)[1:])}", flush=True)
+        print(f"testparts: the {part} part: pytest {' '.join(pytest_command(part, args)[3:])}", flush=True)
         started = time.monotonic()
         codes.append(subprocess.call(pytest_command(part, args)))
         seconds = time.monotonic() - started
