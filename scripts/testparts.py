@@ -23,10 +23,14 @@ the second part's.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
 
 NO_TESTS_COLLECTED = 5
 PARTS: dict[str, list[str]] = {
@@ -56,6 +60,38 @@ def stops_at_first_failure(args: list[str]) -> bool:
     return "-x" in args or "--exitfirst" in args
 
 
+def run(command: list[str]) -> int:
+    """Run ``command`` in a process group of its own and return its exit status.
+
+    The group holds pytest and its xdist workers, which outlive a pytest that is
+    killed alone. If this script is stopped by SIGTERM or SIGHUP (a CI timeout, a
+    closed terminal), the whole group gets SIGTERM, as pytest alone did when
+    scripts/testenv.py started it itself. Ctrl-C in a terminal reaches only the
+    terminal's process group, so it is passed on, and the part has 30 s to tear down.
+    """
+    child = subprocess.Popen(command, process_group=0)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        signal_group(child.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=30)
+        raise
+    finally:
+        if child.poll() is None:
+            signal_group(child.pid, signal.SIGTERM)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                signal_group(child.pid, signal.SIGKILL)
+                child.wait()
+
+
+def signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
 def overall_status(codes: list[int]) -> int:
     """The first non-zero exit status of the parts that ran, or 0."""
     return next((code for code in codes if code != 0), 0)
@@ -67,7 +103,7 @@ def main(args: list[str]) -> int:
     parts = [part for part in PARTS if selected[part]]
     if not parts:
         # Nothing selected in either part: let pytest say so, with its exit status 5.
-        return subprocess.call([sys.executable, "-m", "pytest", *COMMON, *args])
+        return run([sys.executable, "-m", "pytest", *COMMON, *args])
     codes: list[int] = []
     for part in parts:
         if codes and codes[-1] != 0 and stops_at_first_failure(args):
@@ -75,11 +111,21 @@ def main(args: list[str]) -> int:
             break
         print(f"testparts: the {part} part: pytest {' '.join(pytest_command(part, args)[3:])}", flush=True)
         started = time.monotonic()
-        codes.append(subprocess.call(pytest_command(part, args)))
+        codes.append(run(pytest_command(part, args)))
         seconds = time.monotonic() - started
         print(f"testparts: the {part} part exited {codes[-1]} after {seconds:.0f} s", flush=True)
     return overall_status(codes)
 
 
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM or SIGHUP: leave through run's finally block, which stops the running part."""
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(128 + signal.SIGINT)
