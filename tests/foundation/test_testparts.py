@@ -1,7 +1,4 @@
-"""``make test`` in two parts (scripts/testparts.py), and a Redis database per xdist worker.
-
-The parts are checked in fresh pytest processes on the embedded default (no servers).
-"""
+"""``make test`` in two parts (scripts/testparts.py), and a Redis database per xdist worker."""
 
 from __future__ import annotations
 
@@ -21,11 +18,6 @@ if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
 import testparts  # noqa: E402
-
-#: A test of the parallel part that needs no database, and one of the serial part.
-PARALLEL_TEST = "tests/foundation/test_proxy.py::test_an_untrusted_peer_cannot_spoof_its_address"
-PARALLEL_FILE = PARALLEL_TEST.split("::")[0]
-SERIAL_TEST = "tests/foundation/test_testenv.py"
 
 
 @pytest.mark.parametrize(
@@ -54,47 +46,89 @@ def test_a_worker_without_a_database_of_its_own_is_refused(url: str, worker: str
         worker_redis_url(url, worker)
 
 
-@pytest.mark.parametrize(("codes", "status"), [([0, 0], 0), ([0, 1], 1), ([1, 0], 1), ([2, 1], 2), ([0], 0)])
-def test_make_test_fails_if_either_part_fails(codes: list[int], status: int) -> None:
-    assert testparts.overall_status(codes) == status
+class FakeParts:
+    """testparts.main with the parts' selections given and their runs recorded, not run."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, selected: set[str], codes: dict[str, int]) -> None:
+        self.ran: list[str] = []
+        self.codes = codes
+        monkeypatch.setattr(testparts, "has_tests", lambda part, args: part in selected)
+        monkeypatch.setattr(testparts, "run", self.run)
+
+    def run(self, command: list[str]) -> int:
+        part = next((arg.removeprefix("--part=") for arg in command if arg.startswith("--part=")), "all")
+        self.ran.append(part)
+        return self.codes.get(part, testparts.NO_TESTS_COLLECTED if part == "all" else 0)
 
 
-def _testparts(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """scripts/testparts.py in a fresh process, on the embedded default (no servers) under tmp_path."""
+@pytest.mark.parametrize(
+    ("codes", "status"),
+    [
+        ({"parallel": 0, "serial": 0}, 0),
+        ({"parallel": 0, "serial": 1}, 1),
+        ({"parallel": 1, "serial": 0}, 1),
+        ({"parallel": 2, "serial": 1}, 2),
+    ],
+)
+def test_both_parts_run_and_make_test_fails_if_either_fails(
+    monkeypatch: pytest.MonkeyPatch, codes: dict[str, int], status: int
+) -> None:
+    parts = FakeParts(monkeypatch, selected={"parallel", "serial"}, codes=codes)
+    assert testparts.main([]) == status
+    assert parts.ran == ["parallel", "serial"]
+
+
+def test_with_x_a_failed_first_part_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    parts = FakeParts(monkeypatch, selected={"parallel", "serial"}, codes={"parallel": 1})
+    assert testparts.main(["tests/api", "-x"]) == 1
+    assert parts.ran == ["parallel"]
+
+
+@pytest.mark.parametrize("part", ["parallel", "serial"])
+def test_a_part_with_none_of_the_selected_tests_is_left_out(
+    monkeypatch: pytest.MonkeyPatch, part: str
+) -> None:
+    parts = FakeParts(monkeypatch, selected={part}, codes={})
+    assert testparts.main(["tests/foundation"]) == 0
+    assert parts.ran == [part]
+
+
+def test_a_selection_of_nothing_at_all_fails_as_pytest_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    parts = FakeParts(monkeypatch, selected=set(), codes={})
+    assert testparts.main(["-k", "no_test_is_called_this"]) == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert parts.ran == ["all"]
+
+
+def test_the_part_option_splits_a_selection_by_marker_after_k(tmp_path: Path) -> None:
+    """The real collection, in a fresh process on the embedded default (no servers)."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("PYTEST") and key not in {"DATABASE_URL", "REDIS_URL"}
     }
     env["PLINTH_VAR_DIR"] = str(tmp_path / "var")
-    return subprocess.run(
-        [sys.executable, str(SCRIPTS / "testparts.py"), "-p", "no:cacheprovider", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-
-
-def test_a_selection_within_the_parallel_part_runs_it_alone_and_passes(tmp_path: Path) -> None:
-    # -n 0 (after the part's -n 2, so it wins): two more interpreters would only add startup time.
-    done = _testparts(tmp_path, PARALLEL_TEST, "-n", "0")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "the parallel part exited 0" in done.stdout
-    assert "the serial part" not in done.stdout
-    assert "1 passed" in done.stdout
-
-
-def test_a_selection_within_the_serial_part_leaves_the_parallel_part_out(tmp_path: Path) -> None:
-    # Collected, not run: the serial test starts servers of its own.
-    done = _testparts(tmp_path, SERIAL_TEST, "--collect-only")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "the serial part exited 0" in done.stdout
-    assert "the parallel part" not in done.stdout
-    assert "test_sigterm_stops_the_command_and_the_servers" in done.stdout
-
-
-def test_a_selection_of_nothing_at_all_fails(tmp_path: Path) -> None:
-    done = _testparts(tmp_path, PARALLEL_FILE, "-k", "no_test_is_called_this", "--collect-only")
-    assert done.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, done.stdout + done.stderr
+    # One services test and one that needs no service, picked out by -k; both parts collected at once.
+    args = ["tests/foundation/test_testenv.py", "tests/foundation/test_proxy.py", "-k", "sigterm or spoof"]
+    collecting = {
+        part: subprocess.Popen(
+            testparts.pytest_command(part, args, "--collect-only", "-q", "-p", "no:cacheprovider"),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for part in testparts.PARTS
+    }
+    selected = {}
+    for part, process in collecting.items():
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, output
+        selected[part] = [line for line in output.splitlines() if "::" in line]
+    assert selected == {
+        "parallel": ["tests/foundation/test_proxy.py::test_an_untrusted_peer_cannot_spoof_its_address"],
+        "serial": [
+            "tests/foundation/test_testenv.py::"
+            "test_sigterm_stops_the_command_and_the_servers_and_removes_the_directory"
+        ],
+    }
