@@ -28,6 +28,37 @@ CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+#: The markers of the tests that ``make test`` runs in its second part, one at a time.
+SERIAL_MARKERS = ("browser", "services")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--part",
+        choices=("parallel", "serial"),
+        help=(
+            "keep only one part of ``make test`` (scripts/testparts.py): parallel = the tests marked "
+            f"neither {' nor '.join(SERIAL_MARKERS)}, serial = the others; combines with -m and -k"
+        ),
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the tests of the other part, after -k and -m have had their say."""
+    part = config.getoption("--part")
+    if part is None:
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        serial = any(item.get_closest_marker(name) for name in SERIAL_MARKERS)
+        (keep if serial == (part == "serial") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery() -> Iterator[None]:
     """Unit tests run tasks in-process; tests with a real worker switch this off."""
@@ -151,10 +182,17 @@ def artifacts() -> Path:
 
 
 def record_figure(line: str) -> None:
-    """Keep a measured figure (matrix size, request counts) for the end-of-run summary."""
+    """Keep a measured figure (matrix size, request counts) for the end-of-run summary.
+
+    One ``write`` to a file opened for appending: the pytest-xdist workers of one run
+    append to the same file, and each line lands whole, never inside another's.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
-    with open(ARTIFACTS / "figures.txt", "a") as figures:
-        figures.write(line.rstrip() + "\n")
+    fd = os.open(ARTIFACTS / "figures.txt", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line.rstrip() + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

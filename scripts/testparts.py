@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Run the pytest suite as ``make test`` does: in two parts, one after the other.
+
+Usage: scripts/testparts.py [PYTEST_ARGS...]   (inside scripts/testenv.py, for PostgreSQL and Redis)
+
+1. parallel: every selected test marked neither ``browser`` nor ``services``, on
+   two pytest-xdist workers (``--dist worksteal``: the few long tests do not end
+   up queued behind each other). Each worker has its own PostgreSQL test
+   database (pytest-django) and its own Redis database (tests/settings.py).
+2. serial: the selected ``browser`` and ``services`` tests, one at a time. They
+   start Chromium, live servers, Celery workers, Redis and SMTP servers of their
+   own, and some assert time limits (a check-in answered within 2 s with Redis
+   stopped) that two cores shared with a second worker would blur.
+
+PYTEST_ARGS go to both parts (a ``-n`` there overrides the first part's). A part
+that holds none of the selected tests is left out, so neither pytest exits 5
+("no tests collected") when the selection lies in one part; a selection of
+nothing at all still fails. The second part runs even if the first failed,
+unless the arguments ask to stop at the first failure (``-x``). Each part prints
+its own ``--durations=25``. Exit status: the first part's if it is not 0, else
+the second part's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+
+NO_TESTS_COLLECTED = 5
+PARTS: dict[str, list[str]] = {
+    "parallel": ["-n", "2", "--dist", "worksteal"],
+    "serial": [],
+}
+COMMON = ["--durations=25"]
+
+
+def pytest_command(part: str, args: list[str], *extra: str) -> list[str]:
+    """The pytest command line of one part; ``args`` last, so that they override."""
+    return [sys.executable, "-m", "pytest", f"--part={part}", *extra, *PARTS[part], *COMMON, *args]
+
+
+def has_tests(part: str, args: list[str]) -> bool:
+    """Whether ``args`` select any test of ``part``, by collecting them (a few seconds).
+
+    A collection that fails for another reason (an import error, a bad option)
+    counts as having tests: the part then runs and reports the error itself.
+    """
+    command = pytest_command(part, args, "--collect-only", "-q", "-p", "no:cacheprovider")
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return done.returncode != NO_TESTS_COLLECTED
+
+
+def stops_at_first_failure(args: list[str]) -> bool:
+    return "-x" in args or "--exitfirst" in args
+
+
+def run(command: list[str]) -> int:
+    """Run ``command`` in a process group of its own and return its exit status.
+
+    The group holds pytest and its xdist workers, which outlive a pytest that is
+    killed alone. If this script is stopped by SIGTERM or SIGHUP (a CI timeout, a
+    closed terminal), the whole group gets SIGTERM, as pytest alone did when
+    scripts/testenv.py started it itself. Ctrl-C in a terminal reaches only the
+    terminal's process group, so it is passed on, and the part has 30 s to tear down.
+    """
+    child = subprocess.Popen(command, process_group=0)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        signal_group(child.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=30)
+        raise
+    finally:
+        if child.poll() is None:
+            signal_group(child.pid, signal.SIGTERM)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                signal_group(child.pid, signal.SIGKILL)
+                child.wait()
+
+
+def signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
+def overall_status(codes: list[int]) -> int:
+    """The first non-zero exit status of the parts that ran, or 0."""
+    return next((code for code in codes if code != 0), 0)
+
+
+def main(args: list[str]) -> int:
+    with ThreadPoolExecutor(max_workers=len(PARTS)) as pool:
+        selected = dict(zip(PARTS, pool.map(lambda part: has_tests(part, args), PARTS), strict=True))
+    parts = [part for part in PARTS if selected[part]]
+    if not parts:
+        # Nothing selected in either part: let pytest say so, with its exit status 5.
+        return run([sys.executable, "-m", "pytest", *COMMON, *args])
+    codes: list[int] = []
+    for part in parts:
+        if codes and codes[-1] != 0 and stops_at_first_failure(args):
+            print(f"testparts: the {part} part is not run (-x and the previous part failed)", flush=True)
+            break
+        print(f"testparts: the {part} part: pytest {' '.join(pytest_command(part, args)[3:])}", flush=True)
+        started = time.monotonic()
+        codes.append(run(pytest_command(part, args)))
+        seconds = time.monotonic() - started
+        print(f"testparts: the {part} part exited {codes[-1]} after {seconds:.0f} s", flush=True)
+    return overall_status(codes)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM or SIGHUP: leave through run's finally block, which stops the running part."""
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(128 + signal.SIGINT)
