@@ -108,7 +108,7 @@ def test_the_part_option_splits_a_selection_by_marker_after_k(tmp_path: Path) ->
     }
     env["PLINTH_VAR_DIR"] = str(tmp_path / "var")
     # One services test and one that needs no service, picked out by -k; both parts collected at once.
-    args = ["tests/foundation/test_testenv.py", "tests/foundation/test_proxy.py", "-k", "sigterm or spoof"]
+    args = ["tests/portal/test_testenv.py", "tests/portal/test_proxy.py", "-k", "sigterm or spoof"]
     collecting = {
         part: subprocess.Popen(
             testparts.pytest_command(part, args, "--collect-only", "-q", "-p", "no:cacheprovider"),
@@ -126,9 +126,9 @@ def test_the_part_option_splits_a_selection_by_marker_after_k(tmp_path: Path) ->
         assert process.returncode == 0, output
         selected[part] = [line for line in output.splitlines() if "::" in line]
     assert selected == {
-        "parallel": ["tests/foundation/test_proxy.py::test_an_untrusted_peer_cannot_spoof_its_address"],
+        "parallel": ["tests/portal/test_proxy.py::test_an_untrusted_peer_cannot_spoof_its_address"],
         "serial": [
-            "tests/foundation/test_testenv.py::"
+            "tests/portal/test_testenv.py::"
             "test_sigterm_stops_the_command_and_the_servers_and_removes_the_directory"
         ],
     }
