@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from accounts.access import ScopedLookupMixin, patient_for, therapist_for
 from accounts.models import Therapist
 from accounts.selectors import clinic_patients
-from careplans import selectors, services
+from careplans import plan_exercises, selectors, services
 from careplans.models import CarePlan, PlanExercise, PlanStatus
 from library.models import (
     DOSAGE_LIMITS,
@@ -300,7 +300,7 @@ class CarePlanViewSet(
         plan = self._plan()
         data = PlanExerciseAddInput(data=request.data)
         data.is_valid(raise_exception=True)
-        item = services.careplan_exercise_add(
+        item = plan_exercises.careplan_exercise_add(
             plan=plan,
             by=self._therapist(),
             exercise_id=data.validated_data["exercise"],
@@ -339,13 +339,13 @@ class CarePlanViewSet(
         item = self._plan_exercise(plan)
         therapist = self._therapist()
         if request.method == "DELETE":
-            services.careplan_exercise_remove(plan_exercise=item, by=therapist, ip=client_ip(request))
+            plan_exercises.careplan_exercise_remove(plan_exercise=item, by=therapist, ip=client_ip(request))
             return Response(status=status.HTTP_204_NO_CONTENT)
         data = PlanExerciseUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         dose = {name: values.get(name, getattr(item, name)) for name in DOSAGE_LIMITS}
-        item = services.careplan_exercise_update(
+        item = plan_exercises.careplan_exercise_update(
             plan_exercise=item,
             by=therapist,
             note=values.get("note", item.note),

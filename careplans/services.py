@@ -11,8 +11,7 @@ from accounts.models import Patient, Therapist, User
 from audit.services import audit_log
 from careplans.models import CarePlan, PlanExercise, PlanStatus, PlanVersion
 from careplans.versions import change_summary, plan_snapshot
-from library.models import DOSAGE_LIMITS, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise
-from library.services import validate_dosage
+from library.models import DOSAGE_LIMITS, ExerciseStatus, PlanTemplate, TemplateExercise
 from portal.errors import DomainError
 from portal.validity import max_length_of
 
@@ -29,18 +28,18 @@ START_DATE_WINDOW_DAYS = 365
 ENDED_STATUSES = (PlanStatus.COMPLETED, PlanStatus.STOPPED)
 
 
-def _check_clinic(plan: CarePlan, by: Therapist) -> None:
+def plan_check_clinic(plan: CarePlan, by: Therapist) -> None:
     # Views reach plans through clinic-scoped selectors; this guards other callers.
     if plan.patient.clinic_id != by.clinic_id:
         raise DomainError("No such plan.", code="not_found")
 
 
-def _locked(plan: CarePlan) -> CarePlan:
+def plan_locked(plan: CarePlan) -> CarePlan:
     """Re-read the plan under a row lock, so concurrent edits get distinct versions."""
     return CarePlan.objects.select_for_update().select_related("patient__user").get(pk=plan.pk)
 
 
-def _check_editable(plan: CarePlan) -> None:
+def plan_check_editable(plan: CarePlan) -> None:
     if plan.status in ENDED_STATUSES:
         raise DomainError(
             f"This plan is {plan.get_status_display().lower()} and can no longer be changed.",
@@ -48,7 +47,7 @@ def _check_editable(plan: CarePlan) -> None:
         )
 
 
-def _check_length(value: str, *, model: type[models.Model], name: str, field: str, what: str) -> None:
+def plan_check_length(value: str, *, model: type[models.Model], name: str, field: str, what: str) -> None:
     """The model field's max_length, as a message naming the field (code ``too_long``)."""
     limit = max_length_of(model, name)
     if len(value) > limit:
@@ -63,7 +62,7 @@ def _validate_plan_fields(*, patient: Patient, title: str, start_date: date, len
     """Codes: required (title), too_long (title), start_date_out_of_range, length_out_of_range."""
     if not title.strip():
         raise DomainError("Give the plan a title.", field="title", code="required")
-    _check_length(title, model=CarePlan, name="title", field="title", what="title")
+    plan_check_length(title, model=CarePlan, name="title", field="title", what="title")
     today = patient.local_today()
     earliest = today - timedelta(days=START_DATE_WINDOW_DAYS)
     latest = today + timedelta(days=START_DATE_WINDOW_DAYS)
@@ -80,27 +79,15 @@ def _validate_plan_fields(*, patient: Patient, title: str, start_date: date, len
         )
 
 
-def _published_exercise(exercise_id: int) -> Exercise:
-    exercise = Exercise.objects.filter(pk=exercise_id).first()
-    if exercise is None or exercise.status != ExerciseStatus.PUBLISHED:
-        # Drafts and archived exercises are not offered; a hand-made request gets the same answer.
-        raise DomainError(
-            "That exercise is not in the published library, so it cannot be added to a plan.",
-            field="exercise",
-            code="exercise_not_published",
-        )
-    return exercise
-
-
-def _plan_exercises(plan: CarePlan) -> list[PlanExercise]:
+def plan_exercises_in_order(plan: CarePlan) -> list[PlanExercise]:
     return list(plan.exercises.select_related("exercise").order_by("position", "id"))
 
 
-def _record_version(plan: CarePlan, *, by: User, ip: str | None) -> PlanVersion | None:
+def plan_version_record(plan: CarePlan, *, by: User, ip: str | None) -> PlanVersion | None:
     """Snapshot an active plan after a change; nothing when the content did not change."""
     if plan.status != PlanStatus.ACTIVE:
         return None
-    snapshot = plan_snapshot(plan, _plan_exercises(plan))
+    snapshot = plan_snapshot(plan, plan_exercises_in_order(plan))
     previous = plan.versions.order_by("-number").first()
     lines = change_summary(previous.content if previous else None, snapshot)
     if not lines:
@@ -151,7 +138,7 @@ def careplan_create(
     title = (title or (template.name if template else "")).strip()
     condition = (condition or (template.condition if template else "")).strip()
     _validate_plan_fields(patient=patient, title=title, start_date=start_date, length_weeks=length_weeks)
-    _check_length(condition, model=CarePlan, name="condition", field="condition", what="condition")
+    plan_check_length(condition, model=CarePlan, name="condition", field="condition", what="condition")
     plan = CarePlan.objects.create(
         patient=patient,
         therapist=by,
@@ -207,12 +194,12 @@ def careplan_update_details(
     stopped), required (title), too_long (title, condition), start_date_out_of_range
     (start_date), length_out_of_range (length_weeks).
     """
-    _check_clinic(plan, by)
-    plan = _locked(plan)
-    _check_editable(plan)
+    plan_check_clinic(plan, by)
+    plan = plan_locked(plan)
+    plan_check_editable(plan)
     _validate_plan_fields(patient=plan.patient, title=title, start_date=start_date, length_weeks=length_weeks)
     condition = condition.strip()
-    _check_length(condition, model=CarePlan, name="condition", field="condition", what="condition")
+    plan_check_length(condition, model=CarePlan, name="condition", field="condition", what="condition")
     before = {"title": plan.title, "condition": plan.condition, "start_date": str(plan.start_date)}
     plan.title = title.strip()
     plan.condition = condition
@@ -220,150 +207,8 @@ def careplan_update_details(
     plan.length_weeks = length_weeks
     plan.save(update_fields=["title", "condition", "start_date", "length_weeks"])
     audit_log(action="careplan.details_changed", actor=by.user, obj=plan, ip=ip, data={"before": before})
-    _record_version(plan, by=by.user, ip=ip)
+    plan_version_record(plan, by=by.user, ip=ip)
     return plan
-
-
-@transaction.atomic
-def careplan_exercise_add(
-    *, plan: CarePlan, by: Therapist, exercise_id: int, ip: str | None = None
-) -> PlanExercise:
-    """Append the library exercise with id ``exercise_id`` to the plan, at its default dosage.
-
-    Returns the new plan exercise. An active plan gets a new version.
-
-    Raises DomainError: not_found (a plan of another clinic), plan_not_editable,
-    exercise_not_published (exercise: no such id, a draft or archived),
-    exercise_already_in_plan (exercise).
-    """
-    _check_clinic(plan, by)
-    plan = _locked(plan)
-    _check_editable(plan)
-    exercise = _published_exercise(exercise_id)
-    if plan.exercises.filter(exercise=exercise).exists():
-        raise DomainError(
-            f"{exercise.name} is already in this plan.", field="exercise", code="exercise_already_in_plan"
-        )
-    last = plan.exercises.order_by("-position").values_list("position", flat=True).first()
-    item = PlanExercise.objects.create(
-        plan=plan,
-        exercise=exercise,
-        position=0 if last is None else last + 1,
-        **{name: getattr(exercise, name) for name in DOSAGE_LIMITS},
-    )
-    audit_log(
-        action="careplan.exercise_added", actor=by.user, obj=plan, ip=ip, data={"exercise": exercise.slug}
-    )
-    _record_version(plan, by=by.user, ip=ip)
-    return item
-
-
-@transaction.atomic
-def careplan_exercise_update(
-    *,
-    plan_exercise: PlanExercise,
-    by: Therapist,
-    sets: int,
-    reps: int,
-    hold_seconds: int,
-    sessions_per_day: int,
-    days_per_week: int,
-    note: str = "",
-    ip: str | None = None,
-) -> PlanExercise:
-    """Set a plan exercise's dosage and note (spaces around it dropped); returns it as saved.
-
-    ``sets``, ``reps`` and ``sessions_per_day`` are counts, ``hold_seconds`` seconds,
-    ``days_per_week`` days, each within ``DOSAGE_LIMITS`` (library.models). An active
-    plan gets a new version. Raises ``PlanExercise.DoesNotExist`` if the exercise was
-    removed from the plan meanwhile.
-
-    Raises DomainError: not_found (a plan of another clinic), plan_not_editable,
-    dosage_out_of_range (the field), no_reps_or_hold (reps), too_long (note).
-    """
-    _check_clinic(plan_exercise.plan, by)
-    plan = _locked(plan_exercise.plan)
-    _check_editable(plan)
-    dose = {
-        "sets": sets,
-        "reps": reps,
-        "hold_seconds": hold_seconds,
-        "sessions_per_day": sessions_per_day,
-        "days_per_week": days_per_week,
-    }
-    validate_dosage(dose)
-    _check_length(note, model=PlanExercise, name="note", field="note", what="note")
-    plan_exercise = PlanExercise.objects.select_related("exercise").get(pk=plan_exercise.pk, plan=plan)
-    before = {name: getattr(plan_exercise, name) for name in dose} | {"note": plan_exercise.note}
-    for name, value in dose.items():
-        setattr(plan_exercise, name, value)
-    plan_exercise.note = note.strip()
-    plan_exercise.save(update_fields=[*dose, "note"])
-    audit_log(
-        action="careplan.exercise_changed",
-        actor=by.user,
-        obj=plan,
-        ip=ip,
-        data={"exercise": plan_exercise.exercise.slug, "before": before},
-    )
-    _record_version(plan, by=by.user, ip=ip)
-    return plan_exercise
-
-
-@transaction.atomic
-def careplan_exercise_move(
-    *, plan_exercise: PlanExercise, by: Therapist, direction: str, ip: str | None = None
-) -> None:
-    """Swap a plan exercise with its neighbour above (``direction`` "up") or below ("down").
-
-    Moving the first up or the last down changes nothing. Positions are renumbered
-    0..n-1; an active plan gets a new version. Returns None.
-
-    Raises DomainError: not_found (a plan of another clinic), plan_not_editable,
-    unknown_direction (direction), exercise_not_in_plan (removed meanwhile).
-    """
-    _check_clinic(plan_exercise.plan, by)
-    plan = _locked(plan_exercise.plan)
-    _check_editable(plan)
-    if direction not in ("up", "down"):
-        raise DomainError("Move an exercise up or down.", field="direction", code="unknown_direction")
-    items = list(plan.exercises.order_by("position", "id"))
-    index = next((i for i, other in enumerate(items) if other.pk == plan_exercise.pk), None)
-    if index is None:
-        raise DomainError("That exercise is no longer in the plan.", code="exercise_not_in_plan")
-    target = index - 1 if direction == "up" else index + 1
-    if not 0 <= target < len(items):
-        return
-    items[index], items[target] = items[target], items[index]
-    # Renumber all: positions may have gaps or ties after removals and old data.
-    for position, each in enumerate(items):
-        each.position = position
-    PlanExercise.objects.bulk_update(items, ["position"])
-    audit_log(
-        action="careplan.exercise_moved",
-        actor=by.user,
-        obj=plan,
-        ip=ip,
-        data={"plan_exercise": plan_exercise.pk, "direction": direction},
-    )
-    _record_version(plan, by=by.user, ip=ip)
-
-
-@transaction.atomic
-def careplan_exercise_remove(*, plan_exercise: PlanExercise, by: Therapist, ip: str | None = None) -> None:
-    """Remove an exercise from its plan, with the patient's marks for it; the plan's versions keep
-    what was prescribed. An active plan gets a new version. Returns None.
-
-    Raises DomainError: not_found (a plan of another clinic), plan_not_editable.
-    """
-    _check_clinic(plan_exercise.plan, by)
-    plan = _locked(plan_exercise.plan)
-    _check_editable(plan)
-    slug = plan_exercise.exercise.slug
-    # The patient's ticks for it go too; the version history keeps what was prescribed.
-    PlanExercise.objects.filter(pk=plan_exercise.pk, plan=plan).delete()
-    audit_log(action="careplan.exercise_removed", actor=by.user, obj=plan, ip=ip, data={"exercise": slug})
-    _record_version(plan, by=by.user, ip=ip)
 
 
 @transaction.atomic
@@ -377,8 +222,8 @@ def careplan_activate(*, plan: CarePlan, by: Therapist, ip: str | None = None) -
     active or ended), plan_empty (no exercises), already_active (the patient has
     another active plan).
     """
-    _check_clinic(plan, by)
-    plan = _locked(plan)
+    plan_check_clinic(plan, by)
+    plan = plan_locked(plan)
     if plan.status != PlanStatus.DRAFT:
         raise DomainError(f"This plan is already {plan.get_status_display().lower()}.", code="plan_not_draft")
     if not plan.exercises.exists():
@@ -404,7 +249,7 @@ def careplan_activate(*, plan: CarePlan, by: Therapist, ip: str | None = None) -
             code="already_active",
         ) from exc
     audit_log(action="careplan.activated", actor=by.user, obj=plan, ip=ip)
-    _record_version(plan, by=by.user, ip=ip)
+    plan_version_record(plan, by=by.user, ip=ip)
     return plan
 
 
@@ -419,8 +264,8 @@ def careplan_end(
     Raises DomainError: not_found (a plan of another clinic), invalid_end_status (status),
     plan_not_active, required (reason), too_long (reason).
     """
-    _check_clinic(plan, by)
-    plan = _locked(plan)
+    plan_check_clinic(plan, by)
+    plan = plan_locked(plan)
     if status not in ENDED_STATUSES:
         raise DomainError(
             "Choose whether the plan is completed or stopped.", field="status", code="invalid_end_status"
@@ -434,7 +279,7 @@ def careplan_end(
         raise DomainError(
             "Say why the plan ends; the patient's record keeps the reason.", field="reason", code="required"
         )
-    _check_length(reason, model=CarePlan, name="status_reason", field="reason", what="reason")
+    plan_check_length(reason, model=CarePlan, name="status_reason", field="reason", what="reason")
     plan.status = status
     plan.status_reason = reason
     plan.ended_at = timezone.now()
@@ -454,16 +299,18 @@ def careplan_save_as_template(
     (name), template_name_taken (name: the clinic has one, ignoring case),
     no_published_exercises.
     """
-    _check_clinic(plan, by)
+    plan_check_clinic(plan, by)
     name = name.strip()
     if not name:
         raise DomainError("Give the template a name.", field="name", code="required")
-    _check_length(name, model=PlanTemplate, name="name", field="name", what="name")
+    plan_check_length(name, model=PlanTemplate, name="name", field="name", what="name")
     if PlanTemplate.objects.filter(clinic=by.clinic, name__iexact=name).exists():
         raise DomainError(
             "Your clinic already has a template with this name.", field="name", code="template_name_taken"
         )
-    items = [item for item in _plan_exercises(plan) if item.exercise.status == ExerciseStatus.PUBLISHED]
+    items = [
+        item for item in plan_exercises_in_order(plan) if item.exercise.status == ExerciseStatus.PUBLISHED
+    ]
     if not items:
         raise DomainError("The plan has no published exercises to save.", code="no_published_exercises")
     template = PlanTemplate.objects.create(

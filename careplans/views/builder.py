@@ -23,6 +23,12 @@ from careplans.forms import (
     SaveTemplateForm,
 )
 from careplans.models import CarePlan, PlanExercise, PlanStatus
+from careplans.plan_exercises import (
+    careplan_exercise_add,
+    careplan_exercise_move,
+    careplan_exercise_remove,
+    careplan_exercise_update,
+)
 from careplans.selectors import (
     ordered_plan_exercises,
     patient_plans,
@@ -36,10 +42,6 @@ from careplans.services import (
     careplan_activate,
     careplan_create,
     careplan_end,
-    careplan_exercise_add,
-    careplan_exercise_move,
-    careplan_exercise_remove,
-    careplan_exercise_update,
     careplan_save_as_template,
     careplan_update_details,
 )

@@ -158,7 +158,7 @@ def test_reps_and_hold_both_zero_is_refused(plan_a: CarePlan, personas: Any) -> 
 
 
 def test_dosage_service_refuses_out_of_range_without_the_form(plan_a: CarePlan, personas: Any) -> None:
-    from careplans.services import careplan_exercise_update
+    from careplans.plan_exercises import careplan_exercise_update
 
     plan_exercise = plan_a.exercises.first()
     assert plan_exercise is not None

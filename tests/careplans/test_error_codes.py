@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from careplans import services
+from careplans import plan_exercises, services
 from careplans.models import CarePlan, PlanExercise, PlanStatus
 from careplans.sessions import exercise_session_mark
 from library.models import ExerciseStatus, PlanTemplate
@@ -102,42 +102,42 @@ CASES: dict[str, tuple[Callable[[CarePlan, Any], object], str, str | None]] = {
         None,
     ),
     "an archived exercise": (
-        lambda plan, p: services.careplan_exercise_add(
+        lambda plan, p: plan_exercises.careplan_exercise_add(
             plan=plan, by=p.owner, exercise_id=ExerciseFactory(status=ExerciseStatus.ARCHIVED).pk
         ),
         "exercise_not_published",
         "exercise",
     ),
     "an exercise twice": (
-        lambda plan, p: services.careplan_exercise_add(
+        lambda plan, p: plan_exercises.careplan_exercise_add(
             plan=plan, by=p.owner, exercise_id=_first(plan).exercise_id
         ),
         "exercise_already_in_plan",
         "exercise",
     ),
     "sets out of range": (
-        lambda plan, p: services.careplan_exercise_update(
+        lambda plan, p: plan_exercises.careplan_exercise_update(
             plan_exercise=_first(plan), by=p.owner, **(DOSE | {"sets": 11})
         ),
         "dosage_out_of_range",
         "sets",
     ),
     "no reps and no hold": (
-        lambda plan, p: services.careplan_exercise_update(
+        lambda plan, p: plan_exercises.careplan_exercise_update(
             plan_exercise=_first(plan), by=p.owner, **(DOSE | {"reps": 0})
         ),
         "no_reps_or_hold",
         "reps",
     ),
     "moving sideways": (
-        lambda plan, p: services.careplan_exercise_move(
+        lambda plan, p: plan_exercises.careplan_exercise_move(
             plan_exercise=_first(plan), by=p.owner, direction="left"
         ),
         "unknown_direction",
         "direction",
     ),
     "moving a removed exercise": (
-        lambda plan, p: services.careplan_exercise_move(
+        lambda plan, p: plan_exercises.careplan_exercise_move(
             plan_exercise=_removed(plan, p), by=p.owner, direction="down"
         ),
         "exercise_not_in_plan",
@@ -201,7 +201,7 @@ CASES: dict[str, tuple[Callable[[CarePlan, Any], object], str, str | None]] = {
 
 def _removed(plan: CarePlan, p: Any) -> PlanExercise:
     plan_exercise = _first(plan)
-    services.careplan_exercise_remove(plan_exercise=plan_exercise, by=p.owner)
+    plan_exercises.careplan_exercise_remove(plan_exercise=plan_exercise, by=p.owner)
     return plan_exercise
 
 
