@@ -20,12 +20,22 @@ Rating Scale. The figures come in two layers:
   whatever holds the measured figures: the annotations of a read, or the
   snapshot's own columns after a write (so the nightly write does not evaluate
   each measured subquery again for every rule that uses it).
+
+The nightly recompute on PostgreSQL checks the stored snapshots first
+(``_changed_snapshots``): one parallel GROUP BY over every snapshot's check-ins
+computes the same measured figures as conditional aggregates (no subquery, so
+the planner can split it over its workers) and returns only the snapshots whose
+figures differ. It takes ``current`` from the snapshot's own latest date, valid
+while that is still the latest check-in; the plans it cannot decide that way
+(no snapshot yet, a new latest check-in, week 12 just over) are recomputed with
+``_measured``. SQLite runs ``_measured`` for every plan, which its planner does
+faster than the join and GROUP BY.
 """
 
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -39,6 +49,7 @@ from django.db.models import (
     DateField,
     Exists,
     Expression,
+    ExpressionWrapper,
     F,
     FloatField,
     Func,
@@ -52,12 +63,12 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
-from django.db.models.lookups import Exact, GreaterThanOrEqual, IsNull, LessThanOrEqual
+from django.db.models.functions import Cast, Coalesce, Mod
+from django.db.models.lookups import Exact, GreaterThanOrEqual, In, IsNull, LessThanOrEqual
 from django.utils import timezone
 
 from careplans.models import CarePlan, OutcomeSnapshot
-from patients.models import PainCheckIn
+from patients.models import NPRS_MAX, PainCheckIn
 
 WEEK1 = (0, 6)
 BASELINE_FALLBACK = (7, 13)
@@ -73,12 +84,16 @@ WORSENING_POINTS = 2.0
 #: integers and at most 7 values per mean, a real miss is never this close.
 TOLERANCE = 1e-9
 
-#: Plans per batch of the nightly recompute: each batch is one transaction, and
-#: its measured figures (a dozen values per plan) pass through this process.
+#: Plans per batch of the nightly recompute: each batch's writes are one transaction,
+#: and at most this many plans' measured figures pass through this process at once.
 DEFAULT_BATCH = 20_000
 
 #: The figures computed from the check-ins; the rest of OutcomeSnapshot.FIGURES is derived.
 MEASURED = ("baseline", "current", "endpoint", "reached_week_12", "checkin_count", "last_checkin_date")
+
+#: One more than the highest NPRS: a check-in encoded as ``plan day x NPRS_SPAN + NPRS``
+#: orders by day, and its NPRS is the remainder (``_reading``).
+NPRS_SPAN = NPRS_MAX + 1
 
 
 class DaysAfter(Func):
@@ -102,6 +117,28 @@ class DaysAfter(Func):
         )
 
 
+class DaysBetween(Func):
+    """``later - earlier`` in whole days (an integer, negative if ``later`` is earlier), on both backends.
+
+    PostgreSQL subtracts dates to an integer; SQLite subtracts Julian day numbers.
+    """
+
+    arity = 2
+    output_field = IntegerField()
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        """SQLite: ``CAST(julianday(a) - julianday(b) AS INTEGER)``."""
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra_context,
+        )
+
+
 def _checkins() -> QuerySet[PainCheckIn]:
     return PainCheckIn.objects.filter(plan=OuterRef("pk")).order_by()
 
@@ -112,19 +149,6 @@ def _days(first: int, last: int) -> QuerySet[PainCheckIn]:
         local_date__gte=DaysAfter(OuterRef("start_date"), first),
         local_date__lte=DaysAfter(OuterRef("start_date"), last),
     )
-
-
-def _in_days(first: int, last: int) -> Q:
-    """Of the plan's joined check-ins, those dated in days ``first``..``last`` of the plan (a filter)."""
-    return Q(
-        checkins__local_date__gte=DaysAfter(F("start_date"), first),
-        checkins__local_date__lte=DaysAfter(F("start_date"), last),
-    )
-
-
-def _mean_of_days(first: int, last: int) -> Avg:
-    """The mean NPRS of days ``first``..``last``, an aggregate over the plan's joined check-ins."""
-    return Avg(Cast("checkins__nprs", FloatField()), filter=_in_days(first, last))
 
 
 def _mean(checkins: QuerySet[PainCheckIn]) -> Subquery:
@@ -144,61 +168,44 @@ def _latest_date(plan: OuterRef) -> Subquery:
     return Subquery(latest, output_field=DateField())
 
 
-def _measured(today_by_zone: Mapping[str, date], *, grouped: bool) -> dict[str, Any]:
-    """The measured figures of a CarePlan row, keyed as ``MEASURED``.
-
-    The week means, the count and the latest date are conditional aggregates
-    over the plan's check-ins, joined and grouped by plan: one pass over the
-    check-ins for any number of plans (PostgreSQL runs it as one parallel
-    GROUP BY). The two fallbacks and ``current`` stay correlated subqueries:
-    a fallback is evaluated only for a plan whose week mean is missing
-    (COALESCE stops at its first value), and ``current`` depends on the
-    latest date, which a single pass does not know yet.
+def _week12_over(today_by_zone: Mapping[str, date]) -> Q:
+    """A filter on CarePlan: the plan's week 12 is over in its patient's calendar.
 
     ``today_by_zone`` maps each time zone name of the plans' patients to the
     date it is there: the caller computes it in Python (SQLite has no time
-    zone database), a handful of zones for any number of plans. The plans'
-    queryset must not join another multi-valued relation (it would repeat
-    the check-ins).
+    zone database), a handful of zones for any number of plans. A zone missing
+    from it counts as week 12 not over.
+    """
+    over = Q(pk__in=[])
+    for zone, today in sorted(today_by_zone.items()):
+        over |= Q(patient__timezone=zone, start_date__lte=today - timedelta(days=WEEK12_COMPLETE_DAY))
+    return over
 
-    ``grouped``: the shape of the query, the figures being the same. True
-    (PostgreSQL): the aggregates over the joined check-ins. False (SQLite,
-    whose planner runs the join and GROUP BY about 3x slower than per-plan
-    index reads): the same aggregates, each in its own correlated subquery on
-    the ``(plan, local_date, nprs)`` index.
+
+def _measured(today_by_zone: Mapping[str, date]) -> dict[str, Any]:
+    """The measured figures of a CarePlan row, keyed as ``MEASURED``: the definition.
+
+    Each is a correlated subquery on the ``(plan, local_date, nprs)`` index that
+    reads only the entries it needs (a week mean 7, a fallback 1, the latest 1);
+    a fallback is evaluated only for a plan whose week mean is missing (COALESCE
+    stops at its first value). ``today_by_zone``: see ``_week12_over``.
     """
     # Inside the subquery over check-ins, the plan is one level further out.
     week_ending_at_latest = _checkins().filter(
         local_date__gte=DaysAfter(_latest_date(OuterRef(OuterRef("pk"))), -6)
     )
-    # A plan whose week 12 is over in its patient's zone. A subquery on the plan's own
-    # row (one index probe per plan): as a column of the joined rows it would join the
-    # patient to every check-in and group by the patient's zone.
-    over = Q(pk__in=[])
-    for zone, today in sorted(today_by_zone.items()):
-        over |= Q(patient__timezone=zone, start_date__lte=today - timedelta(days=WEEK12_COMPLETE_DAY))
-    reached = Exists(CarePlan.objects.filter(over, pk=OuterRef("pk")))
-    if grouped:
-        week1: Any = _mean_of_days(*WEEK1)
-        week12: Any = _mean_of_days(*WEEK12)
-        count: Any = Count("checkins")
-        latest: Any = Max("checkins__local_date")
-    else:
-        week1, week12 = _mean(_days(*WEEK1)), _mean(_days(*WEEK12))
-        counted = _checkins().values("plan").annotate(n=Count("pk")).values("n")
-        count = Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-        latest = _latest_date(OuterRef("pk"))
+    counted = _checkins().values("plan").annotate(n=Count("pk")).values("n")
     return {
         # Week-1 mean, else the first check-in of days 7-13.
-        "baseline": Coalesce(week1, _nprs_of(_days(*BASELINE_FALLBACK), "local_date")),
+        "baseline": Coalesce(_mean(_days(*WEEK1)), _nprs_of(_days(*BASELINE_FALLBACK), "local_date")),
         # The 7 days ending at the latest check-in (none without check-ins).
         "current": _mean(week_ending_at_latest),
         # Week-12 mean, else the latest check-in of days 63-83.
-        "endpoint": Coalesce(week12, _nprs_of(_days(*ENDPOINT_FALLBACK), "-local_date")),
-        "reached_week_12": reached,
-        # 0 for a plan without check-ins (the join is an outer join).
-        "checkin_count": count,
-        "last_checkin_date": latest,
+        "endpoint": Coalesce(_mean(_days(*WEEK12)), _nprs_of(_days(*ENDPOINT_FALLBACK), "-local_date")),
+        # A probe of the plan's own row: as a join it would repeat the patient on every row.
+        "reached_week_12": Exists(CarePlan.objects.filter(_week12_over(today_by_zone), pk=OuterRef("pk"))),
+        "checkin_count": Coalesce(Subquery(counted, output_field=IntegerField()), Value(0)),
+        "last_checkin_date": _latest_date(OuterRef("pk")),
     }
 
 
@@ -256,11 +263,6 @@ def zone_todays(plans: QuerySet[CarePlan], *, now: datetime) -> dict[str, date]:
     return {str(zone): now.astimezone(zoneinfo.ZoneInfo(str(zone))).date() for zone in zones}
 
 
-def _grouped(plans: QuerySet[CarePlan]) -> bool:
-    """Whether ``plans``' database takes the grouped shape of ``_measured`` (PostgreSQL)."""
-    return connections[plans.db].vendor == "postgresql"
-
-
 def with_outcomes(plans: QuerySet[CarePlan], *, today_by_zone: Mapping[str, date]) -> QuerySet[CarePlan]:
     """``plans`` annotated with every figure of OutcomeSnapshot.FIGURES, computed from the check-ins.
 
@@ -268,7 +270,7 @@ def with_outcomes(plans: QuerySet[CarePlan], *, today_by_zone: Mapping[str, date
     figure repeats the measured subqueries it uses. ``today_by_zone``: see
     ``zone_todays``; a zone missing from it counts as week 12 not over.
     """
-    return plans.annotate(**_measured(today_by_zone, grouped=_grouped(plans))).annotate(**_derived_by_name())
+    return plans.annotate(**_measured(today_by_zone)).annotate(**_derived_by_name())
 
 
 def outcomes_for_plans(
@@ -282,6 +284,138 @@ def outcomes_for_plans(
     }
 
 
+#: A measured row: (plan id, *the MEASURED figures in that order).
+Row = tuple[Any, ...]
+
+#: From a snapshot, the check-ins of its plan (the path the nightly check aggregates over).
+_SNAPSHOT_CHECKINS = "plan__checkins__"
+
+
+def _reading() -> Expression:
+    """A snapshot's plan's check-in as one integer, ``plan day x NPRS_SPAN + NPRS`` (an aggregate argument).
+
+    The MIN or MAX of a window's readings is its first or latest check-in (a plan
+    has at most one a day: one per patient and date), and the NPRS is the
+    remainder; within the fallback windows the plan day is never negative.
+    """
+    day = DaysBetween(F(f"{_SNAPSHOT_CHECKINS}local_date"), F("plan__start_date"))
+    return ExpressionWrapper(
+        day * Value(NPRS_SPAN) + F(f"{_SNAPSHOT_CHECKINS}nprs"), output_field=IntegerField()
+    )
+
+
+def _in_days(first: int, last: int) -> Q:
+    """Of a snapshot's plan's joined check-ins, those dated in days ``first``..``last`` of the plan."""
+    return Q(
+        **{
+            f"{_SNAPSHOT_CHECKINS}local_date__gte": DaysAfter(F("plan__start_date"), first),
+            f"{_SNAPSHOT_CHECKINS}local_date__lte": DaysAfter(F("plan__start_date"), last),
+        }
+    )
+
+
+def _mean_of_days(first: int, last: int) -> Avg:
+    return Avg(Cast(f"{_SNAPSHOT_CHECKINS}nprs", FloatField()), filter=_in_days(first, last))
+
+
+def _nprs_of_reading(reading: Expression) -> Expression:
+    return Cast(Mod(reading, Value(NPRS_SPAN), output_field=IntegerField()), FloatField())
+
+
+def _changed_snapshots(snapshots: QuerySet[OutcomeSnapshot]) -> QuerySet[OutcomeSnapshot]:
+    """Of ``snapshots``, those whose check-in figures no longer hold, with what the figures are now.
+
+    One GROUP BY over each snapshot's plan's check-ins (an outer join: a plan
+    may have none left), every figure a conditional aggregate: the week means,
+    the fallbacks as the MIN or MAX of ``_reading`` in their window, the count,
+    the latest date, and ``current`` as the mean from 6 days before the
+    snapshot's ``last_checkin_date``, which is the rule's window as long as that
+    date is still the latest. No subquery, so PostgreSQL splits the plans over
+    its parallel workers. The comparison with the stored figures is part of the
+    query: an unchanged snapshot never leaves the database.
+
+    Rows: ``(plan id, baseline, current, endpoint, checkin_count,
+    last_checkin_date, stored last_checkin_date, stored reached_week_12)``;
+    ``current`` holds only where both dates agree. ``reached_week_12`` is not
+    checked here (see ``_plans_to_measure``).
+    """
+    figures = {
+        "now_baseline": Coalesce(
+            _mean_of_days(*WEEK1), _nprs_of_reading(Min(_reading(), filter=_in_days(*BASELINE_FALLBACK)))
+        ),
+        "now_current": Avg(
+            Cast(f"{_SNAPSHOT_CHECKINS}nprs", FloatField()),
+            filter=Q(**{f"{_SNAPSHOT_CHECKINS}local_date__gte": DaysAfter(F("last_checkin_date"), -6)}),
+        ),
+        "now_endpoint": Coalesce(
+            _mean_of_days(*WEEK12), _nprs_of_reading(Max(_reading(), filter=_in_days(*ENDPOINT_FALLBACK)))
+        ),
+        "now_checkin_count": Count(f"{_SNAPSHOT_CHECKINS}local_date"),
+        "now_last_checkin_date": Max(f"{_SNAPSHOT_CHECKINS}local_date"),
+    }
+    unchanged = Q(checkin_count=F("now_checkin_count"))
+    for name in ("baseline", "current", "endpoint", "last_checkin_date"):
+        # NULL-safe: equal, or both missing.
+        unchanged &= Q(**{name: F(f"now_{name}")}) | Q(
+            **{f"{name}__isnull": True, f"now_{name}__isnull": True}
+        )
+    return (
+        snapshots.annotate(**figures)
+        .annotate(unchanged=Case(When(unchanged, then=Value(True)), default=Value(False)))
+        .filter(unchanged=False)
+        .values_list("plan_id", *figures, "last_checkin_date", "reached_week_12")
+        .order_by()
+    )
+
+
+def _plans_to_measure(plans: QuerySet[CarePlan], today_by_zone: Mapping[str, date]) -> QuerySet[CarePlan]:
+    """Of ``plans``, those without a snapshot, or whose snapshot's ``reached_week_12`` is out of date."""
+    reached = In(F("pk"), plans.filter(_week12_over(today_by_zone)).order_by().values("pk"))
+    return plans.alias(reached=reached).filter(
+        Q(outcome__isnull=True) | ~Q(outcome__reached_week_12=F("reached"))
+    )
+
+
+def _measured_changes(plans: QuerySet[CarePlan], today_by_zone: Mapping[str, date]) -> list[Row]:
+    """``plans``' figures by ``_measured``: the rows that differ from their snapshot (or have none)."""
+    measured = plans.annotate(**_measured(today_by_zone)).values_list("pk", *MEASURED).order_by()
+    snapshots = OutcomeSnapshot.objects.using(plans.db).filter(plan__in=plans.values("pk"))
+    stored = {row[0]: row[1:] for row in snapshots.values_list("plan_id", *MEASURED).order_by()}
+    return [row for row in measured if stored.get(row[0]) != row[1:]]
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _checked_changes(
+    plans: QuerySet[CarePlan],
+    snapshots: QuerySet[OutcomeSnapshot],
+    today_by_zone: Mapping[str, date],
+    batch_size: int,
+) -> Iterator[list[Row]]:
+    """PostgreSQL: the changed measured rows of ``plans`` (whose snapshots are ``snapshots``), in lists
+    of at most ``batch_size``.
+
+    ``_changed_snapshots`` decides every plan that has a snapshot with an
+    up-to-date week-12 flag; the others, and those whose latest check-in moved
+    (so ``current`` needs the new week), go through ``_measured``.
+    """
+    to_measure = set(_plans_to_measure(plans, today_by_zone).values_list("pk", flat=True).order_by())
+    decided: list[Row] = []
+    for pk, baseline, current, endpoint, count, latest, stored_latest, reached in _changed_snapshots(
+        snapshots
+    ):
+        if latest != stored_latest:
+            to_measure.add(pk)
+        elif pk not in to_measure:
+            decided.append((pk, baseline, current, endpoint, reached, count, latest))
+    yield from _chunks(decided, batch_size)
+    for ids in _chunks(sorted(to_measure), batch_size):
+        yield _measured_changes(plans.filter(pk__in=ids), today_by_zone)
+
+
 def _id_ranges(plans: QuerySet[CarePlan], batch_size: int) -> Iterator[tuple[int, int]]:
     bounds = plans.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is None:
@@ -290,37 +424,27 @@ def _id_ranges(plans: QuerySet[CarePlan], batch_size: int) -> Iterator[tuple[int
         yield start, start + batch_size
 
 
-def _scoped(
-    *, using: str, clinic_ids: Sequence[int] | None = None, plan_ids: Sequence[int] | None = None
-) -> QuerySet[CarePlan]:
-    plans = CarePlan.objects.using(using).all()
+def _scope(*, clinic_ids: Sequence[int] | None, plan_ids: Sequence[int] | None, plan: str = "") -> Q:
+    """A filter on CarePlan (``plan=""``) or on a model that points at one (``plan="plan__"``)."""
+    scope = Q()
     if clinic_ids is not None:
         # A plan's clinic is its patient's (tenancy has one source).
-        plans = plans.filter(patient__clinic_id__in=list(clinic_ids))
+        scope &= Q(**{f"{plan}patient__clinic_id__in": list(clinic_ids)})
     if plan_ids is not None:
-        plans = plans.filter(pk__in=list(plan_ids))
-    return plans
+        scope &= Q(**{f"{plan}pk__in": list(plan_ids)})
+    return scope
 
 
-def _refresh(
-    plans: QuerySet[CarePlan], *, today_by_zone: Mapping[str, date], now: datetime, using: str
-) -> int:
-    """Write the snapshots of ``plans`` whose measured figures changed (and new ones); returns how many.
+def _write(rows: Iterable[Row], *, now: datetime, using: str) -> int:
+    """Upsert the measured ``rows``, then set their derived figures from their own columns; returns how many.
 
-    The measured figures come to Python (one query), are compared with the
-    stored ones (one query), and only new or changed rows are upserted; then
-    one UPDATE sets their derived figures from their own columns. An unchanged
-    snapshot keeps its ``computed_at``: it is when the figures were last
-    written, and every check-in received before it is reflected in them.
+    The caller holds the transaction. An unchanged snapshot is never passed
+    here, so it keeps its ``computed_at``: when its figures were last written,
+    and every check-in received before it is reflected in them.
     """
-    figures = _measured(today_by_zone, grouped=_grouped(plans))
-    measured = plans.annotate(**figures).values_list("pk", *MEASURED).order_by()
-    snapshots = OutcomeSnapshot.objects.using(using).filter(plan__in=plans.values("pk"))
-    stored = {row[0]: row[1:] for row in snapshots.values_list("plan_id", *MEASURED).order_by()}
     changed = [
         OutcomeSnapshot(plan_id=row[0], computed_at=now, **dict(zip(MEASURED, row[1:], strict=True)))
-        for row in measured
-        if stored.get(row[0]) != row[1:]
+        for row in rows
     ]
     if not changed:
         return 0
@@ -331,8 +455,10 @@ def _refresh(
         unique_fields=["plan"],
         update_fields=[*MEASURED, "computed_at"],
     )
-    # Only the rows just written carry this stamp (or rows written at the very same instant).
-    snapshots.filter(computed_at=now).update(**_derived_by_name())
+    written = OutcomeSnapshot.objects.using(using).filter(
+        plan__in=[s.plan_id for s in changed], computed_at=now
+    )
+    written.update(**_derived_by_name())
     return len(changed)
 
 
@@ -344,23 +470,33 @@ def outcome_refresh_all(
     batch_size: int = DEFAULT_BATCH,
     using: str = DEFAULT_DB_ALIAS,
 ) -> int:
-    """Recompute the snapshots of every plan (or of some clinics' or plans'), in plan id batches.
+    """Recompute the snapshots of every plan (or of some clinics' or plans'), writing the changed ones.
 
     ``now``: an aware datetime (default: now), which decides each patient's
     local today; ``clinic_ids`` / ``plan_ids``: limit the plans (None: all);
-    ``batch_size``: plan ids per batch, each batch one transaction; ``using``:
-    the database alias. Returns the number of snapshots written (new or with
-    changed figures); unchanged ones are left as they are. Raises nothing of
-    its own.
+    ``batch_size``: at most this many snapshots written per transaction (and,
+    on SQLite, plan ids computed per query); ``using``: the database alias.
+    Returns the number of snapshots written (new or with changed figures);
+    unchanged ones are left as they are. Raises nothing of its own.
     """
     now = now or timezone.now()
-    plans = _scoped(using=using, clinic_ids=clinic_ids, plan_ids=plan_ids)
+    plans = CarePlan.objects.using(using).filter(_scope(clinic_ids=clinic_ids, plan_ids=plan_ids))
     today_by_zone = zone_todays(plans, now=now)
     written = 0
+    if connections[using].vendor == "postgresql":
+        # Scoped on their own columns, not through ``plans``: a join with the plans would
+        # make the planner sort the snapshots before it splits them over its workers.
+        snapshots = OutcomeSnapshot.objects.using(using).filter(
+            _scope(clinic_ids=clinic_ids, plan_ids=plan_ids, plan="plan__")
+        )
+        for rows in _checked_changes(plans, snapshots, today_by_zone, batch_size):
+            with transaction.atomic(using=using):
+                written += _write(rows, now=now, using=using)
+        return written
     for low, high in _id_ranges(plans, batch_size):
         with transaction.atomic(using=using):
-            batch = plans.filter(pk__gte=low, pk__lt=high)
-            written += _refresh(batch, today_by_zone=today_by_zone, now=now, using=using)
+            rows = _measured_changes(plans.filter(pk__gte=low, pk__lt=high), today_by_zone)
+            written += _write(rows, now=now, using=using)
     return written
 
 
@@ -379,7 +515,8 @@ def outcome_refresh_plan(
     today = today or plan.patient.local_today()
     plans = CarePlan.objects.using(using).filter(pk=plan_id)
     with transaction.atomic(using=using):
-        _refresh(plans, today_by_zone={str(plan.patient.timezone): today}, now=timezone.now(), using=using)
+        rows = _measured_changes(plans, {str(plan.patient.timezone): today})
+        _write(rows, now=timezone.now(), using=using)
     return OutcomeSnapshot.objects.using(using).get(plan_id=plan_id)
 
 
@@ -411,7 +548,7 @@ def outcome_rows(
     Arguments as ``outcome_refresh_all``. Yields one PlanOutcomeRow per plan.
     """
     now = now or timezone.now()
-    plans = _scoped(using=using, clinic_ids=clinic_ids)
+    plans = CarePlan.objects.using(using).filter(_scope(clinic_ids=clinic_ids, plan_ids=None))
     today_by_zone = zone_todays(plans, now=now)
     identity = {
         "clinic": F("patient__clinic__name"),
