@@ -64,7 +64,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Mod
-from django.db.models.lookups import Exact, GreaterThanOrEqual, In, IsNull, LessThanOrEqual
+from django.db.models.lookups import Exact, GreaterThanOrEqual, IsNull, LessThanOrEqual
 from django.utils import timezone
 
 from careplans.models import CarePlan, OutcomeSnapshot
@@ -304,22 +304,45 @@ def _reading() -> Expression:
     )
 
 
-def _in_days(first: int, last: int) -> Q:
-    """Of a snapshot's plan's joined check-ins, those dated in days ``first``..``last`` of the plan."""
-    return Q(
-        **{
-            f"{_SNAPSHOT_CHECKINS}local_date__gte": DaysAfter(F("plan__start_date"), first),
-            f"{_SNAPSHOT_CHECKINS}local_date__lte": DaysAfter(F("plan__start_date"), last),
-        }
-    )
+def _plan_day(days: int) -> Expression:
+    """Day ``days`` of a snapshot's plan, as a date (day 0 is its start date)."""
+    start = F("plan__start_date")
+    return start if days == 0 else DaysAfter(start, days)
+
+
+def _from_day(first: int) -> Q:
+    return Q(**{f"{_SNAPSHOT_CHECKINS}local_date__gte": _plan_day(first)})
+
+
+def _to_day(last: int) -> Q:
+    return Q(**{f"{_SNAPSHOT_CHECKINS}local_date__lte": _plan_day(last)})
 
 
 def _mean_of_days(first: int, last: int) -> Avg:
-    return Avg(Cast(f"{_SNAPSHOT_CHECKINS}nprs", FloatField()), filter=_in_days(first, last))
+    """The mean NPRS of days ``first``..``last`` of a snapshot's plan (an aggregate)."""
+    return Avg(Cast(f"{_SNAPSHOT_CHECKINS}nprs", FloatField()), filter=_from_day(first) & _to_day(last))
 
 
 def _nprs_of_reading(reading: Expression) -> Expression:
     return Cast(Mod(reading, Value(NPRS_SPAN), output_field=IntegerField()), FloatField())
+
+
+def _first_of_days(first: int, last: int) -> Expression:
+    """The NPRS of the first check-in of days ``first``..``last`` (None without one).
+
+    The first reading from day ``first`` on, if it is by day ``last``: one
+    bound per check-in row, the other once per plan.
+    """
+    first_on = Min(_reading(), filter=_from_day(first))
+    by_last = LessThanOrEqual(first_on, Value(last * NPRS_SPAN + NPRS_MAX))
+    return Case(When(by_last, then=_nprs_of_reading(first_on)), output_field=FloatField())
+
+
+def _last_of_days(first: int, last: int) -> Expression:
+    """The NPRS of the latest check-in of days ``first``..``last`` (None without one), as the above."""
+    last_by = Max(_reading(), filter=_to_day(last))
+    from_first = GreaterThanOrEqual(last_by, Value(first * NPRS_SPAN))
+    return Case(When(from_first, then=_nprs_of_reading(last_by)), output_field=FloatField())
 
 
 def _changed_snapshots(snapshots: QuerySet[OutcomeSnapshot]) -> QuerySet[OutcomeSnapshot]:
@@ -340,16 +363,12 @@ def _changed_snapshots(snapshots: QuerySet[OutcomeSnapshot]) -> QuerySet[Outcome
     checked here (see ``_plans_to_measure``).
     """
     figures = {
-        "now_baseline": Coalesce(
-            _mean_of_days(*WEEK1), _nprs_of_reading(Min(_reading(), filter=_in_days(*BASELINE_FALLBACK)))
-        ),
+        "now_baseline": Coalesce(_mean_of_days(*WEEK1), _first_of_days(*BASELINE_FALLBACK)),
         "now_current": Avg(
             Cast(f"{_SNAPSHOT_CHECKINS}nprs", FloatField()),
             filter=Q(**{f"{_SNAPSHOT_CHECKINS}local_date__gte": DaysAfter(F("last_checkin_date"), -6)}),
         ),
-        "now_endpoint": Coalesce(
-            _mean_of_days(*WEEK12), _nprs_of_reading(Max(_reading(), filter=_in_days(*ENDPOINT_FALLBACK)))
-        ),
+        "now_endpoint": Coalesce(_mean_of_days(*WEEK12), _last_of_days(*ENDPOINT_FALLBACK)),
         "now_checkin_count": Count(f"{_SNAPSHOT_CHECKINS}local_date"),
         "now_last_checkin_date": Max(f"{_SNAPSHOT_CHECKINS}local_date"),
     }
@@ -369,10 +388,24 @@ def _changed_snapshots(snapshots: QuerySet[OutcomeSnapshot]) -> QuerySet[Outcome
 
 
 def _plans_to_measure(plans: QuerySet[CarePlan], today_by_zone: Mapping[str, date]) -> QuerySet[CarePlan]:
-    """Of ``plans``, those without a snapshot, or whose snapshot's ``reached_week_12`` is out of date."""
-    reached = In(F("pk"), plans.filter(_week12_over(today_by_zone)).order_by().values("pk"))
-    return plans.alias(reached=reached).filter(
-        Q(outcome__isnull=True) | ~Q(outcome__reached_week_12=F("reached"))
+    """Of ``plans``, those without a snapshot, or whose snapshot's ``reached_week_12`` is out of date.
+
+    ``today_by_zone`` must hold every zone of the plans' patients (``zone_todays``).
+    The zones' todays are a day or two apart, so only the plans that started in
+    that band need their patient's zone: before it, week 12 is over in every
+    zone; after it, in none.
+    """
+    if not today_by_zone:
+        return plans.filter(outcome__isnull=True)
+    cutoffs = [today - timedelta(days=WEEK12_COMPLETE_DAY) for today in today_by_zone.values()]
+    band = plans.filter(start_date__gt=min(cutoffs), start_date__lte=max(cutoffs))
+    over = Q(start_date__lte=min(cutoffs)) | Q(
+        pk__in=band.filter(_week12_over(today_by_zone)).order_by().values("pk")
+    )
+    return plans.filter(
+        Q(outcome__isnull=True)
+        | Q(outcome__reached_week_12=False) & over
+        | Q(outcome__reached_week_12=True) & ~over
     )
 
 
