@@ -54,7 +54,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
-    Func,
     IntegerField,
     Max,
     Min,
@@ -69,6 +68,7 @@ from django.db.models.functions import Cast, Coalesce, Mod
 from django.db.models.lookups import Exact, GreaterThanOrEqual, IsNull, LessThanOrEqual
 from django.utils import timezone
 
+from careplans.adherence import DaysAfter, DaysBetween
 from careplans.models import CarePlan, OutcomeSnapshot
 from patients.models import NPRS_MAX, PainCheckIn
 
@@ -101,49 +101,6 @@ RECHECK_SHARE = 10
 #: One more than the highest NPRS: a check-in encoded as ``plan day x NPRS_SPAN + NPRS``
 #: orders by day, and its NPRS is the remainder (``_reading``).
 NPRS_SPAN = NPRS_MAX + 1
-
-
-class DaysAfter(Func):
-    """``date + days`` (a whole number of days, may be negative) as a date, on both backends.
-
-    PostgreSQL adds an integer to a date; SQLite's ``date()`` takes a modifier.
-    Both read the plan's own dates, so a window's bounds are computed once per
-    plan, never per check-in.
-    """
-
-    output_field = DateField()
-    template = "(%(expressions)s + %(days)s)"
-
-    def __init__(self, expression: Any, days: int) -> None:
-        super().__init__(expression, days=f"{int(days)}", modifier=f"{int(days):+d} days")
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        """SQLite: ``date(d, '+6 days')``."""
-        return self.as_sql(
-            compiler, connection, template="date(%(expressions)s, '%(modifier)s')", **extra_context
-        )
-
-
-class DaysBetween(Func):
-    """``later - earlier`` in whole days (an integer, negative if ``later`` is earlier), on both backends.
-
-    PostgreSQL subtracts dates to an integer; SQLite subtracts Julian day numbers.
-    """
-
-    arity = 2
-    output_field = IntegerField()
-    template = "(%(expressions)s)"
-    arg_joiner = " - "
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        """SQLite: ``CAST(julianday(a) - julianday(b) AS INTEGER)``."""
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(julianday(%(expressions)s) AS INTEGER)",
-            arg_joiner=") - julianday(",
-            **extra_context,
-        )
 
 
 def _checkins() -> QuerySet[PainCheckIn]:

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from careplans.adherence import Adherence, adherence_for_plans
+from careplans.adherence import Adherence, TodayByZone, adherence_by_plan, adherence_for_plans
 from careplans.models import CarePlan, PlanExercise, PlanStatus
 from careplans.reminders import local_now_by_zone
 from careplans.selectors import clinic_plans, plan_items, week_label
@@ -311,8 +311,7 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
 
     The rules (patients.alert_rules) run in the database: the plans come back as
     plain columns with their two rule flags, not as objects, and nobody is noted
-    as read here. Adherence's weekly cap is the one rule still summed in Python
-    (careplans.adherence: two queries, one pass over the plans' sessions).
+    as read here; adherence comes back as two numbers per plan (careplans.adherence).
     Queries: red flags, stale pain (two), time zones, plans, adherence (two).
     """
     rows: dict[int, AttentionRow] = {}
@@ -352,7 +351,11 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
     )
     local = local_now_by_zone({plan.patient_zone for plan in plans}, now)
     today = {plan.pk: local[plan.patient_zone].date() for plan in plans}
-    adherence = adherence_for_plans(plans, today=today, since_days=alert_rules.ADHERENCE_DAYS)
+    adherence = adherence_by_plan(
+        watched,
+        today=TodayByZone({zone: moment.date() for zone, moment in local.items()}),
+        since_days=alert_rules.ADHERENCE_DAYS,
+    )
     for plan in plans:
         name = plan.patient_name or plan.patient_email
         if plan.alert_worsening:  # type: ignore[attr-defined]
