@@ -143,6 +143,13 @@ def _today(plan: str, today: Today | TodayByZone) -> Expression:
     return Case(*whens, default=Value(None), output_field=DateField())
 
 
+def _earliest(today: Today | TodayByZone) -> date:
+    """The earliest of the patients' todays."""
+    if isinstance(today, date):
+        return today
+    return min(today.dates.values() if isinstance(today, TodayByZone) else today.values())
+
+
 def _window(plan: str, today: Expression, since_days: int | None) -> tuple[Expression, Expression]:
     """The window's first and last plan days (0 is the start date) for the plan at path ``plan``."""
     days = DaysBetween(today, F(f"{plan}start_date"))  # today's plan day
@@ -200,6 +207,10 @@ def _done(sessions: QuerySet[ExerciseSession], today: Today | TodayByZone, since
     first_date: Expression | F = (
         start if since_days is None else Greatest(start, DaysAfter(today_date, 1 - since_days))
     )
+    if since_days is not None:
+        # The same bound as a constant, the earliest over every patient's today: an index
+        # can use it, so a short window reads only the recent sessions.
+        sessions = sessions.filter(local_date__gte=_earliest(today) - timedelta(days=since_days - 1))
     in_window = (
         sessions.filter(local_date__gte=first_date, local_date__lte=today_date)
         .alias(
