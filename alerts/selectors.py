@@ -17,7 +17,7 @@ from accounts.zones import local_now_by_zone
 from alerts import rules as alert_rules
 from alerts.models import Alert
 from audit.services import audit_read
-from careplans.adherence import adherence_for_plans
+from careplans.adherence import TodayByZone, adherence_by_plan
 from careplans.selectors import clinic_plans
 
 
@@ -100,8 +100,7 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
 
     The rules (alerts.rules) run in the database: the plans come back as
     plain columns with their two rule flags, not as objects, and nobody is noted
-    as read here. Adherence's weekly cap is the one rule still summed in Python
-    (careplans.adherence: two queries, one pass over the plans' sessions).
+    as read here; adherence comes back as two numbers per plan (careplans.adherence).
     Queries: red flags, stale pain (two), time zones, plans, adherence (two).
     """
     rows: dict[int, AttentionRow] = {}
@@ -141,7 +140,11 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
     )
     local = local_now_by_zone({plan.patient_zone for plan in plans}, now)
     today = {plan.pk: local[plan.patient_zone].date() for plan in plans}
-    adherence = adherence_for_plans(plans, today=today, since_days=alert_rules.ADHERENCE_DAYS)
+    adherence = adherence_by_plan(
+        watched,
+        today=TodayByZone({zone: moment.date() for zone, moment in local.items()}),
+        since_days=alert_rules.ADHERENCE_DAYS,
+    )
     for plan in plans:
         name = plan.patient_name or plan.patient_email
         if plan.alert_worsening:  # type: ignore[attr-defined]

@@ -1,16 +1,291 @@
-"""Adherence: exercise sessions done / sessions prescribed so far, per plan and per plan week."""
+"""Adherence: exercise sessions done / sessions prescribed so far, computed by the database.
+
+One *session* is one plan exercise ticked done on one of the patient's local
+dates (ticking means "I did today's sets of this one"; at most one a day). An
+exercise prescribed ``days_per_week`` days a week is due on that many days of
+each plan week; in a week that has only partly elapsed it is due on at most the
+elapsed days. Done sessions count up to what was due in their own week, so
+doing extra never lifts adherence above 100% and never makes up for a missed
+week.
+
+The window is the plan's days from its start (or, with ``since_days``, from
+that many days before the patient's today) to the patient's today or the plan's
+last day. ``adherence_for_plans`` and ``adherence_by_plan`` compute it for any
+number of plans in two queries: the sessions that count, and the sessions due,
+each summed per plan by the database. ``prescribed_sessions`` states the due
+count in Python for the record's week-by-week chart.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Func, IntegerField
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    Expression,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models.lookups import Exact, LessThan
 
+from accounts.zones import zone_case
 from careplans.models import CarePlan, ExerciseSession, PlanExercise
+
+
+@dataclass(frozen=True)
+class Adherence:
+    done: int
+    prescribed: int
+
+    @property
+    def ratio(self) -> float | None:
+        return self.done / self.prescribed if self.prescribed else None
+
+    @property
+    def percent(self) -> int | None:
+        ratio = self.ratio
+        return None if ratio is None else round(100 * ratio)
+
+
+def prescribed_sessions(*, plan_start: date, days_per_week: int, first: date, last: date) -> int:
+    """Sessions of one exercise due between two local dates (inclusive), by plan week."""
+    if last < first:
+        return 0
+    total = 0
+    week_start = plan_start + timedelta(days=7 * max(0, (first - plan_start).days // 7))
+    while week_start <= last:
+        week_end = week_start + timedelta(days=6)
+        days = (min(week_end, last) - max(week_start, first)).days + 1
+        total += min(days_per_week, max(0, days))
+        week_start += timedelta(days=7)
+    return total
+
+
+class DaysAfter(Func):
+    """``date + days`` (a whole number of days, may be negative) as a date, on both backends.
+
+    PostgreSQL adds an integer to a date; SQLite's ``date()`` takes a modifier.
+    """
+
+    output_field = DateField()
+    template = "(%(expressions)s + %(days)s)"
+
+    def __init__(self, expression: Any, days: int) -> None:
+        super().__init__(expression, days=f"{int(days)}", modifier=f"{int(days):+d} days")
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        """SQLite: ``date(d, '+6 days')``."""
+        return self.as_sql(
+            compiler, connection, template="date(%(expressions)s, '%(modifier)s')", **extra_context
+        )
+
+
+class DaysBetween(Func):
+    """``later - earlier`` in whole days (an integer, negative if ``later`` is earlier), on both backends.
+
+    PostgreSQL subtracts dates to an integer; SQLite subtracts Julian day numbers.
+    """
+
+    arity = 2
+    output_field = IntegerField()
+    template = "(%(expressions)s)"
+    arg_joiner = " - "
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        """SQLite: ``CAST(julianday(a) - julianday(b) AS INTEGER)``."""
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra_context,
+        )
+
+
+#: How the patient's today reaches the queries: one date, dates by plan id, or dates by
+#: time zone name (``TodayByZone``), which stays small for any number of plans.
+Today = date | Mapping[int, date]
+
+
+@dataclass(frozen=True)
+class TodayByZone:
+    """Each time zone's local date, for plans whose patients live in those zones."""
+
+    dates: Mapping[str, date]
+
+
+def _today(plan: str, today: Today | TodayByZone) -> Expression:
+    """The patient's today for the plan at lookup path ``plan`` ("" for a CarePlan row)."""
+    if isinstance(today, TodayByZone):
+        return zone_case(dict(today.dates), DateField(), field=f"{plan}patient__timezone")
+    if isinstance(today, date):
+        return Value(today, output_field=DateField())
+    plans_on: dict[date, list[int]] = defaultdict(list)
+    for plan_id, day in today.items():
+        plans_on[day].append(plan_id)
+    whens = [When(**{f"{plan}pk__in": ids}, then=Value(day)) for day, ids in sorted(plans_on.items())]
+    return Case(*whens, default=Value(None), output_field=DateField())
+
+
+def _earliest(today: Today | TodayByZone) -> date:
+    """The earliest of the patients' todays."""
+    if isinstance(today, date):
+        return today
+    return min(today.dates.values() if isinstance(today, TodayByZone) else today.values())
+
+
+def _window(plan: str, today: Expression, since_days: int | None) -> tuple[Expression, Expression]:
+    """The window's first and last plan days (0 is the start date) for the plan at path ``plan``."""
+    days = DaysBetween(today, F(f"{plan}start_date"))  # today's plan day
+    first: Expression = Value(0) if since_days is None else Greatest(Value(0), days - Value(since_days - 1))
+    last = Least(days, F(f"{plan}length_weeks") * Value(7) - Value(1))
+    return first, last
+
+
+def _due(first: Expression, last: Expression, days_per_week: Expression | F) -> Expression:
+    """Sessions of one exercise due in plan days ``first``..``last``: per plan week, up to ``days_per_week``.
+
+    The first and the last week may be partial; the weeks between are whole.
+    """
+    first_week, last_week = first / Value(7), last / Value(7)
+    one_week = Least(days_per_week, last - first + Value(1))
+    weeks = (
+        Least(days_per_week, first_week * Value(7) + Value(7) - first)
+        + (last_week - first_week - Value(1)) * days_per_week
+        + Least(days_per_week, last - last_week * Value(7) + Value(1))
+    )
+    return Case(
+        When(LessThan(last, first), then=Value(0)),
+        When(Exact(first_week, last_week), then=one_week),
+        default=weeks,
+        output_field=IntegerField(),
+    )
+
+
+def _prescribed(
+    plan_items: QuerySet[PlanExercise], today: Today | TodayByZone, since_days: int | None
+) -> Any:
+    """Rows (plan id, sessions due in the window), one per plan with exercises."""
+    first, last = _window("plan__", _today("plan__", today), since_days)
+    return (
+        plan_items.order_by()
+        .values("plan")
+        .annotate(due=Sum(_due(first, last, F("days_per_week"))))
+        .values_list("plan", "due")
+    )
+
+
+def _done(sessions: QuerySet[ExerciseSession], today: Today | TodayByZone, since_days: int | None) -> Any:
+    """Rows (plan id, sessions that count), one per plan with any.
+
+    A session counts when it is in the window and fewer than ``days_per_week``
+    sessions of the same exercise came before it in its plan week, inside the
+    window. As a plan has at most one session a day per exercise, that is the
+    week's sessions capped at what was due: a partial week's due is its days in
+    the window, which its sessions cannot exceed.
+    """
+    plan = "plan_exercise__plan__"
+    today_date = _today(plan, today)
+    first, last = _window(plan, today_date, since_days)
+    start = F(f"{plan}start_date")
+    first_date: Expression | F = (
+        start if since_days is None else Greatest(start, DaysAfter(today_date, 1 - since_days))
+    )
+    if since_days is not None:
+        # The same bound as a constant, the earliest over every patient's today: an index
+        # can use it, so a short window reads only the recent sessions.
+        sessions = sessions.filter(local_date__gte=_earliest(today) - timedelta(days=since_days - 1))
+    in_window = (
+        sessions.filter(local_date__gte=first_date, local_date__lte=today_date)
+        .alias(
+            day=DaysBetween(F("local_date"), start),
+            start=start,
+            # The first plan day of the session's week that is inside the window.
+            week_from=Greatest(first, DaysBetween(F("local_date"), start) / Value(7) * Value(7)),
+        )
+        .filter(day__lte=last)
+    )
+    # The same exercise's sessions earlier in that week: at most the 6 days before (an index range).
+    earlier = (
+        ExerciseSession.objects.filter(
+            plan_exercise=OuterRef("plan_exercise"),
+            local_date__lt=OuterRef("local_date"),
+            local_date__gte=DaysAfter(OuterRef("local_date"), -6),
+        )
+        .alias(day=DaysBetween(F("local_date"), OuterRef("start")))
+        .filter(day__gte=OuterRef("week_from"))
+        .order_by()
+        .values("plan_exercise")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    # A session whose place in the week (0 for the week's first day in the window) is under
+    # days_per_week counts whatever came before it: the count of earlier ones is only
+    # looked up for the others (none at all for an exercise due every day).
+    days_per_week = F("plan_exercise__days_per_week")
+    place = F("day") - F("week_from")
+    counts = Q(place__lt=days_per_week) | Q(earlier__lt=days_per_week)
+    return (
+        in_window.alias(
+            place=place, earlier=Coalesce(Subquery(earlier, output_field=IntegerField()), Value(0))
+        )
+        .filter(counts)
+        .order_by()
+        .values("plan_exercise__plan")
+        .annotate(done=Count("pk"))
+        .values_list("plan_exercise__plan", "done")
+    )
+
+
+def adherence_by_plan(
+    plans: QuerySet[CarePlan] | list[int], *, today: Today | TodayByZone, since_days: int | None = None
+) -> dict[int, Adherence]:
+    """Adherence per plan id of ``plans`` (a queryset, or plan ids) that has exercises, in two queries.
+
+    So far, or over the last ``since_days`` days of each patient's calendar.
+    ``today``: the patients' local date, dates by plan id, or ``TodayByZone``.
+    Returns an Adherence (sessions done, sessions due; 0 due before the plan
+    starts) per plan id; a plan without exercises is left out.
+    """
+    if isinstance(today, TodayByZone | Mapping) and not (
+        today.dates if isinstance(today, TodayByZone) else today
+    ):
+        return {}  # no patient has a today: no plans
+    due = dict(_prescribed(PlanExercise.objects.filter(plan__in=plans), today, since_days))
+    done = dict(_done(ExerciseSession.objects.filter(plan_exercise__plan__in=plans), today, since_days))
+    return {pk: Adherence(done.get(pk, 0), prescribed or 0) for pk, prescribed in due.items()}
+
+
+def adherence_for_plans(
+    plans: Iterable[CarePlan], *, today: Today, since_days: int | None = None
+) -> dict[int, Adherence]:
+    """Adherence per plan id, so far (or over the last ``since_days`` days), in two queries.
+
+    ``today`` is the patients' local date, or a dict of local dates by plan id
+    (patients live in different time zones). Returns an Adherence (sessions
+    done, sessions due; both 0 before the plan starts or without exercises)
+    for every plan given.
+    """
+    ids = [plan.pk for plan in plans]
+    if not ids:
+        return {}
+    found = adherence_by_plan(ids, today=today, since_days=since_days)
+    return {pk: found.get(pk, Adherence(0, 0)) for pk in ids}
 
 
 @dataclass(frozen=True)
@@ -51,127 +326,3 @@ def weekly_adherence(plan: CarePlan, *, today: date) -> list[WeekAdherence]:
             WeekAdherence(week=index + 1, first=first, last=last, adherence=Adherence(week_done, week_due))
         )
     return weeks
-
-
-@dataclass(frozen=True)
-class Adherence:
-    done: int
-    prescribed: int
-
-    @property
-    def ratio(self) -> float | None:
-        return self.done / self.prescribed if self.prescribed else None
-
-    @property
-    def percent(self) -> int | None:
-        ratio = self.ratio
-        return None if ratio is None else round(100 * ratio)
-
-
-def prescribed_sessions(*, plan_start: date, days_per_week: int, first: date, last: date) -> int:
-    """Sessions of one exercise due between two local dates (inclusive), by plan week."""
-    if last < first:
-        return 0
-    total = 0
-    week_start = plan_start + timedelta(days=7 * max(0, (first - plan_start).days // 7))
-    while week_start <= last:
-        week_end = week_start + timedelta(days=6)
-        days = (min(week_end, last) - max(week_start, first)).days + 1
-        total += min(days_per_week, max(0, days))
-        week_start += timedelta(days=7)
-    return total
-
-
-def _window(plan: CarePlan, today: date, since: date | None) -> tuple[date, date]:
-    first = max(plan.start_date, since) if since else plan.start_date
-    return first, min(today, plan.end_date)
-
-
-class PlanWeek(Func):
-    """The 0-based plan week of a session's local date, computed by the database."""
-
-    # PostgreSQL: date - date is a whole number of days.
-    template = "((%(expressions)s) / 7)"
-    arg_joiner = " - "
-    output_field = IntegerField()
-
-    def __init__(self, day: str, start: str) -> None:
-        super().__init__(F(day), F(start))
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST((julianday(%(expressions)s)) / 7 AS INTEGER)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
-
-
-def _due_in_week(*, start: date, week: int, days_per_week: int, first: date, last: date) -> int:
-    week_start = start + timedelta(days=7 * week)
-    days = (min(week_start + timedelta(days=6), last) - max(week_start, first)).days + 1
-    return min(days_per_week, max(0, days))
-
-
-def adherence_for_plans(
-    plans: Iterable[CarePlan], *, today: date | dict[int, date], since_days: int | None = None
-) -> dict[int, Adherence]:
-    """Adherence per plan id, so far (or over the last ``since_days`` days).
-
-    ``today`` is one local date, or a dict of local dates by plan id (patients
-    live in different time zones). Done sessions are capped week by week at what
-    was due that week, so a burst of extra sessions in one week does not make up
-    for a missed week later.
-    """
-    plans = list(plans)
-    if not plans:
-        return {}
-    windows: dict[int, tuple[date, date]] = {}
-    for plan in plans:
-        day = today[plan.pk] if isinstance(today, dict) else today
-        since = day - timedelta(days=since_days - 1) if since_days else None
-        windows[plan.pk] = _window(plan, day, since)
-    starts = {plan.pk: plan.start_date for plan in plans}
-    plan_ids = list(starts)
-    items = list(PlanExercise.objects.filter(plan__in=plan_ids).values_list("id", "plan_id", "days_per_week"))
-    # (plan exercise id, plan week) -> sessions done in that week, inside the window.
-    done_by_week: dict[tuple[int, int], int] = defaultdict(int)
-    sessions = ExerciseSession.objects.filter(plan_exercise__plan__in=plan_ids)
-    if since_days is None:
-        # Sessions are only ever recorded on the patient's today or earlier, so
-        # "so far" is everything from the plan's start: one count per exercise and week.
-        counted = (
-            sessions.filter(local_date__gte=F("plan_exercise__plan__start_date"))
-            .annotate(week=PlanWeek("local_date", "plan_exercise__plan__start_date"))
-            .values("plan_exercise_id", "week")
-            .annotate(n=Count("id"))
-            .values_list("plan_exercise_id", "week", "n")
-        )
-        for plan_exercise_id, week, n in counted:
-            done_by_week[plan_exercise_id, week] = n
-    else:
-        # A short window: fetch (exercise, day) pairs and keep each plan's own days.
-        earliest = min(first for first, _ in windows.values())
-        pairs = sessions.filter(local_date__gte=earliest).values_list(
-            "plan_exercise_id", "plan_exercise__plan_id", "local_date"
-        )
-        for plan_exercise_id, plan_id, day in pairs:
-            first, last = windows[plan_id]
-            if first <= day <= last:
-                done_by_week[plan_exercise_id, (day - starts[plan_id]).days // 7] += 1
-    done_weeks: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for (plan_exercise_id, week), n in done_by_week.items():
-        done_weeks[plan_exercise_id].append((week, n))
-    done: dict[int, int] = defaultdict(int)
-    prescribed: dict[int, int] = defaultdict(int)
-    for plan_exercise_id, plan_id, days_per_week in items:
-        first, last = windows[plan_id]
-        start = starts[plan_id]
-        prescribed[plan_id] += prescribed_sessions(
-            plan_start=start, days_per_week=days_per_week, first=first, last=last
-        )
-        for week, n in done_weeks[plan_exercise_id]:
-            due = _due_in_week(start=start, week=week, days_per_week=days_per_week, first=first, last=last)
-            done[plan_id] += min(n, due)
-    return {plan.pk: Adherence(done[plan.pk], prescribed[plan.pk]) for plan in plans}

@@ -20,12 +20,24 @@ Rating Scale. The figures come in two layers:
   whatever holds the measured figures: the annotations of a read, or the
   snapshot's own columns after a write (so the nightly write does not evaluate
   each measured subquery again for every rule that uses it).
+
+The nightly recompute on PostgreSQL checks the stored snapshots first
+(``_snapshot_checks``): one GROUP BY over the check-ins of every snapshot's
+plan states the same measured figures as conditional aggregates, with no
+subquery, so the planner splits it over its parallel workers like a plain
+GROUP BY, and compares them with the stored ones in the query; only a flag per
+snapshot leaves the database. It takes ``current`` from the snapshot's own
+latest date, which is the rule's window while that date is still the latest
+check-in. The plans it does not clear (changed, no snapshot yet, a new latest
+check-in, no check-in left, week 12 just over) are recomputed with
+``_measured``. SQLite runs ``_measured`` for every plan, which its planner does
+faster than the join and GROUP BY.
 """
 
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -39,9 +51,9 @@ from django.db.models import (
     DateField,
     Exists,
     Expression,
+    ExpressionWrapper,
     F,
     FloatField,
-    Func,
     IntegerField,
     Max,
     Min,
@@ -52,12 +64,13 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Mod
 from django.db.models.lookups import Exact, GreaterThanOrEqual, IsNull, LessThanOrEqual
 from django.utils import timezone
 
+from careplans.adherence import DaysAfter, DaysBetween
 from careplans.models import CarePlan
-from checkins.models import PainCheckIn
+from checkins.models import NPRS_MAX, PainCheckIn
 from outcomes.models import OutcomeSnapshot
 
 WEEK1 = (0, 6)
@@ -90,35 +103,22 @@ WORSENING_POINTS = 2.0
 #: integers and at most 7 values per mean, a real miss is never this close.
 TOLERANCE = 1e-9
 
-
-#: Plans per batch of the nightly recompute: each batch is one transaction, and
-#: its measured figures (a dozen values per plan) pass through this process.
+#: Plans per batch of the nightly recompute: each batch's writes are one transaction,
+#: and at most this many plans' measured figures pass through this process at once.
 DEFAULT_BATCH = 20_000
 
 
 #: The figures computed from the check-ins; the rest of OutcomeSnapshot.FIGURES is derived.
 MEASURED = ("baseline", "current", "endpoint", "reached_week_12", "checkin_count", "last_checkin_date")
 
+#: PostgreSQL's nightly check: when more than one checked snapshot in this many changed,
+#: their figures come from a second pass over the check-ins rather than plan by plan
+#: (``_measured`` takes about 7 times as long per plan as the pass, measured at 100,000 plans).
+RECHECK_SHARE = 10
 
-class DaysAfter(Func):
-    """``date + days`` (a whole number of days, may be negative) as a date, on both backends.
-
-    PostgreSQL adds an integer to a date; SQLite's ``date()`` takes a modifier.
-    Both read the plan's own dates, so a window's bounds are computed once per
-    plan, never per check-in.
-    """
-
-    output_field = DateField()
-    template = "(%(expressions)s + %(days)s)"
-
-    def __init__(self, expression: Any, days: int) -> None:
-        super().__init__(expression, days=f"{int(days)}", modifier=f"{int(days):+d} days")
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        """SQLite: ``date(d, '+6 days')``."""
-        return self.as_sql(
-            compiler, connection, template="date(%(expressions)s, '%(modifier)s')", **extra_context
-        )
+#: One more than the highest NPRS: a check-in encoded as ``plan day x NPRS_SPAN + NPRS``
+#: orders by day, and its NPRS is the remainder (``_reading``).
+NPRS_SPAN = NPRS_MAX + 1
 
 
 def _checkins() -> QuerySet[PainCheckIn]:
@@ -131,19 +131,6 @@ def _days(first: int, last: int) -> QuerySet[PainCheckIn]:
         local_date__gte=DaysAfter(OuterRef("start_date"), first),
         local_date__lte=DaysAfter(OuterRef("start_date"), last),
     )
-
-
-def _in_days(first: int, last: int) -> Q:
-    """Of the plan's joined check-ins, those dated in days ``first``..``last`` of the plan (a filter)."""
-    return Q(
-        checkins__local_date__gte=DaysAfter(F("start_date"), first),
-        checkins__local_date__lte=DaysAfter(F("start_date"), last),
-    )
-
-
-def _mean_of_days(first: int, last: int) -> Avg:
-    """The mean NPRS of days ``first``..``last``, an aggregate over the plan's joined check-ins."""
-    return Avg(Cast("checkins__nprs", FloatField()), filter=_in_days(first, last))
 
 
 def _mean(checkins: QuerySet[PainCheckIn]) -> Subquery:
@@ -163,61 +150,44 @@ def _latest_date(plan: OuterRef) -> Subquery:
     return Subquery(latest, output_field=DateField())
 
 
-def _measured(today_by_zone: Mapping[str, date], *, grouped: bool) -> dict[str, Any]:
-    """The measured figures of a CarePlan row, keyed as ``MEASURED``.
-
-    The week means, the count and the latest date are conditional aggregates
-    over the plan's check-ins, joined and grouped by plan: one pass over the
-    check-ins for any number of plans (PostgreSQL runs it as one parallel
-    GROUP BY). The two fallbacks and ``current`` stay correlated subqueries:
-    a fallback is evaluated only for a plan whose week mean is missing
-    (COALESCE stops at its first value), and ``current`` depends on the
-    latest date, which a single pass does not know yet.
+def _week12_over(today_by_zone: Mapping[str, date]) -> Q:
+    """A filter on CarePlan: the plan's week 12 is over in its patient's calendar.
 
     ``today_by_zone`` maps each time zone name of the plans' patients to the
     date it is there: the caller computes it in Python (SQLite has no time
-    zone database), a handful of zones for any number of plans. The plans'
-    queryset must not join another multi-valued relation (it would repeat
-    the check-ins).
+    zone database), a handful of zones for any number of plans. A zone missing
+    from it counts as week 12 not over.
+    """
+    over = Q(pk__in=[])
+    for zone, today in sorted(today_by_zone.items()):
+        over |= Q(patient__timezone=zone, start_date__lte=today - timedelta(days=WEEK12_COMPLETE_DAY))
+    return over
 
-    ``grouped``: the shape of the query, the figures being the same. True
-    (PostgreSQL): the aggregates over the joined check-ins. False (SQLite,
-    whose planner runs the join and GROUP BY about 3x slower than per-plan
-    index reads): the same aggregates, each in its own correlated subquery on
-    the ``(plan, local_date, nprs)`` index.
+
+def _measured(today_by_zone: Mapping[str, date]) -> dict[str, Any]:
+    """The measured figures of a CarePlan row, keyed as ``MEASURED``: the definition.
+
+    Each is a correlated subquery on the ``(plan, local_date, nprs)`` index that
+    reads only the entries it needs (a week mean 7, a fallback 1, the latest 1);
+    a fallback is evaluated only for a plan whose week mean is missing (COALESCE
+    stops at its first value). ``today_by_zone``: see ``_week12_over``.
     """
     # Inside the subquery over check-ins, the plan is one level further out.
     week_ending_at_latest = _checkins().filter(
         local_date__gte=DaysAfter(_latest_date(OuterRef(OuterRef("pk"))), -6)
     )
-    # A plan whose week 12 is over in its patient's zone. A subquery on the plan's own
-    # row (one index probe per plan): as a column of the joined rows it would join the
-    # patient to every check-in and group by the patient's zone.
-    over = Q(pk__in=[])
-    for zone, today in sorted(today_by_zone.items()):
-        over |= Q(patient__timezone=zone, start_date__lte=today - timedelta(days=WEEK12_COMPLETE_DAY))
-    reached = Exists(CarePlan.objects.filter(over, pk=OuterRef("pk")))
-    if grouped:
-        week1: Any = _mean_of_days(*WEEK1)
-        week12: Any = _mean_of_days(*WEEK12)
-        count: Any = Count("checkins")
-        latest: Any = Max("checkins__local_date")
-    else:
-        week1, week12 = _mean(_days(*WEEK1)), _mean(_days(*WEEK12))
-        counted = _checkins().values("plan").annotate(n=Count("pk")).values("n")
-        count = Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-        latest = _latest_date(OuterRef("pk"))
+    counted = _checkins().values("plan").annotate(n=Count("pk")).values("n")
     return {
         # Week-1 mean, else the first check-in of days 7-13.
-        "baseline": Coalesce(week1, _nprs_of(_days(*BASELINE_FALLBACK), "local_date")),
+        "baseline": Coalesce(_mean(_days(*WEEK1)), _nprs_of(_days(*BASELINE_FALLBACK), "local_date")),
         # The 7 days ending at the latest check-in (none without check-ins).
         "current": _mean(week_ending_at_latest),
         # Week-12 mean, else the latest check-in of days 63-83.
-        "endpoint": Coalesce(week12, _nprs_of(_days(*ENDPOINT_FALLBACK), "-local_date")),
-        "reached_week_12": reached,
-        # 0 for a plan without check-ins (the join is an outer join).
-        "checkin_count": count,
-        "last_checkin_date": latest,
+        "endpoint": Coalesce(_mean(_days(*WEEK12)), _nprs_of(_days(*ENDPOINT_FALLBACK), "-local_date")),
+        # A probe of the plan's own row: as a join it would repeat the patient on every row.
+        "reached_week_12": Exists(CarePlan.objects.filter(_week12_over(today_by_zone), pk=OuterRef("pk"))),
+        "checkin_count": Coalesce(Subquery(counted, output_field=IntegerField()), Value(0)),
+        "last_checkin_date": _latest_date(OuterRef("pk")),
     }
 
 
@@ -275,11 +245,6 @@ def zone_todays(plans: QuerySet[CarePlan], *, now: datetime) -> dict[str, date]:
     return {str(zone): now.astimezone(zoneinfo.ZoneInfo(str(zone))).date() for zone in zones}
 
 
-def _grouped(plans: QuerySet[CarePlan]) -> bool:
-    """Whether ``plans``' database takes the grouped shape of ``_measured`` (PostgreSQL)."""
-    return connections[plans.db].vendor == "postgresql"
-
-
 def with_outcomes(plans: QuerySet[CarePlan], *, today_by_zone: Mapping[str, date]) -> QuerySet[CarePlan]:
     """``plans`` annotated with every figure of OutcomeSnapshot.FIGURES, computed from the check-ins.
 
@@ -287,7 +252,7 @@ def with_outcomes(plans: QuerySet[CarePlan], *, today_by_zone: Mapping[str, date
     figure repeats the measured subqueries it uses. ``today_by_zone``: see
     ``zone_todays``; a zone missing from it counts as week 12 not over.
     """
-    return plans.annotate(**_measured(today_by_zone, grouped=_grouped(plans))).annotate(**_derived_by_name())
+    return plans.annotate(**_measured(today_by_zone)).annotate(**_derived_by_name())
 
 
 def outcomes_for_plans(
@@ -301,6 +266,190 @@ def outcomes_for_plans(
     }
 
 
+#: A measured row: (plan id, *the MEASURED figures in that order).
+Row = tuple[Any, ...]
+
+#: From a snapshot, the check-ins of its plan (the path the nightly check aggregates over).
+_SNAPSHOT_CHECKINS = "plan__checkins__"
+
+
+def _reading() -> Expression:
+    """A snapshot's plan's check-in as one integer, ``plan day x NPRS_SPAN + NPRS`` (an aggregate argument).
+
+    The MIN or MAX of a window's readings is its first or latest check-in (a plan
+    has at most one a day: one per patient and date), and the NPRS is the
+    remainder; within the fallback windows the plan day is never negative.
+    """
+    day = DaysBetween(F(f"{_SNAPSHOT_CHECKINS}local_date"), F("plan__start_date"))
+    return ExpressionWrapper(
+        day * Value(NPRS_SPAN) + F(f"{_SNAPSHOT_CHECKINS}nprs"), output_field=IntegerField()
+    )
+
+
+def _plan_day(days: int) -> F | DaysAfter:
+    """Day ``days`` of a snapshot's plan, as a date (day 0 is its start date)."""
+    start = F("plan__start_date")
+    return start if days == 0 else DaysAfter(start, days)
+
+
+def _from_day(first: int) -> Q:
+    return Q(**{f"{_SNAPSHOT_CHECKINS}local_date__gte": _plan_day(first)})
+
+
+def _to_day(last: int) -> Q:
+    return Q(**{f"{_SNAPSHOT_CHECKINS}local_date__lte": _plan_day(last)})
+
+
+def _mean_of_days(first: int, last: int) -> Avg:
+    """The mean NPRS of days ``first``..``last`` of a snapshot's plan (an aggregate)."""
+    return Avg(Cast(f"{_SNAPSHOT_CHECKINS}nprs", FloatField()), filter=_from_day(first) & _to_day(last))
+
+
+def _nprs_of_reading(reading: Expression) -> Expression:
+    return Cast(Mod(reading, Value(NPRS_SPAN), output_field=IntegerField()), FloatField())
+
+
+def _first_of_days(first: int, last: int) -> Expression:
+    """The NPRS of the first check-in of days ``first``..``last`` (None without one).
+
+    The first reading from day ``first`` on, if it is by day ``last``: one
+    bound per check-in row, the other once per plan.
+    """
+    first_on = Min(_reading(), filter=_from_day(first))
+    by_last = LessThanOrEqual(first_on, Value(last * NPRS_SPAN + NPRS_MAX))
+    return Case(When(by_last, then=_nprs_of_reading(first_on)), output_field=FloatField())
+
+
+def _last_of_days(first: int, last: int) -> Expression:
+    """The NPRS of the latest check-in of days ``first``..``last`` (None without one), as the above."""
+    last_by = Max(_reading(), filter=_to_day(last))
+    from_first = GreaterThanOrEqual(last_by, Value(first * NPRS_SPAN))
+    return Case(When(from_first, then=_nprs_of_reading(last_by)), output_field=FloatField())
+
+
+def _snapshot_checks(snapshots: QuerySet[OutcomeSnapshot], *, changed_only: bool) -> Iterable[Row]:
+    """Whether each of ``snapshots`` still holds, from one GROUP BY over its plan's check-ins.
+
+    The figures are conditional aggregates: the week means, the fallbacks as
+    the MIN or MAX of ``_reading`` in their window, the count, the latest date,
+    and ``current`` as the mean from 6 days before the snapshot's
+    ``last_checkin_date`` (the rule's window as long as that date is still the
+    latest, which is compared too). No subquery, so PostgreSQL splits the
+    check-ins over its parallel workers as it does for a plain GROUP BY.
+    ``reached_week_12`` is not checked here (see ``_plans_to_measure``), nor
+    are snapshots whose plan has no check-in left (an inner join: an outer one
+    would not run in parallel).
+
+    ``changed_only=False``: rows ``(plan id, still holds)`` for every snapshot
+    whose plan has check-ins, two small values each. ``changed_only=True``:
+    rows ``(plan id, baseline, current, endpoint, checkin_count,
+    last_checkin_date, stored last_checkin_date, stored reached_week_12)`` for
+    the snapshots that no longer hold; ``current`` is right only where both
+    dates agree.
+    """
+    figures = {
+        "now_baseline": Coalesce(_mean_of_days(*WEEK1), _first_of_days(*BASELINE_FALLBACK)),
+        "now_current": Avg(
+            Cast(f"{_SNAPSHOT_CHECKINS}nprs", FloatField()),
+            filter=Q(**{f"{_SNAPSHOT_CHECKINS}local_date__gte": DaysAfter(F("last_checkin_date"), -6)}),
+        ),
+        "now_endpoint": Coalesce(_mean_of_days(*WEEK12), _last_of_days(*ENDPOINT_FALLBACK)),
+        "now_checkin_count": Count(f"{_SNAPSHOT_CHECKINS}local_date"),
+        "now_last_checkin_date": Max(f"{_SNAPSHOT_CHECKINS}local_date"),
+    }
+    holds = Q(checkin_count=F("now_checkin_count"))
+    for name in ("baseline", "current", "endpoint", "last_checkin_date"):
+        # NULL-safe: equal, or both missing.
+        holds &= Q(**{name: F(f"now_{name}")}) | Q(**{f"{name}__isnull": True, f"now_{name}__isnull": True})
+    checked = (
+        snapshots.filter(**{f"{_SNAPSHOT_CHECKINS}local_date__isnull": False})
+        .annotate(**figures)
+        .annotate(holds=Case(When(holds, then=Value(True)), default=Value(False)))
+        .order_by()
+    )
+    if changed_only:
+        return checked.filter(holds=False).values_list(
+            "plan_id", *figures, "last_checkin_date", "reached_week_12"
+        )
+    return checked.values_list("plan_id", "holds")
+
+
+def _plans_to_measure(plans: QuerySet[CarePlan], today_by_zone: Mapping[str, date]) -> QuerySet[CarePlan]:
+    """Of ``plans``, those without a snapshot, or whose snapshot's ``reached_week_12`` is out of date.
+
+    ``today_by_zone`` must hold every zone of the plans' patients (``zone_todays``).
+    The zones' todays are a day or two apart, so only the plans that started in
+    that band need their patient's zone: before it, week 12 is over in every
+    zone; after it, in none.
+    """
+    if not today_by_zone:
+        return plans.filter(outcome__isnull=True)
+    cutoffs = [today - timedelta(days=WEEK12_COMPLETE_DAY) for today in today_by_zone.values()]
+    band = plans.filter(start_date__gt=min(cutoffs), start_date__lte=max(cutoffs))
+    over = Q(start_date__lte=min(cutoffs)) | Q(
+        pk__in=band.filter(_week12_over(today_by_zone)).order_by().values("pk")
+    )
+    return plans.filter(
+        Q(outcome__isnull=True)
+        | Q(outcome__reached_week_12=False) & over
+        | Q(outcome__reached_week_12=True) & ~over
+    )
+
+
+def _measured_changes(plans: QuerySet[CarePlan], today_by_zone: Mapping[str, date]) -> list[Row]:
+    """``plans``' figures by ``_measured``: the rows that differ from their snapshot (or have none)."""
+    measured = plans.annotate(**_measured(today_by_zone)).values_list("pk", *MEASURED).order_by()
+    snapshots = OutcomeSnapshot.objects.using(plans.db).filter(plan__in=plans.values("pk"))
+    stored = {row[0]: row[1:] for row in snapshots.values_list("plan_id", *MEASURED).order_by()}
+    return [row for row in measured if stored.get(row[0]) != row[1:]]
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _checked_changes(
+    plans: QuerySet[CarePlan],
+    snapshots: QuerySet[OutcomeSnapshot],
+    today_by_zone: Mapping[str, date],
+    batch_size: int,
+) -> Iterator[list[Row]]:
+    """PostgreSQL: the changed measured rows of ``plans`` (whose snapshots are ``snapshots``), in lists
+    of at most ``batch_size``.
+
+    ``_snapshot_checks`` clears the snapshots that still hold. ``_measured``
+    recomputes the others, the plans that lost every check-in and those
+    ``_plans_to_measure`` names. When more than ``1 / RECHECK_SHARE`` of the
+    checked snapshots changed, a second ``_snapshot_checks`` pass gives their
+    new figures instead (one more pass is then cheaper than one plan at a
+    time), except where the latest check-in moved (``current`` moves to
+    another week).
+    """
+    to_measure = set(_plans_to_measure(plans, today_by_zone).values_list("pk", flat=True).order_by())
+    checked: set[int] = set()
+    changed: set[int] = set()
+    for pk, holds in _snapshot_checks(snapshots, changed_only=False):
+        checked.add(pk)
+        if not holds:
+            changed.add(pk)
+    with_checkins = snapshots.filter(checkin_count__gt=0).values_list("plan_id", flat=True).order_by()
+    to_measure |= set(with_checkins) - checked
+    if len(changed) * RECHECK_SHARE <= len(checked):
+        to_measure |= changed
+    else:
+        decided: list[Row] = []
+        for pk, *figures, stored_latest, reached in _snapshot_checks(snapshots, changed_only=True):
+            baseline, current, endpoint, count, latest = figures
+            if pk in to_measure or latest != stored_latest:
+                to_measure.add(pk)
+            else:
+                decided.append((pk, baseline, current, endpoint, reached, count, latest))
+        yield from _chunks(decided, batch_size)
+    for ids in _chunks(sorted(to_measure), batch_size):
+        yield _measured_changes(plans.filter(pk__in=ids), today_by_zone)
+
+
 def _id_ranges(plans: QuerySet[CarePlan], batch_size: int) -> Iterator[tuple[int, int]]:
     bounds = plans.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is None:
@@ -309,37 +458,27 @@ def _id_ranges(plans: QuerySet[CarePlan], batch_size: int) -> Iterator[tuple[int
         yield start, start + batch_size
 
 
-def _scoped(
-    *, using: str, clinic_ids: Sequence[int] | None = None, plan_ids: Sequence[int] | None = None
-) -> QuerySet[CarePlan]:
-    plans = CarePlan.objects.using(using).all()
+def _scope(*, clinic_ids: Sequence[int] | None, plan_ids: Sequence[int] | None, plan: str = "") -> Q:
+    """A filter on CarePlan (``plan=""``) or on a model that points at one (``plan="plan__"``)."""
+    scope = Q()
     if clinic_ids is not None:
         # A plan's clinic is its patient's (tenancy has one source).
-        plans = plans.filter(patient__clinic_id__in=list(clinic_ids))
+        scope &= Q(**{f"{plan}patient__clinic_id__in": list(clinic_ids)})
     if plan_ids is not None:
-        plans = plans.filter(pk__in=list(plan_ids))
-    return plans
+        scope &= Q(**{f"{plan}pk__in": list(plan_ids)})
+    return scope
 
 
-def _refresh(
-    plans: QuerySet[CarePlan], *, today_by_zone: Mapping[str, date], now: datetime, using: str
-) -> int:
-    """Write the snapshots of ``plans`` whose measured figures changed (and new ones); returns how many.
+def _write(rows: Iterable[Row], *, now: datetime, using: str) -> int:
+    """Upsert the measured ``rows``, then set their derived figures from their own columns; returns how many.
 
-    The measured figures come to Python (one query), are compared with the
-    stored ones (one query), and only new or changed rows are upserted; then
-    one UPDATE sets their derived figures from their own columns. An unchanged
-    snapshot keeps its ``computed_at``: it is when the figures were last
-    written, and every check-in received before it is reflected in them.
+    The caller holds the transaction. An unchanged snapshot is never passed
+    here, so it keeps its ``computed_at``: when its figures were last written,
+    and every check-in received before it is reflected in them.
     """
-    figures = _measured(today_by_zone, grouped=_grouped(plans))
-    measured = plans.annotate(**figures).values_list("pk", *MEASURED).order_by()
-    snapshots = OutcomeSnapshot.objects.using(using).filter(plan__in=plans.values("pk"))
-    stored = {row[0]: row[1:] for row in snapshots.values_list("plan_id", *MEASURED).order_by()}
     changed = [
         OutcomeSnapshot(plan_id=row[0], computed_at=now, **dict(zip(MEASURED, row[1:], strict=True)))
-        for row in measured
-        if stored.get(row[0]) != row[1:]
+        for row in rows
     ]
     if not changed:
         return 0
@@ -350,8 +489,10 @@ def _refresh(
         unique_fields=["plan"],
         update_fields=[*MEASURED, "computed_at"],
     )
-    # Only the rows just written carry this stamp (or rows written at the very same instant).
-    snapshots.filter(computed_at=now).update(**_derived_by_name())
+    written = OutcomeSnapshot.objects.using(using).filter(
+        plan__in=[s.plan_id for s in changed], computed_at=now
+    )
+    written.update(**_derived_by_name())
     return len(changed)
 
 
@@ -363,23 +504,33 @@ def outcome_refresh_all(
     batch_size: int = DEFAULT_BATCH,
     using: str = DEFAULT_DB_ALIAS,
 ) -> int:
-    """Recompute the snapshots of every plan (or of some clinics' or plans'), in plan id batches.
+    """Recompute the snapshots of every plan (or of some clinics' or plans'), writing the changed ones.
 
     ``now``: an aware datetime (default: now), which decides each patient's
     local today; ``clinic_ids`` / ``plan_ids``: limit the plans (None: all);
-    ``batch_size``: plan ids per batch, each batch one transaction; ``using``:
-    the database alias. Returns the number of snapshots written (new or with
-    changed figures); unchanged ones are left as they are. Raises nothing of
-    its own.
+    ``batch_size``: at most this many snapshots written per transaction (and,
+    on SQLite, plan ids computed per query); ``using``: the database alias.
+    Returns the number of snapshots written (new or with changed figures);
+    unchanged ones are left as they are. Raises nothing of its own.
     """
     now = now or timezone.now()
-    plans = _scoped(using=using, clinic_ids=clinic_ids, plan_ids=plan_ids)
+    plans = CarePlan.objects.using(using).filter(_scope(clinic_ids=clinic_ids, plan_ids=plan_ids))
     today_by_zone = zone_todays(plans, now=now)
     written = 0
+    if connections[using].vendor == "postgresql":
+        # Scoped on their own columns, not through ``plans``: a join with the plans would
+        # make the planner sort the snapshots before it splits them over its workers.
+        snapshots = OutcomeSnapshot.objects.using(using).filter(
+            _scope(clinic_ids=clinic_ids, plan_ids=plan_ids, plan="plan__")
+        )
+        for rows in _checked_changes(plans, snapshots, today_by_zone, batch_size):
+            with transaction.atomic(using=using):
+                written += _write(rows, now=now, using=using)
+        return written
     for low, high in _id_ranges(plans, batch_size):
         with transaction.atomic(using=using):
-            batch = plans.filter(pk__gte=low, pk__lt=high)
-            written += _refresh(batch, today_by_zone=today_by_zone, now=now, using=using)
+            rows = _measured_changes(plans.filter(pk__gte=low, pk__lt=high), today_by_zone)
+            written += _write(rows, now=now, using=using)
     return written
 
 
@@ -398,7 +549,8 @@ def outcome_refresh_plan(
     today = today or plan.patient.local_today()
     plans = CarePlan.objects.using(using).filter(pk=plan_id)
     with transaction.atomic(using=using):
-        _refresh(plans, today_by_zone={str(plan.patient.timezone): today}, now=timezone.now(), using=using)
+        rows = _measured_changes(plans, {str(plan.patient.timezone): today})
+        _write(rows, now=timezone.now(), using=using)
     return OutcomeSnapshot.objects.using(using).get(plan_id=plan_id)
 
 
@@ -430,7 +582,7 @@ def outcome_rows(
     Arguments as ``outcome_refresh_all``. Yields one PlanOutcomeRow per plan.
     """
     now = now or timezone.now()
-    plans = _scoped(using=using, clinic_ids=clinic_ids)
+    plans = CarePlan.objects.using(using).filter(_scope(clinic_ids=clinic_ids, plan_ids=None))
     today_by_zone = zone_todays(plans, now=now)
     identity = {
         "clinic": F("patient__clinic__name"),

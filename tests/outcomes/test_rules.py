@@ -7,11 +7,14 @@ database's definition (outcomes.rules) on both backends, which must agree.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db.models import DateField, F, Value
 
+from careplans.adherence import DaysBetween
+from careplans.models import CarePlan
 from checkins.models import PainCheckIn
 from outcomes.models import OutcomeSnapshot
 from outcomes.rules import outcome_refresh_all
@@ -185,3 +188,13 @@ def test_nightly_task_recomputes_every_plan() -> None:
     PainCheckIn.objects.create(patient=plan.patient, plan=plan, local_date=plan.start_date, nprs=7)
     assert outcome_recompute_all.delay().get() >= 1
     assert OutcomeSnapshot.objects.get(plan=plan).baseline == 7.0
+
+
+@pytest.mark.parametrize(
+    ("later", "days"), [(date(2026, 3, 2), 30), (date(2025, 12, 31), -31), (date(2026, 1, 31), 0)]
+)
+def test_days_between_counts_calendar_days_on_both_backends(using: str, later: date, days: int) -> None:
+    # The nightly check's readings (outcomes.rules._reading) number a check-in by its plan day.
+    plan = plan_with_history([], start=date(2026, 1, 31), using=using)
+    between = DaysBetween(Value(later, output_field=DateField()), F("start_date"))
+    assert CarePlan.objects.using(using).filter(pk=plan.pk).annotate(d=between).get().d == days
