@@ -27,7 +27,8 @@ from kombu import pools as kombu_pools
 
 from portal.celery import app as celery_app
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
+assert (ROOT / "manage.py").exists(), ROOT  # the workers start from the project's root
 CELERY = str(Path(sys.executable).parent / "celery")
 
 
