@@ -173,7 +173,7 @@ def beat_process(stack: Stack) -> subprocess.Popen[bytes]:
     """A separate process running the beat job once, as a second beat would."""
     code = (
         "import django; django.setup()\n"
-        "from outcomes.tasks import reminders_dispatch_due\n"
+        "from reminders.jobs import reminders_dispatch_due\n"
         "print(reminders_dispatch_due())\n"
     )
     env = worker_env(redis=stack.redis, smtp=stack.smtp, tmp=stack.tmp, **LEASES)
