@@ -468,12 +468,16 @@ def _scope(*, clinic_ids: Sequence[int] | None, plan_ids: Sequence[int] | None, 
     return scope
 
 
-def _write(rows: Iterable[Row], *, now: datetime, using: str) -> int:
+def _write(
+    rows: Iterable[Row], *, now: datetime, using: str, among: QuerySet[OutcomeSnapshot] | None = None
+) -> int:
     """Upsert the measured ``rows``, then set their derived figures from their own columns; returns how many.
 
-    The caller holds the transaction. An unchanged snapshot is never passed
-    here, so it keeps its ``computed_at``: when its figures were last written,
-    and every check-in received before it is reflected in them.
+    ``among``: snapshots that include the rows' (the UPDATE picks this run's stamp
+    out of them); None: the rows' plan ids, as a list. The caller holds the
+    transaction. An unchanged snapshot is never passed here, so it keeps its
+    ``computed_at``: when its figures were last written, and every check-in
+    received before it is reflected in them.
     """
     changed = [
         OutcomeSnapshot(plan_id=row[0], computed_at=now, **dict(zip(MEASURED, row[1:], strict=True)))
@@ -488,10 +492,10 @@ def _write(rows: Iterable[Row], *, now: datetime, using: str) -> int:
         unique_fields=["plan"],
         update_fields=[*MEASURED, "computed_at"],
     )
-    written = OutcomeSnapshot.objects.using(using).filter(
-        plan__in=[s.plan_id for s in changed], computed_at=now
-    )
-    written.update(**_derived_by_name())
+    if among is None:
+        among = OutcomeSnapshot.objects.using(using).filter(plan__in=[s.plan_id for s in changed])
+    # Only the rows just written carry this stamp (or rows written at the very same instant).
+    among.filter(computed_at=now).update(**_derived_by_name())
     return len(changed)
 
 
@@ -527,8 +531,9 @@ def outcome_refresh_all(
         return written
     for low, high in _id_ranges(plans, batch_size):
         with transaction.atomic(using=using):
-            rows = _measured_changes(plans.filter(pk__gte=low, pk__lt=high), today_by_zone)
-            written += _write(rows, now=now, using=using)
+            batch = plans.filter(pk__gte=low, pk__lt=high)
+            among = OutcomeSnapshot.objects.using(using).filter(plan__in=batch.values("pk"))
+            written += _write(_measured_changes(batch, today_by_zone), now=now, using=using, among=among)
     return written
 
 
