@@ -142,11 +142,11 @@ def _today(plan: str, today: Today | TodayByZone) -> Expression:
     return Case(*whens, default=Value(None), output_field=DateField())
 
 
-def _earliest(today: Today | TodayByZone) -> date:
-    """The earliest of the patients' todays."""
+def _todays(today: Today | TodayByZone) -> list[date]:
+    """The patients' todays, as a list."""
     if isinstance(today, date):
-        return today
-    return min(today.dates.values() if isinstance(today, TodayByZone) else today.values())
+        return [today]
+    return list(today.dates.values() if isinstance(today, TodayByZone) else today.values())
 
 
 def _window(plan: str, today: Expression, since_days: int | None) -> tuple[Expression, Expression]:
@@ -209,7 +209,7 @@ def _done(sessions: QuerySet[ExerciseSession], today: Today | TodayByZone, since
     if since_days is not None:
         # The same bound as a constant, the earliest over every patient's today: an index
         # can use it, so a short window reads only the recent sessions.
-        sessions = sessions.filter(local_date__gte=_earliest(today) - timedelta(days=since_days - 1))
+        sessions = sessions.filter(local_date__gte=min(_todays(today)) - timedelta(days=since_days - 1))
     in_window = (
         sessions.filter(local_date__gte=first_date, local_date__lte=today_date)
         .alias(
@@ -262,10 +262,8 @@ def adherence_by_plan(
     Returns an Adherence (sessions done, sessions due; 0 due before the plan
     starts) per plan id; a plan without exercises is left out.
     """
-    if isinstance(today, TodayByZone | Mapping) and not (
-        today.dates if isinstance(today, TodayByZone) else today
-    ):
-        return {}  # no patient has a today: no plans
+    if not _todays(today):
+        return {}  # nobody's today is known: no plans
     due = dict(_prescribed(PlanExercise.objects.filter(plan__in=plans), today, since_days))
     done = dict(_done(ExerciseSession.objects.filter(plan_exercise__plan__in=plans), today, since_days))
     return {pk: Adherence(done.get(pk, 0), prescribed or 0) for pk, prescribed in due.items()}

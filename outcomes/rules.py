@@ -68,6 +68,7 @@ from django.db.models.functions import Cast, Coalesce, Mod
 from django.db.models.lookups import Exact, GreaterThanOrEqual, IsNull, LessThanOrEqual
 from django.utils import timezone
 
+from accounts.models import Patient
 from careplans.adherence import DaysAfter, DaysBetween
 from careplans.models import CarePlan
 from checkins.models import NPRS_MAX, PainCheckIn
@@ -239,10 +240,23 @@ def _derived_by_name() -> dict[str, Expression]:
     return _derived(**{name: F(name) for name in names})
 
 
-def zone_todays(plans: QuerySet[CarePlan], *, now: datetime) -> dict[str, date]:
-    """Today's date in each time zone of the plans' patients (one query; a handful of zones)."""
-    zones = plans.order_by().values_list("patient__timezone", flat=True).distinct()
+def zone_todays(patients: QuerySet[Patient], *, now: datetime) -> dict[str, date]:
+    """Today's date in each time zone of ``patients`` (one query; a handful of zones)."""
+    zones = patients.order_by().values_list("timezone", flat=True).distinct()
     return {str(zone): now.astimezone(zoneinfo.ZoneInfo(str(zone))).date() for zone in zones}
+
+
+def _patients(
+    *, using: str, clinic_ids: Sequence[int] | None, plan_ids: Sequence[int] | None
+) -> QuerySet[Patient]:
+    """The patients whose time zones the plans in scope can have: a superset is harmless, and
+    reading the patients alone is cheaper than joining every plan to its patient."""
+    patients = Patient.objects.using(using).all()
+    if clinic_ids is not None:
+        patients = patients.filter(clinic_id__in=list(clinic_ids))
+    if plan_ids is not None:
+        patients = patients.filter(plans__in=list(plan_ids))
+    return patients
 
 
 def with_outcomes(plans: QuerySet[CarePlan], *, today_by_zone: Mapping[str, date]) -> QuerySet[CarePlan]:
@@ -340,8 +354,8 @@ def _snapshot_checks(snapshots: QuerySet[OutcomeSnapshot], *, changed_only: bool
     are snapshots whose plan has no check-in left (an inner join: an outer one
     would not run in parallel).
 
-    ``changed_only=False``: rows ``(plan id, still holds)`` for every snapshot
-    whose plan has check-ins, two small values each. ``changed_only=True``:
+    ``changed_only=False``: rows ``(plan id, still holds, stored checkin_count)``
+    for every snapshot whose plan has check-ins, three small values each. ``changed_only=True``:
     rows ``(plan id, baseline, current, endpoint, checkin_count,
     last_checkin_date, stored last_checkin_date, stored reached_week_12)`` for
     the snapshots that no longer hold; ``current`` is right only where both
@@ -371,13 +385,13 @@ def _snapshot_checks(snapshots: QuerySet[OutcomeSnapshot], *, changed_only: bool
         return checked.filter(holds=False).values_list(
             "plan_id", *figures, "last_checkin_date", "reached_week_12"
         )
-    return checked.values_list("plan_id", "holds")
+    return checked.values_list("plan_id", "holds", "checkin_count")
 
 
 def _plans_to_measure(plans: QuerySet[CarePlan], today_by_zone: Mapping[str, date]) -> QuerySet[CarePlan]:
     """Of ``plans``, those without a snapshot, or whose snapshot's ``reached_week_12`` is out of date.
 
-    ``today_by_zone`` must hold every zone of the plans' patients (``zone_todays``).
+    ``today_by_zone`` must hold every zone of the plans' patients (``zone_todays``, ``_patients``).
     The zones' todays are a day or two apart, so only the plans that started in
     that band need their patient's zone: before it, week 12 is over in every
     zone; after it, in none.
@@ -427,14 +441,18 @@ def _checked_changes(
     another week).
     """
     to_measure = set(_plans_to_measure(plans, today_by_zone).values_list("pk", flat=True).order_by())
-    checked: set[int] = set()
+    checked: list[int] = []
     changed: set[int] = set()
-    for pk, holds in _snapshot_checks(snapshots, changed_only=False):
-        checked.add(pk)
+    stored_with_checkins = 0
+    for pk, holds, stored_count in _snapshot_checks(snapshots, changed_only=False):
+        checked.append(pk)
+        stored_with_checkins += stored_count > 0
         if not holds:
             changed.add(pk)
-    with_checkins = snapshots.filter(checkin_count__gt=0).values_list("plan_id", flat=True).order_by()
-    to_measure |= set(with_checkins) - checked
+    with_checkins = snapshots.filter(checkin_count__gt=0)
+    if with_checkins.count() != stored_with_checkins:
+        # Some plans lost every check-in since their snapshot (the check joins the check-ins).
+        to_measure |= set(with_checkins.values_list("plan_id", flat=True).order_by()) - set(checked)
     if len(changed) * RECHECK_SHARE <= len(checked):
         to_measure |= changed
     else:
@@ -469,12 +487,16 @@ def _scope(*, clinic_ids: Sequence[int] | None, plan_ids: Sequence[int] | None, 
     return scope
 
 
-def _write(rows: Iterable[Row], *, now: datetime, using: str) -> int:
+def _write(
+    rows: Iterable[Row], *, now: datetime, using: str, among: QuerySet[OutcomeSnapshot] | None = None
+) -> int:
     """Upsert the measured ``rows``, then set their derived figures from their own columns; returns how many.
 
-    The caller holds the transaction. An unchanged snapshot is never passed
-    here, so it keeps its ``computed_at``: when its figures were last written,
-    and every check-in received before it is reflected in them.
+    ``among``: snapshots that include the rows' (the UPDATE picks this run's stamp
+    out of them); None: the rows' plan ids, as a list. The caller holds the
+    transaction. An unchanged snapshot is never passed here, so it keeps its
+    ``computed_at``: when its figures were last written, and every check-in
+    received before it is reflected in them.
     """
     changed = [
         OutcomeSnapshot(plan_id=row[0], computed_at=now, **dict(zip(MEASURED, row[1:], strict=True)))
@@ -489,10 +511,10 @@ def _write(rows: Iterable[Row], *, now: datetime, using: str) -> int:
         unique_fields=["plan"],
         update_fields=[*MEASURED, "computed_at"],
     )
-    written = OutcomeSnapshot.objects.using(using).filter(
-        plan__in=[s.plan_id for s in changed], computed_at=now
-    )
-    written.update(**_derived_by_name())
+    if among is None:
+        among = OutcomeSnapshot.objects.using(using).filter(plan__in=[s.plan_id for s in changed])
+    # Only the rows just written carry this stamp (or rows written at the very same instant).
+    among.filter(computed_at=now).update(**_derived_by_name())
     return len(changed)
 
 
@@ -515,11 +537,10 @@ def outcome_refresh_all(
     """
     now = now or timezone.now()
     plans = CarePlan.objects.using(using).filter(_scope(clinic_ids=clinic_ids, plan_ids=plan_ids))
-    today_by_zone = zone_todays(plans, now=now)
+    today_by_zone = zone_todays(_patients(using=using, clinic_ids=clinic_ids, plan_ids=plan_ids), now=now)
     written = 0
     if connections[using].vendor == "postgresql":
-        # Scoped on their own columns, not through ``plans``: a join with the plans would
-        # make the planner sort the snapshots before it splits them over its workers.
+        # Scoped on their own columns: through ``plans`` the check would carry one more join.
         snapshots = OutcomeSnapshot.objects.using(using).filter(
             _scope(clinic_ids=clinic_ids, plan_ids=plan_ids, plan="plan__")
         )
@@ -529,8 +550,9 @@ def outcome_refresh_all(
         return written
     for low, high in _id_ranges(plans, batch_size):
         with transaction.atomic(using=using):
-            rows = _measured_changes(plans.filter(pk__gte=low, pk__lt=high), today_by_zone)
-            written += _write(rows, now=now, using=using)
+            batch = plans.filter(pk__gte=low, pk__lt=high)
+            among = OutcomeSnapshot.objects.using(using).filter(plan__in=batch.values("pk"))
+            written += _write(_measured_changes(batch, today_by_zone), now=now, using=using, among=among)
     return written
 
 
@@ -583,7 +605,7 @@ def outcome_rows(
     """
     now = now or timezone.now()
     plans = CarePlan.objects.using(using).filter(_scope(clinic_ids=clinic_ids, plan_ids=None))
-    today_by_zone = zone_todays(plans, now=now)
+    today_by_zone = zone_todays(_patients(using=using, clinic_ids=clinic_ids, plan_ids=None), now=now)
     identity = {
         "clinic": F("patient__clinic__name"),
         "patient_email": F("patient__user__email"),

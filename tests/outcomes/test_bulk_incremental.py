@@ -115,6 +115,20 @@ def test_the_latest_checkin_deleted() -> None:
     _agrees(plan, 40)
 
 
+def test_a_plan_that_lost_every_checkin_is_rewritten() -> None:
+    # On PostgreSQL the nightly check joins the check-ins, so this plan is not among its
+    # rows; the count of snapshots that had check-ins gives it away.
+    plans = [_plan() for _ in range(3)]
+    for plan in plans:
+        _put(plan, {0: 6, 10: 5, 30: 4})
+    outcome_refresh_all(now=NOW)
+    PainCheckIn.objects.filter(plan=plans[1]).delete()
+    assert outcome_refresh_all(now=NOW) == 1
+    snap = OutcomeSnapshot.objects.get(plan=plans[1])
+    assert (snap.baseline, snap.current, snap.checkin_count, snap.last_checkin_date) == (None, None, 0, None)
+    _agrees(plans[1], 40)
+
+
 def test_reaching_week_12_alone_rewrites_the_snapshot() -> None:
     plan = _plan(today_day=83)
     _put(plan, {0: 6, 60: 3})
