@@ -2,12 +2,12 @@
 
 from django.urls import path
 
-from careplans.views import builder, handout
+from careplans.views import builder, handout, plans
 
 urlpatterns = [
-    path("patients/<int:patient_id>/plans/", builder.patient_plans_page, name="patient-plans"),
+    path("patients/<int:patient_id>/plans/", plans.patient_plans_page, name="patient-plans"),
     # The plan builder, history and handout (therapists of the plan's clinic).
-    path("patients/<int:patient_id>/plans/new/", builder.plan_new, name="plan-new"),
+    path("patients/<int:patient_id>/plans/new/", plans.plan_new, name="plan-new"),
     path("plans/<int:plan_id>/", builder.plan_detail, name="plan-detail"),
     path("plans/<int:plan_id>/details/", builder.plan_details_update, name="plan-details"),
     path("plans/<int:plan_id>/search/", builder.plan_search, name="plan-search"),
@@ -27,10 +27,10 @@ urlpatterns = [
         builder.plan_exercise_remove,
         name="plan-exercise-remove",
     ),
-    path("plans/<int:plan_id>/activate/", builder.plan_activate, name="plan-activate"),
-    path("plans/<int:plan_id>/end/", builder.plan_end, name="plan-end"),
-    path("plans/<int:plan_id>/history/", builder.plan_history, name="plan-history"),
-    path("plans/<int:plan_id>/save-template/", builder.plan_save_template, name="plan-save-template"),
+    path("plans/<int:plan_id>/activate/", plans.plan_activate, name="plan-activate"),
+    path("plans/<int:plan_id>/end/", plans.plan_end, name="plan-end"),
+    path("plans/<int:plan_id>/history/", plans.plan_history, name="plan-history"),
+    path("plans/<int:plan_id>/save-template/", plans.plan_save_template, name="plan-save-template"),
     path("plans/<int:plan_id>/handout/", handout.plan_handout, name="plan-handout"),
     path("plans/<int:plan_id>/handout.pdf", handout.plan_handout_pdf, name="plan-handout-pdf"),
     # The patient's own copy of the handout.

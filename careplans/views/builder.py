@@ -11,12 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import therapist_of, therapist_required
-from accounts.selectors import patient_for_clinic, pending_invitation
 from careplans.forms import (
     PlanAddExerciseForm,
-    PlanCreateForm,
     PlanDetailsForm,
-    PlanEndForm,
     PlanExerciseForm,
     PlanMoveForm,
     PlanSearchForm,
@@ -31,40 +28,18 @@ from careplans.plan_exercises import (
 )
 from careplans.selectors import (
     ordered_plan_exercises,
-    patient_plans,
     plan_exercise_of,
     plan_for_clinic,
     plan_library_search,
     plan_progress,
-    plan_versions,
 )
 from careplans.services import (
-    careplan_activate,
-    careplan_create,
-    careplan_end,
-    careplan_save_as_template,
     careplan_update_details,
 )
 from library.models import DOSAGE_LIMITS
-from library.selectors import plan_templates_for
 from portal.access import client_ip
 from portal.errors import DomainError
 from portal.pages import form_error, is_htmx
-
-
-@therapist_required
-def patient_plans_page(request: HttpRequest, patient_id: int) -> HttpResponse:
-    therapist = therapist_of(request)
-    patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
-    plans = list(patient_plans(patient=patient))
-    context = {
-        "patient": patient,
-        "plans": plans,
-        "has_active": any(plan.status == "active" for plan in plans),
-        "invited": not patient.user.has_usable_password(),
-        "invitation": pending_invitation(patient=patient),
-    }
-    return render(request, "careplans/patient_plans.html", context)
 
 
 def therapist_plan(request: HttpRequest, plan_id: int) -> CarePlan:
@@ -98,7 +73,7 @@ def _items_context(plan: CarePlan, bound: dict[int, PlanExerciseForm] | None = N
     }
 
 
-def _render_plan(request: HttpRequest, plan: CarePlan, *, status: int = 200, **forms_: Any) -> HttpResponse:
+def render_plan(request: HttpRequest, plan: CarePlan, *, status: int = 200, **forms_: Any) -> HttpResponse:
     q = request.GET.get("q", "")[:100]
     context = _items_context(plan, forms_.pop("bound", None))
     context.update(
@@ -164,40 +139,6 @@ def _items_response(
     return render(request, "careplans/_plan_exercises.html", context)
 
 
-# --- creating a plan -------------------------------------------------------------
-
-
-@therapist_required
-def plan_new(request: HttpRequest, patient_id: int) -> HttpResponse:
-    therapist = therapist_of(request)
-    patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
-    templates = plan_templates_for(clinic=therapist.clinic)
-    initial = {"start_date": patient.local_today(), "length_weeks": 12}
-    form = PlanCreateForm(request.POST or None, templates=templates, initial=initial)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                plan = careplan_create(
-                    patient=patient,
-                    by=therapist,
-                    template=data["template"],
-                    title=data["title"],
-                    condition=data["condition"],
-                    start_date=data["start_date"],
-                    length_weeks=data["length_weeks"],
-                    ip=client_ip(request),
-                )
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
-                messages.success(request, "Draft plan created. Adjust it, then activate it for the patient.")
-                return redirect("plan-detail", plan_id=plan.pk)
-        status = 400
-    return render(request, "careplans/plan_new.html", {"form": form, "patient": patient}, status=status)
-
-
 # --- the builder ---------------------------------------------------------------------
 
 
@@ -206,7 +147,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = therapist_plan(request, plan_id)
     if is_htmx(request) and request.headers.get("HX-Target") == "library-results":
         return plan_search(request, plan_id)
-    return _render_plan(request, plan)
+    return render_plan(request, plan)
 
 
 @therapist_required
@@ -234,7 +175,7 @@ def plan_details_update(request: HttpRequest, plan_id: int) -> HttpResponse:
         else:
             messages.success(request, "Plan details saved.")
             return redirect(plan_url(plan))
-    return _render_plan(request, plan, status=400, details_form=form)
+    return render_plan(request, plan, status=400, details_form=form)
 
 
 @therapist_required
@@ -267,7 +208,7 @@ def plan_exercise_add(request: HttpRequest, plan_id: int) -> HttpResponse:
         )
     if error:
         plan.refresh_from_db()
-        return _render_plan(request, plan, status=400, add_error=error)
+        return render_plan(request, plan, status=400, add_error=error)
     messages.success(request, f"Added {name}.")
     return redirect(plan_url(plan, "plan-exercises"))
 
@@ -310,7 +251,7 @@ def plan_exercise_update(request: HttpRequest, plan_id: int, plan_exercise_id: i
     if saved:
         messages.success(request, f"{plan_exercise.exercise.name} saved.")
         return redirect(plan_url(plan, f"plan-exercise-{plan_exercise.pk}"))
-    return _render_plan(request, plan, status=400, bound={plan_exercise.pk: form})
+    return render_plan(request, plan, status=400, bound={plan_exercise.pk: form})
 
 
 @therapist_required
@@ -359,61 +300,3 @@ def plan_exercise_remove(request: HttpRequest, plan_id: int, plan_exercise_id: i
     else:
         messages.success(request, f"Removed {name}.")
     return redirect(plan_url(plan, "plan-exercises"))
-
-
-@therapist_required
-@require_POST
-def plan_activate(request: HttpRequest, plan_id: int) -> HttpResponse:
-    plan = therapist_plan(request, plan_id)
-    try:
-        careplan_activate(plan=plan, by=therapist_of(request), ip=client_ip(request))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"The plan is active: {plan.patient} sees it on their Today page.")
-    return redirect(plan_url(plan))
-
-
-@therapist_required
-def plan_end(request: HttpRequest, plan_id: int) -> HttpResponse:
-    plan = therapist_plan(request, plan_id)
-    form = PlanEndForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                ended = careplan_end(
-                    plan=plan, by=therapist_of(request), ip=client_ip(request), **form.cleaned_data
-                )
-            except DomainError as exc:
-                form_error(form, exc)
-            else:
-                messages.success(request, f"The plan is {ended.get_status_display().lower()}.")
-                return redirect(plan_url(plan))
-        status = 400
-    return render(request, "careplans/plan_end.html", {"plan": plan, "form": form}, status=status)
-
-
-@therapist_required
-@require_POST
-def plan_save_template(request: HttpRequest, plan_id: int) -> HttpResponse:
-    plan = therapist_plan(request, plan_id)
-    form = SaveTemplateForm(request.POST)
-    if form.is_valid():
-        try:
-            template = careplan_save_as_template(
-                plan=plan, by=therapist_of(request), name=form.cleaned_data["name"], ip=client_ip(request)
-            )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, f"Saved as the template “{template.name}” for your clinic.")
-            return redirect(plan_url(plan))
-    return _render_plan(request, plan, status=400, template_form=form)
-
-
-@therapist_required
-def plan_history(request: HttpRequest, plan_id: int) -> HttpResponse:
-    plan = therapist_plan(request, plan_id)
-    versions = list(plan_versions(plan=plan))
-    return render(request, "careplans/plan_history.html", {"plan": plan, "versions": versions})
