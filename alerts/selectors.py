@@ -15,6 +15,7 @@ from accounts.models import Clinic
 from accounts.selectors import clinic_patients
 from accounts.zones import local_now_by_zone
 from alerts import rules as alert_rules
+from alerts.attention_cache import attention_cached
 from alerts.models import Alert
 from audit.services import audit_read
 from careplans.adherence import TodayByZone, adherence_by_plan
@@ -184,6 +185,14 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
     return sorted(rows.values(), key=lambda r: (r.top.rank, -r.top.weight, r.name.lower(), r.patient_id))
 
 
+def _attention_now(*, clinic: Clinic, now: datetime | None) -> list[AttentionRow]:
+    """The ranked list at ``now``; at the current time (``now`` None) from the clinic's cache
+    (alerts.attention_cache: at most PLINTH_ATTENTION_CACHE_SECONDS old, fresh after any alert change)."""
+    if now is not None:
+        return _attention_ranked(clinic=clinic, now=now)
+    return attention_cached(clinic.pk, lambda: _attention_ranked(clinic=clinic, now=timezone.now()))
+
+
 def _audit_shown(*, clinic: Clinic, rows: list[AttentionRow]) -> None:
     """Note the patients of ``rows`` (and only those) as read: one query for their records."""
     if rows:
@@ -197,7 +206,7 @@ def attention_top(*, clinic: Clinic, now: datetime | None = None, limit: int = A
     ``attention_list``; only the rows returned are noted as read for the audit
     trail. A fixed number of queries whatever the caseload (``attention_list``'s).
     """
-    ranked = _attention_ranked(clinic=clinic, now=now or timezone.now())
+    ranked = _attention_now(clinic=clinic, now=now)
     shown = ranked[:limit]
     _audit_shown(clinic=clinic, rows=shown)
     return Attention(rows=shown, total=len(ranked))
@@ -215,7 +224,7 @@ def attention_page(
     Ranked as ``attention_list``; only the page's patients are noted as read.
     A fixed number of queries whatever the caseload.
     """
-    ranked = _attention_ranked(clinic=clinic, now=now or timezone.now())
+    ranked = _attention_now(clinic=clinic, now=now)
     paginated = Paginator(ranked, per_page).get_page(page)
     shown = list(paginated.object_list)
     _audit_shown(clinic=clinic, rows=shown)
@@ -237,6 +246,6 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
     time zones, the active plans with their rule flags, two for adherence, and
     the listed patients for the audit trail.
     """
-    ranked = _attention_ranked(clinic=clinic, now=now or timezone.now())
+    ranked = _attention_now(clinic=clinic, now=now)
     _audit_shown(clinic=clinic, rows=ranked)
     return ranked

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import Clinic, Therapist, User
 from accounts.zones import local_now_by_zone
 from alerts import rules
+from alerts.attention_cache import attention_changed
 from alerts.models import Alert, AlertKind
 from audit.models import AuditEvent
 from audit.services import audit_log
@@ -45,6 +46,7 @@ def alert_acknowledge(*, alert: Alert, by: User, ip: str | None = None) -> Alert
         )
         alert.refresh_from_db(fields=["acknowledged_at", "acknowledged_by"])
         if changed:
+            attention_changed([alert.patient.clinic_id])
             audit_log(
                 action="alert.acknowledged",
                 actor=by,
@@ -158,6 +160,7 @@ def _raise(kind: str, rows: list[tuple[int, int, str]], now: datetime) -> int:
         .values_list("pk", "patient_id", "patient__clinic_id")
     )
     _audit_alerts("alert.opened", [(pk, patient, clinic, kind) for pk, patient, clinic in opened], now)
+    attention_changed(clinic for _, _, clinic in opened)
     return len(opened)
 
 
@@ -183,6 +186,7 @@ def _clear(alerts: QuerySet[Alert], now: datetime) -> int:
         return 0
     alerts.filter(pk__in=[row[0] for row in cleared]).update(cleared_at=now)
     _audit_alerts("alert.cleared", cleared, now)
+    attention_changed(clinic for _, _, clinic, _ in cleared)
     return len(cleared)
 
 

@@ -42,8 +42,9 @@ class CarePlan(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
-    # Set when a recompute of this plan's outcome is published and cleared when the
-    # task starts: while it is set, later check-ins need not publish another.
+    # Set when a recompute of this plan's outcome is published and cleared when a
+    # task takes the plan (outcomes.refresh): while it is set, later check-ins need
+    # not publish another.
     outcome_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     ACTIVE_CONSTRAINT: ClassVar[str] = "careplan_one_active_per_patient"
@@ -59,7 +60,15 @@ class CarePlan(models.Model):
                 condition=Q(length_weeks__gte=1, length_weeks__lte=52), name="careplan_length_1_52"
             ),
         ]
-        indexes = [models.Index(fields=["status", "patient"], name="careplan_status_patient")]
+        indexes = [
+            models.Index(fields=["status", "patient"], name="careplan_status_patient"),
+            # The recompute task looks for the few plans with a pending recompute.
+            models.Index(
+                fields=["outcome_queued_at"],
+                condition=Q(outcome_queued_at__isnull=False),
+                name="careplan_outcome_pending",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.patient})"

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from careplans.models import CarePlan
 
 OUTCOME_PENDING = timedelta(minutes=5)
+
+#: At most this many plans are taken (and recomputed in one statement) per task run.
+OUTCOME_TAKE_LIMIT = 500
 
 
 def outcome_recompute_claim(plan_id: int, now: datetime | None = None) -> bool:
@@ -28,3 +32,23 @@ def outcome_recompute_claim(plan_id: int, now: datetime | None = None) -> bool:
 def outcome_pending_clear(plan_ids: Iterable[int]) -> None:
     """Release the plans' markers (plan ids): a recompute is starting, or the publish for them failed."""
     CarePlan.objects.filter(pk__in=list(plan_ids)).update(outcome_queued_at=None)
+
+
+def outcome_pending_take(limit: int = OUTCOME_TAKE_LIMIT) -> list[int]:
+    """Take up to ``limit`` plans whose recompute is pending, oldest claim first; their ids.
+
+    Their markers are cleared in the same transaction, which commits before the
+    caller reads any check-in: a check-in committed later claims its plan again.
+    On PostgreSQL concurrent takers get disjoint plans (rows locked by one are
+    skipped by the other); SQLite has one writer at a time. Raises nothing of its own.
+    """
+    with transaction.atomic():
+        plan_ids = list(
+            CarePlan.objects.select_for_update(skip_locked=True)
+            .filter(outcome_queued_at__isnull=False)
+            .order_by("outcome_queued_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if plan_ids:
+            outcome_pending_clear(plan_ids)
+    return plan_ids

@@ -6,21 +6,30 @@ import logging
 
 from celery import shared_task
 
-from outcomes.refresh import outcome_pending_clear
-from outcomes.rules import outcome_refresh_all, outcome_refresh_plan
+from outcomes.refresh import outcome_pending_take
+from outcomes.rules import outcome_refresh_all
 
 log = logging.getLogger(__name__)
 
 
-# Published by outcomes.services once a check-in has committed and claimed the
-# plan. Idempotent: a second run recomputes the same snapshot from the same rows.
+# Published by outcomes.services once a check-in has committed and claimed its plan:
+# one message per claim. A run takes every plan whose recompute is pending (up to
+# outcome_pending_take's limit), its own among them unless an earlier run took it
+# already, and recomputes them together through the one outcome definition: at the
+# morning peak one statement covers the plans of many check-ins. Idempotent.
 # soft_time_limit must not exceed time_limit (the global soft limit is 100 s).
 @shared_task(acks_late=True, max_retries=3, default_retry_delay=30, time_limit=60, soft_time_limit=50)
-def outcome_recompute_plan(plan_id: int) -> None:
-    """Recompute one plan's outcome snapshot, releasing its recompute claim first."""
-    # Cleared before reading: a check-in committing from here on claims and queues another run.
-    outcome_pending_clear([plan_id])
-    outcome_refresh_plan(plan_id=plan_id)
+def outcome_recompute_plan(plan_id: int) -> int:
+    """Recompute the pending plans' outcome snapshots, ``plan_id``'s among them; how many were taken.
+
+    ``plan_id`` is the plan whose check-in published this run (kept for the
+    logs); if an earlier run took it, its snapshot already reflects that check-in.
+    """
+    plan_ids = outcome_pending_take()
+    if plan_ids:
+        outcome_refresh_all(plan_ids=plan_ids)
+    log.debug("outcome recompute for plan %s took %d plans", plan_id, len(plan_ids))
+    return len(plan_ids)
 
 
 # The nightly run covers every plan with a few set-based statements; at 100,000

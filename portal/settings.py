@@ -402,6 +402,10 @@ PLINTH_IDLE_TIMEOUT_STAFF_SECONDS = envint("PLINTH_IDLE_TIMEOUT_STAFF_SECONDS", 
 PLINTH_IDLE_TIMEOUT_PATIENT_SECONDS = envint("PLINTH_IDLE_TIMEOUT_PATIENT_SECONDS", 30 * 24 * 60 * 60)
 SESSION_COOKIE_AGE = PLINTH_IDLE_TIMEOUT_PATIENT_SECONDS
 
+# How long a clinic's ranked attention list is reused (alerts.attention_cache); any
+# alert raised, acknowledged or cleared shows at once regardless. 0: never cached.
+PLINTH_ATTENTION_CACHE_SECONDS = envint("PLINTH_ATTENTION_CACHE_SECONDS", 60)
+
 # Rate limits: (requests, per seconds). Login, login failures and password reset are
 # counted per client address by django-ratelimit in the default cache (accounts.limits);
 # check-ins per patient, from the audit trail, by the check-in service (today.services).

@@ -63,3 +63,7 @@ if _WORKER and REDIS_URL:
     REDIS_URL = worker_redis_url(REDIS_URL, _WORKER)
     CELERY_BROKER_URL = REDIS_URL
     CACHES = {"default": {**CACHES["default"], "LOCATION": REDIS_URL}}
+
+# Pages rank the attention list afresh in tests, which change the data between page views;
+# tests/alerts/test_attention_cache.py turns the cache on.
+PLINTH_ATTENTION_CACHE_SECONDS = 0

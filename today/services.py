@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from accounts.localday import answer_day
 from accounts.models import Patient
+from alerts.attention_cache import attention_changed
 from alerts.models import Alert, AlertKind
 from alerts.tasks import alert_email_send
 from audit.models import AuditEvent
@@ -283,6 +284,7 @@ def _submit_in_transaction(
                 detail=_red_flag_detail(checkin),
                 opened_at=now,
             )
+            attention_changed([patient.clinic_id])
             audit_log(
                 action="alert.opened",
                 actor=patient.user,

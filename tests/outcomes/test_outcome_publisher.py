@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from careplans.models import CarePlan
 from checkins.models import PainCheckIn
 from outcomes.models import OutcomeSnapshot
+from outcomes.tasks import outcome_recompute_plan
 from tests.harness import RedisServer, SMTPServer, Worker, broker, wait_until, worker_env
 from tests.helpers import bulk_patients
 from today.services import checkin_submit
@@ -41,27 +42,48 @@ def test_a_failed_publish_releases_the_claim_so_the_next_checkin_claims_again() 
     plan_ids = sorted(p.plans.get().pk for p in patients)
     down = OperationalError("Error 111 connecting to redis")
     # No surrounding transaction (transaction=True): each check-in commits, then publishes.
-    with mock.patch(f"{TASK}.delay", side_effect=down) as delay:
+    with mock.patch(f"{TASK}.apply_async", side_effect=down) as delay:
         for patient in patients:
             checkin_submit(patient=patient, nprs=6, side="left")
-    assert sorted(c.args[0] for c in delay.call_args_list) == plan_ids
+    assert sorted(c.kwargs["args"][0] for c in delay.call_args_list) == plan_ids
     assert PainCheckIn.objects.filter(patient__in=patients).count() == 3
     assert _queued(plan_ids) == [None] * 3
-    with mock.patch(f"{TASK}.delay") as delay:
+    with mock.patch(f"{TASK}.apply_async") as delay:
         for patient in patients:
             checkin_submit(patient=patient, nprs=5, side="left")
-    assert sorted(c.args[0] for c in delay.call_args_list) == plan_ids
+    assert sorted(c.kwargs["args"][0] for c in delay.call_args_list) == plan_ids
     assert all(at is not None for at in _queued(plan_ids))
 
 
 def test_a_checkin_rolled_back_publishes_nothing_and_claims_nothing() -> None:
     [patient] = bulk_patients(1, zones=["UTC"], prefix="rollback")
     plan_id = patient.plans.get().pk
-    with mock.patch(f"{TASK}.delay") as delay, pytest.raises(RuntimeError), transaction.atomic():
+    with mock.patch(f"{TASK}.apply_async") as delay, pytest.raises(RuntimeError), transaction.atomic():
         checkin_submit(patient=patient, nprs=6, side="left")
         raise RuntimeError("something later in the same transaction failed")
     assert delay.call_count == 0
     assert _queued([plan_id]) == [None]
+
+
+def test_one_run_recomputes_every_pending_plan_and_the_runs_after_it_find_none() -> None:
+    patients = bulk_patients(4, zones=["UTC"], prefix="take")
+    plan_ids = sorted(p.plans.get().pk for p in patients)
+    with mock.patch(f"{TASK}.apply_async") as delay:
+        for patient in patients:
+            checkin_submit(patient=patient, nprs=3, side="left")
+    assert sorted(c.kwargs["args"][0] for c in delay.call_args_list) == plan_ids
+    # The first message's run takes all four plans in one statement.
+    assert outcome_recompute_plan(plan_ids[0]) == 4
+    assert _queued(plan_ids) == [None] * 4
+    assert OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=3).count() == 4
+    # The other three messages find nothing pending: their plans are up to date.
+    assert [outcome_recompute_plan(plan_id) for plan_id in plan_ids[1:]] == [0, 0, 0]
+    # A check-in after the take claims its plan again, and the next run takes it alone.
+    with mock.patch(f"{TASK}.apply_async") as delay:
+        checkin_submit(patient=patients[1], nprs=8, side="left")
+    assert [c.kwargs["args"][0] for c in delay.call_args_list] == [plan_ids[1]]
+    assert outcome_recompute_plan(plan_ids[1]) == 1
+    assert OutcomeSnapshot.objects.get(plan_id=plan_ids[1]).current == 8
 
 
 @pytest.mark.services

@@ -68,7 +68,7 @@ def test_replace_returns_the_stored_values(personas: Any, plan_a_two_weeks_in: A
 
 
 def test_recompute_is_coalesced_while_one_is_queued(plan_a_two_weeks_in: Any) -> None:
-    with mock.patch("outcomes.tasks.outcome_recompute_plan.delay") as delay:
+    with mock.patch("outcomes.tasks.outcome_recompute_plan.apply_async") as delay:
         assert outcome_recompute_enqueue(plan_a_two_weeks_in.pk) is True
         # Queued and not started: a second check-in's recompute is already covered.
         assert outcome_recompute_enqueue(plan_a_two_weeks_in.pk) is False
@@ -96,7 +96,7 @@ def test_a_lost_message_is_published_again_after_the_pending_window(plan_a_two_w
 def test_a_failed_publish_leaves_no_marker(plan_a_two_weeks_in: Any) -> None:
     down = OperationalError("Error 111 connecting to redis")
     with (
-        mock.patch("outcomes.tasks.outcome_recompute_plan.delay", side_effect=down),
+        mock.patch("outcomes.tasks.outcome_recompute_plan.apply_async", side_effect=down),
         pytest.raises(OperationalError),
     ):
         outcome_recompute_enqueue(plan_a_two_weeks_in.pk)
@@ -106,11 +106,11 @@ def test_a_failed_publish_leaves_no_marker(plan_a_two_weeks_in: Any) -> None:
 def test_checkins_publish_one_recompute_while_it_is_queued(
     personas: Any, plan_a_two_weeks_in: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    with mock.patch("outcomes.tasks.outcome_recompute_plan.delay") as delay:
+    with mock.patch("outcomes.tasks.outcome_recompute_plan.apply_async") as delay:
         for nprs in (6, 5, 4):
             with django_capture_on_commit_callbacks(execute=True):
                 checkin_submit(patient=personas.patient_a, nprs=nprs, side="left")
-        assert [c.args for c in delay.call_args_list] == [(plan_a_two_weeks_in.pk,)]
+        assert [c.kwargs["args"] for c in delay.call_args_list] == [(plan_a_two_weeks_in.pk,)]
         outcome_recompute_plan(plan_a_two_weeks_in.pk)
         with django_capture_on_commit_callbacks(execute=True):
             checkin_submit(patient=personas.patient_a, nprs=3, side="left")

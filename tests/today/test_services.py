@@ -138,7 +138,7 @@ def test_red_flag_opens_an_alert_and_emails_after_commit(
         assert alert.kind == AlertKind.RED_FLAG and alert.checkin == checkin and alert.is_open
         assert "loss of bowel or bladder control" in alert.detail
         assert mail.outbox == []
-    assert len(callbacks) == 2  # the email and the outcome recompute
+    assert len(callbacks) == 3  # the attention list's generation, the email and the outcome recompute
     for callback in callbacks:
         callback()
     assert len(mail.outbox) == 1
@@ -236,7 +236,7 @@ def test_broker_down_does_not_fail_the_checkin(
     down = OperationalError("Error 111 connecting to redis")
     with (
         mock.patch("alerts.tasks.alert_email_send.delay", side_effect=down),
-        mock.patch("outcomes.tasks.outcome_recompute_plan.delay", side_effect=down),
+        mock.patch("outcomes.tasks.outcome_recompute_plan.apply_async", side_effect=down),
         django_capture_on_commit_callbacks(execute=True),
     ):
         checkin, _ = checkin_submit(patient=personas.patient_a, nprs=6, side="left", flag_fever=True)
