@@ -1,7 +1,7 @@
 """URLs of the benchmark's server only: the portal's, plus a bare one-INSERT view (the floor).
 
 scripts/bench_settings.py names this module as ROOT_URLCONF, and
-scripts/bench_peak.py starts gunicorn with those settings and scripts/ on its
+scripts/peak_rounds.py starts gunicorn with those settings and scripts/ on its
 path; the product never imports it.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 
-from bench_peak import FLOOR_PATH
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, path
 from django.views.decorators.csrf import csrf_exempt
+from peak_rounds import FLOOR_PATH
 
 from portal import urls as portal_urls
 

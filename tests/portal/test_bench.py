@@ -26,31 +26,31 @@ SCRIPTS = ROOT / "scripts"
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
-import bench  # noqa: E402
-import bench_peak  # noqa: E402
-from bench_peak import Figures, Round  # noqa: E402
+import bench_report  # noqa: E402
+import peak_rounds  # noqa: E402
+from peak_rounds import Figures, Round  # noqa: E402
 
 THERAPISTS = [{"cookie": f"sessionid=s{i}", "patients": [100 + i, 200 + i]} for i in range(25)]
 
 
 def _config(rnd: Round, tmp_path: Path) -> dict[str, object]:
-    return bench_peak.round_config(
+    return peak_rounds.round_config(
         rnd, host="http://127.0.0.1:8123", tokens=["a.1", "b.2"], therapists=THERAPISTS, out=tmp_path / "o"
     )
 
 
 def test_the_peak_is_the_issues_morning_30_check_ins_a_second_and_20_therapists_for_a_minute() -> None:
-    peak = bench_peak.peak_round()
+    peak = peak_rounds.peak_round()
     assert (peak.target, peak.rate, peak.seconds, peak.therapists, peak.page_every) == ("api", 30, 60, 20, 5)
     assert peak.path == "/api/v1/checkins/"
-    assert (bench_peak.CHECKIN_P95_MS, bench_peak.PAGE_P95_MS) == (150, 300)
+    assert (peak_rounds.CHECKIN_P95_MS, peak_rounds.PAGE_P95_MS) == (150, 300)
 
 
 @pytest.mark.parametrize("target", ["api", "floor"])
-def test_the_ladder_starts_at_the_peak_rate_doubles_and_is_bounded(target: bench_peak.Target) -> None:
-    steps = bench_peak.ladder(target, 10.0)
+def test_the_ladder_starts_at_the_peak_rate_doubles_and_is_bounded(target: peak_rounds.Target) -> None:
+    steps = peak_rounds.ladder(target, 10.0)
     rates = [step.rate for step in steps]
-    assert rates[0] == bench_peak.PEAK_RATE
+    assert rates[0] == peak_rounds.PEAK_RATE
     assert all(b == 2 * a for a, b in itertools.pairwise(rates))
     assert len(steps) <= 8 and all(step.seconds == 10.0 and step.therapists == 0 for step in steps)
     path = "/api/v1/checkins/" if target == "api" else "/bench/floor/checkin/"
@@ -58,7 +58,7 @@ def test_the_ladder_starts_at_the_peak_rate_doubles_and_is_bounded(target: bench
 
 
 def test_a_round_is_well_formed_on_loopback_and_each_therapist_opens_the_three_pages(tmp_path: Path) -> None:
-    config = _config(bench_peak.peak_round(), tmp_path)
+    config = _config(peak_rounds.peak_round(), tmp_path)
     assert urlsplit(str(config["host"])).hostname == "127.0.0.1"
     assert config["tokens"] == ["a.1", "b.2"] and config["rate"] == 30 and config["seconds"] == 60
     therapists = config["therapists"]
@@ -79,11 +79,11 @@ def test_a_round_is_well_formed_on_loopback_and_each_therapist_opens_the_three_p
 
 
 def test_the_floor_round_sends_no_tokens_and_too_few_therapists_is_refused(tmp_path: Path) -> None:
-    floor = bench_peak.ladder("floor", 10.0)[0]
+    floor = peak_rounds.ladder("floor", 10.0)[0]
     assert _config(floor, tmp_path)["tokens"] == [] and _config(floor, tmp_path)["therapists"] == []
     with pytest.raises(ValueError, match="needs 20 therapists, 3 are logged in"):
-        bench_peak.round_config(
-            bench_peak.peak_round(),
+        peak_rounds.round_config(
+            peak_rounds.peak_round(),
             host="http://127.0.0.1:1",
             tokens=[],
             therapists=THERAPISTS[:3],
@@ -92,8 +92,8 @@ def test_the_floor_round_sends_no_tokens_and_too_few_therapists_is_refused(tmp_p
 
 
 def test_figures_use_the_nearest_rank_percentile_and_a_step_holds_only_within_all_three_limits() -> None:
-    assert bench_peak.p95([float(ms) for ms in range(1, 101)]) == 95
-    assert bench_peak.percentile([3.0, 1.0, 2.0], 50) == 2 and bench_peak.p95([]) == 0
+    assert peak_rounds.p95([float(ms) for ms in range(1, 101)]) == 95
+    assert peak_rounds.percentile([3.0, 1.0, 2.0], 50) == 2 and peak_rounds.p95([]) == 0
     results = {
         "requests": {
             "checkin": {"times_ms": [10.0] * 95 + [140.0] * 5, "failures": [], "statuses": [201] * 100},
@@ -102,16 +102,16 @@ def test_figures_use_the_nearest_rank_percentile_and_a_step_holds_only_within_al
         }
     }
     step = Round("api 30/s", "api", rate=30.0, seconds=3.0)
-    found = bench_peak.figures(results, step)
+    found = peak_rounds.figures(results, step)
     checkin = found["checkin"]
     assert (checkin.ok, checkin.errors, checkin.p95, checkin.max) == (100, 0, 10.0, 140.0)
     assert checkin.rate == pytest.approx(100 / 3) and checkin.statuses == {201: 100}
     assert (found["pages"].ok, found["pages"].errors, found["pages"].p95) == (2, 1, 250.0)
-    assert bench_peak.step_passes(checkin, step)
+    assert peak_rounds.step_passes(checkin, step)
     slow = Figures(ok=100, errors=0, p50=10, p95=151, max=300, rate=30, statuses={}, error_samples=())
     erring = Figures(ok=100, errors=1, p50=10, p95=20, max=30, rate=30, statuses={}, error_samples=("x",))
     short = Figures(ok=80, errors=0, p50=10, p95=20, max=30, rate=26.9, statuses={}, error_samples=())
-    assert not any(bench_peak.step_passes(f, step) for f in (slow, erring, short))
+    assert not any(peak_rounds.step_passes(f, step) for f in (slow, erring, short))
 
 
 def test_the_locustfile_imports_with_its_two_kinds_of_user() -> None:
@@ -138,7 +138,7 @@ def test_the_product_serves_no_benchmark_url_and_its_wsgi_module_leaves_the_coll
     assert settings.ROOT_URLCONF == "portal.urls"
     assert not (ROOT / "portal" / "bench_urls.py").exists()
     with pytest.raises(Resolver404):
-        resolve(bench_peak.FLOOR_PATH)
+        resolve(peak_rounds.FLOOR_PATH)
     assert gc.get_freeze_count() == 0
 
 
@@ -149,9 +149,9 @@ def test_the_floor_view_inserts_one_row_and_answers_201() -> None:
     bench_urls.floor_table_create()
     try:
         with override_settings(ROOT_URLCONF="bench_urls"):
-            assert resolve(bench_peak.FLOOR_PATH).url_name == "bench-floor-checkin"
+            assert resolve(peak_rounds.FLOOR_PATH).url_name == "bench-floor-checkin"
             response = Client().post(
-                bench_peak.FLOOR_PATH, {"nprs": 4, "side": "left"}, content_type="application/json"
+                peak_rounds.FLOOR_PATH, {"nprs": 4, "side": "left"}, content_type="application/json"
             )
         assert response.status_code == 201 and response.json() == {"ok": True}
         with connection.cursor() as cursor:
@@ -187,12 +187,12 @@ def test_the_closing_section_compares_each_headline_figure_and_says_the_api_rati
         "## Morning peak",
         "- check-in p95: **41 ms** (target <= 150 ms: met)",
     ]
-    assert bench.headline_figures(PREVIOUS) == {
+    assert bench_report.headline_figures(PREVIOUS) == {
         "PostgreSQL / a/c": "1.90",
         "PostgreSQL / b/c": "0.393",
         "API check-in throughput / Ratio API / floor": "0.52",
     }
-    lines = bench.what_changed(PREVIOUS, current)
+    lines = bench_report.what_changed(PREVIOUS, current)
     assert lines[0] == "## What changed against the previous figures"
     assert "(2026-11-26 02:44 UTC)" in lines[2]
     assert "- PostgreSQL / a/c: 1.90 -> 1.70" in lines
@@ -201,4 +201,4 @@ def test_the_closing_section_compares_each_headline_figure_and_says_the_api_rati
     withdrawn = [line for line in lines if "withdrawn" in line]
     assert len(withdrawn) == 1 and "Ratio API / floor: 0.52" in withdrawn[0]
     assert not any("not measured" in line for line in lines)
-    assert bench.what_changed("", current) == []
+    assert bench_report.what_changed("", current) == []
