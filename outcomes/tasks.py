@@ -6,17 +6,22 @@ import logging
 
 from celery import shared_task
 
-from outcomes.refresh import outcome_pending_take
+from outcomes.refresh import OUTCOME_COALESCE_SECONDS, outcome_pending_take
 from outcomes.rules import outcome_refresh_all
 
 log = logging.getLogger(__name__)
 
 
-# Published by outcomes.services once a check-in has committed and claimed its plan:
-# one message per claim. A run takes every plan whose recompute is pending (up to
-# outcome_pending_take's limit), its own among them unless an earlier run took it
-# already, and recomputes them together through the one outcome definition: at the
-# morning peak one statement covers the plans of many check-ins. Idempotent.
+#: Takes per run: a run at a busy hour ends after this many and publishes the next.
+OUTCOME_RUN_TAKES = 5
+
+
+# Published by outcomes.services once a check-in has committed and claimed its plan,
+# when no run was on its way already. A run takes every plan whose recompute is
+# pending and recomputes them together through the one outcome definition, then
+# takes again until a take comes back empty: a claim that counted on this run while
+# it was taking is in the next take. At a busy hour every take finds a few more, so
+# after OUTCOME_RUN_TAKES the run publishes its successor and ends. Idempotent.
 # soft_time_limit must not exceed time_limit (the global soft limit is 100 s).
 @shared_task(acks_late=True, max_retries=3, default_retry_delay=30, time_limit=60, soft_time_limit=50)
 def outcome_recompute_plan(plan_id: int) -> int:
@@ -25,11 +30,17 @@ def outcome_recompute_plan(plan_id: int) -> int:
     ``plan_id`` is the plan whose check-in published this run (kept for the
     logs); if an earlier run took it, its snapshot already reflects that check-in.
     """
-    plan_ids = outcome_pending_take()
-    if plan_ids:
+    taken = 0
+    for _ in range(OUTCOME_RUN_TAKES):
+        plan_ids = outcome_pending_take()
+        if not plan_ids:
+            break
         outcome_refresh_all(plan_ids=plan_ids)
-    log.debug("outcome recompute for plan %s took %d plans", plan_id, len(plan_ids))
-    return len(plan_ids)
+        taken += len(plan_ids)
+    else:
+        outcome_recompute_plan.apply_async(args=(plan_id,), countdown=OUTCOME_COALESCE_SECONDS)
+    log.debug("outcome recompute published for plan %s took %d plans", plan_id, taken)
+    return taken
 
 
 # The nightly run covers every plan with a few set-based statements; at 100,000

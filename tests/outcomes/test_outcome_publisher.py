@@ -1,6 +1,7 @@
 """Publishing a check-in's outcome recompute (outcomes.services): once the check-in
-commits, the check-in that wins the plan's claim publishes one task for that plan; a
-failed publish releases the claim; a real worker recomputes."""
+commits, it claims its plan; the first claim with no earlier live claim publishes a run,
+which takes every plan claimed by then; a failed publish releases the claim; a real
+worker recomputes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import base64
 import json
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -15,13 +17,15 @@ from unittest import mock
 import pytest
 import redis as redis_client
 from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
 from careplans.models import CarePlan
 from checkins.models import PainCheckIn
 from outcomes.models import OutcomeSnapshot
-from outcomes.tasks import outcome_recompute_plan
+from outcomes.refresh import OUTCOME_COALESCE_SECONDS, OUTCOME_PENDING, outcome_recompute_claim
+from outcomes.tasks import OUTCOME_RUN_TAKES, outcome_recompute_plan
 from tests.harness import RedisServer, SMTPServer, Worker, broker, wait_until, worker_env
 from tests.helpers import bulk_patients
 from today.services import checkin_submit
@@ -51,8 +55,26 @@ def test_a_failed_publish_releases_the_claim_so_the_next_checkin_claims_again() 
     with mock.patch(f"{TASK}.apply_async") as delay:
         for patient in patients:
             checkin_submit(patient=patient, nprs=5, side="left")
-    assert sorted(c.kwargs["args"][0] for c in delay.call_args_list) == plan_ids
+    # With the broker back, the first claim publishes a run; the other two are covered by it.
+    assert [c.kwargs["args"][0] for c in delay.call_args_list] == plan_ids[:1]
     assert all(at is not None for at in _queued(plan_ids))
+
+
+def test_the_earliest_live_claim_publishes_and_a_later_one_counts_on_its_run() -> None:
+    first, second = sorted(p.plans.get().pk for p in bulk_patients(2, zones=["UTC"], prefix="order"))
+    now = timezone.now()
+    # The later plan claims first in time: it publishes; the other, claiming later, is covered.
+    assert outcome_recompute_claim(second, now=now) == (True, True)
+    assert outcome_recompute_claim(first, now=now + timedelta(milliseconds=5)) == (True, False)
+    assert outcome_recompute_plan(second) == 2
+    # At the same instant the lower id is the earlier claim.
+    assert outcome_recompute_claim(second, now=now + timedelta(seconds=1)) == (True, True)
+    assert outcome_recompute_claim(first, now=now + timedelta(seconds=1)) == (True, True)
+    assert outcome_recompute_plan(first) == 2
+    # A claim older than the pending window is lost: it covers nobody.
+    assert outcome_recompute_claim(second, now=now + timedelta(seconds=2)) == (True, True)
+    later = now + timedelta(seconds=2) + OUTCOME_PENDING + timedelta(seconds=1)
+    assert outcome_recompute_claim(first, now=later) == (True, True)
 
 
 def test_a_checkin_rolled_back_publishes_nothing_and_claims_nothing() -> None:
@@ -71,14 +93,16 @@ def test_one_run_recomputes_every_pending_plan_and_the_runs_after_it_find_none()
     with mock.patch(f"{TASK}.apply_async") as delay:
         for patient in patients:
             checkin_submit(patient=patient, nprs=3, side="left")
-    assert sorted(c.kwargs["args"][0] for c in delay.call_args_list) == plan_ids
-    # The first message's run takes all four plans in one statement.
+    # One run for the four: the first claim publishes, the later ones find it on its way.
+    assert [c.kwargs["args"][0] for c in delay.call_args_list] == plan_ids[:1]
+    assert delay.call_args_list[0].kwargs["countdown"] == OUTCOME_COALESCE_SECONDS
+    assert all(at is not None for at in _queued(plan_ids))
+    # The run takes all four plans in one statement; a run after it finds nothing.
     assert outcome_recompute_plan(plan_ids[0]) == 4
     assert _queued(plan_ids) == [None] * 4
     assert OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=3).count() == 4
-    # The other three messages find nothing pending: their plans are up to date.
-    assert [outcome_recompute_plan(plan_id) for plan_id in plan_ids[1:]] == [0, 0, 0]
-    # A check-in after the take claims its plan again, and the next run takes it alone.
+    assert outcome_recompute_plan(plan_ids[0]) == 0
+    # A check-in after the take claims its plan again and, with no run on its way, publishes one.
     with mock.patch(f"{TASK}.apply_async") as delay:
         checkin_submit(patient=patients[1], nprs=8, side="left")
     assert [c.kwargs["args"][0] for c in delay.call_args_list] == [plan_ids[1]]
@@ -100,16 +124,17 @@ def test_checkins_publish_one_message_per_claim_and_a_real_worker_recomputes() -
         smtp.start()
         queue = redis_client.Redis.from_url(server.url)
         with broker(server.url):
-            # Each plan's first check-in wins its claim and publishes on commit; the
-            # second, while that message waits, is covered by it and publishes nothing.
+            # Each plan's first check-in claims it on commit; the very first publishes the
+            # run, which covers every other claim and every second check-in.
             for nprs in (7, 6):
                 for patient in patients:
                     checkin_submit(patient=patient, nprs=nprs, side="left")
             assert all(at is not None for at in _queued(plan_ids))
+            # One run for the burst, published by the first claim.
             messages = [json.loads(raw) for raw in queue.lrange("celery", 0, -1)]
             assert {m["headers"]["task"] for m in messages} == {TASK}
             published = sorted(json.loads(base64.b64decode(m["body"]))[0][0] for m in messages)
-            assert published == plan_ids
+            assert published == plan_ids[:1]
 
             worker = Worker(tmp, worker_env(redis=server, smtp=smtp, tmp=tmp))
             worker.start()
@@ -138,3 +163,23 @@ def test_checkins_publish_one_message_per_claim_and_a_real_worker_recomputes() -
         server.kill()
         close_old_connections()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_a_run_that_keeps_finding_claims_hands_over_to_a_successor() -> None:
+    plan_ids = sorted(p.plans.get().pk for p in bulk_patients(6, zones=["UTC"], prefix="busy"))
+    # A busy hour: every take finds one more claim, made while the run recomputed the last.
+    claims = iter(plan_ids)
+
+    def take(*args: Any, **kwargs: Any) -> list[int]:
+        plan_id = next(claims)
+        CarePlan.objects.filter(pk=plan_id).update(outcome_queued_at=None)
+        return [plan_id]
+
+    with (
+        mock.patch("outcomes.tasks.outcome_pending_take", side_effect=take),
+        mock.patch(f"{TASK}.apply_async") as successor,
+    ):
+        assert outcome_recompute_plan(plan_ids[0]) == OUTCOME_RUN_TAKES
+    assert successor.call_count == 1
+    assert successor.call_args.kwargs["countdown"] == OUTCOME_COALESCE_SECONDS
+    assert OutcomeSnapshot.objects.filter(plan__in=plan_ids).count() == OUTCOME_RUN_TAKES

@@ -82,15 +82,13 @@ def test_recompute_is_coalesced_while_one_is_queued(plan_a_two_weeks_in: Any) ->
 
 def test_a_lost_message_is_published_again_after_the_pending_window(plan_a_two_weeks_in: Any) -> None:
     start = timezone.now()
-    assert outcome_recompute_claim(plan_a_two_weeks_in.pk, now=start) is True
-    assert (
-        outcome_recompute_claim(plan_a_two_weeks_in.pk, now=start + OUTCOME_PENDING - timedelta(seconds=1))
-        is False
-    )
-    assert (
-        outcome_recompute_claim(plan_a_two_weeks_in.pk, now=start + OUTCOME_PENDING + timedelta(seconds=1))
-        is True
-    )
+    assert outcome_recompute_claim(plan_a_two_weeks_in.pk, now=start) == (True, True)
+    assert outcome_recompute_claim(
+        plan_a_two_weeks_in.pk, now=start + OUTCOME_PENDING - timedelta(seconds=1)
+    ) == (False, False)
+    assert outcome_recompute_claim(
+        plan_a_two_weeks_in.pk, now=start + OUTCOME_PENDING + timedelta(seconds=1)
+    ) == (True, True)
 
 
 def test_a_failed_publish_leaves_no_marker(plan_a_two_weeks_in: Any) -> None:
