@@ -18,8 +18,8 @@ from careplans.models import CarePlan, PlanStatus
 from checkins.charts import PainChart, pain_chart
 from checkins.models import PainCheckIn
 from checkins.trend import pain_points
-from outcomes.models import OutcomeSnapshot
-from outcomes.rules import outcomes_for_plans
+from outcomes.figures import PlanFigures
+from outcomes.selectors import plan_outcome
 
 CHECKINS_PER_PAGE = 20
 
@@ -42,7 +42,7 @@ class PatientRecord:
     weeks: list[WeekAdherence]
     checkins: Page[PainCheckIn] | None
     open_alerts: list[Alert]
-    outcome: OutcomeSnapshot | None
+    outcome: PlanFigures | None
 
     @property
     def week_now(self) -> int | None:
@@ -54,8 +54,10 @@ def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRe
 
     The plan is ``record_plan``'s; ``page`` is the 1-based page of its check-ins, newest
     first, ``CHECKINS_PER_PAGE`` (20) a page (a bad value gives the first or last page).
-    The chart's baseline is computed fresh (outcomes.rules); the outcome is the stored
-    snapshot. ``today`` is the patient's local date. Without a plan, only the open alerts.
+    The outcome (``outcomes.selectors.plan_outcome``) is the one the caseload, the
+    patient's progress page and the API show, and the chart's dashed line is its
+    baseline (none while it forms). ``today`` is the patient's local date.
+    Without a plan, only the open alerts.
     """
     today = patient.local_today()
     plan = record_plan(patient)
@@ -66,17 +68,15 @@ def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRe
     )
     if plan is None:
         return PatientRecord(patient, None, today, None, [], None, open_alerts, None)
+    plan.patient = patient
     plan_checkins = PainCheckIn.objects.filter(plan=plan)
     points = pain_points(plan_checkins)
-    # The baseline line, fresh from the check-ins whatever the snapshot's age (one query).
-    fresh = outcomes_for_plans(
-        CarePlan.objects.filter(pk=plan.pk), today_by_zone={str(patient.timezone): today}
-    )
+    outcome = plan_outcome(plan=plan)
     chart = pain_chart(
         points=points,
         start=plan.start_date,
         end=plan.end_date,
-        baseline=fresh[plan.pk].baseline,
+        baseline=outcome.baseline_value,
         chart_id="record-chart",
         title=f"Pain over the plan {plan.title}",
         subject=f"Pain (0 to 10) for {patient.user.full_name}",
@@ -90,5 +90,5 @@ def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRe
         weeks=weekly_adherence(plan, today=today),
         checkins=checkins,
         open_alerts=open_alerts,
-        outcome=OutcomeSnapshot.objects.filter(plan=plan).first(),
+        outcome=outcome,
     )

@@ -16,6 +16,8 @@ from careplans.adherence import Adherence, adherence_for_plans
 from careplans.models import CarePlan, PlanStatus
 from careplans.selectors import week_label
 from checkins.models import PainCheckIn
+from outcomes.figures import PlanFigures
+from outcomes.selectors import outcome_figures
 
 CASELOAD_PAGE_SIZE = 25
 
@@ -27,6 +29,7 @@ class CaseloadRow:
     week: str
     last_checkin: date | None
     adherence: Adherence | None
+    outcome: PlanFigures | None  # baseline, current and change, as the record shows them
     invited: bool  # has not set a password yet
 
 
@@ -41,11 +44,12 @@ class Caseload:
 def caseload_for(
     *, clinic: Clinic, search: str = "", page: int | str | None = 1, per_page: int = CASELOAD_PAGE_SIZE
 ) -> Caseload:
-    """One page of the clinic's patients with plan week, last check-in and adherence.
+    """One page of the clinic's patients with plan week, last check-in, pain and adherence.
 
     A fixed number of queries whatever the caseload's size: count, page of
-    patients (last check-in as a subquery), their active plans, and the two
-    adherence queries.
+    patients (last check-in as a subquery), their active plans, the two
+    adherence queries and the plans' outcome snapshots (one more for plans
+    whose snapshot a check-in overtook: ``outcome_figures``).
     """
     last_checkin = (
         PainCheckIn.objects.filter(patient=OuterRef("pk")).order_by("-local_date").values("local_date")[:1]
@@ -77,6 +81,7 @@ def caseload_for(
             plans.append(plan)
             today[plan.pk] = patient.local_today()
     adherence = adherence_for_plans(plans, today=today)
+    outcomes = outcome_figures(plans=plans)
     by_patient = {plan.patient_id: plan for plan in plans}
     rows = []
     for patient in patients:
@@ -88,6 +93,7 @@ def caseload_for(
                 week=week_label(plan, today[plan.pk]) if plan else "",
                 last_checkin=patient.last_checkin,  # type: ignore[attr-defined]
                 adherence=adherence[plan.pk] if plan else None,
+                outcome=outcomes[plan.pk] if plan else None,
                 invited=not patient.user.has_usable_password(),
             )
         )

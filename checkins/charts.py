@@ -15,6 +15,8 @@ from datetime import date
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from checkins.figures import nprs_text
+
 NPRS_MAX = 10
 
 
@@ -53,7 +55,7 @@ def chart_summary(points: Sequence[PainPoint], *, baseline: float | None, subjec
         f"Lowest {min(values)}, highest {max(values)}, latest {latest.nprs} out of 10 on {_day(latest.day)}."
     )
     if baseline is not None:
-        text += f" Baseline {baseline:.1f}."
+        text += f" Baseline {nprs_text(baseline)}."
     flagged = [p.day for p in points if p.red_flag]
     if flagged:
         shown = ", ".join(_day(d) for d in flagged[:10])
@@ -79,6 +81,8 @@ def pain_chart(
     Days run along x (with a marker at the start of each plan week when
     ``week_markers``), NPRS 0-10 up y; the baseline is a dashed line and
     red-flag days are drawn as triangles, so colour is never the only cue.
+    ``baseline`` (NPRS, None: no line) is the figure the page shows beside the
+    chart, labelled with the same rounding (``checkins.figures.nprs_text``).
     """
     points = sorted(points, key=lambda p: p.day)
     if points:
@@ -137,7 +141,7 @@ def pain_chart(
         out.append(
             f'<line class="baseline" x1="{left}" x2="{width - right}" y1="{by:.1f}" y2="{by:.1f}"/>'
             f'<text class="baseline-label" x="{width - right - 4}" y="{by - 5:.1f}" '
-            f'text-anchor="end">Baseline {baseline:.1f}</text>'
+            f'text-anchor="end">Baseline {nprs_text(baseline)}</text>'
         )
     # The line, broken where days were missed.
     segments: list[list[PainPoint]] = []

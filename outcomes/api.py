@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 
 from accounts.access import ScopedLookupMixin, patient_for, therapist_for
 from careplans.models import PlanStatus
+from outcomes.figures import OutcomeState, PlanFigures, figures_of
 from outcomes.models import OutcomeSnapshot
 from outcomes.selectors import clinic_outcomes
 from portal.api.common import (
@@ -20,13 +21,49 @@ from portal.api.common import (
 from portal.api.filters import ApiFilterSet
 
 
+def _figures(snapshot: OutcomeSnapshot) -> PlanFigures:
+    plan = snapshot.plan
+    return figures_of(snapshot, plan_id=plan.pk, start=plan.start_date, today=plan.patient.local_today())
+
+
 class OutcomeSnapshotSerializer(serializers.ModelSerializer[OutcomeSnapshot]):
+    """The snapshot's figures as stored, and as the pages show them (``state``, the change so far)."""
+
     patient = serializers.IntegerField(source="plan.patient_id", read_only=True)
+    state = serializers.SerializerMethodField(help_text="Where the plan stands with its baseline.")
+    change_so_far = serializers.SerializerMethodField(
+        help_text="Current minus baseline as the pages show them (NPRS points, one decimal); "
+        "null until there is a baseline."
+    )
+    percent_change_so_far = serializers.SerializerMethodField(
+        help_text="The change so far in percent of the baseline, a whole number; null at baseline 0."
+    )
 
     class Meta:
         model = OutcomeSnapshot
-        fields = ["plan", "patient", *OutcomeSnapshot.FIGURES, "computed_at"]
+        fields = [
+            "plan",
+            "patient",
+            *OutcomeSnapshot.FIGURES,
+            "state",
+            "change_so_far",
+            "percent_change_so_far",
+            "computed_at",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=[s.value for s in OutcomeState]))
+    def get_state(self, snapshot: OutcomeSnapshot) -> str:
+        return _figures(snapshot).state.value
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_change_so_far(self, snapshot: OutcomeSnapshot) -> float | None:
+        change = _figures(snapshot).change
+        return None if change is None else float(change)
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_percent_change_so_far(self, snapshot: OutcomeSnapshot) -> int | None:
+        return _figures(snapshot).percent
 
 
 class OutcomeFilter(ApiFilterSet):
@@ -66,7 +103,7 @@ class OutcomeSnapshotViewSet(
         patient = patient_for(self.request)
         if patient is not None:
             return (
-                OutcomeSnapshot.objects.select_related("plan")
+                OutcomeSnapshot.objects.select_related("plan__patient")
                 .filter(plan__patient=patient)
                 .exclude(plan__status=PlanStatus.DRAFT)
             )

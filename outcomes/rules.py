@@ -1,10 +1,11 @@
 """The outcome rules of DESIGN.md ("Outcome formulas"), written once, as ORM expressions.
 
 The database computes every figure, on PostgreSQL and on SQLite alike, from
-the same expressions: for one plan after a check-in (``outcome_refresh_plan``),
-for every plan at night (``outcome_refresh_all``), for the export
-(``outcome_rows``) and for pages that need figures fresher than the snapshot
-(``outcomes_for_plans``). The tests hold them to a plain-Python statement of
+the same expressions: for one plan in the check-in's transaction
+(``outcome_refresh_checked_in``) and again after it (``outcome_refresh_plan``),
+for every plan at night (``outcome_refresh_all``, which the export and the
+report command run first) and for pages whose snapshot a check-in overtook
+(``outcomes_for_plans``, through outcomes.selectors). The tests hold them to a plain-Python statement of
 the rules (tests/outcomes/oracle.py) on both backends.
 
 All windows are in the patient's local dates, counted from the plan's start
@@ -576,6 +577,29 @@ def outcome_refresh_plan(
     return OutcomeSnapshot.objects.using(using).get(plan_id=plan_id)
 
 
+def outcome_refresh_checked_in(
+    *, plan_id: int, zone: str, today: date, using: str = DEFAULT_DB_ALIAS
+) -> OutcomeSnapshot:
+    """Rewrite one plan's snapshot inside the caller's transaction: the check-in's, so it commits with it.
+
+    ``zone``: the patient's time zone name; ``today``: their local date there
+    (it decides ``reached_week_12``). Two statements, every figure of
+    ``with_outcomes`` read and then upserted, with ``computed_at`` set to now:
+    every check-in received so far is in the figures. Returns the snapshot as
+    written. Raises nothing of its own.
+    """
+    plans = CarePlan.objects.using(using).filter(pk=plan_id)
+    snapshot = outcomes_for_plans(plans, today_by_zone={zone: today})[plan_id]
+    snapshot.computed_at = timezone.now()
+    OutcomeSnapshot.objects.using(using).bulk_create(
+        [snapshot],
+        update_conflicts=True,
+        unique_fields=["plan"],
+        update_fields=[*OutcomeSnapshot.FIGURES, "computed_at"],
+    )
+    return snapshot
+
+
 #: The export's columns before the figures: who and which plan.
 EXPORT_IDENTITY = ("clinic", "patient_email", "plan_title", "plan_start")
 
@@ -589,37 +613,3 @@ class PlanOutcomeRow:
 
     def __getitem__(self, name: str) -> Any:
         return self.identity[name] if name in self.identity else self.figures[name]
-
-
-def outcome_rows(
-    *,
-    now: datetime | None = None,
-    clinic_ids: Sequence[int] | None = None,
-    batch_size: int = DEFAULT_BATCH,
-    using: str = DEFAULT_DB_ALIAS,
-) -> Iterator[PlanOutcomeRow]:
-    """Every plan's outcome computed afresh from its check-ins, in plan id order, batch by batch.
-
-    For exports: it reads the check-ins, never the (possibly stale) snapshots.
-    Arguments as ``outcome_refresh_all``. Yields one PlanOutcomeRow per plan.
-    """
-    now = now or timezone.now()
-    plans = CarePlan.objects.using(using).filter(_scope(clinic_ids=clinic_ids, plan_ids=None))
-    today_by_zone = zone_todays(_patients(using=using, clinic_ids=clinic_ids, plan_ids=None), now=now)
-    identity = {
-        "clinic": F("patient__clinic__name"),
-        "patient_email": F("patient__user__email"),
-        "plan_title": F("title"),
-        "plan_start": F("start_date"),
-    }
-    for low, high in _id_ranges(plans, batch_size):
-        batch = with_outcomes(plans.filter(pk__gte=low, pk__lt=high), today_by_zone=today_by_zone)
-        for row in (
-            batch.annotate(**{f"export_{k}": v for k, v in identity.items()})
-            .values(*(f"export_{k}" for k in EXPORT_IDENTITY), *OutcomeSnapshot.FIGURES)
-            .order_by("pk")
-        ):
-            yield PlanOutcomeRow(
-                identity={k: row[f"export_{k}"] for k in EXPORT_IDENTITY},
-                figures={k: row[k] for k in OutcomeSnapshot.FIGURES},
-            )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
@@ -15,70 +13,15 @@ from django.utils.safestring import SafeString
 from accounts.access import patient_of, patient_required, therapist_of, therapist_required
 from accounts.models import Patient
 from careplans.models import CarePlan, PlanStatus
-from checkins.charts import PainPoint, pain_chart
+from checkins.charts import pain_chart
 from checkins.models import PainCheckIn
-from outcomes.models import OutcomeSnapshot
+from checkins.trend import pain_points
+from outcomes.figures import progress_words
 from outcomes.report import GroupFigures, OutcomeReport, ReportFilters, outcome_conditions, outcome_report
-from outcomes.rules import BASELINE_FALLBACK, WEEK1, outcomes_for_plans
+from outcomes.selectors import plan_outcome
 from portal.spreadsheet import Cell, csv_download
 
 # --- the patient's progress ---------------------------------------------------
-
-
-def _tenths(value: float) -> Decimal:
-    # Half up, as people round: 6.75 shows as 6.8, never 6.7.
-    return Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
-def _points(value: Decimal) -> str:
-    """3.0 -> "3 points", 1.5 -> "1.5 points", 1.0 -> "1 point"."""
-    text = str(value).removesuffix(".0")
-    return f"{text} point{'' if text == '1' else 's'}"
-
-
-@dataclass(frozen=True)
-class Progress:
-    headline: str
-    detail: str
-
-
-def progress_words(outcome: OutcomeSnapshot, *, plan: CarePlan, today: date) -> Progress:
-    """The outcome in plain words for the patient: now against when they started."""
-    base, now = outcome.baseline, outcome.current
-    if base is None:
-        if (today - plan.start_date).days <= WEEK1[1]:
-            deadline = plan.start_date + timedelta(days=WEEK1[1])
-            return Progress(
-                "We don't have your starting point yet.",
-                f"Check in on any day of your first week (until {deadline:%A} {deadline.day} {deadline:%B}) "
-                "and we can measure "
-                "how your pain changes from there.",
-            )
-        if (today - plan.start_date).days <= BASELINE_FALLBACK[1] and outcome.checkin_count == 0:
-            return Progress(
-                "We don't have your starting point yet.",
-                "Check in today: a check-in in your first two weeks gives us the starting point.",
-            )
-        return Progress(
-            "We couldn't measure a starting point for this plan.",
-            "There were no check-ins in its first two weeks. Your therapist still sees every check-in.",
-        )
-    assert now is not None  # a baseline means there is at least one check-in
-    # The points are the difference of the two figures as shown, so the words add up.
-    shown_base, shown_now = _tenths(base), _tenths(now)
-    diff = shown_now - shown_base
-    start = f"You started at {shown_base} out of 10 and your pain is now {shown_now}."
-    if abs(diff) < Decimal("0.5"):
-        return Progress("Your pain is about the same as when you started.", start)
-    percent = round(100 * abs(now - base) / base) if base else None
-    if diff < 0:
-        pct = f", a {percent}% reduction" if percent is not None else ""
-        return Progress(f"Your pain is {_points(-diff)} lower than when you started{pct}.", start)
-    pct = f" ({percent}% more)" if percent is not None else ""
-    return Progress(
-        f"Your pain is {_points(diff)} higher than when you started{pct}.",
-        f"{start} If it keeps going up, tell your therapist.",
-    )
 
 
 def _patient_plan(patient: Patient) -> CarePlan | None:
@@ -94,25 +37,19 @@ def progress(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"plan": plan}
     if plan is not None:
         today = patient.local_today()
-        rows = list(
-            PainCheckIn.objects.filter(plan=plan)
-            .order_by("local_date")
-            .values_list("local_date", "nprs", *PainCheckIn.RED_FLAG_FIELDS)
-        )
-        # Fresh from the check-ins, whatever the snapshot's age: the patient has just checked in.
-        outcome = outcomes_for_plans(
-            CarePlan.objects.filter(pk=plan.pk), today_by_zone={str(patient.timezone): today}
-        )[plan.pk]
-        points = [PainPoint(day=day, nprs=nprs, red_flag=any(flags)) for day, nprs, *flags in rows]
+        plan.patient = patient
+        # The figures the therapist's record shows; current at once after a check-in.
+        outcome = plan_outcome(plan=plan)
+        points = pain_points(PainCheckIn.objects.filter(plan=plan))
         end = max(plan.start_date, min(today, plan.end_date))
         context.update(
             outcome=outcome,
-            words=progress_words(outcome, plan=plan, today=today),
+            words=progress_words(outcome),
             chart=pain_chart(
                 points=points,
                 start=plan.start_date,
                 end=end,
-                baseline=outcome.baseline,
+                baseline=outcome.baseline_value,
                 chart_id="progress-chart",
                 title="Your pain over time",
                 subject="Your pain (0 to 10)",

@@ -12,7 +12,9 @@ from alerts.models import Alert
 from audit.models import AuditEvent
 from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanVersion
 from checkins.models import PainCheckIn
+from outcomes.figures import PlanFigures
 from outcomes.models import OutcomeSnapshot
+from outcomes.selectors import outcome_figures
 from reminders.models import ReminderDelivery
 
 EXPORT_FORMAT = "plinth.patient-export.v1"
@@ -22,7 +24,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _plan(plan: CarePlan) -> dict[str, Any]:
+def _plan(plan: CarePlan, shown: PlanFigures) -> dict[str, Any]:
     outcome: OutcomeSnapshot | None = getattr(plan, "outcome", None)
     return {
         "id": plan.pk,
@@ -67,6 +69,10 @@ def _plan(plan: CarePlan) -> dict[str, Any]:
             "reached_week_12": outcome.reached_week_12,
             "checkin_count": outcome.checkin_count,
             "computed_at": _iso(outcome.computed_at),
+            # As the progress page shows them (outcomes.figures).
+            "state": shown.state.value,
+            "change_so_far": None if shown.change is None else float(shown.change),
+            "percent_change_so_far": shown.percent,
         },
     }
 
@@ -87,6 +93,10 @@ def patient_export(*, patient: Patient) -> dict[str, Any]:
         )
         .order_by("start_date", "id")
     )
+    plans_list = list(plans)
+    for plan in plans_list:
+        plan.patient = patient
+    shown = outcome_figures(plans=plans_list)
     checkins = PainCheckIn.objects.filter(patient=patient).order_by("local_date")
     sessions = (
         ExerciseSession.objects.filter(patient=patient)
@@ -108,7 +118,7 @@ def patient_export(*, patient: Patient) -> dict[str, Any]:
             "joined": _iso(user.date_joined),
             "last_login": _iso(user.last_login),
         },
-        "plans": [_plan(plan) for plan in plans],
+        "plans": [_plan(plan, shown[plan.pk]) for plan in plans_list],
         "checkins": [
             {
                 "local_date": _iso(c.local_date),

@@ -136,14 +136,17 @@ def test_checkins_publish_one_message_per_claim_and_a_real_worker_recomputes() -
             published = sorted(json.loads(base64.b64decode(m["body"]))[0][0] for m in messages)
             assert published == plan_ids[:1]
 
+            # The check-ins already rewrote the snapshots in their own transactions; the
+            # worker's runs (each clearing its plan's claim first) find them current.
+            assert OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=6).count() == 25
             worker = Worker(tmp, worker_env(redis=server, smtp=smtp, tmp=tmp))
             worker.start()
             wait_until(
-                lambda: OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=6).count() == 25,
+                lambda: _queued(plan_ids) == [None] * 25,
                 seconds=60,
                 what="the worker's recompute of every claimed plan",
             )
-            assert _queued(plan_ids) == [None] * 25
+            assert OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=6).count() == 25
 
             # The everyday path: the API, the publish on commit, the worker.
             api = APIClient()
@@ -151,11 +154,13 @@ def test_checkins_publish_one_message_per_claim_and_a_real_worker_recomputes() -
                 api.force_authenticate(patient.user)
                 response = api.post("/api/v1/checkins/", {"nprs": 2, "side": "left"}, format="json")
                 assert response.status_code == 200, response.content
+            assert OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=2).count() == 5
             wait_until(
-                lambda: OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=2).count() == 5,
+                lambda: _queued(plan_ids) == [None] * 25,
                 seconds=60,
                 what="the recompute published by the API check-ins",
             )
+            assert OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=2).count() == 5
     finally:
         if worker is not None:
             worker.stop()

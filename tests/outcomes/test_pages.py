@@ -44,10 +44,12 @@ def test_progress_says_how_much_lower_in_plain_words(client: Client, personas: A
     assert 'role="img"' in body  # the chart
 
 
-def test_progress_before_a_baseline_says_what_is_needed(client: Client, personas: Any) -> None:
+def test_progress_in_week_one_says_the_first_week_sets_the_starting_point(
+    client: Client, personas: Any
+) -> None:
     plan_with(personas.patient_a, personas.owner, [], days_ago=2)
     body = login(client, personas.patient_a.user).get(reverse("progress")).content.decode()
-    assert "We don&#x27;t have your starting point yet." in body
+    assert "Your first week sets your starting point." in body
     assert "Check in on any day of your first week" in body
 
 

@@ -1,11 +1,17 @@
-"""Write every plan's outcome, recomputed from its check-ins, to stdout or a file.
+"""Write every plan's outcome snapshot, refreshed from its check-ins first, to stdout or a file.
 
     python manage.py export_outcomes [--clinic NAME] [--format csv|json] [--output FILE] [--bom|--no-bom]
 
 One record per plan: clinic, patient_email, plan_title, plan_start, then the
 figures of OutcomeSnapshot.FIGURES (baseline, current, endpoint, change,
 percent_change, responder, worsening, reached_week_12, missing_endpoint,
-checkin_count, last_checkin_date). Numbers are rounded to 2 decimals; an
+checkin_count, last_checkin_date), then the figures as the pages show them
+(outcomes.figures): state (not_started, baseline_forming, awaiting_baseline,
+no_baseline, measured), change_so_far (current - baseline, NPRS points, one
+decimal) and percent_change_so_far (whole percent). The snapshots are
+refreshed first (``outcome_refresh_all``, which writes only the changed ones),
+so the export, the report, the pages and the API read the same figures from
+the same place. Numbers are rounded to 2 decimals; an
 undefined value is empty in CSV and null in JSON; booleans are true/false;
 dates are ISO.
 
@@ -29,10 +35,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import Clinic
 from audit.services import audit_log
 from outcomes.models import OutcomeSnapshot
-from outcomes.rules import EXPORT_IDENTITY, PlanOutcomeRow, outcome_rows
+from outcomes.rules import EXPORT_IDENTITY, PlanOutcomeRow, outcome_refresh_all
+from outcomes.selectors import SHOWN_FIGURES, outcome_export_rows
 from portal.spreadsheet import SpreadsheetWriter, TextSink
 
-FIELDS = [*EXPORT_IDENTITY, *OutcomeSnapshot.FIGURES]
+FIELDS = [*EXPORT_IDENTITY, *OutcomeSnapshot.FIGURES, *SHOWN_FIGURES]
 
 
 def record(row: PlanOutcomeRow) -> dict[str, Any]:
@@ -57,7 +64,7 @@ class _Unterminated:
 
 
 class Command(BaseCommand):
-    help = "Export every plan's outcome, recomputed from its check-ins (CSV or JSON on stdout)."
+    help = "Export every plan's outcome, refreshed from its check-ins (CSV or JSON on stdout)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--clinic", help="Only this clinic (by name).")
@@ -111,7 +118,8 @@ class Command(BaseCommand):
             counted[row["clinic"]] += 1
             return record(row)
 
-        rows = (counting(row) for row in outcome_rows(clinic_ids=clinic_ids))
+        outcome_refresh_all(clinic_ids=clinic_ids)
+        rows = (counting(row) for row in outcome_export_rows(clinic_ids=clinic_ids))
         if fmt == "json":
             # Streamed record by record, so a large export never sits in memory whole.
             sink.write("[")
