@@ -1,11 +1,11 @@
 """The outcome rules of DESIGN.md ("Outcome formulas"), written once, as ORM expressions.
 
 The database computes every figure, on PostgreSQL and on SQLite alike, from
-the same expressions: for one plan in the check-in's transaction
-(``outcome_refresh_checked_in``) and again after it (``outcome_refresh_plan``),
-for every plan at night (``outcome_refresh_all``, which the export and the
-report command run first) and for pages whose snapshot a check-in overtook
-(``outcomes_for_plans``, through outcomes.selectors). The tests hold them to a plain-Python statement of
+the same expressions: for the plans of the check-ins of the last few seconds
+and for every plan at night (``outcome_refresh_all``, which the export and the
+report command run first), for one plan (``outcome_refresh_plan``) and for pages
+whose snapshot a check-in overtook (``outcomes_for_plans``, through
+outcomes.selectors). The tests hold them to a plain-Python statement of
 the rules (tests/outcomes/oracle.py) on both backends.
 
 All windows are in the patient's local dates, counted from the plan's start
@@ -575,29 +575,6 @@ def outcome_refresh_plan(
         rows = _measured_changes(plans, {str(plan.patient.timezone): today})
         _write(rows, now=timezone.now(), using=using)
     return OutcomeSnapshot.objects.using(using).get(plan_id=plan_id)
-
-
-def outcome_refresh_checked_in(
-    *, plan_id: int, zone: str, today: date, using: str = DEFAULT_DB_ALIAS
-) -> OutcomeSnapshot:
-    """Rewrite one plan's snapshot inside the caller's transaction: the check-in's, so it commits with it.
-
-    ``zone``: the patient's time zone name; ``today``: their local date there
-    (it decides ``reached_week_12``). Two statements, every figure of
-    ``with_outcomes`` read and then upserted, with ``computed_at`` set to now:
-    every check-in received so far is in the figures. Returns the snapshot as
-    written. Raises nothing of its own.
-    """
-    plans = CarePlan.objects.using(using).filter(pk=plan_id)
-    snapshot = outcomes_for_plans(plans, today_by_zone={zone: today})[plan_id]
-    snapshot.computed_at = timezone.now()
-    OutcomeSnapshot.objects.using(using).bulk_create(
-        [snapshot],
-        update_conflicts=True,
-        unique_fields=["plan"],
-        update_fields=[*OutcomeSnapshot.FIGURES, "computed_at"],
-    )
-    return snapshot
 
 
 #: The export's columns before the figures: who and which plan.

@@ -35,7 +35,6 @@ from audit.models import AuditEvent
 from audit.services import audit_log
 from careplans.models import CarePlan, PlanStatus
 from checkins.models import NPRS_MAX, NPRS_MIN, PainCheckIn, Side
-from outcomes.rules import outcome_refresh_checked_in
 from outcomes.services import outcome_recompute_enqueue
 from portal.errors import BROKER_ERRORS, DomainError, RateLimited
 from portal.validity import max_length_of
@@ -188,9 +187,9 @@ def checkin_submit(
     ``note``: at most ``NOTE_MAX`` characters after trimming. ``local_date`` is the
     patient's date the answers are for (None: their today at ``now``, an aware datetime
     defaulting to now). A red-flag answer not already given that day opens an alert
-    at once. The plan's outcome snapshot is recomputed in the same transaction
-    (outcomes.rules), so every page reads the new figures at once; the alert's
-    email and a backstop outcome recompute are enqueued only once it commits.
+    at once; its email and the plan's outcome recompute are enqueued only once the
+    transaction commits (pages show the new figures at once all the same:
+    outcomes.selectors computes a plan whose snapshot a check-in overtook).
 
     Raises DomainError: invalid_nprs (nprs), unknown_side (side), too_long (note),
     day_in_future (local_date), day_closed (local_date; see
@@ -232,11 +231,8 @@ def _submit_in_transaction(
     with transaction.atomic():
         # Only what the check-in needs (the plan's start), not the therapist that
         # selectors.active_plan_of joins.
-        # Locked: two check-ins of one plan at once take turns, so the snapshot each
-        # writes below counts the other's check-in too.
         plan = (
-            CarePlan.objects.select_for_update(of=("self",))
-            .filter(patient=patient, status=PlanStatus.ACTIVE)
+            CarePlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
             .only("id", "start_date")
             .first()
         )
@@ -298,10 +294,5 @@ def _submit_in_transaction(
                 ip=ip,
                 data={"kind": alert.kind, "flags": raised},
             )
-        # The snapshot every page, list, API and report reads is current once the check-in
-        # commits; the task queued after commit stays the backstop (and the nightly run).
-        outcome_refresh_checked_in(
-            plan_id=plan.pk, zone=str(patient.timezone), today=patient.local_today(now)
-        )
         _enqueue_after_commit(plan.pk, alert.pk if alert else None)
     return checkin, replaced
