@@ -52,7 +52,7 @@ def test_record_and_progress_show_the_same_figures(
         page.goto(f"{live_server.url}/patients/{patient.pk}/")
         summary = page.locator(".outcome-summary").inner_text()
         assert "5.0 / 10" in summary and "3.3 / 10" in summary and "-1.7 points (-33%)" in summary
-        assert page.locator("#record-chart .baseline-label").inner_text() == "Baseline 5.0"
+        assert page.locator("#record-chart .baseline-label").text_content() == "Baseline 5.0"
         page.screenshot(path=str(artifacts / f"issue15-record-{device}.png"), full_page=True)
         page.goto(f"{live_server.url}/patients/{starting.pk}/")
         assert (
@@ -69,7 +69,7 @@ def test_record_and_progress_show_the_same_figures(
         page.goto(f"{live_server.url}/progress/")
         headline = page.locator("#progress-headline").inner_text()
         assert headline == "Your pain is 1.7 points lower than when you started, a 33% reduction."
-        assert page.locator("#progress-chart .baseline-label").inner_text() == "Baseline 5.0"
+        assert page.locator("#progress-chart .baseline-label").text_content() == "Baseline 5.0"
         page.screenshot(path=str(artifacts / f"issue15-progress-{device}.png"), full_page=True)
 
         page.context.clear_cookies()
