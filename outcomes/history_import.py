@@ -29,7 +29,8 @@ from audit.services import audit_log
 from careplans.models import CarePlan, PlanStatus
 from checkins.models import PainCheckIn
 from outcomes.history_file import Row, Summary
-from outcomes.rules import WEEK12_COMPLETE_DAY, outcome_refresh_all
+from outcomes.recompute import outcome_refresh_all
+from outcomes.rules import WEEK12_COMPLETE_DAY
 
 
 def history_import(*, rows: list[Row], progress: bool = False) -> Summary:

@@ -11,7 +11,9 @@ through the same ORM definition (outcomes.rules), and never written by a read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Exists, F, OuterRef, QuerySet
@@ -22,7 +24,7 @@ from careplans.models import CarePlan
 from checkins.models import PainCheckIn
 from outcomes.figures import PlanFigures, figures_of
 from outcomes.models import OutcomeSnapshot
-from outcomes.rules import EXPORT_IDENTITY, PlanOutcomeRow, outcomes_for_plans, zone_todays
+from outcomes.rules import outcomes_for_plans, zone_todays
 
 
 def clinic_outcomes(*, clinic: Clinic) -> QuerySet[OutcomeSnapshot]:
@@ -70,6 +72,21 @@ def outcome_figures(*, plans: Sequence[CarePlan]) -> dict[int, PlanFigures]:
 def plan_outcome(*, plan: CarePlan) -> PlanFigures:
     """One plan's figures, as ``outcome_figures`` (``plan`` with its patient loaded)."""
     return outcome_figures(plans=[plan])[plan.pk]
+
+
+#: The export's columns before the figures: who and which plan.
+EXPORT_IDENTITY = ("clinic", "patient_email", "plan_title", "plan_start")
+
+
+@dataclass(frozen=True)
+class PlanOutcomeRow:
+    """One exported plan: ``identity`` keyed by EXPORT_IDENTITY, ``figures`` by OutcomeSnapshot.FIGURES."""
+
+    identity: Mapping[str, Any]
+    figures: Mapping[str, Any]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.identity[name] if name in self.identity else self.figures[name]
 
 
 #: What the export adds to OutcomeSnapshot.FIGURES: the figures as the pages show them.

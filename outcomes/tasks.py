@@ -6,8 +6,8 @@ import logging
 
 from celery import shared_task
 
+from outcomes.recompute import outcome_refresh_all
 from outcomes.refresh import OUTCOME_COALESCE_SECONDS, outcome_pending_take
-from outcomes.rules import outcome_refresh_all
 
 log = logging.getLogger(__name__)
 

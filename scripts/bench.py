@@ -116,8 +116,8 @@ def run_backend(plans: int, repeat: int) -> dict[str, Any]:
     from django.db import connection
 
     from outcomes.models import OutcomeSnapshot
+    from outcomes.recompute import outcome_refresh_all
     from outcomes.report import outcome_report
-    from outcomes.rules import outcome_refresh_all
 
     result: dict[str, Any] = {"vendor": connection.vendor, "plans": plans}
     call_command("migrate", verbosity=0)

@@ -58,7 +58,7 @@ def main() -> None:
     seeding._populate(clinic, therapist, args.plans, exercises)
     if not args.no_snapshots:
         # As in production: the nightly run (and each check-in) leaves a fresh snapshot per plan.
-        from outcomes.rules import outcome_refresh_all
+        from outcomes.recompute import outcome_refresh_all
 
         outcome_refresh_all(clinic_ids=[clinic.pk])
     client = Client()

@@ -19,7 +19,7 @@ from alerts.services import alerts_detect
 from careplans.models import CarePlan, PlanStatus
 from checkins.models import PainCheckIn
 from outcomes.models import OutcomeSnapshot
-from outcomes.rules import outcome_refresh_plan
+from outcomes.recompute import outcome_refresh_plan
 from tests.factories import CarePlanFactory, ClinicFactory, PatientFactory, TherapistFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from alerts.services import alerts_detect, alerts_digest_send, digest_clinics
 from careplans.models import PlanStatus
 from checkins.models import PainCheckIn
 from outcomes.models import OutcomeSnapshot
-from outcomes.rules import outcome_refresh_plan
+from outcomes.recompute import outcome_refresh_plan
 from tests.factories import CarePlanFactory, PainCheckInFactory, PatientFactory
 from tests.helpers import bulk_patients
 

@@ -16,7 +16,7 @@ from audit.models import AuditEvent
 from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanStatus
 from checkins.models import PainCheckIn
 from library.models import Exercise
-from outcomes.rules import outcome_refresh_all
+from outcomes.recompute import outcome_refresh_all
 from tests.factories import ExerciseFactory
 from tests.helpers import as_user
 

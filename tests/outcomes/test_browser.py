@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from checkins.models import PainCheckIn
-from outcomes.rules import outcome_refresh_all
+from outcomes.recompute import outcome_refresh_all
 from tests.factories import PASSWORD, CarePlanFactory, PatientFactory, TherapistFactory
 
 pytestmark = pytest.mark.browser

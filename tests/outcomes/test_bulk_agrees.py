@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from careplans.models import CarePlan
 from outcomes.models import OutcomeSnapshot
-from outcomes.rules import outcome_refresh_all, outcome_refresh_plan, outcomes_for_plans
+from outcomes.recompute import outcome_refresh_all, outcome_refresh_plan
+from outcomes.rules import outcomes_for_plans
 from outcomes.selectors import outcome_export_rows
 from tests.outcomes.conftest import BACKENDS, plan_with_history
 from tests.outcomes.oracle import Outcome, outcome_from_readings

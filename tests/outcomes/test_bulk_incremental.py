@@ -15,7 +15,7 @@ from alerts.selectors import attention_list
 from careplans.models import CarePlan
 from checkins.models import PainCheckIn
 from outcomes.models import OutcomeSnapshot
-from outcomes.rules import outcome_refresh_all
+from outcomes.recompute import outcome_refresh_all
 from tests.factories import CarePlanFactory, PatientFactory
 from tests.outcomes.oracle import outcome_from_readings
 
@@ -232,7 +232,7 @@ def test_recompute_when_the_latest_checkin_stays_agrees_with_the_rules(
 @pytest.mark.parametrize("edited", [1, 12])
 def test_a_few_or_many_changed_snapshots_agree_with_the_rules(edited: int) -> None:
     # On PostgreSQL a few changed snapshots are recomputed plan by plan, many by a second
-    # pass over the check-ins (outcomes.rules.RECHECK_SHARE): both write the rules' figures.
+    # pass over the check-ins (outcomes.recompute.RECHECK_SHARE): both write the rules' figures.
     plans = [_plan() for _ in range(12)]
     for plan in plans:
         _put(plan, {1: 7, 3: 6, 9: 5, 20: 5, 33: 4, 36: 4})

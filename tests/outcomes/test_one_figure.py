@@ -21,7 +21,7 @@ from django.test import Client
 from django.urls import reverse
 
 from checkins.figures import nprs_text
-from outcomes.rules import outcome_refresh_all
+from outcomes.recompute import outcome_refresh_all
 from tests.conftest import login
 from tests.helpers import history, make_plan
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from outcomes.rules import outcome_refresh_all
+from outcomes.recompute import outcome_refresh_all
 from tests.factories import PASSWORD, PatientFactory, TherapistFactory
 from tests.helpers import history, make_plan
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from careplans.models import PlanStatus
 from checkins.models import PainCheckIn
-from outcomes.rules import outcome_refresh_all
+from outcomes.recompute import outcome_refresh_all
 from tests.conftest import login
 from tests.factories import CarePlanFactory, PatientFactory, TherapistFactory
 

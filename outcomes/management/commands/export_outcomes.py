@@ -35,8 +35,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import Clinic
 from audit.services import audit_log
 from outcomes.models import OutcomeSnapshot
-from outcomes.rules import EXPORT_IDENTITY, PlanOutcomeRow, outcome_refresh_all
-from outcomes.selectors import SHOWN_FIGURES, outcome_export_rows
+from outcomes.recompute import outcome_refresh_all
+from outcomes.selectors import EXPORT_IDENTITY, SHOWN_FIGURES, PlanOutcomeRow, outcome_export_rows
 from portal.spreadsheet import SpreadsheetWriter, TextSink
 
 FIELDS = [*EXPORT_IDENTITY, *OutcomeSnapshot.FIGURES, *SHOWN_FIGURES]

@@ -14,8 +14,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Clinic
+from outcomes.recompute import outcome_refresh_all
 from outcomes.report import GroupFigures, OutcomeReport, outcome_report
-from outcomes.rules import outcome_refresh_all
 
 
 def _round(value: float | None) -> float | None:

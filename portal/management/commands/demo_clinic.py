@@ -16,7 +16,7 @@ from careplans.services import careplan_activate, careplan_create, careplan_end
 from checkins.models import PainCheckIn, Side
 from library.models import PlanTemplate
 from library.services import LOW_BACK_TEMPLATE_NAME, library_load
-from outcomes.rules import outcome_refresh_all
+from outcomes.recompute import outcome_refresh_all
 
 PASSWORD = "plinth-demo-2026"
 

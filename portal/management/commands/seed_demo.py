@@ -32,7 +32,7 @@ from tqdm import tqdm
 from accounts.models import Clinic, Patient, Therapist, User
 from careplans.models import CarePlan, PlanStatus
 from checkins.models import PainCheckIn, Side
-from outcomes.rules import outcome_refresh_all
+from outcomes.recompute import outcome_refresh_all
 
 CLINIC_NAMES = [
     "Harbour Physiotherapy",
