@@ -13,6 +13,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -35,7 +36,7 @@ from audit.selectors import clinic_audit_events
 from audit.services import audit_read
 from portal.access import client_ip
 from portal.errors import DomainError
-from portal.pages import form_error
+from portal.pages import form_error, redirect_back
 
 
 @therapist_required
@@ -76,7 +77,8 @@ def patient_invitation_resend(request: HttpRequest, patient_id: int) -> HttpResp
         messages.error(request, exc.message)
     else:
         messages.success(request, f"A new invitation link is on its way to {patient.user.email}.")
-    return redirect("patient-plans", patient_id=patient.pk)
+    # Back to the page it was sent from (the record or the plans page), else the plans page.
+    return redirect_back(request, reverse("patient-plans", args=[patient.pk]))
 
 
 # --- invitations (anyone with the link) ----------------------------------------
