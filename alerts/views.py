@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -56,12 +56,13 @@ def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
             form_error(form, exc)
     if not is_htmx(request):
         if form.errors:
-            messages.error(request, " ".join(" ".join(errors) for errors in form.errors.values()))
+            reasons = [str(error) for errors in form.errors.values() for error in errors]
+            messages.error(request, "Not acknowledged: " + " ".join(reasons))
         else:
             messages.success(request, f"Alert acknowledged for {alert.patient.user.full_name}.")
         return redirect_back(request, reverse("patient-record", args=[alert.patient_id]))
     shown_on = "attention" if form.cleaned_data.get("shown_on") == "attention" else "record"
-    context = {
+    context: dict[str, Any] = {
         "alert": alert,
         "form": form if form.errors else None,
         "focus_alert": not form.errors,
