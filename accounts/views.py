@@ -34,7 +34,7 @@ from accounts.services import (
 )
 from accounts.tokens import api_token_create, api_token_revoke, tokens_for
 from audit.models import AuditEvent
-from audit.presentation import Change, action_words, entry_changes
+from audit.presentation import Change, action_words, entry_changes, entry_notes
 from audit.selectors import clinic_audit_events
 from audit.services import audit_read
 from portal.access import client_ip
@@ -152,6 +152,7 @@ class AuditRow:
     event: AuditEvent
     words: str
     changes: list[Change]
+    notes: list[tuple[str, str]]
 
 
 NEW_KEY_SESSION = "plinth_new_api_token"
@@ -264,7 +265,8 @@ def audit_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     rows = [
-        AuditRow(event, action_words(event.action), entry_changes(event.data)) for event in page.object_list
+        AuditRow(event, action_words(event.action), entry_changes(event.data), entry_notes(event.data))
+        for event in page.object_list
     ]
     return render(
         request,

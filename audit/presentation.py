@@ -121,6 +121,18 @@ def _words(value: Any) -> str:
     return str(value)
 
 
+#: What an entry's data says in words of its own, shown beside its changes: the note of an
+#: acknowledged alert, the reason a plan ended.
+NOTE_KEYS: dict[str, str] = {"note": "note", "reason": "reason"}
+
+
+def entry_notes(data: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The (label, text) of the ``NOTE_KEYS`` an entry's ``data`` has, non-empty; [] when none."""
+    if not isinstance(data, dict):
+        return []
+    return [(label, str(data[key])) for key, label in NOTE_KEYS.items() if data.get(key)]
+
+
 def entry_changes(data: dict[str, Any] | None) -> list[Change]:
     """The values an audit entry's ``data`` changed, in the order written: [] when it names none.
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts.models import Clinic
 from audit.models import AuditEvent
-from audit.presentation import ACTION_WORDS, Change, action_words, entry_changes
+from audit.presentation import ACTION_WORDS, Change, action_words, entry_changes, entry_notes
 from audit.services import PATIENT_OF
 from careplans.services import ENDED_STATUSES
 from library.models import ExerciseStatus
@@ -86,6 +86,12 @@ def test_entry_changes_reads_each_shape_the_services_write(
     data: dict[str, Any], expected: list[Change]
 ) -> None:
     assert entry_changes(data) == expected
+
+
+def test_entry_notes_are_the_note_and_the_reason() -> None:
+    assert entry_notes({"kind": "red_flag", "note": "Phoned"}) == [("note", "Phoned")]
+    assert entry_notes({"reason": "Recovered", "note": ""}) == [("reason", "Recovered")]
+    assert entry_notes({"kind": "red_flag"}) == []
 
 
 def _events(personas: Any, n: int, at: datetime) -> None:

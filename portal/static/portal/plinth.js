@@ -213,7 +213,7 @@ function zonePicker(picker) {
     }
     select.replaceChildren(...kept);
     select.value = chosen;
-    status.textContent = query ? `${count} time zone${count === 1 ? "" : "s"} match “${search.value.trim()}”.` : "";
+    status.textContent = query ? `${count} time zone${count === 1 ? " matches" : "s match"} “${search.value.trim()}”.` : "";
     return first;
   }
 
