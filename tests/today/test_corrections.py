@@ -20,7 +20,7 @@ from alerts.models import Alert, AlertKind
 from audit.models import AuditEvent
 from checkins.models import PainCheckIn
 from outcomes.models import OutcomeSnapshot
-from portal.errors import DomainError
+from portal.errors import DomainError, RateLimited
 from tests.conftest import login
 from tests.factories import PainCheckInFactory
 from tests.helpers import make_plan
@@ -290,3 +290,14 @@ def test_patch_of_someone_elses_checkin_is_404(personas: Any, who: str) -> None:
     assert response.status_code == 404
     checkin.refresh_from_db()
     assert checkin.nprs == 7
+
+
+def test_corrections_count_against_the_checkin_rate_limit(personas: Any, settings: Any) -> None:
+    settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "checkin": (2, 60)}
+    checkin = _checkin(personas, 0, nprs=5)
+    for nprs in (4, 3):
+        checkin_correct(patient=personas.patient_a, checkin_id=checkin.pk, changes={"nprs": nprs})
+    with pytest.raises(RateLimited):
+        checkin_correct(patient=personas.patient_a, checkin_id=checkin.pk, changes={"nprs": 2})
+    checkin.refresh_from_db()
+    assert checkin.nprs == 3
