@@ -92,6 +92,26 @@ def answer_day(
     return day
 
 
+#: A patient may correct a check-in of the last CORRECTION_DAYS local days (issue 15): today and
+#: the two days before it, in their own calendar; an older check-in is read-only.
+CORRECTION_DAYS = 3
+
+
+#: The DomainError code of a correction to a check-in older than that.
+CHECKIN_TOO_OLD = "checkin_too_old"
+
+
+def corrections_since(*, patient: Patient, now: datetime | None = None) -> date:
+    """The earliest local date of ``patient`` whose check-in can still be corrected at ``now``
+    (aware; default now): their today minus ``CORRECTION_DAYS - 1`` days."""
+    return patient.local_today(now) - timedelta(days=CORRECTION_DAYS - 1)
+
+
+def correction_open(*, patient: Patient, day: date, now: datetime | None = None) -> bool:
+    """Whether the check-in of ``day`` (a local date of ``patient``) can be corrected at ``now``."""
+    return corrections_since(patient=patient, now=now) <= day <= patient.local_today(now)
+
+
 class LocalDateField(forms.DateField):
     """The hidden local date a page was rendered for: ISO 8601 (YYYY-MM-DD) only."""
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.models import Clinic, Invitation, Patient
 from accounts.services import token_hash
@@ -46,3 +49,34 @@ def invitation_for_token(*, token: str) -> Invitation | None:
 def pending_invitation(*, patient: Patient) -> Invitation | None:
     """The patient's most recent invitation, in whatever state (used, expired, live), or None."""
     return patient.invitations.order_by("-created_at").first()
+
+
+@dataclass(frozen=True)
+class InvitationStatus:
+    """Where a patient's account stands, for the therapist: ``state`` and the latest link, if any.
+
+    ``state``: "accepted" (a password is set), "pending" (a live link waits to be used),
+    "expired" (no live link: the last one expired, or was purged after it did) or "closed"
+    (the account is deactivated).
+    """
+
+    state: str
+    invitation: Invitation | None
+
+    @property
+    def can_resend(self) -> bool:
+        """Whether accounts.services.invitation_resend would send a new link (not joined, not closed)."""
+        return self.state in ("pending", "expired")
+
+
+def invitation_status(*, patient: Patient) -> InvitationStatus:
+    """The patient's account state and latest invitation (one query; the user must be loaded)."""
+    invitation = pending_invitation(patient=patient)
+    user = patient.user
+    if not user.is_active:
+        return InvitationStatus("closed", invitation)
+    if user.has_usable_password() or (invitation is not None and invitation.used_at is not None):
+        return InvitationStatus("accepted", invitation)
+    if invitation is not None and invitation.expires_at > timezone.now():
+        return InvitationStatus("pending", invitation)
+    return InvitationStatus("expired", invitation)

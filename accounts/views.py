@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -13,7 +15,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -31,11 +33,13 @@ from accounts.services import (
     patient_invite,
 )
 from accounts.tokens import api_token_create, api_token_revoke, tokens_for
+from audit.models import AuditEvent
+from audit.presentation import Change, action_words, entry_changes, entry_notes
 from audit.selectors import clinic_audit_events
 from audit.services import audit_read
 from portal.access import client_ip
 from portal.errors import DomainError
-from portal.pages import form_error
+from portal.pages import form_error, redirect_back
 
 
 @therapist_required
@@ -76,7 +80,8 @@ def patient_invitation_resend(request: HttpRequest, patient_id: int) -> HttpResp
         messages.error(request, exc.message)
     else:
         messages.success(request, f"A new invitation link is on its way to {patient.user.email}.")
-    return redirect("patient-plans", patient_id=patient.pk)
+    # Back to the page it was sent from (the record or the plans page), else the plans page.
+    return redirect_back(request, reverse("patient-plans", args=[patient.pk]))
 
 
 # --- invitations (anyone with the link) ----------------------------------------
@@ -138,6 +143,16 @@ def invitation_request(request: HttpRequest) -> HttpResponse:
 
 
 AUDIT_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One entry of the audit page: the entry, its action in words, and the values it changed."""
+
+    event: AuditEvent
+    words: str
+    changes: list[Change]
+    notes: list[tuple[str, str]]
 
 
 NEW_KEY_SESSION = "plinth_new_api_token"
@@ -221,15 +236,21 @@ class AuditSearchForm(forms.Form):
 @therapist_required
 @require_GET
 def audit_search(request: HttpRequest) -> HttpResponse:
-    """The clinic's audit trail, searchable by patient and date range (newest first)."""
+    """The clinic's audit trail, searchable by patient and date range (newest first).
+
+    Times, and the dates searched, are the clinic's (its time zone); each entry's action is
+    in words (audit.presentation) with the values before and after where it keeps them.
+    A fixed number of queries whatever the page shows.
+    """
     therapist = therapist_of(request)
-    form = AuditSearchForm(request.GET or None, clinic=therapist.clinic)
-    events = clinic_audit_events(clinic=therapist.clinic)
+    clinic = therapist.clinic
+    form = AuditSearchForm(request.GET or None, clinic=clinic)
+    events = clinic_audit_events(clinic=clinic)
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         if data.get("patient"):
             events = events.filter(patient=data["patient"])
-        zone = timezone.get_current_timezone()
+        zone = ZoneInfo(clinic.timezone)
         if data.get("date_from"):
             events = events.filter(at__gte=datetime.combine(data["date_from"], time.min, tzinfo=zone))
         if data.get("date_to"):
@@ -243,9 +264,13 @@ def audit_search(request: HttpRequest) -> HttpResponse:
     audit_read(event.patient for event in page.object_list if event.patient is not None)
     query = request.GET.copy()
     query.pop("page", None)
+    rows = [
+        AuditRow(event, action_words(event.action), entry_changes(event.data), entry_notes(event.data))
+        for event in page.object_list
+    ]
     return render(
         request,
         "accounts/audit_search.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {"form": form, "page": page, "rows": rows, "clinic": clinic, "query": query.urlencode()},
         status=400 if form.is_bound and form.errors else 200,
     )

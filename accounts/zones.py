@@ -129,17 +129,130 @@ def zone_choices() -> list[tuple[str, str]]:
     return [(zone, zone.replace("_", " ")) for zone in zone_names()]
 
 
+# --- the list people choose from ---------------------------------------------------------
+
+#: The zones the time-zone field offers (issue 15): current names (Europe/Kyiv, Asia/Kolkata;
+#: never an alias) of the places most patients and clinics live, at least one per inhabited
+#: UTC offset that a large city keeps. Every other canonical zone is still accepted (a stored
+#: one is shown as the current choice); it is only not listed.
+COMMON_ZONES: tuple[str, ...] = (
+    *("Africa/Abidjan", "Africa/Accra", "Africa/Addis_Ababa", "Africa/Algiers", "Africa/Cairo"),
+    *("Africa/Casablanca", "Africa/Dar_es_Salaam", "Africa/Johannesburg", "Africa/Khartoum"),
+    *("Africa/Kinshasa", "Africa/Lagos", "Africa/Nairobi", "Africa/Tunis"),
+    *("America/Anchorage", "America/Argentina/Buenos_Aires", "America/Asuncion", "America/Bogota"),
+    *("America/Caracas", "America/Chicago", "America/Denver", "America/Edmonton", "America/Guatemala"),
+    *("America/Halifax", "America/Havana", "America/Jamaica", "America/La_Paz", "America/Lima"),
+    *("America/Los_Angeles", "America/Mexico_City", "America/Montevideo", "America/New_York"),
+    *("America/Panama", "America/Phoenix", "America/Puerto_Rico", "America/Regina", "America/Santiago"),
+    *("America/Santo_Domingo", "America/Sao_Paulo", "America/St_Johns", "America/Toronto"),
+    *("America/Vancouver", "America/Winnipeg"),
+    *("Asia/Almaty", "Asia/Amman", "Asia/Baghdad", "Asia/Baku", "Asia/Bangkok", "Asia/Beirut"),
+    *("Asia/Colombo", "Asia/Dhaka", "Asia/Dubai", "Asia/Ho_Chi_Minh", "Asia/Hong_Kong", "Asia/Jakarta"),
+    *("Asia/Jerusalem", "Asia/Kabul", "Asia/Karachi", "Asia/Kathmandu", "Asia/Kolkata"),
+    *("Asia/Kuala_Lumpur", "Asia/Kuwait", "Asia/Manila", "Asia/Novosibirsk", "Asia/Qatar", "Asia/Riyadh"),
+    *("Asia/Seoul", "Asia/Shanghai", "Asia/Singapore", "Asia/Taipei", "Asia/Tashkent", "Asia/Tbilisi"),
+    *("Asia/Tehran", "Asia/Tokyo", "Asia/Vladivostok", "Asia/Yangon", "Asia/Yekaterinburg", "Asia/Yerevan"),
+    *("Atlantic/Azores", "Atlantic/Canary", "Atlantic/Cape_Verde", "Atlantic/Reykjavik"),
+    *("Australia/Adelaide", "Australia/Brisbane", "Australia/Darwin", "Australia/Hobart"),
+    *("Australia/Melbourne", "Australia/Perth", "Australia/Sydney"),
+    *("Europe/Amsterdam", "Europe/Athens", "Europe/Belgrade", "Europe/Berlin", "Europe/Brussels"),
+    *("Europe/Bucharest", "Europe/Budapest", "Europe/Copenhagen", "Europe/Dublin", "Europe/Helsinki"),
+    *("Europe/Istanbul", "Europe/Kyiv", "Europe/Lisbon", "Europe/London", "Europe/Madrid", "Europe/Minsk"),
+    *("Europe/Moscow", "Europe/Oslo", "Europe/Paris", "Europe/Prague", "Europe/Riga", "Europe/Rome"),
+    *("Europe/Sofia", "Europe/Stockholm", "Europe/Tallinn", "Europe/Vienna", "Europe/Vilnius"),
+    *("Europe/Warsaw", "Europe/Zurich"),
+    *("Indian/Maldives", "Indian/Mauritius"),
+    *("Pacific/Auckland", "Pacific/Chatham", "Pacific/Fiji", "Pacific/Guam", "Pacific/Honolulu"),
+    *("Pacific/Port_Moresby", "Pacific/Tongatapu"),
+    "Etc/UTC",
+)
+
+
+#: The select's groups, in the order shown, by a zone name's first part.
+ZONE_REGIONS: dict[str, str] = {
+    "Africa": "Africa",
+    "America": "Americas",
+    "Asia": "Asia",
+    "Atlantic": "Atlantic",
+    "Australia": "Australia and Pacific",
+    "Pacific": "Australia and Pacific",
+    "Europe": "Europe",
+    "Indian": "Indian Ocean",
+    "Etc": "Universal time",
+}
+
+
+@cache
+def _countries() -> dict[str, str]:
+    """Zone name -> country name, from zone.tab and iso3166.tab (a zone of one country only)."""
+    names = {
+        parts[0]: parts[1]
+        for line in _zone_file("iso3166.tab").splitlines()
+        if not line.startswith("#") and len(parts := line.split("\t")) >= 2
+    }
+    return {
+        parts[2]: names.get(parts[0], parts[0])
+        for line in _zone_file("zone.tab").splitlines()
+        if not line.startswith("#") and len(parts := line.split("\t")) >= 3
+    }
+
+
+def _offset(zone: str, now: datetime) -> str:
+    delta = now.astimezone(zoneinfo.ZoneInfo(zone)).utcoffset()
+    minutes = int(delta.total_seconds() // 60) if delta is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def zone_label(zone: str, *, now: datetime | None = None) -> str:
+    """A zone in words: "Paris, France · UTC+01:00" (its offset at ``now``, default now), the
+    country left out where it is the city's own name ("Singapore · UTC+08:00"); Etc/UTC is
+    "UTC, Coordinated Universal Time". The city is the name's last part, the country the tz
+    database's (zone.tab, iso3166.tab)."""
+    if zone == "Etc/UTC":
+        return "UTC, Coordinated Universal Time"
+    now = now or datetime.now(zoneinfo.ZoneInfo("Etc/UTC"))
+    city = zone.rsplit("/", 1)[-1].replace("_", " ")
+    country = _countries().get(zone)
+    place = f"{city}, {country}" if country and country != city else city
+    return f"{place} · {_offset(zone, now)}"
+
+
+def common_zone_choices(*, now: datetime | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``COMMON_ZONES`` for a select, grouped by region (``ZONE_REGIONS``), each group by city.
+
+    ``[(region, [(zone, zone_label(zone)), ...]), ...]``: Django renders each group as an
+    ``<optgroup>``. Offsets are those at ``now`` (default now), so summer time shows.
+    """
+    groups: dict[str, list[tuple[str, str]]] = {region: [] for region in dict.fromkeys(ZONE_REGIONS.values())}
+    for zone in COMMON_ZONES:
+        groups[ZONE_REGIONS[zone.split("/", 1)[0]]].append((zone, zone_label(zone, now=now)))
+    return [(region, sorted(zones, key=lambda pair: pair[1])) for region, zones in groups.items() if zones]
+
+
+class ZoneSelect(forms.Select):
+    """The grouped select, with a search box above it that plinth.js shows and drives (hidden,
+    and not needed, without JavaScript: the select works on its own)."""
+
+    template_name = "accounts/widgets/zone_select.html"
+
+
 class TimeZoneFormField(forms.ChoiceField):
-    """A select of :func:`zone_choices` that accepts aliases and stores their canonical name.
+    """A grouped select of :func:`common_zone_choices` that accepts any known zone or alias and
+    stores its canonical name.
 
     It always shows and keeps the current value: the form's initial value, canonicalised,
-    is the selected option; one missing from the list (a name the tz database dropped)
-    is added as an option and accepted unchanged, so saving a form that leaves the zone
-    alone never moves the person to the first option.
+    is the selected option; one missing from the common list (a zone not listed, or a name
+    the tz database dropped) is offered first, as "Current", and accepted unchanged, so
+    saving a form that leaves the zone alone never moves the person to another option.
+    Any other canonical zone or alias sent is accepted too (zone_canonical); anything else
+    is refused.
     """
 
+    widget = ZoneSelect
+
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("choices", zone_choices)
+        kwargs.setdefault("choices", common_zone_choices)
         # A model field passes its own choices-related arguments; a select needs none of them.
         for unused in ("max_length", "empty_value", "min_length"):
             kwargs.pop(unused, None)
@@ -148,15 +261,27 @@ class TimeZoneFormField(forms.ChoiceField):
 
     def get_bound_field(self, form: forms.BaseForm, field_name: str) -> forms.BoundField:
         current = form.get_initial_for_field(self, field_name)
+        sent = form.data.get(form.add_prefix(field_name)) if form.is_bound else None
         if isinstance(current, str) and current:
             self._keep(zone_or_unchanged(current))
+        if isinstance(sent, str) and sent.strip():
+            # A valid zone sent that the list lacks stays selected when the form comes back.
+            self._offer(zone_or_unchanged(sent))
         return super().get_bound_field(form, field_name)
 
     def _keep(self, current: str) -> None:
-        if current in _canonical_set() or current == self._kept:
+        if current in COMMON_ZONES or current == self._kept:
             return
         self._kept = current
-        self.choices = [(current, f"{current} (current)"), *zone_choices()]
+        self._offer(current)
+
+    def _offer(self, zone: str) -> None:
+        listed = {value for _, group in common_zone_choices() for value, _ in group}
+        if zone in listed or not (zone == self._kept or zone in _canonical_set()):
+            return
+        label = zone_label(zone) if zone in _canonical_set() else zone.replace("_", " ")
+        current = [(zone, f"{label} (current)")]
+        self.choices = [("Current", current), *common_zone_choices()]
 
     def prepare_value(self, value: Any) -> Any:
         return zone_or_unchanged(value)
@@ -166,7 +291,7 @@ class TimeZoneFormField(forms.ChoiceField):
         return str(zone_or_unchanged(text))
 
     def validate(self, value: Any) -> None:
-        if value and value == self._kept:
+        if value and (value == self._kept or value in _canonical_set()):
             return
         super().validate(value)
 

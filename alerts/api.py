@@ -16,9 +16,16 @@ from rest_framework.response import Response
 from accounts.access import ScopedLookupMixin, therapist_for, user_of
 from alerts.models import Alert, AlertKind
 from alerts.selectors import clinic_alerts
-from alerts.services import alert_acknowledge
+from alerts.services import ACK_NOTE_MAX, alert_acknowledge
 from portal.access import client_ip
-from portal.api.common import MAX_ID, StrictQueryParamsMixin, list_errors, read_errors, write_errors
+from portal.api.common import (
+    MAX_ID,
+    StrictQueryParamsMixin,
+    StrictSerializer,
+    list_errors,
+    read_errors,
+    write_errors,
+)
 from portal.api.filters import ApiFilterSet
 
 
@@ -40,9 +47,20 @@ class AlertSerializer(serializers.ModelSerializer[Alert]):
             "cleared_at",
             "acknowledged_at",
             "acknowledged_by",
+            "acknowledged_note",
             "is_open",
         ]
         read_only_fields = fields
+
+
+class AlertAcknowledgeInput(StrictSerializer):
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=ACK_NOTE_MAX,
+        help_text=f"What was done about the alert (optional, at most {ACK_NOTE_MAX} characters).",
+    )
 
 
 class AlertFilter(ApiFilterSet):
@@ -79,12 +97,20 @@ class AlertViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyM
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
-        summary="Acknowledge an alert (therapists of its clinic); repeating it is harmless",
-        request=None,
+        summary="Acknowledge an alert, with an optional note (therapists of its clinic)",
+        description=(
+            "Records who acknowledged the alert, when, and the note of what was done. A second "
+            "acknowledgement changes nothing: the first one, and its note, stand."
+        ),
+        request=AlertAcknowledgeInput,
         responses={200: AlertSerializer, **write_errors()},
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         alert = cast(Alert, self.get_object())
-        alert = alert_acknowledge(alert=alert, by=user_of(request), ip=client_ip(request))
+        data = AlertAcknowledgeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = alert_acknowledge(
+            alert=alert, by=user_of(request), note=data.validated_data["note"], ip=client_ip(request)
+        )
         return Response(AlertSerializer(alert).data)

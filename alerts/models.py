@@ -37,6 +37,8 @@ class Alert(models.Model):
     acknowledged_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # What the therapist did about it, in a line or two (optional): "Phoned; GP visit booked".
+    acknowledged_note = models.CharField("what was done", max_length=500, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -99,10 +99,14 @@ class Pain:
 def _snapshot_stale() -> Q:
     """A plan whose outcome snapshot does not reflect its check-ins: none yet, or older than one.
 
-    The snapshot is refreshed after each check-in (on commit) and nightly; until
-    that has run, the check-ins decide.
+    The snapshot is refreshed after each check-in or correction (on commit) and
+    nightly; until that has run, the check-ins decide.
     """
-    newer = PainCheckIn.objects.filter(plan=OuterRef("pk"), received_at__gt=OuterRef("outcome__computed_at"))
+    computed = OuterRef("outcome__computed_at")
+    # A check-in corrected since (today.corrections) counts as new: its figures changed.
+    newer = PainCheckIn.objects.filter(
+        Q(received_at__gt=computed) | Q(corrected_at__gt=computed), plan=OuterRef("pk")
+    )
     return Q(outcome__isnull=True) | Q(Exists(newer))
 
 

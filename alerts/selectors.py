@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import F, QuerySet
@@ -11,15 +12,16 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Clinic
+from accounts.models import Clinic, Patient
 from accounts.selectors import clinic_patients
 from accounts.zones import local_now_by_zone
 from alerts import rules as alert_rules
 from alerts.attention_cache import attention_cached
-from alerts.models import Alert
+from alerts.models import Alert, AlertKind
 from audit.services import audit_read
 from careplans.adherence import TodayByZone, adherence_by_plan
 from careplans.selectors import clinic_plans
+from portal.pages import mailto
 
 
 def clinic_alerts(*, clinic: Clinic) -> QuerySet[Alert]:
@@ -37,7 +39,30 @@ def alert_for_clinic(*, clinic: Clinic, alert_id: int) -> Alert:
     return alert
 
 
+def open_alert_count(*, clinic: Clinic, patient: Patient | None = None) -> int:
+    """How many alerts are not yet acknowledged: of ``patient`` (of ``clinic``), or of all ``clinic``'s.
+
+    The number an alert box shows (the record's open alerts, the attention list's);
+    one query.
+    """
+    alerts = clinic_alerts(clinic=clinic).filter(acknowledged_at__isnull=True)
+    return (alerts if patient is None else alerts.filter(patient=patient)).count()
+
+
 # --- today's attention list ----------------------------------------------------
+
+
+def _acknowledgeable(*, clinic: Clinic) -> QuerySet[Alert]:
+    """The alerts the attention list offers to acknowledge: open red flags (alerts.rules), and
+    worsening and silence alerts not yet acknowledged whose episode is still running."""
+    alerts = clinic_alerts(clinic=clinic)
+    running = alerts.filter(
+        kind__in=(AlertKind.WORSENING, AlertKind.SILENCE),
+        acknowledged_at__isnull=True,
+        cleared_at__isnull=True,
+    )
+    return alert_rules.open_red_flags(alerts) | running
+
 
 #: Why a patient needs attention, most urgent first.
 ATTENTION_RANK: dict[str, int] = {"red_flag": 0, "worsening": 1, "silence": 2, "adherence": 3}
@@ -49,6 +74,8 @@ class AttentionReason:
     text: str
     # Within a kind, a larger weight is more urgent (older alert, bigger rise, longer silence).
     weight: float = 0.0
+    # The open (unacknowledged) alert behind the reason, which the list offers to acknowledge.
+    alert_id: int | None = None
 
     @property
     def rank(self) -> int:
@@ -59,11 +86,17 @@ class AttentionReason:
 class AttentionRow:
     patient_id: int
     name: str
+    email: str = ""
     reasons: list[AttentionReason] = field(default_factory=list)
 
     @property
     def url(self) -> str:
         return reverse("patient-record", args=[self.patient_id])
+
+    @property
+    def message_url(self) -> str:
+        """A ``mailto:`` link to the patient (Plinth has no messaging of its own); "" without an email."""
+        return mailto(self.email, subject="About your care plan") if self.email else ""
 
     @property
     def top(self) -> AttentionReason:
@@ -84,11 +117,13 @@ ATTENTION_PAGE_SIZE = 50
 
 @dataclass(frozen=True)
 class Attention:
-    """Who needs attention: the rows shown (most urgent first) out of ``total`` patients."""
+    """Who needs attention: the rows shown (most urgent first) out of ``total`` patients, and how
+    many open alerts the whole list (every page) offers to acknowledge."""
 
     rows: list[AttentionRow]
     total: int
     page: Page[AttentionRow] | None = None  # the full attention page's page, when paginated
+    to_acknowledge: int = 0
 
     @property
     def more(self) -> int:
@@ -106,20 +141,39 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
     """
     rows: dict[int, AttentionRow] = {}
 
-    def row_for(patient_id: int, name: str) -> AttentionRow:
+    def row_for(patient_id: int, name: str, email: str) -> AttentionRow:
         if patient_id not in rows:
-            rows[patient_id] = AttentionRow(patient_id, name)
+            rows[patient_id] = AttentionRow(patient_id, name, email)
         return rows[patient_id]
 
+    # One query: the open red flags (a reason each) and the running worsening and silence
+    # alerts, whose ids the reasons of their kind carry so that the list can acknowledge them.
     alerts = (
-        alert_rules.open_red_flags(clinic_alerts(clinic=clinic))
+        _acknowledgeable(clinic=clinic)
         .order_by("opened_at", "id")
-        .values_list("patient_id", "patient__user__full_name", "patient__user__email", "opened_at", "detail")
+        .values_list(
+            "pk",
+            "kind",
+            "patient_id",
+            "patient__user__full_name",
+            "patient__user__email",
+            "opened_at",
+            "detail",
+        )
     )
-    for patient_id, full_name, email, opened_at, detail in alerts:
+    running: dict[tuple[int, str], int] = {}
+    for alert_id, kind, patient_id, full_name, email, opened_at, detail in alerts:
+        if kind != AlertKind.RED_FLAG:
+            running[(patient_id, kind)] = alert_id
+            continue
         age_hours = (now - opened_at).total_seconds() / 3600
-        row_for(patient_id, full_name or email).reasons.append(
-            AttentionReason("red_flag", f"Red flag, not yet acknowledged. {detail}".strip(), weight=age_hours)
+        row_for(patient_id, full_name or email, email).reasons.append(
+            AttentionReason(
+                "red_flag",
+                f"Red flag, not yet acknowledged. {detail}".strip(),
+                weight=age_hours,
+                alert_id=alert_id,
+            )
         )
 
     watched = alert_rules.watched_plans(clinic_plans(clinic=clinic))
@@ -147,18 +201,19 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
         since_days=alert_rules.ADHERENCE_DAYS,
     )
     for plan in plans:
-        name = plan.patient_name or plan.patient_email
+        name, email = plan.patient_name or plan.patient_email, plan.patient_email
         if plan.alert_worsening:  # type: ignore[attr-defined]
             snapshot = alert_rules.Pain(plan.snapshot_baseline, plan.snapshot_current)
             pain = alert_rules.pain_of(plan_id=plan.pk, snapshot=snapshot, stale=stale)
             # A worsening plan has both figures (the rule needs them); 0.0 only satisfies the types.
             base, current = pain.baseline or 0.0, pain.current or 0.0
-            row_for(plan.patient_id, name).reasons.append(
+            row_for(plan.patient_id, name, email).reasons.append(
                 AttentionReason(
                     "worsening",
                     f"Pain worsening: {current:.1f} on average in the latest week of check-ins, "
                     f"{current - base:.1f} points above the baseline of {base:.1f}.",
                     weight=current - base,
+                    alert_id=running.get((plan.patient_id, AlertKind.WORSENING)),
                 )
             )
         if plan.alert_silent:  # type: ignore[attr-defined]
@@ -169,10 +224,14 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
                 if last
                 else f"No check-in yet, {quiet} full days into the plan."
             )
-            row_for(plan.patient_id, name).reasons.append(AttentionReason("silence", text, weight=quiet))
+            row_for(plan.patient_id, name, email).reasons.append(
+                AttentionReason(
+                    "silence", text, weight=quiet, alert_id=running.get((plan.patient_id, AlertKind.SILENCE))
+                )
+            )
         week = adherence.get(plan.pk)
         if week is not None and alert_rules.low_adherence(week):
-            row_for(plan.patient_id, name).reasons.append(
+            row_for(plan.patient_id, name, email).reasons.append(
                 AttentionReason(
                     "adherence",
                     f"Adherence {week.percent}% in the last {alert_rules.ADHERENCE_DAYS} days "
@@ -199,6 +258,20 @@ def _audit_shown(*, clinic: Clinic, rows: list[AttentionRow]) -> None:
         audit_read(clinic_patients(clinic=clinic).filter(pk__in=[row.patient_id for row in rows]))
 
 
+def _attention(ranked: list[AttentionRow], shown: list[AttentionRow], **page: Any) -> Attention:
+    to_acknowledge = sum(1 for row in ranked for reason in row.reasons if reason.alert_id is not None)
+    return Attention(rows=shown, total=len(ranked), to_acknowledge=to_acknowledge, **page)
+
+
+def attention_counts(*, clinic: Clinic, now: datetime | None = None) -> Attention:
+    """The attention list's two numbers (patients, open alerts offered to acknowledge), no rows.
+
+    For the count an acknowledgement updates in place; ranks as ``attention_list`` (its
+    fixed number of queries) and notes nobody as read.
+    """
+    return _attention(_attention_ranked(clinic=clinic, now=now or timezone.now()), [])
+
+
 def attention_top(*, clinic: Clinic, now: datetime | None = None, limit: int = ATTENTION_TOP) -> Attention:
     """The ``limit`` most urgent patients of ``clinic`` today, and how many need attention in all.
 
@@ -209,7 +282,7 @@ def attention_top(*, clinic: Clinic, now: datetime | None = None, limit: int = A
     ranked = _attention_now(clinic=clinic, now=now)
     shown = ranked[:limit]
     _audit_shown(clinic=clinic, rows=shown)
-    return Attention(rows=shown, total=len(ranked))
+    return _attention(ranked, shown)
 
 
 def attention_page(
@@ -228,7 +301,7 @@ def attention_page(
     paginated = Paginator(ranked, per_page).get_page(page)
     shown = list(paginated.object_list)
     _audit_shown(clinic=clinic, rows=shown)
-    return Attention(rows=shown, total=len(ranked), page=paginated)
+    return _attention(ranked, shown, page=paginated)
 
 
 def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[AttentionRow]:
@@ -242,7 +315,7 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
     first), worsening (largest rise first), silence (longest first), adherence
     (lowest first), then by name. Every patient listed is noted as read for the
     audit trail; pages show ``attention_top`` or ``attention_page`` instead.
-    A fixed number of queries whatever the caseload: red flags, stale pain (two),
+    A fixed number of queries whatever the caseload: open alerts, stale pain (two),
     time zones, the active plans with their rule flags, two for adherence, and
     the listed patients for the audit trail.
     """

@@ -22,15 +22,22 @@ from audit.models import AuditEvent
 from audit.services import audit_log
 from careplans.models import CarePlan
 from portal.errors import DomainError
+from portal.validity import max_length_of
+
+#: The longest note an acknowledgement keeps (the model's limit, written once there).
+ACK_NOTE_MAX = max_length_of(Alert, "acknowledged_note")
 
 
-def alert_acknowledge(*, alert: Alert, by: User, ip: str | None = None) -> Alert:
+def alert_acknowledge(*, alert: Alert, by: User, note: str = "", ip: str | None = None) -> Alert:
     """Mark an alert as seen by ``by``, a therapist of its patient's clinic; returns it refreshed.
 
-    Acknowledging twice is harmless: the first acknowledgement (and its one
-    ``alert.acknowledged`` audit entry) stands.
+    ``note``: what was done about it, optional, at most ``ACK_NOTE_MAX`` (500) characters
+    after trimming; stored on the alert and in its ``alert.acknowledged`` audit entry.
+    Acknowledging twice is harmless: the first acknowledgement (its note, and its one
+    audit entry) stands.
 
-    Raises DomainError: not_clinic_therapist (``by`` is not a therapist of the patient's clinic).
+    Raises DomainError: not_clinic_therapist (``by`` is not a therapist of the patient's
+    clinic), too_long (note).
     """
     therapist = getattr(by, "therapist", None)
     if therapist is None or therapist.clinic_id != alert.patient.clinic_id:
@@ -38,13 +45,20 @@ def alert_acknowledge(*, alert: Alert, by: User, ip: str | None = None) -> Alert
             "Only a therapist of this patient's clinic can acknowledge the alert.",
             code="not_clinic_therapist",
         )
+    note = note.strip()
+    if len(note) > ACK_NOTE_MAX:
+        raise DomainError(
+            f"The note can be at most {ACK_NOTE_MAX} characters (it has {len(note)}).",
+            field="note",
+            code="too_long",
+        )
     now = timezone.now()
     with transaction.atomic():
         # A conditional update: two therapists clicking at once record one acknowledgement.
         changed = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
-            acknowledged_at=now, acknowledged_by=by
+            acknowledged_at=now, acknowledged_by=by, acknowledged_note=note
         )
-        alert.refresh_from_db(fields=["acknowledged_at", "acknowledged_by"])
+        alert.refresh_from_db(fields=["acknowledged_at", "acknowledged_by", "acknowledged_note"])
         if changed:
             attention_changed([alert.patient.clinic_id])
             audit_log(
@@ -53,7 +67,7 @@ def alert_acknowledge(*, alert: Alert, by: User, ip: str | None = None) -> Alert
                 obj=alert,
                 patient=alert.patient,
                 ip=ip,
-                data={"kind": alert.kind},
+                data={"kind": alert.kind, "note": note},
             )
     return alert
 

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.core.paginator import Page, Paginator
+from django.db.models import Q
 
 from accounts.models import Patient
+from accounts.selectors import InvitationStatus, invitation_status
 from alerts.models import Alert
 from careplans.adherence import WeekAdherence, weekly_adherence
 from careplans.models import CarePlan, PlanStatus
@@ -20,8 +22,13 @@ from checkins.models import PainCheckIn
 from checkins.trend import pain_points
 from outcomes.figures import PlanFigures
 from outcomes.selectors import plan_outcome
+from portal.pages import mailto
 
 CHECKINS_PER_PAGE = 20
+
+
+#: How many of the latest acknowledged alerts the record lists (with who, when and the note).
+ACKNOWLEDGED_SHOWN = 10
 
 
 def record_plan(patient: Patient) -> CarePlan | None:
@@ -43,10 +50,18 @@ class PatientRecord:
     checkins: Page[PainCheckIn] | None
     open_alerts: list[Alert]
     outcome: PlanFigures | None
+    acknowledged_alerts: list[Alert]
+    account: InvitationStatus
 
     @property
     def week_now(self) -> int | None:
         return self.plan.week_on(self.today) if self.plan else None
+
+    @property
+    def message_url(self) -> str:
+        """A ``mailto:`` link to the patient: Plinth has no messaging of its own ("" without an email)."""
+        email = self.patient.user.email
+        return mailto(email, subject="About your care plan") if email else ""
 
 
 def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRecord:
@@ -57,17 +72,26 @@ def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRe
     The outcome (``outcomes.selectors.plan_outcome``) is the one the caseload, the
     patient's progress page and the API show, and the chart's dashed line is its
     baseline (none while it forms). ``today`` is the patient's local date.
-    Without a plan, only the open alerts.
+    Without a plan, only the alerts (open, and the ``ACKNOWLEDGED_SHOWN`` latest
+    acknowledged) and the account's invitation state.
     """
     today = patient.local_today()
     plan = record_plan(patient)
-    open_alerts = list(
-        Alert.objects.filter(patient=patient, acknowledged_at__isnull=True)
-        .select_related("checkin", "patient__clinic")
-        .order_by("opened_at", "id")
+    # One query: the open alerts and the latest acknowledged ones (a subquery picks those).
+    alerts = Alert.objects.filter(patient=patient)
+    latest_acknowledged = alerts.filter(acknowledged_at__isnull=False).order_by("-acknowledged_at", "-id")
+    shown = list(
+        alerts.filter(
+            Q(acknowledged_at__isnull=True) | Q(pk__in=latest_acknowledged.values("pk")[:ACKNOWLEDGED_SHOWN])
+        ).select_related("checkin", "patient__clinic", "acknowledged_by")
     )
+    open_alerts = sorted((a for a in shown if a.is_open), key=lambda a: (a.opened_at, a.pk))
+    acknowledged = sorted(
+        (a for a in shown if not a.is_open), key=lambda a: (a.acknowledged_at, a.pk), reverse=True
+    )
+    account = invitation_status(patient=patient)
     if plan is None:
-        return PatientRecord(patient, None, today, None, [], None, open_alerts, None)
+        return PatientRecord(patient, None, today, None, [], None, open_alerts, None, acknowledged, account)
     plan.patient = patient
     plan_checkins = PainCheckIn.objects.filter(plan=plan)
     points = pain_points(plan_checkins)
@@ -91,4 +115,6 @@ def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRe
         checkins=checkins,
         open_alerts=open_alerts,
         outcome=outcome,
+        acknowledged_alerts=acknowledged,
+        account=account,
     )

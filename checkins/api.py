@@ -49,8 +49,12 @@ class CheckInSerializer(serializers.ModelSerializer[PainCheckIn]):
             "has_red_flag",
             "note",
             "received_at",
+            "corrected_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "corrected_at": {"help_text": "When the patient last corrected it (null: as first sent)."}
+        }
 
 
 class CheckInStoredSerializer(CheckInSerializer):

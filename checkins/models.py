@@ -44,6 +44,8 @@ class PainCheckIn(models.Model):
     flag_weight_loss = models.BooleanField(default=False, verbose_name="unexplained weight loss")
     note = models.TextField(blank=True, max_length=2000)
     received_at = models.DateTimeField(default=tz.now)
+    # When the patient last corrected it (today.corrections); None: as first sent that day.
+    corrected_at = models.DateTimeField(null=True, blank=True)
 
     RED_FLAG_FIELDS: ClassVar[tuple[str, ...]] = (
         "flag_leg_weakness",

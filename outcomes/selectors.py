@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Clinic, Patient
@@ -33,9 +33,12 @@ def clinic_outcomes(*, clinic: Clinic) -> QuerySet[OutcomeSnapshot]:
 
 
 def _overtaken() -> Exists:
-    """On a snapshot: a check-in of its plan was received after the snapshot's figures were written."""
+    """On a snapshot: a check-in of its plan was received or corrected after its figures were written."""
+    computed = OuterRef("computed_at")
     return Exists(
-        PainCheckIn.objects.filter(plan=OuterRef("plan_id"), received_at__gt=OuterRef("computed_at"))
+        PainCheckIn.objects.filter(
+            Q(received_at__gt=computed) | Q(corrected_at__gt=computed), plan=OuterRef("plan_id")
+        )
     )
 
 

@@ -12,30 +12,34 @@ from typing import Any
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import patient_for
-from accounts.localday import ANSWER_GRACE
+from accounts.localday import ANSWER_GRACE, CORRECTION_DAYS
 from accounts.models import Patient
 from audit.services import audit_log
-from checkins.api import CheckInStoredSerializer
+from checkins.api import CheckInSerializer, CheckInStoredSerializer
 from checkins.models import NPRS_MAX, NPRS_MIN, Side
 from portal.access import client_ip
 from portal.api.common import (
+    FORBIDDEN,
     INVALID,
+    NOT_FOUND,
     RATE_LIMITED,
     UNAUTHENTICATED,
     ErrorSerializer,
     StrictQueryParamsMixin,
     StrictSerializer,
+    parse_id,
     read_errors,
 )
 from portal.api.fields import StrictBooleanField, StrictIntegerField
+from today.corrections import checkin_correct
 from today.export import patient_export
 from today.forms import DATE_KEYS
 from today.services import NOTE_MAX, checkin_submit
@@ -199,3 +203,94 @@ class MeExportView(StrictQueryParamsMixin, APIView):
         response = Response(patient_export(patient=patient))
         response["Content-Disposition"] = 'attachment; filename="plinth-my-data.json"'
         return response
+
+
+# --- correcting a recent check-in ------------------------------------------------------
+
+
+class CheckInCorrectSerializer(StrictSerializer):
+    """The answers to change, each optional; the day of a check-in never moves."""
+
+    nprs = StrictIntegerField(
+        required=False,
+        min_value=NPRS_MIN,
+        max_value=NPRS_MAX,
+        help_text=f"Pain on the {NPRS_MIN}-{NPRS_MAX} Numeric Pain Rating Scale (LOINC 72514-3).",
+        error_messages={
+            "null": f"Pain ({NPRS_MIN}-{NPRS_MAX}) cannot be empty.",
+            "min_value": f"Must be from {NPRS_MIN} to {NPRS_MAX}.",
+            "max_value": f"Must be from {NPRS_MIN} to {NPRS_MAX}.",
+        },
+    )
+    side = serializers.ChoiceField(
+        required=False,
+        choices=Side.choices,
+        error_messages={"invalid_choice": f"Must be one of: {', '.join(Side.values)}."},
+    )
+    flag_leg_weakness = StrictBooleanField(required=False, help_text="New weakness in a leg.")
+    flag_bladder_bowel = StrictBooleanField(required=False, help_text="Loss of bowel or bladder control.")
+    flag_fever = StrictBooleanField(required=False, help_text="Fever.")
+    flag_weight_loss = StrictBooleanField(required=False, help_text="Unexplained weight loss.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            sent = [key for key in ("local_date", *DATE_KEYS) if key in data]
+            if sent:
+                raise serializers.ValidationError(
+                    {key: ["The day of a check-in cannot be changed."] for key in sent}
+                )
+        return super().to_internal_value(data)
+
+
+@extend_schema(
+    tags=["check-ins"],
+    summary=f"Correct one of your check-ins of the last {CORRECTION_DAYS} days (patients only)",
+    description=(
+        f"Changes the answers sent in the body and keeps the others. A check-in of the last "
+        f"{CORRECTION_DAYS} local days (today and the {CORRECTION_DAYS - 1} days before, in the "
+        "patient's time zone) can be corrected; an older one is read-only (400). The values before "
+        "and after are kept in the audit trail, the check-in's `corrected_at` is set (therapists "
+        "see it as edited), a red flag newly answered yes opens an alert at once, as on a new "
+        "check-in, and the plan's outcome figures are recomputed. Answers equal to the stored ones "
+        "change nothing. Another patient's check-in, or any caller who is not a patient, gets 404."
+    ),
+    parameters=[
+        OpenApiParameter(
+            "checkin_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The check-in's id."
+        )
+    ],
+    request=CheckInCorrectSerializer,
+    responses={
+        200: OpenApiResponse(CheckInSerializer, description="The check-in, corrected (or unchanged)."),
+        400: OpenApiResponse(
+            INVALID.response,
+            description=(
+                "Invalid input (each field with its reasons), a date key (the day cannot move), an "
+                "unknown field, or a check-in older than the correction window (non_field_errors)."
+            ),
+        ),
+        401: UNAUTHENTICATED,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        429: RATE_LIMITED,
+    },
+)
+class CheckInCorrectView(APIView):
+    def patch(self, request: Request, checkin_id: str) -> Response:
+        """Validate the changes, correct the signed-in patient's own check-in, answer with it.
+
+        404 for a caller who is not a patient and for a check-in that is not theirs;
+        400 naming each invalid field, or the window's refusal (checkin_too_old);
+        429 past the check-in rate limit (through portal.api.exceptions).
+        """
+        patient: Patient | None = getattr(request.user, "patient", None)
+        pk = parse_id(checkin_id)
+        if patient is None or pk is None:
+            raise NotFound("No such check-in.")
+        serializer = CheckInCorrectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        checkin, _ = checkin_correct(
+            patient=patient, checkin_id=pk, changes=dict(serializer.validated_data), ip=client_ip(request)
+        )
+        return Response(CheckInSerializer(checkin).data)

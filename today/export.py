@@ -131,6 +131,7 @@ def patient_export(*, patient: Patient) -> dict[str, Any]:
                 "flag_weight_loss": c.flag_weight_loss,
                 "note": c.note,
                 "received_at": _iso(c.received_at),
+                "corrected_at": _iso(c.corrected_at),
             }
             for c in checkins
         ],

@@ -139,3 +139,21 @@ class CheckInForm(forms.Form):
     @property
     def red_flag_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in PainCheckIn.RED_FLAG_FIELDS]
+
+
+class CheckInCorrectionForm(CheckInForm):
+    """The answers of a recent check-in, to correct (today.corrections): its day never moves."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["local_date"]
+
+    @classmethod
+    def initial_of(cls, checkin: PainCheckIn) -> dict[str, Any]:
+        """The form's initial values: ``checkin``'s answers as the page's radios spell them."""
+        return {
+            "nprs": str(checkin.nprs),
+            "side": checkin.side,
+            "note": checkin.note,
+            **{name: "yes" if getattr(checkin, name) else "no" for name in RED_FLAG_QUESTIONS},
+        }

@@ -66,7 +66,8 @@ class CheckInAnswers:
     note: str = ""
 
 
-def _validate(answers: CheckInAnswers) -> None:
+def validate_answers(answers: CheckInAnswers) -> None:
+    """Raise DomainError invalid_nprs (nprs), unknown_side (side) or too_long (note) for bad answers."""
     # The forms and the API check the same things first; this is the last word
     # for any other caller (the database also refuses NPRS outside 0-10).
     nprs = answers.nprs
@@ -82,7 +83,8 @@ def _validate(answers: CheckInAnswers) -> None:
         raise DomainError(f"The note can be at most {NOTE_MAX} characters.", field="note", code="too_long")
 
 
-def _values(checkin: PainCheckIn) -> dict[str, Any]:
+def checkin_values(checkin: PainCheckIn) -> dict[str, Any]:
+    """The answers of ``checkin`` as the audit trail keeps them (``CHECKIN_VALUE_FIELDS``)."""
     values = {name: getattr(checkin, name) for name in CHECKIN_VALUE_FIELDS}
     # Always with microseconds, so entries compare as text.
     values["received_at"] = checkin.received_at.isoformat(timespec="microseconds")
@@ -119,11 +121,12 @@ def _plan_not_started(start: date) -> DomainError:
     )
 
 
-#: The audit actions of a saved check-in: what the rate limit counts.
-CHECKIN_ACTIONS: tuple[str, ...] = ("checkin.created", "checkin.replaced")
+#: The audit actions of a saved check-in: what the rate limit counts (a correction, today.corrections,
+#: is one more save).
+CHECKIN_ACTIONS: tuple[str, ...] = ("checkin.created", "checkin.replaced", "checkin.corrected")
 
 
-def _refuse_past_rate_limit(*, patient: Patient, now: datetime) -> None:
+def refuse_past_rate_limit(*, patient: Patient, now: datetime) -> None:
     """Raise ``RateLimited`` if ``patient`` already saved the limit's check-ins in this window.
 
     The limit is ``settings.PLINTH_RATE_LIMITS["checkin"]`` (check-ins, per seconds),
@@ -145,7 +148,8 @@ def _refuse_past_rate_limit(*, patient: Patient, now: datetime) -> None:
         )
 
 
-def _enqueue_after_commit(plan_id: int, alert_id: int | None) -> None:
+def enqueue_after_commit(plan_id: int, alert_id: int | None) -> None:
+    """Once the transaction commits: email alert ``alert_id`` (if any), refresh plan ``plan_id``'s outcome."""
     if alert_id is not None:
         transaction.on_commit(
             lambda: _publish(f"alert email {alert_id}", lambda: alert_email_send.delay(alert_id))
@@ -161,6 +165,48 @@ def _red_flag_detail(checkin: PainCheckIn) -> str:
         f"Reported on {checkin.local_date:%a %d %b %Y}: {'; '.join(checkin.red_flags)}. "
         f"Pain {checkin.nprs}/10."
     )
+
+
+def red_flag_raise(
+    *,
+    patient: Patient,
+    checkin: PainCheckIn,
+    previous: dict[str, Any] | None,
+    now: datetime,
+    ip: str | None,
+) -> Alert | None:
+    """Open a red-flag alert for the flags ``checkin`` (of ``patient``) answers yes that ``previous`` did not.
+
+    ``previous``: the check-in's values before this save (``checkin_values``), None for a
+    new one. The same answers saved twice are one thing for the therapist to see: no
+    flag newly answered yes, no alert (returns None). Writes the ``alert.opened`` audit
+    entry; the caller emails it after commit (``enqueue_after_commit``).
+    """
+    raised = [
+        name
+        for name in PainCheckIn.RED_FLAG_FIELDS
+        if getattr(checkin, name) and not (previous and previous[name])
+    ]
+    if not raised:
+        return None
+    alert = Alert.objects.create(
+        patient=patient,
+        plan_id=checkin.plan_id,
+        checkin=checkin,
+        kind=AlertKind.RED_FLAG,
+        detail=_red_flag_detail(checkin),
+        opened_at=now,
+    )
+    attention_changed([patient.clinic_id])
+    audit_log(
+        action="alert.opened",
+        actor=patient.user,
+        obj=alert,
+        patient=patient,
+        ip=ip,
+        data={"kind": alert.kind, "flags": raised},
+    )
+    return alert
 
 
 def checkin_submit(
@@ -207,7 +253,7 @@ def checkin_submit(
         flag_weight_loss=flag_weight_loss,
         note=note.strip(),
     )
-    _validate(answers)
+    validate_answers(answers)
     now = now or timezone.now()
     day = answer_day(patient=patient, day=local_date, now=now)
     fields: dict[str, Any] = {**asdict(answers), "received_at": now}
@@ -242,7 +288,7 @@ def _submit_in_transaction(
             raise _before_plan(plan.start_date, day) if chosen else _plan_not_started(plan.start_date)
         # Counted where the check-in is written, inside its transaction, so the limit
         # holds for the page and the API alike.
-        _refuse_past_rate_limit(patient=patient, now=now)
+        refuse_past_rate_limit(patient=patient, now=now)
         fields = {"plan": plan, **fields}
         existing = PainCheckIn.objects.select_for_update().filter(patient=patient, local_date=day).first()
         if existing is None:
@@ -254,7 +300,7 @@ def _submit_in_transaction(
                 existing = PainCheckIn.objects.select_for_update().get(patient=patient, local_date=day)
         previous: dict[str, Any] | None = None
         if existing is not None:
-            previous = _values(existing)
+            previous = checkin_values(existing)
             for name, value in fields.items():
                 setattr(existing, name, value)
             existing.save()
@@ -266,33 +312,9 @@ def _submit_in_transaction(
             obj=checkin,
             patient=patient,
             ip=ip,
-            data={"local_date": day.isoformat(), "new": _values(checkin), "replaced": previous},
+            data={"local_date": day.isoformat(), "new": checkin_values(checkin), "replaced": previous},
         )
-        # A replacement raises a new alert only for a flag it adds: the same
-        # answers given twice in a day are one thing for the therapist to see.
-        raised = [
-            name
-            for name in PainCheckIn.RED_FLAG_FIELDS
-            if getattr(checkin, name) and not (previous and previous[name])
-        ]
-        alert = None
-        if raised:
-            alert = Alert.objects.create(
-                patient=patient,
-                plan=plan,
-                checkin=checkin,
-                kind=AlertKind.RED_FLAG,
-                detail=_red_flag_detail(checkin),
-                opened_at=now,
-            )
-            attention_changed([patient.clinic_id])
-            audit_log(
-                action="alert.opened",
-                actor=patient.user,
-                obj=alert,
-                patient=patient,
-                ip=ip,
-                data={"kind": alert.kind, "flags": raised},
-            )
-        _enqueue_after_commit(plan.pk, alert.pk if alert else None)
+        # A replacement raises a new alert only for a flag it adds.
+        alert = red_flag_raise(patient=patient, checkin=checkin, previous=previous, now=now, ip=ip)
+        enqueue_after_commit(plan.pk, alert.pk if alert else None)
     return checkin, replaced

@@ -9,5 +9,6 @@ urlpatterns = [
     path("today/exercises/<int:plan_exercise_id>/", views.today_mark, name="today-mark"),
     path("checkin/", views.checkin, name="checkin"),
     path("checkin/done/", views.checkin_done, name="checkin-done"),
+    path("checkin/<int:checkin_id>/correct/", views.checkin_correct_page, name="checkin-correct"),
     path("account/export/", views.data_export, name="account-export"),
 ]

@@ -14,19 +14,27 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import patient_of, patient_required
 from accounts.limits import too_many_requests
-from accounts.localday import DAY_CLOSED, DAY_IN_FUTURE, page_day
+from accounts.localday import (
+    CORRECTION_DAYS,
+    DAY_CLOSED,
+    DAY_IN_FUTURE,
+    correction_open,
+    corrections_since,
+    page_day,
+)
 from audit.services import audit_log
 from careplans.selectors import active_plan_of
 from careplans.sessions import exercise_session_mark
 from checkins.models import PainCheckIn
 from checkins.redflags import red_flag_guidance
-from checkins.selectors import checkin_on
+from checkins.selectors import checkin_of, checkin_on, recent_checkins
 from checkins.trend import patient_trend
 from portal.access import client_ip
 from portal.errors import DomainError, RateLimited
-from portal.pages import is_htmx
+from portal.pages import form_error, is_htmx
+from today.corrections import CORRECTABLE_FIELDS, checkin_correct, too_old
 from today.export import patient_export
-from today.forms import RED_FLAG_QUESTIONS, CheckInForm, SessionMarkForm
+from today.forms import RED_FLAG_QUESTIONS, CheckInCorrectionForm, CheckInForm, SessionMarkForm
 from today.selectors import today_entry, today_for
 from today.services import checkin_submit
 
@@ -190,6 +198,9 @@ def checkin(request: HttpRequest) -> HttpResponse:
             "day": day,
             "day_words": _day_words(day, today),
             "day_changed": day_changed,
+            "recent": recent_checkins(patient=patient),
+            "correct_since": corrections_since(patient=patient),
+            "correction_days": CORRECTION_DAYS,
         },
         status=status,
     )
@@ -216,3 +227,48 @@ def checkin_done(request: HttpRequest) -> HttpResponse:
             "today": today,
         },
     )
+
+
+# --- correcting a recent check-in ------------------------------------------------------
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def checkin_correct_page(request: HttpRequest, checkin_id: int) -> HttpResponse:
+    """Correct one of the patient's check-ins of the last ``CORRECTION_DAYS`` (3) local days.
+
+    An older one is shown read-only, and a correction sent for it is refused (400, with
+    the reason). Another patient's check-in is a 404.
+    """
+    patient = patient_of(request)
+    checkin = checkin_of(patient=patient, checkin_id=checkin_id)
+    editable = correction_open(patient=patient, day=checkin.local_date)
+    status = 200
+    if request.method == "POST":
+        form = CheckInCorrectionForm(request.POST)
+        if not editable:
+            form.add_error(None, too_old(checkin, patient=patient).message)
+        elif form.is_valid():
+            changes = {name: form.cleaned_data[name] for name in CORRECTABLE_FIELDS}
+            try:
+                checkin, changed = checkin_correct(
+                    patient=patient, checkin_id=checkin.pk, changes=changes, ip=client_ip(request)
+                )
+            except RateLimited as error:
+                return too_many_requests(request, error.retry_after, "checkin")
+            except DomainError as error:
+                form_error(form, error)
+            else:
+                day = f"{checkin.local_date:%A %-d %B}"
+                messages.success(
+                    request,
+                    f"Your check-in of {day} is corrected; your therapist sees that you changed it."
+                    if changed
+                    else f"Nothing changed in your check-in of {day}.",
+                )
+                return redirect(reverse("checkin") + "#recent-checkins")
+        status = 400
+    else:
+        form = CheckInCorrectionForm(initial=CheckInCorrectionForm.initial_of(checkin))
+    context = {"form": form, "checkin": checkin, "editable": editable, "days": CORRECTION_DAYS}
+    return render(request, "today/checkin_correct.html", context, status=status)

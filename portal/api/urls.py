@@ -15,7 +15,7 @@ from checkins.api import PatientCheckInListView
 from library.api import ExerciseViewSet, PlanTemplateViewSet
 from outcomes.api import OutcomeSnapshotViewSet
 from portal.api.schema import SchemaView
-from today.api import CheckInCreateView, MeExportView
+from today.api import CheckInCorrectView, CheckInCreateView, MeExportView
 
 # Hashes of the inline <style> elements of the pinned Redoc bundle (sidecar);
 # tests/api/test_docs_browser.py fails if a sidecar upgrade changes them.
@@ -49,6 +49,7 @@ router.register("alerts", AlertViewSet, basename="api-alert")
 urlpatterns: list[URLPattern | URLResolver] = [
     # Before the router, so these win over any "checkins" or "patients" route it generates.
     path("checkins/", CheckInCreateView.as_view(), name="api-checkin-create"),
+    path("checkins/<str:checkin_id>/", CheckInCorrectView.as_view(), name="api-checkin-detail"),
     path(
         "patients/<str:patient_id>/checkins/", PatientCheckInListView.as_view(), name="api-patient-checkins"
     ),

@@ -113,6 +113,8 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "checkin": ("GET", none, "302 200 200 404 404 404 404"),
     # No check-in today yet: the page sends the patient back to the form.
     "checkin-done": ("GET", none, "302 302 302 404 404 404 404"),
+    # Patient A's own check-in (10 days old: shown read-only); anyone else's is not there.
+    "checkin-correct": ("GET", lambda w: {"checkin_id": w.checkin_a.pk}, "302 200 404 404 404 404 404"),
     "patient-settings": ("GET", none, "302 200 200 404 404 404 404"),
     "my-handout": ("GET", none, "302 200 200 404 404 404 404"),
     "my-handout-pdf": ("GET", none, "302 200 200 404 404 404 404"),
@@ -175,6 +177,8 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "api-alert-detail": ("GET", pk("alert_a"), "401 404 404 200 200 404 404"),
     "api-alert-acknowledge": ("POST", pk("alert_a"), "401 404 404 200 200 404 404"),
     "api-checkin-create": ("POST", none, "401 400 400 403 403 403 403"),
+    # Patient A's own check-in is 10 days old: past the correction window, refused with the reason.
+    "api-checkin-detail": ("PATCH", lambda w: {"checkin_id": w.checkin_a.pk}, "401 400 404 404 404 404 404"),
     # --- admin -----------------------------------------------------------------------
     "admin:index": ("GET", none, "302 302 302 302 302 302 200"),
     # Django's admin login shows a non-staff user a "not authorised" form.
@@ -275,6 +279,8 @@ def request_response(client: Client, method: str, url: str, name: str) -> Any:
         return client.get(url)
     if method == "DELETE":
         return client.delete(url)
+    if method == "PATCH":
+        return client.patch(url, data={}, content_type="application/json")
     if url.startswith("/api/"):
         return client.post(url, data={}, content_type="application/json")
     return client.post(url, data=POST_DATA.get(name, {}))

@@ -161,7 +161,7 @@ def test_red_flag_guidance_then_the_therapist_sees_the_alert(
         assert "loss of bowel or bladder control" in attention.inner_text()
         page.screenshot(path=str(artifacts / "dashboard-attention-desktop.png"), full_page=True)
 
-        attention.get_by_role("link", name="Rory Redflag").click()
+        attention.get_by_role("link", name="Rory Redflag", exact=True).click()
         page.wait_for_url(f"{live_server.url}/patients/{patient.pk}/")
         assert page.locator("svg#record-chart[role=img]").count() == 1
         page.screenshot(path=str(artifacts / "patient-record-desktop.png"), full_page=True)

@@ -149,6 +149,7 @@ def test_the_response_is_the_stored_checkin(
             "has_red_flag": bool(flags),
             "note": "stairs",
             "received_at": stored.received_at.isoformat().replace("+00:00", "Z"),
+            "corrected_at": None,
             "replaced": replaced,
         }
 

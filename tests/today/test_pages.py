@@ -266,7 +266,8 @@ def test_record_query_count_does_not_grow_with_checkins(
     small = _record_queries(client, personas, plan, 10, django_assert_max_num_queries)
     large = _record_queries(client, personas, plan, 500, django_assert_max_num_queries)
     assert small == large
-    assert small <= 16
+    # 16 until issue 15, whose record shows the account's invitation state (one query more).
+    assert small <= 17
 
 
 def test_plan_starting_later_shows_when_checkins_open(client: Client, personas: Any) -> None:

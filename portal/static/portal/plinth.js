@@ -176,3 +176,61 @@ function focusFirstError() {
 document.addEventListener("DOMContentLoaded", () => {
   if (!restoreDraft()) focusFirstError();
 });
+
+// --- The time-zone field's search (issue 15) -------------------------------------------------
+// accounts.zones.ZoneSelect draws a grouped <select> and, hidden, a search box: shown here, it
+// narrows the list to the zones whose words (city, country, UTC offset or name) contain what
+// is typed, keeps the chosen zone in the list whatever is typed, and says how many match.
+// Enter chooses the first match. Without JavaScript the grouped select works on its own.
+function zonePicker(picker) {
+  const select = picker.querySelector("select");
+  const search = picker.querySelector("input[type=search]");
+  const status = picker.querySelector("[role=status]");
+  if (!select || !search) return;
+  const groups = Array.from(select.children).map((node) => node.cloneNode(true));
+  const words = (option) => `${option.textContent} ${option.value.replaceAll("_", " ")}`.toLowerCase();
+
+  function filter() {
+    const query = search.value.trim().toLowerCase();
+    const chosen = select.value;
+    let count = 0;
+    let first = null;
+    const kept = [];
+    for (const group of groups) {
+      const copy = group.cloneNode(false);
+      const options = group.tagName === "OPTGROUP" ? Array.from(group.children) : [group];
+      for (const option of options) {
+        const match = !query || query.split(/\s+/).every((word) => words(option).includes(word));
+        if (!match && option.value !== chosen) continue;
+        if (match) {
+          count += 1;
+          first = first || option.value;
+        }
+        if (group.tagName === "OPTGROUP") copy.appendChild(option.cloneNode(true));
+        else kept.push(option.cloneNode(true));
+      }
+      if (group.tagName === "OPTGROUP" && copy.children.length) kept.push(copy);
+    }
+    select.replaceChildren(...kept);
+    select.value = chosen;
+    status.textContent = query ? `${count} time zone${count === 1 ? " matches" : "s match"} “${search.value.trim()}”.` : "";
+    return first;
+  }
+
+  search.addEventListener("input", filter);
+  search.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    // Enter in the search chooses the first match rather than sending the form.
+    event.preventDefault();
+    const first = filter();
+    if (first) {
+      select.value = first;
+      status.textContent = `Chosen: ${select.selectedOptions[0].textContent}.`;
+    }
+  });
+  picker.querySelector(".zone-search").hidden = false;
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-zone-picker]").forEach(zonePicker);
+});
