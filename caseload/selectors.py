@@ -88,7 +88,7 @@ def caseload_for(
                 week=week_label(plan, today[plan.pk]) if plan else "",
                 last_checkin=patient.last_checkin,  # type: ignore[attr-defined]
                 adherence=adherence[plan.pk] if plan else None,
-                invited=not patient.user.has_usable_password(),
+                invited=not patient.joined,
             )
         )
     return Caseload(page=paginated, rows=rows, search=search, total=paginated.paginator.count)
