@@ -142,6 +142,7 @@ def test_the_day_is_done_when_every_session_is_marked_and_the_check_in_is_in(
     )
     html = client.get(reverse("today")).content.decode()
     assert "You're done for today" in html
-    assert "All 8 sessions marked and your check-in is in." in html
+    assert "8 of 8</strong> sessions done today · check-in sent" in html
+    assert "Every session is marked and your check-in is in." in html
     assert "Today's check-in</h2>" not in html and "Left today" not in html
     assert "Adherence so far: <strong>100%</strong> (8 of 8 sessions)" in html
