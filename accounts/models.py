@@ -7,9 +7,11 @@ import zoneinfo
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone as tz
 
@@ -66,7 +68,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name
 
     def get_short_name(self) -> str:
-        return self.full_name.split(" ")[0] if self.full_name else self.email
+        return short_name(self.full_name, self.email)
 
     @property
     def role(self) -> str:
@@ -192,6 +194,27 @@ class Therapist(models.Model):
         return str(self.user)
 
 
+def short_name(full_name: str, email: str) -> str:
+    """How the app names a person in a sentence: the first word of their full name, else their email."""
+    return full_name.split(" ")[0] if full_name else email
+
+
+def patient_joined(prefix: str = "") -> Q:
+    """Patients who have joined: accepted their invitation by setting a password, as a condition.
+
+    ``prefix``: the lookup path to the patient ("" on Patient rows, "patient__" on
+    plans). The same test as ``Patient.joined`` (Django's ``has_usable_password``:
+    a user added by a therapist has an unusable password until the invitation's
+    link sets one, accounts.services.invitation_accept).
+    """
+    return ~Q(**{f"{prefix}user__password__startswith": UNUSABLE_PASSWORD_PREFIX})
+
+
+def waiting_for_invitation(first_name: str) -> str:
+    """The plain words for a patient who has not joined yet (Plinth issue 15), said instead of an alarm."""
+    return f"Waiting for {first_name} to accept the invitation"
+
+
 class Patient(models.Model):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="patient")
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
@@ -218,6 +241,16 @@ class Patient(models.Model):
             self.clinic_id
         ):
             raise ValidationError({"therapist": "The therapist must belong to the patient's clinic."})
+
+    @property
+    def joined(self) -> bool:
+        """The patient has accepted their invitation (set a password); see ``patient_joined``."""
+        return self.user.has_usable_password()
+
+    @property
+    def waiting_text(self) -> str:
+        """ "Waiting for <first name> to accept the invitation"."""
+        return waiting_for_invitation(self.user.get_short_name())
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

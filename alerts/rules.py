@@ -9,6 +9,17 @@ current is at least 2 points above baseline").
 
 Each rule takes the plans (or alerts) to look at as a queryset, so a caller
 scopes it first (every clinic for the job, one clinic for the list).
+
+Silence and low adherence judge what a patient did not do, so they wait until
+the patient could have done it (Plinth issue 15: a patient was flagged
+"Adherence 0% in the last 7 days" minutes after their plan was activated, before
+they had set a password). Neither is raised for a patient who has not joined
+(accepted the invitation: accounts.models.patient_joined), who is listed as
+"Waiting for <first name> to accept the invitation" instead; nor before the
+rule's window has elapsed since the plan began: SILENCE_DAYS or ADHERENCE_DAYS
+whole local days since its start date, and as many 24-hour days since it was
+activated (a plan activated today with an earlier start date gave the patient
+no earlier chance).
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from accounts.models import patient_joined
 from accounts.zones import local_now_by_zone, zone_case
 from alerts.models import Alert, AlertKind
 from careplans.adherence import Adherence
@@ -52,7 +64,8 @@ WORSENING_THRESHOLD_POINTS = WORSENING_POINTS
 
 #: The attention list's adherence reason: under half of the sessions due in the
 #: last ADHERENCE_DAYS of the patient's days were done (adherence as in DESIGN.md,
-#: sessions done / sessions prescribed so far).
+#: sessions done / sessions prescribed, careplans.adherence). A product rule: half
+#: the prescribed sessions, over a week so that rest days even out.
 LOW_ADHERENCE = 0.5
 
 
@@ -67,6 +80,42 @@ RED_FLAG_EMAIL_GRACE = timedelta(hours=1)
 def watched_plans(plans: QuerySet[CarePlan]) -> QuerySet[CarePlan]:
     """The plans the alert rules watch, out of ``plans``: the active ones."""
     return plans.filter(status=PlanStatus.ACTIVE)
+
+
+# --- could the patient have acted? ----------------------------------------------------
+
+
+def has_joined() -> Q:
+    """Plans whose patient has joined (accepted the invitation), as a condition on plans.
+
+    Source: Plinth issue 15 ("Start-of-plan and not-yet-joined states are said
+    plainly, not as alarms"); the test is accounts.models.patient_joined.
+    """
+    return patient_joined("patient__")
+
+
+def activated_by(moment: datetime) -> Q:
+    """Plans activated at or before ``moment`` (aware), as a condition on plans.
+
+    A plan with no activation time (made active outside the builder, as the
+    history import and older data did) counts from its start date alone.
+    """
+    return Q(activated_at__isnull=True) | Q(activated_at__lte=moment)
+
+
+def adherence_window_elapsed(
+    *, start_date: date, activated_at: datetime | None, today: date, now: datetime
+) -> bool:
+    """Whether ADHERENCE_DAYS have passed since the plan began, so its last ADHERENCE_DAYS can be judged.
+
+    ``start_date`` and ``today``: the patient's local dates; ``activated_at`` and
+    ``now``: aware datetimes (``activated_at`` None: the start date alone). True
+    when ``today`` is at least ADHERENCE_DAYS days after the start date and the
+    plan was activated at least ADHERENCE_DAYS x 24 hours before ``now``
+    (Plinth issue 15; the same shape as the silence rule's ``is_silent``).
+    """
+    started = (today - start_date).days >= ADHERENCE_DAYS
+    return started and (activated_at is None or now - activated_at >= timedelta(days=ADHERENCE_DAYS))
 
 
 def open_red_flags(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
@@ -169,23 +218,30 @@ def silence_cutoff(plans: QuerySet[CarePlan], *, now: datetime) -> Case:
     )
 
 
-def is_silent() -> Q:
+def is_silent(*, now: datetime) -> Q:
     """The silence rule on plans annotated with ``silence_cutoff``: no check-in for SILENCE_DAYS days.
 
-    The plan started on or before the cut-off, and the patient has made no
-    check-in dated on or after it: SILENCE_DAYS whole local days, and today so
-    far, went by without one.
+    DESIGN.md (Jobs: "no check-in for 3 days"), once the patient could have
+    checked in (Plinth issue 15): the patient has joined, the plan started on or
+    before the cut-off and was activated at least SILENCE_DAYS x 24 hours before
+    ``now`` (aware), and the patient has made no check-in dated on or after the
+    cut-off: SILENCE_DAYS whole local days, and today so far, went by without one.
     """
     recent = PainCheckIn.objects.filter(
         patient=OuterRef("patient"), local_date__gte=OuterRef("silence_cutoff")
     )
-    return Q(start_date__lte=F("silence_cutoff")) & ~Q(Exists(recent))
+    return (
+        has_joined()
+        & activated_by(now - timedelta(days=SILENCE_DAYS))
+        & Q(start_date__lte=F("silence_cutoff"))
+        & ~Q(Exists(recent))
+    )
 
 
 def silent_plans(plans: QuerySet[CarePlan], *, now: datetime) -> QuerySet[CarePlan]:
     """The watched plans of ``plans`` that are silent at ``now`` (an aware datetime)."""
     watched = watched_plans(plans)
-    return watched.annotate(silence_cutoff=silence_cutoff(watched, now=now)).filter(is_silent())
+    return watched.annotate(silence_cutoff=silence_cutoff(watched, now=now)).filter(is_silent(now=now))
 
 
 def last_checkin_date() -> Subquery:
@@ -215,23 +271,31 @@ def with_rule_flags(
     """``plans`` annotated with the two plan rules, for a list that shows every reason at once.
 
     Annotations: ``alert_worsening`` and ``alert_silent`` (booleans),
-    ``silence_cutoff`` and ``last_checkin`` (the patient's local dates). The
-    same conditions as ``worsening_plans`` and ``silent_plans``.
+    ``silence_cutoff`` and ``last_checkin`` (the patient's local dates), and
+    ``patient_joined`` (boolean, ``has_joined``). The same conditions as
+    ``worsening_plans`` and ``silent_plans``.
     """
     return plans.annotate(
         silence_cutoff=silence_cutoff(plans, now=now), last_checkin=last_checkin_date()
     ).annotate(
-        alert_silent=ExpressionWrapper(is_silent(), output_field=BooleanField()),
+        alert_silent=ExpressionWrapper(is_silent(now=now), output_field=BooleanField()),
         alert_worsening=ExpressionWrapper(is_worsening(stale), output_field=BooleanField()),
+        patient_joined=ExpressionWrapper(has_joined(), output_field=BooleanField()),
     )
 
 
 # --- adherence -----------------------------------------------------------------------
 
 
-def low_adherence(adherence: Adherence | None) -> bool:
-    """True when under LOW_ADHERENCE of the sessions due (in ADHERENCE_DAYS days) were done.
+def low_adherence(adherence: Adherence | None, *, joined: bool, window_elapsed: bool) -> bool:
+    """True when under LOW_ADHERENCE of the sessions due (in the last ADHERENCE_DAYS days) were done.
 
-    ``adherence`` None or with nothing due is not low: there is nothing to judge.
+    ``adherence``: the plan's over the last ADHERENCE_DAYS (careplans.adherence,
+    ``since_days=ADHERENCE_DAYS``); None or with nothing due is not low: there is
+    nothing to judge. ``joined``: the patient has accepted the invitation
+    (``has_joined``); ``window_elapsed``: ``adherence_window_elapsed``. Before
+    either, the patient has had no fair chance, so it is never low (Plinth issue 15).
     """
-    return adherence is not None and adherence.ratio is not None and adherence.ratio < LOW_ADHERENCE
+    if not (joined and window_elapsed) or adherence is None or adherence.ratio is None:
+        return False
+    return adherence.ratio < LOW_ADHERENCE

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Clinic, Patient
+from accounts.models import Clinic, Patient, short_name, waiting_for_invitation
 from accounts.selectors import clinic_patients
 from accounts.zones import local_now_by_zone
 from alerts import rules as alert_rules
@@ -64,8 +64,9 @@ def _acknowledgeable(*, clinic: Clinic) -> QuerySet[Alert]:
     return alert_rules.open_red_flags(alerts) | running
 
 
-#: Why a patient needs attention, most urgent first.
-ATTENTION_RANK: dict[str, int] = {"red_flag": 0, "worsening": 1, "silence": 2, "adherence": 3}
+#: Why a patient needs attention, most urgent first. "waiting" is no alarm: a patient with
+#: an active plan who has not accepted the invitation yet, said plainly (Plinth issue 15).
+ATTENTION_RANK: dict[str, int] = {"red_flag": 0, "worsening": 1, "silence": 2, "adherence": 3, "waiting": 4}
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
     plans = list(
         alert_rules.with_rule_flags(watched, now=now, stale=stale)
         .select_related(None)
-        .only("pk", "patient_id", "start_date", "length_weeks")
+        .only("pk", "patient_id", "start_date", "length_weeks", "activated_at")
         .annotate(
             patient_name=F("patient__user__full_name"),
             patient_email=F("patient__user__email"),
@@ -229,8 +230,18 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
                     "silence", text, weight=quiet, alert_id=running.get((plan.patient_id, AlertKind.SILENCE))
                 )
             )
+        joined = plan.patient_joined  # type: ignore[attr-defined]
+        if not joined:
+            waiting = waiting_for_invitation(short_name(plan.patient_name, plan.patient_email))
+            row_for(plan.patient_id, name, email).reasons.append(
+                # The longer the plan has waited, the higher in its kind.
+                AttentionReason("waiting", f"{waiting}.", weight=(today[plan.pk] - plan.start_date).days)
+            )
         week = adherence.get(plan.pk)
-        if week is not None and alert_rules.low_adherence(week):
+        elapsed = alert_rules.adherence_window_elapsed(
+            start_date=plan.start_date, activated_at=plan.activated_at, today=today[plan.pk], now=now
+        )
+        if week is not None and alert_rules.low_adherence(week, joined=joined, window_elapsed=elapsed):
             row_for(plan.patient_id, name, email).reasons.append(
                 AttentionReason(
                     "adherence",
@@ -311,10 +322,13 @@ def attention_list(*, clinic: Clinic, now: datetime | None = None) -> list[Atten
     rules of alerts.rules, the ones the alert job raises alerts by: open
     red-flag alerts, pain worsening (current at least 2 points above baseline),
     no check-in for 3 days or more on an active plan, and adherence under 50% in
-    the last 7 days. A patient's most urgent reason ranks them: red flag (oldest
-    first), worsening (largest rise first), silence (longest first), adherence
-    (lowest first), then by name. Every patient listed is noted as read for the
-    audit trail; pages show ``attention_top`` or ``attention_page`` instead.
+    the last 7 days (silence and adherence only once the patient has joined and the
+    window has elapsed since the plan began, alerts.rules); and, as no alarm, an
+    active plan's patient who has not accepted the invitation ("Waiting for Noor to
+    accept the invitation."). A patient's most urgent reason ranks them: red flag
+    (oldest first), worsening (largest rise first), silence (longest first),
+    adherence (lowest first), waiting (longest first), then by name. Every patient
+    listed is noted as read for the audit trail; pages show ``attention_top`` or ``attention_page`` instead.
     A fixed number of queries whatever the caseload: open alerts, stale pain (two),
     time zones, the active plans with their rule flags, two for adherence, and
     the listed patients for the audit trail.

@@ -1,19 +1,28 @@
 """Adherence: exercise sessions done / sessions prescribed so far, computed by the database.
 
-One *session* is one plan exercise ticked done on one of the patient's local
-dates (ticking means "I did today's sets of this one"; at most one a day). An
-exercise prescribed ``days_per_week`` days a week is due on that many days of
-each plan week; in a week that has only partly elapsed it is due on at most the
-elapsed days. Done sessions count up to what was due in their own week, so
-doing extra never lifts adherence above 100% and never makes up for a missed
-week.
+DESIGN.md: "Adherence = sessions done / sessions prescribed so far", with a
+*session* as the plan prescribes it (Plinth issue 15): an exercise prescribed
+``sessions_per_day`` times a day on ``days_per_week`` days of each plan week is
+due ``sessions_per_day`` sessions on each of those days. The patient marks each
+session of the day on its own (careplans.sessions; ``ExerciseSession.number`` is
+1 to ``sessions_per_day``). In a week that has only partly elapsed the exercise
+is due on at most the elapsed days.
+
+What counts as done: a day's sessions up to its prescription (a session numbered
+above today's ``sessions_per_day``, left from before the therapist lowered it,
+is extra), and a week's up to what was due in that week. So one of two sessions
+of a "2 times a day" exercise on one of its days is 1 of 2 (50%) for that
+exercise-day; doing extra never lifts adherence above 100% and never makes up
+for a missed week.
 
 The window is the plan's days from its start (or, with ``since_days``, from
-that many days before the patient's today) to the patient's today or the plan's
-last day. ``adherence_for_plans`` and ``adherence_by_plan`` compute it for any
-number of plans in two queries: the sessions that count, and the sessions due,
-each summed per plan by the database. ``prescribed_sessions`` states the due
-count in Python for the record's week-by-week chart.
+that many days before the patient's today, never before the start) to the
+patient's today or the plan's last day. ``adherence_for_plans`` and
+``adherence_by_plan`` compute it for any number of plans in two queries: the
+sessions that count, and the sessions due, each summed per plan by the
+database. ``prescribed_sessions`` states the due count in Python for the
+record's week-by-week chart. tests/careplans/adherence_oracle.py states the
+same rule in plain Python, and a property test holds the two to each other.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -49,8 +59,20 @@ from careplans.models import CarePlan, ExerciseSession, PlanExercise
 
 @dataclass(frozen=True)
 class Adherence:
+    """Sessions done and sessions prescribed over a window of ``days`` plan days (0: not begun)."""
+
     done: int
     prescribed: int
+    days: int = 0
+
+    @property
+    def first_day(self) -> bool:
+        """A window of one day (so far or in recent days: the plan's first day) with nothing marked yet.
+
+        The day is not over, so "0%" would be an alarm about a patient who has
+        had no chance yet (Plinth issue 15); pages say "first day" instead.
+        """
+        return self.days == 1 and self.done == 0
 
     @property
     def ratio(self) -> float | None:
@@ -62,8 +84,14 @@ class Adherence:
         return None if ratio is None else round(100 * ratio)
 
 
-def prescribed_sessions(*, plan_start: date, days_per_week: int, first: date, last: date) -> int:
-    """Sessions of one exercise due between two local dates (inclusive), by plan week."""
+def prescribed_sessions(
+    *, plan_start: date, days_per_week: int, first: date, last: date, sessions_per_day: int = 1
+) -> int:
+    """Sessions of one exercise due between two local dates (inclusive), by plan week.
+
+    Per plan week, ``sessions_per_day`` on each of at most ``days_per_week`` of the
+    week's days between ``first`` and ``last``.
+    """
     if last < first:
         return 0
     total = 0
@@ -71,7 +99,7 @@ def prescribed_sessions(*, plan_start: date, days_per_week: int, first: date, la
     while week_start <= last:
         week_end = week_start + timedelta(days=6)
         days = (min(week_end, last) - max(week_start, first)).days + 1
-        total += min(days_per_week, max(0, days))
+        total += min(days_per_week, max(0, days)) * sessions_per_day
         week_start += timedelta(days=7)
     return total
 
@@ -158,7 +186,7 @@ def _window(plan: str, today: Expression, since_days: int | None) -> tuple[Expre
 
 
 def _due(first: Expression, last: Expression, days_per_week: Expression | F) -> Expression:
-    """Sessions of one exercise due in plan days ``first``..``last``: per plan week, up to ``days_per_week``.
+    """Exercise-days of one exercise due in plan days ``first``..``last``: up to ``days_per_week`` a week.
 
     The first and the last week may be partial; the weeks between are whole.
     """
@@ -180,24 +208,29 @@ def _due(first: Expression, last: Expression, days_per_week: Expression | F) -> 
 def _prescribed(
     plan_items: QuerySet[PlanExercise], today: Today | TodayByZone, since_days: int | None
 ) -> Any:
-    """Rows (plan id, sessions due in the window), one per plan with exercises."""
+    """Rows (plan id, sessions due in the window, plan days in the window), one per plan with exercises."""
     first, last = _window("plan__", _today("plan__", today), since_days)
     return (
         plan_items.order_by()
         .values("plan")
-        .annotate(due=Sum(_due(first, last, F("days_per_week"))))
-        .values_list("plan", "due")
+        .annotate(
+            due=Sum(_due(first, last, F("days_per_week")) * F("sessions_per_day")),
+            days=Max(Greatest(Value(0), last - first + Value(1))),
+        )
+        .values_list("plan", "due", "days")
     )
 
 
 def _done(sessions: QuerySet[ExerciseSession], today: Today | TodayByZone, since_days: int | None) -> Any:
     """Rows (plan id, sessions that count), one per plan with any.
 
-    A session counts when it is in the window and fewer than ``days_per_week``
-    sessions of the same exercise came before it in its plan week, inside the
-    window. As a plan has at most one session a day per exercise, that is the
-    week's sessions capped at what was due: a partial week's due is its days in
-    the window, which its sessions cannot exceed.
+    A session counts when it is in the window, its number is within the
+    exercise's ``sessions_per_day`` (the day's cap), and fewer than
+    ``days_per_week`` x ``sessions_per_day`` such sessions of the same exercise
+    came before it (by date, then number) in its plan week, inside the window.
+    That is the week's sessions capped at what was due: a partial week's due is
+    its days in the window times the sessions a day, which its sessions cannot
+    exceed.
     """
     plan = "plan_exercise__plan__"
     today_date = _today(plan, today)
@@ -210,23 +243,28 @@ def _done(sessions: QuerySet[ExerciseSession], today: Today | TodayByZone, since
         # The same bound as a constant, the earliest over every patient's today: an index
         # can use it, so a short window reads only the recent sessions.
         sessions = sessions.filter(local_date__gte=min(_todays(today)) - timedelta(days=since_days - 1))
+    per_day = F("plan_exercise__sessions_per_day")
     in_window = (
-        sessions.filter(local_date__gte=first_date, local_date__lte=today_date)
+        sessions.filter(local_date__gte=first_date, local_date__lte=today_date, number__lte=per_day)
         .alias(
             day=DaysBetween(F("local_date"), start),
             start=start,
+            per_day=per_day,
             # The first plan day of the session's week that is inside the window.
             week_from=Greatest(first, DaysBetween(F("local_date"), start) / Value(7) * Value(7)),
         )
         .filter(day__lte=last)
     )
-    # The same exercise's sessions earlier in that week: at most the 6 days before (an index range).
+    # The same exercise's counted sessions earlier in that week: the same day with a lower
+    # number, or at most the 6 days before (an index range).
     earlier = (
         ExerciseSession.objects.filter(
             plan_exercise=OuterRef("plan_exercise"),
-            local_date__lt=OuterRef("local_date"),
+            local_date__lte=OuterRef("local_date"),
             local_date__gte=DaysAfter(OuterRef("local_date"), -6),
+            number__lte=OuterRef("per_day"),
         )
+        .filter(Q(local_date__lt=OuterRef("local_date")) | Q(number__lt=OuterRef("number")))
         .alias(day=DaysBetween(F("local_date"), OuterRef("start")))
         .filter(day__gte=OuterRef("week_from"))
         .order_by()
@@ -234,12 +272,12 @@ def _done(sessions: QuerySet[ExerciseSession], today: Today | TodayByZone, since
         .annotate(n=Count("pk"))
         .values("n")
     )
-    # A session whose place in the week (0 for the week's first day in the window) is under
-    # days_per_week counts whatever came before it: the count of earlier ones is only
-    # looked up for the others (none at all for an exercise due every day).
-    days_per_week = F("plan_exercise__days_per_week")
-    place = F("day") - F("week_from")
-    counts = Q(place__lt=days_per_week) | Q(earlier__lt=days_per_week)
+    # A session whose place in the week (0 for the first session of the week's first day in
+    # the window) is under the week's due counts whatever came before it: the count of
+    # earlier ones is only looked up for the others (none at all for an exercise due every day).
+    week_due = F("plan_exercise__days_per_week") * F("per_day")
+    place = (F("day") - F("week_from")) * F("per_day") + F("number") - Value(1)
+    counts = Q(place__lt=week_due) | Q(earlier__lt=week_due)
     return (
         in_window.alias(
             place=place, earlier=Coalesce(Subquery(earlier, output_field=IntegerField()), Value(0))
@@ -259,14 +297,14 @@ def adherence_by_plan(
 
     So far, or over the last ``since_days`` days of each patient's calendar.
     ``today``: the patients' local date, dates by plan id, or ``TodayByZone``.
-    Returns an Adherence (sessions done, sessions due; 0 due before the plan
-    starts) per plan id; a plan without exercises is left out.
+    Returns an Adherence (sessions done, sessions due, plan days in the window; 0 due
+    before the plan starts) per plan id; a plan without exercises is left out.
     """
     if not _todays(today):
         return {}  # nobody's today is known: no plans
-    due = dict(_prescribed(PlanExercise.objects.filter(plan__in=plans), today, since_days))
+    due = _prescribed(PlanExercise.objects.filter(plan__in=plans), today, since_days)
     done = dict(_done(ExerciseSession.objects.filter(plan_exercise__plan__in=plans), today, since_days))
-    return {pk: Adherence(done.get(pk, 0), prescribed or 0) for pk, prescribed in due.items()}
+    return {pk: Adherence(done.get(pk, 0), prescribed or 0, days or 0) for pk, prescribed, days in due}
 
 
 def adherence_for_plans(
@@ -297,16 +335,23 @@ class WeekAdherence:
 def weekly_adherence(plan: CarePlan, *, today: date) -> list[WeekAdherence]:
     """Adherence for each plan week that has begun (two queries).
 
-    Uses the same counting as careplans.adherence: sessions done up to what was
-    due per exercise, in a week that has only partly elapsed only the days so far.
+    Uses the same counting as careplans.adherence: a day's sessions up to its
+    prescription, a week's up to what was due per exercise, in a week that has only
+    partly elapsed only the days so far. Each week's ``days`` is its days so far
+    (week 1 with one day is the plan's first day).
     """
     last_day = min(today, plan.end_date)
     if last_day < plan.start_date:
         return []
-    items = list(PlanExercise.objects.filter(plan=plan).values_list("id", "days_per_week"))
+    items = list(
+        PlanExercise.objects.filter(plan=plan).values_list("id", "days_per_week", "sessions_per_day")
+    )
     done: dict[tuple[int, int], int] = defaultdict(int)
     for plan_exercise_id, day in ExerciseSession.objects.filter(
-        plan_exercise__plan=plan, local_date__gte=plan.start_date, local_date__lte=last_day
+        plan_exercise__plan=plan,
+        local_date__gte=plan.start_date,
+        local_date__lte=last_day,
+        number__lte=F("plan_exercise__sessions_per_day"),
     ).values_list("plan_exercise_id", "local_date"):
         done[(plan_exercise_id, (day - plan.start_date).days // 7)] += 1
     weeks = []
@@ -314,13 +359,23 @@ def weekly_adherence(plan: CarePlan, *, today: date) -> list[WeekAdherence]:
         first = plan.start_date + timedelta(days=7 * index)
         last = min(first + timedelta(days=6), last_day)
         week_done = week_due = 0
-        for plan_exercise_id, days_per_week in items:
+        for plan_exercise_id, days_per_week, sessions_per_day in items:
             due = prescribed_sessions(
-                plan_start=plan.start_date, days_per_week=days_per_week, first=first, last=last
+                plan_start=plan.start_date,
+                days_per_week=days_per_week,
+                first=first,
+                last=last,
+                sessions_per_day=sessions_per_day,
             )
             week_due += due
             week_done += min(done[(plan_exercise_id, index)], due)
+        days = (last - first).days + 1
         weeks.append(
-            WeekAdherence(week=index + 1, first=first, last=last, adherence=Adherence(week_done, week_due))
+            WeekAdherence(
+                week=index + 1,
+                first=first,
+                last=last,
+                adherence=Adherence(week_done, week_due, days),
+            )
         )
     return weeks

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils import timezone as tz
 
 from accounts.models import Patient, Therapist, User
-from library.models import Dosage, Exercise, dosage_constraints
+from library.models import DOSAGE_LIMITS, Dosage, Exercise, dosage_constraints
 
 
 class PlanStatus(models.TextChoices):
@@ -126,22 +126,43 @@ class PlanVersion(models.Model):
 
 
 class ExerciseSession(models.Model):
-    """One plan exercise marked done on one of the patient's local dates."""
+    """One prescribed session of a plan exercise marked done on one of the patient's local dates.
+
+    ``number`` is the session of that day (1 to the exercise's sessions per day): an
+    exercise prescribed "2 times a day" has sessions 1 and 2 each day. A session done
+    twice is one row (the unique constraint); adherence (careplans.adherence) counts a
+    day's sessions up to what the plan prescribes.
+    """
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="sessions")
     plan_exercise = models.ForeignKey(
         "careplans.PlanExercise", on_delete=models.CASCADE, related_name="sessions"
     )
     local_date = models.DateField()
+    number = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[
+            MinValueValidator(DOSAGE_LIMITS["sessions_per_day"][0]),
+            MaxValueValidator(DOSAGE_LIMITS["sessions_per_day"][1]),
+        ],
+        help_text="Which of the day's prescribed sessions (1 for the first).",
+    )
     completed_at = models.DateTimeField(default=tz.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["plan_exercise", "local_date"], name="session_one_per_exercise_day"
-            )
+                fields=["plan_exercise", "local_date", "number"], name="session_one_per_exercise_day_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    number__gte=DOSAGE_LIMITS["sessions_per_day"][0],
+                    number__lte=DOSAGE_LIMITS["sessions_per_day"][1],
+                ),
+                name="session_number_range",
+            ),
         ]
         indexes = [models.Index(fields=["patient", "local_date"])]
 
     def __str__(self) -> str:
-        return f"Done on {self.local_date:%Y-%m-%d}"
+        return f"Session {self.number} done on {self.local_date:%Y-%m-%d}"

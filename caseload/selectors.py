@@ -94,7 +94,7 @@ def caseload_for(
                 last_checkin=patient.last_checkin,  # type: ignore[attr-defined]
                 adherence=adherence[plan.pk] if plan else None,
                 outcome=outcomes[plan.pk] if plan else None,
-                invited=not patient.user.has_usable_password(),
+                invited=not patient.joined,
             )
         )
     return Caseload(page=paginated, rows=rows, search=search, total=paginated.paginator.count)

@@ -112,14 +112,19 @@ def bulk_patients(
     start: date = date(2020, 1, 1),
     **extra: Any,
 ) -> list[Patient]:
-    """``n`` patients with an active year-long plan, in a few statements."""
+    """``n`` patients with an active year-long plan, in a few statements.
+
+    They have joined (a usable password, the same for all), as patients who use
+    their plan have: the silence and adherence rules wait for that (alerts.rules).
+    """
+    password = make_password(f"bulk-{prefix}")
     clinic = Clinic.objects.create(name=f"Bulk clinic {prefix}")
     therapist = Therapist.objects.create(
         user=User.objects.create(email=f"therapist-{prefix}@example.test", full_name="Bulk Therapist"),
         clinic=clinic,
     )
     users = User.objects.bulk_create(
-        User(email=f"{prefix}{i}@example.test", full_name=f"Patient {prefix}{i}", password="!")
+        User(email=f"{prefix}{i}@example.test", full_name=f"Patient {prefix}{i}", password=password)
         for i in range(n)
     )
     patients = Patient.objects.bulk_create(

@@ -101,7 +101,7 @@ def patient_export(*, patient: Patient) -> dict[str, Any]:
     sessions = (
         ExerciseSession.objects.filter(patient=patient)
         .select_related("plan_exercise__exercise")
-        .order_by("local_date", "id")
+        .order_by("local_date", "plan_exercise_id", "number")
     )
     user = patient.user
     return {
@@ -138,6 +138,7 @@ def patient_export(*, patient: Patient) -> dict[str, Any]:
         "sessions": [
             {
                 "local_date": _iso(s.local_date),
+                "session": s.number,
                 "exercise": s.plan_exercise.exercise.name,
                 "plan": s.plan_exercise.plan_id,
                 "completed_at": _iso(s.completed_at),

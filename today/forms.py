@@ -9,6 +9,7 @@ from django import forms
 
 from accounts.localday import LocalDateField
 from checkins.models import PainCheckIn, Side
+from library.models import DOSAGE_LIMITS
 from today.services import NOTE_MAX
 
 
@@ -18,6 +19,13 @@ class SessionMarkForm(forms.Form):
     )
     # The day the Today page was rendered for; absent (an old page): the day it arrives.
     local_date = LocalDateField()
+    # Which of the day's prescribed sessions (careplans.sessions checks it against the plan);
+    # absent (an old page): the first.
+    session = forms.IntegerField(
+        required=False,
+        min_value=DOSAGE_LIMITS["sessions_per_day"][0],
+        max_value=DOSAGE_LIMITS["sessions_per_day"][1],
+    )
 
 
 NPRS_WORDS: dict[int, str] = {

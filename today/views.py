@@ -49,19 +49,23 @@ def today(request: HttpRequest) -> HttpResponse:
 @patient_required
 @require_POST
 def today_mark(request: HttpRequest, plan_exercise_id: int) -> HttpResponse:
-    """One tap marks an exercise done (or undoes it); a plain form post works without JS."""
+    """One tap marks one prescribed session of an exercise done (or undoes it); a plain form post
+    works without JS. The form names the session (1 for the first of the day) and the day."""
     patient = patient_of(request)
     form = SessionMarkForm(request.POST)
     error = notice = ""
+    session = 1
     if not form.is_valid():
         error = "Tap the button again to mark the exercise."
     else:
         day = form.cleaned_data["local_date"]
+        session = form.cleaned_data["session"] or 1
         try:
             exercise_session_mark(
                 patient=patient,
                 plan_exercise_id=plan_exercise_id,
                 done=form.cleaned_data["done"],
+                session=session,
                 local_date=day,
                 ip=client_ip(request),
             )
@@ -86,7 +90,15 @@ def today_mark(request: HttpRequest, plan_exercise_id: int) -> HttpResponse:
     return render(
         request,
         "today/_today_mark.html",
-        {"day": day_view, "entry": entry, "error": error, "notice": notice, "focus_mark": True},
+        {
+            "day": day_view,
+            "entry": entry,
+            "error": error,
+            "notice": notice,
+            "focus_mark": True,
+            # The focus goes back to the session that was tapped (the first if it no longer exists).
+            "focus_session": session if session <= entry.plan_exercise.sessions_per_day else 1,
+        },
     )
 
 

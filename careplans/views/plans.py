@@ -41,7 +41,7 @@ def patient_plans_page(request: HttpRequest, patient_id: int) -> HttpResponse:
         "patient": patient,
         "plans": plans,
         "has_active": any(plan.status == "active" for plan in plans),
-        "invited": not patient.user.has_usable_password(),
+        "invited": not patient.joined,
         "invitation": pending_invitation(patient=patient),
     }
     return render(request, "careplans/patient_plans.html", context)

@@ -485,5 +485,6 @@ def test_an_ended_plan_prescribes_nothing_after_it_ended(plan_a: CarePlan, perso
     )
     plan_a.refresh_from_db()
     progress = plan_progress(plan=plan_a)
-    # Days 0-3 of week 1, five exercises (two of them 5 days a week: still 4 days each).
-    assert progress.adherence.prescribed == 20
+    # Days 0-3 of week 1, five exercises (two of them 5 days a week: still 4 days each), three of
+    # them twice a day: 4 days x (2 + 2 + 1 + 1 + 2) sessions.
+    assert progress.adherence.prescribed == 32

@@ -196,6 +196,16 @@ CASES: dict[str, tuple[Callable[[CarePlan, Any], object], str, str | None]] = {
         "not_found",
         None,
     ),
+    "marking a session the exercise does not have today": (
+        lambda plan, p: exercise_session_mark(
+            patient=p.patient_a,
+            plan_exercise_id=plan.exercises.get(exercise__slug="bridge").pk,  # once a day
+            done=True,
+            session=2,
+        ),
+        "session_out_of_range",
+        "session",
+    ),
 }
 
 

@@ -145,26 +145,30 @@ def test_from_invitation_to_a_running_plan(
     assert "3 sets" in cards.filter(has_text="Bridge").inner_text()
     camera.shoot(mobile, "today")
 
-    for name in ("Pelvic tilt", "Bridge"):
+    # Pelvic tilt is twice a day (a mark per session), bridge once.
+    for name, mark, marked_label in (
+        ("Pelvic tilt", "Mark session 1 done", "Session 1 done, tap to undo"),
+        ("Bridge", "Mark done", "Done today, tap to undo"),
+    ):
         card = mobile.locator("li.today-exercise", has_text=name)
         with mobile.expect_response(lambda r: "/today/exercises/" in r.url) as marked:
-            card.get_by_role("button", name=f"Mark done: {name}").tap()
+            card.get_by_role("button", name=f"{mark}: {name}").tap()
         assert marked.value.request.headers.get("hx-request") == "true"
-        mobile.locator("li.today-exercise.is-done", has_text=name).wait_for()
+        mobile.get_by_role("button", name=f"{marked_label}: {name}").wait_for()
     assert mobile.url == f"{base}/today/"  # no page load
     progress = mobile.locator("#today-progress")
-    progress.get_by_text("2 of 5", exact=True).wait_for()
-    assert "40%" in progress.inner_text()
+    progress.get_by_text("2 of 8", exact=True).wait_for()
+    assert "25%" in progress.inner_text()
     assert ExerciseSession.objects.filter(patient=patient).count() == 2
     camera.shoot(mobile, "today-two-done")
 
     # --- the therapist sees the adherence change -----------------------------------------
     page.goto(f"{base}/caseload/")
     row = page.locator("tr", has_text="Maya Fernandes")
-    assert "40%" in row.inner_text() and "week 1 of 12" in row.inner_text()
+    assert "25%" in row.inner_text() and "week 1 of 12" in row.inner_text()
     camera.shoot(page, "caseload-adherence")
     page.goto(f"{base}/plans/{plan.pk}/")
-    assert "40%" in page.locator(".plan-summary").inner_text()
+    assert "25%" in page.locator(".plan-summary").inner_text()
     page.get_by_role("link", name=re.compile("History")).click()
     assert "Activated with 5 exercises" in page.content()
     camera.shoot(page, "history")

@@ -308,6 +308,7 @@ def test_patient_export_holds_everything_and_is_audited(world: World) -> None:
     assert plan["outcome"]["baseline"] == 6.0 and plan["exercises"][0]["slug"] == world.exercise.slug
     assert [c["nprs"] for c in data["checkins"]] == [6]
     assert len(data["sessions"]) == 1 and len(data["alerts"]) == 1
+    assert data["sessions"][0]["session"] == 1  # which of the day's prescribed sessions
     assert world.p.patient_b.user.email not in response.content.decode()
     assert AuditEvent.objects.filter(action="patient.exported", patient=world.p.patient_a).exists()
 

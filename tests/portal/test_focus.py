@@ -171,10 +171,14 @@ def test_a_failed_add_focuses_its_error(plan_a: CarePlan, personas: Any) -> None
 
 
 def test_a_marked_exercise_keeps_the_focus_on_its_button(plan_a: CarePlan, personas: Any) -> None:
-    item = _first(plan_a)
-    response = as_user(personas.patient_a.user).post(
-        reverse("today-mark", args=[item.pk]), {"done": "1"}, **HTMX
-    )
+    item = _first(plan_a)  # pelvic tilt, twice a day: the focus is on the session tapped
+    client = as_user(personas.patient_a.user)
+    response = client.post(reverse("today-mark", args=[item.pk]), {"done": "1", "session": "2"}, **HTMX)
+    focused = _autofocused(response.content.decode())
+    assert focused["tag"] == "button"
+    assert (focused["aria-label"] or "").startswith("Session 2 done, tap to undo")
+    once = plan_a.exercises.get(exercise__slug="bridge")  # once a day
+    response = client.post(reverse("today-mark", args=[once.pk]), {"done": "1"}, **HTMX)
     focused = _autofocused(response.content.decode())
     assert focused["tag"] == "button" and (focused["aria-label"] or "").startswith("Done today, tap to undo")
 

@@ -40,8 +40,11 @@ def test_today_shows_the_plans_exercises_week_and_adherence(plan_a: CarePlan, pe
         assert plan_exercise.dosage_text in html
         assert escape(plan_exercise.exercise.steps[0]) in html
     assert "Keep your knees hip-width apart." in html
-    assert "Adherence so far:" in html and "0%" in html
-    assert html.count('name="done" value="1"') == 5
+    # The plan's first day, nothing marked yet: no "0%" before the day is over.
+    assert "Adherence so far: your first day" in html and "0%" not in html
+    # One mark per prescribed session: pelvic tilt, child's pose and quadruped lateral flexion
+    # twice a day, bridge and bird dog once.
+    assert html.count('name="done" value="1"') == 8
 
 
 def test_marking_done_without_javascript_redirects_and_undo_deletes(plan_a: CarePlan, personas: Any) -> None:
@@ -59,7 +62,8 @@ def test_marking_done_without_javascript_redirects_and_undo_deletes(plan_a: Care
     client.post(url, {"done": "1"})
     assert ExerciseSession.objects.filter(plan_exercise=plan_exercise).count() == 1
     html = client.get(reverse("today")).content.decode()
-    assert "Done today" in html and "1 of 5" in html and "20%" in html
+    # Pelvic tilt is twice a day: the form without a session marks the first; 1 of 8 sessions today.
+    assert "Session 1 done" in html and "1 of 8" in html and "12%" in html
     response = client.post(url, {"done": "0"})
     assert response.status_code == 302
     assert not ExerciseSession.objects.filter(plan_exercise=plan_exercise).exists()
@@ -74,9 +78,10 @@ def test_marking_done_with_htmx_answers_with_the_item_and_progress(plan_a: CareP
     response = client.post(reverse("today-mark", args=[plan_exercise.pk]), {"done": "1"}, **HTMX)
     html = response.content.decode()
     assert response.status_code == 200
-    assert f'id="plan-exercise-{plan_exercise.pk}"' in html and "Done today" in html and 'value="0"' in html
+    assert f'id="plan-exercise-{plan_exercise.pk}"' in html
+    assert "Session 1 done" in html and 'value="0"' in html
     assert 'id="today-progress" class="card today-progress" hx-swap-oob="true"' in html
-    assert "1 of 5" in html
+    assert "1 of 8" in html
     assert "<html" not in html
 
 

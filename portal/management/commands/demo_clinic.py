@@ -4,7 +4,7 @@ patients with weeks of check-ins. Running it again changes nothing."""
 from __future__ import annotations
 
 import random
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -93,6 +93,10 @@ class Command(BaseCommand):
                 patient=patient, by=therapist, title="", template=template, start_date=start
             )
             plan = careplan_activate(plan=plan, by=therapist)
+            # The demo's story: the plan has run since its start date (the alert rules count
+            # their windows from the activation too, alerts.rules).
+            plan.activated_at = datetime.combine(start, time(9, 0), tzinfo=patient.zone)
+            plan.save(update_fields=["activated_at"])
             plan_exercises = list(plan.exercises.order_by("position"))
             checkins: list[PainCheckIn] = []
             sessions: list[ExerciseSession] = []
@@ -111,8 +115,9 @@ class Command(BaseCommand):
                         )
                     )
                 sessions.extend(
-                    ExerciseSession(patient=patient, plan_exercise=item, local_date=date)
+                    ExerciseSession(patient=patient, plan_exercise=item, local_date=date, number=number)
                     for item in plan_exercises
+                    for number in range(1, item.sessions_per_day + 1)
                     if rng.random() < 0.7
                 )
             PainCheckIn.objects.bulk_create(checkins)

@@ -20,7 +20,7 @@ import random
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -226,7 +226,10 @@ class Command(BaseCommand):
             PainCheckIn, ["id", "patient_id", "plan_id", "local_date", "nprs", "side", "received_at"]
         )
         stamp = connection.ops.adapt_datetimefield_value(now)
-        unusable = make_password(None)
+        # The patients have joined (a usable password nobody knows, one hash for all) and each
+        # plan was activated on its start date: they check in, so the silence and adherence
+        # rules judge them (alerts.rules), as they would real patients.
+        joined = make_password(secrets.token_urlsafe(24))
         done = 0
         while done < n:
             size = min(CHUNK, n - done)
@@ -241,7 +244,7 @@ class Command(BaseCommand):
                     uid, pid, cid = user_id + i, patient_id + i, plan_id + i
                     name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
                     users.append(
-                        [uid, unusable, f"p{k}.{run}@seed.plinth.test", name, False, True, stamp, False]
+                        [uid, joined, f"p{k}.{run}@seed.plinth.test", name, False, True, stamp, False]
                     )
                     zone = _weighted(rng, ZONES)
                     patients.append([pid, uid, clinic.pk, therapist, zone, stamp])
@@ -274,7 +277,9 @@ class Command(BaseCommand):
                             status,
                             1,
                             stamp,
-                            stamp,
+                            connection.ops.adapt_datetimefield_value(
+                                datetime.combine(start, time(9), tzinfo=UTC)
+                            ),
                         ]
                     )
                     for day, nprs in self._pain(rng, profile[2], days):

@@ -57,7 +57,8 @@ function keepDraft(event) {
     if (!control.id || SKIPPED_TYPES.has(control.type) || !typedByUser(control)) continue;
     fields.push({ id: control.id, value: control.value, checked: control.checked });
   }
-  // The write that did not happen: the form (or button) that posted, found again by its URL.
+  // The write that did not happen: the form (or button) that posted, found again by its id, or
+  // by its URL (several forms may post to one URL, as a day's sessions of one exercise do).
   const poster = source ? source.closest("[hx-post]") : null;
   const draft = {
     path: location.pathname,
@@ -65,6 +66,7 @@ function keepDraft(event) {
     at: Date.now(),
     fields,
     post: poster ? poster.getAttribute("hx-post") : "",
+    postId: poster ? poster.id : "",
   };
   try {
     sessionStorage.setItem(DRAFT_KEY, JSON.stringify(draft));
@@ -122,9 +124,12 @@ function restoreDraft() {
     else control.value = field.value;
     restored.push(control);
   }
-  const posted = draft.post
-    ? Array.from(document.querySelectorAll("[hx-post]")).find((el) => el.getAttribute("hx-post") === draft.post)
-    : null;
+  const byId = draft.postId ? document.getElementById(draft.postId) : null;
+  const posted = byId && byId.getAttribute("hx-post") === draft.post
+    ? byId
+    : draft.post
+      ? Array.from(document.querySelectorAll("[hx-post]")).find((el) => el.getAttribute("hx-post") === draft.post)
+      : null;
   const forms = new Set(restored.map((control) => control.form).filter(Boolean));
   const postedForm = posted ? posted.closest("form") || posted : null;
   if (postedForm) forms.add(postedForm);
