@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, time, timedelta
+from http.cookies import SimpleCookie
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -150,3 +153,37 @@ def bulk_patients(
         for patient in patients
     )
     return patients
+
+
+class PersonaClients:
+    """One logged-in test client per persona of ``world``, logged in once and reused.
+
+    Walkers that make many requests as each persona (the authorization matrix, the
+    audited-reads walk) would otherwise log in before every request. Each request
+    runs inside ``kept_cookies`` and a rolled-back transaction, so that a request that
+    logs out or cycles the session leaves the next one the same session.
+    """
+
+    def __init__(self, world: Any) -> None:
+        self.world = world
+        self.clients: dict[str, Client] = {}
+
+    def client(self, persona: str) -> Client:
+        if persona not in self.clients:
+            client = Client()
+            user = self.world.persona(persona)
+            if user is not None:
+                client.force_login(user)
+            self.clients[persona] = client
+        return self.clients[persona]
+
+    @staticmethod
+    @contextmanager
+    def kept_cookies(client: Client) -> Iterator[None]:
+        saved = {name: morsel.value for name, morsel in client.cookies.items()}
+        try:
+            yield
+        finally:
+            client.cookies = SimpleCookie()
+            for name, value in saved.items():
+                client.cookies[name] = value

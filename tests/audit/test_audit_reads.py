@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from tests.conftest import record_figure
+from tests.helpers import PersonaClients
 from tests.portal.test_authz_matrix import FOLLOWS_PATIENT_A, all_route_names, row_for
 from tests.world import World
 
@@ -60,6 +61,7 @@ def shows_patient_a(world: World, name: str, response: Any) -> bool:
 def test_every_route_that_shows_a_patients_data_records_the_read(world: World) -> None:
     missing: list[str] = []
     checked = 0
+    clients = PersonaClients(world)
     for name in all_route_names():
         row = row_for(name)
         if row is None or row[0] != "GET":
@@ -67,9 +69,8 @@ def test_every_route_that_shows_a_patients_data_records_the_read(world: World) -
         _, args, _ = row
         for persona in READERS:
             user = world.persona(persona)
-            client = Client()
-            client.force_login(user)
-            with transaction.atomic():
+            client = clients.client(persona)
+            with transaction.atomic(), clients.kept_cookies(client):
                 url = reverse(name, kwargs=args(world))
                 before = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
                 response = client.get(url)

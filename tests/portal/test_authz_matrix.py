@@ -35,6 +35,7 @@ from accounts.services import _new_invitation
 from caseload.services import patient_move_clinic
 from reminders.preferences import optout_token
 from tests.conftest import record_figure
+from tests.helpers import PersonaClients
 from tests.world import World
 
 PERSONAS = ("anon", "patient_a", "patient_b", "owner", "colleague", "outsider", "staff")
@@ -357,6 +358,7 @@ def run_matrix(world: World, *, moved: bool) -> None:
     discover = os.environ.get("PLINTH_MATRIX_DISCOVER") == "1"
     failures: list[str] = []
     checked = 0
+    clients = PersonaClients(world)
     names = all_route_names()
     for name in names:
         row = row_for(name)
@@ -369,13 +371,11 @@ def run_matrix(world: World, *, moved: bool) -> None:
             expected = after_move(name, expected)
         observed: list[str] = []
         for persona, want in zip(PERSONAS, expected, strict=True):
-            client = Client()
-            user = world.persona(persona)
-            if user is not None:
-                client.force_login(user)
-            # Each request in its own rolled-back transaction: a POST by one persona
-            # must not change what the next one sees.
-            with transaction.atomic():
+            client = clients.client(persona)
+            # Each request in its own rolled-back transaction, with the client's cookies put
+            # back after it: a POST by one persona (a logout too) must not change what the
+            # next request sees.
+            with transaction.atomic(), clients.kept_cookies(client):
                 url = reverse(name, kwargs=args(world))
                 status = request(client, method, url, name)
                 transaction.set_rollback(True)
