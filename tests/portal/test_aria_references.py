@@ -11,9 +11,9 @@ from html.parser import HTMLParser
 
 import pytest
 from django.db import transaction
-from django.test import Client
 from django.urls import reverse
 
+from tests.helpers import PersonaClients
 from tests.portal.test_authz_matrix import all_route_names, request_response, row_for
 from tests.world import World
 
@@ -55,15 +55,15 @@ def test_a_reference_to_a_missing_id_is_found() -> None:
 def test_every_page_references_only_ids_it_has(world: World, persona: str) -> None:
     failures: list[str] = []
     pages = 0
+    clients = PersonaClients(world)
+    client = clients.client(persona)
     for name in all_route_names():
         row = row_for(name)
         assert row is not None
         method, args, _ = row
         if method != "GET" or name.startswith("api-") or name in ("logout", "admin:logout"):
             continue
-        client = Client()
-        client.force_login(world.persona(persona))
-        with transaction.atomic():
+        with transaction.atomic(), clients.kept_cookies(client):
             url = reverse(name, kwargs=args(world))
             response = request_response(client, method, url, name)
             transaction.set_rollback(True)

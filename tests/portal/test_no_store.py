@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import _new_invitation
 from accounts.tokens import api_token_create
+from tests.helpers import PersonaClients
 from tests.portal.test_authz_matrix import all_route_names, request_response, row_for
 from tests.world import World
 
@@ -32,14 +33,14 @@ def stored(cache_control: str) -> list[str]:
 def test_every_route_answers_a_logged_in_user_with_no_store(world: World, persona: str) -> None:
     failures: list[str] = []
     checked = 0
+    clients = PersonaClients(world)
+    client = clients.client(persona)
     for name in all_route_names():
-        # A fresh login for each route: the logout routes end the session.
-        client = Client()
-        client.force_login(world.persona(persona))
         row = row_for(name)
         assert row is not None, f"{name} has no row in the authorization matrix"
         method, args, _ = row
-        with transaction.atomic():
+        # The logout routes end the session: rolled back, with the cookies put back.
+        with transaction.atomic(), clients.kept_cookies(client):
             url = reverse(name, kwargs=args(world))
             response = request_response(client, method, url, name)
             transaction.set_rollback(True)
