@@ -57,7 +57,8 @@ def headline_figures(text: str) -> dict[str, str]:
         if line.startswith("#"):
             section = line.lstrip("#").strip().split(":", 1)[0]
             continue
-        match = _FIGURE.match(line)
+        # A quoted note (such as an out-of-date banner) holds no figure of the run.
+        match = None if line.startswith(">") else _FIGURE.match(line)
         if match:
             label = match["label"].strip().rstrip(":=").strip()
             found[f"{section} / {label}"] = match["value"].strip()

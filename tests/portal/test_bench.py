@@ -202,3 +202,8 @@ def test_the_closing_section_compares_each_headline_figure_and_says_the_api_rati
     assert len(withdrawn) == 1 and "Ratio API / floor: 0.52" in withdrawn[0]
     assert not any("not measured" in line for line in lines)
     assert bench_report.what_changed("", current) == []
+
+
+def test_a_quoted_banner_is_no_headline_figure() -> None:
+    text = "# Benchmarks\n\n> **Out of date (2026-11-29).** Figures of an earlier run.\n\n- a/c = **1.91**\n"
+    assert bench_report.headline_figures(text) == {"Benchmarks / a/c": "1.91"}
