@@ -43,9 +43,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: Tests that take many seconds each (the walks over every route): run first, so that on
+#: parallel workers (make check, make test's first part) none is left running alone at the end
+#: while the other worker has finished. Order does not matter otherwise: each test sets up its own.
+LONG_FIRST = (
+    "tests/portal/test_page_fuzzer.py::",
+    "tests/portal/test_authz_matrix.py::test_authorization_matrix",
+    "tests/audit/test_audit_reads.py::test_every_route",
+    "tests/portal/test_no_store.py::test_every_route",
+    "tests/portal/test_aria_references.py::",
+)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect the tests of the other part, after -k and -m have had their say."""
+    """Put the long walks first (LONG_FIRST); deselect the tests of the other part, after -k and
+    -m have had their say."""
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))  # stable: the rest keep their order
     part = config.getoption("--part")
     if part is None:
         return
