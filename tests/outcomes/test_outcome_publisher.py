@@ -136,17 +136,16 @@ def test_checkins_publish_one_message_per_claim_and_a_real_worker_recomputes() -
             published = sorted(json.loads(base64.b64decode(m["body"]))[0][0] for m in messages)
             assert published == plan_ids[:1]
 
-            # The check-ins already rewrote the snapshots in their own transactions; the
-            # worker's runs (each clearing its plan's claim first) find them current.
-            assert OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=6).count() == 25
+            # Nothing is recomputed before the worker runs: the pages compute overtaken plans.
+            assert not OutcomeSnapshot.objects.filter(plan__in=plan_ids).exists()
             worker = Worker(tmp, worker_env(redis=server, smtp=smtp, tmp=tmp))
             worker.start()
             wait_until(
-                lambda: _queued(plan_ids) == [None] * 25,
+                lambda: OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=6).count() == 25,
                 seconds=60,
                 what="the worker's recompute of every claimed plan",
             )
-            assert OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=6).count() == 25
+            assert _queued(plan_ids) == [None] * 25
 
             # The everyday path: the API, the publish on commit, the worker.
             api = APIClient()
@@ -154,13 +153,12 @@ def test_checkins_publish_one_message_per_claim_and_a_real_worker_recomputes() -
                 api.force_authenticate(patient.user)
                 response = api.post("/api/v1/checkins/", {"nprs": 2, "side": "left"}, format="json")
                 assert response.status_code == 200, response.content
-            assert OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=2).count() == 5
             wait_until(
-                lambda: _queued(plan_ids) == [None] * 25,
+                lambda: OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=2).count() == 5,
                 seconds=60,
                 what="the recompute published by the API check-ins",
             )
-            assert OutcomeSnapshot.objects.filter(plan__in=plan_ids, current=2).count() == 5
+            assert _queued(plan_ids) == [None] * 25
     finally:
         if worker is not None:
             worker.stop()
