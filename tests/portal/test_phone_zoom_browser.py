@@ -17,7 +17,8 @@ On each page three rules are measured in the page itself:
    inline link whose enclosing block has text of its own besides the link's;
 3. no visible text is under 12 CSS px as rendered, counting an SVG's scaling of its viewBox.
 
-Screenshots of each page in each viewport, and in the dark colour scheme, go to test-artifacts/.
+The same rules hold on a 390x844 phone and a 1280x800 desktop. Screenshots of each page in each
+viewport, and in the dark colour scheme (phone and desktop), go to test-artifacts/phonezoom-*.png.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE_320 = {"width": 320, "height": 640}
 ZOOM_200 = {"width": 640, "height": 400}  # 1280x800 at 200% zoom
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
 MIN_TARGET = 44
 MIN_TEXT = 12
 
@@ -135,7 +138,10 @@ def test_every_patient_page_reads_at_320px_and_200_percent_zoom(
     for label, viewport, scheme in (
         ("320", PHONE_320, "light"),
         ("zoom200", ZOOM_200, "light"),
-        ("320-dark", PHONE_320, "dark"),
+        ("phone", PHONE, "light"),
+        ("desktop", DESKTOP, "light"),
+        ("phone-dark", PHONE, "dark"),
+        ("desktop-dark", DESKTOP, "dark"),
     ):
         contexts: dict[str, Any] = {}
         pages = _patient_pages(world)
