@@ -177,3 +177,21 @@ def test_every_patient_page_reads_at_320px_and_200_percent_zoom(
         assert any(path.startswith(expected) for path in paths), expected
     assert any("/checkin/done/" in path for path in paths)
     assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems)
+
+
+def test_the_therapists_caseload_does_not_scroll_sideways_on_a_phone(
+    world: World, live_server: Any, browser: Any, artifacts: Path
+) -> None:
+    """The compact header keeps the therapist's longer menu (six pages) within 320 px too."""
+    for label, viewport in (("320", PHONE_320), ("zoom200", ZOOM_200)):
+        context = signed_in(browser, live_server, world.p.owner.user, viewport)
+        try:
+            page = context.new_page()
+            page.goto(f"{live_server.url}/caseload/", wait_until="load")
+            page.screenshot(path=str(artifacts / f"phonezoom-{label}-owner-caseload.png"), full_page=True)
+            widths = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert widths[0] <= widths[1], (label, widths)
+        finally:
+            context.close()
