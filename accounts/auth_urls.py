@@ -7,7 +7,7 @@ from django.urls import path, reverse_lazy
 from django.views.generic import TemplateView
 
 from accounts.auth_views import PasswordChange, PasswordChangeDone, PasswordResetConfirm
-from accounts.forms import EmailAuthenticationForm
+from accounts.forms import ClinicPasswordResetForm, EmailAuthenticationForm
 from accounts.limits import rate_limited
 
 urlpatterns = [
@@ -30,6 +30,7 @@ urlpatterns = [
         "password-reset/",
         rate_limited("password_reset")(
             auth_views.PasswordResetView.as_view(
+                form_class=ClinicPasswordResetForm,
                 html_email_template_name=None,
                 success_url=reverse_lazy("password_reset_done"),
             )

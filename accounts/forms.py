@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
-from accounts.models import User
+from accounts.models import Clinic, User
 from accounts.zones import TimeZoneFormField
 from portal.validity import max_length_of
 
@@ -27,6 +28,43 @@ class EmailAuthenticationForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         return str(self.cleaned_data["username"]).strip().lower()
+
+
+def clinic_of_user(user: User) -> Clinic | None:
+    """The clinic ``user`` belongs to through their patient or therapist profile; None for a
+    user with neither (an administrator)."""
+    for role in ("patient", "therapist"):
+        profile = getattr(user, role, None)
+        if profile is not None:
+            clinic: Clinic = profile.clinic
+            return clinic
+    return None
+
+
+class ClinicPasswordResetForm(PasswordResetForm):
+    """Django's reset form whose email ends with the user's clinic's contact details, as the
+    invitation and reminder emails do (``Clinic.contact_paragraph()``: "" when none is filled in
+    or the user has no clinic)."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        clinic = clinic_of_user(context["user"])
+        context = {**context, "clinic_contact": clinic.contact_paragraph() if clinic else ""}
+        super().send_mail(
+            subject_template_name,
+            email_template_name,
+            context,
+            from_email,
+            to_email,
+            html_email_template_name,
+        )
 
 
 class PatientInviteForm(forms.Form):

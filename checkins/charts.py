@@ -31,12 +31,17 @@ class PainPoint:
     red_flag: bool = False
 
 
+#: No drawing (the compact chart has no separate phone drawing).
+NO_SVG = SafeString("")
+
+
 @dataclass(frozen=True)
 class PainChart:
     svg: SafeString
     summary: str
     points: Sequence[PainPoint]
     baseline: float | None
+    phone_svg: SafeString = NO_SVG
 
 
 def _day(d: date) -> str:
@@ -64,6 +69,27 @@ def chart_summary(points: Sequence[PainPoint], *, baseline: float | None, subjec
     return text
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """A chart's drawing box in SVG user units: the viewBox, the margins round the plot and
+    the least room (user units) between two week labels."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    label_room: int
+
+
+#: The wide chart for screens of 48rem and more (plinth.css shows it there, 13-unit text).
+WIDE = _Frame(width=760, height=280, left=34, right=14, top=12, bottom=30, label_room=30)
+#: The phone chart (and the small trend chart): a narrow box whose 14-unit text stays at least
+#: 12 CSS px down to a 320 px screen (plinth.css; Plinth issue 15).
+PHONE = _Frame(width=300, height=200, left=30, right=10, top=12, bottom=30, label_room=36)
+
+
 def pain_chart(
     *,
     points: Sequence[PainPoint],
@@ -83,14 +109,61 @@ def pain_chart(
     red-flag days are drawn as triangles, so colour is never the only cue.
     ``baseline`` (NPRS, None: no line) is the figure the page shows beside the
     chart, labelled with the same rounding (``checkins.figures.nprs_text``).
+    ``svg`` is the wide drawing (the narrow one when ``compact``); ``phone_svg`` the same
+    chart drawn narrow for phones (id ``<chart_id>-phone``; "" when ``compact``): a viewBox
+    scaled down to a phone's width would make its text a few pixels high.
     """
     points = sorted(points, key=lambda p: p.day)
     if points:
         start = min(start, points[0].day)
         end = max(end, points[-1].day)
+    summary = chart_summary(points, baseline=baseline, subject=subject)
+
+    def draw(frame: _Frame, svg_id: str, css: str) -> SafeString:
+        return _draw(
+            frame,
+            points=points,
+            start=start,
+            end=end,
+            baseline=baseline,
+            svg_id=svg_id,
+            css=css,
+            title=title,
+            summary=summary,
+            week_markers=week_markers,
+        )
+
+    if compact:
+        return PainChart(
+            svg=draw(PHONE, chart_id, "compact"), summary=summary, points=points, baseline=baseline
+        )
+    return PainChart(
+        svg=draw(WIDE, chart_id, "wide"),
+        summary=summary,
+        points=points,
+        baseline=baseline,
+        phone_svg=draw(PHONE, f"{chart_id}-phone", "phone"),
+    )
+
+
+def _draw(
+    frame: _Frame,
+    *,
+    points: Sequence[PainPoint],
+    start: date,
+    end: date,
+    baseline: float | None,
+    svg_id: str,
+    css: str,
+    title: str,
+    summary: str,
+    week_markers: bool,
+) -> SafeString:
+    """One drawing of the chart in ``frame``, with class ``pain-chart <css>`` and id ``svg_id``."""
+    chart_id = svg_id
     days = max(1, (end - start).days + 1)
-    width, height = (360, 150) if compact else (760, 280)
-    left, right, top, bottom = 34, 14, 12, 30
+    width, height = frame.width, frame.height
+    left, right, top, bottom = frame.left, frame.right, frame.top, frame.bottom
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def x(d: date) -> float:
@@ -101,16 +174,15 @@ def pain_chart(
     def y(v: float) -> float:
         return top + plot_h * (1 - v / NPRS_MAX)
 
-    summary = chart_summary(points, baseline=baseline, subject=subject)
     out: list[str] = [
-        f'<svg class="pain-chart{" compact" if compact else ""}" viewBox="0 0 {width} {height}" '
+        f'<svg class="pain-chart {css}" viewBox="0 0 {width} {height}" '
         f'xmlns="http://www.w3.org/2000/svg" role="img" focusable="false" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(summary)}</desc>',
     ]
     # y axis: grid lines and labels every 2 points.
-    for v in range(0, NPRS_MAX + 1, 5 if compact else 2):
+    for v in range(0, NPRS_MAX + 1, 2):
         out.append(
             f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
             f'<text class="axis-label" x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v}</text>'
@@ -118,7 +190,9 @@ def pain_chart(
     # x axis: week markers (labelled sparsely enough to stay readable) or first/last dates.
     if week_markers:
         weeks = (days + 6) // 7
-        step = 1 if weeks <= 16 else (2 if weeks <= 32 else 4)
+        step = 1
+        while step < weeks and plot_w * 7 * step / max(1, days - 1) < frame.label_room:
+            step *= 2
         for k in range(weeks + 1):
             day_x = left + plot_w * min(7 * k, days - 1) / max(1, days - 1)
             out.append(
@@ -171,4 +245,4 @@ def pain_chart(
             )
     out.append("</svg>")
     # Every piece above is either a number we formatted or text passed through escape().
-    return PainChart(svg=mark_safe("".join(out)), summary=summary, points=points, baseline=baseline)  # noqa: S308
+    return mark_safe("".join(out))  # noqa: S308

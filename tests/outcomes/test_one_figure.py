@@ -77,12 +77,14 @@ def _shown(therapist: Client, patient_client: Client, patient: Any, plan: Any) -
             _one(r"<dt>Current</dt><dd>([\d.]+) / 10</dd>", record),
             _one(r"<dt>Change so far</dt><dd>([^<]+)</dd>", record),
         ),
-        "record chart": (_one(r">Baseline ([\d.]+)</text>", record),),
+        "record chart": (_one(r'id="record-chart".*?>Baseline ([\d.]+)</text>', record),),
+        "record phone chart": (_one(r'id="record-chart-phone".*?>Baseline ([\d.]+)</text>', record),),
         "progress": (
             *re.findall(r"You started at ([\d.]+) out of 10 and your pain is now ([\d.]+)\.", progress)[0],
             f"-{lower[1]} points (-{lower[2]}%)",
         ),
-        "progress chart": (_one(r">Baseline ([\d.]+)</text>", progress),),
+        "progress chart": (_one(r'id="progress-chart".*?>Baseline ([\d.]+)</text>', progress),),
+        "progress phone chart": (_one(r'id="progress-chart-phone".*?>Baseline ([\d.]+)</text>', progress),),
         "caseload": (row[2], row[1], row[3]),
         "api": (
             nprs_text(api["baseline"]),
@@ -106,8 +108,10 @@ def _assert_everywhere(shown: dict[str, tuple[str, ...]], baseline: str, current
     expected = {
         "record": (baseline, current, change),
         "record chart": (baseline,),
+        "record phone chart": (baseline,),
         "progress": (baseline, current, change),
         "progress chart": (baseline,),
+        "progress phone chart": (baseline,),
         "caseload": (baseline, current, change),
         "api": (baseline, current, change),
         "export": (baseline, current, change),

@@ -84,9 +84,12 @@ def page_routes(world: World, persona: str) -> list[tuple[str, str]]:
     return routes
 
 
-def signed_in(browser: Any, live_server: Any, user: Any, viewport: dict[str, int]) -> Any:
-    """A browser context of ``viewport`` size carrying ``user``'s session (none for ``None``)."""
-    context = browser.new_context(viewport=viewport)
+def signed_in(
+    browser: Any, live_server: Any, user: Any, viewport: dict[str, int], color_scheme: str = "light"
+) -> Any:
+    """A browser context of ``viewport`` size carrying ``user``'s session (none for ``None``), its
+    ``prefers-color-scheme`` ``color_scheme`` ("light" or "dark")."""
+    context = browser.new_context(viewport=viewport, color_scheme=color_scheme)
     if user is not None:
         client = Client()
         client.force_login(user)
@@ -112,13 +115,14 @@ def walk(
     user: Any,
     viewport: dict[str, int],
     routes: list[tuple[str, str]],
+    color_scheme: str = "light",
 ) -> tuple[list[str], list[str]]:
     """Open each route once in one signed-in context and run axe-core on every HTML page.
 
     Returns ``(pages, violations)``: the paths checked (after redirects, each once), and one
     ``"<path> (<route>): <rule> [<impact>] <target>"`` line per failing element.
     """
-    context = signed_in(browser, live_server, user, viewport)
+    context = signed_in(browser, live_server, user, viewport, color_scheme)
     page = context.new_page()
     pages: list[str] = []
     failures: list[str] = []

@@ -187,7 +187,9 @@ def test_record_shows_chart_adherence_checkins_and_alerts(
     html = client.get(reverse("patient-record", args=[personas.patient_a.pk])).content.decode()
     assert 'role="img"' in html and 'aria-labelledby="record-chart-title record-chart-desc"' in html
     assert 'class="baseline"' in html and "Baseline 6.0" in html
-    assert html.count('class="flag"') == 2  # day 2 and today
+    # Day 2 and today, in the wide drawing and in the phone one (checkins/charts.py).
+    assert html.count('class="flag"') == 4
+    assert 'id="record-chart-phone"' in html
     assert "Show the chart's data as a table" in html
     assert "worse after gardening" in html
     assert "Adherence by week" in html
