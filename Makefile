@@ -38,7 +38,7 @@ test: $(STAMP) sysdeps lint
 # few long tests (authorization matrix, page fuzzer) from ending up queued on one worker.
 # The run's figures start afresh, so the closing summary shows this run's and no earlier one's.
 check: lint
-	rm -f test-artifacts/figures.txt
+	rm -f test-artifacts/figures.txt test-artifacts/jobs/fault-counts.txt
 	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "not browser and not services" $(PYTEST_ARGS)
 
 bench: $(STAMP) sysdeps
