@@ -19,7 +19,7 @@ then sends
 ``run(report)`` is what scripts/bench.py calls; it needs PostgreSQL and Redis
 (DATABASE_URL, REDIS_URL: scripts/testenv.py provides both) and appends a
 Markdown section to ``report``. Run alone, it prints the section. Environment:
-WEB_CONCURRENCY and PLINTH_WEB_THREADS (gunicorn's processes and threads, gunicorn.conf.py),
+PLINTH_BENCH_PEAK_WORKERS (gunicorn workers, default 3 as in docker-compose.yml),
 PLINTH_BENCH_PEAK_STEP_SECONDS (ladder step length, default 10).
 """
 
@@ -67,7 +67,6 @@ from peak_stack import (
     cpu_seconds,
     cpu_used,
     database,
-    web_shape,
 )
 
 
@@ -145,7 +144,7 @@ def _highest(steps: list[tuple[Round, Figures, bool]]) -> str:
 
 def _section(
     stack: Stack,
-    shape: tuple[int, int],
+    workers: int,
     peak: dict[str, Figures],
     peak_raw: dict[str, Any],
     peak_drain: float,
@@ -160,10 +159,8 @@ def _section(
     lines = [
         "## Morning peak",
         "",
-        f"The production shape on loopback: gunicorn (`portal.wsgi`, {shape[0]} processes x "
-        f"{shape[1]} threads",
-        "from gunicorn.conf.py, as docker-compose.yml runs it, PLINTH_ENV=production, DEBUG off),",
-        "PostgreSQL and Redis from",
+        f"The production shape on loopback: gunicorn (`portal.wsgi`, {workers} sync workers as in",
+        "docker-compose.yml, PLINTH_ENV=production, DEBUG off), PostgreSQL and Redis from",
         "scripts/testenv.py, and a Celery worker consuming the outcome recomputes. Every request",
         "carries the TLS proxy's `X-Forwarded-Proto: https`. The database: `seed_demo` with",
         f"{PATIENTS:,} patients over {CLINICS} clinics, {UNDER_WAY:.0%} of their plans under way (each",
@@ -248,6 +245,7 @@ def run(report: list[str]) -> None:
     ):
         report += ["## Morning peak", "", "(skipped: it needs DATABASE_URL on PostgreSQL and REDIS_URL)", ""]
         return
+    workers = int(os.environ.get("PLINTH_BENCH_PEAK_WORKERS", "3"))
     step_s = float(os.environ.get("PLINTH_BENCH_PEAK_STEP_SECONDS", "10"))
     password = secrets.token_urlsafe(16)
     tmp = Path(tempfile.mkdtemp(prefix="plinth-bench-peak-"))
@@ -272,7 +270,7 @@ def run(report: list[str]) -> None:
             stack = Stack(env, tmp)
             try:
                 stack.prepare(password)
-                stack.start()
+                stack.start(workers)
                 stack.log_in(password)
                 run_round(stack, warm_up_round())
                 stack.settle()
@@ -289,14 +287,7 @@ def run(report: list[str]) -> None:
                         if not ok:
                             break
                 lines = _section(
-                    stack,
-                    web_shape(env),
-                    peak,
-                    peak_raw,
-                    peak_drain,
-                    peak_queue,
-                    steps["api"],
-                    steps["floor"],
+                    stack, workers, peak, peak_raw, peak_drain, peak_queue, steps["api"], steps["floor"]
                 )
             finally:
                 stack.stop()

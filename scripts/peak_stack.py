@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import runpy
 import shutil
 import signal
 import socket
@@ -254,8 +253,7 @@ class Stack:
         self.timings["tokens_s"] = time.perf_counter() - started
         self.therapists = data["therapists"]
 
-    def start(self) -> None:
-        """gunicorn with gunicorn.conf.py (read from ROOT, as production reads it) and a worker."""
+    def start(self, workers: int) -> None:
         gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
         self.web = subprocess.Popen(
             [
@@ -263,6 +261,8 @@ class Stack:
                 "portal.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
                 "--log-level",
                 "warning",
             ],
@@ -323,15 +323,3 @@ class Stack:
             if time.monotonic() - asked < 0.1:
                 return
             time.sleep(1)
-
-
-def web_shape(env: dict[str, str]) -> tuple[int, int]:
-    """(processes, threads) gunicorn runs with under ``env``: gunicorn.conf.py's own reading."""
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return int(conf["workers"]), int(conf["threads"])

@@ -26,13 +26,14 @@ def web_command(host: str, port: int | str) -> list[str]:
     limits hold here too: a request line over 4,094 bytes or a header over 8,190 is refused
     at once, and a request that never finishes frees its worker after ``--timeout`` seconds.
     Django's runserver has no such limits (it waited for ever on a request whose headers
-    never ended). Processes and threads come from gunicorn.conf.py. With DEBUG on, WhiteNoise
-    serves the static files from the app folders."""
+    never ended). With DEBUG on, WhiteNoise serves the static files from the app folders."""
     return [
         str(BIN / "gunicorn"),
         "portal.wsgi:application",
         "--bind",
         f"{host}:{port}",
+        "--workers",
+        "3",
         "--timeout",
         "30",
         "--access-logfile",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import runpy
 import shlex
 import subprocess
 import sys
@@ -188,12 +187,3 @@ def test_compose_environment_starts_production_settings_cleanly(
 
     with pytest.raises(KeyError, match="SECRET_KEY"):
         _interpolate(compose["services"]["web"]["environment"]["SECRET_KEY"], {})
-
-
-def test_the_web_process_takes_its_processes_and_threads_from_gunicorn_conf(compose: dict[str, Any]) -> None:
-    dockerfile = compose["services"]["web"]["build"]["dockerfile_inline"]
-    assert re.search(r"^COPY .*\bgunicorn\.conf\.py\b", dockerfile, flags=re.MULTILINE)
-    command = " ".join(compose["services"]["web"]["command"])
-    assert "gunicorn portal.wsgi:application" in command and "--workers" not in command
-    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    assert (conf["worker_class"], conf["workers"], conf["threads"]) == ("gthread", 3, 4)
