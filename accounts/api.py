@@ -43,6 +43,7 @@ class PatientSerializer(serializers.ModelSerializer[Patient]):
             "timezone",
             "reminder_time",
             "reminders_enabled",
+            "phone",
             "created_at",
         ]
         read_only_fields = fields

@@ -1,4 +1,4 @@
-"""Forms for signing in, adding a patient and asking for a new invitation."""
+"""Forms for signing in, adding a patient (and their phone number) and asking for a new invitation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
-from accounts.models import Clinic, User
+from accounts.models import Clinic, Patient, User, validate_phone
 from accounts.zones import TimeZoneFormField
 from portal.validity import max_length_of
 
@@ -67,6 +67,18 @@ class ClinicPasswordResetForm(PasswordResetForm):
         )
 
 
+def phone_field(*, label: str, help_text: str) -> forms.CharField:
+    """An optional phone number field, checked as ``accounts.models.validate_phone`` checks it."""
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=max_length_of(Patient, "phone"),
+        validators=[validate_phone],
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
+    )
+
+
 class PatientInviteForm(forms.Form):
     full_name = forms.CharField(
         label="Full name",
@@ -87,6 +99,16 @@ class PatientInviteForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text="In the patient's time zone.",
     )
+    phone = phone_field(
+        label="Phone (optional)",
+        help_text="The number to call the patient on, as dialled, for example 07700 900123.",
+    )
+
+
+class PatientPhoneForm(forms.Form):
+    """The therapist's edit of a patient's phone number on the record; empty removes it."""
+
+    phone = phone_field(label="Phone", help_text="As dialled; leave empty to remove the number.")
 
 
 class InvitationRequestForm(forms.Form):

@@ -81,7 +81,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return "none"
 
 
-#: A clinic phone number has 7 to 15 digits: E.164 allows at most 15, and fewer than 7
+#: A phone number (a clinic's, a patient's) has 7 to 15 digits: E.164 allows at most 15, and fewer than 7
 #: is an extension or a short code, not a number a patient can ring from home.
 PHONE_DIGITS_MIN, PHONE_DIGITS_MAX = 7, 15
 
@@ -92,7 +92,7 @@ _PHONE_WRITTEN = re.compile(r"\+?[0-9(][0-9 ()./-]*[0-9]")
 
 
 def validate_phone(value: str) -> None:
-    """A phone number as a patient dials it: "020 7946 0321", "+44 20 7946 0321", "(617) 555-0142".
+    """A phone number as it is dialled: "020 7946 0321", "+44 20 7946 0321", "(617) 555-0142".
 
     Raises ValidationError (code ``invalid_phone``) for anything else: letters, an
     extension, fewer than ``PHONE_DIGITS_MIN`` (7) or more than ``PHONE_DIGITS_MAX`` (15) digits.
@@ -100,11 +100,21 @@ def validate_phone(value: str) -> None:
     digits = sum(char in "0123456789" for char in value)
     if not _PHONE_WRITTEN.fullmatch(value) or not PHONE_DIGITS_MIN <= digits <= PHONE_DIGITS_MAX:
         raise ValidationError(
-            f"Enter the phone number as a patient dials it: {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} "
+            f"Enter the phone number as it is dialled: {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} "
             "digits, with spaces or hyphens if you like and an optional + in front "
             "(for example 020 7946 0321 or +44 20 7946 0321).",
             code="invalid_phone",
         )
+
+
+def tel_uri(phone: str) -> str:
+    """A phone number as written ("+44 20 7946 0321") as a ``tel:`` link (RFC 3966):
+    "tel:+442079460321", its digits with the leading + kept; "" for an empty number."""
+    phone = phone.strip()
+    if not phone:
+        return ""
+    digits = "".join(char for char in phone if char in "0123456789")
+    return f"tel:{'+' if phone.startswith('+') else ''}{digits}"
 
 
 class Clinic(models.Model):
@@ -151,10 +161,7 @@ class Clinic(models.Model):
     @property
     def phone_uri(self) -> str:
         """The phone number as a ``tel:`` link ("tel:+442079460321"; "" without a number)."""
-        if not self.phone:
-            return ""
-        digits = "".join(char for char in self.phone if char in "0123456789")
-        return f"tel:{'+' if self.phone.startswith('+') else ''}{digits}"
+        return tel_uri(self.phone)
 
     @property
     def has_contact_details(self) -> bool:
@@ -225,6 +232,14 @@ class Patient(models.Model):
     timezone = TimeZoneField(default="Europe/London")
     reminder_time = models.TimeField(default=time(18, 0))
     reminders_enabled = models.BooleanField(default=True)
+    # Optional: the number the therapist calls (the record's and the attention list's
+    # "Call"); the patient keeps it on their settings page, the therapist on the record.
+    phone = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[validate_phone],
+        help_text="Optional: the number to call the patient on, as dialled, for example 07700 900123.",
+    )
     created_at = models.DateTimeField(default=tz.now)
 
     class Meta:
@@ -251,6 +266,11 @@ class Patient(models.Model):
     def waiting_text(self) -> str:
         """ "Waiting for <first name> to accept the invitation"."""
         return waiting_for_invitation(self.user.get_short_name())
+
+    @property
+    def phone_uri(self) -> str:
+        """The patient's phone number as a ``tel:`` link; "" without one (see ``tel_uri``)."""
+        return tel_uri(self.phone)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Clinic, Invitation, Patient, Therapist, User
+from accounts.models import Clinic, Invitation, Patient, Therapist, User, validate_phone
 from accounts.zones import zone_canonical
 from audit.services import audit_log
 from portal.errors import DomainError
@@ -136,18 +136,21 @@ def patient_invite(
     email: str,
     timezone: str,
     reminder_time: time,
+    phone: str = "",
     ip: str | None = None,
 ) -> Patient:
     """Add a patient to ``clinic`` and email them a single-use link valid for ``INVITATION_DAYS`` (7) days.
 
     ``by``: the therapist adding them, who becomes their therapist. ``email`` is stored
     lower-cased; ``timezone`` is an IANA name or alias, stored canonically
-    (accounts.zones); ``reminder_time`` is a local wall-clock time. The email is sent
-    once the transaction commits. Returns the new patient.
+    (accounts.zones); ``reminder_time`` is a local wall-clock time; ``phone`` is optional,
+    as dialled (``accounts.models.validate_phone``). The email is sent once the
+    transaction commits. Returns the new patient.
 
     Raises DomainError: other_clinic (``by`` works at another clinic), required
-    (full_name, email), unknown_zone (timezone), email_in_caseload (email: already a
-    patient of this clinic), email_unavailable (email: any other user has it).
+    (full_name, email), unknown_zone (timezone), invalid_phone (phone),
+    email_in_caseload (email: already a patient of this clinic), email_unavailable
+    (email: any other user has it).
     """
     if by.clinic_id != clinic.pk:
         raise DomainError("You can only add patients to your own clinic.", code="other_clinic")
@@ -161,6 +164,7 @@ def patient_invite(
         timezone = zone_canonical(timezone)
     except ValidationError as exc:
         raise DomainError(exc.messages[0], field="timezone", code="unknown_zone") from exc
+    phone = phone_checked(phone)
     existing = User.objects.filter(email__iexact=email).select_related("patient").first()
     if existing is not None:
         raise _email_unavailable(existing, clinic)
@@ -171,11 +175,53 @@ def patient_invite(
         # Two tabs adding the same address at once: the unique index decides.
         raise _email_unavailable(User.objects.filter(email__iexact=email).first(), clinic) from exc
     patient = Patient.objects.create(
-        user=user, clinic=clinic, therapist=by, timezone=timezone, reminder_time=reminder_time
+        user=user, clinic=clinic, therapist=by, timezone=timezone, reminder_time=reminder_time, phone=phone
     )
     token = _new_invitation(patient=patient, by=by.user)
     audit_log(action="patient.invited", actor=by.user, obj=patient, ip=ip, data={"email": email})
     _send_invitation(patient=patient, token=token, clinic=clinic)
+    return patient
+
+
+def phone_checked(phone: str) -> str:
+    """A phone number as typed, trimmed; "" stays "" (no number).
+
+    Raises DomainError: invalid_phone (phone) when it is not a number as dialled
+    (``accounts.models.validate_phone``: 7 to 15 digits, no letters).
+    """
+    phone = phone.strip()
+    if phone:
+        try:
+            validate_phone(phone)
+        except ValidationError as exc:
+            raise DomainError(exc.messages[0], field="phone", code="invalid_phone") from exc
+    return phone
+
+
+def patient_phone_update(*, patient: Patient, phone: str, by: User, ip: str | None = None) -> Patient:
+    """Set or clear the number a patient is called on (the record's and attention list's "Call").
+
+    ``phone``: as dialled, "" to remove it. ``by``: the patient themself (settings page)
+    or a therapist of their clinic (the record); the caller has checked the clinic.
+    Writes a ``patient.phone_changed`` audit entry with the number before and after when
+    it changed. Returns the patient as saved.
+
+    Raises DomainError: invalid_phone (phone); nothing is saved then.
+    """
+    phone = phone_checked(phone)
+    before = patient.phone
+    if phone == before:
+        return patient
+    with transaction.atomic():
+        patient.phone = phone
+        patient.save(update_fields=["phone"])
+        audit_log(
+            action="patient.phone_changed",
+            actor=by,
+            obj=patient,
+            ip=ip,
+            data={"before": {"phone": before}, "after": {"phone": phone}},
+        )
     return patient
 
 

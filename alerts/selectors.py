@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Clinic, Patient, short_name, waiting_for_invitation
+from accounts.models import Clinic, Patient, short_name, tel_uri, waiting_for_invitation
 from accounts.selectors import clinic_patients
 from accounts.zones import local_now_by_zone
 from alerts import rules as alert_rules
@@ -21,6 +21,7 @@ from alerts.models import Alert, AlertKind
 from audit.services import audit_read
 from careplans.adherence import TodayByZone, adherence_by_plan
 from careplans.selectors import clinic_plans
+from checkins.figures import nprs_tenths
 from portal.pages import mailto
 
 
@@ -88,6 +89,7 @@ class AttentionRow:
     patient_id: int
     name: str
     email: str = ""
+    phone: str = ""
     reasons: list[AttentionReason] = field(default_factory=list)
 
     @property
@@ -98,6 +100,11 @@ class AttentionRow:
     def message_url(self) -> str:
         """A ``mailto:`` link to the patient (Plinth has no messaging of its own); "" without an email."""
         return mailto(self.email, subject="About your care plan") if self.email else ""
+
+    @property
+    def call_url(self) -> str:
+        """A ``tel:`` link to the patient's phone number; "" when none is on file."""
+        return tel_uri(self.phone)
 
     @property
     def top(self) -> AttentionReason:
@@ -142,9 +149,9 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
     """
     rows: dict[int, AttentionRow] = {}
 
-    def row_for(patient_id: int, name: str, email: str) -> AttentionRow:
+    def row_for(patient_id: int, name: str, email: str, phone: str) -> AttentionRow:
         if patient_id not in rows:
-            rows[patient_id] = AttentionRow(patient_id, name, email)
+            rows[patient_id] = AttentionRow(patient_id, name, email, phone)
         return rows[patient_id]
 
     # One query: the open red flags (a reason each) and the running worsening and silence
@@ -158,17 +165,18 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
             "patient_id",
             "patient__user__full_name",
             "patient__user__email",
+            "patient__phone",
             "opened_at",
             "detail",
         )
     )
     running: dict[tuple[int, str], int] = {}
-    for alert_id, kind, patient_id, full_name, email, opened_at, detail in alerts:
+    for alert_id, kind, patient_id, full_name, email, phone, opened_at, detail in alerts:
         if kind != AlertKind.RED_FLAG:
             running[(patient_id, kind)] = alert_id
             continue
         age_hours = (now - opened_at).total_seconds() / 3600
-        row_for(patient_id, full_name or email, email).reasons.append(
+        row_for(patient_id, full_name or email, email, phone).reasons.append(
             AttentionReason(
                 "red_flag",
                 f"Red flag, not yet acknowledged. {detail}".strip(),
@@ -188,6 +196,7 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
         .annotate(
             patient_name=F("patient__user__full_name"),
             patient_email=F("patient__user__email"),
+            patient_phone=F("patient__phone"),
             patient_zone=F("patient__timezone"),
             snapshot_baseline=F("outcome__baseline"),
             snapshot_current=F("outcome__current"),
@@ -203,17 +212,19 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
     )
     for plan in plans:
         name, email = plan.patient_name or plan.patient_email, plan.patient_email
+        contact = (name, email, plan.patient_phone)
         if plan.alert_worsening:  # type: ignore[attr-defined]
             snapshot = alert_rules.Pain(plan.snapshot_baseline, plan.snapshot_current)
             pain = alert_rules.pain_of(plan_id=plan.pk, snapshot=snapshot, stale=stale)
             # A worsening plan has both figures (the rule needs them); 0.0 only satisfies the types.
-            base, current = pain.baseline or 0.0, pain.current or 0.0
-            row_for(plan.patient_id, name, email).reasons.append(
+            # Rounded as every page rounds them (checkins.figures), the rise from the shown figures.
+            base, current = nprs_tenths(pain.baseline or 0.0), nprs_tenths(pain.current or 0.0)
+            row_for(plan.patient_id, *contact).reasons.append(
                 AttentionReason(
                     "worsening",
-                    f"Pain worsening: {current:.1f} on average in the latest week of check-ins, "
-                    f"{current - base:.1f} points above the baseline of {base:.1f}.",
-                    weight=current - base,
+                    f"Pain worsening: {current} on average in the latest week of check-ins, "
+                    f"{current - base} points above the baseline of {base}.",
+                    weight=float(current - base),
                     alert_id=running.get((plan.patient_id, AlertKind.WORSENING)),
                 )
             )
@@ -225,7 +236,7 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
                 if last
                 else f"No check-in yet, {quiet} full days into the plan."
             )
-            row_for(plan.patient_id, name, email).reasons.append(
+            row_for(plan.patient_id, *contact).reasons.append(
                 AttentionReason(
                     "silence", text, weight=quiet, alert_id=running.get((plan.patient_id, AlertKind.SILENCE))
                 )
@@ -233,7 +244,7 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
         joined = plan.patient_joined  # type: ignore[attr-defined]
         if not joined:
             waiting = waiting_for_invitation(short_name(plan.patient_name, plan.patient_email))
-            row_for(plan.patient_id, name, email).reasons.append(
+            row_for(plan.patient_id, *contact).reasons.append(
                 # The longer the plan has waited, the higher in its kind.
                 AttentionReason("waiting", f"{waiting}.", weight=(today[plan.pk] - plan.start_date).days)
             )
@@ -242,7 +253,7 @@ def _attention_ranked(*, clinic: Clinic, now: datetime) -> list[AttentionRow]:
             start_date=plan.start_date, activated_at=plan.activated_at, today=today[plan.pk], now=now
         )
         if week is not None and alert_rules.low_adherence(week, joined=joined, window_elapsed=elapsed):
-            row_for(plan.patient_id, name, email).reasons.append(
+            row_for(plan.patient_id, *contact).reasons.append(
                 AttentionReason(
                     "adherence",
                     f"Adherence {week.percent}% in the last {alert_rules.ADHERENCE_DAYS} days "

@@ -21,6 +21,7 @@ from alerts.models import Alert, AlertKind
 from audit.models import AuditEvent
 from audit.services import audit_log
 from careplans.models import CarePlan
+from checkins.figures import nprs_tenths
 from portal.errors import DomainError
 from portal.validity import max_length_of
 
@@ -129,10 +130,9 @@ class DetectResult:
 def _worsening_detail(pain: rules.Pain) -> str:
     if pain.baseline is None or pain.current is None:
         return "Pain is at least 2 points above the baseline."
-    return (
-        f"Current pain {pain.current:.1f}/10 is {pain.current - pain.baseline:.1f} points "
-        f"above the baseline of {pain.baseline:.1f}."
-    )
+    # Rounded as every page rounds them (checkins.figures), the rise from the shown figures.
+    base, current = nprs_tenths(pain.baseline), nprs_tenths(pain.current)
+    return f"Current pain {current}/10 is {current - base} points above the baseline of {base}."
 
 
 def _silence_detail(last: date | str | None, start: date) -> str:

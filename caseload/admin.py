@@ -24,6 +24,7 @@ class PatientAdminForm(forms.ModelForm[Patient]):
             "timezone",
             "reminder_time",
             "reminders_enabled",
+            "phone",
             "created_at",
         ]
 

@@ -7,4 +7,5 @@ from caseload import views
 urlpatterns = [
     path("caseload/", views.caseload, name="caseload"),
     path("patients/<int:patient_id>/", views.patient_record_page, name="patient-record"),
+    path("patients/<int:patient_id>/phone/", views.patient_phone, name="patient-phone"),
 ]

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from accounts.access import therapist_of, therapist_required
+from accounts.forms import PatientPhoneForm
 from accounts.selectors import patient_for_clinic
+from accounts.services import patient_phone_update
 from alerts.selectors import attention_top
 from caseload.record import patient_record
 from caseload.selectors import caseload_for
-from portal.pages import is_htmx
+from portal.access import client_ip
+from portal.errors import DomainError
+from portal.pages import form_error, is_htmx
 
 # --- therapist ----------------------------------------------------------------
 
@@ -40,4 +46,43 @@ def patient_record_page(request: HttpRequest, patient_id: int) -> HttpResponse:
     therapist = therapist_of(request)
     patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
     record = patient_record(patient=patient, page=request.GET.get("page"))
-    return render(request, "caseload/record.html", {"record": record, "patient": patient})
+    return render(
+        request,
+        "caseload/record.html",
+        {
+            "record": record,
+            "patient": patient,
+            "phone_form": PatientPhoneForm(initial={"phone": patient.phone}),
+        },
+    )
+
+
+@therapist_required
+@require_POST
+def patient_phone(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Set or clear the patient's phone number from their record; a number that is not one
+    shows the record again (400) with the reason beside the field and what was typed kept."""
+    therapist = therapist_of(request)
+    patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
+    form = PatientPhoneForm(request.POST)
+    if form.is_valid():
+        try:
+            patient_phone_update(
+                patient=patient, phone=form.cleaned_data["phone"], by=therapist.user, ip=client_ip(request)
+            )
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            name = patient.user.get_short_name()
+            messages.success(
+                request,
+                f"{name}'s phone number is saved." if patient.phone else f"{name}'s phone number is removed.",
+            )
+            return redirect("patient-record", patient_id=patient.pk)
+    record = patient_record(patient=patient)
+    return render(
+        request,
+        "caseload/record.html",
+        {"record": record, "patient": patient, "phone_form": form},
+        status=400,
+    )

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Patient
 from checkins.charts import PainChart, PainPoint, pain_chart
+from checkins.figures import nprs_text
 from checkins.models import PainCheckIn
 
 #: How far back the patient's own trend looks.
@@ -63,12 +64,12 @@ def trend_words(points: list[PainPoint], *, today: date) -> str:
     if abs(diff) < 0.5:
         change = "about the same as"
     elif diff < 0:
-        change = f"{-diff:.1f} point{'s' if abs(diff) >= 1.05 else ''} lower than"
+        change = f"{nprs_text(-diff)} point{'s' if abs(diff) >= 1.05 else ''} lower than"
     else:
-        change = f"{diff:.1f} point{'s' if abs(diff) >= 1.05 else ''} higher than"
+        change = f"{nprs_text(diff)} point{'s' if abs(diff) >= 1.05 else ''} higher than"
     return (
-        f"{text} Over the last 7 days your average was {this_week:.1f}, {change} the week before "
-        f"({last_week:.1f})."
+        f"{text} Over the last 7 days your average was {nprs_text(this_week)}, {change} the week before "
+        f"({nprs_text(last_week)})."
     )
 
 

@@ -10,9 +10,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import patient_of, patient_required
+from accounts.forms import phone_field
+from accounts.services import patient_phone_update
 from accounts.zones import TimeZoneFormField
 from portal.access import client_ip
 from portal.errors import DomainError
+from portal.pages import form_error
 from reminders.preferences import optout_patient, reminder_settings_update, reminders_opt_out
 
 
@@ -28,9 +31,18 @@ class ReminderSettingsForm(forms.Form):
     )
 
 
+class OwnPhoneForm(forms.Form):
+    phone = phone_field(
+        label="Your phone number (optional)",
+        help_text="Your therapist may call you on it about your plan. Leave it empty to remove it.",
+    )
+
+
 @patient_required
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
+    """The patient's settings: the daily reminder (time, zone, on/off) and their phone number,
+    two forms told apart by the POST's ``form`` field ("phone", else the reminder)."""
     patient = patient_of(request)
     status = 200
     # The current values are the initial ones on a POST too: the zone field keeps the
@@ -40,7 +52,28 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "reminder_time": patient.reminder_time,
         "timezone": patient.timezone,
     }
-    if request.method == "POST":
+    form = ReminderSettingsForm(initial=current)
+    phone_form = OwnPhoneForm(initial={"phone": patient.phone})
+    if request.method == "POST" and request.POST.get("form") == "phone":
+        phone_form = OwnPhoneForm(request.POST)
+        if phone_form.is_valid():
+            try:
+                patient_phone_update(
+                    patient=patient,
+                    phone=phone_form.cleaned_data["phone"],
+                    by=patient.user,
+                    ip=client_ip(request),
+                )
+            except DomainError as error:
+                form_error(phone_form, error)
+            else:
+                messages.success(
+                    request,
+                    "Your phone number is saved." if patient.phone else "Your phone number is removed.",
+                )
+                return redirect("patient-settings")
+        status = 400
+    elif request.method == "POST":
         form = ReminderSettingsForm(request.POST, initial=current)
         if form.is_valid():
             data = form.cleaned_data
@@ -54,14 +87,17 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                     ip=client_ip(request),
                 )
             except DomainError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                form_error(form, error)
             else:
                 messages.success(request, "Your settings are saved.")
                 return redirect("patient-settings")
         status = 400
-    else:
-        form = ReminderSettingsForm(initial=current)
-    return render(request, "reminders/settings.html", {"form": form, "patient": patient}, status=status)
+    return render(
+        request,
+        "reminders/settings.html",
+        {"form": form, "phone_form": phone_form, "patient": patient},
+        status=status,
+    )
 
 
 # No login and no CSRF token: the signed token in the URL is the credential, and

@@ -115,6 +115,7 @@ def patient_export(*, patient: Patient) -> dict[str, Any]:
             "timezone": patient.timezone,
             "reminder_time": _iso(patient.reminder_time),
             "reminders_enabled": patient.reminders_enabled,
+            "phone": patient.phone or None,
             "joined": _iso(user.date_joined),
             "last_login": _iso(user.last_login),
         },

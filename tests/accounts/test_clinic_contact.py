@@ -63,7 +63,7 @@ def test_a_phone_number_no_one_can_dial_is_refused(personas: Any, phone: str) ->
     with pytest.raises(ValidationError) as refused:
         _with_details(personas.clinic, phone=phone)
     assert set(refused.value.message_dict) == {"phone"}
-    assert "as a patient dials it" in refused.value.message_dict["phone"][0]
+    assert "as it is dialled" in refused.value.message_dict["phone"][0]
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ def test_the_admin_refuses_a_bad_phone_with_the_models_reason(personas: Any) -> 
     url = reverse("admin:accounts_clinic_change", args=[personas.clinic.pk])
     response = client.post(url, _admin_form(personas.clinic, phone="ring reception"))
     assert response.status_code == 200
-    assert "as a patient dials it" in response.content.decode()
+    assert "as it is dialled" in response.content.decode()
     assert Clinic.objects.get(pk=personas.clinic.pk).phone == ""
 
 

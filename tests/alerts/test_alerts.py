@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Invitation, Patient
 from accounts.services import invitations_purge_expired
 from alerts.models import Alert, AlertKind
-from alerts.services import alerts_detect, alerts_digest_send, digest_clinics
+from alerts.rules import Pain
+from alerts.services import _worsening_detail, alerts_detect, alerts_digest_send, digest_clinics
 from careplans.models import PlanStatus
 from checkins.models import PainCheckIn
 from outcomes.models import OutcomeSnapshot
@@ -160,3 +161,11 @@ def test_expired_unused_invitations_are_purged() -> None:
     assert invitations_purge_expired(now=NOW) == 1
     assert set(Invitation.objects.values_list("pk", flat=True)) == {used.pk, live.pk}
     assert not Invitation.objects.filter(pk=expired.pk).exists()
+
+
+def test_worsening_wording_rounds_as_the_pages_do() -> None:
+    """The alert's figures are the pages' (half up to a tenth, checkins.figures.nprs_tenths), and
+    the rise is the difference of the figures shown: 6.35 - 4.25 reads 6.4 - 4.3 = 2.1."""
+    assert (
+        _worsening_detail(Pain(4.25, 6.35)) == "Current pain 6.4/10 is 2.1 points above the baseline of 4.3."
+    )

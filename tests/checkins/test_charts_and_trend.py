@@ -76,3 +76,14 @@ def test_adherence_by_week(personas: Any) -> None:
     weeks = weekly_adherence(plan, today=personas.patient_a.local_today())
     assert [(w.week, w.adherence.done, w.adherence.prescribed) for w in weeks] == [(1, 5, 7), (2, 1, 4)]
     assert [w.adherence.percent for w in weeks] == [71, 25]
+
+
+def test_trend_words_round_weekly_means_as_every_page_does() -> None:
+    """6.25 and 4.25 show as 6.3 and 4.3 (half up, checkins.figures), not 6.2 and 4.2 (Python's
+    half-even ``.1f``), the same rounding as the outcome figures beside them."""
+    today = START + timedelta(days=13)
+    points = _points({3: 4, 4: 4, 5: 4, 6: 5, 10: 6, 11: 6, 12: 6, 13: 7})
+    assert trend_words(points, today=today) == (
+        "Your pain today was 7 out of 10. Over the last 7 days your average was 6.3, "
+        "2.0 points higher than the week before (4.3)."
+    )

@@ -127,6 +127,8 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "patient-record": ("GET", patient_a, "302 404 404 200 200 404 404"),
     "patient-plans": ("GET", patient_a, "302 404 404 200 200 404 404"),
     "patient-invitation-resend": ("POST", patient_a, "302 404 404 302 302 404 404"),
+    # No phone number posted: the number is cleared (it was empty), back to the record.
+    "patient-phone": ("POST", patient_a, "302 404 404 302 302 404 404"),
     "alert-acknowledge": ("POST", lambda w: {"alert_id": w.alert_a.pk}, "302 404 404 302 302 404 404"),
     "library": ("GET", none, "302 404 404 200 200 200 404"),
     "exercise-detail": ("GET", lambda w: {"slug": w.exercise.slug}, "302 404 404 200 200 200 404"),
@@ -299,6 +301,7 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
         "patient-record",
         "patient-plans",
         "patient-invitation-resend",
+        "patient-phone",
         "alert-acknowledge",
         "plan-new",
         "plan-detail",

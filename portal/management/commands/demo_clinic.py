@@ -51,6 +51,13 @@ PATIENTS: list[tuple[str, str, str, int, int, float]] = [
 ]
 
 
+# The numbers the therapist calls, from Ofcom's drama range for mobiles (07700 900xxx); one
+# patient has none on file, as happens, so the record shows how one is added.
+PATIENT_PHONES: dict[str, str] = {
+    email: f"07700 900{100 + 37 * k:03d}" for k, (_, email, *_rest) in enumerate(PATIENTS) if k != 7
+}
+
+
 class Command(BaseCommand):
     help = "Create the demo clinic with a therapist and patients with weeks of check-ins."
 
@@ -85,6 +92,7 @@ class Command(BaseCommand):
                 therapist=therapist,
                 timezone=zone,
                 reminder_time=time(18, 0),
+                phone=PATIENT_PHONES.get(email, ""),
             )
             today = patient.local_today()
             start = today - timedelta(days=7 * weeks - 1)
