@@ -50,6 +50,7 @@ from careplans.adherence import Adherence
 from careplans.models import CarePlan, PlanStatus
 from checkins.models import PainCheckIn
 from outcomes.rules import TOLERANCE, WORSENING_POINTS, outcomes_for_plans
+from outcomes.selectors import snapshot_overtaken
 
 #: DESIGN.md, Jobs: "no check-in for 3 days". Whole local days of the patient's
 #: own calendar with no check-in; today is not over, so it never counts.
@@ -151,12 +152,7 @@ def _snapshot_stale() -> Q:
     The snapshot is refreshed after each check-in or correction (on commit) and
     nightly; until that has run, the check-ins decide.
     """
-    computed = OuterRef("outcome__computed_at")
-    # A check-in corrected since (today.corrections) counts as new: its figures changed.
-    newer = PainCheckIn.objects.filter(
-        Q(received_at__gt=computed) | Q(corrected_at__gt=computed), plan=OuterRef("pk")
-    )
-    return Q(outcome__isnull=True) | Q(Exists(newer))
+    return Q(outcome__isnull=True) | Q(snapshot_overtaken(plan="pk", computed_at="outcome__computed_at"))
 
 
 def stale_pain(plans: QuerySet[CarePlan]) -> dict[int, Pain]:

@@ -51,6 +51,7 @@ ACTION_WORDS: dict[str, str] = {
     "patient.imported": "Imported a patient",
     "patient.invited": "Added and invited a patient",
     "patient.moved": "Moved a patient to another clinic",
+    "patient.phone_changed": "Changed the patient's phone number",
     "patient.reminder_settings_changed": "Changed reminder settings",
     "patient.reminders_opted_out": "Turned reminders off from the email",
     "patient.therapist_changed": "Changed the patient's therapist",

@@ -32,12 +32,19 @@ def clinic_outcomes(*, clinic: Clinic) -> QuerySet[OutcomeSnapshot]:
     return OutcomeSnapshot.objects.filter(plan__patient__clinic=clinic).select_related("plan__patient")
 
 
-def _overtaken() -> Exists:
-    """On a snapshot: a check-in of its plan was received or corrected after its figures were written."""
-    computed = OuterRef("computed_at")
+def snapshot_overtaken(*, plan: str = "plan_id", computed_at: str = "computed_at") -> Exists:
+    """The condition "a check-in of the plan was received or corrected after its snapshot was
+    written": the snapshot's figures no longer reflect the check-ins (today.corrections: a
+    corrected check-in counts as new).
+
+    ``plan`` and ``computed_at``: the outer query's paths to the plan's id and the snapshot's
+    ``computed_at`` (on OutcomeSnapshot rows the defaults; on plans "pk" and
+    "outcome__computed_at"). Returns an ``Exists`` for filter() or annotate(); raises nothing.
+    """
+    computed = OuterRef(computed_at)
     return Exists(
         PainCheckIn.objects.filter(
-            Q(received_at__gt=computed) | Q(corrected_at__gt=computed), plan=OuterRef("plan_id")
+            Q(received_at__gt=computed) | Q(corrected_at__gt=computed), plan=OuterRef(plan)
         )
     )
 
@@ -56,7 +63,7 @@ def outcome_figures(*, plans: Sequence[CarePlan]) -> dict[int, PlanFigures]:
     snapshots: dict[int, OutcomeSnapshot] = {
         snapshot.plan_id: snapshot
         for snapshot in OutcomeSnapshot.objects.filter(plan__in=[plan.pk for plan in plans]).annotate(
-            overtaken=_overtaken()
+            overtaken=snapshot_overtaken()
         )
     }
     behind = [plan for plan in plans if plan.pk not in snapshots or snapshots[plan.pk].overtaken]  # type: ignore[attr-defined]
