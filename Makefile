@@ -31,15 +31,16 @@ test: $(STAMP) sysdeps lint
 	rm -rf test-artifacts && mkdir -p test-artifacts
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/testenv.py -- $(BIN)/python scripts/testparts.py $(PYTEST_ARGS)
 
-# The fast lane: lint, types, import contracts and every in-process test (SQLite): no browser, and
-# no test marked services, which start servers or processes (Redis, Celery, SMTP, a live server
-# with schemathesis, gunicorn, manage.py in a subprocess); make test runs those too.
+# The fast lane: lint, types, import contracts and every in-process test (SQLite): no browser, no
+# test marked services, which start servers (Redis, Celery, SMTP, a live server with schemathesis,
+# gunicorn), and no test marked cli, which runs manage.py, pytest or another command in a
+# subprocess (seconds each: Django starting again); make test runs all of them.
 # Tests run on every core (pytest-xdist, one in-memory database per worker); worksteal keeps the
 # few long tests (authorization matrix, page fuzzer) from ending up queued on one worker.
 # The run's figures start afresh, so the closing summary shows this run's and no earlier one's.
 check: lint
 	rm -f test-artifacts/figures.txt test-artifacts/jobs/fault-counts.txt
-	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "not browser and not services" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto --dist worksteal -m "not browser and not services and not cli" $(PYTEST_ARGS)
 
 bench: $(STAMP) sysdeps
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/testenv.py -- $(BIN)/python scripts/bench.py

@@ -3,7 +3,7 @@
 
 Usage: scripts/testparts.py [PYTEST_ARGS...]   (inside scripts/testenv.py, for PostgreSQL and Redis)
 
-1. parallel: every selected test marked neither ``browser`` nor ``services``, on
+1. parallel: every selected test marked neither ``browser`` nor ``services`` (``cli`` included), on
    two pytest-xdist workers (``--dist worksteal``: the few long tests do not end
    up queued behind each other). Each worker has its own PostgreSQL test
    database (pytest-django) and its own Redis database (tests/settings.py).

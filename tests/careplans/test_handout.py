@@ -73,6 +73,7 @@ HEBREW_NOTE = "לנשום עמוק, 3 פעמים ביום"
 ARABIC_NOTE = "تنفس بعمق، ثلاث مرات يوميا"
 
 
+@pytest.mark.cli
 def test_polish_name_and_right_to_left_notes_print_as_written(
     plan_a: CarePlan, caplog: pytest.LogCaptureFixture, artifacts: Path
 ) -> None:

@@ -114,6 +114,7 @@ def test_figures_use_the_nearest_rank_percentile_and_a_step_holds_only_within_al
     assert not any(peak_rounds.step_passes(f, step) for f in (slow, erring, short))
 
 
+@pytest.mark.cli
 def test_the_locustfile_imports_with_its_two_kinds_of_user() -> None:
     check = (
         "import peak_locustfile as m, locust\n"

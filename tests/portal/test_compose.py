@@ -159,6 +159,7 @@ def test_volumes_are_declared_and_used(compose: dict[str, Any]) -> None:
     assert {"postgres-data", "redis-data"} <= declared
 
 
+@pytest.mark.cli
 def test_compose_environment_starts_production_settings_cleanly(
     compose: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.product import PRODUCT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,6 +102,7 @@ def _loaded_by_a_web_process() -> list[Path]:
     return [Path(name) for name in json.loads(result.stdout.strip().splitlines()[-1])]
 
 
+@pytest.mark.cli
 def test_the_request_path_reaches_the_database_through_the_orm() -> None:
     loaded = _loaded_by_a_web_process()
     relative = {str(path.relative_to(ROOT)) for path in loaded}

@@ -385,6 +385,7 @@ def production_env(**extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.mark.cli
 def test_production_settings_turn_on_the_security_we_rely_on() -> None:
     done = subprocess.run(
         [sys.executable, "-c", PROBE],
@@ -418,6 +419,7 @@ def test_production_settings_turn_on_the_security_we_rely_on() -> None:
     assert s["silenced"] == ["django_ratelimit.W001"]
 
 
+@pytest.mark.cli
 def test_check_deploy_is_clean_for_the_security_checks_we_add() -> None:
     done = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -90,6 +90,7 @@ def test_with_no_trusted_proxy_the_header_is_ignored(settings: Any) -> None:
     assert ip_of("garbage", CLIENT_A) is None
 
 
+@pytest.mark.cli
 def test_a_bad_trusted_proxy_setting_stops_startup() -> None:
     env = {"PLINTH_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal", "DJANGO_SETTINGS_MODULE": "portal.settings"}
     done = subprocess.run(

@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+# Each test runs manage.py or Python in a subprocess with settings of its own.
+pytestmark = pytest.mark.cli
+
 ROOT = Path(__file__).resolve().parents[2]
 
 DUMP = """

@@ -99,6 +99,7 @@ def test_a_selection_of_nothing_at_all_fails_as_pytest_does(monkeypatch: pytest.
     assert parts.ran == ["all"]
 
 
+@pytest.mark.cli
 def test_the_part_option_splits_a_selection_by_marker_after_k(tmp_path: Path) -> None:
     """The real collection, in a fresh process on the embedded default (no servers)."""
     env = {
