@@ -7,18 +7,15 @@ from typing import Any
 
 import pytest
 
+from tests.browsing import PHONE, log_in
 from tests.conftest import Personas
-from tests.factories import PASSWORD
 
 
-def _login(browser: Any, live_server: Any, email: str) -> Any:
-    context = browser.new_context(viewport={"width": 390, "height": 844})
+def _logged_in_on_a_phone(browser: Any, live_server: Any, email: str) -> tuple[Any, Any]:
+    """A phone-sized context and its page, logged in as ``email`` through the login form."""
+    context = browser.new_context(viewport=PHONE)
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    log_in(page, live_server.url, email)
     return context, page
 
 
@@ -27,7 +24,7 @@ def _login(browser: Any, live_server: Any, email: str) -> Any:
 def test_therapist_makes_a_token_and_searches_the_audit_trail(
     browser: Any, live_server: Any, personas: Personas, artifacts: Path
 ) -> None:
-    context, page = _login(browser, live_server, personas.owner.user.email)
+    context, page = _logged_in_on_a_phone(browser, live_server, personas.owner.user.email)
     page.goto(f"{live_server.url}/account/tokens/")
     page.fill("input[name=name]", "Reporting system")
     page.click("text=Make token")
@@ -47,7 +44,7 @@ def test_therapist_makes_a_token_and_searches_the_audit_trail(
 def test_patient_downloads_their_data_from_settings(
     browser: Any, live_server: Any, personas: Personas, artifacts: Path
 ) -> None:
-    context, page = _login(browser, live_server, personas.patient_a.user.email)
+    context, page = _logged_in_on_a_phone(browser, live_server, personas.patient_a.user.email)
     page.goto(f"{live_server.url}/settings/")
     page.screenshot(path=str(artifacts / "settings-data-export.png"), full_page=True)
     with page.expect_download() as download:

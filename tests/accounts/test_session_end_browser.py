@@ -21,27 +21,11 @@ from django.conf import settings
 from accounts.middleware import LAST_SEEN_KEY
 from careplans.models import CarePlan, ExerciseSession
 from library.services import library_load
-from tests.factories import PASSWORD, PatientFactory, TherapistFactory
+from tests.browsing import DESKTOP, PHONE, fill_log_in, log_in, page_errors
+from tests.factories import PatientFactory, TherapistFactory
 from tests.helpers import template_plan
 
 pytestmark = pytest.mark.browser
-
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
-
-def _watch(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-    page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}") if msg.type == "error" else None)
-    page.set_default_timeout(10_000)
-    return errors
-
-
-def _log_in(page: Any, email: str) -> None:
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def _end_session(context: Any, role_timeout: int) -> None:
@@ -75,11 +59,12 @@ def test_builder_save_after_the_session_ended_comes_back_with_the_typed_dosage(
     new_sets = 3 if bridge.sets != 3 else 4
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    errors = _watch(page)
+    errors = page_errors(page)
+    page.set_default_timeout(10_000)
     plan_url = f"{live_server.url}/plans/{plan.pk}/"
     page.goto(plan_url)
     page.wait_for_url(re.compile(r"/accounts/login/"))
-    _log_in(page, "dana@northside.test")
+    fill_log_in(page, "dana@northside.test")
     page.wait_for_url(plan_url)
 
     card = page.locator(f"#plan-exercise-{bridge.pk}")
@@ -98,7 +83,7 @@ def test_builder_save_after_the_session_ended_comes_back_with_the_typed_dosage(
     bridge.refresh_from_db()
     assert bridge.sets != new_sets  # nothing was saved behind the user's back
 
-    _log_in(page, "dana@northside.test")
+    fill_log_in(page, "dana@northside.test")
     page.wait_for_url(plan_url)
     card = page.locator(f"#plan-exercise-{bridge.pk}")
     sets = card.get_by_label("Sets", exact=True)
@@ -154,14 +139,16 @@ def test_a_tab_opened_before_logging_in_again_still_saves(
     bridge = plan.exercises.get(exercise__slug="bridge")
     context = browser.new_context(viewport=DESKTOP)
     first, second = context.new_page(), context.new_page()
-    errors, second_errors = _watch(first), _watch(second)
+    errors, second_errors = page_errors(first), page_errors(second)
+    first.set_default_timeout(10_000)
+    second.set_default_timeout(10_000)
     first.goto(f"{live_server.url}/accounts/login/?next=/plans/{plan.pk}/")
-    _log_in(first, "two-tabs@northside.test")
+    fill_log_in(first, "two-tabs@northside.test")
     first.wait_for_url(re.compile(rf"/plans/{plan.pk}/$"))
     second.goto(f"{live_server.url}/plans/{plan.pk}/")
     _end_session(context, settings.PLINTH_IDLE_TIMEOUT_STAFF_SECONDS)
     first.reload()
-    _log_in(first, "two-tabs@northside.test")
+    fill_log_in(first, "two-tabs@northside.test")
     first.wait_for_url(re.compile(rf"/plans/{plan.pk}/$"))
 
     card = second.locator(f"#plan-exercise-{bridge.pk}")
@@ -183,9 +170,9 @@ def test_today_mark_after_the_session_ended_asks_to_do_it_again(
     template_plan(patient, therapist)
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
-    errors = _watch(page)
-    page.goto(f"{live_server.url}/accounts/login/")
-    _log_in(page, "noor@example.test")
+    errors = page_errors(page)
+    page.set_default_timeout(10_000)
+    log_in(page, live_server.url, "noor@example.test")
     page.wait_for_url(f"{live_server.url}/today/")
 
     _end_session(context, settings.PLINTH_IDLE_TIMEOUT_PATIENT_SECONDS)
@@ -195,7 +182,7 @@ def test_today_mark_after_the_session_ended_asks_to_do_it_again(
     page.screenshot(path=str(artifacts / "session-end-today-1-login-phone.png"), full_page=True)
     assert not ExerciseSession.objects.filter(patient=patient).exists()
 
-    _log_in(page, "noor@example.test")
+    fill_log_in(page, "noor@example.test")
     page.wait_for_url(f"{live_server.url}/today/")
     card = page.locator("li.today-exercise", has_text="Bridge")
     again = "Not saved: you were logged out before this was done. Please do it again."
@@ -223,9 +210,9 @@ def test_caseload_search_after_the_session_ended_runs_again_after_login(
         PatientFactory(clinic=therapist.clinic, therapist=therapist, user__full_name=name)
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    errors = _watch(page)
-    page.goto(f"{live_server.url}/accounts/login/")
-    _log_in(page, "search@northside.test")
+    errors = page_errors(page)
+    page.set_default_timeout(10_000)
+    log_in(page, live_server.url, "search@northside.test")
     page.wait_for_url(f"{live_server.url}/caseload/")
 
     _end_session(context, settings.PLINTH_IDLE_TIMEOUT_STAFF_SECONDS)
@@ -234,7 +221,7 @@ def test_caseload_search_after_the_session_ended_runs_again_after_login(
     assert page.locator("#caseload-results").count() == 0  # the window left: nothing swapped into the list
     page.screenshot(path=str(artifacts / "session-end-caseload-1-login.png"), full_page=True)
 
-    _log_in(page, "search@northside.test")
+    fill_log_in(page, "search@northside.test")
     page.wait_for_url(re.compile(r"/caseload/\?q=Okri$"))  # htmx ran the search again and pushed it
     results = page.locator("#caseload-results")
     results.get_by_text("Ben Okri").wait_for()
@@ -256,9 +243,10 @@ def test_a_draft_goes_to_no_other_user_and_not_past_logout(
     bridge = plan.exercises.get(exercise__slug="bridge")
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    errors = _watch(page)
+    errors = page_errors(page)
+    page.set_default_timeout(10_000)
     page.goto(f"{live_server.url}/accounts/login/?next=/plans/{plan.pk}/")
-    _log_in(page, "first@northside.test")
+    fill_log_in(page, "first@northside.test")
     page.wait_for_url(re.compile(rf"/plans/{plan.pk}/$"))
     page.locator(f"#plan-exercise-{bridge.pk}").get_by_label("Reps", exact=True).fill("17")
     _end_session(context, settings.PLINTH_IDLE_TIMEOUT_STAFF_SECONDS)
@@ -266,7 +254,7 @@ def test_a_draft_goes_to_no_other_user_and_not_past_logout(
     page.wait_for_url(re.compile(r"/accounts/login/\?next="))
 
     # A colleague logs in at the same desk: the first therapist's typing is not theirs to see.
-    _log_in(page, colleague.user.email)
+    fill_log_in(page, colleague.user.email)
     page.wait_for_url(re.compile(rf"/plans/{plan.pk}/$"))
     reps = page.locator(f"#plan-exercise-{bridge.pk}").get_by_label("Reps", exact=True)
     assert reps.input_value() == str(bridge.reps)
@@ -286,9 +274,10 @@ def test_a_refused_check_in_focuses_the_pain_scale_it_draws_by_hand(
     template_plan(patient, therapist)
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
-    errors = _watch(page)
+    errors = page_errors(page)
+    page.set_default_timeout(10_000)
     page.goto(f"{live_server.url}/accounts/login/?next=/checkin/")
-    _log_in(page, "ivy@example.test")
+    fill_log_in(page, "ivy@example.test")
     page.wait_for_url(f"{live_server.url}/checkin/")
     # The safety questions answered, the pain left out: the only error is the hand-drawn scale's.
     for name in ("flag_leg_weakness", "flag_bladder_bowel", "flag_fever", "flag_weight_loss"):

@@ -16,26 +16,13 @@ from axe_playwright_python.sync_playwright import Axe
 
 from alerts.models import Alert
 from checkins.models import PainCheckIn
+from tests.browsing import DESKTOP, PHONE, page_errors, shoot_desktop_and_phone, signed_in
 from tests.factories import PainCheckInFactory, PatientFactory, TherapistFactory
 from tests.helpers import history, make_plan
-from tests.portal.test_axe_browser import DESKTOP, PHONE, signed_in, violations_on
+from tests.portal.test_axe_browser import violations_on
 from today.services import checkin_submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _watch(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    return errors
-
-
-def _shoot(page: Any, artifacts: Path, name: str) -> None:
-    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(size)
-        page.screenshot(path=str(artifacts / f"{name}-{label}.png"), full_page=True)
-    page.set_viewport_size(DESKTOP)
 
 
 def _clinic() -> tuple[Any, Any, Any]:
@@ -56,14 +43,14 @@ def test_acknowledging_updates_the_count_in_place_and_the_record_keeps_the_note(
     axe = Axe()
     context = signed_in(browser, live_server, therapist.user, DESKTOP)
     page = context.new_page()
-    errors = _watch(page)
+    errors = page_errors(page)
     try:
         page.goto(f"{live_server.url}/caseload/")
         heading = page.locator("#attention-heading")
         assert "Needs attention today (2)" in heading.inner_text()
         assert "2 alerts to acknowledge" in heading.inner_text()
         assert violations_on(axe, page) == []
-        _shoot(page, artifacts, "attention-list")
+        shoot_desktop_and_phone(page, artifacts, "attention-list")
         # A marker on the window: it survives only if no page load happens.
         page.evaluate("window.__plinthStayed = true")
         ada_row = page.locator(".attention-row", has_text="Ada Achilles")
@@ -82,7 +69,7 @@ def test_acknowledging_updates_the_count_in_place_and_the_record_keeps_the_note(
         for name in ("Change the plan in the builder", "Handout", "Plan history", "All plans"):
             assert links.get_by_role("link", name=name).count() == 1
         assert page.locator("#alerts-heading").inner_text() == "Open alerts (1)"
-        _shoot(page, artifacts, "record")
+        shoot_desktop_and_phone(page, artifacts, "record")
         page.evaluate("window.__plinthStayed = true")
         page.get_by_label("What was done (optional)").fill("Called him; GP today")
         page.get_by_role("button", name="Acknowledge").click()
@@ -95,14 +82,14 @@ def test_acknowledging_updates_the_count_in_place_and_the_record_keeps_the_note(
         acknowledged = page.locator("section", has=page.locator("#acknowledged-heading"))
         assert "Called him; GP today" in acknowledged.inner_text()
         assert violations_on(axe, page) == []
-        _shoot(page, artifacts, "record-acknowledged")
+        shoot_desktop_and_phone(page, artifacts, "record-acknowledged")
 
         page.goto(f"{live_server.url}/audit/")
         table = page.locator(".audit-table")
         assert table.get_by_text("Acknowledged an alert").count() == 2
         assert table.get_by_text("Called him; GP today").count() == 1
         assert violations_on(axe, page) == []
-        _shoot(page, artifacts, "audit-trail")
+        shoot_desktop_and_phone(page, artifacts, "audit-trail")
         assert errors == [], errors
     finally:
         context.close()
@@ -119,7 +106,7 @@ def test_patient_corrects_yesterdays_checkin_on_a_phone(
     axe = Axe()
     context = signed_in(browser, live_server, patient.user, PHONE)
     page = context.new_page()
-    errors = _watch(page)
+    errors = page_errors(page)
     try:
         page.goto(f"{live_server.url}/checkin/")
         recent = page.locator("#recent-checkins")
@@ -129,10 +116,7 @@ def test_patient_corrects_yesterdays_checkin_on_a_phone(
         page.wait_for_url(f"{live_server.url}/checkin/{yesterday.pk}/correct/")
         assert page.get_by_role("radio", name="8, severe").is_checked()
         assert violations_on(axe, page) == []
-        page.screenshot(path=str(artifacts / "checkin-correct-phone.png"), full_page=True)
-        page.set_viewport_size(DESKTOP)
-        page.screenshot(path=str(artifacts / "checkin-correct-desktop.png"), full_page=True)
-        page.set_viewport_size(PHONE)
+        shoot_desktop_and_phone(page, artifacts, "checkin-correct")
         page.get_by_role("radio", name="3, mild").check()
         page.get_by_role("button", name="Save the correction").click()
         page.wait_for_url(f"{live_server.url}/checkin/#recent-checkins")
@@ -153,7 +137,7 @@ def test_the_time_zone_search_narrows_the_grouped_list(
     axe = Axe()
     context = signed_in(browser, live_server, patient.user, PHONE)
     page = context.new_page()
-    errors = _watch(page)
+    errors = page_errors(page)
     try:
         page.goto(f"{live_server.url}/settings/")
         select = page.locator("select[name=timezone]")

@@ -11,18 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from accounts.services import patient_invite
 from library.services import library_load
+from tests.browsing import DESKTOP, page_errors, shoot_desktop_and_phone, signed_in
 from tests.factories import TherapistFactory
 from tests.helpers import template_plan
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 
 
 def test_a_patient_who_has_not_joined_is_waiting_on_the_caseload_and_record(
@@ -39,31 +35,16 @@ def test_a_patient_who_has_not_joined_is_waiting_on_the_caseload_and_record(
         reminder_time=time(18, 0),
     )
     template_plan(noor, therapist)
-    client = Client()
-    client.force_login(therapist.user)
-    context = browser.new_context(viewport=DESKTOP)
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    context = signed_in(browser, live_server, therapist.user, DESKTOP)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = page_errors(page)
     try:
         for name, path in (("caseload", "/caseload/"), ("record", f"/patients/{noor.pk}/")):
-            page.set_viewport_size(DESKTOP)
             page.goto(live_server.url + path)
             main = page.locator("main").inner_text()
             assert "Waiting for Noor to accept the invitation" in main
             assert "0%" not in main and "Red flag" not in main
-            page.screenshot(path=str(artifacts / f"waiting-{name}-desktop.png"), full_page=True)
-            page.set_viewport_size(PHONE)
-            page.screenshot(path=str(artifacts / f"waiting-{name}-phone.png"), full_page=True)
+            shoot_desktop_and_phone(page, artifacts, f"waiting-{name}")
         page.goto(live_server.url + "/caseload/")
         reason = page.locator(".attention-row", has_text="Noor Haddad")
         assert reason.locator(".reason-tag").inner_text() == "Invited"

@@ -18,13 +18,12 @@ import pytest
 from accounts.models import Patient
 from careplans.models import CarePlan, ExerciseSession, PlanStatus
 from library.services import LOW_BACK_TEMPLATE_NAME, library_load
-from tests.factories import PASSWORD, PatientFactory, TherapistFactory
+from tests.browsing import DESKTOP, PHONE, log_in, page_errors, shoot_desktop_and_phone
+from tests.factories import PatientFactory, TherapistFactory
 from tests.helpers import template_plan
 
 pytestmark = pytest.mark.browser
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 PATIENT_PASSWORD = "morning-stretch-routine-7"
 
 
@@ -37,21 +36,7 @@ class Camera:
 
     def shoot(self, page: Any, name: str) -> None:
         self.count += 1
-        start = page.viewport_size
-        for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
-            page.set_viewport_size(size)
-            page.screenshot(
-                path=str(self.folder / f"plans-{self.count:02d}-{name}-{label}.png"), full_page=True
-            )
-        page.set_viewport_size(start)
-
-
-def _watch(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-    page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}") if msg.type == "error" else None)
-    page.set_default_timeout(10_000)
-    return errors
+        shoot_desktop_and_phone(page, self.folder, f"plans-{self.count:02d}-{name}")
 
 
 def test_from_invitation_to_a_running_plan(
@@ -67,11 +52,9 @@ def test_from_invitation_to_a_running_plan(
     # --- the therapist, on a desktop ---------------------------------------------------
     desk = browser.new_context(viewport=DESKTOP)
     page = desk.new_page()
-    errors = _watch(page)
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(therapist.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    errors = page_errors(page)
+    page.set_default_timeout(10_000)
+    log_in(page, base, therapist.user.email)
     page.wait_for_url(f"{base}/caseload/")
     camera.shoot(page, "caseload-empty")
 
@@ -132,7 +115,8 @@ def test_from_invitation_to_a_running_plan(
     assert match, mailoutbox[0].body
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     mobile = phone.new_page()
-    patient_errors = _watch(mobile)
+    patient_errors = page_errors(mobile)
+    mobile.set_default_timeout(10_000)
     mobile.goto(base + match.group(0))
     camera.shoot(mobile, "invitation")
     mobile.get_by_label("New password", exact=True).fill(PATIENT_PASSWORD)
@@ -189,10 +173,7 @@ def test_today_works_with_javascript_off(
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill("nojs@example.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "nojs@example.test")
     page.wait_for_url(f"{live_server.url}/today/")
     page.get_by_role("button", name="Mark done: Bird dog").click()
     page.wait_for_url(re.compile(r"/today/#plan-exercise-\d+$"))
@@ -219,11 +200,9 @@ def test_therapist_ends_a_plan_and_an_old_link_explains_itself(
     camera.count = 20
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    errors = _watch(page)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill("end@northside.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    errors = page_errors(page)
+    page.set_default_timeout(10_000)
+    log_in(page, live_server.url, "end@northside.test")
     page.wait_for_url(f"{live_server.url}/caseload/")
     page.goto(f"{live_server.url}/plans/{plan.pk}/end/")
     page.get_by_role("button", name="End the plan").click()

@@ -10,7 +10,8 @@ import pytest
 from library.selectors import LibraryFilters, library_exercises
 from library.services import library_load
 from library.views import LIBRARY_PAGE_SIZE
-from tests.factories import PASSWORD, TherapistFactory
+from tests.browsing import DESKTOP, PHONE, fill_log_in, page_errors
+from tests.factories import TherapistFactory
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +19,7 @@ SHOWS = (
     "(expected) => [...document.querySelectorAll('.exercise-card h2')]"
     ".map((h) => h.textContent.trim()).join('|') === expected"
 )
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
 
 
 def _expected(**filters: str) -> list[str]:
@@ -34,17 +35,13 @@ def test_therapist_logs_in_and_filters_the_library(
     therapist = TherapistFactory(user__email="dana@clinic.test", user__full_name="Dana Whitfield")
     context = browser.new_context(viewport=VIEWPORTS[device])
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    errors = page_errors(page)
     try:
         page.goto(f"{live_server.url}/library/")
         # Anonymous: sent to the login form, which brings us back afterwards.
         assert "/accounts/login/" in page.url
         page.screenshot(path=str(artifacts / f"login-{device}.png"), full_page=True)
-        page.get_by_label("Email").fill(therapist.user.email.upper())
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        fill_log_in(page, therapist.user.email.upper())
         page.wait_for_url(f"{live_server.url}/library/")
 
         count = page.locator("#result-count")

@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from checkins.models import PainCheckIn
 from outcomes.recompute import outcome_refresh_all
-from tests.factories import PASSWORD, CarePlanFactory, PatientFactory, TherapistFactory
+from tests.browsing import DESKTOP, PHONE, log_in, page_errors
+from tests.factories import CarePlanFactory, PatientFactory, TherapistFactory
 
 pytestmark = pytest.mark.browser
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
+VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
 
 
 def _history(patient: Any, therapist: Any, start_days_ago: int, values: list[tuple[int, int]]) -> None:
@@ -24,14 +25,6 @@ def _history(patient: Any, therapist: Any, start_days_ago: int, values: list[tup
         PainCheckIn(patient=patient, plan=plan, local_date=start + timedelta(days=d), nprs=v)
         for d, v in values
     )
-
-
-def _login(page: Any, url: str, email: str) -> None:
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
 
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
@@ -50,13 +43,11 @@ def test_report_and_progress_pages_render_cleanly(
         )
     outcome_refresh_all()
 
-    errors: list[str] = []
     context = browser.new_context(viewport=VIEWPORTS[device])
     page = context.new_page()
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    errors = page_errors(page)
     try:
-        _login(page, live_server.url, therapist.user.email)
+        log_in(page, live_server.url, therapist.user.email)
         page.goto(f"{live_server.url}/outcomes/")
         assert page.get_by_role("heading", name="By therapist").is_visible()
         assert page.locator("svg.histogram[role=img]").count() == 1
@@ -67,7 +58,7 @@ def test_report_and_progress_pages_render_cleanly(
         assert "Outcomes at 12 weeks" in page.content()
 
         page.context.clear_cookies()
-        _login(page, live_server.url, patient.user.email)
+        log_in(page, live_server.url, patient.user.email)
         page.goto(f"{live_server.url}/progress/")
         assert "lower than when you started" in page.locator("#progress-headline").inner_text()
         page.screenshot(path=str(artifacts / f"progress-{device}.png"), full_page=True)

@@ -9,23 +9,16 @@ from typing import Any
 import pytest
 
 from outcomes.recompute import outcome_refresh_all
-from tests.factories import PASSWORD, PatientFactory, TherapistFactory
+from tests.browsing import DESKTOP, PHONE, log_in, page_errors
+from tests.factories import PatientFactory, TherapistFactory
 from tests.helpers import history, make_plan
 
 pytestmark = pytest.mark.browser
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
 
 #: Week 1 all 5s (baseline 5.0); days 27-33 but for day 30 average 3.33: 1.7 lower, 33%.
 READINGS = {**dict.fromkeys(range(7), 5), **{d: 6 for d in range(7, 27)}}
 READINGS.update({27: 3, 28: 4, 29: 3, 31: 3, 32: 4, 33: 3})
-
-
-def _login(page: Any, url: str, email: str) -> None:
-    page.goto(f"{url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
 
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
@@ -42,13 +35,11 @@ def test_record_and_progress_show_the_same_figures(
     )
     outcome_refresh_all()
 
-    errors: list[str] = []
     context = browser.new_context(viewport=VIEWPORTS[device])
     page = context.new_page()
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    errors = page_errors(page)
     try:
-        _login(page, live_server.url, therapist.user.email)
+        log_in(page, live_server.url, therapist.user.email)
         page.goto(f"{live_server.url}/patients/{patient.pk}/")
         summary = page.locator(".outcome-summary").inner_text()
         assert "5.0 / 10" in summary and "3.3 / 10" in summary and "-1.7 points (-33%)" in summary
@@ -65,7 +56,7 @@ def test_record_and_progress_show_the_same_figures(
         page.screenshot(path=str(artifacts / f"issue15-caseload-{device}.png"), full_page=True)
 
         page.context.clear_cookies()
-        _login(page, live_server.url, patient.user.email)
+        log_in(page, live_server.url, patient.user.email)
         page.goto(f"{live_server.url}/progress/")
         headline = page.locator("#progress-headline").inner_text()
         assert headline == "Your pain is 1.7 points lower than when you started, a 33% reduction."
@@ -73,7 +64,7 @@ def test_record_and_progress_show_the_same_figures(
         page.screenshot(path=str(artifacts / f"issue15-progress-{device}.png"), full_page=True)
 
         page.context.clear_cookies()
-        _login(page, live_server.url, starting.user.email)
+        log_in(page, live_server.url, starting.user.email)
         page.goto(f"{live_server.url}/progress/")
         assert page.locator("#progress-headline").inner_text() == "Your first week sets your starting point."
         page.screenshot(path=str(artifacts / f"issue15-progress-day1-{device}.png"), full_page=True)

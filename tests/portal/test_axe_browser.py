@@ -17,19 +17,15 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
+from tests.browsing import DESKTOP, PHONE, signed_in
 from tests.conftest import record_figure
 from tests.factories import PainCheckInFactory
 from tests.portal.test_authz_matrix import PERSONAS, all_route_names, row_for
 from tests.world import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 
 # axe-core's tags for the success criteria of WCAG 2.0, 2.1 and 2.2 at levels A and AA.
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -84,20 +80,6 @@ def page_routes(world: World, persona: str) -> list[tuple[str, str]]:
     return routes
 
 
-def signed_in(
-    browser: Any, live_server: Any, user: Any, viewport: dict[str, int], color_scheme: str = "light"
-) -> Any:
-    """A browser context of ``viewport`` size carrying ``user``'s session (none for ``None``), its
-    ``prefers-color-scheme`` ``color_scheme`` ("light" or "dark")."""
-    context = browser.new_context(viewport=viewport, color_scheme=color_scheme)
-    if user is not None:
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
-    return context
-
-
 def violations_on(axe: Axe, page: Any) -> list[tuple[str, str, str]]:
     """axe-core's WCAG A/AA violations on the open page, as ``(rule id, impact, target)`` per element."""
     results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_A_AA}})
@@ -128,7 +110,7 @@ def walk(
     failures: list[str] = []
     try:
         for name, path in routes:
-            if viewport is PHONE and name.startswith("admin:"):
+            if viewport == PHONE and name.startswith("admin:"):
                 continue  # the admin is a desktop tool
             response = page.goto(f"{live_server.url}{path}", wait_until="load")
             assert response is not None, path

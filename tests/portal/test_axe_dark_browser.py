@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from tests.browsing import DESKTOP, PHONE
 from tests.conftest import record_figure
 from tests.factories import PainCheckInFactory
-from tests.portal.test_axe_browser import CHECKED_IN_PAGES, DESKTOP, PHONE, page_routes, walk
+from tests.portal.test_axe_browser import CHECKED_IN_PAGES, page_routes, walk
 from tests.world import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

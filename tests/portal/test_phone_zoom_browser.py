@@ -17,7 +17,7 @@ On each page three rules are measured in the page itself:
    inline link whose enclosing block has text of its own besides the link's;
 3. no visible text is under 12 CSS px as rendered, counting an SVG's scaling of its viewBox.
 
-The same rules hold on a 390x844 phone and a 1280x800 desktop. Screenshots of each page in each
+The same rules hold on a 390x844 phone and a 1280x900 desktop. Screenshots of each page in each
 viewport, and in the dark colour scheme (phone and desktop), go to test-artifacts/phonezoom-*.png.
 """
 
@@ -30,17 +30,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browsing import DESKTOP, PHONE, signed_in
 from tests.factories import PainCheckInFactory
 from tests.portal.test_authz_matrix import all_route_names
-from tests.portal.test_axe_browser import page_routes, signed_in
+from tests.portal.test_axe_browser import page_routes
 from tests.world import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE_320 = {"width": 320, "height": 640}
 ZOOM_200 = {"width": 640, "height": 400}  # 1280x800 at 200% zoom
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 MIN_TARGET = 44
 MIN_TEXT = 12
 

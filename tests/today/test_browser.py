@@ -7,41 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from alerts.models import Alert
 from checkins.models import PainCheckIn
+from tests.browsing import DESKTOP, PHONE, page_errors, signed_in
 from tests.factories import PatientFactory, TherapistFactory
 from tests.helpers import history, make_plan
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-def _logged_in(browser: Any, live_server: Any, user: Any, viewport: dict[str, int]) -> Any:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=viewport)
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context
-
-
-def _watch(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    return errors
 
 
 def _focused(page: Any) -> dict[str, str]:
@@ -93,9 +66,9 @@ def test_patient_checks_in_with_the_keyboard_on_a_phone(
     patient = PatientFactory(clinic=therapist.clinic, therapist=therapist, user__full_name="Pat Keyboard")
     plan = make_plan(patient, therapist=therapist, start=patient.local_today() - timedelta(days=16))
     history(plan, {day: 7 - day // 4 for day in range(0, 16) if day != 9})
-    context = _logged_in(browser, live_server, patient.user, PHONE)
+    context = signed_in(browser, live_server, patient.user, PHONE)
     page = context.new_page()
-    errors = _watch(page)
+    errors = page_errors(page)
     try:
         page.goto(f"{live_server.url}/checkin/")
         page.screenshot(path=str(artifacts / "checkin-form-phone.png"), full_page=True)
@@ -133,9 +106,9 @@ def test_red_flag_guidance_then_the_therapist_sees_the_alert(
     patient = PatientFactory(clinic=therapist.clinic, therapist=therapist, user__full_name="Rory Redflag")
     plan = make_plan(patient, therapist=therapist, start=patient.local_today() - timedelta(days=30))
     history(plan, {day: 6 - day // 7 for day in range(0, 30)}, flags={12})
-    context = _logged_in(browser, live_server, patient.user, PHONE)
+    context = signed_in(browser, live_server, patient.user, PHONE)
     page = context.new_page()
-    errors = _watch(page)
+    errors = page_errors(page)
     try:
         page.goto(f"{live_server.url}/checkin/")
         _keyboard_checkin(page, nprs=6, flags={"flag_bladder_bowel"}, note="Numb and can't hold it")
@@ -150,9 +123,9 @@ def test_red_flag_guidance_then_the_therapist_sees_the_alert(
         context.close()
     assert Alert.objects.filter(patient=patient, kind="red_flag", acknowledged_at=None).count() == 1
 
-    context = _logged_in(browser, live_server, therapist.user, DESKTOP)
+    context = signed_in(browser, live_server, therapist.user, DESKTOP)
     page = context.new_page()
-    errors = _watch(page)
+    errors = page_errors(page)
     try:
         page.goto(f"{live_server.url}/caseload/")
         attention = page.locator(".attention")
@@ -182,9 +155,9 @@ def test_tapping_through_the_safety_questions_is_refused_and_each_is_named(
     therapist = TherapistFactory(user__full_name="Tess Therapist")
     patient = PatientFactory(clinic=therapist.clinic, therapist=therapist, user__full_name="Tia Tapper")
     make_plan(patient, therapist=therapist, start=patient.local_today() - timedelta(days=3))
-    context = _logged_in(browser, live_server, patient.user, PHONE)
+    context = signed_in(browser, live_server, patient.user, PHONE)
     page = context.new_page()
-    errors = _watch(page)
+    errors = page_errors(page)
     try:
         page.goto(f"{live_server.url}/checkin/")
         assert page.locator(".red-flags input:checked").count() == 0
@@ -237,9 +210,9 @@ def test_guidance_on_a_phone_gives_one_instruction_and_the_clinics_details(
     )
     patient = PatientFactory(clinic=therapist.clinic, therapist=therapist, user__full_name="Gus Guidance")
     make_plan(patient, therapist=therapist, start=patient.local_today() - timedelta(days=10))
-    context = _logged_in(browser, live_server, patient.user, PHONE)
+    context = signed_in(browser, live_server, patient.user, PHONE)
     page = context.new_page()
-    errors = _watch(page)
+    errors = page_errors(page)
     try:
         page.goto(f"{live_server.url}/checkin/")
         _keyboard_checkin(page, nprs=5, flags=flags, note="")

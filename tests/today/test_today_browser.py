@@ -9,47 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from careplans.models import ExerciseSession
 from checkins.models import PainCheckIn
 from library.services import library_load
+from tests.browsing import DESKTOP, PHONE, page_errors, shoot_desktop_and_phone, signed_in
 from tests.factories import PatientFactory, TherapistFactory
 from tests.helpers import template_plan
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
-
 #: The page with every step shown was 4,467 px tall on a phone; with the steps folded it must be
 #: at most about half that. (1,997 px before the phone rules' 44 px tap targets and 12 px text,
 #: 2,140 px with them: the demo plan's eight exercises each keep a card with its session marks.)
 PHONE_HEIGHT_LIMIT = 2250
-
-
-def _context(browser: Any, live_server: Any, user: Any, **options: Any) -> Any:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(**options)
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context
-
-
-def _watch(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    return errors
 
 
 def _top(page: Any, selector: str) -> float:
@@ -78,9 +51,9 @@ def test_today_puts_what_is_left_first_and_says_when_the_day_is_done(
     therapist = TherapistFactory(user__full_name="Tess Therapist")
     patient = PatientFactory(clinic=therapist.clinic, therapist=therapist, user__full_name="Noor Haddad")
     plan = template_plan(patient, therapist)
-    context = _context(browser, live_server, patient.user, viewport=PHONE, is_mobile=True, has_touch=True)
+    context = signed_in(browser, live_server, patient.user, PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
-    errors = _watch(page)
+    errors = page_errors(page)
     try:
         page.goto(f"{live_server.url}/today/")
         # The order: what is left, the check-in, then the exercises.
@@ -136,14 +109,12 @@ def test_today_puts_what_is_left_first_and_says_when_the_day_is_done(
         assert page.locator("#checkin-card-heading").count() == 0
         assert "8 of 8" in page.locator("#today-progress").inner_text()
         assert _top(page, "#today-progress-heading") < _top(page, ".exercises-heading")
-        page.screenshot(path=str(artifacts / "today-done-phone.png"), full_page=True)
-        page.set_viewport_size(DESKTOP)
-        page.screenshot(path=str(artifacts / "today-done-desktop.png"), full_page=True)
+        shoot_desktop_and_phone(page, artifacts, "today-done")
         assert errors == [], errors
     finally:
         context.close()
 
-    desktop = _context(browser, live_server, patient.user, viewport=DESKTOP)
+    desktop = signed_in(browser, live_server, patient.user, DESKTOP)
     try:
         page = desktop.new_page()
         ExerciseSession.objects.filter(patient=patient, number=2).delete()
