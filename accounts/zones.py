@@ -26,7 +26,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterable
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -197,8 +197,14 @@ def _countries() -> dict[str, str]:
     }
 
 
+@cache
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    """The zone, loaded once: ZoneInfo keeps only the 8 latest strongly, and a select lists 127."""
+    return zoneinfo.ZoneInfo(name)
+
+
 def _offset(zone: str, now: datetime) -> str:
-    delta = now.astimezone(zoneinfo.ZoneInfo(zone)).utcoffset()
+    delta = now.astimezone(_zone(zone)).utcoffset()
     minutes = int(delta.total_seconds() // 60) if delta is not None else 0
     sign = "+" if minutes >= 0 else "-"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
@@ -222,8 +228,22 @@ def common_zone_choices(*, now: datetime | None = None) -> list[tuple[str, list[
     """``COMMON_ZONES`` for a select, grouped by region (``ZONE_REGIONS``), each group by city.
 
     ``[(region, [(zone, zone_label(zone)), ...]), ...]``: Django renders each group as an
-    ``<optgroup>``. Offsets are those at ``now`` (default now), so summer time shows.
+    ``<optgroup>``. Offsets are those at ``now``, so summer time shows; without ``now``, those
+    at the start of the current UTC hour, worked out once an hour (every form with the field
+    asks; a label may trail a change of clocks by up to an hour, the stored zone never does).
     """
+    if now is None:
+        hour = datetime.now(_zone("Etc/UTC")).replace(minute=0, second=0, microsecond=0)
+        return _choices_at(hour)
+    return _grouped_choices(now)
+
+
+@lru_cache(maxsize=2)
+def _choices_at(hour: datetime) -> list[tuple[str, list[tuple[str, str]]]]:
+    return _grouped_choices(hour)
+
+
+def _grouped_choices(now: datetime) -> list[tuple[str, list[tuple[str, str]]]]:
     groups: dict[str, list[tuple[str, str]]] = {region: [] for region in dict.fromkeys(ZONE_REGIONS.values())}
     for zone in COMMON_ZONES:
         groups[ZONE_REGIONS[zone.split("/", 1)[0]]].append((zone, zone_label(zone, now=now)))

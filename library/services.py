@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -39,9 +39,10 @@ def library_load() -> LibraryLoadResult:
     """Add the built-in regions, exercises and shared template that are missing.
 
     Existing rows are left alone, so an admin's edits survive and a second run
-    changes nothing. Each exercise is checked by its model (``full_clean``: lengths,
-    choices, dosage ranges) before it is written; a bad entry in ``builtin.toml``
-    raises ``ValidationError`` naming its slug, and the whole load is rolled back.
+    changes nothing. Each exercise is checked by its model's fields (``full_clean``:
+    lengths, choices, dosage ranges) and by its table's check constraints as it is
+    written; a bad entry in ``builtin.toml`` raises ``ValidationError`` naming its slug,
+    and the whole load is rolled back.
     Returns how many regions, exercises and templates were created.
     """
     builtin = builtin_library()
@@ -77,10 +78,16 @@ def library_load() -> LibraryLoadResult:
             status=ExerciseStatus.PUBLISHED,
         )
         try:
-            exercise.full_clean(exclude=["regions"], validate_unique=False)
+            # The fields' own checks here (lengths, choices, dosage ranges); the table's check
+            # constraints (the same ranges, reps or hold) at the INSERT, which is far cheaper
+            # than Django asking the database once per constraint and exercise beforehand.
+            exercise.full_clean(exclude=["regions"], validate_unique=False, validate_constraints=False)
+            with transaction.atomic():
+                exercise.save()
         except ValidationError as error:
             raise ValidationError(f"Library exercise {data['slug']!r}: {error.message_dict}") from error
-        exercise.save()
+        except IntegrityError as error:
+            raise ValidationError(f"Library exercise {data['slug']!r}: {error}") from error
         unknown = sorted(set(data["regions"]) - set(regions))
         if unknown:
             raise ValidationError(f"Library exercise {data['slug']!r}: unknown regions {unknown}")

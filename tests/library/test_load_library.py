@@ -6,9 +6,11 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from library.builtin import builtin_library
+from library import services
+from library.builtin import BuiltinLibrary, builtin_library
 from library.forms import ExerciseAdminForm
 from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise
 
@@ -89,3 +91,27 @@ def test_every_shipped_exercise_passes_the_admin_form() -> None:
         assert form.is_valid(), (exercise.slug, form.errors)
         assert exercise.precautions.strip(), exercise.slug
         assert len(exercise.steps) >= 2, exercise.slug
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"sets": 11}, "sets"),  # a field's own range
+        ({"category": "juggling"}, "category"),  # a choice the model does not have
+        ({"reps": 0, "hold_seconds": 0}, "exercise_reps_or_hold"),  # the table's check constraint
+    ],
+    ids=["sets-out-of-range", "unknown-category", "neither-reps-nor-hold"],
+)
+def test_a_bad_entry_is_refused_by_name_and_nothing_is_loaded(
+    monkeypatch: pytest.MonkeyPatch, change: dict[str, Any], words: str
+) -> None:
+    shipped = builtin_library()
+    bad = [dict(entry) for entry in shipped.exercises]
+    bad[3] = {**bad[3], **change}
+    changed = BuiltinLibrary(regions=shipped.regions, exercises=bad, template=shipped.template)
+    monkeypatch.setattr(services, "builtin_library", lambda: changed)
+    with pytest.raises(ValidationError) as refused:
+        services.library_load()
+    [message] = refused.value.messages
+    assert message.startswith(f"Library exercise {bad[3]['slug']!r}: ") and words in message
+    assert not Exercise.objects.exists() and not BodyRegion.objects.exists()
