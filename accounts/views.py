@@ -120,7 +120,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                     )
                 form_error(form, exc)
             else:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, user, backend="accounts.backends.ModelBackendWithRole")
                 messages.success(request, "Your password is set. Here is your plan for today.")
                 return redirect("today")
         status = 400

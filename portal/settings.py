@@ -178,7 +178,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # Counts failed logins and refuses a locked account before the password is checked.
     "accounts.security.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, loading the user's therapist or patient record with them (one query).
+    "accounts.backends.ModelBackendWithRole",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
