@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit, urlunsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework.request import Request
 
 from accounts.models import Patient, Therapist, User
@@ -17,12 +19,32 @@ from portal.api.common import ID_PATTERN, parse_id
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
+def login_next(request: HttpRequest) -> str:
+    """Where a request whose user is not logged in goes back to after logging in.
+
+    A GET (or HEAD): the URL asked for. A form's POST (the session ended while the page was
+    open): the page the form was on, from the same-site ``Referer``, since the POST-only URL
+    would answer the login's redirect with 405; without a usable Referer, the home page.
+    HTMX requests are answered before this (accounts.middleware).
+    """
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    referer = urlsplit(request.headers.get("Referer", ""))
+    page = urlunsplit(("", "", referer.path, referer.query, ""))
+    same_site = url_has_allowed_host_and_scheme(
+        request.headers.get("Referer", ""),
+        allowed_hosts={request.get_host()},
+        require_https=request.is_secure(),
+    )
+    return page if same_site and referer.path.startswith("/") else "/"
+
+
 def _role_required(attr: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return redirect_to_login(login_next(request))
             profile = getattr(request.user, attr, None)
             if profile is None:
                 raise Http404("Not found")

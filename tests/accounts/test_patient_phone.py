@@ -148,3 +148,21 @@ def test_the_api_and_the_patients_export_carry_the_number(client: Client, person
     exported = client.get(reverse("account-export"))
     assert exported.status_code == 200
     assert json.loads(exported.content)["profile"]["phone"] == "07700 900123"
+
+
+def test_a_form_sent_after_the_session_ended_logs_in_back_to_its_page(client: Client, personas: Any) -> None:
+    """Not HTMX: a plain form's POST from a page left open past the idle logout goes to log in
+    and then back to the page it was on (its Referer), not to the POST-only URL (a 405)."""
+    record = reverse("patient-record", args=[personas.patient_a.pk])
+    url = reverse("patient-phone", args=[personas.patient_a.pk])
+    response = client.post(url, {"phone": "07700 900123"}, HTTP_REFERER=f"http://testserver{record}?page=2")
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={record}%3Fpage%3D2"
+    # Another site's page is no place to come back to; without a usable Referer, the home page.
+    elsewhere = client.post(url, {"phone": "1"}, HTTP_REFERER="https://elsewhere.example/patients/1/")
+    assert elsewhere["Location"] == f"{reverse('login')}?next=/"
+    assert client.post(url, {"phone": "1"})["Location"] == f"{reverse('login')}?next=/"
+    # A GET still comes back to the URL asked for.
+    assert client.get(record)["Location"] == f"{reverse('login')}?next={record}"
+    personas.patient_a.refresh_from_db()
+    assert personas.patient_a.phone == ""
