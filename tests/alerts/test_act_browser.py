@@ -27,7 +27,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def _clinic() -> tuple[Any, Any, Any]:
     therapist = TherapistFactory(user__full_name="Tess Therapist", clinic__timezone="Europe/London")
-    ada = PatientFactory(clinic=therapist.clinic, therapist=therapist, user__full_name="Ada Achilles")
+    # Ada has a phone number on file (the list offers a call), Ben has none (no dead link).
+    ada = PatientFactory(
+        clinic=therapist.clinic, therapist=therapist, user__full_name="Ada Achilles", phone="07700 900123"
+    )
     ben = PatientFactory(clinic=therapist.clinic, therapist=therapist, user__full_name="Ben Bridge")
     for patient in (ada, ben):
         plan = make_plan(patient, therapist=therapist, start=patient.local_today() - timedelta(days=20))
@@ -51,6 +54,9 @@ def test_acknowledging_updates_the_count_in_place_and_the_record_keeps_the_note(
         assert "2 alerts to acknowledge" in heading.inner_text()
         assert violations_on(axe, page) == []
         shoot_desktop_and_phone(page, artifacts, "attention-list")
+        call = page.get_by_role("link", name="Call Ada Achilles on 07700 900123")
+        assert call.get_attribute("href") == "tel:07700900123"
+        assert page.get_by_role("link", name="Call Ben Bridge", exact=False).count() == 0
         # A marker on the window: it survives only if no page load happens.
         page.evaluate("window.__plinthStayed = true")
         ada_row = page.locator(".attention-row", has_text="Ada Achilles")
