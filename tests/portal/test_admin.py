@@ -188,3 +188,15 @@ def test_therapist_cannot_open_the_admin(client: Client, personas: Personas) -> 
     response = client.get(reverse(CHANGELIST))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_a_templates_author_is_offered_from_staff_and_therapists_only(
+    staff_client: Client, personas: Personas
+) -> None:
+    """Issue 15: the admin's plan template offers only staff or therapists as "created by"."""
+    html = staff_client.get(reverse("admin:library_plantemplate_add")).content.decode()
+    select = html.split('name="created_by"', 1)[1].split("</select>", 1)[0]
+    for offered in (personas.staff, personas.owner.user, personas.outsider.user):
+        assert f">{offered}</option>" in select, offered
+    for patient in (personas.patient_a.user, personas.patient_b.user):
+        assert f">{patient}</option>" not in select, patient
