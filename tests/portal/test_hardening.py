@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ def test_failing_while_locked_does_not_extend_the_lock(personas: Personas) -> No
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clock_stands_still")
 def test_one_address_cannot_go_on_locking_every_account(personas: Personas, settings: Any) -> None:
     settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "login_failures": (6, 3600)}
     attacker = "203.0.113.66"
@@ -96,7 +98,17 @@ def test_one_address_cannot_go_on_locking_every_account(personas: Personas, sett
 # --- rate limits ------------------------------------------------------------------------
 
 
+@pytest.fixture
+def clock_stands_still() -> Iterator[None]:
+    """The limits count in fixed windows (django-ratelimit's, and the check-in count's from the
+    epoch): with the clock still, a test's requests cannot straddle a window's end, as they
+    could on a slow machine (a third check-in in the next minute answered 200, not 429)."""
+    with time_machine.travel(time.time(), tick=False):
+        yield
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clock_stands_still")
 def test_login_rate_limit_answers_429_with_retry_after(personas: Personas, settings: Any) -> None:
     settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "login": (3, 60)}
     client = Client()
@@ -110,6 +122,7 @@ def test_login_rate_limit_answers_429_with_retry_after(personas: Personas, setti
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clock_stands_still")
 def test_password_reset_rate_limit(personas: Personas, settings: Any) -> None:
     settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "password_reset": (2, 900)}
     client = Client()
@@ -122,6 +135,7 @@ def test_password_reset_rate_limit(personas: Personas, settings: Any) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clock_stands_still")
 def test_checkin_post_rate_limit_in_the_api(world: World, settings: Any) -> None:
     settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "checkin": (2, 60)}
     client = APIClient()
@@ -150,6 +164,7 @@ def test_a_refused_address_is_let_in_again_once_its_window_has_passed(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clock_stands_still")
 def test_the_admin_login_counts_against_the_same_login_limit(personas: Personas, settings: Any) -> None:
     settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "login": (2, 60)}
     url = reverse("admin:login")
@@ -178,6 +193,7 @@ UNREACHABLE_CACHE = {
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clock_stands_still")
 def test_with_the_cache_down_logins_and_resets_go_through_and_lockout_and_checkin_limits_hold(
     world: World, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
