@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 
 from accounts.models import Clinic, Patient, Therapist, User
@@ -227,3 +229,13 @@ def plan_a(personas: Personas, library: None) -> CarePlan:
 def plan_a_two_weeks_in(personas: Personas) -> CarePlan:
     """Patient A's active plan, owned by the owner therapist, started 14 days ago (no library needed)."""
     return make_plan(personas.patient_a, therapist=personas.owner)
+
+
+@pytest.fixture
+def clock_stands_still() -> Iterator[None]:
+    """For the rate-limit tests. The limits count in fixed windows (django-ratelimit's, and the
+    check-in count's from the epoch): with the clock still, a test's requests cannot straddle a
+    window's end, as they could on a slow machine (a third check-in in the next minute was
+    answered 200, not 429)."""
+    with time_machine.travel(time.time(), tick=False):
+        yield

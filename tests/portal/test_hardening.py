@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -96,15 +95,6 @@ def test_one_address_cannot_go_on_locking_every_account(personas: Personas, sett
 
 
 # --- rate limits ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clock_stands_still() -> Iterator[None]:
-    """The limits count in fixed windows (django-ratelimit's, and the check-in count's from the
-    epoch): with the clock still, a test's requests cannot straddle a window's end, as they
-    could on a slow machine (a third check-in in the next minute answered 200, not 429)."""
-    with time_machine.travel(time.time(), tick=False):
-        yield
 
 
 @pytest.mark.django_db

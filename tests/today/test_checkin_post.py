@@ -177,6 +177,7 @@ def test_the_rate_limit_refuses_and_writes_nothing(
     assert PainCheckIn.objects.get(patient=a).nprs == 1
 
 
+@pytest.mark.usefixtures("clock_stands_still")
 def test_the_check_in_page_answers_429_when_rate_limited(
     personas: Any, plan_a_two_weeks_in: Any, settings: Any
 ) -> None:

@@ -292,6 +292,7 @@ def test_patch_of_someone_elses_checkin_is_404(personas: Any, who: str) -> None:
     assert checkin.nprs == 7
 
 
+@pytest.mark.usefixtures("clock_stands_still")
 def test_corrections_count_against_the_checkin_rate_limit(personas: Any, settings: Any) -> None:
     settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "checkin": (2, 60)}
     checkin = _checkin(personas, 0, nprs=5)
