@@ -29,9 +29,10 @@ lint: $(STAMP)
 	$(BIN)/mypy audit accounts library careplans checkins outcomes alerts reminders today caseload portal scripts
 	$(BIN)/lint-imports
 
-# The whole suite on throwaway PostgreSQL and Redis, in two parts (scripts/testparts.py): every test
-# that needs no browser and no real services on 2 workers (a test database and a Redis database
-# each), then the browser and services tests one at a time; failing if either part fails.
+# The whole suite on throwaway PostgreSQL and Redis, in three parts (scripts/testparts.py): every
+# test that needs no browser and no real services on 2 workers (a test database and a Redis
+# database each), then the browser tests on 2 workers, then the services tests one at a time;
+# failing if any part fails.
 test: $(STAMP) sysdeps lint
 	rm -rf test-artifacts && mkdir -p test-artifacts
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/testenv.py -- $(BIN)/python scripts/testparts.py $(PYTEST_ARGS)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the pytest suite as ``make test`` does: in two parts, one after the other.
+"""Run the pytest suite as ``make test`` does: in three parts, one after the other.
 
 Usage: scripts/testparts.py [PYTEST_ARGS...]   (inside scripts/testenv.py, for PostgreSQL and Redis)
 
@@ -7,18 +7,19 @@ Usage: scripts/testparts.py [PYTEST_ARGS...]   (inside scripts/testenv.py, for P
    two pytest-xdist workers (``--dist worksteal``: the few long tests do not end
    up queued behind each other). Each worker has its own PostgreSQL test
    database (pytest-django) and its own Redis database (tests/settings.py).
-2. serial: the selected ``browser`` and ``services`` tests, one at a time. They
-   start Chromium, live servers, Celery workers, Redis and SMTP servers of their
-   own, and some assert time limits (a check-in answered within 2 s with Redis
-   stopped) that two cores shared with a second worker would blur.
+2. browser: the selected ``browser`` tests (not ``services``), on two workers too, each with its
+   own Chromium, live server and test database: a page walk waits on the browser as much as on
+   the server, so two at once use the two cores.
+3. serial: the selected ``services`` tests, one at a time. They start live servers, Celery
+   workers, Redis and SMTP servers of their own, and some assert time limits (a check-in
+   answered within 2 s with Redis stopped) that a second worker would blur.
 
-PYTEST_ARGS go to both parts (a ``-n`` there overrides the first part's). A part
-that holds none of the selected tests is left out, so neither pytest exits 5
-("no tests collected") when the selection lies in one part; a selection of
-nothing at all still fails. The second part runs even if the first failed,
+PYTEST_ARGS go to every part (a ``-n`` there overrides the first two parts'). A part
+that holds none of the selected tests is left out, so no pytest exits 5
+("no tests collected") when the selection lies in fewer parts; a selection of
+nothing at all still fails. The later parts run even if an earlier one failed,
 unless the arguments ask to stop at the first failure (``-x``). Each part prints
-its own ``--durations=25``. Exit status: the first part's if it is not 0, else
-the second part's.
+its own ``--durations=25``. Exit status: the first failing part's, else 0.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from types import FrameType
 NO_TESTS_COLLECTED = 5
 PARTS: dict[str, list[str]] = {
     "parallel": ["-n", "2", "--dist", "worksteal"],
+    "browser": ["-n", "2", "--dist", "worksteal"],
     "serial": [],
 }
 COMMON = ["--durations=25"]
@@ -102,7 +104,7 @@ def main(args: list[str]) -> int:
         selected = dict(zip(PARTS, pool.map(lambda part: has_tests(part, args), PARTS), strict=True))
     parts = [part for part in PARTS if selected[part]]
     if not parts:
-        # Nothing selected in either part: let pytest say so, with its exit status 5.
+        # Nothing selected in any part: let pytest say so, with its exit status 5.
         return run([sys.executable, "-m", "pytest", *COMMON, *args])
     codes: list[int] = []
     for part in parts:

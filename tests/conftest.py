@@ -30,17 +30,27 @@ CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-#: The markers of the tests that ``make test`` runs in its second part, one at a time.
-SERIAL_MARKERS = ("browser", "services")
+#: The parts of ``make test`` (scripts/testparts.py) by marker: ``services`` tests run one at a
+#: time (some assert timings that a second worker would blur), then ``browser`` tests, the rest
+#: in the first part. A test marked both is a services test.
+PART_MARKERS = {"serial": "services", "browser": "browser"}
+
+
+def part_of(item: pytest.Item) -> str:
+    """The part of ``make test`` that runs ``item``: "serial", "browser" or "parallel"."""
+    return next(
+        (part for part, marker in PART_MARKERS.items() if item.get_closest_marker(marker)), "parallel"
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--part",
-        choices=("parallel", "serial"),
+        choices=("parallel", "browser", "serial"),
         help=(
-            "keep only one part of ``make test`` (scripts/testparts.py): parallel = the tests marked "
-            f"neither {' nor '.join(SERIAL_MARKERS)}, serial = the others; combines with -m and -k"
+            "keep only one part of ``make test`` (scripts/testparts.py): serial = the tests marked "
+            "services, browser = the other tests marked browser, parallel = the rest; combines "
+            "with -m and -k"
         ),
     )
 
@@ -68,8 +78,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        serial = any(item.get_closest_marker(name) for name in SERIAL_MARKERS)
-        (keep if serial == (part == "serial") else drop).append(item)
+        (keep if part_of(item) == part else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
