@@ -109,10 +109,14 @@ def validate_phone(value: str) -> None:
 
 def tel_uri(phone: str) -> str:
     """A phone number as written ("+44 20 7946 0321") as a ``tel:`` link (RFC 3966):
-    "tel:+442079460321", its digits with the leading + kept; "" for an empty number."""
+    "tel:+442079460321", its digits with the leading + kept, a "(0)" after the country code
+    left out ("+44 (0)20 ..." is dialled +4420...); "" for an empty number."""
     phone = phone.strip()
     if not phone:
         return ""
+    if phone.startswith("+"):
+        # "+44 (0)20 ...": the bracketed 0 is dialled only from inside the country.
+        phone = phone.replace("(0)", "")
     digits = "".join(char for char in phone if char in "0123456789")
     return f"tel:{'+' if phone.startswith('+') else ''}{digits}"
 

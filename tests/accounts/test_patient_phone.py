@@ -30,7 +30,9 @@ pytestmark = pytest.mark.django_db
 
 def test_tel_links_keep_the_digits_and_a_leading_plus() -> None:
     assert tel_uri("07700 900123") == "tel:07700900123"
-    assert tel_uri(" +44 (0)20 7946-0321 ") == "tel:+4402079460321"
+    # The newcomer's report: "+44 (0)20 ..." gave tel:+44020..., a number no one can dial.
+    assert tel_uri(" +44 (0)20 7946-0321 ") == "tel:+442079460321"
+    assert tel_uri("(020) 7946 0321") == "tel:02079460321"
     assert tel_uri("") == "" and tel_uri("   ") == ""
 
 

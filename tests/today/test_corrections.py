@@ -187,6 +187,9 @@ def test_the_patient_corrects_on_the_page_and_the_therapist_sees_it_edited(
     url = reverse("checkin-correct", args=[checkin.pk])
     form = client.get(url)
     assert form.status_code == 200 and 'value="7" id=' in form.content.decode()
+    # The newcomer's report: a past day's form asked for the pain "right now".
+    assert "How much pain did you have that day?" in form.content.decode()
+    assert "right now" not in form.content.decode()
     answers = {"nprs": "3", "side": "left", "note": "", **dict.fromkeys(PainCheckIn.RED_FLAG_FIELDS, "no")}
     moment = datetime(2026, 5, 4, 9, 30, tzinfo=ZoneInfo("Europe/London"))
     with time_machine.travel(moment, tick=False):

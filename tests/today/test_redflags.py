@@ -194,6 +194,8 @@ def test_guidance_page_for_every_combination(patient_client: Client, yes: set[st
         positions = [text.index(flag.told) for flag in told]
         assert positions == sorted(positions), "flags out of order"
     assert "Stop your exercises until a doctor has seen you" in text
+    # The page's own buttons do not send the patient back to exercise (the newcomer's report).
+    assert "Go to today's exercises" not in html and "Back to today's page" in html
 
 
 def test_leg_weakness_alone_is_same_day_without_an_emergency_instruction(patient_client: Client) -> None:
