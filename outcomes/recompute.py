@@ -162,7 +162,15 @@ def _snapshot_checks(snapshots: QuerySet[OutcomeSnapshot], *, changed_only: bool
             Cast(f"{_SNAPSHOT_CHECKINS}nprs", FloatField()),
             filter=Q(**{f"{_SNAPSHOT_CHECKINS}local_date__gte": DaysAfter(F("last_checkin_date"), -6)}),
         ),
-        "now_endpoint": Coalesce(_mean_of_days(*WEEK12), _last_of_days(*ENDPOINT_FALLBACK)),
+        # As outcomes.rules defines it: none until week 12 is over (the snapshot's reached_week_12,
+        # kept current by _plans_to_measure).
+        "now_endpoint": Case(
+            When(
+                reached_week_12=True, then=Coalesce(_mean_of_days(*WEEK12), _last_of_days(*ENDPOINT_FALLBACK))
+            ),
+            default=Value(None),
+            output_field=FloatField(),
+        ),
         "now_checkin_count": Count(f"{_SNAPSHOT_CHECKINS}local_date"),
         "now_last_checkin_date": Max(f"{_SNAPSHOT_CHECKINS}local_date"),
     }

@@ -150,15 +150,24 @@ def measured_figures(today_by_zone: Mapping[str, date]) -> dict[str, Any]:
         local_date__gte=DaysAfter(_latest_date(OuterRef(OuterRef("pk"))), -6)
     )
     counted = _checkins().values("plan").annotate(n=Count("pk")).values("n")
+    # A probe of the plan's own row: as a join it would repeat the patient on every row.
+    reached = Exists(CarePlan.objects.filter(week12_over(today_by_zone), pk=OuterRef("pk")))
     return {
         # Week-1 mean, else the first check-in of days 7-13.
         "baseline": Coalesce(_mean(_days(*WEEK1)), _nprs_of(_days(*BASELINE_FALLBACK), "local_date")),
         # The 7 days ending at the latest check-in (none without check-ins).
         "current": _mean(week_ending_at_latest),
-        # Week-12 mean, else the latest check-in of days 63-83.
-        "endpoint": Coalesce(_mean(_days(*WEEK12)), _nprs_of(_days(*ENDPOINT_FALLBACK), "-local_date")),
-        # A probe of the plan's own row: as a join it would repeat the patient on every row.
-        "reached_week_12": Exists(CarePlan.objects.filter(week12_over(today_by_zone), pk=OuterRef("pk"))),
+        # Week-12 mean, else the latest check-in of days 63-83; none until week 12 is over (before,
+        # days of the fallback are still coming: no endpoint, change at 12 weeks or responder yet).
+        "endpoint": Case(
+            When(
+                reached,
+                then=Coalesce(_mean(_days(*WEEK12)), _nprs_of(_days(*ENDPOINT_FALLBACK), "-local_date")),
+            ),
+            default=Value(None),
+            output_field=FloatField(),
+        ),
+        "reached_week_12": reached,
         "checkin_count": Coalesce(Subquery(counted, output_field=IntegerField()), Value(0)),
         "last_checkin_date": _latest_date(OuterRef("pk")),
     }

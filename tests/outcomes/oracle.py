@@ -109,10 +109,12 @@ class Outcome:
 
 def outcome_from_readings(readings: list[Reading], *, today_day: int) -> Outcome:
     """All the rules for one plan, given (day, NPRS) pairs and today's plan day."""
-    base, now, end = baseline(readings), current(readings), endpoint(readings)
     # Week 12 is over once the patient's local today is day 84 or later; until
-    # then a missing endpoint is not yet missing.
+    # then a missing endpoint is not yet missing, and there is no endpoint yet:
+    # the fallback's days 63-83 are still coming.
     reached = today_day >= WEEK12_COMPLETE_DAY
+    base, now = baseline(readings), current(readings)
+    end = endpoint(readings) if reached else None
     return Outcome(
         baseline=base,
         current=now,

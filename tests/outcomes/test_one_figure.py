@@ -271,3 +271,33 @@ def test_a_check_in_written_by_another_path_is_still_shown(client: Client, perso
         html = login(client, personas.owner.user).get(reverse("patient-record", args=[patient.pk]))
         assert "<dt>Current</dt><dd>3.2 / 10</dd>" in html.content.decode()
         assert "<dt>Change so far</dt><dd>-1.8 points (-37%)</dd>" in html.content.decode()
+
+
+def test_no_endpoint_or_responder_before_week_12_is_over(client: Client, personas: Any) -> None:
+    """The newcomer's report: in week 10 a record said "Week-12 endpoint 4.0", a change at 12
+    weeks and "Responder: no" (the fallback's days 63-83 were still coming); the API said
+    ``responder: false`` beside ``reached_week_12: false``. None of them is known before day 84."""
+    patient = personas.patient_a
+    plan = make_plan(patient, therapist=personas.owner, start=patient.local_today() - timedelta(days=69))
+    history(plan, {**dict.fromkeys(range(0, 7), 6), **dict.fromkeys(range(63, 70), 4)})
+    outcome_refresh_all(plan_ids=[plan.pk])
+    plan.outcome.refresh_from_db()
+    snapshot = plan.outcome
+    assert (snapshot.reached_week_12, snapshot.endpoint, snapshot.change, snapshot.responder) == (
+        False,
+        None,
+        None,
+        None,
+    )
+    login(client, personas.owner.user)
+    html = client.get(reverse("patient-record", args=[patient.pk])).content.decode()
+    assert "<dt>Week-12 endpoint</dt><dd>not reached yet</dd>" in html
+    assert "<dt>Responder</dt><dd>not known yet</dd>" in html and "Change at 12 weeks" not in html
+    api = client.get(reverse("api-outcome-detail", args=[plan.pk])).json()
+    assert (api["endpoint"], api["responder"], api["reached_week_12"]) == (None, None, False)
+    # Once week 12 is over, the latest check-in of days 63-83 is the endpoint: 4.0, 2 points
+    # and 33% down from 6.0, a responder.
+    with time_machine.travel(datetime.now(tz=UTC) + timedelta(days=15)):
+        outcome_refresh_all(plan_ids=[plan.pk])
+    snapshot.refresh_from_db()
+    assert (snapshot.reached_week_12, snapshot.endpoint, snapshot.responder) == (True, 4.0, True)
