@@ -64,6 +64,9 @@ LONG_FIRST = (
     "tests/audit/test_audit_reads.py::test_every_route",
     "tests/portal/test_no_store.py::test_every_route",
     "tests/portal/test_aria_references.py::",
+    "tests/portal/test_axe_browser.py::",
+    "tests/portal/test_phone_zoom_browser.py::",
+    "tests/portal/test_axe_dark_browser.py::",
 )
 
 
