@@ -20,7 +20,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Clinic, Patient
-from careplans.models import CarePlan
+from careplans.models import CarePlan, PlanStatus
 from checkins.models import PainCheckIn
 from outcomes.figures import PlanFigures, figures_of
 from outcomes.models import OutcomeSnapshot
@@ -106,7 +106,8 @@ SHOWN_FIGURES = ("state", "change_so_far", "percent_change_so_far")
 def outcome_export_rows(
     *, clinic_ids: Sequence[int] | None = None, using: str = DEFAULT_DB_ALIAS
 ) -> Iterator[PlanOutcomeRow]:
-    """Every plan's snapshot (of some clinics' plans, by id; None: all), in plan id order, for exports.
+    """Every plan's snapshot (of some clinics' plans, by id; None: all), in plan id order, for exports;
+    drafts left out.
 
     ``using``: the database alias.
     Yields one PlanOutcomeRow per snapshot: ``identity`` keyed by EXPORT_IDENTITY,
@@ -115,7 +116,8 @@ def outcome_export_rows(
     caller refreshes the snapshots first (``outcome_refresh_all``) to cover plans
     whose week 12 ended since the last run. Two queries, then one per 2,000 rows.
     """
-    snapshots = OutcomeSnapshot.objects.using(using).all()
+    # A draft is not a plan yet: the patient has not been given it (the report leaves it out too).
+    snapshots = OutcomeSnapshot.objects.using(using).exclude(plan__status=PlanStatus.DRAFT)
     patients = Patient.objects.using(using).all()
     if clinic_ids is not None:
         snapshots = snapshots.filter(plan__patient__clinic_id__in=list(clinic_ids))

@@ -18,6 +18,7 @@ from audit.models import AuditEvent
 from careplans.models import CarePlan, PlanStatus
 from checkins.models import PainCheckIn
 from outcomes.models import OutcomeSnapshot
+from tests.helpers import make_plan
 from tests.outcomes.oracle import outcome_from_readings
 
 pytestmark = pytest.mark.django_db
@@ -279,3 +280,14 @@ def test_a_second_active_plan_for_a_patient_is_refused(tmp_path: Path, personas:
     with pytest.raises(CommandError, match=r"line 2: patient .* would have more than one active plan"):
         run("import_history", str(path))
     assert not CarePlan.objects.filter(title="New plan").exists()
+
+
+def test_the_export_leaves_out_draft_plans(personas: Any) -> None:
+    """The newcomer's report: a plan still being built (a draft, never given to the patient)
+    was exported as ``baseline_forming``."""
+    active = make_plan(personas.patient_a, therapist=personas.owner)
+    draft = make_plan(personas.patient_b, therapist=personas.owner, status=PlanStatus.DRAFT)
+    out = io.StringIO()
+    call_command("export_outcomes", "--format", "json", stdout=out)
+    exported = {row["patient_email"] for row in json.loads(out.getvalue())}
+    assert active.patient.user.email in exported and draft.patient.user.email not in exported
