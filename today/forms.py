@@ -157,7 +157,9 @@ class CheckInCorrectionForm(CheckInForm):
         del self.fields["local_date"]
         # The answers are about that day, not about now.
         self.fields["nprs"].label = "How much pain did you have that day?"
-        self.fields["nprs"].error_messages["required"] = "Choose how much pain you had that day, from 0 to 10."
+        self.fields["nprs"].error_messages["required"] = (
+            "Choose how much pain you had that day, from 0 to 10."
+        )
 
     @classmethod
     def initial_of(cls, checkin: PainCheckIn) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from audit.models import AuditEvent
 from audit.services import audit_log
 from careplans.models import CarePlan, PlanStatus
 from checkins.models import NPRS_MAX, NPRS_MIN, PainCheckIn, Side
+from checkins.redflags import RED_FLAGS, Urgency
 from outcomes.services import outcome_recompute_enqueue
 from portal.errors import BROKER_ERRORS, DomainError, RateLimited
 from portal.validity import max_length_of
@@ -161,10 +162,16 @@ def enqueue_after_commit(plan_id: int, alert_id: int | None) -> None:
 
 
 def _red_flag_detail(checkin: PainCheckIn) -> str:
-    return (
-        f"Reported on {checkin.local_date:%a %d %b %Y}: {'; '.join(checkin.red_flags)}. "
-        f"Pain {checkin.nprs}/10."
-    )
+    """The alert's words for the therapist: the flags most urgent first (checkins.redflags), an
+    emergency said as one, then the pain."""
+    flags = [
+        f"{flag.name} (an emergency: the patient was told to call emergency services)"
+        if flag.urgency is Urgency.EMERGENCY
+        else flag.name
+        for flag in RED_FLAGS
+        if getattr(checkin, flag.field)
+    ]
+    return f"Reported on {checkin.local_date:%a %d %b %Y}: {'; '.join(flags)}. Pain {checkin.nprs}/10."
 
 
 def red_flag_raise(

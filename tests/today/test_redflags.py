@@ -237,3 +237,24 @@ def test_guidance_without_clinic_details_shows_no_empty_block(patient_client: Cl
     html = _post(patient_client, **ALL_NO | {"flag_fever": "yes"}).content.decode()
     assert "clinic-contact" not in html and "site-footer" not in html
     assert "Northside Physio" not in _guidance(html)
+
+
+def test_the_therapists_alert_lists_the_flags_most_urgent_first_and_says_the_emergency(
+    personas: Any, plan_a_two_weeks_in: Any
+) -> None:
+    """The newcomer's report: the alert and its email listed the flags in the form's order
+    ("new weakness in a leg; loss of bowel or bladder control; fever") and nothing told the
+    therapist which was the emergency."""
+    checkin_submit(
+        patient=personas.patient_a,
+        nprs=6,
+        side="left",
+        flag_leg_weakness=True,
+        flag_bladder_bowel=True,
+        flag_fever=True,
+    )
+    detail = Alert.objects.get(patient=personas.patient_a).detail
+    assert detail.split(": ", 1)[1] == (
+        "loss of bowel or bladder control (an emergency: the patient was told to call emergency "
+        "services); new weakness in a leg; fever. Pain 6/10."
+    )
