@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.management import call_command
 
+from alerts.models import Alert, AlertKind
 from careplans.models import CarePlan, PlanStatus
 from outcomes.models import OutcomeSnapshot
 
@@ -25,3 +28,13 @@ def test_running_the_demo_command_again_changes_nothing() -> None:
     before = (CarePlan.objects.count(), OutcomeSnapshot.objects.count())
     call_command("demo_clinic")
     assert (CarePlan.objects.count(), OutcomeSnapshot.objects.count()) == before
+
+
+def test_the_demo_clinics_worsening_alert_is_there_from_the_first_minute(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The newcomer's report: Priya's rising pain had no alert to acknowledge until the hourly
+    job's next run at :40."""
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("demo_clinic")
+    assert Alert.objects.filter(patient__user__email="priya@demo.plinth", kind=AlertKind.WORSENING).exists()

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Clinic, Patient, Therapist, User
+from alerts.services import alerts_detect
 from careplans.models import ExerciseSession, PlanStatus
 from careplans.services import careplan_activate, careplan_create, careplan_end
 from checkins.models import PainCheckIn, Side
@@ -137,5 +138,8 @@ class Command(BaseCommand):
                     status=PlanStatus.COMPLETED,
                     reason="Completed the 12-week programme.",
                 )
-        # The snapshots the nightly job would write, so the report and records are full at once.
+        # The snapshots the nightly job would write, so the report and records are full at once,
+        # and the worsening and silence alerts the hourly job would raise: offered for
+        # acknowledgement from the first minute, not from the next :40.
         outcome_refresh_all(clinic_ids=[clinic.pk])
+        transaction.on_commit(alerts_detect)
