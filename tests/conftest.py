@@ -56,7 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 #: Tests that take many seconds each (the walks over every route): run first, so that on
-#: parallel workers (make check, make test's first part) none is left running alone at the end
+#: parallel workers (make check, make test's first two parts) none is left running alone at the end
 #: while the other worker has finished. Order does not matter otherwise: each test sets up its own.
 LONG_FIRST = (
     "tests/portal/test_page_fuzzer.py::",

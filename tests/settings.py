@@ -6,7 +6,7 @@ in the fast lane, PostgreSQL under ``make test``). Only tests that ask for it
 (``pytest.mark.django_db(databases=[...])``) get it created and migrated; the
 product never names it.
 
-Under pytest-xdist (``make check``, and the first part of ``make test``) each
+Under pytest-xdist (``make check``, and the first two parts of ``make test``) each
 worker process has its own in-memory databases already, and pytest-django gives
 each its own PostgreSQL test database (``test_postgres_gw0``, ...). The file
 cache of a run without Redis gets a folder per worker too, because Django's file

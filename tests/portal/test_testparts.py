@@ -1,4 +1,4 @@
-"""``make test`` in two parts (scripts/testparts.py), and a Redis database per xdist worker."""
+"""``make test`` in three parts (scripts/testparts.py), and a Redis database per xdist worker."""
 
 from __future__ import annotations
 
