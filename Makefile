@@ -31,8 +31,8 @@ lint: $(STAMP)
 
 # The whole suite on throwaway PostgreSQL and Redis, in three parts (scripts/testparts.py): every
 # test that needs no browser and no real services on 2 workers (a test database and a Redis
-# database each), then the browser tests on 2 workers, then the services tests one at a time;
-# failing if any part fails.
+# database each), then the browser and services tests on 2 workers, then the tests marked alone
+# (timings, servers restarted mid-test) one at a time; failing if any part fails.
 test: $(STAMP) sysdeps lint
 	rm -rf test-artifacts && mkdir -p test-artifacts
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/testenv.py -- $(BIN)/python scripts/testparts.py $(PYTEST_ARGS)

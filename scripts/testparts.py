@@ -3,16 +3,16 @@
 
 Usage: scripts/testparts.py [PYTEST_ARGS...]   (inside scripts/testenv.py, for PostgreSQL and Redis)
 
-1. parallel: every selected test marked neither ``browser`` nor ``services`` (``cli`` included), on
+1. parallel: every selected test marked none of ``browser``, ``services``, ``alone`` (``cli`` included), on
    two pytest-xdist workers (``--dist worksteal``: the few long tests do not end
    up queued behind each other). Each worker has its own PostgreSQL test
    database (pytest-django) and its own Redis database (tests/settings.py).
-2. browser: the selected ``browser`` tests (not ``services``), on two workers too, each with its
-   own Chromium, live server and test database: a page walk waits on the browser as much as on
-   the server, so two at once use the two cores.
-3. serial: the selected ``services`` tests, one at a time. They start live servers, Celery
-   workers, Redis and SMTP servers of their own, and some assert time limits (a check-in
-   answered within 2 s with Redis stopped) that a second worker would blur.
+2. live: the selected ``browser`` and ``services`` tests not marked ``alone``, on two workers
+   too, each with its own Chromium, live server, servers on free ports and test database: a
+   page walk waits on the browser as much as on the server, so two at once use the two cores.
+3. serial: the selected tests marked ``alone``, one at a time. They assert time limits (a
+   check-in answered within 2 s with Redis stopped) that a second worker would blur, or stop
+   and restart Redis, a Celery worker or an SMTP server mid-test.
 
 PYTEST_ARGS go to every part (a ``-n`` there overrides the first two parts'). A part
 that holds none of the selected tests is left out, so no pytest exits 5
@@ -36,7 +36,7 @@ from types import FrameType
 NO_TESTS_COLLECTED = 5
 PARTS: dict[str, list[str]] = {
     "parallel": ["-n", "2", "--dist", "worksteal"],
-    "browser": ["-n", "2", "--dist", "worksteal"],
+    "live": ["-n", "2", "--dist", "worksteal"],
     "serial": [],
 }
 COMMON = ["--durations=25"]

@@ -30,27 +30,29 @@ CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-#: The parts of ``make test`` (scripts/testparts.py) by marker: ``services`` tests run one at a
-#: time (some assert timings that a second worker would blur), then ``browser`` tests, the rest
-#: in the first part. A test marked both is a services test.
-PART_MARKERS = {"serial": "services", "browser": "browser"}
+#: The parts of ``make test`` (scripts/testparts.py) by marker, first match wins: tests marked
+#: ``alone`` (they assert timings, or stop and start servers) run one at a time, last; tests
+#: with a browser or servers of their own (``browser``, ``services``) on two workers; the rest
+#: in the first part.
+PART_MARKERS = {"serial": ("alone",), "live": ("browser", "services")}
 
 
 def part_of(item: pytest.Item) -> str:
-    """The part of ``make test`` that runs ``item``: "serial", "browser" or "parallel"."""
-    return next(
-        (part for part, marker in PART_MARKERS.items() if item.get_closest_marker(marker)), "parallel"
-    )
+    """The part of ``make test`` that runs ``item``: "serial", "live" or "parallel"."""
+    for part, markers in PART_MARKERS.items():
+        if any(item.get_closest_marker(marker) for marker in markers):
+            return part
+    return "parallel"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--part",
-        choices=("parallel", "browser", "serial"),
+        choices=("parallel", "live", "serial"),
         help=(
             "keep only one part of ``make test`` (scripts/testparts.py): serial = the tests marked "
-            "services, browser = the other tests marked browser, parallel = the rest; combines "
-            "with -m and -k"
+            "alone, live = the other tests marked browser or services, parallel = the rest; "
+            "combines with -m and -k"
         ),
     )
 

@@ -111,6 +111,7 @@ def test_one_run_recomputes_every_pending_plan_and_the_runs_after_it_find_none()
 
 
 @pytest.mark.services
+@pytest.mark.alone
 def test_checkins_publish_one_message_per_claim_and_a_real_worker_recomputes() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the worker process needs the test database on a server (make test runs PostgreSQL)")

@@ -35,7 +35,7 @@ CURL_788_LONG_URL = (
 WAIT = 15.0
 
 # A live server spoken to from another process: a services test (pyproject.toml's markers).
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.alone]
 
 
 def _run_module() -> object:

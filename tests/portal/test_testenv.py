@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.services, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.services, pytest.mark.alone, pytest.mark.timeout(120)]
 REPORT = re.compile(r"PostgreSQL at postgres://\S+:(\d+)/\S+, Redis at redis://\S+:(\d+)/\S+ \(in (\S+)\)")
 
 

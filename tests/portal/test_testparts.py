@@ -64,28 +64,28 @@ class FakeParts:
 @pytest.mark.parametrize(
     ("codes", "status"),
     [
-        ({"parallel": 0, "browser": 0, "serial": 0}, 0),
-        ({"parallel": 0, "browser": 0, "serial": 1}, 1),
-        ({"parallel": 0, "browser": 3, "serial": 0}, 3),
-        ({"parallel": 1, "browser": 0, "serial": 0}, 1),
-        ({"parallel": 2, "browser": 3, "serial": 1}, 2),
+        ({"parallel": 0, "live": 0, "serial": 0}, 0),
+        ({"parallel": 0, "live": 0, "serial": 1}, 1),
+        ({"parallel": 0, "live": 3, "serial": 0}, 3),
+        ({"parallel": 1, "live": 0, "serial": 0}, 1),
+        ({"parallel": 2, "live": 3, "serial": 1}, 2),
     ],
 )
 def test_every_part_runs_and_make_test_fails_if_any_fails(
     monkeypatch: pytest.MonkeyPatch, codes: dict[str, int], status: int
 ) -> None:
-    parts = FakeParts(monkeypatch, selected={"parallel", "browser", "serial"}, codes=codes)
+    parts = FakeParts(monkeypatch, selected={"parallel", "live", "serial"}, codes=codes)
     assert testparts.main([]) == status
-    assert parts.ran == ["parallel", "browser", "serial"]
+    assert parts.ran == ["parallel", "live", "serial"]
 
 
 def test_with_x_a_failed_first_part_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    parts = FakeParts(monkeypatch, selected={"parallel", "browser", "serial"}, codes={"parallel": 1})
+    parts = FakeParts(monkeypatch, selected={"parallel", "live", "serial"}, codes={"parallel": 1})
     assert testparts.main(["tests/api", "-x"]) == 1
     assert parts.ran == ["parallel"]
 
 
-@pytest.mark.parametrize("part", ["parallel", "browser", "serial"])
+@pytest.mark.parametrize("part", ["parallel", "live", "serial"])
 def test_a_part_with_none_of_the_selected_tests_is_left_out(
     monkeypatch: pytest.MonkeyPatch, part: str
 ) -> None:
@@ -109,7 +109,7 @@ def test_the_part_option_splits_a_selection_by_marker_after_k(tmp_path: Path) ->
         if not key.startswith("PYTEST") and key not in {"DATABASE_URL", "REDIS_URL"}
     }
     env["PLINTH_VAR_DIR"] = str(tmp_path / "var")
-    # A services test, a browser test and one that needs neither, picked out by -k; every part
+    # A test marked alone, a browser test and one that needs neither, picked out by -k; every part
     # collected at once.
     args = [
         "tests/portal/test_testenv.py",
@@ -136,7 +136,7 @@ def test_the_part_option_splits_a_selection_by_marker_after_k(tmp_path: Path) ->
         selected[part] = [line for line in output.splitlines() if "::" in line]
     assert selected == {
         "parallel": ["tests/portal/test_proxy.py::test_an_untrusted_peer_cannot_spoof_its_address"],
-        "browser": ["tests/portal/test_docs_browser.py::test_redoc_renders_without_csp_violations"],
+        "live": ["tests/portal/test_docs_browser.py::test_redoc_renders_without_csp_violations"],
         "serial": [
             "tests/portal/test_testenv.py::"
             "test_sigterm_stops_the_command_and_the_servers_and_removes_the_directory"

@@ -39,7 +39,12 @@ from tests.harness import (
 )
 from tests.helpers import bulk_patients
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.alone,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(300),
+]
 
 DUE = 240
 FLAGS = ("flag_leg_weakness", "flag_bladder_bowel", "flag_fever", "flag_weight_loss")
