@@ -25,7 +25,9 @@ from tests.browsing import DESKTOP, PHONE, fill_log_in, log_in, page_errors
 from tests.factories import PatientFactory, TherapistFactory
 from tests.helpers import template_plan
 
-pytestmark = pytest.mark.browser
+# Alone: each ends a session and races the redirects that follow against the page's own
+# scripts; beside a second browser worker they failed now and then (net::ERR_ABORTED).
+pytestmark = [pytest.mark.browser, pytest.mark.alone]
 
 
 def _end_session(context: Any, role_timeout: int) -> None:
