@@ -79,8 +79,9 @@ def test_builder_save_after_the_session_ended_comes_back_with_the_typed_dosage(
     page.wait_for_url(re.compile(r"/accounts/login/\?next="))
     assert page.url.endswith(f"/accounts/login/?next=/plans/{plan.pk}/")
     assert page.locator("h1").inner_text() == "Log in to Plinth"
-    assert page.get_by_text("You were logged out because you had been away for a while.").is_visible()
-    assert page.get_by_text("What you typed before you were logged out is kept in this tab.").is_visible()
+    # Waited for, not checked at once: the notice is drawn with the page, which may still be loading.
+    page.get_by_text("You were logged out because you had been away for a while.").wait_for(timeout=5_000)
+    page.get_by_text("What you typed before you were logged out is kept in this tab.").wait_for(timeout=5_000)
     page.screenshot(path=str(artifacts / "session-end-builder-1-login.png"), full_page=True)
     bridge.refresh_from_db()
     assert bridge.sets != new_sets  # nothing was saved behind the user's back
