@@ -49,7 +49,7 @@ from alerts.models import Alert, AlertKind
 from careplans.adherence import Adherence
 from careplans.models import CarePlan, PlanStatus
 from checkins.models import PainCheckIn
-from outcomes.rules import TOLERANCE, WORSENING_POINTS, outcomes_for_plans
+from outcomes.rules import MEAN_UNITS, WORSENING_POINTS, mean_in_units, outcomes_for_plans
 from outcomes.selectors import snapshot_overtaken
 
 #: DESIGN.md, Jobs: "no check-in for 3 days". Whole local days of the patient's
@@ -140,10 +140,10 @@ class Pain:
 
     @property
     def worsening(self) -> bool:
-        """DESIGN.md: current is at least 2 points above baseline (outcomes.rules, same tolerance)."""
+        """DESIGN.md: current is at least 2 points above baseline (outcomes.rules, in the same exact units)."""
         if self.baseline is None or self.current is None:
             return False
-        return self.current - self.baseline >= WORSENING_POINTS - TOLERANCE
+        return mean_in_units(self.current) - mean_in_units(self.baseline) >= WORSENING_POINTS * MEAN_UNITS
 
 
 def _snapshot_stale() -> Q:

@@ -50,7 +50,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Round
 from django.db.models.lookups import Exact, GreaterThanOrEqual, IsNull, LessThanOrEqual
 
 from accounts.models import Patient
@@ -84,10 +84,14 @@ RESPONDER_PERCENT = -30.0
 WORSENING_POINTS = 2.0
 
 
-#: Means of whole numbers are not exact in binary floating point (20/3 - 14/3 is
-#: not exactly 2), so a threshold is met when within this much of it. With NPRS
-#: integers and at most 7 values per mean, a real miss is never this close.
-TOLERANCE = 1e-9
+#: Every NPRS figure is a mean of at most 7 whole numbers (one check-in a day, windows of 7 days),
+#: so 420 times it (420 being the least common multiple of 1..7) is a whole number. Binary floating
+#: point cannot hold 17/3 or 20/3 exactly (17/3 to 0 would come out as -100.00000000000001%, and
+#: 20/3 - 14/3 as 1.9999999999999996 points), but it holds these whole numbers exactly: changes,
+#: percents and thresholds are computed in these units, so a figure that is exact in arithmetic
+#: (-100%, -20%, 2 points) is exact in the database, on PostgreSQL and SQLite alike, and a
+#: threshold is met or missed as in arithmetic.
+MEAN_UNITS = 420
 
 
 #: The figures computed from the check-ins; the rest of OutcomeSnapshot.FIGURES is derived.
@@ -173,6 +177,16 @@ def measured_figures(today_by_zone: Mapping[str, date]) -> dict[str, Any]:
     }
 
 
+def in_units(mean: Any) -> Expression:
+    """An NPRS mean expression in ``MEAN_UNITS`` (a float holding a whole number exactly)."""
+    return Cast(Round(mean * Value(float(MEAN_UNITS))), FloatField())
+
+
+def mean_in_units(mean: float) -> int:
+    """An NPRS mean (a float) in ``MEAN_UNITS``, the whole number ``in_units`` computes."""
+    return round(mean * MEAN_UNITS)
+
+
 def _derived(*, baseline: Any, current: Any, endpoint: Any, reached_week_12: Any) -> dict[str, Expression]:
     """The figures that follow from the measured ones, over any expressions that hold them.
 
@@ -181,20 +195,24 @@ def _derived(*, baseline: Any, current: Any, endpoint: Any, reached_week_12: Any
     least 30% down (unknown without an endpoint, never at baseline 0);
     worsening = current at least 2 points above baseline; a missing endpoint
     = week 12 over and no endpoint. CASE tries its branches in order, so the
-    division never sees a baseline of 0.
+    division never sees a baseline of 0. Each is computed from whole numbers of
+    ``MEAN_UNITS`` with one division at the end, so it is the exact result
+    rounded once (an exact -100% is stored as -100.0).
     """
-    change = endpoint - baseline
-    percent = Value(100.0) * change / baseline
+    base, end = in_units(baseline), in_units(endpoint)
+    diff = end - base  # in MEAN_UNITS, exact
+    percent = Value(100.0) * diff / base
     zero = Exact(baseline, Value(0.0))
     return {
-        "change": change,
+        "change": diff / Value(float(MEAN_UNITS)),
         "percent_change": Case(When(zero, then=Value(None)), default=percent, output_field=FloatField()),
         "responder": Case(
             When(IsNull(endpoint, True) | IsNull(baseline, True), then=Value(None)),
             When(zero, then=Value(False)),
             When(
-                LessThanOrEqual(change, Value(RESPONDER_POINTS + TOLERANCE))
-                & LessThanOrEqual(percent, Value(RESPONDER_PERCENT + TOLERANCE)),
+                LessThanOrEqual(diff, Value(RESPONDER_POINTS * MEAN_UNITS))
+                # 100 x diff / base <= -30, as whole numbers (base > 0): no division to round.
+                & LessThanOrEqual(Value(100.0) * diff, Value(RESPONDER_PERCENT) * base),
                 then=Value(True),
             ),
             default=Value(False),
@@ -202,7 +220,8 @@ def _derived(*, baseline: Any, current: Any, endpoint: Any, reached_week_12: Any
         ),
         "worsening": Case(
             When(
-                GreaterThanOrEqual(current - baseline, Value(WORSENING_POINTS - TOLERANCE)), then=Value(True)
+                GreaterThanOrEqual(in_units(current) - base, Value(WORSENING_POINTS * MEAN_UNITS)),
+                then=Value(True),
             ),
             default=Value(False),
             output_field=BooleanField(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from statistics import fmean
 
 # The design's numbers, written out again on purpose: an oracle that imported
@@ -22,10 +23,6 @@ WEEK12_COMPLETE_DAY = 84
 RESPONDER_POINTS = -2.0
 RESPONDER_PERCENT = -30.0
 WORSENING_POINTS = 2.0
-#: Means of whole numbers are not exact in binary floating point (20/3 - 14/3 is
-#: not exactly 2), so a threshold is met when within this much of it. With NPRS
-#: integers and at most 7 values per mean, a real miss is never this close.
-TOLERANCE = 1e-9
 
 Reading = tuple[int, int]  # (day since plan start, NPRS)
 
@@ -64,30 +61,38 @@ def endpoint(readings: list[Reading]) -> float | None:
     return float(fallback[-1][1]) if fallback else None
 
 
+def _exact(mean: float) -> Fraction:
+    """The exact mean a float mean of at most 7 whole numbers stands for (its nearest seventh,
+    sixth, ... or whole number): arithmetic on these is exact, as on paper."""
+    return Fraction(mean).limit_denominator(7)
+
+
 def change(base: float | None, end: float | None) -> float | None:
-    """Change = endpoint - baseline, in points; negative is better."""
-    return None if base is None or end is None else end - base
+    """Change = endpoint - baseline, in points; negative is better. Exact, rounded once."""
+    return None if base is None or end is None else float(_exact(end) - _exact(base))
 
 
 def percent_change(base: float | None, end: float | None) -> float | None:
-    """Percent change = 100 x change / baseline; undefined when the baseline is 0."""
-    diff = change(base, end)
-    return None if diff is None or not base else 100 * diff / base
+    """Percent change = 100 x change / baseline; undefined when the baseline is 0. Exact, rounded once."""
+    if base is None or end is None or not base:
+        return None
+    return float(100 * (_exact(end) - _exact(base)) / _exact(base))
 
 
 def responder(base: float | None, end: float | None) -> bool | None:
     """A reduction of at least 2 points and at least 30%. Unknown without an
     endpoint; with a baseline of 0 there is nothing to reduce, so not a responder."""
-    diff = change(base, end)
-    if diff is None:
+    if base is None or end is None:
         return None
-    pct = percent_change(base, end)
-    return diff <= RESPONDER_POINTS + TOLERANCE and pct is not None and pct <= RESPONDER_PERCENT + TOLERANCE
+    if not base:
+        return False
+    diff = _exact(end) - _exact(base)
+    return diff <= RESPONDER_POINTS and 100 * diff / _exact(base) <= RESPONDER_PERCENT
 
 
 def worsening(base: float | None, now: float | None) -> bool:
     """Current is at least 2 points above baseline."""
-    return base is not None and now is not None and now - base >= WORSENING_POINTS - TOLERANCE
+    return base is not None and now is not None and _exact(now) - _exact(base) >= WORSENING_POINTS
 
 
 @dataclass(frozen=True)

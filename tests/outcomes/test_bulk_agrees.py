@@ -3,16 +3,15 @@
 Each example writes a random history to one database alias (``using``: the
 default database, PostgreSQL under ``make test``, and the embedded SQLite one),
 recomputes its snapshot there, and compares every figure with the oracle
-(tests/outcomes/oracle.py). Means of integers are compared within an absolute
-1e-9 (the databases and Python may round a third differently in the last bit);
-booleans, counts and dates exactly. The examples pinned with ``@example`` are
+(tests/outcomes/oracle.py), exactly: every figure is the exact result rounded
+once to a float (outcomes.rules.MEAN_UNITS), on both backends, so a mean, a
+change or a percent has one right float and the database must produce it. The examples pinned with ``@example`` are
 the float traps: baselines of 10/3, 17/3 and 20/3, a change of exactly -100%
 and exactly -20%, and the responder boundary at exactly -2 points and -30%.
 """
 
 from __future__ import annotations
 
-import math
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +32,6 @@ from tests.outcomes.oracle import Outcome, outcome_from_readings
 # so a plan's day number depends on the patient's zone.
 NOW = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)
 ZONES = ["Europe/London", "America/Los_Angeles", "Pacific/Kiritimati", "Asia/Kolkata"]
-ABS_TOL = 1e-9
 
 History = tuple[list[tuple[int, int]], int, str]
 
@@ -52,6 +50,8 @@ TRAPS = [
     ([7, 7, 6], [0, 0]),  # 20/3 -> 0: exactly -100%
     ([5], [4]),  # 5 -> 4: exactly -20%
     ([3, 3, 4], [0]),  # 10/3 -> 0: exactly -100%
+    ([6, 6, 5], [0]),  # 17/3 -> 0: exactly -100% (once stored as -100.00000000000001)
+    ([2, 1, 2], [1, 1, 2]),  # 5/3 -> 4/3: exactly -20%, as 5 -> 4
 ]
 
 
@@ -73,7 +73,7 @@ def histories(draw: Any) -> History:
 def _same(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
-    return math.isclose(a, b, rel_tol=0, abs_tol=ABS_TOL)
+    return a == b
 
 
 def assert_agrees(figures: Any, expected: Outcome, *, start: Any) -> None:
