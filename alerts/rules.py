@@ -140,7 +140,7 @@ class Pain:
 
     @property
     def worsening(self) -> bool:
-        """DESIGN.md: current is at least 2 points above baseline (outcomes.rules, in the same exact units)."""
+        """DESIGN.md: current is at least 2 points above baseline (as outcomes.rules: exact units)."""
         if self.baseline is None or self.current is None:
             return False
         return mean_in_units(self.current) - mean_in_units(self.baseline) >= WORSENING_POINTS * MEAN_UNITS

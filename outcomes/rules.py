@@ -16,7 +16,7 @@ Rating Scale. The figures come in two layers:
   each a correlated subquery that reads only its own dates from the
   ``(plan, local_date, nprs)`` index (a week mean 7 entries, a fallback 1), and
   whether week 12 is over in the patient's calendar;
-- derived (``_derived``): change, percent change, responder, worsening and the
+- derived (``derived_from``): change, percent change, responder, worsening and the
   missing endpoint, arithmetic on the measured ones. They are built from
   whatever holds the measured figures: the annotations of a read, or the
   snapshot's own columns after a write (so the nightly write does not evaluate
@@ -187,7 +187,9 @@ def mean_in_units(mean: float) -> int:
     return round(mean * MEAN_UNITS)
 
 
-def _derived(*, baseline: Any, current: Any, endpoint: Any, reached_week_12: Any) -> dict[str, Expression]:
+def derived_from(
+    *, baseline: Any, current: Any, endpoint: Any, reached_week_12: Any
+) -> dict[str, Expression]:
     """The figures that follow from the measured ones, over any expressions that hold them.
 
     Change = endpoint - baseline (points); percent change = 100 x change /
@@ -235,9 +237,9 @@ def _derived(*, baseline: Any, current: Any, endpoint: Any, reached_week_12: Any
 
 
 def derived_figures() -> dict[str, Expression]:
-    """``_derived`` over the measured figures by name: a read's annotations, or a snapshot's columns."""
+    """``derived_from`` over the measured figures by name: a read's annotations, or a snapshot's columns."""
     names = ("baseline", "current", "endpoint", "reached_week_12")
-    return _derived(**{name: F(name) for name in names})
+    return derived_from(**{name: F(name) for name in names})
 
 
 def zone_todays(patients: QuerySet[Patient], *, now: datetime) -> dict[str, date]:

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.access import patient_of, patient_required, therapist_of, therapist_required
-from accounts.models import Patient
+from accounts.models import Clinic, Patient, Therapist
 from careplans.models import CarePlan, PlanStatus
 from checkins.charts import pain_chart
 from checkins.models import PainCheckIn
 from checkins.trend import pain_points
 from outcomes.figures import progress_words
-from outcomes.report import GroupFigures, OutcomeReport, ReportFilters, outcome_conditions, outcome_report
+from outcomes.report import (
+    CAVEAT,
+    DEFINITIONS,
+    GroupFigures,
+    OutcomeReport,
+    ReportFilters,
+    outcome_conditions,
+    outcome_report,
+)
+from outcomes.report_formats import CSV_HEADER, report_rows
+from outcomes.report_pdf import report_pdf
 from outcomes.selectors import plan_outcome
-from portal.spreadsheet import Cell, csv_download
+from portal.spreadsheet import csv_download
 
 # --- the patient's progress ---------------------------------------------------
 
@@ -62,54 +74,108 @@ def progress(request: HttpRequest) -> HttpResponse:
 # --- the clinic outcome report ------------------------------------------------
 
 
+def _date_field(label: str) -> forms.DateField:
+    return forms.DateField(required=False, label=label, widget=forms.DateInput(attrs={"type": "date"}))
+
+
 class ReportFilterForm(forms.Form):
     condition = forms.ChoiceField(required=False, label="Condition")
-    start_from = forms.DateField(
-        required=False, label="Plans starting from", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    start_to = forms.DateField(
-        required=False, label="Plans starting until", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    therapist = forms.ChoiceField(required=False, label="Therapist")
+    start_from = _date_field("Plans starting from")
+    start_to = _date_field("Plans starting until")
+    compare_from = _date_field("Compare with plans starting from")
+    compare_to = _date_field("Compare with plans starting until")
 
-    def __init__(self, *args: object, conditions: list[str], **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, conditions: list[str], therapists: list[tuple[int, str]], **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        field = self.fields["condition"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "All conditions"), *((c, c) for c in conditions)]
+        condition, therapist = self.fields["condition"], self.fields["therapist"]
+        assert isinstance(condition, forms.ChoiceField) and isinstance(therapist, forms.ChoiceField)
+        condition.choices = [("", "All conditions"), *((c, c) for c in conditions)]
+        therapist.choices = [("", "All therapists"), *((str(pk), name) for pk, name in therapists)]
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
-        low, high = data.get("start_from"), data.get("start_to")
-        if isinstance(low, date) and isinstance(high, date) and low > high:
-            self.add_error("start_to", "Must be on or after the 'from' date.")
+        for low_name, high_name in (("start_from", "start_to"), ("compare_from", "compare_to")):
+            low, high = data.get(low_name), data.get(high_name)
+            if isinstance(low, date) and isinstance(high, date) and low > high:
+                self.add_error(high_name, "Must be on or after the 'from' date.")
+        compare = [data.get("compare_from"), data.get("compare_to")]
+        if any(compare) and not all(compare):
+            name = "compare_to" if compare[0] else "compare_from"
+            self.add_error(name, "Give both dates of the period to compare with.")
         return data
 
 
-def _filters(form: ReportFilterForm) -> ReportFilters:
+def _therapists(clinic: Clinic) -> list[tuple[int, str]]:
+    rows = Therapist.objects.filter(clinic=clinic).values_list("pk", "user__full_name", "user__email")
+    return sorted(((pk, name or email) for pk, name, email in rows), key=lambda row: row[1].lower())
+
+
+def _filters(form: ReportFilterForm) -> tuple[ReportFilters, ReportFilters | None]:
+    """The report's filters and, with a comparison period, the comparison's (same condition and
+    therapist). Invalid filters are shown with their errors; the report stays unfiltered."""
     if not form.is_valid():
-        # Invalid filters are shown with their errors; the report stays unfiltered.
-        return ReportFilters()
-    return ReportFilters(
-        condition=form.cleaned_data["condition"] or "",
-        start_from=form.cleaned_data["start_from"],
-        start_to=form.cleaned_data["start_to"],
+        return ReportFilters(), None
+    data = form.cleaned_data
+    filters = ReportFilters(
+        condition=data["condition"] or "",
+        start_from=data["start_from"],
+        start_to=data["start_to"],
+        therapist_id=int(data["therapist"]) if data["therapist"] else None,
     )
+    if data["compare_from"] and data["compare_to"]:
+        return filters, replace(filters, start_from=data["compare_from"], start_to=data["compare_to"])
+    return filters, None
+
+
+def _quarter(day: date) -> tuple[date, date]:
+    """The calendar quarter holding ``day``: its first and last dates."""
+    first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    after = date(first.year + (first.month == 10), (first.month + 3 - 1) % 12 + 1, 1)
+    return first, after - timedelta(days=1)
+
+
+def quarter_links(today: date) -> list[tuple[str, dict[str, str]]]:
+    """Ready-made comparisons: this quarter against the last, and the last against the one before."""
+    this = _quarter(today)
+    last = _quarter(this[0] - timedelta(days=1))
+    before = _quarter(last[0] - timedelta(days=1))
+    links = []
+    for label, period, other in (
+        ("This quarter against the last", this, last),
+        ("Last quarter against the one before", last, before),
+    ):
+        links.append(
+            (
+                label,
+                {
+                    "start_from": period[0].isoformat(),
+                    "start_to": period[1].isoformat(),
+                    "compare_from": other[0].isoformat(),
+                    "compare_to": other[1].isoformat(),
+                },
+            )
+        )
+    return links
 
 
 def _f(value: float) -> str:
     return f"{value:.1f}"
 
 
-def histogram_svg(report: OutcomeReport) -> SafeString:
-    """Bars of the percent-change distribution; the page repeats the counts in a table.
+def histogram_svg(group: GroupFigures, *, element_id: str = "hist") -> SafeString:
+    """Bars of one group's percent-change distribution; the page repeats the counts in a table.
 
     Bars for a reduction carry their own class, and every bar has a tooltip
-    title, so colour is never the only cue.
+    title, so colour is never the only cue. ``element_id`` keeps the ids of
+    several charts on one page apart.
     """
-    bins = report.histogram
+    bins = group.histogram
     width, height, left, bottom, top = 640, 240, 44, 50, 12
     plot_w, plot_h = width - left - 8, height - bottom - top
-    peak = max(report.histogram_max, 1)
+    peak = max(group.histogram_max, 1)
     bar_w = plot_w / len(bins)
     total = sum(b.count for b in bins)
     if total:
@@ -139,9 +205,9 @@ def histogram_svg(report: OutcomeReport) -> SafeString:
         ((_f(left + k * bar_w), top + plot_h + 16, bins[k].low) for k in range(0, len(bins), 5)),
     )
     return format_html(
-        '<svg class="histogram" viewBox="0 0 {} {}" role="img" aria-labelledby="hist-title hist-desc">'
-        '<title id="hist-title">Percent change in pain at 12 weeks: number of plans</title>'
-        '<desc id="hist-desc">{}</desc>'
+        '<svg class="histogram" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-title {}-desc">'
+        '<title id="{}-title">Percent change in pain at 12 weeks, {}: number of plans</title>'
+        '<desc id="{}-desc">{}</desc>'
         '<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"></line>'
         '<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>'
         '<text class="tick" x="{}" y="{}" text-anchor="end">0</text>'
@@ -150,6 +216,11 @@ def histogram_svg(report: OutcomeReport) -> SafeString:
         "Percent change from baseline (negative means less pain)</text></svg>",
         width,
         height,
+        element_id,
+        element_id,
+        element_id,
+        group.label,
+        element_id,
         desc,
         left,
         top + plot_h,
@@ -167,50 +238,37 @@ def histogram_svg(report: OutcomeReport) -> SafeString:
     )
 
 
-CSV_HEADER = [
-    "group",
-    "plans_reached_week_12",
-    "with_endpoint",
-    "missing_endpoint",
-    "mean_percent_change",
-    "median_percent_change",
-    "percent_change_of_group_means",
-    "responder_rate_with_endpoint",
-    "responder_rate_intention_to_treat",
-]
-
-
-def _csv_row(group: GroupFigures) -> list[Cell]:
-    return [
-        group.label,
-        group.reached,
-        group.with_endpoint,
-        group.missing,
-        group.mean_percent,
-        group.median_percent,
-        group.group_means_percent,
-        group.responder_rate_endpoint,
-        group.responder_rate_itt,
-    ]
-
-
 def report_csv(report: OutcomeReport, *, filename: str) -> HttpResponse:
-    """The report's overall row and one row per therapist, as a spreadsheet download
-    (portal.spreadsheet: byte-order mark, formula-like names neutralised, numbers as numbers)."""
-    rows = (_csv_row(group) for group in [report.overall, *report.by_therapist])
-    return csv_download(filename=filename, header=CSV_HEADER, rows=rows)
+    """The report in long form, one figure a row, as a spreadsheet download (portal.spreadsheet:
+    byte-order mark, formula-like names neutralised, numbers as numbers)."""
+    return csv_download(filename=filename, header=CSV_HEADER, rows=report_rows(report))
 
 
 @therapist_required
 def clinic_report(request: HttpRequest) -> HttpResponse:
     clinic = therapist_of(request).clinic
-    form = ReportFilterForm(request.GET or None, conditions=outcome_conditions(clinic=clinic))
-    filters = _filters(form)
+    therapists = _therapists(clinic)
+    form = ReportFilterForm(
+        request.GET or None, conditions=outcome_conditions(clinic=clinic), therapists=therapists
+    )
+    filters, compare_filters = _filters(form)
     report = outcome_report(clinic=clinic, filters=filters)
-    if request.GET.get("format") == "csv":
-        return report_csv(report, filename=f"outcomes-{date.today():%Y-%m-%d}.csv")
+    today = timezone.localdate()
+    therapist_name = dict(therapists).get(filters.therapist_id or 0, "")
+    fmt = request.GET.get("format")
+    if fmt == "csv":
+        return report_csv(report, filename=f"outcomes-{today:%Y-%m-%d}.csv")
+    if fmt == "pdf":
+        response = HttpResponse(
+            report_pdf(report, therapist_name=therapist_name, printed=today), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = f'attachment; filename="outcomes-{today:%Y-%m-%d}.pdf"'
+        return response
+    compared = outcome_report(clinic=clinic, filters=compare_filters) if compare_filters else None
     params = request.GET.copy()
     params["format"] = "csv"
+    csv_query = params.urlencode()
+    params["format"] = "pdf"
     return render(
         request,
         "outcomes/outcome_report.html",
@@ -218,8 +276,17 @@ def clinic_report(request: HttpRequest) -> HttpResponse:
             "clinic": clinic,
             "form": form,
             "report": report,
-            "histogram": histogram_svg(report),
-            "csv_query": params.urlencode(),
+            "compared": compared,
+            "histogram": histogram_svg(report.overall),
+            "therapist_histograms": [
+                (group, histogram_svg(group, element_id=f"hist-{k}"))
+                for k, group in enumerate(report.by_therapist)
+            ],
+            "definitions": DEFINITIONS,
+            "caveat": CAVEAT,
+            "quarter_links": quarter_links(today),
+            "csv_query": csv_query,
+            "pdf_query": params.urlencode(),
             "filtered": filters != ReportFilters(),
         },
     )

@@ -139,7 +139,7 @@ def test_right_to_left_note_is_laid_out_from_the_right(plan_a: CarePlan) -> None
 
 
 def test_fonts_come_from_installed_packages_not_the_host() -> None:
-    from careplans.handout import font_files
+    from portal.pdf import font_files
 
     site_packages = {
         Path(p).resolve() for p in (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"])
@@ -186,8 +186,9 @@ def test_pdf_is_drawn_with_no_system_font_directory_visible(plan_a: CarePlan, mo
 def test_a_character_no_font_has_is_logged_not_replaced_quietly(
     plan_a: CarePlan, caplog: pytest.LogCaptureFixture, allow_undrawable: None
 ) -> None:
-    from careplans.handout import handout_pdf, undrawable
+    from careplans.handout import handout_pdf
     from careplans.selectors import ordered_plan_exercises
+    from portal.pdf import undrawable
 
     assert undrawable("Zoë Łącka שלום سلام Ζωή Жанна\u200f\t") == []
     assert undrawable("ok \U0001f600 \u2192 \u6f22 \U0001f600") == ["\U0001f600", "\u6f22"]
@@ -213,10 +214,10 @@ def test_archived_exercise_still_prints_in_a_plan_that_uses_it(plan_a: CarePlan,
 
 
 def test_only_the_fallback_fonts_a_plan_needs_are_embedded() -> None:
-    from careplans.handout import FACES, _faces_for
+    from portal.pdf import FACES, faces_for
 
     names = {face.name for face in FACES}
     latin = "Łukasz Wąsik-Żółć, 2 \u00d7 10 \u00b7 \u201cok\u201d"
-    assert [face.name for face in _faces_for(latin)] == ["Atkinson"]
-    assert [face.name for face in _faces_for("Zoë שלום")] == ["Atkinson", "Heebo"]
-    assert {face.name for face in _faces_for("سلام Жанна שלום")} == names
+    assert [face.name for face in faces_for(latin)] == ["Atkinson"]
+    assert [face.name for face in faces_for("Zoë שלום")] == ["Atkinson", "Heebo"]
+    assert {face.name for face in faces_for("سلام Жанна שלום")} == names

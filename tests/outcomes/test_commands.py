@@ -237,11 +237,14 @@ def test_outcome_report_command_text_and_json(tmp_path: Path) -> None:
     run("import_history", str(path))
     data = json.loads(run("outcome_report", "--clinic", "Lakeside", "--format", "json"))
     assert data["overall"]["plans_reached_week_12"] == 1
-    assert data["overall"]["mean_percent_change"] == -50.0
-    assert data["overall"]["responder_rate_intention_to_treat"] == 100.0
+    assert data["overall"]["percent_change"]["mean"] == -50.0
+    assert data["overall"]["responders_intention_to_treat"]["percent"] == 100.0
+    # One plan: Wilson's interval of 1/1 is 20.65% to 100%.
+    assert data["overall"]["responders_intention_to_treat"]["ci95"] == [20.65, 100.0]
     assert data["by_therapist"][0]["group"] == "tess"
+    assert "Completers" in data["definitions"] and "control group" in data["caveat"]
     text = run("outcome_report", "--clinic", "Lakeside")
-    assert "plans that reached week 12:        1" in text
+    assert "intention to treat:                1" in text
     with pytest.raises(CommandError):
         run("outcome_report", "--clinic", "Nowhere")
 

@@ -1,5 +1,5 @@
 """Frameworks as they come: no product module starts a thread, and nothing a web process
-loads reaches the database around the ORM (outcomes aside, see EXEMPT)."""
+loads reaches the database around the ORM (see EXEMPT)."""
 
 from __future__ import annotations
 
@@ -44,9 +44,7 @@ EXEMPT = {
     # The health check pings the database server itself and reads no data.
     ("portal/views.py", "_database_ok"),
 }
-# The report's SQLite median (no PERCENTILE_CONT there) is ranked SQL over Django's own
-# query until the outcome report is rebuilt on database aggregates (issue 16).
-EXEMPT_MODULES = {"outcomes/report.py"}
+EXEMPT_MODULES: set[str] = set()
 
 
 def _product_files() -> list[Path]:

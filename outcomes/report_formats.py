@@ -1,0 +1,206 @@
+"""The outcome report as data: JSON (``outcome_report --format json``), CSV rows and plain text.
+
+Every format reads the one ``OutcomeReport`` (outcomes.report); nothing is
+computed here but rounding for display. Numbers keep two decimals in JSON and
+CSV (percent and NPRS points), whole percents and one decimal on the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from outcomes.intervals import Interval
+from outcomes.report import CAVEAT, DEFINITIONS, GroupFigures, Mean, OutcomeReport, Quartiles, Rate
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2) + 0.0
+
+
+def _interval(interval: Interval | None) -> list[float | None]:
+    return [None, None] if interval is None else [_round(interval.low), _round(interval.high)]
+
+
+def mean_dict(mean: Mean) -> dict[str, Any]:
+    return {"n": mean.n, "mean": _round(mean.value), "ci95": _interval(mean.interval)}
+
+
+def quartiles_dict(q: Quartiles) -> dict[str, Any]:
+    return {"n": q.n, "median": _round(q.median), "iqr": [_round(q.q1), _round(q.q3)]}
+
+
+def rate_dict(rate: Rate) -> dict[str, Any]:
+    return {
+        "count": rate.count,
+        "n": rate.n,
+        "percent": _round(rate.percent),
+        "ci95": _interval(rate.interval),
+    }
+
+
+def group_dict(group: GroupFigures) -> dict[str, Any]:
+    """One group's figures: NPRS points and percents rounded to 2 decimals, counts as counts."""
+    return {
+        "group": group.label,
+        "flow": [
+            {
+                "step": step.label,
+                "plans": step.count,
+                "lost": step.lost,
+                "lost_percent": _round(step.lost_percent),
+                "why": step.lost_label,
+            }
+            for step in group.flow
+        ],
+        "plans_reached_week_12": group.reached,
+        "intention_to_treat": group.itt,
+        "completers": group.completers,
+        "missing_endpoint": group.missing,
+        "change_points": {**mean_dict(group.change), **quartiles_dict(group.change_quartiles)},
+        "percent_change": {**mean_dict(group.percent), **quartiles_dict(group.percent_quartiles)},
+        "percent_change_of_group_means": _round(group.group_means_percent),
+        "mean_baseline": _round(group.mean_baseline),
+        "mean_endpoint": _round(group.mean_endpoint),
+        "responders_completers": rate_dict(group.responders),
+        "responders_intention_to_treat": rate_dict(group.responders_itt),
+        "responders_last_observation_carried_forward": rate_dict(group.responders_locf),
+        "percent_change_last_observation_carried_forward": mean_dict(group.percent_locf),
+        "baseline_with_endpoint": mean_dict(group.baseline_retained),
+        "baseline_without_endpoint": mean_dict(group.baseline_lost),
+        "distribution": [{"band": b.label, "plans": b.count} for b in group.histogram],
+    }
+
+
+def report_dict(report: OutcomeReport) -> dict[str, Any]:
+    """The whole report as JSON-ready data, with its definitions."""
+    filters = report.filters
+    return {
+        "clinic": report.clinic_name,
+        "filters": {
+            "condition": filters.condition or None,
+            "start_from": filters.start_from.isoformat() if filters.start_from else None,
+            "start_to": filters.start_to.isoformat() if filters.start_to else None,
+            "therapist_id": filters.therapist_id,
+        },
+        "definitions": dict(DEFINITIONS),
+        "caveat": CAVEAT,
+        "overall": group_dict(report.overall),
+        "by_therapist": [group_dict(t) for t in report.by_therapist],
+        "by_baseline_severity": [
+            {
+                "severity": row.label,
+                "intention_to_treat": row.itt,
+                "completers": row.completers,
+                "change_points": mean_dict(row.change),
+                "percent_change": mean_dict(row.percent),
+                "responders": rate_dict(row.responders),
+            }
+            for row in report.by_severity
+        ],
+    }
+
+
+CSV_HEADER = ["section", "group", "measure", "n", "value", "ci95_low", "ci95_high", "median", "q1", "q3"]
+
+
+def _mean_row(section: str, group: str, measure: str, mean: Mean, q: Quartiles | None = None) -> list[Any]:
+    low, high = _interval(mean.interval)
+    quartiles = [None, None, None] if q is None else [_round(q.median), _round(q.q1), _round(q.q3)]
+    return [section, group, measure, mean.n, _round(mean.value), low, high, *quartiles]
+
+
+def _rate_row(section: str, group: str, measure: str, rate: Rate) -> list[Any]:
+    low, high = _interval(rate.interval)
+    return [section, group, measure, rate.n, _round(rate.percent), low, high, None, None, None]
+
+
+def _count_row(section: str, group: str, measure: str, n: int, value: float | None = None) -> list[Any]:
+    return [section, group, measure, n, _round(value), None, None, None, None, None]
+
+
+def group_rows(group: GroupFigures) -> Iterator[list[Any]]:
+    name = group.label
+    for step in group.flow:
+        yield _count_row("flow", name, step.label, step.count, step.lost_percent)
+    yield _count_row("populations", name, "intention to treat", group.itt)
+    yield _count_row("populations", name, "completers", group.completers)
+    yield _count_row("populations", name, "missing endpoint", group.missing)
+    yield _mean_row("change", name, "change in points, completers", group.change, group.change_quartiles)
+    yield _mean_row(
+        "change",
+        name,
+        "percent change (mean of individual), completers",
+        group.percent,
+        group.percent_quartiles,
+    )
+    yield _count_row(
+        "change", name, "percent change of the group means", group.completers, group.group_means_percent
+    )
+    yield _rate_row("responders", name, "responders, completers (%)", group.responders)
+    yield _rate_row("responders", name, "responders, intention to treat (%)", group.responders_itt)
+    yield _rate_row(
+        "responders", name, "responders, last observation carried forward (%)", group.responders_locf
+    )
+    yield _mean_row("retention", name, "baseline, plans with an endpoint", group.baseline_retained)
+    yield _mean_row("retention", name, "baseline, plans without an endpoint", group.baseline_lost)
+    for band in group.histogram:
+        yield _count_row("distribution", name, band.label, band.count)
+
+
+def report_rows(report: OutcomeReport) -> Iterator[list[Any]]:
+    """The report in long form, one figure a row (``CSV_HEADER``): overall, each therapist, severity."""
+    for group in [report.overall, *report.by_therapist]:
+        yield from group_rows(group)
+    for row in report.by_severity:
+        yield _count_row("severity", row.label, "intention to treat", row.itt)
+        yield _mean_row("severity", row.label, "change in points, completers", row.change)
+        yield _mean_row("severity", row.label, "percent change, completers", row.percent)
+        yield _rate_row("severity", row.label, "responders, completers (%)", row.responders)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1f}%"
+
+
+def _ci(interval: Interval | None, unit: str = "") -> str:
+    return "" if interval is None else f" (95% CI {interval.low:.1f}{unit} to {interval.high:.1f}{unit})"
+
+
+def _rate(rate: Rate) -> str:
+    if rate.percent is None:
+        return "-"
+    return f"{rate.percent:.0f}% ({rate.count}/{rate.n}){_ci(rate.interval, '%')}"
+
+
+def report_text(report: OutcomeReport) -> str:
+    """The report for a terminal: the overall figures, then one line per therapist."""
+    o = report.overall
+    flow = " -> ".join(f"{step.label.lower()} {step.count}" for step in o.flow)
+    change = "-" if o.change.value is None else f"{o.change.value:+.2f}{_ci(o.change.interval)}"
+    lines = [
+        f"Outcomes at 12 weeks: {report.clinic_name}",
+        f"  flow: {flow}",
+        f"  intention to treat:                {o.itt}",
+        f"  completers:                        {o.completers}",
+        f"  missing an endpoint:               {o.missing}",
+        f"  mean change in points:             {change}",
+        f"  mean of percent changes:           {_pct(o.percent.value)}",
+        f"  median of percent changes:         {_pct(o.percent_quartiles.median)}",
+        f"  percent change of group means:     {_pct(o.group_means_percent)}",
+        f"  responders, completers:            {_rate(o.responders)}",
+        f"  responders, intention to treat:    {_rate(o.responders_itt)}",
+        f"  responders, LOCF:                  {_rate(o.responders_locf)}",
+        "",
+        f"  {'therapist':<28} {'ITT':>5} {'compl':>6} {'miss':>5} {'mean %':>8} {'median %':>9} "
+        f"{'resp':>5} {'ITT':>5}",
+    ]
+    for t in report.by_therapist:
+        resp = "-" if t.responders.percent is None else f"{t.responders.percent:.0f}%"
+        itt = "-" if t.responders_itt.percent is None else f"{t.responders_itt.percent:.0f}%"
+        lines.append(
+            f"  {t.label[:28]:<28} {t.itt:>5} {t.completers:>6} {t.missing:>5} {_pct(t.percent.value):>8} "
+            f"{_pct(t.percent_quartiles.median):>9} {resp:>5} {itt:>5}"
+        )
+    lines += ["", CAVEAT]
+    return "\n".join(lines)
