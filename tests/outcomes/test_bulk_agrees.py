@@ -6,8 +6,9 @@ recomputes its snapshot there, and compares every figure with the oracle
 (tests/outcomes/oracle.py), exactly: every figure is the exact result rounded
 once to a float (outcomes.rules.MEAN_UNITS), on both backends, so a mean, a
 change or a percent has one right float and the database must produce it. The
-examples pinned with ``@example`` are the float traps: baselines of 10/3, 17/3 and 20/3, a change of exactly -100%
-and exactly -20%, and the responder boundary at exactly -2 points and -30%.
+examples pinned with ``@example`` are the float traps: baselines of 10/3, 17/3
+and 20/3, a change of exactly -100% and exactly -20%, and the responder
+boundary at exactly -2 points and -30%.
 """
 
 from __future__ import annotations
