@@ -102,20 +102,22 @@ def test_report_figures_count_missing_endpoints(client: Client, personas: Any) -
     response = login(client, personas.colleague.user).get(reverse("outcome-report"))
     report = response.context["report"]
     o = report.overall
-    assert (o.reached, o.with_endpoint, o.missing) == (4, 3, 1)
-    assert o.mean_percent == pytest.approx((-50 - 25 - 60) / 3)
-    assert o.median_percent == pytest.approx(-50.0)
+    assert (o.reached, o.itt, o.completers, o.missing) == (4, 4, 3, 1)
+    assert o.percent.value == pytest.approx((-50 - 25 - 60) / 3)
+    assert o.percent_quartiles.median == pytest.approx(-50.0)
     # Group means: baselines 8, 8, 5 -> 7; endpoints 4, 6, 2 -> 4; (4 - 7) / 7.
     assert o.group_means_percent == pytest.approx(-300 / 7)
-    assert o.responders == 2
-    assert o.responder_rate_endpoint == pytest.approx(200 / 3)
-    assert o.responder_rate_itt == pytest.approx(50.0)
+    assert (o.responders.count, o.responders.n) == (2, 3)
+    assert o.responders_itt.percent == pytest.approx(50.0)
+    # The plan without an endpoint: baseline 6, latest 5: -1 point, not a responder either way.
+    assert (o.responders_locf.count, o.responders_locf.n) == (2, 4)
+    assert [step.count for step in o.flow] == [5, 5, 5, 5, 4, 3]
     rows = {t.label: t for t in report.by_therapist}
-    assert rows["Olive Owner"].reached == 3 and rows["Olive Owner"].missing == 1
-    assert rows["Colin Colleague"].median_percent == pytest.approx(-60.0)
+    assert rows["Olive Owner"].itt == 3 and rows["Olive Owner"].missing == 1
+    assert rows["Colin Colleague"].percent_quartiles.median == pytest.approx(-60.0)
     assert "Otto Outsider" not in rows
     body = response.content.decode()
-    assert "intention to treat" in body and "Responder rate, plans with an endpoint" in body
+    assert "Intention to treat" in body and "Responders, completers" in body and "control group" in body
     assert 'role="img"' in body and "<table" in body
 
 
@@ -123,7 +125,7 @@ def test_outsider_sees_only_their_own_clinics_figures(client: Client, personas: 
     seed_clinic(personas)
     report = login(client, personas.outsider.user).get(reverse("outcome-report")).context["report"]
     assert report.overall.reached == 1
-    assert report.overall.mean_percent == pytest.approx(-100.0)
+    assert report.overall.percent.value == -100.0
     assert [t.label for t in report.by_therapist] == ["Otto Outsider"]
 
 
@@ -138,7 +140,7 @@ def test_report_filters_by_condition_and_start_date(client: Client, personas: An
     seed_clinic(personas)
     login(client, personas.owner.user)
     report = client.get(reverse("outcome-report"), {"condition": "Neck pain"}).context["report"]
-    assert report.overall.reached == 1 and report.overall.mean_percent == pytest.approx(-25.0)
+    assert report.overall.reached == 1 and report.overall.percent.value == pytest.approx(-25.0)
     later = (timezone.localdate() - timedelta(days=99)).isoformat()
     report = client.get(reverse("outcome-report"), {"start_from": later}).context["report"]
     assert report.overall.reached == 0
@@ -157,12 +159,18 @@ def test_report_downloads_as_csv(client: Client, personas: Any) -> None:
     response = login(client, personas.owner.user).get(reverse("outcome-report"), {"format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0]["group"] == "All therapists"
-    assert rows[0]["plans_reached_week_12"] == "4" and rows[0]["missing_endpoint"] == "1"
-    assert rows[0]["responder_rate_intention_to_treat"] == "50.00"
+    figures = {(r["group"], r["measure"]): r for r in rows}
+    assert figures["All therapists", "missing endpoint"]["n"] == "1"
+    itt = figures["All therapists", "responders, intention to treat (%)"]
+    # 2 of 4: Wilson's 95% interval is 15.00% to 85.00%.
+    assert (itt["n"], itt["value"], itt["ci95_low"], itt["ci95_high"]) == ("4", "50.00", "15.00", "85.00")
     # A reduction is a negative number, written as one (never quoted into text).
-    assert rows[0]["median_percent_change"] == "-50.00"
-    assert {r["group"] for r in rows[1:]} == {"Olive Owner", "Colin Colleague"}
+    assert figures["All therapists", "percent change (mean of individual), completers"]["median"] == "-50.00"
+    assert {r["group"] for r in rows if r["section"] == "change"} == {
+        "All therapists",
+        "Olive Owner",
+        "Colin Colleague",
+    }
 
 
 def test_report_csv_starts_with_a_byte_order_mark_so_excel_reads_utf8(client: Client, personas: Any) -> None:
@@ -170,7 +178,7 @@ def test_report_csv_starts_with_a_byte_order_mark_so_excel_reads_utf8(client: Cl
     personas.colleague.user.full_name = "Zoë Łącka"
     personas.colleague.user.save()
     response = login(client, personas.owner.user).get(reverse("outcome-report"), {"format": "csv"})
-    assert response.content.startswith(b"\xef\xbb\xbfgroup,")
+    assert response.content.startswith(b"\xef\xbb\xbfsection,group,")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert "Zoë Łącka" in {r["group"] for r in rows}
 
@@ -181,10 +189,11 @@ def test_report_csv_neutralises_a_formula_in_a_name(client: Client, personas: An
     personas.colleague.user.full_name = formula
     personas.colleague.user.save()
     response = login(client, personas.owner.user).get(reverse("outcome-report"), {"format": "csv"})
-    rows = {r["group"]: r for r in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))}
-    assert formula not in rows
-    assert rows["'" + formula]["plans_reached_week_12"] == "1"
-    assert rows["'" + formula]["median_percent_change"] == "-60.00"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert formula not in {r["group"] for r in rows}
+    figures = {r["measure"]: r for r in rows if r["group"] == "'" + formula}
+    assert figures["completers"]["n"] == "1"
+    assert figures["percent change (mean of individual), completers"]["median"] == "-60.00"
 
 
 def _report_queries(client: Client, user: Any, django_assert_max_num_queries: Any, limit: int) -> int:
