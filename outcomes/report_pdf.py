@@ -71,9 +71,12 @@ def _filters_text(report: OutcomeReport, therapist_name: str) -> str:
 def _table(pdf: Document, rows: Sequence[Sequence[str]], widths: Sequence[int], size: float = 9) -> None:
     pdf.set_font(FONT, "", size)
     pdf.set_text_color(*INK)
+    pdf.set_fill_color(255, 255, 255)  # the histogram's bars leave theirs set
     pdf.drawn.extend(cell for row in rows for cell in row)
     heading = FontFace(emphasis="BOLD", color=BRAND, fill_color=(236, 241, 246))
-    with pdf.table(col_widths=widths, line_height=size * 0.55, headings_style=heading, padding=1) as table:
+    with pdf.table(
+        col_widths=widths, line_height=size * 0.55, headings_style=heading, padding=1, text_align="LEFT"
+    ) as table:
         for row in rows:
             line = table.row()
             for cell in row:
@@ -144,10 +147,13 @@ def report_pdf(report: OutcomeReport, *, therapist_name: str = "", printed: date
 
     _heading(pdf, "Headline figures")
     headline = _num(o.percent.value, "%", 0, signed=True)
+    itt = o.responders_itt
+    ci = "" if itt.interval is None else f"; 95% CI {itt.interval.low:.0f}% to {itt.interval.high:.0f}%"
+    share = "" if itt.percent is None else f" ({itt.percent:.0f}%{ci})"
     pdf.para(
-        f"Published-headline style: mean of individual percent changes among the {o.percent.n} completers: "
-        f"{headline}. Intention to treat: {_rate(o.responders_itt)} of the {o.itt} plans that reached "
-        f"week 12 with a baseline improved by at least 2 points and 30%.",
+        f"As published headlines are computed (the mean of individual percent changes among the "
+        f"{o.percent.n} completers): {headline}. Intention to treat: {itt.count} of the {itt.n} plans "
+        f"whose week 12 is over and that have a baseline{share} improved by at least 2 points and 30%.",
         size=10.5,
     )
     pdf.para(CAVEAT, size=9, color=MUTED)

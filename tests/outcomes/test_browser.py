@@ -50,8 +50,14 @@ def test_report_and_progress_pages_render_cleanly(
         log_in(page, live_server.url, therapist.user.email)
         page.goto(f"{live_server.url}/outcomes/")
         assert page.get_by_role("heading", name="By therapist").is_visible()
-        assert page.locator("svg.histogram[role=img]").count() == 1
+        # The clinic's distribution, and one per therapist (behind a disclosure).
+        assert page.locator("svg.histogram[role=img]").count() == 3
+        assert page.get_by_role("heading", name="Flow of plans").is_visible()
         page.screenshot(path=str(artifacts / f"outcome-report-{device}.png"), full_page=True)
+        page.get_by_role("link", name="Last quarter against the one before").click()
+        page.wait_for_load_state()
+        assert page.get_by_role("heading", name="This period against the comparison period").is_visible()
+        page.screenshot(path=str(artifacts / f"outcome-report-compare-{device}.png"), full_page=True)
         page.get_by_label("Condition").select_option(index=0)
         page.get_by_role("button", name="Apply filters").click()
         page.wait_for_load_state()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from careplans.models import PlanStatus
 from checkins.models import PainCheckIn
@@ -244,3 +246,23 @@ def test_progress_words_add_up_after_rounding(client: Client, personas: Any) -> 
     body = login(client, personas.patient_a.user).get(reverse("progress")).content.decode()
     assert "Your pain is 5.3 points lower than when you started, a 78% reduction." in body
     assert "You started at 6.8 out of 10 and your pain is now 1.5." in body
+
+
+def test_report_downloads_as_a_two_page_pdf_with_the_figures(
+    client: Client, personas: Any, artifacts: Path
+) -> None:
+    import pypdfium2
+
+    seed_clinic(personas)
+    response = login(client, personas.owner.user).get(reverse("outcome-report"), {"format": "pdf"})
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith('attachment; filename="outcomes-')
+    reader = PdfReader(io.BytesIO(response.content))
+    assert len(reader.pages) == 2
+    text = " ".join(page.extract_text() for page in reader.pages)
+    for words in ("Outcomes at 12 weeks: Northside Physio", "Flow of plans", "intention to treat", "control"):
+        assert words.lower() in " ".join(text.split()).lower(), words
+    # The pages as a reader sees them, kept for review.
+    document = pypdfium2.PdfDocument(response.content)
+    for number, page in enumerate(document, start=1):
+        page.render(scale=1.5).to_pil().save(artifacts / f"outcome-report-pdf-page{number}.png")
