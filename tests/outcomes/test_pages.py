@@ -136,6 +136,40 @@ def test_patients_cannot_see_the_report(client: Client, personas: Any, who: str)
     user = getattr(personas, who).user
     assert login(client, user).get(reverse("outcome-report")).status_code == 404
     assert client.get(reverse("outcome-report") + "?format=csv").status_code == 404
+    assert client.get(reverse("outcome-report") + "?format=pdf").status_code == 404
+
+
+def test_report_refuses_another_clinics_therapist_and_a_half_comparison_period(
+    client: Client, personas: Any
+) -> None:
+    seed_clinic(personas)
+    login(client, personas.owner.user)
+    response = client.get(reverse("outcome-report"), {"therapist": str(personas.outsider.pk)})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    # The report stays the clinic's own, unfiltered.
+    assert response.context["report"].overall.itt == 4
+    response = client.get(reverse("outcome-report"), {"compare_from": "2026-01-01"})
+    assert "Give both dates of the period to compare with." in response.content.decode()
+    assert response.context["compared"] is None
+
+
+def test_report_compares_two_periods(client: Client, personas: Any) -> None:
+    seed_clinic(personas)
+    login(client, personas.owner.user)
+    today = timezone.localdate()
+    response = client.get(
+        reverse("outcome-report"),
+        {
+            "start_from": (today - timedelta(days=120)).isoformat(),
+            "start_to": today.isoformat(),
+            "compare_from": "2020-01-01",
+            "compare_to": "2020-03-31",
+        },
+    )
+    assert response.context["report"].overall.itt == 4
+    assert response.context["compared"].overall.itt == 0
+    assert "This period against the comparison period" in response.content.decode()
 
 
 def test_report_filters_by_condition_and_start_date(client: Client, personas: Any) -> None:
