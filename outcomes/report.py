@@ -33,6 +33,7 @@ Definitions (stated on the page, DEFINITIONS):
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,7 +41,6 @@ from datetime import date
 from typing import Any
 
 from django.db.models import (
-    Avg,
     Case,
     Count,
     F,
@@ -317,7 +317,15 @@ def _quartile_figures(prefix: str, expression: str, population: Q) -> dict[str, 
     }
 
 
+def _quartile_aggregates() -> dict[str, Any]:
+    return {
+        **_quartile_figures("change", "outcome__change", COMPLETERS),
+        **_quartile_figures("percent", "outcome__percent_change", WITH_PERCENT),
+    }
+
+
 def _group_aggregates() -> dict[str, Any]:
+    """Every figure of a group but its quartiles: counts and sums, which add up across groups."""
     lost = ITT & Q(outcome__endpoint__isnull=True)
     figures: dict[str, Any] = {f"flow{k}": Count("pk", filter=step) for k, (_, step, _) in enumerate(FLOW)}
     figures.update(
@@ -326,12 +334,9 @@ def _group_aggregates() -> dict[str, Any]:
         completers=Count("pk", filter=COMPLETERS),
         responders=Count("pk", filter=COMPLETERS & Q(outcome__responder=True)),
         locf_responders=Count("pk", filter=ITT & Q(locf_responder=True)),
-        mean_baseline=Avg("outcome__baseline", filter=COMPLETERS),
-        mean_endpoint=Avg("outcome__endpoint", filter=COMPLETERS),
+        endpoint_sum=Sum("outcome__endpoint", filter=COMPLETERS),
         **_mean_figures("change", "outcome__change", COMPLETERS),
-        **_quartile_figures("change", "outcome__change", COMPLETERS),
         **_mean_figures("percent", "outcome__percent_change", WITH_PERCENT),
-        **_quartile_figures("percent", "outcome__percent_change", WITH_PERCENT),
         **_mean_figures("locf_percent", "locf_percent", ITT),
         **_mean_figures("retained", "outcome__baseline", COMPLETERS),
         **_mean_figures("lost", "outcome__baseline", lost),
@@ -346,8 +351,16 @@ def _mean(row: Mapping[str, Any], prefix: str) -> Mean:
         return Mean(n=0, value=None)
     total, squares = float(row[f"{prefix}_sum"]), float(row[f"{prefix}_sumsq"])
     mean = total / n
-    variance = max(squares - total * mean, 0.0) / (n - 1) if n > 1 else None
-    return Mean(n=n, value=mean, interval=mean_interval(n=n, mean=mean, variance=variance))
+    if n < 2:
+        return Mean(n=n, value=mean)
+    # The one-pass formula cancels digits when the values hardly differ: a sum of squared
+    # deviations within the rounding error of the sums (about n x 2^-52 of the sum of squares;
+    # Higham 2002, Accuracy and Stability of Numerical Algorithms, section 4.2) is no spread at
+    # all, so three plans of exactly -35.29...% get an interval of that figure, not of noise.
+    deviations = squares - total * mean
+    if deviations <= 4 * n * sys.float_info.epsilon * squares:
+        deviations = 0.0
+    return Mean(n=n, value=mean, interval=mean_interval(n=n, mean=mean, variance=deviations / (n - 1)))
 
 
 def _quartiles(row: Mapping[str, Any], prefix: str) -> Quartiles:
@@ -386,6 +399,7 @@ def _histogram(counts: Mapping[int, int]) -> tuple[HistogramBin, ...]:
 def _group(
     row: Mapping[str, Any], *, label: str, therapist_id: int | None, histogram: Mapping[int, int]
 ) -> GroupFigures:
+    completers = int(row["completers"] or 0)
     return GroupFigures(
         label=label,
         therapist_id=therapist_id,
@@ -397,8 +411,8 @@ def _group(
         change_quartiles=_quartiles(row, "change"),
         percent=_mean(row, "percent"),
         percent_quartiles=_quartiles(row, "percent"),
-        mean_baseline=row["mean_baseline"],
-        mean_endpoint=row["mean_endpoint"],
+        mean_baseline=row["retained_sum"] / completers if completers else None,
+        mean_endpoint=row["endpoint_sum"] / completers if completers else None,
         responders=_rate(row["responders"], row["completers"]),
         responders_itt=_rate(row["responders"], row["itt"]),
         responders_locf=_rate(row["locf_responders"], row["itt"]),
@@ -501,17 +515,17 @@ def outcome_report(*, clinic: Clinic | None, filters: ReportFilters | None = Non
         bins[therapist_id][int(band)] += n
         bins[None][int(band)] += n
 
-    overall = _group(
-        plans.aggregate(**_group_aggregates()),
-        label="All therapists",
-        therapist_id=None,
-        histogram=bins[None],
-    )
-    rows = (
+    grouped = (
         plans.values("therapist_id", "therapist__user__full_name", "therapist__user__email")
-        .annotate(**_group_aggregates())
+        .annotate(**_group_aggregates(), **_quartile_aggregates())
         .order_by("therapist__user__full_name", "therapist_id")
     )
+    rows: list[dict[str, Any]] = [dict(row) for row in grouped]
+    # Every plan has one therapist, so the clinic's counts and sums are the therapists' added up;
+    # only its quartiles need the plans themselves.
+    totals: dict[str, Any] = {key: sum(row[key] or 0 for row in rows) for key in _group_aggregates()}
+    totals.update(plans.aggregate(**_quartile_aggregates()))
+    overall = _group(totals, label="All therapists", therapist_id=None, histogram=bins[None])
     by_therapist = [
         _group(
             row,
