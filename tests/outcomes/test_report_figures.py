@@ -11,13 +11,10 @@ PERCENTILE_CONT does, Hyndman and Fan's definition 7; checked by hand below),
 and SciPy for Student's t and Wilson's intervals. The definitions followed are
 those of outcomes.report's module docstring.
 
-Backends: ``outcome_report`` has no ``using`` (it reads ``CarePlan.objects``, so
-the default database's router decides). The property test runs on both
-aliases (``BACKENDS``): on the default database (PostgreSQL under ``make test``,
-SQLite in the fast lane) as the product runs it, and on the embedded SQLite
-alias by routing the report's reads there with a test-only database router
-(``_reads_from``), so that one run under PostgreSQL checks both backends. The
-other tests use the default database only.
+Backends: the property test runs on both aliases (``BACKENDS``): the default
+database (PostgreSQL under ``make test``, SQLite in the fast lane) and the
+embedded SQLite one (``outcome_report(using=...)``), so that one run under
+PostgreSQL checks both backends. The other tests use the default database only.
 """
 
 from __future__ import annotations
@@ -26,8 +23,7 @@ import itertools
 import math
 import statistics
 import zoneinfo
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -35,7 +31,6 @@ from typing import Any
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -142,32 +137,8 @@ def write_clinic(
     return clinic, therapists, written
 
 
-class _ReadFrom:
-    """A test-only database router: every read (and write) on ``alias``."""
-
-    def __init__(self, alias: str) -> None:
-        self.alias = alias
-
-    def db_for_read(self, model: Any, **hints: Any) -> str:
-        return self.alias
-
-    def db_for_write(self, model: Any, **hints: Any) -> str:
-        return self.alias
-
-
-@contextmanager
-def _reads_from(using: str) -> Iterator[None]:
-    """The report reads ``CarePlan.objects`` (the router's database): point it at ``using``."""
-    if using == DEFAULT_DB_ALIAS:
-        yield
-        return
-    with override_settings(DATABASE_ROUTERS=[_ReadFrom(using)]):
-        yield
-
-
 def report_of(clinic: Clinic, *, using: str = DEFAULT_DB_ALIAS) -> OutcomeReport:
-    with _reads_from(using):
-        return outcome_report(clinic=clinic, filters=ReportFilters())
+    return outcome_report(clinic=clinic, filters=ReportFilters(), using=using)
 
 
 # --- the reference ------------------------------------------------------------------
