@@ -260,31 +260,32 @@ ITT = REACHED & Q(outcome__baseline__isnull=False)
 COMPLETERS = ITT & Q(outcome__endpoint__isnull=False)
 WITH_PERCENT = COMPLETERS & Q(outcome__percent_change__isnull=False)
 
-FLOW = (
+#: The flow's steps: (label, what a plan needs besides the steps before, why a plan was lost
+#: here; "" where a plan that stops here is not lost but still running).
+_STEPS = (
     ("Plans assigned", Q(), ""),
     ("Activated", ACTIVATED, "left as drafts"),
-    ("With a baseline", ACTIVATED & Q(outcome__baseline__isnull=False), "no check-in in the first two weeks"),
+    ("With a baseline", Q(outcome__baseline__isnull=False), "no check-in in the first two weeks"),
     (
         "With a check-in after week 1",
-        ACTIVATED
-        & Q(outcome__baseline__isnull=False, outcome__last_checkin_date__gte=DaysAfter(F("start_date"), 7)),
+        Q(outcome__last_checkin_date__gte=DaysAfter(F("start_date"), 7)),
         "no check-in after week 1",
     ),
-    (
-        "Week 12 over",
-        ACTIVATED
-        & Q(outcome__baseline__isnull=False, outcome__last_checkin_date__gte=DaysAfter(F("start_date"), 7))
-        & Q(outcome__reached_week_12=True),
-        "",  # still running: not lost
-    ),
-    (
-        "With a 12-week endpoint",
-        ACTIVATED
-        & Q(outcome__baseline__isnull=False, outcome__last_checkin_date__gte=DaysAfter(F("start_date"), 7))
-        & Q(outcome__reached_week_12=True, outcome__endpoint__isnull=False),
-        "no check-in in weeks 10 to 12",
-    ),
+    ("Week 12 over", Q(outcome__reached_week_12=True), ""),
+    ("With a 12-week endpoint", Q(outcome__endpoint__isnull=False), "no check-in in weeks 10 to 12"),
 )
+
+
+def _flow_steps() -> tuple[tuple[str, Q, str], ...]:
+    """The steps with each one's whole filter: its own and every earlier step's."""
+    steps, so_far = [], Q()
+    for label, condition, why in _STEPS:
+        so_far &= condition
+        steps.append((label, so_far, why))
+    return tuple(steps)
+
+
+FLOW = _flow_steps()
 
 
 def _locf() -> dict[str, Any]:
