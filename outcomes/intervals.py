@@ -24,19 +24,33 @@ class Interval:
     high: float
 
 
-def mean_interval(*, n: int, mean: float | None, variance: float | None) -> Interval | None:
+def mean_interval(
+    *,
+    n: int,
+    mean: float | None,
+    variance: float | None,
+    within: tuple[float | None, float | None] = (None, None),
+) -> Interval | None:
     """The 95% interval of a mean of ``n`` values with sample ``variance`` (n - 1 denominator).
 
     Units are those of ``mean``. Returns None with fewer than 2 values (no
-    spread to estimate from) or without a mean; a variance of 0 gives the mean itself.
+    spread to estimate from) or without a mean; a variance of 0 gives the mean
+    itself. ``within``: the range the mean can take (a change in NPRS points
+    -10 to 10, a percent change from -100): Student's t interval is symmetric
+    and, from few plans, can reach past it, so it is cut at its ends.
     """
     if mean is None or variance is None or n < 2:
         return None
     scale = math.sqrt(max(variance, 0.0) / n)
     if scale == 0:
         return Interval(mean, mean)
-    low, high = stats.t.interval(CONFIDENCE, n - 1, loc=mean, scale=scale)
-    return Interval(float(low), float(high))
+    low, high = (float(end) for end in stats.t.interval(CONFIDENCE, n - 1, loc=mean, scale=scale))
+    floor, ceiling = within
+    if floor is not None:
+        low = max(low, floor)
+    if ceiling is not None:
+        high = min(high, ceiling)
+    return Interval(low, high)
 
 
 def proportion_interval(*, count: int, n: int) -> Interval | None:

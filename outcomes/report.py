@@ -53,6 +53,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Floor, Least
+from django.utils import timezone
 
 from accounts.models import Clinic
 from careplans.adherence import DaysAfter
@@ -62,6 +63,10 @@ from outcomes.intervals import Interval, mean_interval, proportion_interval
 from outcomes.rules import derived_from
 
 BIN_WIDTH = 10
+
+
+#: Figures from fewer plans than this are marked on the page: their intervals are wide.
+FEW = 10
 
 
 BIN_LOW = -100
@@ -81,10 +86,12 @@ SEVERITY = (
 
 DEFINITIONS = (
     (
-        "Completers",
-        "Plans with both a baseline (the mean of week 1) and a 12-week endpoint (the mean of week 12, "
-        "else the latest check-in of weeks 10 to 12).",
+        "Baseline and endpoint",
+        "The baseline is the mean pain of week 1 (days 0 to 6), else the first check-in of days 7 to 13. "
+        "The 12-week endpoint is the mean of week 12 (days 77 to 83), else the latest check-in of weeks "
+        "10 to 12. Pain is the 0-10 numeric rating scale (NPRS).",
     ),
+    ("Completers", "Plans with both a baseline and a 12-week endpoint."),
     (
         "Intention to treat",
         "Every plan whose week 12 is over and that has a baseline; a plan without an endpoint counts as "
@@ -100,6 +107,16 @@ DEFINITIONS = (
         "Percent change",
         "100 x (endpoint - baseline) / baseline for each plan; none at a baseline of 0. Negative means "
         "less pain. Low baselines make percentages swing: a change from 1 to 2 is +100%.",
+    ),
+    (
+        "Baseline severity",
+        "The baseline rounded to a whole point, half up: under 3.5 is mild (1-3), 3.5 up to 6.5 "
+        "moderate (4-6), 6.5 and above severe (7-10); under 0.5 is no pain.",
+    ),
+    (
+        "Confidence intervals",
+        "95% intervals: Student's t for means (cut at the ends of the scale), Wilson's for rates. "
+        "Figures from fewer than 10 plans are marked few: their intervals are wide.",
     ),
     (
         "Distribution bands",
@@ -131,6 +148,11 @@ class Mean:
     value: float | None
     interval: Interval | None = None
 
+    @property
+    def few(self) -> bool:
+        """Fewer than ``FEW`` values: the interval is wide, and the page says so."""
+        return 0 < self.n < FEW
+
 
 @dataclass(frozen=True)
 class Quartiles:
@@ -149,6 +171,10 @@ class Rate:
     count: int
     n: int
     interval: Interval | None
+
+    @property
+    def few(self) -> bool:
+        return 0 < self.n < FEW
 
     @property
     def percent(self) -> float | None:
@@ -243,6 +269,7 @@ class SeverityRow:
 class OutcomeReport:
     clinic_name: str
     filters: ReportFilters
+    as_of: date  # the day the figures were read: which plans are past week 12 depends on it
     overall: GroupFigures
     by_therapist: list[GroupFigures]
     by_severity: list[SeverityRow]
@@ -346,6 +373,16 @@ def _group_aggregates() -> dict[str, Any]:
     return figures
 
 
+#: The range each mean can take, for its interval (outcomes.intervals.mean_interval).
+WITHIN: dict[str, tuple[float | None, float | None]] = {
+    "change": (-10.0, 10.0),  # NPRS points
+    "percent": (-100.0, None),  # no pain is -100%; more pain has no ceiling
+    "locf_percent": (-100.0, None),
+    "retained": (0.0, 10.0),  # a baseline
+    "lost": (0.0, 10.0),
+}
+
+
 def _mean(row: Mapping[str, Any], prefix: str) -> Mean:
     """The mean of ``_mean_figures`` and its 95% interval (sample variance, n - 1 denominator)."""
     n = int(row[f"{prefix}_n"] or 0)
@@ -362,7 +399,8 @@ def _mean(row: Mapping[str, Any], prefix: str) -> Mean:
     deviations = squares - total * mean
     if deviations <= 4 * n * sys.float_info.epsilon * squares:
         deviations = 0.0
-    return Mean(n=n, value=mean, interval=mean_interval(n=n, mean=mean, variance=deviations / (n - 1)))
+    interval = mean_interval(n=n, mean=mean, variance=deviations / (n - 1), within=WITHIN[prefix])
+    return Mean(n=n, value=mean, interval=interval)
 
 
 def _quartiles(row: Mapping[str, Any], prefix: str) -> Quartiles:
@@ -493,6 +531,10 @@ def _severity_rows(plans: QuerySet[CarePlan]) -> list[SeverityRow]:
     return result
 
 
+def _label(row: Mapping[str, Any]) -> str:
+    return str(row["therapist__user__full_name"] or row["therapist__user__email"])
+
+
 def outcome_report(
     *, clinic: Clinic | None, filters: ReportFilters | None = None, using: str = DEFAULT_DB_ALIAS
 ) -> OutcomeReport:
@@ -507,6 +549,7 @@ def outcome_report(
     Raises nothing of its own.
     """
     filters = filters or ReportFilters()
+    as_of = timezone.localdate()
     plans = report_plans(clinic, filters, using=using)
 
     bins: dict[int | None, dict[int, int]] = defaultdict(lambda: defaultdict(int))
@@ -532,11 +575,13 @@ def outcome_report(
     # only its quartiles need the plans themselves.
     totals: dict[str, Any] = {key: sum(row[key] or 0 for row in rows) for key in _group_aggregates()}
     totals.update(plans.aggregate(**_quartile_aggregates()))
-    overall = _group(totals, label="All therapists", therapist_id=None, histogram=bins[None])
+    # Filtered to one therapist, the whole is that therapist.
+    label = "All therapists" if filters.therapist_id is None or not rows else _label(rows[0])
+    overall = _group(totals, label=label, therapist_id=None, histogram=bins[None])
     by_therapist = [
         _group(
             row,
-            label=row["therapist__user__full_name"] or row["therapist__user__email"],
+            label=_label(row),
             therapist_id=row["therapist_id"],
             histogram=bins[row["therapist_id"]],
         )
@@ -545,6 +590,7 @@ def outcome_report(
     return OutcomeReport(
         clinic_name=clinic.name if clinic is not None else "All clinics",
         filters=filters,
+        as_of=as_of,
         overall=overall,
         by_therapist=by_therapist,
         by_severity=_severity_rows(plans),

@@ -11,7 +11,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from outcomes.intervals import Interval
-from outcomes.report import CAVEAT, DEFINITIONS, GroupFigures, Mean, OutcomeReport, Quartiles, Rate
+from outcomes.report import (
+    CAVEAT,
+    DEFINITIONS,
+    GroupFigures,
+    Mean,
+    OutcomeReport,
+    Quartiles,
+    Rate,
+    ReportFilters,
+)
 
 
 def _round(value: float | None) -> float | None:
@@ -77,6 +86,7 @@ def report_dict(report: OutcomeReport) -> dict[str, Any]:
     filters = report.filters
     return {
         "clinic": report.clinic_name,
+        "as_of": report.as_of.isoformat(),
         "filters": {
             "condition": filters.condition or None,
             "start_from": filters.start_from.isoformat() if filters.start_from else None,
@@ -101,55 +111,100 @@ def report_dict(report: OutcomeReport) -> dict[str, Any]:
     }
 
 
-CSV_HEADER = ["section", "group", "measure", "n", "value", "ci95_low", "ci95_high", "median", "q1", "q3"]
+def period_text(filters: ReportFilters) -> str:
+    """The plans' start dates the filters take, in words ("plans starting 1 July 2026 to 30 ...")."""
+    if not filters.start_from and not filters.start_to:
+        return "plans starting at any time"
+    low = f"{filters.start_from:%-d %B %Y}" if filters.start_from else "the first plan"
+    high = f"{filters.start_to:%-d %B %Y}" if filters.start_to else "today"
+    return f"plans starting {low} to {high}"
+
+
+def sentence(text: str) -> str:
+    """``text`` with its first letter a capital, the rest as written (names, months)."""
+    return text[:1].upper() + text[1:]
+
+
+def filters_text(filters: ReportFilters, *, therapist_name: str = "") -> str:
+    """Every filter in words, the start dates first ("Plans starting ...; condition Low back pain")."""
+    parts = [period_text(filters)]
+    if filters.condition:
+        parts.append(f"condition {filters.condition}")
+    if therapist_name:
+        parts.append(f"therapist {therapist_name}")
+    return sentence("; ".join(parts))
+
+
+CSV_HEADER = [
+    "period",
+    "section",
+    "group",
+    "measure",
+    "n",
+    "count",
+    "value",
+    "ci95_low",
+    "ci95_high",
+    "median",
+    "q1",
+    "q3",
+]
 
 
 def _mean_row(section: str, group: str, measure: str, mean: Mean, q: Quartiles | None = None) -> list[Any]:
     low, high = _interval(mean.interval)
     quartiles = [None, None, None] if q is None else [_round(q.median), _round(q.q1), _round(q.q3)]
-    return [section, group, measure, mean.n, _round(mean.value), low, high, *quartiles]
+    return [section, group, measure, mean.n, None, _round(mean.value), low, high, *quartiles]
 
 
 def _rate_row(section: str, group: str, measure: str, rate: Rate) -> list[Any]:
     low, high = _interval(rate.interval)
-    return [section, group, measure, rate.n, _round(rate.percent), low, high, None, None, None]
+    return [section, group, measure, rate.n, rate.count, _round(rate.percent), low, high, None, None, None]
 
 
-def _count_row(section: str, group: str, measure: str, n: int, value: float | None = None) -> list[Any]:
-    return [section, group, measure, n, _round(value), None, None, None, None, None]
+def _count_row(
+    section: str,
+    group: str,
+    measure: str,
+    n: int | None,
+    count: int | None = None,
+    value: float | None = None,
+) -> list[Any]:
+    return [section, group, measure, n, count, _round(value), None, None, None, None, None]
 
 
 def group_rows(group: GroupFigures) -> Iterator[list[Any]]:
+    """One group's figures, one a row: ``n`` the plans a figure rests on, ``count`` those it counts
+    (responders, plans lost), ``value`` the figure (points, or percent for rates and changes)."""
     name = group.label
+    before = None
     for step in group.flow:
-        yield _count_row("flow", name, step.label, step.count, step.lost_percent)
+        yield _count_row("flow", name, step.label, step.count)
+        if step.lost and step.lost_label and before is not None:
+            measure = f"lost before '{step.label}': {step.lost_label} (value: % of the step before)"
+            yield _count_row("flow", name, measure, before, step.lost, step.lost_percent)
+        before = step.count
     yield _count_row("populations", name, "intention to treat", group.itt)
     yield _count_row("populations", name, "completers", group.completers)
-    yield _count_row("populations", name, "missing endpoint", group.missing)
+    yield _count_row("populations", name, "missing endpoint", group.itt, group.missing)
     yield _mean_row("change", name, "change in points, completers", group.change, group.change_quartiles)
-    yield _mean_row(
-        "change",
-        name,
-        "percent change (mean of individual), completers",
-        group.percent,
-        group.percent_quartiles,
-    )
-    yield _count_row(
-        "change", name, "percent change of the group means", group.completers, group.group_means_percent
-    )
+    percent = "percent change (mean of individual), completers"
+    yield _mean_row("change", name, percent, group.percent, group.percent_quartiles)
+    means = "percent change of the group means"
+    yield _count_row("change", name, means, group.completers, None, group.group_means_percent)
+    locf = "percent change (mean of individual), last observation carried forward"
+    yield _mean_row("change", name, locf, group.percent_locf)
     yield _rate_row("responders", name, "responders, completers (%)", group.responders)
     yield _rate_row("responders", name, "responders, intention to treat (%)", group.responders_itt)
-    yield _rate_row(
-        "responders", name, "responders, last observation carried forward (%)", group.responders_locf
-    )
+    locf = "responders, last observation carried forward (%)"
+    yield _rate_row("responders", name, locf, group.responders_locf)
     yield _mean_row("retention", name, "baseline, plans with an endpoint", group.baseline_retained)
     yield _mean_row("retention", name, "baseline, plans without an endpoint", group.baseline_lost)
     for band in group.histogram:
-        yield _count_row("distribution", name, band.label, band.count)
+        yield _count_row("distribution", name, f"percent change {band.label}", None, band.count)
 
 
-def report_rows(report: OutcomeReport) -> Iterator[list[Any]]:
-    """The report in long form, one figure a row (``CSV_HEADER``): overall, each therapist, severity."""
+def _report_rows(report: OutcomeReport) -> Iterator[list[Any]]:
     for group in [report.overall, *report.by_therapist]:
         yield from group_rows(group)
     for row in report.by_severity:
@@ -157,6 +212,27 @@ def report_rows(report: OutcomeReport) -> Iterator[list[Any]]:
         yield _mean_row("severity", row.label, "change in points, completers", row.change)
         yield _mean_row("severity", row.label, "percent change, completers", row.percent)
         yield _rate_row("severity", row.label, "responders, completers (%)", row.responders)
+
+
+def report_rows(
+    report: OutcomeReport, *, compared: OutcomeReport | None = None, therapist_name: str = ""
+) -> Iterator[list[Any]]:
+    """The report in long form (``CSV_HEADER``), one figure a row: first what it is (clinic, the
+    day of the figures, the filters), then every figure of the period and, with ``compared``,
+    of the comparison period, each row naming its period."""
+    about = [None, None, None, None, None, None, None]
+    yield ["", "about", report.clinic_name, f"figures as of {report.as_of.isoformat()}", *about]
+    yield [
+        "",
+        "about",
+        report.clinic_name,
+        filters_text(report.filters, therapist_name=therapist_name),
+        *about,
+    ]
+    for each in [report] if compared is None else [report, compared]:
+        period = period_text(each.filters)
+        for row in _report_rows(each):
+            yield [period, *row]
 
 
 def _pct(value: float | None) -> str:

@@ -17,6 +17,7 @@ from datetime import date
 from fpdf.fonts import FontFace
 
 from outcomes.report import CAVEAT, DEFINITIONS, Mean, OutcomeReport, Rate
+from outcomes.report_formats import filters_text, period_text, sentence
 from portal.pdf import BRAND, FONT, INK, MUTED, Document, undrawable
 
 logger = logging.getLogger(__name__)
@@ -52,20 +53,6 @@ def _rate(rate: Rate) -> str:
     if rate.interval is not None:
         text += f", {rate.interval.low:.0f}% to {rate.interval.high:.0f}%"
     return text
-
-
-def _filters_text(report: OutcomeReport, therapist_name: str) -> str:
-    f = report.filters
-    parts = []
-    if f.condition:
-        parts.append(f"condition {f.condition}")
-    if f.start_from or f.start_to:
-        low = f"{f.start_from:%-d %b %Y}" if f.start_from else "the first plan"
-        high = f"{f.start_to:%-d %b %Y}" if f.start_to else "today"
-        parts.append(f"plans starting {low} to {high}")
-    if therapist_name:
-        parts.append(f"therapist {therapist_name}")
-    return "All plans" if not parts else "; ".join(parts).capitalize()
 
 
 def _table(pdf: Document, rows: Sequence[Sequence[str]], widths: Sequence[int], size: float = 9) -> None:
@@ -122,8 +109,34 @@ def _histogram(pdf: Document, report: OutcomeReport) -> None:
     pdf.ln(2)
 
 
-def report_pdf(report: OutcomeReport, *, therapist_name: str = "", printed: date) -> bytes:
-    """The report as PDF bytes: two A4 pages (see the module docstring).
+def _comparison(pdf: Document, report: OutcomeReport, compared: OutcomeReport) -> None:
+    _heading(pdf, "Against the comparison period")
+    a, b = report.overall, compared.overall
+    rows = [
+        ["Figure", sentence(period_text(report.filters)), sentence(period_text(compared.filters))],
+        ["Plans assigned", str(a.flow[0].count), str(b.flow[0].count)],
+        ["Week 12 over, with a baseline (intention to treat)", str(a.itt), str(b.itt)],
+        ["Completers", str(a.completers), str(b.completers)],
+        ["Mean change, points", _mean(a.change), _mean(b.change)],
+        ["Mean of percent changes, completers", _mean(a.percent, "%"), _mean(b.percent, "%")],
+        ["Responders, intention to treat", _rate(a.responders_itt), _rate(b.responders_itt)],
+    ]
+    _table(pdf, rows, (58, 58, 58), size=8.5)
+
+
+def _therapists(pdf: Document, report: OutcomeReport) -> None:
+    _heading(pdf, "By therapist")
+    rows = [["Therapist", "ITT", "Completers", "Mean change, points", "Responders, ITT"]]
+    for t in report.by_therapist:
+        rows.append([t.label, str(t.itt), str(t.completers), _mean(t.change), _rate(t.responders_itt)])
+    _table(pdf, rows, (44, 12, 20, 46, 52), size=8.5)
+
+
+def report_pdf(
+    report: OutcomeReport, *, compared: OutcomeReport | None = None, therapist_name: str = "", printed: date
+) -> bytes:
+    """The report as PDF bytes: two A4 pages (see the module docstring); with ``compared``,
+    the comparison period's main figures beside the report's.
 
     ``therapist_name``: the therapist filter's name, if any; ``printed``: the date on the
     footer. A character no packaged font draws is logged (``outcomes.report_pdf``, ERROR).
@@ -142,7 +155,12 @@ def report_pdf(report: OutcomeReport, *, therapist_name: str = "", printed: date
     pdf.alias_nb_pages()
     pdf.add_page()
     pdf.para(f"Outcomes at 12 weeks: {report.clinic_name}", size=17, style="B", color=BRAND)
-    pdf.para(_filters_text(report, therapist_name), size=10, color=MUTED)
+    pdf.para(
+        f"{filters_text(report.filters, therapist_name=therapist_name)}. Figures as of "
+        f"{report.as_of:%-d %B %Y}.",
+        size=10,
+        color=MUTED,
+    )
     pdf.ln(2)
 
     _heading(pdf, "Headline figures")
@@ -205,6 +223,8 @@ def report_pdf(report: OutcomeReport, *, therapist_name: str = "", printed: date
             lost = f"{step.lost} still before week 12 (not lost)"
         rows.append([step.label, str(step.count), lost])
     _table(pdf, rows, (62, 16, 96))
+    if compared is not None:
+        _comparison(pdf, report, compared)
 
     pdf.add_page()
     _heading(pdf, "Distribution of percent change")
@@ -236,6 +256,9 @@ def report_pdf(report: OutcomeReport, *, therapist_name: str = "", printed: date
         ],
         (60, 16, 98),
     )
+
+    if report.by_therapist:
+        _therapists(pdf, report)
 
     _heading(pdf, "Definitions")
     for term, text in DEFINITIONS:

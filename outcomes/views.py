@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -28,7 +28,7 @@ from outcomes.report import (
     outcome_conditions,
     outcome_report,
 )
-from outcomes.report_formats import CSV_HEADER, report_rows
+from outcomes.report_formats import CSV_HEADER, filters_text, period_text, report_rows, sentence
 from outcomes.report_pdf import report_pdf
 from outcomes.selectors import plan_outcome
 from portal.spreadsheet import csv_download
@@ -97,12 +97,14 @@ class ReportFilterForm(forms.Form):
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
+        # Read before any add_error, which drops its field from the cleaned data.
+        compare = [data.get("compare_from"), data.get("compare_to")]
+        given = [bool(self.data.get("compare_from")), bool(self.data.get("compare_to"))]
         for low_name, high_name in (("start_from", "start_to"), ("compare_from", "compare_to")):
             low, high = data.get(low_name), data.get(high_name)
             if isinstance(low, date) and isinstance(high, date) and low > high:
                 self.add_error(high_name, "Must be on or after the 'from' date.")
-        compare = [data.get("compare_from"), data.get("compare_to")]
-        if any(compare) and not all(compare):
+        if any(given) and not all(given):
             name = "compare_to" if compare[0] else "compare_from"
             self.add_error(name, "Give both dates of the period to compare with.")
         return data
@@ -115,9 +117,7 @@ def _therapists(clinic: Clinic) -> list[tuple[int, str]]:
 
 def _filters(form: ReportFilterForm) -> tuple[ReportFilters, ReportFilters | None]:
     """The report's filters and, with a comparison period, the comparison's (same condition and
-    therapist). Invalid filters are shown with their errors; the report stays unfiltered."""
-    if not form.is_valid():
-        return ReportFilters(), None
+    therapist). Call only with a valid form."""
     data = form.cleaned_data
     filters = ReportFilters(
         condition=data["condition"] or "",
@@ -137,8 +137,9 @@ def _quarter(day: date) -> tuple[date, date]:
     return first, after - timedelta(days=1)
 
 
-def quarter_links(today: date) -> list[tuple[str, dict[str, str]]]:
-    """Ready-made comparisons: this quarter against the last, and the last against the one before."""
+def quarter_links(today: date, *, keep: dict[str, str]) -> list[tuple[str, str]]:
+    """Ready-made comparisons, as (label, query string): this quarter against the last, and the
+    last against the one before, keeping the condition and therapist of ``keep``."""
     this = _quarter(today)
     last = _quarter(this[0] - timedelta(days=1))
     before = _quarter(last[0] - timedelta(days=1))
@@ -147,17 +148,19 @@ def quarter_links(today: date) -> list[tuple[str, dict[str, str]]]:
         ("This quarter against the last", this, last),
         ("Last quarter against the one before", last, before),
     ):
-        links.append(
-            (
-                label,
-                {
-                    "start_from": period[0].isoformat(),
-                    "start_to": period[1].isoformat(),
-                    "compare_from": other[0].isoformat(),
-                    "compare_to": other[1].isoformat(),
-                },
-            )
+        query = QueryDict(mutable=True)
+        query.update(
+            {name: value for name, value in keep.items() if name in ("condition", "therapist") and value}
         )
+        query.update(
+            {
+                "start_from": period[0].isoformat(),
+                "start_to": period[1].isoformat(),
+                "compare_from": other[0].isoformat(),
+                "compare_to": other[1].isoformat(),
+            }
+        )
+        links.append((label, query.urlencode()))
     return links
 
 
@@ -194,7 +197,7 @@ def histogram_svg(group: GroupFigures, *, element_id: str = "hist") -> SafeStrin
                 _f(bar_w - 2),
                 _f(plot_h * b.count / peak),
                 b.label,
-                b.count,
+                f"{b.count} plan" if b.count == 1 else f"{b.count} plans",
             )
             for k, b in enumerate(bins)
         ),
@@ -238,10 +241,21 @@ def histogram_svg(group: GroupFigures, *, element_id: str = "hist") -> SafeStrin
     )
 
 
-def report_csv(report: OutcomeReport, *, filename: str) -> HttpResponse:
+def report_csv(
+    report: OutcomeReport, *, compared: OutcomeReport | None, therapist_name: str, filename: str
+) -> HttpResponse:
     """The report in long form, one figure a row, as a spreadsheet download (portal.spreadsheet:
     byte-order mark, formula-like names neutralised, numbers as numbers)."""
-    return csv_download(filename=filename, header=CSV_HEADER, rows=report_rows(report))
+    rows = report_rows(report, compared=compared, therapist_name=therapist_name)
+    return csv_download(filename=filename, header=CSV_HEADER, rows=rows)
+
+
+def _refused_download(form: ReportFilterForm) -> HttpResponse:
+    """A download asked for with filters that do not hold: a 400 naming each field and why,
+    never a file of other figures than the ones asked for."""
+    lines = [f"{name}: {' '.join(str(error) for error in errors)}" for name, errors in form.errors.items()]
+    text = "The report was not made: these filters do not hold.\n" + "\n".join(lines) + "\n"
+    return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
 
 
 @therapist_required
@@ -251,42 +265,55 @@ def clinic_report(request: HttpRequest) -> HttpResponse:
     form = ReportFilterForm(
         request.GET or None, conditions=outcome_conditions(clinic=clinic), therapists=therapists
     )
-    filters, compare_filters = _filters(form)
-    report = outcome_report(clinic=clinic, filters=filters)
     today = timezone.localdate()
-    therapist_name = dict(therapists).get(filters.therapist_id or 0, "")
     fmt = request.GET.get("format")
+    valid = not form.is_bound or form.is_valid()
+    if not valid and fmt in ("csv", "pdf"):
+        return _refused_download(form)
+    context: dict[str, object] = {
+        "clinic": clinic,
+        "form": form,
+        "report": None,
+        "definitions": DEFINITIONS,
+        "caveat": CAVEAT,
+        "quarter_links": quarter_links(today, keep=request.GET.dict()),
+    }
+    if not valid:
+        # Figures for other plans than the ones asked for would be read as the answer: none.
+        return render(request, "outcomes/outcome_report.html", context)
+    filters, compare_filters = _filters(form) if form.is_bound else (ReportFilters(), None)
+    report = outcome_report(clinic=clinic, filters=filters)
+    compared = outcome_report(clinic=clinic, filters=compare_filters) if compare_filters else None
+    therapist_name = dict(therapists).get(filters.therapist_id or 0, "")
     if fmt == "csv":
-        return report_csv(report, filename=f"outcomes-{today:%Y-%m-%d}.csv")
-    if fmt == "pdf":
-        response = HttpResponse(
-            report_pdf(report, therapist_name=therapist_name, printed=today), content_type="application/pdf"
+        return report_csv(
+            report,
+            compared=compared,
+            therapist_name=therapist_name,
+            filename=f"outcomes-{today:%Y-%m-%d}.csv",
         )
+    if fmt == "pdf":
+        pdf = report_pdf(report, compared=compared, therapist_name=therapist_name, printed=today)
+        response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="outcomes-{today:%Y-%m-%d}.pdf"'
         return response
-    compared = outcome_report(clinic=clinic, filters=compare_filters) if compare_filters else None
     params = request.GET.copy()
     params["format"] = "csv"
     csv_query = params.urlencode()
     params["format"] = "pdf"
-    return render(
-        request,
-        "outcomes/outcome_report.html",
-        {
-            "clinic": clinic,
-            "form": form,
-            "report": report,
-            "compared": compared,
-            "histogram": histogram_svg(report.overall),
-            "therapist_histograms": [
-                (group, histogram_svg(group, element_id=f"hist-{k}"))
-                for k, group in enumerate(report.by_therapist)
-            ],
-            "definitions": DEFINITIONS,
-            "caveat": CAVEAT,
-            "quarter_links": quarter_links(today),
-            "csv_query": csv_query,
-            "pdf_query": params.urlencode(),
-            "filtered": filters != ReportFilters(),
-        },
+    context.update(
+        report=report,
+        compared=compared,
+        filters_text=filters_text(filters, therapist_name=therapist_name),
+        compared_text=sentence(period_text(compare_filters)) if compare_filters else "",
+        period=sentence(period_text(filters)),
+        histogram=histogram_svg(report.overall),
+        therapist_histograms=[
+            (group, histogram_svg(group, element_id=f"hist-{k}"))
+            for k, group in enumerate(report.by_therapist)
+        ],
+        csv_query=csv_query,
+        pdf_query=params.urlencode(),
+        filtered=filters != ReportFilters(),
     )
+    return render(request, "outcomes/outcome_report.html", context)

@@ -182,7 +182,7 @@ def _report(therapist: Client) -> tuple[str, str]:
     # Assigned, intention to treat, completers, missing, mean change in points, mean percent change.
     row = re.search(
         r'<th scope="row">Olive Owner</th>\s*<td>1</td>\s*<td>1</td>\s*<td>1</td>\s*<td>0</td>'
-        r"\s*<td>[^<]+</td>\s*<td>([^<]+)</td>",
+        r"\s*<td>.*?</td>\s*<td>([^<]+)</td>",
         html,
     )
     assert row is not None

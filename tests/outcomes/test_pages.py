@@ -146,12 +146,26 @@ def test_report_refuses_another_clinics_therapist_and_a_half_comparison_period(
     login(client, personas.owner.user)
     response = client.get(reverse("outcome-report"), {"therapist": str(personas.outsider.pk)})
     assert response.status_code == 200
-    assert "Select a valid choice" in response.content.decode()
-    # The report stays the clinic's own, unfiltered.
-    assert response.context["report"].overall.itt == 4
+    body = response.content.decode()
+    assert "Select a valid choice" in body and "The report was not made" in body
+    # No figures at all: the clinic's whole would be read as the answer for the filter.
+    assert response.context["report"] is None
+    csv_response = client.get(reverse("outcome-report"), {"therapist": "999999", "format": "csv"})
+    assert csv_response.status_code == 400
+    assert csv_response.content.decode().startswith("The report was not made")
+    pdf_response = client.get(reverse("outcome-report"), {"start_from": "garbage", "format": "pdf"})
+    assert (
+        pdf_response.status_code == 400 and "start_from: Enter a valid date." in pdf_response.content.decode()
+    )
     response = client.get(reverse("outcome-report"), {"compare_from": "2026-01-01"})
     assert "Give both dates of the period to compare with." in response.content.decode()
-    assert response.context["compared"] is None
+    assert response.context["report"] is None
+    # Both given, the wrong way round: one message, about the order only.
+    response = client.get(
+        reverse("outcome-report"), {"compare_from": "2026-09-30", "compare_to": "2026-07-01"}
+    )
+    body = response.content.decode()
+    assert "Must be on or after" in body and "Give both dates" not in body
 
 
 def test_report_compares_two_periods(client: Client, personas: Any) -> None:
@@ -196,10 +210,21 @@ def test_report_downloads_as_csv(client: Client, personas: Any) -> None:
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     figures = {(r["group"], r["measure"]): r for r in rows}
-    assert figures["All therapists", "missing endpoint"]["n"] == "1"
+    assert rows[0]["section"] == "about" and rows[0]["measure"].startswith("figures as of ")
+    assert rows[1]["measure"] == "Plans starting at any time"
+    missing = figures["All therapists", "missing endpoint"]
+    assert (missing["n"], missing["count"]) == ("4", "1")
     itt = figures["All therapists", "responders, intention to treat (%)"]
     # 2 of 4: Wilson's 95% interval is 15.00% to 85.00%.
-    assert (itt["n"], itt["value"], itt["ci95_low"], itt["ci95_high"]) == ("4", "50.00", "15.00", "85.00")
+    assert (itt["n"], itt["count"], itt["value"], itt["ci95_low"], itt["ci95_high"]) == (
+        "4",
+        "2",
+        "50.00",
+        "15.00",
+        "85.00",
+    )
+    # A band's name starts with a letter: no spreadsheet guard quote in front of "-100%".
+    assert figures["All therapists", "percent change -100% to -90%"]["count"] == "0"
     # A reduction is a negative number, written as one (never quoted into text).
     assert figures["All therapists", "percent change (mean of individual), completers"]["median"] == "-50.00"
     assert {r["group"] for r in rows if r["section"] == "change"} == {
@@ -214,7 +239,7 @@ def test_report_csv_starts_with_a_byte_order_mark_so_excel_reads_utf8(client: Cl
     personas.colleague.user.full_name = "Zoë Łącka"
     personas.colleague.user.save()
     response = login(client, personas.owner.user).get(reverse("outcome-report"), {"format": "csv"})
-    assert response.content.startswith(b"\xef\xbb\xbfsection,group,")
+    assert response.content.startswith(b"\xef\xbb\xbfperiod,section,group,")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert "Zoë Łącka" in {r["group"] for r in rows}
 

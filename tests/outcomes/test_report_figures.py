@@ -208,8 +208,12 @@ def reference_plan(w: Written) -> Ref:
     )
 
 
-def ref_mean(values: Sequence[Fraction]) -> Mean:
-    """Mean and 95% t interval from the exact values: mean +- t(0.975, n - 1) x s / sqrt(n)."""
+POINTS, PERCENT, BASELINE = (-10.0, 10.0), (-100.0, None), (0.0, 10.0)
+
+
+def ref_mean(values: Sequence[Fraction], within: tuple[float, float | None]) -> Mean:
+    """Mean and 95% t interval from the exact values: mean +- t(0.975, n - 1) x s / sqrt(n),
+    cut at the ends of the range ``within`` the mean can take."""
     n = len(values)
     if not n:
         return Mean(n=0, value=None)
@@ -218,7 +222,10 @@ def ref_mean(values: Sequence[Fraction]) -> Mean:
         return Mean(n=n, value=float(mean))
     s = math.sqrt(statistics.variance(values))  # exact sample variance (n - 1), one rounding
     half = float(stats.t.ppf(0.975, n - 1)) * s / math.sqrt(n)
-    return Mean(n=n, value=float(mean), interval=Interval(float(mean) - half, float(mean) + half))
+    low, high = max(float(mean) - half, within[0]), float(mean) + half
+    if within[1] is not None:
+        high = min(high, within[1])
+    return Mean(n=n, value=float(mean), interval=Interval(low, high))
 
 
 def ref_quartiles(values: Sequence[Fraction]) -> Quartiles:
@@ -283,9 +290,9 @@ def ref_group(refs: Sequence[Ref], *, label: str, therapist_id: int | None) -> d
         "itt": len(itt),
         "completers": len(completers),
         "missing": len(lost),
-        "change": ref_mean(changes),
+        "change": ref_mean(changes, POINTS),
         "change_quartiles": ref_quartiles(changes),
-        "percent": ref_mean(percents),
+        "percent": ref_mean(percents, PERCENT),
         "percent_quartiles": ref_quartiles(percents),
         "mean_baseline": float(statistics.mean(r.base for r in completers if r.base is not None))
         if completers
@@ -296,9 +303,9 @@ def ref_group(refs: Sequence[Ref], *, label: str, therapist_id: int | None) -> d
         "responders": ref_rate(responders, len(completers)),
         "responders_itt": ref_rate(responders, len(itt)),
         "responders_locf": ref_rate(locf_responders, len(itt)),
-        "percent_locf": ref_mean(locf_percents),
-        "baseline_retained": ref_mean([r.base for r in completers if r.base is not None]),
-        "baseline_lost": ref_mean([r.base for r in lost if r.base is not None]),
+        "percent_locf": ref_mean(locf_percents, PERCENT),
+        "baseline_retained": ref_mean([r.base for r in completers if r.base is not None], BASELINE),
+        "baseline_lost": ref_mean([r.base for r in lost if r.base is not None], BASELINE),
         "histogram": ref_histogram(refs),
     }
 
@@ -348,8 +355,8 @@ def ref_severity(refs: Sequence[Ref]) -> list[dict[str, Any]]:
                 "key": key,
                 "itt": len(itt),
                 "completers": len(completers),
-                "change": ref_mean([r.change for r in completers]),
-                "percent": ref_mean([r.percent for r in completers if r.percent is not None]),
+                "change": ref_mean([r.change for r in completers], POINTS),
+                "percent": ref_mean([r.percent for r in completers if r.percent is not None], PERCENT),
                 "responders": ref_rate(sum(bool(r.outcome.responder) for r in completers), len(completers)),
             }
         )
@@ -696,8 +703,9 @@ def test_a_small_clinic_by_hand() -> None:
     assert [s.count for s in ada.flow] == [4, 4, 3, 3, 3, 2]
     assert (ada.reached, ada.itt, ada.completers) == (4, 3, 2)
     # Changes -4, -1: mean -2.5; s^2 = (1.5^2 + 1.5^2) / 1 = 4.5; SE = sqrt(4.5 / 2) = 1.5;
-    # t(0.975, 1) = 12.706205; half-width 19.059307: (-21.559307, 16.559307).
-    assert (r2(ada.change.value), r2i(ada.change.interval)) == (-2.5, (-21.56, 16.56))
+    # t(0.975, 1) = 12.706205; half-width 19.059307: (-21.559307, 16.559307), cut at the ends of
+    # the scale (a change is -10 to +10 points): (-10, 10).
+    assert (r2(ada.change.value), r2i(ada.change.interval)) == (-2.5, (-10.0, 10.0))
     # Responders 1 of 2, p = 0.5: 1 + 3.841459 / 2 = 2.920730; centre 0.5; half 1.959964 x
     # sqrt(0.125 + 0.240091) = 1.959964 x 0.604228 = 1.184265, / 2.920730 = 0.405470: (9.45%, 90.55%).
     assert (ada.responders.count, ada.responders.n, r2i(ada.responders.interval)) == (1, 2, (9.45, 90.55))
