@@ -125,7 +125,7 @@ DEFINITIONS = (
 )
 
 CAVEAT = (
-    "Neither figure has a control group. Pain often falls on its own after a bad spell (regression to "
+    "None of these figures has a control group. Pain often falls on its own after a bad spell (regression to "
     "the mean and natural recovery), so these changes are not the effect of treatment alone."
 )
 
