@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from outcomes.intervals import Interval
-from outcomes.report import (
+from outcomes.report_figures import (
     CAVEAT,
     DEFINITIONS,
     GroupFigures,

@@ -16,7 +16,7 @@ from datetime import date
 
 from fpdf.fonts import FontFace
 
-from outcomes.report import CAVEAT, DEFINITIONS, Mean, OutcomeReport, Rate
+from outcomes.report_figures import CAVEAT, DEFINITIONS, Mean, OutcomeReport, Rate
 from outcomes.report_formats import filters_text, period_text, sentence
 from portal.pdf import BRAND, FONT, INK, MUTED, Document, undrawable
 

@@ -19,15 +19,8 @@ from checkins.charts import pain_chart
 from checkins.models import PainCheckIn
 from checkins.trend import pain_points
 from outcomes.figures import progress_words
-from outcomes.report import (
-    CAVEAT,
-    DEFINITIONS,
-    GroupFigures,
-    OutcomeReport,
-    ReportFilters,
-    outcome_conditions,
-    outcome_report,
-)
+from outcomes.report import outcome_conditions, outcome_report
+from outcomes.report_figures import CAVEAT, DEFINITIONS, GroupFigures, OutcomeReport, ReportFilters
 from outcomes.report_formats import CSV_HEADER, filters_text, period_text, report_rows, sentence
 from outcomes.report_pdf import report_pdf
 from outcomes.selectors import plan_outcome

@@ -41,7 +41,8 @@ from careplans.models import CarePlan, PlanStatus
 from checkins.models import PainCheckIn
 from outcomes.intervals import Interval
 from outcomes.recompute import outcome_refresh_all
-from outcomes.report import (
+from outcomes.report import outcome_report
+from outcomes.report_figures import (
     GroupFigures,
     HistogramBin,
     Mean,
@@ -50,7 +51,6 @@ from outcomes.report import (
     Rate,
     ReportFilters,
     SeverityRow,
-    outcome_report,
 )
 from tests.outcomes import oracle
 from tests.outcomes.conftest import BACKENDS

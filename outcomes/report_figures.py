@@ -1,0 +1,229 @@
+"""What the clinic outcome report holds: its figures' types, definitions and caveat.
+
+outcomes.report computes an ``OutcomeReport`` from the database; the page,
+the CSV, the PDF and the JSON read it. The definitions are those printed on
+the page and in the PDF; outcomes.report's docstring says how each is computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from outcomes.intervals import Interval
+
+BIN_WIDTH = 10
+
+
+#: Figures from fewer plans than this are marked on the page: their intervals are wide.
+FEW = 10
+
+
+BIN_LOW = -100
+
+
+BIN_COUNT = 21  # 20 bands of 10 points from -100% to +100%, then "+100% or more"
+
+
+#: (key, label, lowest baseline, first baseline above): a mean baseline rounded half up to a
+#: whole point falls in one; bands of the NPRS as the issue and common practice name them.
+SEVERITY = (
+    ("none", "No pain at baseline (0)", None, 0.5),
+    ("mild", "Mild (1-3)", 0.5, 3.5),
+    ("moderate", "Moderate (4-6)", 3.5, 6.5),
+    ("severe", "Severe (7-10)", 6.5, None),
+)
+
+DEFINITIONS = (
+    (
+        "Baseline and endpoint",
+        "The baseline is the mean pain of week 1 (days 0 to 6), else the first check-in of days 7 to 13. "
+        "The 12-week endpoint is the mean of week 12 (days 77 to 83), else the latest check-in of weeks "
+        "10 to 12. Pain is the 0-10 numeric rating scale (NPRS).",
+    ),
+    ("Completers", "Plans with both a baseline and a 12-week endpoint."),
+    (
+        "Intention to treat",
+        "Every plan whose week 12 is over and that has a baseline; a plan without an endpoint counts as "
+        "not responding.",
+    ),
+    ("Responder", "At least 2 points and at least 30% less pain at 12 weeks than at baseline."),
+    (
+        "Last observation carried forward",
+        "A sensitivity check: a plan without an endpoint is judged on its latest pain figure (the mean "
+        "of the 7 days ending at its latest check-in) instead of counting as not responding.",
+    ),
+    (
+        "Percent change",
+        "100 x (endpoint - baseline) / baseline for each plan; none at a baseline of 0. Negative means "
+        "less pain. Low baselines make percentages swing: a change from 1 to 2 is +100%.",
+    ),
+    (
+        "Baseline severity",
+        "The baseline rounded to a whole point, half up: under 3.5 is mild (1-3), 3.5 up to 6.5 "
+        "moderate (4-6), 6.5 and above severe (7-10); under 0.5 is no pain.",
+    ),
+    (
+        "Confidence intervals",
+        "95% intervals: Student's t for means (cut at the ends of the scale), Wilson's for rates. "
+        "Figures from fewer than 10 plans are marked few: their intervals are wide.",
+    ),
+    (
+        "Distribution bands",
+        "Each band holds its lower edge and not its upper one: exactly -20% is counted in -20% to -10%.",
+    ),
+)
+
+CAVEAT = (
+    "None of these figures has a control group. Pain often falls on its own after a bad spell (regression to "
+    "the mean and natural recovery), so these changes are not the effect of treatment alone."
+)
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """Which plans the report counts: condition, plan start dates (inclusive), therapist."""
+
+    condition: str = ""
+    start_from: date | None = None
+    start_to: date | None = None
+    therapist_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Mean:
+    """A mean of ``n`` values with its 95% interval (None with fewer than 2 values)."""
+
+    n: int
+    value: float | None
+    interval: Interval | None = None
+
+    @property
+    def few(self) -> bool:
+        """Fewer than ``FEW`` values: the interval is wide, and the page says so."""
+        return 0 < self.n < FEW
+
+
+@dataclass(frozen=True)
+class Quartiles:
+    """Median and interquartile range (25th to 75th percentile) of ``n`` values."""
+
+    n: int
+    median: float | None
+    q1: float | None
+    q3: float | None
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``count`` of ``n`` plans, with Wilson's 95% interval in percent."""
+
+    count: int
+    n: int
+    interval: Interval | None
+
+    @property
+    def few(self) -> bool:
+        return 0 < self.n < FEW
+
+    @property
+    def percent(self) -> float | None:
+        return 100 * self.count / self.n if self.n else None
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One step of the flow: plans still in, and those lost since the step before."""
+
+    label: str
+    count: int
+    lost: int
+    lost_label: str
+
+    @property
+    def lost_percent(self) -> float | None:
+        before = self.count + self.lost
+        return 100 * self.lost / before if before and self.lost_label else None
+
+
+@dataclass(frozen=True)
+class HistogramBin:
+    low: int
+    high: int | None  # None: open-ended
+    count: int
+
+    @property
+    def label(self) -> str:
+        if self.high is None:
+            return f"{_signed(self.low)}% or more"
+        return f"{_signed(self.low)}% to {_signed(self.high)}%"
+
+
+def _signed(value: int) -> str:
+    return f"{value:+d}" if value else "0"
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """The report's figures for all therapists or one (``therapist_id``)."""
+
+    label: str
+    therapist_id: int | None
+    flow: tuple[FlowStep, ...]
+    reached: int
+    itt: int
+    completers: int
+    change: Mean  # NPRS points, completers
+    change_quartiles: Quartiles
+    percent: Mean  # mean of individual percent changes, completers with a baseline above 0
+    percent_quartiles: Quartiles
+    mean_baseline: float | None  # completers
+    mean_endpoint: float | None
+    responders: Rate  # among completers
+    responders_itt: Rate  # among ITT plans
+    responders_locf: Rate  # among ITT plans, last observation carried forward
+    percent_locf: Mean  # mean percent change among ITT plans, LOCF
+    baseline_retained: Mean  # ITT plans with an endpoint: their baseline
+    baseline_lost: Mean  # ITT plans without one
+    histogram: tuple[HistogramBin, ...]
+
+    @property
+    def missing(self) -> int:
+        """ITT plans without a 12-week endpoint."""
+        return self.itt - self.completers
+
+    @property
+    def group_means_percent(self) -> float | None:
+        """Percent change of the group means: mean endpoint against mean baseline, completers."""
+        if self.mean_baseline is None or self.mean_endpoint is None or not self.mean_baseline:
+            return None
+        return 100 * (self.mean_endpoint - self.mean_baseline) / self.mean_baseline
+
+    @property
+    def histogram_max(self) -> int:
+        return max((b.count for b in self.histogram), default=0)
+
+
+@dataclass(frozen=True)
+class SeverityRow:
+    key: str
+    label: str
+    itt: int
+    completers: int
+    change: Mean
+    percent: Mean
+    responders: Rate
+
+
+@dataclass(frozen=True)
+class OutcomeReport:
+    clinic_name: str
+    filters: ReportFilters
+    as_of: date  # the day the figures were read: which plans are past week 12 depends on it
+    overall: GroupFigures
+    by_therapist: list[GroupFigures]
+    by_severity: list[SeverityRow]
+
+    @property
+    def histogram(self) -> tuple[HistogramBin, ...]:
+        return self.overall.histogram
