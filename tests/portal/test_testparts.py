@@ -79,6 +79,17 @@ def test_every_part_runs_and_make_test_fails_if_any_fails(
     assert parts.ran == ["parallel", "live", "serial"]
 
 
+def test_the_whole_suite_is_not_collected_again_to_find_its_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    parts = FakeParts(monkeypatch, selected=set(), codes={})
+
+    def collected(part: str, args: list[str]) -> bool:
+        raise AssertionError(f"collected {part} for a run of the whole suite")
+
+    monkeypatch.setattr(testparts, "has_tests", collected)
+    assert testparts.main([]) == 0
+    assert parts.ran == ["parallel", "live", "serial"]
+
+
 def test_with_x_a_failed_first_part_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     parts = FakeParts(monkeypatch, selected={"parallel", "live", "serial"}, codes={"parallel": 1})
     assert testparts.main(["tests/api", "-x"]) == 1
