@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import Clinic, Invitation, Patient
+from accounts.models import Clinic, Invitation, Patient, Therapist
 from accounts.services import token_hash
 from audit.services import audit_read
 
@@ -28,6 +28,12 @@ def clinic_patients(*, clinic: Clinic) -> QuerySet[Patient]:
     rows note them (``patient_for_clinic``, the API's pages).
     """
     return Patient.objects.filter(clinic=clinic).select_related("user", "clinic", "therapist__user")
+
+
+def clinic_therapist_names(*, clinic: Clinic) -> list[tuple[int, str]]:
+    """``clinic``'s therapists as (id, name shown: full name, else email), by name (one query)."""
+    rows = Therapist.objects.filter(clinic=clinic).values_list("pk", "user__full_name", "user__email")
+    return sorted(((pk, name or email) for pk, name, email in rows), key=lambda row: row[1].lower())
 
 
 def patient_for_clinic(*, clinic: Clinic, patient_id: int) -> Patient:

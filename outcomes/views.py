@@ -13,7 +13,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.access import patient_of, patient_required, therapist_of, therapist_required
-from accounts.models import Clinic, Patient, Therapist
+from accounts.models import Patient
+from accounts.selectors import clinic_therapist_names
 from careplans.models import CarePlan, PlanStatus
 from checkins.charts import pain_chart
 from checkins.models import PainCheckIn
@@ -101,11 +102,6 @@ class ReportFilterForm(forms.Form):
             name = "compare_to" if compare[0] else "compare_from"
             self.add_error(name, "Give both dates of the period to compare with.")
         return data
-
-
-def _therapists(clinic: Clinic) -> list[tuple[int, str]]:
-    rows = Therapist.objects.filter(clinic=clinic).values_list("pk", "user__full_name", "user__email")
-    return sorted(((pk, name or email) for pk, name, email in rows), key=lambda row: row[1].lower())
 
 
 def _filters(form: ReportFilterForm) -> tuple[ReportFilters, ReportFilters | None]:
@@ -254,7 +250,7 @@ def _refused_download(form: ReportFilterForm) -> HttpResponse:
 @therapist_required
 def clinic_report(request: HttpRequest) -> HttpResponse:
     clinic = therapist_of(request).clinic
-    therapists = _therapists(clinic)
+    therapists = clinic_therapist_names(clinic=clinic)
     form = ReportFilterForm(
         request.GET or None, conditions=outcome_conditions(clinic=clinic), therapists=therapists
     )
