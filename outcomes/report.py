@@ -35,6 +35,7 @@ Definitions (stated on the page, DEFINITIONS):
 from __future__ import annotations
 
 import sys
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -346,7 +347,12 @@ def outcome_report(
     Raises nothing of its own.
     """
     filters = filters or ReportFilters()
-    as_of = timezone.localdate()
+    # The clinic's own date: a clinic in Auckland reads tomorrow's report before London does.
+    as_of = (
+        timezone.localdate(timezone=zoneinfo.ZoneInfo(str(clinic.timezone)))
+        if clinic
+        else timezone.localdate()
+    )
     plans = report_plans(clinic, filters, using=using)
 
     bins: dict[int | None, dict[int, int]] = defaultdict(lambda: defaultdict(int))
@@ -381,7 +387,9 @@ def outcome_report(
     totals: dict[str, Any] = {key: sum(row[key] or 0 for row in rows) for key in _group_aggregates()}
     totals.update(plans.aggregate(**_quartile_aggregates()))
     # Filtered to one therapist, the whole is that therapist.
-    label = "All therapists" if filters.therapist_id is None or not rows else _label(rows[0])
+    label = "All therapists"
+    if filters.therapist_id is not None:
+        label = _label(rows[0]) if rows else "The chosen therapist (no plans)"
     overall = _group(totals, label=label, therapist_id=None, histogram=bins[None])
     by_therapist = [
         _group(

@@ -183,6 +183,8 @@ def group_rows(group: GroupFigures) -> Iterator[list[Any]]:
         if step.lost and step.lost_label and before is not None:
             measure = f"lost before '{step.label}': {step.lost_label} (value: % of the step before)"
             yield _count_row("flow", name, measure, before, step.lost, step.lost_percent)
+        elif step.lost and before is not None:
+            yield _count_row("flow", name, f"still before '{step.label}' (not lost)", before, step.lost)
         before = step.count
     yield _count_row("populations", name, "intention to treat", group.itt)
     yield _count_row("populations", name, "completers", group.completers)
@@ -205,7 +207,13 @@ def group_rows(group: GroupFigures) -> Iterator[list[Any]]:
 
 
 def _report_rows(report: OutcomeReport) -> Iterator[list[Any]]:
-    for group in [report.overall, *report.by_therapist]:
+    # Filtered to one therapist, the whole is that therapist: once, or a sum would count it twice.
+    groups = (
+        [report.overall]
+        if report.filters.therapist_id is not None
+        else [report.overall, *report.by_therapist]
+    )
+    for group in groups:
         yield from group_rows(group)
     for row in report.by_severity:
         yield _count_row("severity", row.label, "intention to treat", row.itt)

@@ -43,7 +43,7 @@ def _mean(mean: Mean, unit: str = "", signed: bool = True) -> str:
             _num(mean.interval.high, unit, signed=signed),
         )
         text += f" ({low} to {high})"
-    return text
+    return f"{text}; few plans" if mean.few else text
 
 
 def _rate(rate: Rate) -> str:
@@ -52,7 +52,7 @@ def _rate(rate: Rate) -> str:
     text = f"{rate.percent:.0f}% ({rate.count} of {rate.n})"
     if rate.interval is not None:
         text += f", {rate.interval.low:.0f}% to {rate.interval.high:.0f}%"
-    return text
+    return f"{text}; few plans" if rate.few else text
 
 
 def _table(pdf: Document, rows: Sequence[Sequence[str]], widths: Sequence[int], size: float = 9) -> None:
@@ -62,25 +62,25 @@ def _table(pdf: Document, rows: Sequence[Sequence[str]], widths: Sequence[int], 
     pdf.drawn.extend(cell for row in rows for cell in row)
     heading = FontFace(emphasis="BOLD", color=BRAND, fill_color=(236, 241, 246))
     with pdf.table(
-        col_widths=widths, line_height=size * 0.55, headings_style=heading, padding=1, text_align="LEFT"
+        col_widths=widths, line_height=size * 0.48, headings_style=heading, padding=0.8, text_align="LEFT"
     ) as table:
         for row in rows:
             line = table.row()
             for cell in row:
                 line.cell(cell)
-    pdf.ln(3)
+    pdf.ln(2)
 
 
 def _heading(pdf: Document, text: str) -> None:
-    pdf.ln(1)
-    pdf.para(text, size=12.5, style="B", color=BRAND)
-    pdf.ln(1)
+    pdf.ln(0.5)
+    pdf.para(text, size=12, style="B", color=BRAND)
+    pdf.ln(0.5)
 
 
 def _histogram(pdf: Document, report: OutcomeReport) -> None:
     bins = report.overall.histogram
     peak = max(report.overall.histogram_max, 1)
-    left, width, height = pdf.l_margin + 8, pdf.epw - 10, 45.0
+    left, width, height = pdf.l_margin + 8, pdf.epw - 10, 32.0
     top = pdf.get_y() + 2
     bottom = top + height
     bar_w = width / len(bins)
@@ -164,16 +164,18 @@ def report_pdf(
     pdf.ln(2)
 
     _heading(pdf, "Headline figures")
-    headline = _num(o.percent.value, "%", 0, signed=True)
-    itt = o.responders_itt
-    ci = "" if itt.interval is None else f"; 95% CI {itt.interval.low:.0f}% to {itt.interval.high:.0f}%"
-    share = "" if itt.percent is None else f" ({itt.percent:.0f}%{ci})"
-    pdf.para(
-        f"As published headlines are computed (the mean of individual percent changes among the "
-        f"{o.percent.n} completers): {headline}. Intention to treat: {itt.count} of the {itt.n} plans "
-        f"whose week 12 is over and that have a baseline{share} improved by at least 2 points and 30%.",
-        size=10.5,
-    )
+    if not o.itt:
+        pdf.para("No plans with a baseline have reached week 12 yet with these filters.", size=10.5)
+    else:
+        itt = o.responders_itt
+        pdf.para(
+            f"As published headlines are computed (the mean of each plan's percent change, over the "
+            f"{o.percent.n} completers with a baseline above 0): {_mean(o.percent, '%')}. The same "
+            f"measure over every plan whose week 12 is over ({o.percent_locf.n}; latest pain for a "
+            f"missing endpoint): {_mean(o.percent_locf, '%')}. Intention to treat: {itt.count} of the "
+            f"{itt.n} plans with a baseline improved by at least 2 points and 30% ({_rate(itt)}).",
+            size=10,
+        )
     pdf.para(CAVEAT, size=9, color=MUTED)
     pdf.ln(2)
 
@@ -262,7 +264,7 @@ def report_pdf(
 
     _heading(pdf, "Definitions")
     for term, text in DEFINITIONS:
-        pdf.labelled([f"{term}: ", text], size=8.5)
+        pdf.labelled([f"{term}: ", text], size=7.5)
     missing = undrawable("".join(pdf.drawn))
     if missing:
         logger.error(

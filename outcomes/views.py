@@ -92,14 +92,13 @@ class ReportFilterForm(forms.Form):
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         # Read before any add_error, which drops its field from the cleaned data.
-        compare = [data.get("compare_from"), data.get("compare_to")]
         given = [bool(self.data.get("compare_from")), bool(self.data.get("compare_to"))]
         for low_name, high_name in (("start_from", "start_to"), ("compare_from", "compare_to")):
             low, high = data.get(low_name), data.get(high_name)
             if isinstance(low, date) and isinstance(high, date) and low > high:
                 self.add_error(high_name, "Must be on or after the 'from' date.")
         if any(given) and not all(given):
-            name = "compare_to" if compare[0] else "compare_from"
+            name = "compare_to" if given[0] else "compare_from"
             self.add_error(name, "Give both dates of the period to compare with.")
         return data
 
@@ -172,12 +171,12 @@ def histogram_svg(group: GroupFigures, *, element_id: str = "hist") -> SafeStrin
     total = sum(b.count for b in bins)
     if total:
         shown = "; ".join(f"{b.label}: {b.count}" for b in bins if b.count)
-        desc = f"{total} plans with a percent change. {shown}."
+        desc = f"{total} plan{'' if total == 1 else 's'} with a percent change. {shown}."
     else:
         desc = "No plans with a percent change yet."
     bars = format_html_join(
         "",
-        '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}: {} plans</title></rect>',
+        '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}: {}</title></rect>',
         (
             (
                 "bar bar-better" if b.high is not None and b.high <= 0 else "bar",

@@ -179,9 +179,9 @@ def _report(therapist: Client) -> tuple[str, str]:
     html = therapist.get(reverse("outcome-report")).content.decode()
     means = re.search(r"mean endpoint ([\d.]+) against mean baseline ([\d.]+)", html)
     assert means is not None
-    # Assigned, intention to treat, completers, missing, mean change in points, mean percent change.
+    # Intention to treat, completers, mean change in points, mean percent change.
     row = re.search(
-        r'<th scope="row">Olive Owner</th>\s*<td>1</td>\s*<td>1</td>\s*<td>1</td>\s*<td>0</td>'
+        r'<th scope="row">Olive Owner</th>\s*<td>1</td>\s*<td>1</td>'
         r"\s*<td>.*?</td>\s*<td>([^<]+)</td>",
         html,
     )

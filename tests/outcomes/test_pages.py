@@ -326,3 +326,36 @@ def test_report_downloads_as_a_two_page_pdf_with_the_figures(
     document = pypdfium2.PdfDocument(response.content)
     for number, page in enumerate(document, start=1):
         page.render(scale=1.5).to_pil().save(artifacts / f"outcome-report-pdf-page{number}.png")
+
+
+def test_the_pdf_of_eight_therapists_with_a_comparison_is_two_pages(client: Client, personas: Any) -> None:
+    seed_clinic(personas)
+    for k in range(8):
+        therapist = TherapistFactory(clinic=personas.clinic, user__full_name=f"Therapist Number {k}")
+        plan_with(PatientFactory(clinic=personas.clinic), therapist, [(0, 6 + k % 3), (80, 2 + k % 4)])
+    outcome_refresh_all()
+    today = timezone.localdate()
+    query = {
+        "start_from": (today - timedelta(days=120)).isoformat(),
+        "start_to": today.isoformat(),
+        "compare_from": "2020-01-01",
+        "compare_to": "2020-03-31",
+        "format": "pdf",
+    }
+    response = login(client, personas.owner.user).get(reverse("outcome-report"), query)
+    reader = PdfReader(io.BytesIO(response.content))
+    assert len(reader.pages) == 2
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    assert "Therapist Number 7" in text and "Against the comparison period" in text
+
+
+def test_the_csv_of_one_therapist_counts_each_figure_once(client: Client, personas: Any) -> None:
+    seed_clinic(personas)
+    query = {"therapist": str(personas.owner.pk), "format": "csv"}
+    response = login(client, personas.owner.user).get(reverse("outcome-report"), query)
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert {r["group"] for r in rows if r["section"] not in ("about", "severity")} == {"Olive Owner"}
+    completers = [r for r in rows if r["measure"] == "completers"]
+    assert [r["n"] for r in completers] == ["2"]
+    # The plan still before week 12 is in the flow, as not lost.
+    assert any(r["measure"] == "still before 'Week 12 over' (not lost)" and r["count"] == "1" for r in rows)
