@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -253,7 +254,8 @@ def clinic_report(request: HttpRequest) -> HttpResponse:
     form = ReportFilterForm(
         request.GET or None, conditions=outcome_conditions(clinic=clinic), therapists=therapists
     )
-    today = timezone.localdate()
+    # The clinic's date, as the report's (this quarter begins at the clinic's midnight).
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(str(clinic.timezone)))
     fmt = request.GET.get("format")
     valid = not form.is_bound or form.is_valid()
     if not valid and fmt in ("csv", "pdf"):
