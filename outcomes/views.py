@@ -205,7 +205,7 @@ def histogram_svg(group: GroupFigures, *, element_id: str = "hist") -> SafeStrin
         '<text class="tick" x="{}" y="{}" text-anchor="end">0</text>'
         "{}{}"
         '<text class="axis-label" x="{}" y="{}" text-anchor="middle">'
-        "Percent change from baseline (negative means less pain)</text></svg>",
+        "Percent change from baseline (negative: less pain)</text></svg>",
         width,
         height,
         element_id,
