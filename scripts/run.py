@@ -47,6 +47,10 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def main() -> int:
+    # SIGINT too, explicitly: a process started in the background by a shell (or by a test
+    # runner) inherits SIGINT ignored, and Python then keeps ignoring it, so `kill -INT` left
+    # the web app, the worker and beat running.
+    signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGHUP, _stop)
     os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")

@@ -31,6 +31,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def test_make_run_ends_with_the_banner_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     port = _free_port()
     env = {
@@ -41,8 +45,15 @@ def test_make_run_ends_with_the_banner_and_stops_everything_on_ctrl_c(tmp_path: 
     }
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with out.open("w") as stdout, err.open("w") as stderr:
+        # Started with SIGINT ignored, as a shell starts a job in the background (`make run &`):
+        # Ctrl-C's signal, sent by `kill -INT`, must still stop everything.
         proc = subprocess.Popen(
-            [sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=stdout, stderr=stderr
+            [sys.executable, "scripts/run.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            preexec_fn=_ignore_sigint,
         )
     children: list[psutil.Process] = []
     try:
