@@ -34,7 +34,6 @@ Definitions (stated on the page, DEFINITIONS):
 
 from __future__ import annotations
 
-import sys
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Mapping
@@ -59,7 +58,6 @@ from accounts.models import Clinic
 from careplans.adherence import DaysAfter
 from careplans.models import CarePlan, PlanStatus
 from outcomes.aggregates import Percentile
-from outcomes.intervals import mean_interval, proportion_interval
 from outcomes.report_figures import (
     BIN_COUNT,
     BIN_LOW,
@@ -67,13 +65,14 @@ from outcomes.report_figures import (
     SEVERITY,
     FlowStep,
     GroupFigures,
-    HistogramBin,
     Mean,
     OutcomeReport,
     Quartiles,
-    Rate,
     ReportFilters,
     SeverityRow,
+    histogram_of,
+    mean_from_sums,
+    rate_of,
 )
 from outcomes.rules import derived_from
 
@@ -182,23 +181,12 @@ WITHIN: dict[str, tuple[float | None, float | None]] = {
 
 
 def _mean(row: Mapping[str, Any], prefix: str) -> Mean:
-    """The mean of ``_mean_figures`` and its 95% interval (sample variance, n - 1 denominator)."""
+    """The mean of ``_mean_figures`` with its 95% interval."""
     n = int(row[f"{prefix}_n"] or 0)
     if not n:
         return Mean(n=0, value=None)
     total, squares = float(row[f"{prefix}_sum"]), float(row[f"{prefix}_sumsq"])
-    mean = total / n
-    if n < 2:
-        return Mean(n=n, value=mean)
-    # The one-pass formula cancels digits when the values hardly differ: a sum of squared
-    # deviations within the rounding error of the sums (about n x 2^-52 of the sum of squares;
-    # Higham 2002, Accuracy and Stability of Numerical Algorithms, section 4.2) is no spread at
-    # all, so three plans of exactly -35.29...% get an interval of that figure, not of noise.
-    deviations = squares - total * mean
-    if deviations <= 4 * n * sys.float_info.epsilon * squares:
-        deviations = 0.0
-    interval = mean_interval(n=n, mean=mean, variance=deviations / (n - 1), within=WITHIN[prefix])
-    return Mean(n=n, value=mean, interval=interval)
+    return mean_from_sums(n=n, total=total, squares=squares, within=WITHIN[prefix])
 
 
 def _quartiles(row: Mapping[str, Any], prefix: str) -> Quartiles:
@@ -210,27 +198,11 @@ def _quartiles(row: Mapping[str, Any], prefix: str) -> Quartiles:
     )
 
 
-def _rate(count: Any, n: Any) -> Rate:
-    count, n = int(count or 0), int(n or 0)
-    return Rate(count=count, n=n, interval=proportion_interval(count=count, n=n))
-
-
 def _flow(row: Mapping[str, Any]) -> tuple[FlowStep, ...]:
     counts = [int(row[f"flow{k}"] or 0) for k in range(len(FLOW))]
     return tuple(
         FlowStep(label=label, count=counts[k], lost=counts[k - 1] - counts[k] if k else 0, lost_label=why)
         for k, (label, _, why) in enumerate(FLOW)
-    )
-
-
-def _histogram(counts: Mapping[int, int]) -> tuple[HistogramBin, ...]:
-    return tuple(
-        HistogramBin(
-            low=BIN_LOW + k * BIN_WIDTH,
-            high=None if k == BIN_COUNT - 1 else BIN_LOW + (k + 1) * BIN_WIDTH,
-            count=int(counts.get(k, 0)),
-        )
-        for k in range(BIN_COUNT)
     )
 
 
@@ -251,13 +223,13 @@ def _group(
         percent_quartiles=_quartiles(row, "percent"),
         mean_baseline=row["retained_sum"] / completers if completers else None,
         mean_endpoint=row["endpoint_sum"] / completers if completers else None,
-        responders=_rate(row["responders"], row["completers"]),
-        responders_itt=_rate(row["responders"], row["itt"]),
-        responders_locf=_rate(row["locf_responders"], row["itt"]),
+        responders=rate_of(row["responders"], row["completers"]),
+        responders_itt=rate_of(row["responders"], row["itt"]),
+        responders_locf=rate_of(row["locf_responders"], row["itt"]),
         percent_locf=_mean(row, "locf_percent"),
         baseline_retained=_mean(row, "retained"),
         baseline_lost=_mean(row, "lost"),
-        histogram=_histogram(histogram),
+        histogram=histogram_of(histogram),
     )
 
 
@@ -323,7 +295,7 @@ def _severity_rows(plans: QuerySet[CarePlan]) -> list[SeverityRow]:
                 completers=int(row["completers"] or 0),
                 change=_mean(row, "change"),
                 percent=_mean(row, "percent"),
-                responders=_rate(row["responders"], row["completers"]),
+                responders=rate_of(row["responders"], row["completers"]),
             )
         )
     return result

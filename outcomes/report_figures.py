@@ -7,10 +7,12 @@ the page and in the PDF; outcomes.report's docstring says how each is computed.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from outcomes.intervals import Interval
+from outcomes.intervals import Interval, mean_interval, proportion_interval
 
 BIN_WIDTH = 10
 
@@ -227,3 +229,43 @@ class OutcomeReport:
     @property
     def histogram(self) -> tuple[HistogramBin, ...]:
         return self.overall.histogram
+
+
+# --- figures from the database's aggregates ---------------------------------------------
+
+
+def mean_from_sums(
+    *, n: int, total: float, squares: float, within: tuple[float | None, float | None]
+) -> Mean:
+    """The mean of ``n`` values (n >= 1) from their sum and sum of squares, with its 95% interval
+    (sample variance, n - 1 denominator; ``within``: the range the mean can take)."""
+    mean = total / n
+    if n < 2:
+        return Mean(n=n, value=mean)
+    # The one-pass formula cancels digits when the values hardly differ: a sum of squared
+    # deviations within the rounding error of the sums (about n x 2^-52 of the sum of squares;
+    # Higham 2002, Accuracy and Stability of Numerical Algorithms, section 4.2) is no spread at
+    # all, so three plans of exactly -35.29...% get an interval of that figure, not of noise.
+    deviations = squares - total * mean
+    if deviations <= 4 * n * sys.float_info.epsilon * squares:
+        deviations = 0.0
+    interval = mean_interval(n=n, mean=mean, variance=deviations / (n - 1), within=within)
+    return Mean(n=n, value=mean, interval=interval)
+
+
+def rate_of(count: int | None, n: int | None) -> Rate:
+    """``count`` of ``n`` plans (None counts as 0) with Wilson's interval."""
+    count, n = int(count or 0), int(n or 0)
+    return Rate(count=count, n=n, interval=proportion_interval(count=count, n=n))
+
+
+def histogram_of(counts: Mapping[int, int]) -> tuple[HistogramBin, ...]:
+    """Every band of the distribution, from plan counts by band index (0: -100% to -90%)."""
+    return tuple(
+        HistogramBin(
+            low=BIN_LOW + k * BIN_WIDTH,
+            high=None if k == BIN_COUNT - 1 else BIN_LOW + (k + 1) * BIN_WIDTH,
+            count=int(counts.get(k, 0)),
+        )
+        for k in range(BIN_COUNT)
+    )
