@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from scipy import stats
 
@@ -44,7 +45,8 @@ def mean_interval(
     scale = math.sqrt(max(variance, 0.0) / n)
     if scale == 0:
         return Interval(mean, mean)
-    low, high = (float(end) for end in stats.t.interval(CONFIDENCE, n - 1, loc=mean, scale=scale))
+    margin = _t_critical(n - 1) * scale
+    low, high = mean - margin, mean + margin
     floor, ceiling = within
     if floor is not None:
         low = max(low, floor)
@@ -53,8 +55,21 @@ def mean_interval(
     return Interval(low, high)
 
 
+# Both are pure functions of whole numbers that recur on every report (the same
+# plan counts, page after page), and SciPy's binomtest also computes a p-value the
+# report does not use: each is computed once per process.
+@lru_cache(maxsize=4096)
+def _t_critical(degrees_of_freedom: int) -> float:
+    """Student's t quantile whose central interval holds CONFIDENCE (two-sided)."""
+    return float(stats.t.ppf((1 + CONFIDENCE) / 2, degrees_of_freedom))
+
+
+@lru_cache(maxsize=16384)
 def proportion_interval(*, count: int, n: int) -> Interval | None:
-    """Wilson's 95% interval of the proportion ``count`` / ``n``, in percent (0-100); None when n is 0."""
+    """Wilson's 95% interval of the proportion ``count`` / ``n``, in percent (0-100); None when n is 0.
+
+    Raises ValueError when ``count`` is not between 0 and ``n``.
+    """
     if n <= 0:
         return None
     if not 0 <= count <= n:

@@ -298,8 +298,8 @@ def _write(
     ``among``: snapshots that include the rows' (the UPDATE picks this run's stamp
     out of them); None: the rows' plan ids, as a list. The caller holds the
     transaction. An unchanged snapshot is never passed here, so it keeps its
-    ``computed_at``: when its figures were last written, and every check-in
-    received before it is reflected in them.
+    ``computed_at``: when its figures were last written or found to hold
+    (``_stamp_checked``), and every check-in received before it is reflected in them.
     """
     changed = [
         OutcomeSnapshot(plan_id=row[0], computed_at=now, **dict(zip(MEASURED, row[1:], strict=True)))
@@ -336,7 +336,8 @@ def outcome_refresh_all(
     ``batch_size``: at most this many snapshots written per transaction (and,
     on SQLite, plan ids computed per query); ``using``: the database alias.
     Returns the number of snapshots written (new or with changed figures);
-    unchanged ones are left as they are. Raises nothing of its own.
+    unchanged ones keep their figures, and with ``plan_ids`` (a check-in's
+    recompute) are stamped as checked now (``_stamp_checked``). Raises nothing of its own.
     """
     now = now or timezone.now()
     plans = CarePlan.objects.using(using).filter(_scope(clinic_ids=clinic_ids, plan_ids=plan_ids))
@@ -344,7 +345,15 @@ def outcome_refresh_all(
         patients_in_scope(using=using, clinic_ids=clinic_ids, plan_ids=plan_ids), now=now
     )
     written = 0
-    if connections[using].vendor == "postgresql":
+    if plan_ids is not None:
+        # A check-in's run: a few plans, nearly all changed (the new check-in is counted),
+        # so the definition itself, plan by plan, is the shortest way on both databases.
+        for ids in _chunks(sorted(set(plan_ids)), batch_size):
+            with transaction.atomic(using=using):
+                batch = plans.filter(pk__in=ids)
+                written += _write(_measured_changes(batch, today_by_zone), now=now, using=using)
+                _stamp_checked(ids, now=now, using=using)
+    elif connections[using].vendor == "postgresql":
         # Scoped on their own columns: through ``plans`` the check would carry one more join.
         snapshots = OutcomeSnapshot.objects.using(using).filter(
             _scope(clinic_ids=clinic_ids, plan_ids=plan_ids, plan="plan__")
@@ -352,13 +361,32 @@ def outcome_refresh_all(
         for rows in _checked_changes(plans, snapshots, today_by_zone, batch_size):
             with transaction.atomic(using=using):
                 written += _write(rows, now=now, using=using)
-        return written
-    for low, high in _id_ranges(plans, batch_size):
-        with transaction.atomic(using=using):
-            batch = plans.filter(pk__gte=low, pk__lt=high)
-            among = OutcomeSnapshot.objects.using(using).filter(plan__in=batch.values("pk"))
-            written += _write(_measured_changes(batch, today_by_zone), now=now, using=using, among=among)
+    else:
+        for low, high in _id_ranges(plans, batch_size):
+            with transaction.atomic(using=using):
+                batch = plans.filter(pk__gte=low, pk__lt=high)
+                among = OutcomeSnapshot.objects.using(using).filter(plan__in=batch.values("pk"))
+                written += _write(_measured_changes(batch, today_by_zone), now=now, using=using, among=among)
     return written
+
+
+def _stamp_checked(plan_ids: Sequence[int], *, now: datetime, using: str) -> None:
+    """Stamp the plans' unchanged snapshots ``computed_at = now``: they were checked against every
+    check-in received before ``now`` and still hold.
+
+    Only for plans recomputed because a check-in arrived (or was corrected): a
+    check-in that leaves every figure as it was (the same answers again, a day
+    outside every window) would otherwise leave its snapshot overtaken for good
+    (outcomes.selectors.snapshot_overtaken), and every page would compute that
+    plan from its check-ins again, more of them each day. The nightly run over
+    every plan does not stamp (it would have to read every check-in's time of
+    receipt, which its index-only check does not): a snapshot overtaken by a
+    check-in whose recompute was lost (a broker down) is read from the check-ins
+    until the plan's next check-in's recompute stamps it.
+    """
+    OutcomeSnapshot.objects.using(using).filter(plan_id__in=list(plan_ids), computed_at__lt=now).update(
+        computed_at=now
+    )
 
 
 def outcome_refresh_plan(
@@ -368,14 +396,16 @@ def outcome_refresh_plan(
 
     ``today``: the patient's local date (default: from their time zone now).
     Returns the snapshot as stored afterwards, or None when the plan does not
-    exist. Writes only when a figure changed.
+    exist. Writes figures only when one changed; stamps ``computed_at`` either way.
     """
     plan = CarePlan.objects.using(using).select_related("patient").filter(pk=plan_id).first()
     if plan is None:
         return None
     today = today or plan.patient.local_today()
     plans = CarePlan.objects.using(using).filter(pk=plan_id)
+    now = timezone.now()
     with transaction.atomic(using=using):
         rows = _measured_changes(plans, {str(plan.patient.timezone): today})
-        _write(rows, now=timezone.now(), using=using)
+        _write(rows, now=now, using=using)
+        _stamp_checked([plan_id], now=now, using=using)
     return OutcomeSnapshot.objects.using(using).get(plan_id=plan_id)

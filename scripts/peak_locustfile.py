@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import locust
-from locust import FastHttpUser, User, constant_throughput, events, task
+from locust import FastHttpUser, User, events, task
 from locust.env import Environment
 
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
@@ -40,6 +40,7 @@ SIDES = ("left", "right", "both", "centre")
 _config: dict[str, Any] = {}
 _tokens: Iterator[str] = iter(())
 _therapists: Iterator[dict[str, Any]] = iter(())
+_phones: Iterator[dict[str, Any]] = iter(())
 _results: dict[str, dict[str, list[Any]]] = {}
 
 
@@ -55,12 +56,38 @@ def _record(
         entry["failures"].append(str(exception)[:200])
 
 
-class Patient(FastHttpUser):
-    """A patient's phone: one check-in per wait period, each as the next patient in the pool."""
+class Paced:
+    """A user on a fixed schedule of its own: a first moment, then one task every ``period`` seconds.
+
+    Locust's ``constant_throughput`` counts a wait in ``on_start`` as the first task's
+    run time, so users delayed there all fall back into step after their first task:
+    a burst of every user at once each period instead of arrivals spread over it.
+    Here each user keeps its own timetable (the first moment plus whole periods),
+    whatever its requests take, as phones and desktops on their own clocks do.
+    """
+
+    period = 1.0
+    _next_at = 0.0
+
+    def start_schedule(self, delay: float) -> None:
+        self._next_at = time.monotonic() + delay
+        time.sleep(delay)  # gevent's sleep: Locust has monkey-patched the standard library
+
+    def wait_time(self) -> float:
+        self._next_at += self.period
+        return max(0.0, self._next_at - time.monotonic())
+
+
+class Patient(Paced, FastHttpUser):
+    """A patient's phone: one check-in per period, each as the next patient in the pool."""
 
     # Bounded, and long enough that an overloaded server shows as slow, not only as failed.
     network_timeout = 30.0
     connection_timeout = 30.0
+
+    def on_start(self) -> None:
+        # Each phone on its own phase of the period (peak_rounds.phone_phases).
+        self.start_schedule(next(_phones)["delay"])
 
     @task
     def checkin(self) -> None:
@@ -75,7 +102,7 @@ class Patient(FastHttpUser):
                 response.failure(f"HTTP {response.status_code}: {(response.text or '')[:120]}")
 
 
-class Therapist(FastHttpUser):
+class Therapist(Paced, FastHttpUser):
     """A therapist's desktop: logged in, opening the next page of their round every period."""
 
     # Bounded, and long enough that an overloaded server shows as slow, not only as failed.
@@ -87,7 +114,7 @@ class Therapist(FastHttpUser):
         self.cookie: str = me["cookie"]
         self.pages: Iterator[list[str]] = itertools.cycle(me["pages"])
         # Spread the therapists' first pages over one period, as their clicks would be.
-        time.sleep(me["delay"])  # gevent's sleep: Locust has monkey-patched the standard library
+        self.start_schedule(me["delay"])
 
     @task
     def page(self) -> None:
@@ -103,16 +130,17 @@ class Therapist(FastHttpUser):
 
 def run(config: dict[str, Any]) -> dict[str, Any]:
     """Run one round as ``config`` says; return the results described in the module docstring."""
-    global _tokens, _therapists
+    global _tokens, _therapists, _phones
     _config.update(config)
     _tokens = itertools.cycle(config["tokens"]) if config["tokens"] else iter(())
     _therapists = iter(config["therapists"])
+    _phones = iter(config["patients"])
     _results.clear()
     per_user = config["per_user_rate"]
-    patients = max(1, round(config["rate"] / per_user))
-    Patient.wait_time = constant_throughput(per_user)
+    patients = len(config["patients"])
+    Patient.period = 1 / per_user
     Patient.fixed_count = patients
-    Therapist.wait_time = constant_throughput(1 / config["page_every"])
+    Therapist.period = config["page_every"]
     Therapist.fixed_count = len(config["therapists"])
     classes: list[type[User]] = [Patient]
     if config["therapists"]:
@@ -121,8 +149,8 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     env.events.request.add_listener(_record)  # type: ignore[no-untyped-call]  # Locust's own hint is missing
     runner = env.create_local_runner()
     users = patients + len(config["therapists"])
-    # All users start within one patient period, so the check-ins arrive evenly spread.
-    runner.start(users, spawn_rate=users * per_user)
+    # Every user is started in one batch; each then waits for its own moment (on_start).
+    runner.start(users, spawn_rate=users)
     started = time.monotonic()
     threading.Timer(config["seconds"], runner.quit).start()
     runner.greenlet.join()

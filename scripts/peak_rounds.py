@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ def round_config(
     logged-in therapist, of whom the first ``rnd.therapists`` take part.
     """
     taking_part = list(therapists[: rnd.therapists])
+    phones = patient_users(rnd.rate)
     if len(taking_part) < rnd.therapists:
         raise ValueError(f"{rnd.label} needs {rnd.therapists} therapists, {len(taking_part)} are logged in")
     count = math.ceil(rnd.seconds / rnd.page_every) + 1
@@ -98,6 +100,7 @@ def round_config(
         "per_user_rate": PER_USER_RATE,
         "page_every": rnd.page_every,
         "tokens": list(tokens) if rnd.target == "api" else [],
+        "patients": [{"delay": delay} for delay in phone_phases(phones, seed=rnd.label)],
         "therapists": [
             {
                 "cookie": t["cookie"],
@@ -108,6 +111,26 @@ def round_config(
         ],
         "out": str(out),
     }
+
+
+def patient_users(rate: float) -> int:
+    """How many simulated phones send ``rate`` check-ins a second, each one every 1/PER_USER_RATE s."""
+    return max(1, round(rate / PER_USER_RATE))
+
+
+def phone_phases(count: int, *, seed: str) -> list[float]:
+    """When (s from the start, below 1/PER_USER_RATE) each of ``count`` phones sends its first check-in.
+
+    Independent uniform phases, as phones on their own clocks, so that the check-ins
+    arrive spread over each second like a clinic's patients (with the chance
+    coincidences of independent arrivals), not as one burst a second. Locust alone
+    would give a burst: it starts its users a batch at a time, each batch at once,
+    and ``constant_throughput`` keeps every user on the phase it started on. Seeded
+    by ``seed`` (the round's label), so a round sends the same pattern every run.
+    """
+    rng = random.Random(f"phones:{seed}")
+    period = 1 / PER_USER_RATE
+    return [rng.uniform(0, period) for _ in range(count)]
 
 
 def p95(values: Sequence[float]) -> float:

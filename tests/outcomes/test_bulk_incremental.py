@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,8 @@ from alerts.selectors import attention_list
 from careplans.models import CarePlan
 from checkins.models import PainCheckIn
 from outcomes.models import OutcomeSnapshot
-from outcomes.recompute import outcome_refresh_all
+from outcomes.recompute import outcome_refresh_all, outcome_refresh_plan
+from outcomes.selectors import outcome_figures, snapshot_overtaken
 from tests.factories import CarePlanFactory, PatientFactory
 from tests.outcomes.oracle import outcome_from_readings
 
@@ -80,6 +82,40 @@ def test_an_unchanged_snapshot_is_not_rewritten() -> None:
     assert OutcomeSnapshot.objects.get(plan=plans[0]).computed_at == stamps[plans[0].pk]
     for plan in plans:
         _agrees(plan, 40)
+
+
+def test_a_check_in_that_changes_no_figure_still_brings_its_snapshot_up_to_date(
+    django_assert_num_queries: Any,
+) -> None:
+    """A check-in's recompute stamps the snapshot even when no figure moved: otherwise it stays
+    overtaken for good and every page computes the plan from its check-ins again."""
+    plan = _plan()
+    _put(plan, {0: 6, 1: 6, 30: 4})
+    outcome_refresh_all(plan_ids=[plan.pk])
+    # The same answer again for day 30 (a patient's second check-in of the day): no figure changes.
+    PainCheckIn.objects.filter(plan=plan, local_date=plan.start_date + timedelta(days=30)).update(
+        received_at=timezone.now()
+    )
+    overtaken = OutcomeSnapshot.objects.filter(snapshot_overtaken())
+    assert overtaken.exists()
+    checked = timezone.now()
+    assert outcome_refresh_all(plan_ids=[plan.pk], now=checked) == 0
+    assert not overtaken.exists()
+    assert OutcomeSnapshot.objects.get(plan=plan).computed_at == checked
+    plan = CarePlan.objects.select_related("patient").get(pk=plan.pk)
+    with django_assert_num_queries(1):  # the snapshot only: nothing computed from the check-ins
+        outcome_figures(plans=[plan])
+    _agrees(plan, 40)
+
+
+def test_a_check_in_to_a_plan_with_no_change_is_stamped_by_the_one_plan_refresh_too() -> None:
+    plan = _plan()
+    _put(plan, {0: 5, 35: 3})
+    outcome_refresh_plan(plan_id=plan.pk, today=NOW.date())
+    PainCheckIn.objects.filter(plan=plan).update(received_at=timezone.now())
+    snapshot = outcome_refresh_plan(plan_id=plan.pk, today=NOW.date())
+    assert snapshot is not None
+    assert not OutcomeSnapshot.objects.filter(snapshot_overtaken()).exists()
 
 
 @pytest.mark.parametrize(

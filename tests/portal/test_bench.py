@@ -12,6 +12,7 @@ import itertools
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -78,6 +79,21 @@ def test_a_round_is_well_formed_on_loopback_and_each_therapist_opens_the_three_p
     json.dumps(config)  # what the Locust process reads
 
 
+def test_each_phone_starts_at_its_own_moment_so_check_ins_spread_over_the_second(tmp_path: Path) -> None:
+    """Locust starts its users a batch at once; without phases the check-ins come as one burst a second."""
+    config = _config(peak_rounds.peak_round(), tmp_path)
+    phases = [phone["delay"] for phone in config["patients"]]  # type: ignore[attr-defined]
+    period = 1 / peak_rounds.PER_USER_RATE
+    assert len(phases) == peak_rounds.patient_users(30) == 60
+    assert all(0 <= phase < period for phase in phases)
+    # Every tenth of the period has some phones, none has most of them.
+    tenths = Counter(int(phase / period * 10) for phase in phases)
+    assert len(tenths) == 10 and max(tenths.values()) < 20
+    # The same round sends the same pattern every run; another round another one.
+    assert phases == [p["delay"] for p in _config(peak_rounds.peak_round(), tmp_path)["patients"]]  # type: ignore[attr-defined]
+    assert phases[:5] != peak_rounds.phone_phases(60, seed="api 60/s")[:5]
+
+
 def test_the_floor_round_sends_no_tokens_and_too_few_therapists_is_refused(tmp_path: Path) -> None:
     floor = peak_rounds.ladder("floor", 10.0)[0]
     assert _config(floor, tmp_path)["tokens"] == [] and _config(floor, tmp_path)["therapists"] == []
@@ -119,6 +135,7 @@ def test_the_locustfile_imports_with_its_two_kinds_of_user() -> None:
     check = (
         "import peak_locustfile as m, locust\n"
         "assert issubclass(m.Patient, locust.FastHttpUser) and issubclass(m.Therapist, locust.FastHttpUser)\n"
+        "assert issubclass(m.Patient, m.Paced) and issubclass(m.Therapist, m.Paced)\n"
         "assert m.PROXY_HEADERS == {'X-Forwarded-Proto': 'https'}\n"
         "print('ok')"
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 
 # Each test runs manage.py or Python in a subprocess with settings of its own.
 pytestmark = pytest.mark.cli
@@ -128,6 +129,22 @@ def test_environment_switches_to_postgres_redis_and_smtp(tmp_path: Path) -> None
     assert values["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
     assert (values["EMAIL_HOST"], values["EMAIL_PORT"]) == ("smtp.internal", 587)
     assert not (tmp_path / "plinth.sqlite3").exists()
+
+
+def test_postgres_connections_turn_the_jit_compiler_off_unless_asked(tmp_path: Path) -> None:
+    url = "postgres://plinth:pw@db.internal:5433/plinth"
+    options = _settings(_env(tmp_path, DATABASE_URL=url), "DATABASES")["DATABASES"]["default"]["OPTIONS"]
+    assert options["options"] == "-c jit=off"
+    kept = _settings(_env(tmp_path, DATABASE_URL=url, DATABASE_JIT="true"), "DATABASES")
+    assert "options" not in kept["DATABASES"]["default"]["OPTIONS"]
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+def test_the_test_databases_connection_has_jit_off() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
 
 
 def test_postgres_driver_is_psycopg_3(tmp_path: Path) -> None:
