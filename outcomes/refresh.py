@@ -32,7 +32,7 @@ def outcome_recompute_claim(plan_id: int, now: datetime | None = None) -> tuple[
     cannot have taken its plans yet, takes this one too, so a busy minute needs a
     run every few seconds, not one per check-in. The earlier claim is read with a
     row lock, which waits for a run taking it at that moment to commit: then this
-    claim sees no earlier one and publishes, or the run's next take finds it.
+    claim sees no earlier one and publishes, or the run's successor (outcomes.tasks) takes it.
     """
     now = now or timezone.now()
     unclaimed = Q(outcome_queued_at__isnull=True) | Q(outcome_queued_at__lt=now - OUTCOME_PENDING)
@@ -64,7 +64,7 @@ def outcome_pending_take(limit: int = OUTCOME_TAKE_LIMIT, now: datetime | None =
     transaction, which commits before the caller reads any check-in: a check-in
     committed later claims again. The rows are locked as they are read, waiting
     for a claimer that is reading them (``outcome_recompute_claim``) or a
-    concurrent run; a claim committed meanwhile is left for the caller's next take.
+    concurrent run; a claim committed meanwhile is left for the caller's successor run.
     """
     now = now or timezone.now()
     with transaction.atomic():

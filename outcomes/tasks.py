@@ -7,40 +7,39 @@ import logging
 from celery import shared_task
 
 from outcomes.recompute import outcome_refresh_all
-from outcomes.refresh import OUTCOME_COALESCE_SECONDS, outcome_pending_take
+from outcomes.refresh import OUTCOME_COALESCE_SECONDS, OUTCOME_TAKE_LIMIT, outcome_pending_take
 
 log = logging.getLogger(__name__)
 
 
-#: Takes per run: a run at a busy hour ends after this many and publishes the next.
-OUTCOME_RUN_TAKES = 5
-
-
 # Published by outcomes.services once a check-in has committed and claimed its plan,
 # when no run was on its way already. A run takes every plan whose recompute is
-# pending and recomputes them together through the one outcome definition, then
-# takes again until a take comes back empty: a claim that counted on this run while
-# it was taking is in the next take. At a busy hour every take finds a few more, so
-# after OUTCOME_RUN_TAKES the run publishes its successor and ends. Idempotent.
+# pending (one statement) and recomputes them together through the one outcome
+# definition. A claim made while the run was taking may have counted on it
+# (outcomes.refresh.outcome_recompute_claim) without being taken, so a run that took
+# plans publishes a successor, OUTCOME_COALESCE_SECONDS later (at once when its take
+# was full): the successor takes those claims with the others of those seconds. A run
+# whose take comes back empty ends the chain, and the next claim publishes again. At a
+# busy hour this is one take every few seconds holding all their check-ins' plans,
+# not many small takes back to back. Idempotent.
 # soft_time_limit must not exceed time_limit (the global soft limit is 100 s).
 @shared_task(acks_late=True, max_retries=3, default_retry_delay=30, time_limit=60, soft_time_limit=50)
 def outcome_recompute_plan(plan_id: int) -> int:
     """Recompute the pending plans' outcome snapshots, ``plan_id``'s among them; how many were taken.
 
-    ``plan_id`` is the plan whose check-in published this run (kept for the
+    ``plan_id`` is the plan whose check-in published the chain (kept for the
     logs); if an earlier run took it, its snapshot already reflects that check-in.
+    Raises what publishing the successor raises (a broker that is down: Celery
+    retries the run, whose take then finds what is still pending).
     """
-    taken = 0
-    for _ in range(OUTCOME_RUN_TAKES):
-        plan_ids = outcome_pending_take()
-        if not plan_ids:
-            break
-        outcome_refresh_all(plan_ids=plan_ids)
-        taken += len(plan_ids)
-    else:
-        outcome_recompute_plan.apply_async(args=(plan_id,), countdown=OUTCOME_COALESCE_SECONDS)
-    log.debug("outcome recompute published for plan %s took %d plans", plan_id, taken)
-    return taken
+    plan_ids = outcome_pending_take()
+    if not plan_ids:
+        return 0
+    outcome_refresh_all(plan_ids=plan_ids)
+    countdown = 0 if len(plan_ids) >= OUTCOME_TAKE_LIMIT else OUTCOME_COALESCE_SECONDS
+    outcome_recompute_plan.apply_async(args=(plan_id,), countdown=countdown)
+    log.debug("outcome recompute published for plan %s took %d plans", plan_id, len(plan_ids))
+    return len(plan_ids)
 
 
 # The nightly run covers every plan with a few set-based statements; at 100,000

@@ -24,8 +24,13 @@ from rest_framework.test import APIClient
 from careplans.models import CarePlan
 from checkins.models import PainCheckIn
 from outcomes.models import OutcomeSnapshot
-from outcomes.refresh import OUTCOME_COALESCE_SECONDS, OUTCOME_PENDING, outcome_recompute_claim
-from outcomes.tasks import OUTCOME_RUN_TAKES, outcome_recompute_plan
+from outcomes.refresh import (
+    OUTCOME_COALESCE_SECONDS,
+    OUTCOME_PENDING,
+    outcome_pending_take,
+    outcome_recompute_claim,
+)
+from outcomes.tasks import outcome_recompute_plan
 from tests.harness import RedisServer, SMTPServer, Worker, broker, wait_until, worker_env
 from tests.helpers import bulk_patients
 from today.services import checkin_submit
@@ -169,21 +174,35 @@ def test_checkins_publish_one_message_per_claim_and_a_real_worker_recomputes() -
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def test_a_run_that_keeps_finding_claims_hands_over_to_a_successor() -> None:
+def test_a_run_takes_once_and_hands_what_came_meanwhile_to_a_successor_a_few_seconds_on() -> None:
     plan_ids = sorted(p.plans.get().pk for p in bulk_patients(6, zones=["UTC"], prefix="busy"))
-    # A busy hour: every take finds one more claim, made while the run recomputed the last.
-    claims = iter(plan_ids)
+    for plan_id in plan_ids[:4]:
+        outcome_recompute_claim(plan_id)
+    with mock.patch(f"{TASK}.apply_async") as successor:
+        assert outcome_recompute_plan(plan_ids[0]) == 4
+        # One take, then a successor for the claims that counted on this run while it took.
+        assert successor.call_count == 1
+        assert successor.call_args.kwargs == {"args": (plan_ids[0],), "countdown": OUTCOME_COALESCE_SECONDS}
+        for plan_id in plan_ids[4:]:
+            outcome_recompute_claim(plan_id)
+        assert outcome_recompute_plan(plan_ids[0]) == 2
+        assert successor.call_count == 2
+        # The successor of the last run finds nothing and ends the chain.
+        assert outcome_recompute_plan(plan_ids[0]) == 0
+        assert successor.call_count == 2
+    assert OutcomeSnapshot.objects.filter(plan__in=plan_ids).count() == 6
 
-    def take(*args: Any, **kwargs: Any) -> list[int]:
-        plan_id = next(claims)
-        CarePlan.objects.filter(pk=plan_id).update(outcome_queued_at=None)
-        return [plan_id]
 
+def test_a_full_take_hands_over_at_once() -> None:
+    plan_ids = sorted(p.plans.get().pk for p in bulk_patients(3, zones=["UTC"], prefix="full"))
+    for plan_id in plan_ids:
+        outcome_recompute_claim(plan_id)
     with (
-        mock.patch("outcomes.tasks.outcome_pending_take", side_effect=take),
+        mock.patch("outcomes.tasks.OUTCOME_TAKE_LIMIT", 2),
+        mock.patch("outcomes.tasks.outcome_pending_take", side_effect=lambda: outcome_pending_take(2)),
         mock.patch(f"{TASK}.apply_async") as successor,
     ):
-        assert outcome_recompute_plan(plan_ids[0]) == OUTCOME_RUN_TAKES
-    assert successor.call_count == 1
-    assert successor.call_args.kwargs["countdown"] == OUTCOME_COALESCE_SECONDS
-    assert OutcomeSnapshot.objects.filter(plan__in=plan_ids).count() == OUTCOME_RUN_TAKES
+        assert outcome_recompute_plan(plan_ids[0]) == 2
+        assert successor.call_args.kwargs["countdown"] == 0
+        assert outcome_recompute_plan(plan_ids[0]) == 1
+        assert successor.call_args.kwargs["countdown"] == OUTCOME_COALESCE_SECONDS
