@@ -32,7 +32,7 @@ def outcome_recompute_claim(plan_id: int, now: datetime | None = None) -> tuple[
     cannot have taken its plans yet, takes this one too, so a busy minute needs a
     run every few seconds, not one per check-in. The earlier claim is read with a
     row lock, which waits for a run taking it at that moment to commit: then this
-    claim sees no earlier one and publishes, or the run's successor (outcomes.tasks) takes it.
+    claim sees no earlier one and publishes, or the run hands it to a successor (outcomes.tasks).
     """
     now = now or timezone.now()
     unclaimed = Q(outcome_queued_at__isnull=True) | Q(outcome_queued_at__lt=now - OUTCOME_PENDING)
@@ -77,3 +77,17 @@ def outcome_pending_take(limit: int = OUTCOME_TAKE_LIMIT, now: datetime | None =
         if plan_ids:
             outcome_pending_clear(plan_ids)
     return plan_ids
+
+
+def outcome_pending_before(moment: datetime) -> bool:
+    """Whether a live claim made before ``moment`` (an aware datetime) is still pending.
+
+    Asked by a run just after its take (``moment``: when the take returned): such a
+    claim was committed while the run was taking, too late for its take, and may
+    have counted on this run, so the run must hand it to a successor. A claim made
+    after the take found no earlier live claim when it looked, or found one made
+    after the take, and a run was published for those.
+    """
+    return CarePlan.objects.filter(
+        outcome_queued_at__gte=moment - OUTCOME_PENDING, outcome_queued_at__lt=moment
+    ).exists()

@@ -174,23 +174,43 @@ def test_checkins_publish_one_message_per_claim_and_a_real_worker_recomputes() -
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def test_a_run_takes_once_and_hands_what_came_meanwhile_to_a_successor_a_few_seconds_on() -> None:
-    plan_ids = sorted(p.plans.get().pk for p in bulk_patients(6, zones=["UTC"], prefix="busy"))
-    for plan_id in plan_ids[:4]:
+def test_a_run_takes_once_and_ends_when_no_claim_was_left_behind() -> None:
+    plan_ids = sorted(p.plans.get().pk for p in bulk_patients(4, zones=["UTC"], prefix="once"))
+    for plan_id in plan_ids[:3]:
         outcome_recompute_claim(plan_id)
-    with mock.patch(f"{TASK}.apply_async") as successor:
-        assert outcome_recompute_plan(plan_ids[0]) == 4
-        # One take, then a successor for the claims that counted on this run while it took.
-        assert successor.call_count == 1
-        assert successor.call_args.kwargs == {"args": (plan_ids[0],), "countdown": OUTCOME_COALESCE_SECONDS}
-        for plan_id in plan_ids[4:]:
-            outcome_recompute_claim(plan_id)
+
+    def take_then_a_claim() -> list[int]:
+        taken = outcome_pending_take()
+        # A claim made after the take (its own run was published for it) is not this run's.
+        outcome_recompute_claim(plan_ids[3], now=timezone.now() + timedelta(seconds=30))
+        return taken
+
+    with (
+        mock.patch("outcomes.tasks.outcome_pending_take", side_effect=take_then_a_claim),
+        mock.patch(f"{TASK}.apply_async") as successor,
+    ):
+        assert outcome_recompute_plan(plan_ids[0]) == 3
+    assert successor.call_count == 0
+    assert _queued(plan_ids)[:3] == [None] * 3 and _queued(plan_ids)[3] is not None
+    assert OutcomeSnapshot.objects.filter(plan__in=plan_ids[:3]).count() == 3
+
+
+def test_a_claim_committed_too_late_for_the_take_goes_to_a_successor_a_few_seconds_on() -> None:
+    plan_ids = sorted(p.plans.get().pk for p in bulk_patients(4, zones=["UTC"], prefix="late"))
+    for plan_id in plan_ids:
+        outcome_recompute_claim(plan_id)
+    # The take sees two of the four claims: the others' transactions committed while it ran.
+    with (
+        mock.patch("outcomes.tasks.outcome_pending_take", side_effect=lambda: outcome_pending_take(2)),
+        mock.patch(f"{TASK}.apply_async") as successor,
+    ):
         assert outcome_recompute_plan(plan_ids[0]) == 2
-        assert successor.call_count == 2
-        # The successor of the last run finds nothing and ends the chain.
-        assert outcome_recompute_plan(plan_ids[0]) == 0
-        assert successor.call_count == 2
-    assert OutcomeSnapshot.objects.filter(plan__in=plan_ids).count() == 6
+    assert successor.call_args.kwargs == {"args": (plan_ids[0],), "countdown": OUTCOME_COALESCE_SECONDS}
+    # The successor takes the two left behind; nothing is left, so it ends the chain.
+    with mock.patch(f"{TASK}.apply_async") as successor:
+        assert outcome_recompute_plan(plan_ids[0]) == 2
+    assert successor.call_count == 0
+    assert OutcomeSnapshot.objects.filter(plan__in=plan_ids).count() == 4
 
 
 def test_a_full_take_hands_over_at_once() -> None:
@@ -205,4 +225,4 @@ def test_a_full_take_hands_over_at_once() -> None:
         assert outcome_recompute_plan(plan_ids[0]) == 2
         assert successor.call_args.kwargs["countdown"] == 0
         assert outcome_recompute_plan(plan_ids[0]) == 1
-        assert successor.call_args.kwargs["countdown"] == OUTCOME_COALESCE_SECONDS
+        assert successor.call_count == 1
