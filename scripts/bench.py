@@ -365,8 +365,9 @@ def main(argv: list[str]) -> int:
         "(c), the hand-written SQL floor, lives in scripts/bench.py only; the product has no raw SQL",
         "for outcomes. On SQLite (c) is told to read the (plan, local_date, nprs) index (SQLite's",
         "planner would not choose it, and it is faster). On PostgreSQL (c) and (a)'s check are both a",
-        "parallel GROUP BY over the (plan, local_date, nprs) index; (a)'s has more aggregates, a join",
-        "with the snapshots and a larger expression for the JIT compiler to build in each worker.",
+        "parallel GROUP BY over the (plan, local_date, nprs) index; (a)'s has more aggregates and a",
+        "join with the snapshots. Both run with PostgreSQL's JIT compiler off, as every Plinth",
+        "connection is (DATABASE_JIT in the README).",
         "",
     ]
     if backends:
