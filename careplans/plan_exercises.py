@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.models import Therapist
+from accounts.models import Clinic, Therapist
 from audit.services import audit_log
 from careplans.models import CarePlan, PlanExercise
 from careplans.services import (
@@ -17,15 +17,17 @@ from careplans.services import (
     plan_locked,
     plan_version_record,
 )
-from library.models import DOSAGE_LIMITS, Exercise, ExerciseStatus
+from library.models import DOSAGE_LIMITS, Exercise
+from library.selectors import published_exercises
 from library.services import validate_dosage
 from portal.errors import DomainError
 
 
-def _published_exercise(exercise_id: int) -> Exercise:
-    exercise = Exercise.objects.filter(pk=exercise_id).first()
-    if exercise is None or exercise.status != ExerciseStatus.PUBLISHED:
-        # Drafts and archived exercises are not offered; a hand-made request gets the same answer.
+def _published_exercise(exercise_id: int, *, clinic: Clinic) -> Exercise:
+    exercise = published_exercises(clinic=clinic).filter(pk=exercise_id).first()
+    if exercise is None:
+        # Drafts, archived exercises and other clinics' own are not offered; a hand-made
+        # request gets the same answer.
         raise DomainError(
             "That exercise is not in the published library, so it cannot be added to a plan.",
             field="exercise",
@@ -49,7 +51,7 @@ def careplan_exercise_add(
     plan_check_clinic(plan, by)
     plan = plan_locked(plan)
     plan_check_editable(plan)
-    exercise = _published_exercise(exercise_id)
+    exercise = _published_exercise(exercise_id, clinic=by.clinic)
     if plan.exercises.filter(exercise=exercise).exists():
         raise DomainError(
             f"{exercise.name} is already in this plan.", field="exercise", code="exercise_already_in_plan"

@@ -12,7 +12,8 @@ from accounts.models import Clinic, Patient
 from audit.services import audit_read
 from careplans.adherence import Adherence, adherence_for_plans
 from careplans.models import CarePlan, PlanExercise, PlanStatus, PlanVersion
-from library.models import Exercise, ExerciseStatus
+from library.models import Exercise
+from library.selectors import published_exercises
 
 
 def patient_plans(*, patient: Patient) -> QuerySet[CarePlan]:
@@ -72,8 +73,9 @@ def plan_versions(*, plan: CarePlan) -> QuerySet[PlanVersion]:
 
 def plan_library_search(*, plan: CarePlan, q: str, limit: int = 12) -> list[Exercise]:
     """Published exercises to add, by name: at most ``limit``, each of up to 8 words of ``q``
-    matched in the name, summary or a region's name; each annotated ``in_plan`` (bool)."""
-    qs = Exercise.objects.filter(status=ExerciseStatus.PUBLISHED)
+    matched in the name, summary or a region's name; each annotated ``in_plan`` (bool). The
+    shared library's and the plan's clinic's own (``library.selectors.published_exercises``)."""
+    qs = published_exercises(clinic=plan.patient.clinic)
     for word in q.split()[:8]:
         qs = qs.filter(
             Q(name__icontains=word) | Q(summary__icontains=word) | Q(regions__name__icontains=word)

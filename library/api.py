@@ -12,7 +12,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.access import ScopedLookupMixin, therapist_for
+from accounts.access import ScopedLookupMixin, patient_for, therapist_for
 from library import selectors
 from library.models import (
     DOSAGE_LIMITS,
@@ -21,7 +21,6 @@ from library.models import (
     Difficulty,
     Equipment,
     Exercise,
-    ExerciseStatus,
     PlanTemplate,
     TemplateExercise,
 )
@@ -38,6 +37,9 @@ from portal.api.filters import ApiFilterSet
 class ExerciseSerializer(serializers.ModelSerializer[Exercise]):
     regions = serializers.SlugRelatedField[BodyRegion](many=True, read_only=True, slug_field="slug")
     steps = serializers.ListField(child=serializers.CharField(), read_only=True)
+    shared = serializers.BooleanField(
+        read_only=True, help_text="True for the shared library's exercise, false for the clinic's own."
+    )
 
     class Meta:
         model = Exercise
@@ -60,6 +62,7 @@ class ExerciseSerializer(serializers.ModelSerializer[Exercise]):
             "video_url",
             "precautions",
             "status",
+            "shared",
         ]
         read_only_fields = fields
 
@@ -111,14 +114,15 @@ class ExerciseFilter(ApiFilterSet):
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Published library exercises", responses={200: ExerciseSerializer, **list_errors()}
+        summary="Published exercises: the shared library's and the clinic's own",
+        responses={200: ExerciseSerializer, **list_errors()},
     ),
     retrieve=extend_schema(
         summary="One library exercise", responses={200: ExerciseSerializer, **read_errors()}
     ),
 )
 class ExerciseViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOnlyModelViewSet[Exercise]):
-    """The exercise library: published exercises, for every signed-in user."""
+    """The exercise library: published exercises, the shared library's and the user's clinic's own."""
 
     serializer_class = ExerciseSerializer
     filterset_class = ExerciseFilter
@@ -126,11 +130,11 @@ class ExerciseViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOn
     ordering = ["name"]
 
     def get_queryset(self) -> QuerySet[Exercise]:
-        return (
-            Exercise.objects.filter(status=ExerciseStatus.PUBLISHED)
-            .prefetch_related("regions")
-            .order_by("name")
-        )
+        # The shared library's and the user's clinic's own (a therapist's or a patient's):
+        # another clinic's exercise is not found.
+        therapist, patient = therapist_for(self.request), patient_for(self.request)
+        clinic = therapist.clinic if therapist else patient.clinic if patient else None
+        return selectors.published_exercises(clinic=clinic).prefetch_related("regions").order_by("name")
 
 
 @extend_schema_view(

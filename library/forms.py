@@ -1,10 +1,12 @@
-"""Forms of the library: its filters, and the admin's exercise form with the dosage limits."""
+"""Forms of the library: its filters, the admin's exercise form with the dosage limits, and the
+form a clinic's therapists write their own exercises with (the same fields and checks)."""
 
 from __future__ import annotations
 
 from django import forms
 
 from library.models import DOSAGE_LIMITS, BodyRegion, Category, Equipment, Exercise
+from library.selectors import SOURCE_OURS, SOURCE_SHARED
 
 
 def _choices(label: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -21,6 +23,15 @@ class LibraryFilterForm(forms.Form):
     region = forms.ChoiceField(required=False, label="Body region")
     category = forms.ChoiceField(required=False, choices=_choices("Any category", Category.choices))
     equipment = forms.ChoiceField(required=False, choices=_choices("Any equipment", Equipment.choices))
+    source = forms.ChoiceField(
+        required=False,
+        label="Whose",
+        choices=[
+            ("", "Shared and our clinic's"),
+            (SOURCE_OURS, "Our clinic's"),
+            (SOURCE_SHARED, "Shared library"),
+        ],
+    )
 
     def __init__(self, *args: object, regions: list[BodyRegion], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -63,7 +74,7 @@ class ExerciseAdminForm(forms.ModelForm[Exercise]):
             "image_url",
             "video_url",
         ]
-        widgets = {"instructions": forms.Textarea(attrs={"rows": 8})}
+        widgets: dict[str, forms.Widget] = {"instructions": forms.Textarea(attrs={"rows": 8})}
         help_texts = {"instructions": "One step per line, in the order the patient does them."}
         error_messages = {
             "slug": {"unique": "Another exercise already uses this slug; choose a different one."},
@@ -85,3 +96,30 @@ class ExerciseAdminForm(forms.ModelForm[Exercise]):
             # On the field, so the model's matching check constraint is not reported a second time.
             self.add_error("reps", "Give the exercise some reps or a hold time (or both).")
         return data
+
+
+class ClinicExerciseForm(ExerciseAdminForm):
+    """A clinic's own exercise: the shared library's fields and checks, but the slug (made from
+    the name), the status (published from the exercise page) and the media links."""
+
+    class Meta(ExerciseAdminForm.Meta):
+        fields = [
+            "name",
+            "summary",
+            "instructions",
+            "precautions",
+            "regions",
+            "category",
+            "equipment",
+            "difficulty",
+            "sets",
+            "reps",
+            "hold_seconds",
+            "sessions_per_day",
+            "days_per_week",
+        ]
+        widgets: dict[str, forms.Widget] = {
+            "instructions": forms.Textarea(attrs={"rows": 8}),
+            "precautions": forms.Textarea(attrs={"rows": 3}),
+            "regions": forms.CheckboxSelectMultiple(),
+        }

@@ -113,8 +113,21 @@ class ExerciseStatus(models.TextChoices):
 
 
 class Exercise(Dosage):
-    """A library exercise. Therapists pick only published ones."""
+    """A library exercise. Therapists pick only published ones.
 
+    ``clinic`` None: the shared library, curated by staff in the admin. Otherwise the
+    clinic's own exercise, written by its therapists (from scratch or copied from a
+    shared one, ``copied_from``) and seen only by that clinic and its patients
+    (``library.selectors.visible_exercises``).
+    """
+
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, null=True, blank=True, related_name="own_exercises"
+    )
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    copied_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="clinic_copies"
+    )
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=120, unique=True)
     summary = models.CharField(max_length=300)
@@ -145,10 +158,15 @@ class Exercise(Dosage):
                 condition=Q(status__in=ExerciseStatus.values), name="exercise_status_valid"
             ),
         ]
-        indexes = [models.Index(fields=["status", "name"])]
+        indexes = [models.Index(fields=["status", "name"]), models.Index(fields=["clinic", "status", "name"])]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def shared(self) -> bool:
+        """Whether the exercise is the shared library's (staff's), not a clinic's own."""
+        return self.clinic_id is None
 
     @property
     def steps(self) -> list[str]:

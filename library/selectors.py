@@ -9,6 +9,10 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from accounts.models import Clinic
 from library.models import Exercise, ExerciseStatus, PlanTemplate
 
+#: The library page's "whose" filter: every exercise the clinic sees, the clinic's own, or the shared ones.
+SOURCE_OURS = "ours"
+SOURCE_SHARED = "shared"
+
 
 @dataclass(frozen=True)
 class LibraryFilters:
@@ -16,15 +20,40 @@ class LibraryFilters:
     region: str = ""
     category: str = ""
     equipment: str = ""
+    source: str = ""
 
 
-def library_exercises(*, filters: LibraryFilters) -> QuerySet[Exercise]:
-    """Published exercises matching the filters, by name, regions prefetched (two queries).
+def visible_exercises(*, clinic: Clinic | None) -> QuerySet[Exercise]:
+    """Every exercise ``clinic`` may see, in any status: the shared library's and its own.
 
-    ``filters.q``: up to 8 words, each matched in the name or summary; ``region``: a
-    body-region slug; ``category``, ``equipment``: model choice values; "" means any.
+    The one tenancy rule of exercises, used by the pages, the API, the plan builder
+    and the plan services: a clinic's own exercises are nobody else's (another clinic
+    gets a 404). ``clinic`` None (staff, or no clinic): the shared library only.
     """
-    qs = Exercise.objects.filter(status=ExerciseStatus.PUBLISHED)
+    shared = Q(clinic__isnull=True)
+    return Exercise.objects.filter(shared if clinic is None else shared | Q(clinic=clinic))
+
+
+def published_exercises(*, clinic: Clinic | None) -> QuerySet[Exercise]:
+    """The exercises ``clinic`` may prescribe: published, shared or its own (``visible_exercises``)."""
+    return visible_exercises(clinic=clinic).filter(status=ExerciseStatus.PUBLISHED)
+
+
+def library_exercises(*, filters: LibraryFilters, clinic: Clinic | None) -> QuerySet[Exercise]:
+    """The library page's exercises, by name, regions prefetched (two queries).
+
+    Published exercises ``clinic`` may see, and the clinic's own drafts (its
+    therapists finish and publish them from here). ``filters.q``: up to 8 words,
+    each matched in the name or summary; ``region``: a body-region slug;
+    ``category``, ``equipment``: model choice values; ``source``: ``SOURCE_OURS``
+    (the clinic's own), ``SOURCE_SHARED`` (the shared library's); "" means any.
+    """
+    drafts = Q(status=ExerciseStatus.DRAFT, clinic=clinic) if clinic is not None else Q(pk__in=[])
+    qs = visible_exercises(clinic=clinic).filter(Q(status=ExerciseStatus.PUBLISHED) | drafts)
+    if filters.source == SOURCE_OURS:
+        qs = qs.filter(clinic=clinic) if clinic is not None else qs.none()
+    elif filters.source == SOURCE_SHARED:
+        qs = qs.filter(clinic__isnull=True)
     if filters.q:
         for word in filters.q.split()[:8]:
             qs = qs.filter(Q(name__icontains=word) | Q(summary__icontains=word))
@@ -38,20 +67,31 @@ def library_exercises(*, filters: LibraryFilters) -> QuerySet[Exercise]:
 
 
 def exercise_visible_to(*, slug: str, clinic: Clinic | None) -> Exercise | None:
-    """The exercise with ``slug`` if published, or archived and still in a plan of ``clinic``; else None.
+    """The exercise with ``slug`` as ``clinic`` may see it, or None (the page answers 404).
 
-    Drafts are never visible outside the admin. ``clinic=None`` (no therapist) sees
-    published exercises only. Regions prefetched.
+    A shared exercise if published, or archived and still in a plan of ``clinic``
+    (shared drafts are the admin's); the clinic's own in any status. Another
+    clinic's exercise is None. ``clinic=None`` (no therapist) sees published shared
+    exercises only. Regions prefetched.
     """
     # Through the plans' reverse relation (careplans.PlanExercise.exercise): the library
     # imports nothing from the care plans above it.
     used_here = Exercise.objects.filter(pk=OuterRef("pk"), plan_exercises__plan__patient__clinic=clinic)
+    shown = Q(status=ExerciseStatus.PUBLISHED) | Q(Q(status=ExerciseStatus.ARCHIVED), Exists(used_here))
+    if clinic is not None:
+        shown |= Q(clinic=clinic)
     return (
-        Exercise.objects.filter(slug=slug)
-        .filter(Q(status=ExerciseStatus.PUBLISHED) | (Q(status=ExerciseStatus.ARCHIVED) & Exists(used_here)))
+        visible_exercises(clinic=clinic)
+        .filter(shown, slug=slug)
+        .select_related("copied_from", "created_by")
         .prefetch_related("regions")
         .first()
     )
+
+
+def own_exercise(*, slug: str, clinic: Clinic) -> Exercise | None:
+    """``clinic``'s own exercise with ``slug`` (any status), for its therapists to edit; else None."""
+    return Exercise.objects.filter(slug=slug, clinic=clinic).prefetch_related("regions").first()
 
 
 def plan_templates_for(*, clinic: Clinic) -> QuerySet[PlanTemplate]:

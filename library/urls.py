@@ -1,4 +1,4 @@
-"""The exercise library."""
+"""The exercise library, and a clinic's own exercises."""
 
 from django.urls import path
 
@@ -6,5 +6,9 @@ from library import views
 
 urlpatterns = [
     path("library/", views.library, name="library"),
+    path("library/new/", views.exercise_new, name="exercise-new"),
     path("library/<slug:slug>/", views.exercise_detail, name="exercise-detail"),
+    path("library/<slug:slug>/edit/", views.exercise_edit, name="exercise-edit"),
+    path("library/<slug:slug>/copy/", views.exercise_copy, name="exercise-copy"),
+    path("library/<slug:slug>/status/", views.exercise_status, name="exercise-status"),
 ]

@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from portal.errors import DomainError
 
 
-def form_error(form: forms.Form, exc: DomainError) -> None:
+def form_error(form: forms.BaseForm, exc: DomainError) -> None:
     """Show a service's DomainError next to its field, or above the form."""
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 

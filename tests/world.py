@@ -36,6 +36,7 @@ from tests.factories import (
 class World:
     p: Personas
     exercise: Any
+    own_exercise: Any
     template: PlanTemplate
     plan_a: Any
     plan_b: Any
@@ -67,6 +68,8 @@ class World:
 def world(personas: Personas) -> World:
     p = personas
     exercise = ExerciseFactory(name="Pelvic tilt test")
+    # The owner's clinic's own exercise: seen by that clinic and its patients only.
+    own_exercise = ExerciseFactory(name="Northside wall slide", clinic=p.clinic)
     template = PlanTemplate.objects.create(name="Clinic template", clinic=p.clinic)
     TemplateExercise.objects.create(template=template, exercise=exercise, position=0)
     start = p.patient_a.local_today() - timedelta(days=10)
@@ -113,6 +116,7 @@ def world(personas: Personas) -> World:
     return World(
         p=p,
         exercise=exercise,
+        own_exercise=own_exercise,
         template=template,
         plan_a=plan_a,
         plan_b=plan_b,

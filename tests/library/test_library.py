@@ -173,7 +173,7 @@ def test_search_and_filters(
 
 def test_no_match_says_so(therapist_client: Client, small_library: dict[str, Exercise]) -> None:
     response = therapist_client.get(reverse("library"), {"q": "zzzz"})
-    assert b"No published exercise matches" in response.content
+    assert b"No exercise matches" in response.content
     assert b"0 exercises" in response.content
 
 

@@ -23,7 +23,7 @@ VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
 
 
 def _expected(**filters: str) -> list[str]:
-    found = library_exercises(filters=LibraryFilters(**filters))[:LIBRARY_PAGE_SIZE]
+    found = library_exercises(filters=LibraryFilters(**filters), clinic=None)[:LIBRARY_PAGE_SIZE]
     return [exercise.name for exercise in found]
 
 

@@ -132,6 +132,13 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "alert-acknowledge": ("POST", lambda w: {"alert_id": w.alert_a.pk}, "302 404 404 302 302 404 404"),
     "library": ("GET", none, "302 404 404 200 200 200 404"),
     "exercise-detail": ("GET", lambda w: {"slug": w.exercise.slug}, "302 404 404 200 200 200 404"),
+    "exercise-new": ("GET", none, "302 404 404 200 200 200 404"),
+    # The owner's clinic's own exercise: its therapists only.
+    "exercise-edit": ("GET", lambda w: {"slug": w.own_exercise.slug}, "302 404 404 200 200 404 404"),
+    # No status posted: a message, back to the exercise.
+    "exercise-status": ("POST", lambda w: {"slug": w.own_exercise.slug}, "302 404 404 302 302 404 404"),
+    # A shared exercise: any clinic's therapist may copy it to their own.
+    "exercise-copy": ("POST", lambda w: {"slug": w.exercise.slug}, "302 404 404 302 302 302 404"),
     "plan-new": ("GET", patient_a, "302 404 404 200 200 404 404"),
     "plan-detail": ("GET", plan_a, "302 404 404 200 200 404 404"),
     "plan-details": ("POST", plan_a, "302 404 404 400 400 404 404"),
@@ -330,8 +337,10 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
     }
 )
 # Rows where the owner and the outsider differ for a reason other than patient A:
-# the owner's own API token, and a template of the owner's clinic.
-STAYS_WITH_THE_CLINIC: frozenset[str] = frozenset({"account-token-revoke", "api-template-detail"})
+# the owner's own API token, and a template and an exercise of the owner's clinic.
+STAYS_WITH_THE_CLINIC: frozenset[str] = frozenset(
+    {"account-token-revoke", "api-template-detail", "exercise-edit", "exercise-status"}
+)
 THERAPISTS = ("owner", "colleague", "outsider")
 
 

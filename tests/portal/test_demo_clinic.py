@@ -9,6 +9,7 @@ from django.core.management import call_command
 
 from alerts.models import Alert, AlertKind
 from careplans.models import CarePlan, PlanStatus
+from library.models import Exercise, ExerciseStatus
 from outcomes.models import OutcomeSnapshot
 
 pytestmark = pytest.mark.django_db
@@ -38,3 +39,15 @@ def test_the_demo_clinics_worsening_alert_is_there_from_the_first_minute(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo_clinic")
     assert Alert.objects.filter(patient__user__email="priya@demo.plinth", kind=AlertKind.WORSENING).exists()
+
+
+def test_the_demo_clinic_has_exercises_of_its_own_beside_the_shared_library() -> None:
+    call_command("demo_clinic")
+    own = Exercise.objects.exclude(clinic=None).order_by("name")
+    assert [(e.name, e.status, e.copied_from.slug if e.copied_from else None) for e in own] == [
+        ("Bridge with a band (Riverside)", ExerciseStatus.PUBLISHED, "bridge"),
+        ("Dead bug", ExerciseStatus.DRAFT, "dead-bug"),
+        ("Hip hinge with a broom handle", ExerciseStatus.PUBLISHED, None),
+    ]
+    assert {e.clinic.name for e in own} == {"Riverside Physiotherapy (demo)"}
+    assert Exercise.objects.get(name="Bridge", clinic=None).equipment != "band"

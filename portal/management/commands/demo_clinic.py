@@ -15,8 +15,16 @@ from alerts.services import alerts_detect
 from careplans.models import ExerciseSession, PlanStatus
 from careplans.services import careplan_activate, careplan_create, careplan_end
 from checkins.models import PainCheckIn, Side
-from library.models import PlanTemplate
-from library.services import LOW_BACK_TEMPLATE_NAME, library_load
+from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate
+from library.services import (
+    CLINIC_EXERCISE_FIELDS,
+    LOW_BACK_TEMPLATE_NAME,
+    clinic_exercise_copy,
+    clinic_exercise_create,
+    clinic_exercise_update,
+    exercise_set_status,
+    library_load,
+)
 from outcomes.recompute import outcome_refresh_all
 
 PASSWORD = "plinth-demo-2026"
@@ -74,6 +82,52 @@ class Command(BaseCommand):
     def _user(self, email: str, name: str, **extra: Any) -> User:
         return User.objects.create_user(email, PASSWORD, full_name=name, **extra)
 
+    def _own_exercises(self, clinic: Clinic, therapist: Therapist) -> None:
+        """The clinic's own exercises, through the services as its therapist would write them: a
+        shared one copied and adapted, one written from scratch (both published) and a draft."""
+        by = therapist.user
+        bridge = clinic_exercise_copy(
+            source=Exercise.objects.get(slug="bridge", clinic=None), clinic=clinic, by=by
+        )
+        values = {name: getattr(bridge, name) for name in CLINIC_EXERCISE_FIELDS}
+        values.update(
+            name="Bridge with a band (Riverside)",
+            summary="Our bridge, with a loop band above the knees to keep them apart.",
+            precautions="Keep the band light at first. Stop if your back pain spreads into a leg.",
+            equipment="band",
+            reps=8,
+        )
+        clinic_exercise_update(exercise=bridge, by=by, values=values, regions=bridge.regions.all())
+        hinge = clinic_exercise_create(
+            clinic=clinic,
+            by=by,
+            values={
+                "name": "Hip hinge with a broom handle",
+                "summary": "Learn to bend from the hips with a straight back, a broom handle along it.",
+                "instructions": "\n".join(
+                    [
+                        "Stand with your feet hip-width apart, knees soft.",
+                        "Hold a broom handle along your back: touching your head, upper back and tailbone.",
+                        "Push your hips back and lean forward, keeping all three points on the handle.",
+                        "Stop when you feel a stretch behind your thighs, then stand up tall.",
+                    ]
+                ),
+                "precautions": "Keep the movement small and slow; stop if it brings on leg pain.",
+                "category": "strength",
+                "equipment": "none",
+                "difficulty": "beginner",
+                "sets": 2,
+                "reps": 10,
+                "hold_seconds": 0,
+                "sessions_per_day": 1,
+                "days_per_week": 5,
+            },
+            regions=BodyRegion.objects.filter(slug__in=["lower-back", "hip"]),
+        )
+        mine = Exercise.objects.filter(pk__in=[bridge.pk, hinge.pk])
+        exercise_set_status(exercises=mine, status=ExerciseStatus.PUBLISHED, by=by)
+        clinic_exercise_copy(source=Exercise.objects.get(slug="dead-bug", clinic=None), clinic=clinic, by=by)
+
     def _create(self) -> None:
         rng = random.Random(2026)
         clinic = Clinic(name=CLINIC, timezone="Europe/London", **CLINIC_CONTACT)
@@ -85,6 +139,7 @@ class Command(BaseCommand):
             user=self._user("therapist@demo.plinth", "Dana Whitfield"), clinic=clinic
         )
         Therapist.objects.create(user=self._user("colleague@demo.plinth", "Chris Patel"), clinic=clinic)
+        self._own_exercises(clinic, therapist)
         template = PlanTemplate.objects.get(name=LOW_BACK_TEMPLATE_NAME, clinic=None)
         for name, email, zone, weeks, pain, slope in PATIENTS:
             patient = Patient.objects.create(
