@@ -115,6 +115,8 @@ class PlanVersion(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     summary = models.TextField(blank=True)
+    # Why the therapist changed the plan, when they said (a progression's reason).
+    reason = models.CharField(max_length=300, blank=True)
     content = models.JSONField(default=dict)
 
     class Meta:

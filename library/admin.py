@@ -71,6 +71,7 @@ class ExerciseAdmin(admin.ModelAdmin[Exercise]):
             "Default dosage",
             {"fields": ["sets", "reps", "hold_seconds", "sessions_per_day", "days_per_week"]},
         ),
+        ("Progression", {"fields": ["harder"]}),
         ("Media", {"fields": ["image_url", "video_url"]}),
         ("Preview: what therapists and patients read", {"fields": ["preview"]}),
     ]

@@ -1,6 +1,7 @@
 """The built-in library as data: ``builtin.toml`` beside this module, read once.
 
-The file holds the body regions, the exercises and the shared low-back template.
+The file holds the body regions, the exercises, their progressions (each exercise's harder
+variant) and the shared low-back template.
 Nothing here restates what a valid exercise is: ``library.services.library_load`` checks
 each entry with the ``Exercise`` model (choices, dosage limits, lengths) as it writes it.
 """
@@ -55,16 +56,23 @@ class TemplateData(TypedDict):
 class BuiltinLibrary:
     regions: list[RegionData]
     exercises: list[ExerciseData]
+    progressions: dict[str, str]
     template: TemplateData
 
 
 @cache
 def builtin_library() -> BuiltinLibrary:
-    """The file's regions (in display order), exercises and template.
+    """The file's regions (in display order), exercises, progressions (easier slug: harder slug)
+    and template.
 
     Raises ``tomllib.TOMLDecodeError`` for a file that is not TOML and ``KeyError`` for a
     missing section; what each exercise may hold is the loader's (the model's) to check.
     """
     with PATH.open("rb") as file:
         data = tomllib.load(file)
-    return BuiltinLibrary(regions=data["regions"], exercises=data["exercises"], template=data["template"])
+    return BuiltinLibrary(
+        regions=data["regions"],
+        exercises=data["exercises"],
+        progressions=data["progressions"],
+        template=data["template"],
+    )

@@ -3,10 +3,13 @@ form a clinic's therapists write their own exercises with (the same fields and c
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
+from accounts.models import Clinic
 from library.models import DOSAGE_LIMITS, BodyRegion, Category, Equipment, Exercise
-from library.selectors import SOURCE_OURS, SOURCE_SHARED
+from library.selectors import SOURCE_OURS, SOURCE_SHARED, published_exercises, visible_exercises
 
 
 def _choices(label: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -71,6 +74,7 @@ class ExerciseAdminForm(forms.ModelForm[Exercise]):
             "hold_seconds",
             "sessions_per_day",
             "days_per_week",
+            "harder",
             "image_url",
             "video_url",
         ]
@@ -86,6 +90,14 @@ class ExerciseAdminForm(forms.ModelForm[Exercise]):
             **_dosage_messages(),
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        harder = self.fields.get("harder")
+        if not isinstance(harder, forms.ModelChoiceField):
+            return  # a form without the field (the admin's fieldsets decide)
+        # A shared exercise progresses to a shared one; a clinic's to a shared one or its own.
+        harder.queryset = visible_exercises(clinic=self.instance.clinic).exclude(pk=self.instance.pk)
+
     def clean_slug(self) -> str:
         # Slugs end up in URLs; one spelling per exercise keeps "Bridge" and "bridge" from coexisting.
         return str(self.cleaned_data["slug"]).lower()
@@ -100,7 +112,16 @@ class ExerciseAdminForm(forms.ModelForm[Exercise]):
 
 class ClinicExerciseForm(ExerciseAdminForm):
     """A clinic's own exercise: the shared library's fields and checks, but the slug (made from
-    the name), the status (published from the exercise page) and the media links."""
+    the name), the status (published from the exercise page) and the media links. ``clinic``:
+    the therapist's, whose published exercises (and the shared library's) are the harder
+    variants offered."""
+
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        harder = self.fields["harder"]
+        assert isinstance(harder, forms.ModelChoiceField)
+        harder.queryset = published_exercises(clinic=clinic).exclude(pk=self.instance.pk).order_by("name")
+        harder.required = False
 
     class Meta(ExerciseAdminForm.Meta):
         fields = [
@@ -117,6 +138,7 @@ class ClinicExerciseForm(ExerciseAdminForm):
             "hold_seconds",
             "sessions_per_day",
             "days_per_week",
+            "harder",
         ]
         widgets: dict[str, forms.Widget] = {
             "instructions": forms.Textarea(attrs={"rows": 8}),

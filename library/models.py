@@ -128,6 +128,17 @@ class Exercise(Dosage):
     copied_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="clinic_copies"
     )
+    # The next step up (a bridge's is the single-leg bridge): the builder's "progress" swaps
+    # it in, and "regress" swaps in an exercise whose harder variant this one is.
+    harder = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="easier_variants",
+        verbose_name="harder variant",
+        help_text="The exercise a patient progresses to from this one, if any.",
+    )
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=120, unique=True)
     summary = models.CharField(max_length=300)
@@ -157,6 +168,7 @@ class Exercise(Dosage):
             models.CheckConstraint(
                 condition=Q(status__in=ExerciseStatus.values), name="exercise_status_valid"
             ),
+            models.CheckConstraint(condition=~Q(harder=models.F("pk")), name="exercise_harder_not_itself"),
         ]
         indexes = [models.Index(fields=["status", "name"]), models.Index(fields=["clinic", "status", "name"])]
 

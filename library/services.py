@@ -25,6 +25,7 @@ from library.models import (
     PlanTemplate,
     TemplateExercise,
 )
+from library.selectors import published_exercises
 from portal.errors import DomainError
 
 #: The shared template that ``library_load`` adds (its name is in ``builtin.toml``).
@@ -98,6 +99,8 @@ def library_load() -> LibraryLoadResult:
         exercise.regions.set([regions[slug] for slug in data["regions"]])
         exercises_created += 1
 
+    _progressions_load(builtin.progressions)
+
     templates_created = 0
     if not PlanTemplate.objects.filter(name=LOW_BACK_TEMPLATE_NAME, clinic=None).exists():
         shared = builtin.template
@@ -120,6 +123,20 @@ def library_load() -> LibraryLoadResult:
         )
         templates_created = 1
     return LibraryLoadResult(regions_created, exercises_created, templates_created)
+
+
+def _progressions_load(progressions: Mapping[str, str]) -> None:
+    """Set each shared exercise's harder variant from the file where it has none yet (an admin's
+    choice stands). Raises ValidationError naming a slug that is not a shared exercise."""
+    slugs = set(progressions) | set(progressions.values())
+    by_slug = Exercise.objects.filter(clinic=None).in_bulk(slugs, field_name="slug")
+    unknown = sorted(slugs - set(by_slug))
+    if unknown:
+        raise ValidationError(f"Library progressions: unknown exercises {unknown}")
+    for easier, harder in progressions.items():
+        if easier == harder:
+            raise ValidationError(f"Library progressions: {easier!r} cannot progress to itself")
+        Exercise.objects.filter(pk=by_slug[easier].pk, harder__isnull=True).update(harder=by_slug[harder])
 
 
 def validate_dosage(values: dict[str, int]) -> None:
@@ -190,6 +207,7 @@ CLINIC_EXERCISE_FIELDS = (
     "category",
     "equipment",
     "difficulty",
+    "harder",
     *DOSAGE_LIMITS,
 )
 
@@ -216,6 +234,14 @@ def _checked(exercise: Exercise) -> None:
         field, problems = next(iter(error.message_dict.items()))
         raise DomainError(" ".join(problems), field=field, code="invalid") from error
     validate_dosage({name: getattr(exercise, name) for name in DOSAGE_LIMITS})
+    if exercise.harder_id is not None:
+        offered = published_exercises(clinic=exercise.clinic).exclude(pk=exercise.pk)
+        if not offered.filter(pk=exercise.harder_id).exists():
+            raise DomainError(
+                "Choose a harder variant from the published exercises your clinic can use.",
+                field="harder",
+                code="unknown_variant",
+            )
 
 
 def _regions_of(regions: Iterable[BodyRegion]) -> list[BodyRegion]:
@@ -241,8 +267,12 @@ def clinic_exercise_create(
     The slug comes from the name. One ``exercise.created`` audit entry. Returns the
     exercise, seen only by the clinic until and after it is published.
 
+    ``values["harder"]``: the harder variant (an Exercise, published and seen by the
+    clinic) or None.
+
     Raises DomainError: invalid (the field, the model's message: a name too long, an
-    unknown category...), no_region (regions), and validate_dosage's codes.
+    unknown category...), no_region (regions), unknown_variant (harder), and
+    validate_dosage's codes.
     """
     exercise = Exercise(
         clinic=clinic,

@@ -83,7 +83,7 @@ def _exercise_form_page(
 @require_http_methods(["GET", "POST"])
 def exercise_new(request: HttpRequest) -> HttpResponse:
     therapist = therapist_of(request)
-    form = ClinicExerciseForm(request.POST or None)
+    form = ClinicExerciseForm(request.POST or None, clinic=therapist.clinic)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -112,7 +112,7 @@ def exercise_edit(request: HttpRequest, slug: str) -> HttpResponse:
     exercise = own_exercise(slug=slug, clinic=therapist.clinic)
     if exercise is None:
         raise Http404("No such exercise of your clinic")
-    form = ClinicExerciseForm(request.POST or None, instance=exercise)
+    form = ClinicExerciseForm(request.POST or None, instance=exercise, clinic=therapist.clinic)
     if request.method == "POST":
         if form.is_valid():
             try:

@@ -218,6 +218,7 @@ def test_slugs_are_made_from_the_name_and_never_collide(personas: Personas) -> N
         "hold_seconds": 0,
         "sessions_per_day": 1,
         "days_per_week": 7,
+        "harder": None,
     }
     made = [
         clinic_exercise_create(

@@ -108,10 +108,41 @@ def test_a_bad_entry_is_refused_by_name_and_nothing_is_loaded(
     shipped = builtin_library()
     bad = [dict(entry) for entry in shipped.exercises]
     bad[3] = {**bad[3], **change}
-    changed = BuiltinLibrary(regions=shipped.regions, exercises=bad, template=shipped.template)
+    changed = BuiltinLibrary(
+        regions=shipped.regions, exercises=bad, progressions=shipped.progressions, template=shipped.template
+    )
     monkeypatch.setattr(services, "builtin_library", lambda: changed)
     with pytest.raises(ValidationError) as refused:
         services.library_load()
     [message] = refused.value.messages
     assert message.startswith(f"Library exercise {bad[3]['slug']!r}: ") and words in message
     assert not Exercise.objects.exists() and not BodyRegion.objects.exists()
+
+
+def test_the_shipped_progressions_link_each_exercise_to_its_harder_variant() -> None:
+    services.library_load()
+    bridge = Exercise.objects.select_related("harder").get(slug="bridge")
+    assert bridge.harder is not None and bridge.harder.slug == "single-leg-bridge"
+    assert {e.slug for e in Exercise.objects.get(slug="kneeling-plank").easier_variants.all()} == {
+        "dead-bug",
+        "bird-dog",
+    }
+    # Every file entry became a link, and an admin's own choice survives a second load.
+    assert Exercise.objects.filter(harder__isnull=False).count() == len(builtin_library().progressions)
+    Exercise.objects.filter(slug="bridge").update(harder=Exercise.objects.get(slug="wall-sit"))
+    services.library_load()
+    assert Exercise.objects.get(slug="bridge").harder.slug == "wall-sit"  # type: ignore[union-attr]
+
+
+def test_a_progression_to_an_unknown_exercise_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = builtin_library()
+    changed = BuiltinLibrary(
+        regions=shipped.regions,
+        exercises=shipped.exercises,
+        progressions={**shipped.progressions, "bridge": "moon-walk"},
+        template=shipped.template,
+    )
+    monkeypatch.setattr(services, "builtin_library", lambda: changed)
+    with pytest.raises(ValidationError, match="unknown exercises \\['moon-walk'\\]"):
+        services.library_load()
+    assert not Exercise.objects.exists()

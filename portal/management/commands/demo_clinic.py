@@ -121,6 +121,7 @@ class Command(BaseCommand):
                 "hold_seconds": 0,
                 "sessions_per_day": 1,
                 "days_per_week": 5,
+                "harder": Exercise.objects.get(slug="wall-sit", clinic=None),
             },
             regions=BodyRegion.objects.filter(slug__in=["lower-back", "hip"]),
         )
