@@ -9,7 +9,8 @@ from django.db import transaction
 
 from accounts.models import Clinic, Therapist
 from audit.services import audit_log
-from careplans.models import CarePlan, PlanExercise
+from careplans.models import CarePlan, PlanExercise, PlanVersion
+from careplans.selectors import exercise_variants
 from careplans.services import (
     plan_check_clinic,
     plan_check_editable,
@@ -176,3 +177,73 @@ def careplan_exercise_remove(*, plan_exercise: PlanExercise, by: Therapist, ip: 
     PlanExercise.objects.filter(pk=plan_exercise.pk, plan=plan).delete()
     audit_log(action="careplan.exercise_removed", actor=by.user, obj=plan, ip=ip, data={"exercise": slug})
     plan_version_record(plan, by=by.user, ip=ip)
+
+
+#: What a progression or regression does with the dose: keep the plan's, or take the variant's own.
+KEEP_DOSE = "keep"
+VARIANT_DOSE = "variant"
+
+
+@transaction.atomic
+def careplan_exercise_vary(
+    *,
+    plan_exercise: PlanExercise,
+    by: Therapist,
+    variant_id: int,
+    dose: str,
+    reason: str,
+    ip: str | None = None,
+) -> PlanExercise:
+    """Progress a plan exercise to its harder variant, or regress it to an easier one, in place.
+
+    ``variant_id``: the variant's exercise id, one of ``careplans.selectors.exercise_variants``
+    for the clinic (the harder variant: a progression; an easier one: a regression).
+    ``dose``: KEEP_DOSE (the plan's sets, reps, hold and frequency stay) or VARIANT_DOSE (the
+    variant's default dose). ``reason``: why, in the therapist's words, kept with the new
+    plan version (an active plan) and in the audit trail. The patient's marks of earlier
+    days stay with the plan exercise. Returns the plan exercise as saved.
+
+    Raises DomainError: not_found (a plan of another clinic), plan_not_editable,
+    not_a_variant (variant: not a published variant the clinic can use), unknown_dose
+    (dose), exercise_already_in_plan (variant), required (reason), too_long (reason).
+    """
+    plan_check_clinic(plan_exercise.plan, by)
+    plan = plan_locked(plan_exercise.plan)
+    plan_check_editable(plan)
+    plan_exercise = PlanExercise.objects.select_related("exercise").get(pk=plan_exercise.pk, plan=plan)
+    current = plan_exercise.exercise
+    found = exercise_variants(exercises=[current], clinic=by.clinic)[current.pk].get(variant_id)
+    if found is None:
+        raise DomainError(
+            f"Choose a harder or easier variant of {current.name} from the list.",
+            field="variant",
+            code="not_a_variant",
+        )
+    variant, direction = found
+    if dose not in (KEEP_DOSE, VARIANT_DOSE):
+        raise DomainError("Keep the dose or take the variant's own.", field="dose", code="unknown_dose")
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(
+            "Say why, in a few words: it goes in the plan's history.", field="reason", code="required"
+        )
+    plan_check_length(reason, model=PlanVersion, name="reason", field="reason", what="reason")
+    if plan.exercises.filter(exercise=variant).exists():
+        raise DomainError(
+            f"{variant.name} is already in this plan.", field="variant", code="exercise_already_in_plan"
+        )
+    before = {"exercise": current.slug, **{name: getattr(plan_exercise, name) for name in DOSAGE_LIMITS}}
+    plan_exercise.exercise = variant
+    if dose == VARIANT_DOSE:
+        for name in DOSAGE_LIMITS:
+            setattr(plan_exercise, name, getattr(variant, name))
+    plan_exercise.save(update_fields=["exercise", *DOSAGE_LIMITS])
+    audit_log(
+        action=f"careplan.exercise_{'progressed' if direction == 'progress' else 'regressed'}",
+        actor=by.user,
+        obj=plan,
+        ip=ip,
+        data={"from": current.slug, "to": variant.slug, "dose": dose, "reason": reason, "before": before},
+    )
+    plan_version_record(plan, by=by.user, ip=ip, reason=reason)
+    return plan_exercise

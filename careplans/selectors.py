@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -82,6 +83,49 @@ def plan_library_search(*, plan: CarePlan, q: str, limit: int = 12) -> list[Exer
         )
     in_plan = PlanExercise.objects.filter(plan=plan, exercise=OuterRef("pk"))
     return list(qs.annotate(in_plan=Exists(in_plan)).order_by("name").distinct()[:limit])
+
+
+@dataclass(frozen=True)
+class Variants:
+    """An exercise's variants a clinic can prescribe: the harder one and the easier ones (by name)."""
+
+    harder: Exercise | None
+    easier: tuple[Exercise, ...]
+
+    def __bool__(self) -> bool:
+        return self.harder is not None or bool(self.easier)
+
+    def get(self, exercise_id: int) -> tuple[Exercise, str] | None:
+        """The variant with ``exercise_id`` and its direction ("progress" or "regress"), or None."""
+        if self.harder is not None and self.harder.pk == exercise_id:
+            return self.harder, "progress"
+        easier = next((e for e in self.easier if e.pk == exercise_id), None)
+        return (easier, "regress") if easier is not None else None
+
+
+def exercise_variants(*, exercises: Sequence[Exercise], clinic: Clinic) -> dict[int, Variants]:
+    """Each of ``exercises``' variants that ``clinic`` can prescribe, by exercise id (one query).
+
+    The harder variant (``Exercise.harder``) and the easier ones (those whose harder
+    variant it is), published and seen by the clinic (``published_exercises``).
+    """
+    ids = [exercise.pk for exercise in exercises]
+    harder_ids = [exercise.harder_id for exercise in exercises if exercise.harder_id is not None]
+    if not ids:
+        return {}
+    found = list(
+        published_exercises(clinic=clinic)
+        .filter(Q(pk__in=harder_ids) | Q(harder_id__in=ids))
+        .order_by("name")
+    )
+    by_id = {exercise.pk: exercise for exercise in found}
+    return {
+        exercise.pk: Variants(
+            harder=by_id.get(exercise.harder_id) if exercise.harder_id is not None else None,
+            easier=tuple(e for e in found if e.harder_id == exercise.pk),
+        )
+        for exercise in exercises
+    }
 
 
 def week_label(plan: CarePlan, today: date) -> str:

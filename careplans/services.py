@@ -83,8 +83,12 @@ def plan_exercises_in_order(plan: CarePlan) -> list[PlanExercise]:
     return list(plan.exercises.select_related("exercise").order_by("position", "id"))
 
 
-def plan_version_record(plan: CarePlan, *, by: User, ip: str | None) -> PlanVersion | None:
-    """Snapshot an active plan after a change; nothing when the content did not change."""
+def plan_version_record(plan: CarePlan, *, by: User, ip: str | None, reason: str = "") -> PlanVersion | None:
+    """Snapshot an active plan after a change; nothing when the content did not change.
+
+    ``reason``: why the therapist made the change, in their words (at most 300
+    characters; the caller checked it), kept with the version. Returns the version.
+    """
     if plan.status != PlanStatus.ACTIVE:
         return None
     snapshot = plan_snapshot(plan, plan_exercises_in_order(plan))
@@ -95,14 +99,19 @@ def plan_version_record(plan: CarePlan, *, by: User, ip: str | None) -> PlanVers
     plan.version += 1
     plan.save(update_fields=["version"])
     version = PlanVersion.objects.create(
-        plan=plan, number=plan.version, created_by=by, summary="\n".join(lines), content=snapshot
+        plan=plan,
+        number=plan.version,
+        created_by=by,
+        summary="\n".join(lines),
+        reason=reason,
+        content=snapshot,
     )
     audit_log(
         action="careplan.version_created",
         actor=by,
         obj=plan,
         ip=ip,
-        data={"version": version.number, "summary": lines},
+        data={"version": version.number, "summary": lines, "reason": reason},
     )
     return version
 

@@ -23,6 +23,11 @@ urlpatterns = [
         name="plan-exercise-move",
     ),
     path(
+        "plans/<int:plan_id>/exercises/<int:plan_exercise_id>/vary/",
+        builder.plan_exercise_vary,
+        name="plan-exercise-vary",
+    ),
+    path(
         "plans/<int:plan_id>/exercises/<int:plan_exercise_id>/remove/",
         builder.plan_exercise_remove,
         name="plan-exercise-remove",

@@ -71,6 +71,9 @@ def change_summary(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]
         before = old_items.get(key)
         if before is None:
             continue
+        if before.get("exercise") != after.get("exercise"):
+            # A progression or regression: the same place in the plan, another exercise.
+            lines.append(f"{before['name']} swapped for {after['name']}.")
         doses = [
             f"{label} {before[name]} → {after[name]}"
             for name, label in DOSE_LABELS.items()

@@ -21,12 +21,15 @@ from careplans.forms import (
 )
 from careplans.models import CarePlan, PlanExercise, PlanStatus
 from careplans.plan_exercises import (
+    KEEP_DOSE,
     careplan_exercise_add,
     careplan_exercise_move,
     careplan_exercise_remove,
     careplan_exercise_update,
+    careplan_exercise_vary,
 )
 from careplans.selectors import (
+    exercise_variants,
     ordered_plan_exercises,
     plan_exercise_of,
     plan_for_clinic,
@@ -62,9 +65,18 @@ def plan_url(plan: CarePlan, anchor: str = "") -> str:
 def _items_context(plan: CarePlan, bound: dict[int, PlanExerciseForm] | None = None) -> dict[str, Any]:
     plan_exercises = ordered_plan_exercises(plan=plan)
     bound = bound or {}
+    editable = plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE)
+    # The progress and regress choices of every exercise on the page, in one query.
+    variants = (
+        exercise_variants(exercises=[item.exercise for item in plan_exercises], clinic=plan.patient.clinic)
+        if editable
+        else {}
+    )
+    for plan_exercise in plan_exercises:
+        plan_exercise.variants = variants.get(plan_exercise.exercise_id)  # type: ignore[attr-defined]
     return {
         "plan": plan,
-        "editable": plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE),
+        "editable": editable,
         "entries": [
             (plan_exercise, bound.get(plan_exercise.pk) or _plan_exercise_form(plan_exercise))
             for plan_exercise in plan_exercises
@@ -252,6 +264,35 @@ def plan_exercise_update(request: HttpRequest, plan_id: int, plan_exercise_id: i
         messages.success(request, f"{plan_exercise.exercise.name} saved.")
         return redirect(plan_url(plan, f"plan-exercise-{plan_exercise.pk}"))
     return render_plan(request, plan, status=400, bound={plan_exercise.pk: form})
+
+
+@therapist_required
+@require_POST
+def plan_exercise_vary(request: HttpRequest, plan_id: int, plan_exercise_id: int) -> HttpResponse:
+    """Progress or regress one plan exercise (a plain form post; back to the plan with a message)."""
+    plan = therapist_plan(request, plan_id)
+    plan_exercise = _plan_exercise(plan, plan_exercise_id)
+    name = plan_exercise.exercise.name
+    try:
+        variant_id = int(request.POST.get("variant", ""))
+    except ValueError:
+        variant_id = 0
+    try:
+        varied = careplan_exercise_vary(
+            plan_exercise=plan_exercise,
+            by=therapist_of(request),
+            variant_id=variant_id,
+            dose=request.POST.get("dose", KEEP_DOSE),
+            reason=request.POST.get("reason", ""),
+            ip=client_ip(request),
+        )
+    except DomainError as exc:
+        messages.error(request, f"{name} was not changed: {exc.message}")
+    else:
+        plan.refresh_from_db(fields=["version", "status"])
+        version = f" (version {plan.version})" if plan.status == PlanStatus.ACTIVE else ""
+        messages.success(request, f"{name} is now {varied.exercise.name}{version}.")
+    return redirect(plan_url(plan, f"plan-exercise-{plan_exercise.pk}"))
 
 
 @therapist_required

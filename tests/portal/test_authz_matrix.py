@@ -148,6 +148,8 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "plan-exercise-update": ("POST", plan_item_a, "302 404 404 400 400 404 404"),
     "plan-exercise-move": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
     "plan-exercise-remove": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
+    # No variant posted: a message saying why, back to the plan.
+    "plan-exercise-vary": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
     # The plan is already active: a message and back to the plan.
     "plan-activate": ("POST", plan_a, "302 404 404 302 302 404 404"),
     "plan-end": ("POST", plan_a, "302 404 404 400 400 404 404"),
@@ -318,6 +320,7 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
         "plan-exercise-update",
         "plan-exercise-move",
         "plan-exercise-remove",
+        "plan-exercise-vary",
         "plan-activate",
         "plan-end",
         "plan-history",
