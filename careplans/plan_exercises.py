@@ -239,7 +239,7 @@ def careplan_exercise_vary(
             setattr(plan_exercise, name, getattr(variant, name))
     plan_exercise.save(update_fields=["exercise", *DOSAGE_LIMITS])
     audit_log(
-        action=f"careplan.exercise_{'progressed' if direction == 'progress' else 'regressed'}",
+        action="careplan.exercise_progressed" if direction == "progress" else "careplan.exercise_regressed",
         actor=by.user,
         obj=plan,
         ip=ip,

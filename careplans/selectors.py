@@ -47,6 +47,8 @@ def plan_for_clinic(*, clinic: Clinic, plan_id: int) -> CarePlan:
     The read is noted for the audit trail (audit.services.audit_read).
     """
     plan = get_object_or_404(clinic_plans(clinic=clinic), pk=plan_id)
+    # The query found it among the clinic's patients: their clinic is this one, already loaded.
+    plan.patient.clinic = clinic
     audit_read([plan])
     return plan
 
