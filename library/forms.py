@@ -124,21 +124,12 @@ class ClinicExerciseForm(ExerciseAdminForm):
         harder.required = False
 
     class Meta(ExerciseAdminForm.Meta):
+        # The admin's fields, but what the service and the exercise page keep (slug, status)
+        # and the media links.
         fields = [
-            "name",
-            "summary",
-            "instructions",
-            "precautions",
-            "regions",
-            "category",
-            "equipment",
-            "difficulty",
-            "sets",
-            "reps",
-            "hold_seconds",
-            "sessions_per_day",
-            "days_per_week",
-            "harder",
+            name
+            for name in ExerciseAdminForm.Meta.fields
+            if name not in ("slug", "status", "image_url", "video_url")
         ]
         widgets: dict[str, forms.Widget] = {
             "instructions": forms.Textarea(attrs={"rows": 8}),
