@@ -22,7 +22,7 @@ from accounts.access import ScopedLookupMixin, patient_for, therapist_for
 from accounts.models import Therapist
 from accounts.selectors import clinic_patients
 from careplans import plan_exercises, selectors, services
-from careplans.models import CarePlan, PlanExercise, PlanStatus
+from careplans.models import CarePlan, PlanExercise, PlanStatus, PlanVersion
 from library.models import (
     DOSAGE_LIMITS,
 )
@@ -120,6 +120,22 @@ class PlanEndInput(StrictSerializer):
 
 class PlanExerciseAddInput(StrictSerializer):
     exercise = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+class PlanExerciseVaryInput(StrictSerializer):
+    variant = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="The exercise id of the harder variant (a progression) or of an easier one (a regression).",
+    )
+    dose = serializers.ChoiceField(
+        choices=[plan_exercises.KEEP_DOSE, plan_exercises.VARIANT_DOSE],
+        default=plan_exercises.KEEP_DOSE,
+        help_text="keep: the plan's dose stays; variant: the variant's own default dose.",
+    )
+    reason = serializers.CharField(
+        max_length=max_length_of(PlanVersion, "reason"), help_text="Why, kept with the new plan version."
+    )
 
 
 def _dose_field(name: str) -> serializers.IntegerField:
@@ -313,6 +329,34 @@ class CarePlanViewSet(
         if plan_exercise_id is None:
             raise Http404
         return selectors.plan_exercise_of(plan=plan, plan_exercise_id=plan_exercise_id)
+
+    @extend_schema(
+        summary="Progress or regress one plan exercise to a variant, with the reason (therapists)",
+        request=PlanExerciseVaryInput,
+        responses={200: PlanExerciseSerializer, **PLAN_ERRORS},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=f"exercises/(?P<plan_exercise_id>{ID_PATTERN})/vary",
+        url_name="exercise-vary",
+    )
+    def vary_exercise(
+        self, request: Request, pk: str | None = None, plan_exercise_id: str | None = None
+    ) -> Response:
+        plan = self._plan()
+        item = self._plan_exercise(plan)
+        data = PlanExerciseVaryInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = plan_exercises.careplan_exercise_vary(
+            plan_exercise=item,
+            by=self._therapist(),
+            variant_id=data.validated_data["variant"],
+            dose=data.validated_data["dose"],
+            reason=data.validated_data["reason"],
+            ip=client_ip(request),
+        )
+        return Response(PlanExerciseSerializer(item).data)
 
     @extend_schema(
         summary="Change one plan exercise's dosage or note (therapists)",

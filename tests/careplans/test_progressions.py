@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from careplans.models import PlanExercise, PlanStatus
@@ -139,3 +140,23 @@ def test_the_builder_offers_the_variants_and_the_history_shows_the_reason(
     with django_assert_max_num_queries(40) as few:
         client.get(reverse("plan-detail", args=[plan.pk]))
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_the_api_progresses_a_plan_exercise_and_says_why_it_refuses(
+    personas: Personas, ladder: dict[str, Any]
+) -> None:
+    api = APIClient()
+    api.force_authenticate(personas.owner.user)
+    url = reverse("api-careplan-exercise-vary", args=[ladder["plan"].pk, ladder["item"].pk])
+    refused = api.post(url, {"variant": ladder["single"].pk}, format="json")
+    assert refused.status_code == 400 and "reason" in refused.json()
+    wrong = api.post(url, {"variant": ladder["bridge"].pk, "reason": "x"}, format="json")
+    assert wrong.status_code == 400 and "variant" in wrong.json(), wrong.json()
+    done = api.post(
+        url, {"variant": ladder["single"].pk, "dose": "variant", "reason": "Stronger."}, format="json"
+    )
+    assert done.status_code == 200
+    assert (done.json()["exercise"], done.json()["sets"]) == (ladder["single"].pk, 3)
+    outsider = APIClient()
+    outsider.force_authenticate(personas.outsider.user)
+    assert outsider.post(url, {"variant": ladder["lift"].pk, "reason": "x"}, format="json").status_code == 404

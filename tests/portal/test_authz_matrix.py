@@ -178,6 +178,11 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "api-careplan-activate": ("POST", pk("draft_a"), "401 404 404 400 400 404 404"),
     "api-careplan-end": ("POST", pk("plan_a"), "401 404 404 400 400 404 404"),
     "api-careplan-add-exercise": ("POST", pk("plan_a"), "401 404 404 400 400 404 404"),
+    "api-careplan-exercise-vary": (
+        "POST",
+        lambda w: {"pk": w.plan_a.pk, "plan_exercise_id": w.item_a.pk},
+        "401 404 404 400 400 404 404",
+    ),
     "api-careplan-exercise": (
         "DELETE",
         lambda w: {"pk": w.plan_a.pk, "plan_exercise_id": w.item_a.pk},
@@ -333,6 +338,7 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
         "api-careplan-activate",
         "api-careplan-end",
         "api-careplan-add-exercise",
+        "api-careplan-exercise-vary",
         "api-careplan-exercise",
         "api-outcome-detail",
         "api-alert-detail",
