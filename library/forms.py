@@ -30,7 +30,7 @@ class LibraryFilterForm(forms.Form):
         required=False,
         label="Whose",
         choices=[
-            ("", "Shared and our clinic's"),
+            ("", "All exercises"),
             (SOURCE_OURS, "Our clinic's"),
             (SOURCE_SHARED, "Shared library"),
         ],

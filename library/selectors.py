@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
@@ -87,6 +88,14 @@ def exercise_visible_to(*, slug: str, clinic: Clinic | None) -> Exercise | None:
         .prefetch_related("regions")
         .first()
     )
+
+
+def exercise_progressions(*, exercise: Exercise, clinic: Clinic | None) -> dict[str, Any]:
+    """``{"harder": Exercise | None, "easier": [Exercise]}``: the variants of ``exercise`` that
+    ``clinic`` can prescribe (published, shared or its own), easier ones by name (two queries)."""
+    offered = published_exercises(clinic=clinic)
+    harder = offered.filter(pk=exercise.harder_id).first() if exercise.harder_id else None
+    return {"harder": harder, "easier": list(offered.filter(harder=exercise).order_by("name"))}
 
 
 def own_exercise(*, slug: str, clinic: Clinic) -> Exercise | None:

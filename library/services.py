@@ -3,6 +3,7 @@ archiving, dosage checks."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -222,12 +223,26 @@ def _free_slug(name: str) -> str:
     return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)
 
 
+#: The text a patient reads: each must show something (not only spaces or invisible characters).
+_READ_TEXT = {"name": "a name", "summary": "a summary", "instructions": "the steps"}
+
+
+def _visible(text: str) -> bool:
+    """Whether ``text`` has a character that shows: a letter, digit, punctuation mark or symbol
+    (Unicode categories L, N, P, S), not only spaces, zero-width or other format characters."""
+    return any(unicodedata.category(char)[0] in "LNPS" for char in text)
+
+
 def _checked(exercise: Exercise) -> None:
     """The shared library's checks on a clinic's exercise: the model's fields, then the dose.
 
     Raises DomainError with the first failing field and the model's own message
-    (code ``invalid``), or validate_dosage's codes.
+    (code ``invalid``), ``blank`` for a name, summary or steps that show nothing
+    (only invisible characters), or validate_dosage's codes.
     """
+    for name, what in _READ_TEXT.items():
+        if not _visible(getattr(exercise, name)):
+            raise DomainError(f"Give the exercise {what} that can be read.", field=name, code="blank")
     try:
         exercise.full_clean(exclude=["regions", "slug"], validate_unique=False, validate_constraints=False)
     except ValidationError as error:
@@ -271,8 +286,8 @@ def clinic_exercise_create(
     clinic) or None.
 
     Raises DomainError: invalid (the field, the model's message: a name too long, an
-    unknown category...), no_region (regions), unknown_variant (harder), and
-    validate_dosage's codes.
+    unknown category...), blank (name, summary or instructions showing nothing),
+    no_region (regions), unknown_variant (harder), and validate_dosage's codes.
     """
     exercise = Exercise(
         clinic=clinic,
@@ -297,11 +312,15 @@ def clinic_exercise_create(
 
 
 @transaction.atomic
-def clinic_exercise_copy(*, source: Exercise, clinic: Clinic, by: User, ip: str | None = None) -> Exercise:
+def clinic_exercise_copy(
+    *, source: Exercise, clinic: Clinic, by: User, ip: str | None = None
+) -> tuple[Exercise, bool]:
     """A draft of ``clinic``'s own made from ``source`` (a shared exercise), for its therapists to edit.
 
     Every field and region is copied; the copy remembers ``copied_from``, gets its
-    own slug and is a draft. One ``exercise.copied`` audit entry. Returns the copy.
+    own slug and is a draft. One ``exercise.copied`` audit entry. When the clinic
+    already has a draft copy of ``source`` (a copy started and not finished), that
+    one is returned instead of a second. Returns (the copy, whether it was made now).
 
     Raises DomainError: not_shared (source: a clinic's own exercise is edited, not copied).
     """
@@ -311,6 +330,13 @@ def clinic_exercise_copy(*, source: Exercise, clinic: Clinic, by: User, ip: str 
             field="exercise",
             code="not_shared",
         )
+    started = (
+        Exercise.objects.filter(clinic=clinic, copied_from=source, status=ExerciseStatus.DRAFT)
+        .order_by("pk")
+        .first()
+    )
+    if started is not None:
+        return started, False
     copy = Exercise(
         clinic=clinic,
         created_by=by,
@@ -331,7 +357,7 @@ def clinic_exercise_copy(*, source: Exercise, clinic: Clinic, by: User, ip: str 
         clinic=clinic,
         data={"slug": copy.slug, "from": source.slug},
     )
-    return copy
+    return copy, True
 
 
 @transaction.atomic

@@ -13,7 +13,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import therapist_of, therapist_required
 from library.forms import ClinicExerciseForm, LibraryFilterForm
 from library.models import BodyRegion, Exercise, ExerciseStatus
-from library.selectors import LibraryFilters, exercise_visible_to, library_exercises, own_exercise
+from library.selectors import (
+    LibraryFilters,
+    exercise_progressions,
+    exercise_visible_to,
+    library_exercises,
+    own_exercise,
+)
 from library.services import (
     CLINIC_EXERCISE_FIELDS,
     clinic_exercise_copy,
@@ -67,10 +73,12 @@ def _without_page(request: HttpRequest) -> str:
 
 @therapist_required
 def exercise_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    exercise = exercise_visible_to(slug=slug, clinic=therapist_of(request).clinic)
+    clinic = therapist_of(request).clinic
+    exercise = exercise_visible_to(slug=slug, clinic=clinic)
     if exercise is None:
         raise Http404("No such exercise")
-    return render(request, "library/exercise_detail.html", {"exercise": exercise})
+    context = {"exercise": exercise, **exercise_progressions(exercise=exercise, clinic=clinic)}
+    return render(request, "library/exercise_detail.html", context)
 
 
 def _exercise_form_page(
@@ -140,10 +148,16 @@ def exercise_copy(request: HttpRequest, slug: str) -> HttpResponse:
     source = exercise_visible_to(slug=slug, clinic=therapist.clinic)
     if source is None or not source.shared:
         raise Http404("No such shared exercise")
-    copy = clinic_exercise_copy(
+    copy, made = clinic_exercise_copy(
         source=source, clinic=therapist.clinic, by=therapist.user, ip=client_ip(request)
     )
-    messages.success(request, f"A copy of {source.name} is now your clinic's draft: change what you need.")
+    if made:
+        messages.success(
+            request, f"A copy of {source.name} is now your clinic's draft: change what you need."
+        )
+    else:
+        messages.info(request, f"Your clinic already has a draft copy of {source.name}: here it is.")
+
     return redirect("exercise-edit", slug=copy.slug)
 
 

@@ -287,11 +287,12 @@ def plan_exercise_vary(request: HttpRequest, plan_id: int, plan_exercise_id: int
             ip=client_ip(request),
         )
     except DomainError as exc:
+        # Back to the top of the plan, where the message shows (not scrolled past it).
         messages.error(request, f"{name} was not changed: {exc.message}")
-    else:
-        plan.refresh_from_db(fields=["version", "status"])
-        version = f" (version {plan.version})" if plan.status == PlanStatus.ACTIVE else ""
-        messages.success(request, f"{name} is now {varied.exercise.name}{version}.")
+        return redirect(plan_url(plan))
+    plan.refresh_from_db(fields=["version", "status"])
+    version = f" (version {plan.version})" if plan.status == PlanStatus.ACTIVE else ""
+    messages.success(request, f"{name} is now {varied.exercise.name}{version}.")
     return redirect(plan_url(plan, f"plan-exercise-{plan_exercise.pk}"))
 
 

@@ -22,11 +22,19 @@ from rest_framework.exceptions import ParseError
 MAX_DEPTH = 32
 
 
+#: Bidirectional overrides: they make the characters after them display in an order other
+#: than the one they are stored in, so a name or a note would read differently from what it
+#: holds (the "Trojan Source" spoofing, CVE-2021-42574). Right-to-left text needs none.
+BIDI_OVERRIDES = ("\u202d", "\u202e")
+
+
 def text_problem(text: str) -> str | None:
-    """Why ``text`` cannot be stored as text (NUL or a lone surrogate), or None when it can.
+    """Why ``text`` cannot be stored as text, or None when it can.
 
     PostgreSQL refuses U+0000 in text columns, and a lone surrogate (U+D800 to
-    U+DFFF) has no UTF-8 encoding, so neither can be saved, searched for or echoed back.
+    U+DFFF) has no UTF-8 encoding, so neither can be saved, searched for or echoed
+    back; a bidirectional override (``BIDI_OVERRIDES``) would show text other than
+    what is stored.
     """
     if "\x00" in text:
         return "contains a NUL character (U+0000), which is not allowed"
@@ -35,6 +43,11 @@ def text_problem(text: str) -> str | None:
             text.encode("utf-8")
         except UnicodeEncodeError:
             return "contains a lone surrogate (U+D800 to U+DFFF), which is not valid Unicode"
+        if any(char in text for char in BIDI_OVERRIDES):
+            return (
+                "contains a direction override character (U+202D or U+202E), which would show "
+                "the text in another order than it was written"
+            )
     return None
 
 

@@ -125,7 +125,12 @@ def test_the_builder_offers_the_variants_and_the_history_shows_the_reason(
     assert "Draft lift" not in page and "Other clinic lift" not in page
     url = reverse("plan-exercise-vary", args=[plan.pk, ladder["item"].pk])
     refused = client.post(url, {"variant": ladder["single"].pk, "dose": "keep", "reason": ""}, follow=True)
+    # Back at the top of the plan, where the message shows.
+    assert refused.redirect_chain[-1][0] == reverse("plan-detail", args=[plan.pk])
     assert "Bridge was not changed: Say why" in refused.content.decode()
+    shown = client.get(reverse("exercise-detail", args=[ladder["bridge"].slug])).content.decode()
+    assert "Harder: <a" in shown and "Single-leg bridge</a>" in shown and "Hip lift</a>" in shown
+    assert "Draft lift" not in shown and "Other clinic lift" not in shown
     done = client.post(url, {"variant": ladder["single"].pk, "dose": "keep", "reason": "Ready for more."})
     assert done.status_code == 302 and done["Location"].endswith(f"#plan-exercise-{ladder['item'].pk}")
     history = client.get(reverse("plan-history", args=[plan.pk])).content.decode()

@@ -89,6 +89,9 @@ def test_a_therapist_writes_a_draft_then_publishes_it(client: Client, personas: 
         ({"reps": "0", "hold_seconds": "0"}, "reps", "Give the exercise some reps or a hold time (or both)."),
         ({"category": "yoga"}, "category", "Select a valid choice."),
         ({"name": "x" * 121}, "name", "at most 120 characters"),
+        # Zero-width spaces show nothing: refused like an empty name.
+        ({"name": "\u200b\u200b\u200b"}, "name", "Give the exercise a name that can be read."),
+        ({"instructions": "\u200b\n\u2060"}, "instructions", "Give the exercise the steps that can be read."),
     ],
 )
 def test_the_shared_librarys_checks_refuse_bad_input_beside_the_field_and_save_nothing(
@@ -134,6 +137,11 @@ def test_copying_a_shared_exercise_makes_a_draft_of_our_own_to_edit(
     assert AuditEvent.objects.filter(action="exercise.copied", data__from="bridge").exists()
     # A clinic's own exercise is edited, not copied again; a shared one is never edited here.
     assert client.post(reverse("exercise-copy", args=[copy.slug])).status_code == 404
+    # Copying it again while a draft copy is unfinished opens that draft, not a second one.
+    again = client.post(reverse("exercise-copy", args=[shared.slug]), follow=True)
+    assert again.redirect_chain[0][0] == reverse("exercise-edit", args=[copy.slug])
+    assert "already has a draft copy of Bridge" in again.content.decode()
+    assert Exercise.objects.filter(copied_from=shared).count() == 1
     assert client.get(reverse("exercise-edit", args=[shared.slug])).status_code == 404
     with pytest.raises(DomainError) as caught:
         clinic_exercise_copy(source=copy, clinic=personas.clinic, by=personas.owner.user)

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from checkins.models import PainCheckIn
+from library.models import Exercise
 from portal.api import parsers as json_input
 from portal.api.filters import ApiFilterSet, IsoDateFilter
 from portal.input_guard import MAX_QUERY_STRING
@@ -157,6 +158,7 @@ REFUSED_BODIES = [
     (b'{"note": "\\ud800"}', "'note' contains a lone surrogate"),
     (b'{"\\udfff": 1}', "a key in the body contains a lone surrogate"),
     (b'{"items": [{"note": "x"}, {"note": "\\u0000"}]}', "'items[1].note' contains a NUL"),
+    (b'{"note": "pain \\u202e01 /10"}', "'note' contains a direction override character"),
 ]
 
 
@@ -351,3 +353,16 @@ def test_acknowledging_an_alert_returns_to_a_local_next(world: World) -> None:
         reverse("alert-acknowledge", kwargs={"alert_id": world.alert_a.pk}), {"next": "/caseload/"}
     )
     assert response.status_code == 302 and response["Location"] == "/caseload/"
+
+
+def test_a_direction_override_in_a_page_form_is_a_400_naming_the_field_and_saves_nothing(
+    personas: Personas,
+) -> None:
+    """Right-to-left text is welcome; a character that reorders what is shown is not."""
+    client = login(Client(), personas.owner.user)
+    response = client.post(reverse("exercise-new"), {"name": "Bridge \u202eegdirb", "summary": "s"})
+    assert response.status_code == 400
+    assert b"name: The value contains a direction override character" in response.content
+    assert not Exercise.objects.filter(clinic=personas.clinic).exists()
+    arabic = client.get(reverse("library"), {"q": "\u062c\u0633\u0631"})
+    assert arabic.status_code == 200

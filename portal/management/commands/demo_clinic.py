@@ -86,7 +86,7 @@ class Command(BaseCommand):
         """The clinic's own exercises, through the services as its therapist would write them: a
         shared one copied and adapted, one written from scratch (both published) and a draft."""
         by = therapist.user
-        bridge = clinic_exercise_copy(
+        bridge, _ = clinic_exercise_copy(
             source=Exercise.objects.get(slug="bridge", clinic=None), clinic=clinic, by=by
         )
         values = {name: getattr(bridge, name) for name in CLINIC_EXERCISE_FIELDS}
