@@ -67,7 +67,8 @@ class World:
 @pytest.fixture
 def world(personas: Personas) -> World:
     p = personas
-    exercise = ExerciseFactory(name="Pelvic tilt test")
+    # With a harder variant, so the builder's progress form is on the pages checked (axe-core).
+    exercise = ExerciseFactory(name="Pelvic tilt test", harder=ExerciseFactory(name="Pelvic tilt, harder"))
     # The owner's clinic's own exercise: seen by that clinic and its patients only.
     own_exercise = ExerciseFactory(name="Northside wall slide", clinic=p.clinic)
     template = PlanTemplate.objects.create(name="Clinic template", clinic=p.clinic)
