@@ -20,6 +20,7 @@ from accounts.models import Clinic, Invitation, Patient, Therapist, User, valida
 from accounts.zones import zone_canonical
 from audit.services import audit_log
 from portal.errors import DomainError
+from portal.validity import shows_text
 
 
 def invitations_purge_expired(*, now: datetime | None = None) -> int:
@@ -156,7 +157,7 @@ def patient_invite(
         raise DomainError("You can only add patients to your own clinic.", code="other_clinic")
     full_name = full_name.strip()
     email = User.objects.normalize_email(email.strip()).lower()
-    if not full_name:
+    if not shows_text(full_name):
         raise DomainError("Enter the patient's name.", field="full_name", code="required")
     if not email:
         raise DomainError("Enter the patient's email address.", field="email", code="required")

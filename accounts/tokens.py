@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from accounts.models import ApiToken, User
 from audit.services import audit_log
 from portal.errors import DomainError
+from portal.validity import shows_text
 
 KEYWORD = "Bearer"
 
@@ -66,7 +67,7 @@ def api_token_create(*, user: User, name: str, ip: str | None = None) -> NewToke
     token_limit (name: ``user`` already has ``MAX_ACTIVE_TOKENS``, 10, unrevoked tokens).
     """
     name = name.strip()
-    if not name:
+    if not shows_text(name):
         raise DomainError(
             "Give the token a name, such as the system that will use it.", field="name", code="required"
         )

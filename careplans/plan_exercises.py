@@ -22,6 +22,7 @@ from library.models import DOSAGE_LIMITS, Exercise
 from library.selectors import published_exercises
 from library.services import validate_dosage
 from portal.errors import DomainError
+from portal.validity import shows_text
 
 
 def _published_exercise(exercise_id: int, *, clinic: Clinic) -> Exercise:
@@ -223,7 +224,7 @@ def careplan_exercise_vary(
     if dose not in (KEEP_DOSE, VARIANT_DOSE):
         raise DomainError("Keep the dose or take the variant's own.", field="dose", code="unknown_dose")
     reason = reason.strip()
-    if not reason:
+    if not shows_text(reason):
         raise DomainError(
             "Say why, in a few words: it goes in the plan's history.", field="reason", code="required"
         )

@@ -13,7 +13,7 @@ from careplans.models import CarePlan, PlanExercise, PlanStatus, PlanVersion
 from careplans.versions import change_summary, plan_snapshot
 from library.models import DOSAGE_LIMITS, ExerciseStatus, PlanTemplate, TemplateExercise
 from portal.errors import DomainError
-from portal.validity import max_length_of
+from portal.validity import max_length_of, shows_text
 
 # --- care plans ---------------------------------------------------------------
 #
@@ -60,7 +60,7 @@ def plan_check_length(value: str, *, model: type[models.Model], name: str, field
 
 def _validate_plan_fields(*, patient: Patient, title: str, start_date: date, length_weeks: int) -> None:
     """Codes: required (title), too_long (title), start_date_out_of_range, length_out_of_range."""
-    if not title.strip():
+    if not shows_text(title):
         raise DomainError("Give the plan a title.", field="title", code="required")
     plan_check_length(title, model=CarePlan, name="title", field="title", what="title")
     today = patient.local_today()
@@ -284,7 +284,7 @@ def careplan_end(
             f"Only an active plan can be {PlanStatus(status).label.lower()}.", code="plan_not_active"
         )
     reason = reason.strip()
-    if not reason:
+    if not shows_text(reason):
         raise DomainError(
             "Say why the plan ends; the patient's record keeps the reason.", field="reason", code="required"
         )
@@ -310,7 +310,7 @@ def careplan_save_as_template(
     """
     plan_check_clinic(plan, by)
     name = name.strip()
-    if not name:
+    if not shows_text(name):
         raise DomainError("Give the template a name.", field="name", code="required")
     plan_check_length(name, model=PlanTemplate, name="name", field="name", what="name")
     if PlanTemplate.objects.filter(clinic=by.clinic, name__iexact=name).exists():

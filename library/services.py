@@ -3,7 +3,6 @@ archiving, dosage checks."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from library.models import (
 )
 from library.selectors import published_exercises
 from portal.errors import DomainError
+from portal.validity import shows_text
 
 #: The shared template that ``library_load`` adds (its name is in ``builtin.toml``).
 LOW_BACK_TEMPLATE_NAME = builtin_library().template["name"]
@@ -227,12 +227,6 @@ def _free_slug(name: str) -> str:
 _READ_TEXT = {"name": "a name", "summary": "a summary", "instructions": "the steps"}
 
 
-def _visible(text: str) -> bool:
-    """Whether ``text`` has a character that shows: a letter, digit, punctuation mark or symbol
-    (Unicode categories L, N, P, S), not only spaces, zero-width or other format characters."""
-    return any(unicodedata.category(char)[0] in "LNPS" for char in text)
-
-
 def _checked(exercise: Exercise) -> None:
     """The shared library's checks on a clinic's exercise: the model's fields, then the dose.
 
@@ -241,7 +235,7 @@ def _checked(exercise: Exercise) -> None:
     (only invisible characters), or validate_dosage's codes.
     """
     for name, what in _READ_TEXT.items():
-        if not _visible(getattr(exercise, name)):
+        if not shows_text(getattr(exercise, name)):
             raise DomainError(f"Give the exercise {what} that can be read.", field=name, code="blank")
     try:
         exercise.full_clean(exclude=["regions", "slug"], validate_unique=False, validate_constraints=False)

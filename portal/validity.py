@@ -8,6 +8,8 @@ serializers that cannot be generated from the model.
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -42,3 +44,11 @@ def range_of(model: type[models.Model], name: str) -> tuple[int, int]:
     if low is None or high is None:
         raise LookupError(f"{model.__name__}.{name} has no min and max validators")
     return low, high
+
+
+def shows_text(text: str) -> bool:
+    """Whether ``text`` has a character that shows: a letter, digit, punctuation mark or symbol
+    (Unicode general categories L, N, P, S). False for "" and for text of only spaces,
+    line breaks, zero-width or other format characters, which a required field must refuse
+    like an empty one: on the page it would be a blank name, title or reason."""
+    return any(unicodedata.category(char)[0] in "LNPS" for char in text)

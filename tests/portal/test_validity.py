@@ -16,9 +16,14 @@ from django.utils import timezone
 
 from accounts.forms import PatientInviteForm
 from accounts.models import Clinic, Patient, User
+from accounts.services import patient_invite
+from accounts.tokens import api_token_create
 from accounts.zones import TimeZoneFormField, zone_canonical, zone_names
 from careplans.models import CarePlan
+from careplans.services import careplan_create, careplan_end, careplan_save_as_template
 from checkins.models import PainCheckIn
+from portal.errors import DomainError
+from portal.validity import shows_text
 from tests.conftest import login
 from tests.factories import ClinicFactory, PatientFactory
 
@@ -308,3 +313,37 @@ def test_checkin_api_and_service_use_the_models_note_length(personas: Any) -> No
     from today.services import NOTE_MAX
 
     assert PainCheckIn._meta.get_field("note").max_length == NOTE_MAX
+
+
+INVISIBLE = "\u200b \u2060\n\u200d"  # zero-width space, a space, word joiner, line break, zero-width joiner
+
+
+def test_text_that_shows_nothing_is_not_text() -> None:
+    assert not shows_text("") and not shows_text(INVISIBLE)
+    assert shows_text("Ada") and shows_text("7") and shows_text("\u062c\u0633\u0631") and shows_text("\u2014")
+
+
+@pytest.mark.django_db
+def test_every_required_text_refuses_only_invisible_characters(world: Any) -> None:
+    """The same rule wherever a name, title or reason is required: one that shows nothing is none."""
+    owner = world.p.owner
+    attempts = {
+        "patient name": lambda: patient_invite(
+            clinic=owner.clinic,
+            by=owner,
+            full_name=INVISIBLE,
+            email="new@example.org",
+            timezone="UTC",
+            reminder_time=time(18, 0),
+        ),
+        "plan title": lambda: careplan_create(
+            patient=world.p.patient_a, by=owner, title=INVISIBLE, start_date=world.p.patient_a.local_today()
+        ),
+        "template name": lambda: careplan_save_as_template(plan=world.plan_a, by=owner, name=INVISIBLE),
+        "end reason": lambda: careplan_end(plan=world.plan_a, by=owner, status="completed", reason=INVISIBLE),
+        "token name": lambda: api_token_create(user=owner.user, name=INVISIBLE),
+    }
+    for what, attempt in attempts.items():
+        with pytest.raises(DomainError) as refused:
+            attempt()
+        assert refused.value.code == "required", what
