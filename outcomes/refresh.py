@@ -79,8 +79,15 @@ def outcome_pending_take(limit: int = OUTCOME_TAKE_LIMIT, now: datetime | None =
     return plan_ids
 
 
+#: Claims are stamped by the web nodes' clocks and the take's moment by the worker's: a claim
+#: stamped up to this much after the take still counts as made before it (a spare successor
+#: run costs one empty take; a missed one would leave a claim waiting OUTCOME_PENDING).
+CLOCK_MARGIN = timedelta(seconds=1)
+
+
 def outcome_pending_before(moment: datetime) -> bool:
-    """Whether a live claim made before ``moment`` (an aware datetime) is still pending.
+    """Whether a live claim made before ``moment`` (an aware datetime), give or take
+    ``CLOCK_MARGIN``, is still pending.
 
     Asked by a run just after its take (``moment``: when the take returned): such a
     claim was committed while the run was taking, too late for its take, and may
@@ -89,5 +96,5 @@ def outcome_pending_before(moment: datetime) -> bool:
     after the take, and a run was published for those.
     """
     return CarePlan.objects.filter(
-        outcome_queued_at__gte=moment - OUTCOME_PENDING, outcome_queued_at__lt=moment
+        outcome_queued_at__gte=moment - OUTCOME_PENDING, outcome_queued_at__lt=moment + CLOCK_MARGIN
     ).exists()
