@@ -3,17 +3,15 @@ archiving, dosage checks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.text import slugify
 
-from accounts.models import Clinic, User
+from accounts.models import User
 from audit.services import audit_log
 from library.builtin import builtin_library
 from library.models import (
@@ -25,9 +23,7 @@ from library.models import (
     PlanTemplate,
     TemplateExercise,
 )
-from library.selectors import published_exercises
 from portal.errors import DomainError
-from portal.validity import shows_text
 
 #: The shared template that ``library_load`` adds (its name is in ``builtin.toml``).
 LOW_BACK_TEMPLATE_NAME = builtin_library().template["name"]
@@ -196,209 +192,3 @@ def exercise_set_status(
             data={"from": exercise.status, "to": status, "slug": exercise.slug},
         )
     return len(changing)
-
-
-#: What a clinic's therapist writes on one of the clinic's own exercises (the shared
-#: library's fields but its slug, status and links, which the service and media keep).
-CLINIC_EXERCISE_FIELDS = (
-    "name",
-    "summary",
-    "instructions",
-    "precautions",
-    "category",
-    "equipment",
-    "difficulty",
-    "harder",
-    *DOSAGE_LIMITS,
-)
-
-
-def _free_slug(name: str) -> str:
-    """A slug for a new exercise from its name, unique in the library (``-2``, ``-3``... when taken)."""
-    base = slugify(name)[:100].strip("-") or "exercise"
-    # "new" is the library's page for writing one (library.urls).
-    taken = {"new"} | set(Exercise.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-    if base not in taken:
-        return base
-    return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)
-
-
-#: The text a patient reads: each must show something (not only spaces or invisible characters).
-_READ_TEXT = {"name": "a name", "summary": "a summary", "instructions": "the steps"}
-
-
-def _checked(exercise: Exercise) -> None:
-    """The shared library's checks on a clinic's exercise: the model's fields, then the dose.
-
-    Raises DomainError with the first failing field and the model's own message
-    (code ``invalid``), ``blank`` for a name, summary or steps that show nothing
-    (only invisible characters), or validate_dosage's codes.
-    """
-    for name, what in _READ_TEXT.items():
-        if not shows_text(getattr(exercise, name)):
-            raise DomainError(f"Give the exercise {what} that can be read.", field=name, code="blank")
-    try:
-        exercise.full_clean(exclude=["regions", "slug"], validate_unique=False, validate_constraints=False)
-    except ValidationError as error:
-        field, problems = next(iter(error.message_dict.items()))
-        raise DomainError(" ".join(problems), field=field, code="invalid") from error
-    validate_dosage({name: getattr(exercise, name) for name in DOSAGE_LIMITS})
-    if exercise.harder_id is not None:
-        offered = published_exercises(clinic=exercise.clinic).exclude(pk=exercise.pk)
-        if not offered.filter(pk=exercise.harder_id).exists():
-            raise DomainError(
-                "Choose a harder variant from the published exercises your clinic can use.",
-                field="harder",
-                code="unknown_variant",
-            )
-
-
-def _regions_of(regions: Iterable[BodyRegion]) -> list[BodyRegion]:
-    chosen = list(regions)
-    if not chosen:
-        raise DomainError("Choose at least one body region.", field="regions", code="no_region")
-    return chosen
-
-
-@transaction.atomic
-def clinic_exercise_create(
-    *,
-    clinic: Clinic,
-    by: User,
-    values: Mapping[str, Any],
-    regions: Iterable[BodyRegion],
-    ip: str | None = None,
-) -> Exercise:
-    """Write a new draft exercise of ``clinic``'s own, by one of its therapists (``by``).
-
-    ``values``: every name of ``CLINIC_EXERCISE_FIELDS`` (text, ``library.models``
-    choice values, the dose in DOSAGE_LIMITS' units); ``regions``: at least one.
-    The slug comes from the name. One ``exercise.created`` audit entry. Returns the
-    exercise, seen only by the clinic until and after it is published.
-
-    ``values["harder"]``: the harder variant (an Exercise, published and seen by the
-    clinic) or None.
-
-    Raises DomainError: invalid (the field, the model's message: a name too long, an
-    unknown category...), blank (name, summary or instructions showing nothing),
-    no_region (regions), unknown_variant (harder), and validate_dosage's codes.
-    """
-    exercise = Exercise(
-        clinic=clinic,
-        created_by=by,
-        status=ExerciseStatus.DRAFT,
-        slug=_free_slug(str(values.get("name", ""))),
-        **{name: values[name] for name in CLINIC_EXERCISE_FIELDS},
-    )
-    _checked(exercise)
-    chosen = _regions_of(regions)
-    exercise.save()
-    exercise.regions.set(chosen)
-    audit_log(
-        action="exercise.created",
-        actor=by,
-        obj=exercise,
-        ip=ip,
-        clinic=clinic,
-        data={"slug": exercise.slug, "name": exercise.name},
-    )
-    return exercise
-
-
-@transaction.atomic
-def clinic_exercise_copy(
-    *, source: Exercise, clinic: Clinic, by: User, ip: str | None = None
-) -> tuple[Exercise, bool]:
-    """A draft of ``clinic``'s own made from ``source`` (a shared exercise), for its therapists to edit.
-
-    Every field and region is copied; the copy remembers ``copied_from``, gets its
-    own slug and is a draft. One ``exercise.copied`` audit entry. When the clinic
-    already has a draft copy of ``source`` (a copy started and not finished), that
-    one is returned instead of a second. Returns (the copy, whether it was made now).
-
-    Raises DomainError: not_shared (source: a clinic's own exercise is edited, not copied).
-    """
-    if source.clinic_id is not None:
-        raise DomainError(
-            "Only a shared library exercise can be copied; edit your clinic's own one instead.",
-            field="exercise",
-            code="not_shared",
-        )
-    started = (
-        Exercise.objects.filter(clinic=clinic, copied_from=source, status=ExerciseStatus.DRAFT)
-        .order_by("pk")
-        .first()
-    )
-    if started is not None:
-        return started, False
-    copy = Exercise(
-        clinic=clinic,
-        created_by=by,
-        copied_from=source,
-        status=ExerciseStatus.DRAFT,
-        slug=_free_slug(source.name),
-        image_url=source.image_url,
-        video_url=source.video_url,
-        **{name: getattr(source, name) for name in CLINIC_EXERCISE_FIELDS},
-    )
-    copy.save()
-    copy.regions.set(source.regions.all())
-    audit_log(
-        action="exercise.copied",
-        actor=by,
-        obj=copy,
-        ip=ip,
-        clinic=clinic,
-        data={"slug": copy.slug, "from": source.slug},
-    )
-    return copy, True
-
-
-@transaction.atomic
-def clinic_exercise_update(
-    *,
-    exercise: Exercise,
-    by: User,
-    values: Mapping[str, Any],
-    regions: Iterable[BodyRegion],
-    ip: str | None = None,
-) -> list[str]:
-    """Change one of a clinic's own exercises (``exercise``, its clinic's; the caller checked who asks).
-
-    ``values`` and ``regions`` as ``clinic_exercise_create``. Plans that prescribe it
-    show the new text at once (their dose is their own). One ``exercise.updated``
-    audit entry naming the fields changed, none when nothing changed. Returns those
-    field names.
-
-    Raises DomainError: not_clinic_owned (exercise: a shared one, which staff curate),
-    and ``clinic_exercise_create``'s codes; nothing is saved then.
-    """
-    if exercise.clinic_id is None:
-        raise DomainError(
-            "Shared library exercises are curated by Plinth's staff; copy it to your clinic to change it.",
-            field="exercise",
-            code="not_clinic_owned",
-        )
-    locked = Exercise.objects.select_for_update().get(pk=exercise.pk)
-    before = {name: getattr(locked, name) for name in CLINIC_EXERCISE_FIELDS}
-    before_regions = sorted(locked.regions.values_list("slug", flat=True))
-    for name in CLINIC_EXERCISE_FIELDS:
-        setattr(locked, name, values[name])
-    _checked(locked)
-    chosen = _regions_of(regions)
-    changed = [name for name in CLINIC_EXERCISE_FIELDS if before[name] != getattr(locked, name)]
-    if sorted(region.slug for region in chosen) != before_regions:
-        changed.append("regions")
-    if not changed:
-        return []
-    locked.save()
-    locked.regions.set(chosen)
-    audit_log(
-        action="exercise.updated",
-        actor=by,
-        obj=locked,
-        ip=ip,
-        clinic=locked.clinic,
-        data={"slug": locked.slug, "fields": changed},
-    )
-    return changed

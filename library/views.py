@@ -11,6 +11,12 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import therapist_of, therapist_required
+from library.clinic_exercises import (
+    CLINIC_EXERCISE_FIELDS,
+    clinic_exercise_copy,
+    clinic_exercise_create,
+    clinic_exercise_update,
+)
 from library.forms import ClinicExerciseForm, LibraryFilterForm
 from library.models import BodyRegion, Exercise, ExerciseStatus
 from library.selectors import (
@@ -20,13 +26,7 @@ from library.selectors import (
     library_exercises,
     own_exercise,
 )
-from library.services import (
-    CLINIC_EXERCISE_FIELDS,
-    clinic_exercise_copy,
-    clinic_exercise_create,
-    clinic_exercise_update,
-    exercise_set_status,
-)
+from library.services import exercise_set_status
 from portal.access import client_ip
 from portal.errors import DomainError
 from portal.pages import form_error

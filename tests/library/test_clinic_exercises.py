@@ -13,9 +13,9 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from careplans.plan_exercises import careplan_exercise_add
 from careplans.selectors import plan_library_search
+from library.clinic_exercises import clinic_exercise_copy, clinic_exercise_create
 from library.models import Exercise, ExerciseStatus
 from library.selectors import visible_exercises
-from library.services import clinic_exercise_copy, clinic_exercise_create
 from portal.errors import DomainError
 from tests.conftest import Personas, login
 from tests.factories import BodyRegionFactory, CarePlanFactory, ExerciseFactory, PatientFactory

@@ -194,7 +194,7 @@ def test_nightly_task_recomputes_every_plan() -> None:
     ("later", "days"), [(date(2026, 3, 2), 30), (date(2025, 12, 31), -31), (date(2026, 1, 31), 0)]
 )
 def test_days_between_counts_calendar_days_on_both_backends(using: str, later: date, days: int) -> None:
-    # The nightly check's readings (outcomes.recompute._reading) number a check-in by its plan day.
+    # The nightly check's readings (outcomes.snapshot_checks._reading) number a check-in by its plan day.
     plan = plan_with_history([], start=date(2026, 1, 31), using=using)
     between = DaysBetween(Value(later, output_field=DateField()), F("start_date"))
     assert CarePlan.objects.using(using).filter(pk=plan.pk).annotate(d=between).get().d == days

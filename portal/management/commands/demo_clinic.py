@@ -15,16 +15,14 @@ from alerts.services import alerts_detect
 from careplans.models import ExerciseSession, PlanStatus
 from careplans.services import careplan_activate, careplan_create, careplan_end
 from checkins.models import PainCheckIn, Side
-from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate
-from library.services import (
+from library.clinic_exercises import (
     CLINIC_EXERCISE_FIELDS,
-    LOW_BACK_TEMPLATE_NAME,
     clinic_exercise_copy,
     clinic_exercise_create,
     clinic_exercise_update,
-    exercise_set_status,
-    library_load,
 )
+from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate
+from library.services import LOW_BACK_TEMPLATE_NAME, exercise_set_status, library_load
 from outcomes.recompute import outcome_refresh_all
 
 PASSWORD = "plinth-demo-2026"
