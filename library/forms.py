@@ -136,3 +136,25 @@ class ClinicExerciseForm(ExerciseAdminForm):
             "precautions": forms.Textarea(attrs={"rows": 3}),
             "regions": forms.CheckboxSelectMultiple(),
         }
+
+
+class ExerciseMediaForm(forms.Form):
+    """One picture or the video of an exercise, with the words that stand in for it."""
+
+    file = forms.FileField(
+        label="Picture or video",
+        help_text="A JPEG, PNG or WebP picture (up to 10 MB), or an MP4 or WebM video (up to 50 MB).",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,video/mp4,video/webm"}
+        ),
+        error_messages={
+            "required": "Choose a picture or a video to upload.",
+            "empty": "The file is empty.",
+        },
+    )
+    description = forms.CharField(
+        label="What it shows",
+        max_length=300,
+        help_text="Read aloud to patients who cannot see it: the position and the movement.",
+        error_messages={"required": "Describe it for someone who cannot see it."},
+    )

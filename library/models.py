@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -183,6 +185,56 @@ class Exercise(Dosage):
     @property
     def steps(self) -> list[str]:
         return [line.strip() for line in self.instructions.splitlines() if line.strip()]
+
+
+def media_upload_name(instance: ExerciseMedia, filename: str) -> str:
+    """Where an upload is stored: a generated name, never the uploader's name or path.
+
+    ``filename`` is ignored but for its extension, which ``library.media`` has already
+    set from what the file is (``.jpg``, ``.png``, ``.webp``, ``.mp4``, ``.webm``).
+    """
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"exercise-media/{instance.key.hex}.{extension}"
+
+
+class MediaKind(models.TextChoices):
+    IMAGE = "image", "Picture"
+    VIDEO = "video", "Video"
+
+
+class ExerciseMedia(models.Model):
+    """A picture or the video of an exercise, as ``library.media`` checked and stored it.
+
+    Pictures are ordered by ``position`` (the first is the exercise's thumbnail on cards,
+    the Today page and the handout); an exercise has at most one video. ``description``
+    is a picture's alt text or a video's caption. ``key`` names the file and its address
+    (``library.media_views``), which serves it only to those who may see the exercise.
+    """
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="media")
+    kind = models.CharField(max_length=8, choices=MediaKind.choices)
+    file = models.FileField(upload_to=media_upload_name, max_length=200)
+    content_type = models.CharField(max_length=40)
+    size_bytes = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    description = models.CharField(max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=MediaKind.values), name="exercise_media_kind_valid"),
+            models.UniqueConstraint(
+                fields=["exercise"], condition=Q(kind="video"), name="exercise_media_one_video"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.exercise_id}: {self.description}"
 
 
 class PlanTemplate(models.Model):

@@ -18,6 +18,7 @@ from library.clinic_exercises import (
     clinic_exercise_update,
 )
 from library.forms import ClinicExerciseForm, LibraryFilterForm
+from library.media_views import exercise_form_page
 from library.models import BodyRegion, Exercise, ExerciseStatus
 from library.selectors import (
     LibraryFilters,
@@ -81,12 +82,6 @@ def exercise_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "library/exercise_detail.html", context)
 
 
-def _exercise_form_page(
-    request: HttpRequest, form: ClinicExerciseForm, exercise: Exercise | None, status: int
-) -> HttpResponse:
-    return render(request, "library/exercise_form.html", {"form": form, "exercise": exercise}, status=status)
-
-
 @therapist_required
 @require_http_methods(["GET", "POST"])
 def exercise_new(request: HttpRequest) -> HttpResponse:
@@ -109,8 +104,8 @@ def exercise_new(request: HttpRequest) -> HttpResponse:
                     request, f"{exercise.name} is saved as a draft. Publish it to use it in plans."
                 )
                 return redirect("exercise-detail", slug=exercise.slug)
-        return _exercise_form_page(request, form, None, 400)
-    return _exercise_form_page(request, form, None, 200)
+        return exercise_form_page(request, form, None, 400)
+    return exercise_form_page(request, form, None, 200)
 
 
 @therapist_required
@@ -137,8 +132,8 @@ def exercise_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 said = "is saved." if changed else "had no changes to save."
                 messages.success(request, f"{exercise.name} {said}")
                 return redirect("exercise-detail", slug=exercise.slug)
-        return _exercise_form_page(request, form, exercise, 400)
-    return _exercise_form_page(request, form, exercise, 200)
+        return exercise_form_page(request, form, exercise, 400)
+    return exercise_form_page(request, form, exercise, 200)
 
 
 @therapist_required

@@ -17,7 +17,11 @@ N above the URL's own for the cache and the Celery broker, so that nothing one
 worker writes there, queues or flushes reaches another.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -67,3 +71,8 @@ if _WORKER and REDIS_URL:
 # Pages rank the attention list afresh in tests, which change the data between page views;
 # tests/alerts/test_attention_cache.py turns the cache on.
 PLINTH_ATTENTION_CACHE_SECONDS = 0
+
+
+# Uploaded exercise media go to a folder of this process's own, removed when it exits.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="plinth-test-media-"))
+atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)
