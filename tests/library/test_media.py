@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
@@ -260,4 +259,3 @@ def test_a_video_is_served_in_byte_ranges(client: Client, personas: Personas) ->
     assert open_ended["Content-Length"] == "1000"
     past = _served(client, media, Range="bytes=200000-")
     assert past.status_code == 416 and past["Content-Range"] == "bytes */100000"
-
