@@ -6,14 +6,35 @@ by ``careplans.handout``: it is never replaced by a "?" quietly.
 
 from __future__ import annotations
 
+import io
 import logging
 import unicodedata
 from collections.abc import Sequence
 
 from careplans.models import CarePlan, PlanExercise
+from library.media import picture_bytes
+from library.models import Exercise
 from portal.pdf import BRAND, MUTED, Document, has_rtl, undrawable
 
 logger = logging.getLogger(__name__)
+
+
+#: The width of an exercise's picture on the handout, in millimetres (a third of an A4 line).
+PICTURE_WIDTH_MM = 60
+
+
+def _first_picture(pdf: Document, exercise: Exercise) -> None:
+    """The exercise's first picture (its page-size thumbnail), if it has one that can be read."""
+    picture = next(iter(exercise.pictures), None)
+    data = picture_bytes(picture) if picture is not None else None
+    if picture is None or data is None:
+        return
+    width, height = picture.page_size
+    needed = PICTURE_WIDTH_MM * height / width
+    if pdf.get_y() + needed > pdf.page_break_trigger:
+        pdf.add_page()
+    pdf.image(io.BytesIO(data), w=PICTURE_WIDTH_MM, alt_text=picture.description)
+    pdf.ln(2)
 
 
 def handout_pdf(plan: CarePlan, plan_exercises: Sequence[PlanExercise]) -> bytes:
@@ -68,6 +89,7 @@ def handout_pdf(plan: CarePlan, plan_exercises: Sequence[PlanExercise]) -> bytes
         pdf.para(f"{number}. {exercise.name}", size=13, style="B")
         pdf.para(plan_exercise.dosage_text, size=10.5, style="B", color=BRAND)
         pdf.ln(1)
+        _first_picture(pdf, exercise)
         for step_number, step in enumerate(exercise.steps, start=1):
             pdf.para(f"{step_number}. {step}", size=10)
         if plan_exercise.note:
@@ -75,7 +97,9 @@ def handout_pdf(plan: CarePlan, plan_exercises: Sequence[PlanExercise]) -> bytes
             pdf.labelled([f"Note from {therapist}: ", plan_exercise.note], size=10, style="B")
         if exercise.precautions:
             pdf.labelled(["Take care: ", exercise.precautions], size=9, color=MUTED)
-        if exercise.video_url or exercise.image_url:
+        if exercise.uploaded_video is not None:
+            pdf.para("Watch its video on your Today page in Plinth.", size=9, color=MUTED)
+        elif exercise.video_url or exercise.image_url:
             pdf.para(f"See it: {exercise.video_url or exercise.image_url}", size=9, color=MUTED)
         pdf.ln(3)
     pdf.ln(2)

@@ -58,15 +58,22 @@ def plan_exercise_of(*, plan: CarePlan, plan_exercise_id: int) -> PlanExercise:
 
     The read is noted for the audit trail (audit.services.audit_read).
     """
-    item = get_object_or_404(plan.exercises.select_related("exercise"), pk=plan_exercise_id)
+    item = get_object_or_404(
+        plan.exercises.select_related("exercise").prefetch_related("exercise__media"), pk=plan_exercise_id
+    )
     item.plan = plan
     audit_read([item])
     return item
 
 
 def ordered_plan_exercises(*, plan: CarePlan) -> list[PlanExercise]:
-    """A plan's exercises in order, archived ones included (a plan keeps what it prescribes)."""
-    return list(plan.exercises.select_related("exercise").order_by("position", "id"))
+    """A plan's exercises in order, archived ones included (a plan keeps what it prescribes), each
+    exercise's pictures and video prefetched (one query for them all)."""
+    return list(
+        plan.exercises.select_related("exercise")
+        .prefetch_related("exercise__media")
+        .order_by("position", "id")
+    )
 
 
 def plan_versions(*, plan: CarePlan) -> QuerySet[PlanVersion]:
@@ -84,7 +91,8 @@ def plan_library_search(*, plan: CarePlan, q: str, limit: int = 12) -> list[Exer
             Q(name__icontains=word) | Q(summary__icontains=word) | Q(regions__name__icontains=word)
         )
     in_plan = PlanExercise.objects.filter(plan=plan, exercise=OuterRef("pk"))
-    return list(qs.annotate(in_plan=Exists(in_plan)).order_by("name").distinct()[:limit])
+    found = qs.annotate(in_plan=Exists(in_plan)).order_by("name").distinct()
+    return list(found.prefetch_related("media")[:limit])
 
 
 @dataclass(frozen=True)

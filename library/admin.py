@@ -13,8 +13,16 @@ from django.utils.safestring import SafeString
 
 from accounts.models import User
 from audit.admin import LabelledInputsAdmin
-from library.forms import ExerciseAdminForm
-from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise
+from library.forms import ExerciseAdminForm, ExerciseMediaInlineForm
+from library.media import exercise_media_add, exercise_media_remove
+from library.models import (
+    BodyRegion,
+    Exercise,
+    ExerciseMedia,
+    ExerciseStatus,
+    PlanTemplate,
+    TemplateExercise,
+)
 from library.services import exercise_set_status
 from portal.access import client_ip
 
@@ -51,9 +59,30 @@ def archive(
     _set_status(modeladmin, request, queryset, ExerciseStatus.ARCHIVED)
 
 
+class ExerciseMediaInline(admin.StackedInline[ExerciseMedia, Exercise]):
+    """An exercise's pictures and video, uploaded through library.media's checks (never stored as sent)."""
+
+    model = ExerciseMedia
+    form = ExerciseMediaInlineForm
+    extra = 0
+    fields = ["shown", "upload", "description", "position"]
+    readonly_fields = ["shown"]
+    verbose_name = "picture or video"
+    verbose_name_plural = "Pictures and video"
+
+    @admin.display(description="Stored")
+    def shown(self, obj: ExerciseMedia) -> SafeString:
+        if obj.pk is None:
+            return format_html("<p>{}</p>", "Choose a file below.")
+        if obj.kind == "video":
+            return format_html('<a href="{}">{}</a> ({} bytes)', obj.url(), "The video", obj.size_bytes)
+        return format_html('<img src="{}" alt="" width="160" height="120">', obj.card_url)
+
+
 @admin.register(Exercise)
 class ExerciseAdmin(admin.ModelAdmin[Exercise]):
     form = ExerciseAdminForm
+    inlines = [ExerciseMediaInline]
     list_display = ["name", "status", "region_list", "category", "equipment", "updated_at"]
     list_filter = ["status", "regions", "category", "equipment", "difficulty"]
     search_fields = ["name", "slug", "summary", "instructions"]
@@ -78,6 +107,29 @@ class ExerciseAdmin(admin.ModelAdmin[Exercise]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Exercise]:
         return super().get_queryset(request).prefetch_related("regions")
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Pictures and video go through library.media (checked, drawn again, thumbnailed,
+        audited); a removed one takes its files with it."""
+        if formset.model is not ExerciseMedia:
+            super().save_formset(request, form, formset, change)
+            return
+        by, ip = cast(User, request.user), client_ip(request)
+        for media_form in formset.forms:
+            instance = media_form.instance
+            if media_form in formset.deleted_forms:
+                if instance.pk is not None:
+                    exercise_media_remove(media=instance, by=by, ip=ip)
+            elif instance.pk is None and media_form.cleaned_data.get("upload"):
+                exercise_media_add(
+                    exercise=form.instance,
+                    by=by,
+                    upload=media_form.cleaned_data["upload"],
+                    description=media_form.cleaned_data["description"],
+                    ip=ip,
+                )
+            elif instance.pk is not None and media_form.has_changed():
+                instance.save(update_fields=["description", "position"])
 
     @admin.display(description="Regions")
     def region_list(self, obj: Exercise) -> str:

@@ -12,11 +12,13 @@ from django.utils.text import slugify
 
 from accounts.models import Clinic, User
 from audit.services import audit_log
+from library.media import exercise_media_copy
 from library.models import (
     DOSAGE_LIMITS,
     BodyRegion,
     Exercise,
     ExerciseStatus,
+    MediaKind,
 )
 from library.selectors import published_exercises
 from library.services import validate_dosage
@@ -24,7 +26,8 @@ from portal.errors import DomainError
 from portal.validity import shows_text
 
 #: What a clinic's therapist writes on one of the clinic's own exercises (the shared
-#: library's fields but its slug, status and links, which the service and media keep).
+#: library's fields but its slug and status, which the services keep, and its pictures and
+#: uploaded video, library.media's).
 CLINIC_EXERCISE_FIELDS = (
     "name",
     "summary",
@@ -34,8 +37,12 @@ CLINIC_EXERCISE_FIELDS = (
     "equipment",
     "difficulty",
     "harder",
+    "video_url",
     *DOSAGE_LIMITS,
 )
+
+#: Fields ``values`` may leave out (a new exercise takes these).
+OPTIONAL_FIELDS: dict[str, object] = {"video_url": ""}
 
 
 def _free_slug(name: str) -> str:
@@ -68,6 +75,12 @@ def _checked(exercise: Exercise) -> None:
         field, problems = next(iter(error.message_dict.items()))
         raise DomainError(" ".join(problems), field=field, code="invalid") from error
     validate_dosage({name: getattr(exercise, name) for name in DOSAGE_LIMITS})
+    if exercise.video_url and exercise.pk and exercise.media.filter(kind=MediaKind.VIDEO).exists():
+        raise DomainError(
+            "This exercise has an uploaded video; remove it before linking to another.",
+            field="video_url",
+            code="video_exists",
+        )
     if exercise.harder_id is not None:
         offered = published_exercises(clinic=exercise.clinic).exclude(pk=exercise.pk)
         if not offered.filter(pk=exercise.harder_id).exists():
@@ -113,7 +126,7 @@ def clinic_exercise_create(
         created_by=by,
         status=ExerciseStatus.DRAFT,
         slug=_free_slug(str(values.get("name", ""))),
-        **{name: values[name] for name in CLINIC_EXERCISE_FIELDS},
+        **{name: values.get(name, OPTIONAL_FIELDS.get(name)) for name in CLINIC_EXERCISE_FIELDS},
     )
     _checked(exercise)
     chosen = _regions_of(regions)
@@ -141,6 +154,9 @@ def clinic_exercise_copy(
     already has a draft copy of ``source`` (a copy started and not finished), that
     one is returned instead of a second. Returns (the copy, whether it was made now).
 
+    The source's pictures and video are copied too (new files: removing one from either
+    exercise leaves the other's).
+
     Raises DomainError: not_shared (source: a clinic's own exercise is edited, not copied).
     """
     if source.clinic_id is not None:
@@ -163,11 +179,11 @@ def clinic_exercise_copy(
         status=ExerciseStatus.DRAFT,
         slug=_free_slug(source.name),
         image_url=source.image_url,
-        video_url=source.video_url,
         **{name: getattr(source, name) for name in CLINIC_EXERCISE_FIELDS},
     )
     copy.save()
     copy.regions.set(source.regions.all())
+    exercise_media_copy(source=source, target=copy, by=by)
     audit_log(
         action="exercise.copied",
         actor=by,
@@ -208,7 +224,7 @@ def clinic_exercise_update(
     before = {name: getattr(locked, name) for name in CLINIC_EXERCISE_FIELDS}
     before_regions = sorted(locked.regions.values_list("slug", flat=True))
     for name in CLINIC_EXERCISE_FIELDS:
-        setattr(locked, name, values[name])
+        setattr(locked, name, values.get(name, getattr(locked, name)))
     _checked(locked)
     chosen = _regions_of(regions)
     changed = [name for name in CLINIC_EXERCISE_FIELDS if before[name] != getattr(locked, name)]

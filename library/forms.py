@@ -8,8 +8,10 @@ from typing import Any
 from django import forms
 
 from accounts.models import Clinic
-from library.models import DOSAGE_LIMITS, BodyRegion, Category, Equipment, Exercise
+from library.models import DOSAGE_LIMITS, BodyRegion, Category, Equipment, Exercise, ExerciseMedia
 from library.selectors import SOURCE_OURS, SOURCE_SHARED, published_exercises, visible_exercises
+from library.uploads import upload_checked
+from portal.errors import DomainError
 
 
 def _choices(label: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -125,11 +127,9 @@ class ClinicExerciseForm(ExerciseAdminForm):
 
     class Meta(ExerciseAdminForm.Meta):
         # The admin's fields, but what the service and the exercise page keep (slug, status)
-        # and the media links.
+        # and the old picture link (pictures are uploaded: library.media).
         fields = [
-            name
-            for name in ExerciseAdminForm.Meta.fields
-            if name not in ("slug", "status", "image_url", "video_url")
+            name for name in ExerciseAdminForm.Meta.fields if name not in ("slug", "status", "image_url")
         ]
         widgets: dict[str, forms.Widget] = {
             "instructions": forms.Textarea(attrs={"rows": 8}),
@@ -138,15 +138,17 @@ class ClinicExerciseForm(ExerciseAdminForm):
         }
 
 
+#: The file chooser's filter: what library.uploads accepts (it checks the bytes whatever the name).
+MEDIA_ACCEPT = "image/jpeg,image/png,image/webp,video/mp4,video/webm"
+
+
 class ExerciseMediaForm(forms.Form):
     """One picture or the video of an exercise, with the words that stand in for it."""
 
     file = forms.FileField(
         label="Picture or video",
         help_text="A JPEG, PNG or WebP picture (up to 10 MB), or an MP4 or WebM video (up to 50 MB).",
-        widget=forms.ClearableFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/webp,video/mp4,video/webm"}
-        ),
+        widget=forms.ClearableFileInput(attrs={"accept": MEDIA_ACCEPT}),
         error_messages={
             "required": "Choose a picture or a video to upload.",
             "empty": "The file is empty.",
@@ -158,3 +160,32 @@ class ExerciseMediaForm(forms.Form):
         help_text="Read aloud to patients who cannot see it: the position and the movement.",
         error_messages={"required": "Describe it for someone who cannot see it."},
     )
+
+
+class ExerciseMediaInlineForm(forms.ModelForm[ExerciseMedia]):
+    """The admin's row of a picture or video: a new row's file is checked here (the same checks
+    as library.media, so a refusal shows beside the field) and stored by ExerciseAdmin.save_formset."""
+
+    upload = forms.FileField(
+        required=False,
+        label="File",
+        help_text=ExerciseMediaForm.base_fields["file"].help_text,
+        widget=forms.ClearableFileInput(attrs={"accept": MEDIA_ACCEPT}),
+    )
+
+    class Meta:
+        model = ExerciseMedia
+        fields = ["description", "position"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.instance.pk is None and not data.get("DELETE"):
+            upload = data.get("upload")
+            if upload is None:
+                self.add_error("upload", "Choose a picture or a video to upload.")
+            else:
+                try:
+                    upload_checked(upload)
+                except DomainError as exc:
+                    self.add_error("upload", exc.message)
+        return data

@@ -142,6 +142,36 @@ def exercise_media_add(
     return media
 
 
+def exercise_media_copy(*, source: Exercise, target: Exercise, by: User) -> list[ExerciseMedia]:
+    """Copy ``source``'s pictures and video to ``target`` (a clinic's copy of a shared
+    exercise), in order, each in a new file with its own thumbnails. Returns the copies.
+
+    Runs in the caller's transaction; were it rolled back, the files stored are left for
+    ``media_orphans_remove``.
+    """
+    copies = []
+    for original in source.media.all():
+        copy = ExerciseMedia(
+            exercise=target,
+            kind=original.kind,
+            content_type=original.content_type,
+            size_bytes=original.size_bytes,
+            width=original.width,
+            height=original.height,
+            description=original.description,
+            position=original.position,
+            created_by=by,
+        )
+        extension = str(original.file.name).rsplit(".", 1)[-1]
+        with default_storage.open(str(original.file.name), "rb") as stored:
+            copy.file.save(f"copy.{extension}", File(stored), save=False)
+        copy.save()
+        if copy.kind == MediaKind.IMAGE:
+            _thumbnails_made(copy)
+        copies.append(copy)
+    return copies
+
+
 def exercise_media_remove(*, media: ExerciseMedia, by: User, ip: str | None = None) -> None:
     """Remove a picture or video of an exercise, its row and then its files and thumbnails.
 
@@ -190,6 +220,19 @@ def exercise_media_move(*, media: ExerciseMedia, by: User, earlier: bool, ip: st
         ip=ip,
         data={"description": media.description, "to": other + 1},
     )
+
+
+def picture_bytes(media: ExerciseMedia, size: str = "page") -> bytes | None:
+    """The bytes of a picture's thumbnail of ``size`` (one of THUMBNAIL_SIZES), for the PDF
+    handout; made again if it is missing. None when the stored file cannot be read (the
+    handout is then printed without it, and the failure logged)."""
+    try:
+        thumbnail = get_thumbnailer(media.file)[size]
+        with thumbnail.storage.open(str(thumbnail.name), "rb") as stored:
+            return bytes(stored.read())
+    except Exception:
+        log.exception("media: the %s picture of %s could not be read", size, media.file.name)
+        return None
 
 
 def _stored_names() -> Iterator[str]:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Clinic, User
@@ -30,6 +34,18 @@ def _dose_field(name: str, default: int, verbose: str) -> models.PositiveSmallIn
         validators=[MinValueValidator(low), MaxValueValidator(high)],
         help_text=f"{low} to {high}",
     )
+
+
+def validate_video_link(value: str) -> None:
+    """A video link must be https and on one of settings.EXERCISE_VIDEO_HOSTS (YouTube, Vimeo
+    by default): a patient follows it from their plan, so it may not lead anywhere else."""
+    parts = urlsplit(value)
+    hosts = settings.EXERCISE_VIDEO_HOSTS
+    if parts.scheme != "https" or (parts.hostname or "").lower() not in hosts:
+        raise ValidationError(
+            f"Link to the video on {', '.join(sorted(hosts))} (an https address), or upload it.",
+            code="video_host",
+        )
 
 
 def dosage_constraints(prefix: str) -> list[models.BaseConstraint]:
@@ -150,7 +166,12 @@ class Exercise(Dosage):
     equipment = models.CharField(max_length=16, choices=Equipment.choices, default=Equipment.NONE)
     difficulty = models.CharField(max_length=16, choices=Difficulty.choices, default=Difficulty.BEGINNER)
     image_url = models.URLField(blank=True)
-    video_url = models.URLField(blank=True)
+    video_url = models.URLField(
+        blank=True,
+        validators=[validate_video_link],
+        verbose_name="video link",
+        help_text="Instead of uploading a video: an https link to it on YouTube or Vimeo.",
+    )
     precautions = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=ExerciseStatus.choices, default=ExerciseStatus.DRAFT)
     created_at = models.DateTimeField(default=timezone.now)
@@ -181,6 +202,21 @@ class Exercise(Dosage):
     def shared(self) -> bool:
         """Whether the exercise is the shared library's (staff's), not a clinic's own."""
         return self.clinic_id is None
+
+    @property
+    def pictures(self) -> list[ExerciseMedia]:
+        """The exercise's pictures in order (from ``media`` as prefetched: list pages prefetch it)."""
+        return [item for item in self.media.all() if item.kind == MediaKind.IMAGE]
+
+    @property
+    def uploaded_video(self) -> ExerciseMedia | None:
+        """The exercise's uploaded video, if any (from ``media`` as prefetched)."""
+        return next((item for item in self.media.all() if item.kind == MediaKind.VIDEO), None)
+
+    @property
+    def video_host(self) -> str:
+        """The host a video link points to (``www.youtube.com``), for "Watch it on ..." words."""
+        return (urlsplit(self.video_url).hostname or "").removeprefix("www.")
 
     @property
     def steps(self) -> list[str]:
@@ -235,6 +271,25 @@ class ExerciseMedia(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.exercise_id}: {self.description}"
+
+    def url(self, size: str = "original") -> str:
+        """The address that serves the file (``size``: original, card or page), checking who asks."""
+        return reverse("exercise-media-file", args=[self.key, size])
+
+    @property
+    def card_url(self) -> str:
+        return self.url("card")
+
+    @property
+    def page_url(self) -> str:
+        return self.url("page")
+
+    @property
+    def page_size(self) -> tuple[int, int]:
+        """Width and height in pixels of the ``page`` thumbnail (within 960 x 720, never enlarged)."""
+        width, height = self.width or 960, self.height or 720
+        scale = min(960 / width, 720 / height, 1.0)
+        return max(round(width * scale), 1), max(round(height * scale), 1)
 
 
 class PlanTemplate(models.Model):

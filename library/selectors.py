@@ -64,7 +64,7 @@ def library_exercises(*, filters: LibraryFilters, clinic: Clinic | None) -> Quer
         qs = qs.filter(category=filters.category)
     if filters.equipment:
         qs = qs.filter(equipment=filters.equipment)
-    return qs.prefetch_related("regions").order_by("name").distinct()
+    return qs.prefetch_related("regions", "media").order_by("name").distinct()
 
 
 def exercise_visible_to(*, slug: str, clinic: Clinic | None) -> Exercise | None:
@@ -85,7 +85,7 @@ def exercise_visible_to(*, slug: str, clinic: Clinic | None) -> Exercise | None:
         visible_exercises(clinic=clinic)
         .filter(shown, slug=slug)
         .select_related("copied_from", "created_by")
-        .prefetch_related("regions")
+        .prefetch_related("regions", "media")
         .first()
     )
 

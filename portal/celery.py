@@ -48,6 +48,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=50),
         "options": {"expires": 9 * 60},
     },
+    # Daily: media files left by an upload whose row was never committed (library.media).
+    "library-media-orphans": {
+        "task": "library.tasks.library_media_orphans_remove",
+        "schedule": crontab(hour=3, minute=45),
+        "options": {"expires": 6 * 60 * 60},
+    },
     "invitations-purge": {
         "task": "accounts.tasks.invitations_purge",
         "schedule": crontab(hour=3, minute=15),

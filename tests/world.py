@@ -19,6 +19,7 @@ from audit.models import AuditEvent
 from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanStatus, PlanVersion
 from careplans.versions import plan_snapshot
 from checkins.models import PainCheckIn
+from library.media import exercise_media_add
 from library.models import BodyRegion, PlanTemplate, TemplateExercise
 from outcomes.models import OutcomeSnapshot
 from reminders.models import ReminderDelivery
@@ -30,6 +31,7 @@ from tests.factories import (
     PatientFactory,
     PlanExerciseFactory,
 )
+from tests.media_files import picture, upload
 
 
 @dataclass
@@ -37,6 +39,7 @@ class World:
     p: Personas
     exercise: Any
     own_exercise: Any
+    own_media: Any
     template: PlanTemplate
     plan_a: Any
     plan_b: Any
@@ -71,6 +74,11 @@ def world(personas: Personas) -> World:
     exercise = ExerciseFactory(name="Pelvic tilt test", harder=ExerciseFactory(name="Pelvic tilt, harder"))
     # The owner's clinic's own exercise: seen by that clinic and its patients only.
     own_exercise = ExerciseFactory(name="Northside wall slide", clinic=p.clinic)
+    # Pictures on both, so the pages checked (axe-core) show thumbnails and galleries.
+    own_media = exercise_media_add(
+        exercise=own_exercise, by=p.owner.user, upload=upload(picture()), description="Sliding down a wall"
+    )
+    exercise_media_add(exercise=exercise, by=p.staff, upload=upload(picture()), description="Lying on a mat")
     template = PlanTemplate.objects.create(name="Clinic template", clinic=p.clinic)
     TemplateExercise.objects.create(template=template, exercise=exercise, position=0)
     start = p.patient_a.local_today() - timedelta(days=10)
@@ -118,6 +126,7 @@ def world(personas: Personas) -> World:
         p=p,
         exercise=exercise,
         own_exercise=own_exercise,
+        own_media=own_media,
         template=template,
         plan_a=plan_a,
         plan_b=plan_b,

@@ -259,3 +259,43 @@ def test_a_video_is_served_in_byte_ranges(client: Client, personas: Personas) ->
     assert open_ended["Content-Length"] == "1000"
     past = _served(client, media, Range="bytes=200000-")
     assert past.status_code == 416 and past["Content-Range"] == "bytes */100000"
+
+
+def test_the_orphan_sweep_is_a_daily_job() -> None:
+    from library.tasks import library_media_orphans_remove
+    from portal.celery import app
+
+    entry = app.conf.beat_schedule["library-media-orphans"]
+    assert entry["task"] == library_media_orphans_remove.name == "library.tasks.library_media_orphans_remove"
+    assert library_media_orphans_remove.apply().get() == 0
+
+
+def _multipart(boundary: str, fields: dict[str, str], file: bytes) -> bytes:
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="../../x.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode()
+        + file
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return b"".join(parts)
+
+
+def test_an_upload_interrupted_halfway_is_refused_and_leaves_nothing(
+    client: Client, personas: Personas, media_root: Path
+) -> None:
+    exercise = _ours(personas)
+    login(client, personas.owner.user)
+    url = reverse("exercise-media-upload", args=[exercise.slug])
+    boundary = "plinthboundary"
+    whole = _multipart(boundary, {"description": "Lying on a mat"}, picture(1200, 900))
+    # The connection drops halfway through the picture: the body ends without its last boundary.
+    cut = whole[: len(whole) // 2]
+    response = client.generic("POST", url, cut, content_type=f"multipart/form-data; boundary={boundary}")
+    # Django's multipart parser drops a file part that never ended: the form asks for the file again.
+    assert response.status_code == 400
+    assert "Choose a picture or a video to upload." in response.content.decode()
+    assert _stored(media_root) == [] and not ExerciseMedia.objects.exists()

@@ -59,6 +59,10 @@ def patient_a(w: World) -> dict[str, Any]:
     return {"patient_id": w.p.patient_a.pk}
 
 
+def own_media(w: World) -> dict[str, Any]:
+    return {"slug": w.own_exercise.slug, "key": w.own_media.key}
+
+
 def pk(attr: str) -> Args:
     def args(w: World) -> dict[str, Any]:
         return {"pk": getattr(w, attr).pk}
@@ -139,6 +143,17 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "exercise-status": ("POST", lambda w: {"slug": w.own_exercise.slug}, "302 404 404 302 302 404 404"),
     # A shared exercise: any clinic's therapist may copy it to their own.
     "exercise-copy": ("POST", lambda w: {"slug": w.exercise.slug}, "302 404 404 302 302 302 404"),
+    # An own exercise's pictures: its clinic's therapists change them; no file posted is a 400.
+    "exercise-media-upload": ("POST", lambda w: {"slug": w.own_exercise.slug}, "302 404 404 400 400 404 404"),
+    "exercise-media-move": ("POST", own_media, "302 404 404 302 302 404 404"),
+    "exercise-media-remove": ("POST", own_media, "302 404 404 302 302 404 404"),
+    # The file itself: the clinic's therapists and patients (Today shows it), nobody else.
+    # Patient A's column is "*": after A moves clinic it is 404 (tests/library/test_media.py).
+    "exercise-media-file": (
+        "GET",
+        lambda w: {"key": w.own_media.key, "size": "card"},
+        "302 * 200 200 200 404 404",
+    ),
     "plan-new": ("GET", patient_a, "302 404 404 200 200 404 404"),
     "plan-detail": ("GET", plan_a, "302 404 404 200 200 404 404"),
     "plan-details": ("POST", plan_a, "302 404 404 400 400 404 404"),
@@ -348,7 +363,16 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
 # Rows where the owner and the outsider differ for a reason other than patient A:
 # the owner's own API token, and a template and an exercise of the owner's clinic.
 STAYS_WITH_THE_CLINIC: frozenset[str] = frozenset(
-    {"account-token-revoke", "api-template-detail", "exercise-edit", "exercise-status"}
+    {
+        "account-token-revoke",
+        "api-template-detail",
+        "exercise-edit",
+        "exercise-status",
+        "exercise-media-upload",
+        "exercise-media-move",
+        "exercise-media-remove",
+        "exercise-media-file",
+    }
 )
 THERAPISTS = ("owner", "colleague", "outsider")
 

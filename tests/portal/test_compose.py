@@ -188,3 +188,12 @@ def test_compose_environment_starts_production_settings_cleanly(
 
     with pytest.raises(KeyError, match="SECRET_KEY"):
         _interpolate(compose["services"]["web"]["environment"]["SECRET_KEY"], {})
+
+
+def test_every_app_replica_shares_the_media_volume(compose: dict[str, Any]) -> None:
+    """Pictures uploaded through one web replica are served by another and swept by the worker."""
+    services = compose["services"]
+    for name in APP_SERVICES:
+        assert "media:/app/media" in services[name]["volumes"], name
+        assert services[name]["environment"]["MEDIA_ROOT"] == "/app/media"
+    assert "chown plinth /app/var /app/media" in services["web"]["build"]["dockerfile_inline"]
