@@ -21,6 +21,8 @@ from library.models import (
     Difficulty,
     Equipment,
     Exercise,
+    ExerciseMedia,
+    MediaKind,
     PlanTemplate,
     TemplateExercise,
 )
@@ -34,11 +36,40 @@ from portal.api.filters import ApiFilterSet
 # --- serializers -------------------------------------------------------------
 
 
+class ExerciseMediaSerializer(serializers.ModelSerializer[ExerciseMedia]):
+    url = serializers.SerializerMethodField(help_text="The file (a video supports HTTP range requests).")
+    card_url = serializers.SerializerMethodField(
+        help_text="A picture's 320 x 240 thumbnail; empty for a video."
+    )
+    page_url = serializers.SerializerMethodField(help_text="A picture within 960 x 720; empty for a video.")
+
+    class Meta:
+        model = ExerciseMedia
+        fields = ["kind", "description", "content_type", "width", "height", "url", "card_url", "page_url"]
+        read_only_fields = fields
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_url(self, obj: ExerciseMedia) -> str:
+        return self._absolute(obj.url())
+
+    def get_card_url(self, obj: ExerciseMedia) -> str:
+        return self._absolute(obj.card_url) if obj.kind == MediaKind.IMAGE else ""
+
+    def get_page_url(self, obj: ExerciseMedia) -> str:
+        return self._absolute(obj.page_url) if obj.kind == MediaKind.IMAGE else ""
+
+
 class ExerciseSerializer(serializers.ModelSerializer[Exercise]):
     regions = serializers.SlugRelatedField[BodyRegion](many=True, read_only=True, slug_field="slug")
     steps = serializers.ListField(child=serializers.CharField(), read_only=True)
     shared = serializers.BooleanField(
         read_only=True, help_text="True for the shared library's exercise, false for the clinic's own."
+    )
+    media = ExerciseMediaSerializer(
+        many=True, read_only=True, help_text="Pictures in order, then the video if there is one uploaded."
     )
 
     class Meta:
@@ -63,6 +94,7 @@ class ExerciseSerializer(serializers.ModelSerializer[Exercise]):
             "precautions",
             "status",
             "shared",
+            "media",
         ]
         read_only_fields = fields
 
@@ -134,7 +166,9 @@ class ExerciseViewSet(StrictQueryParamsMixin, ScopedLookupMixin, viewsets.ReadOn
         # another clinic's exercise is not found.
         therapist, patient = therapist_for(self.request), patient_for(self.request)
         clinic = therapist.clinic if therapist else patient.clinic if patient else None
-        return selectors.published_exercises(clinic=clinic).prefetch_related("regions").order_by("name")
+        return (
+            selectors.published_exercises(clinic=clinic).prefetch_related("regions", "media").order_by("name")
+        )
 
 
 @extend_schema_view(

@@ -53,7 +53,9 @@ def test_every_route_answers_a_logged_in_user_with_no_store(world: World, person
         if name in PRIVATELY_CACHED and response.status_code == 200:
             directives = {part.strip() for part in response["Cache-Control"].split(",")}
             if not {"private", "max-age=86400"} <= directives:
-                failures.append(f"{method} {url} ({name}): {response['Cache-Control']}, not private for a day")
+                failures.append(
+                    f"{method} {url} ({name}): {response['Cache-Control']}, not private for a day"
+                )
             continue
         missing = stored(response.get("Cache-Control", ""))
         if missing:
