@@ -51,3 +51,14 @@ def test_the_demo_clinic_has_exercises_of_its_own_beside_the_shared_library() ->
     ]
     assert {e.clinic.name for e in own} == {"Riverside Physiotherapy (demo)"}
     assert Exercise.objects.get(name="Bridge", clinic=None).equipment != "band"
+
+
+def test_the_demo_clinics_own_exercises_have_drawn_pictures(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    call_command("demo_clinic")
+    for exercise in Exercise.objects.exclude(clinic=None):
+        pictures = exercise.pictures
+        assert len(pictures) == 2, exercise.name
+        assert pictures[0].description.startswith("Start:")
+        assert all(p.content_type == "image/png" and (p.width, p.height) == (800, 600) for p in pictures)
+        assert all((tmp_path / p.file.name).is_file() for p in pictures)

@@ -7,6 +7,7 @@ import random
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -21,9 +22,11 @@ from library.clinic_exercises import (
     clinic_exercise_create,
     clinic_exercise_update,
 )
+from library.media import exercise_media_add
 from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate
 from library.services import LOW_BACK_TEMPLATE_NAME, exercise_set_status, library_load
 from outcomes.recompute import outcome_refresh_all
+from portal.management.demo_pictures import DEMO_PICTURES, pose_picture
 
 PASSWORD = "plinth-demo-2026"
 
@@ -125,7 +128,21 @@ class Command(BaseCommand):
         )
         mine = Exercise.objects.filter(pk__in=[bridge.pk, hinge.pk])
         exercise_set_status(exercises=mine, status=ExerciseStatus.PUBLISHED, by=by)
-        clinic_exercise_copy(source=Exercise.objects.get(slug="dead-bug", clinic=None), clinic=clinic, by=by)
+        dead_bug, _ = clinic_exercise_copy(
+            source=Exercise.objects.get(slug="dead-bug", clinic=None), clinic=clinic, by=by
+        )
+        for exercise, pictures in (
+            (bridge, DEMO_PICTURES["bridge"]),
+            (hinge, DEMO_PICTURES["hinge"]),
+            (dead_bug, DEMO_PICTURES["dead-bug"]),
+        ):
+            for pose, prop, description in pictures:
+                exercise_media_add(
+                    exercise=exercise,
+                    by=by,
+                    upload=SimpleUploadedFile("demo.png", pose_picture(pose, prop=prop)),
+                    description=description,
+                )
 
     def _create(self) -> None:
         rng = random.Random(2026)
