@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the system packages the tests need are here: PostgreSQL, Redis, Chromium, and
 # poppler-utils (pdftoppm renders the handout PDF to a PNG in test-artifacts/ for a look), and
-# curl (the newcomer's long-URL request to `make run`'s web process, tests/portal/test_run_web.py).
+# curl (the newcomer's long-URL request to `make run`'s web process, tests/portal/test_run_web.py),
+# and ffmpeg (the exercise-video tests encode a short real video: tests/media_files.py).
 # Installs what is missing (apt-get update once); with CI=true a missing one is fatal.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ find_missing() {
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 }
 
 find_missing

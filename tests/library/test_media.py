@@ -24,7 +24,7 @@ from library.models import Exercise, ExerciseMedia, ExerciseStatus
 from portal.errors import DomainError
 from tests.conftest import Personas, login
 from tests.factories import ExerciseFactory
-from tests.media_files import GPS_IFD, mp4_header, picture, png_claiming, upload
+from tests.media_files import GPS_IFD, mp4_header, picture, png_claiming, upload, video
 
 pytestmark = pytest.mark.django_db
 
@@ -299,3 +299,17 @@ def test_an_upload_interrupted_halfway_is_refused_and_leaves_nothing(
     assert response.status_code == 400
     assert "Choose a picture or a video to upload." in response.content.decode()
     assert _stored(media_root) == [] and not ExerciseMedia.objects.exists()
+
+
+@pytest.mark.cli
+def test_a_real_mp4_made_by_ffmpeg_is_stored_and_served_in_ranges(
+    client: Client, personas: Personas, media_root: Path, tmp_path: Path
+) -> None:
+    content = video(tmp_path, container="mp4", seconds=2)
+    media = _add(personas, _ours(personas), content, name="Screen Recording 2026-11-30.mov")
+    assert (media.kind, media.content_type, media.size_bytes) == ("video", "video/mp4", len(content))
+    assert media.file.name == f"exercise-media/{media.key.hex}.mp4"
+    login(client, personas.patient_a.user)
+    part = _served(client, media, Range="bytes=0-1023")
+    assert part.status_code == 206 and part["Content-Range"] == f"bytes 0-1023/{len(content)}"
+    assert b"".join(part.streaming_content) == content[:1024]
