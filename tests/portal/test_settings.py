@@ -230,3 +230,32 @@ def test_production_serves_collected_static_files_through_whitenoise(tmp_path: P
     )
     assert status == "200"
     assert "immutable" in cache
+
+
+def test_media_is_stored_under_var_by_default_and_in_an_s3_bucket_when_named(tmp_path: Path) -> None:
+    local = _settings(_env(tmp_path), "MEDIA_ROOT", "STORAGES")
+    assert local["MEDIA_ROOT"] == str(tmp_path / "media")
+    assert local["STORAGES"]["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    bucket = _env(
+        tmp_path,
+        MEDIA_S3_BUCKET="clinic-media",
+        MEDIA_S3_ENDPOINT_URL="https://s3.example.org",
+        MEDIA_S3_REGION="",
+    )
+    script = (
+        "import django; django.setup()\n"
+        "from django.core.files.storage import storages\n"
+        "s = storages['default']\n"
+        "print(type(s).__name__, s.bucket_name, s.endpoint_url,"
+        " s.default_acl, s.querystring_auth, s.file_overwrite)"
+    )
+    result = _run(["-c", script], bucket)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "S3Storage",
+        "clinic-media",
+        "https://s3.example.org",
+        "private",
+        "True",
+        "False",
+    ]
