@@ -12,13 +12,14 @@ from django.utils.text import slugify
 
 from accounts.models import Clinic, User
 from audit.services import audit_log
-from library.media import exercise_media_copy
+from library.media import exercise_media_copy, media_files_remove
 from library.models import (
     DOSAGE_LIMITS,
     BodyRegion,
     Exercise,
     ExerciseStatus,
     MediaKind,
+    TemplateExercise,
 )
 from library.selectors import published_exercises
 from library.services import validate_dosage
@@ -243,3 +244,45 @@ def clinic_exercise_update(
         data={"slug": locked.slug, "fields": changed},
     )
     return changed
+
+
+@transaction.atomic
+def clinic_exercise_discard(*, exercise: Exercise, by: User, ip: str | None = None) -> None:
+    """Delete a draft of a clinic's own (``exercise``; the caller checked who asks), with its
+    pictures and video, whose files go once the deletion is committed.
+
+    For a draft begun and not wanted (a copy started by mistake). One ``exercise.discarded``
+    audit entry. Exercises naming it as their harder variant lose that link.
+
+    Raises DomainError: not_clinic_owned (exercise: a shared one), not_a_draft (status:
+    published and archived exercises are archived, not deleted: plans may name them),
+    in_use (a plan or template of the clinic names it).
+    """
+    if exercise.clinic_id is None:
+        raise DomainError(
+            "Shared library exercises are curated by Plinth's staff.",
+            field="exercise",
+            code="not_clinic_owned",
+        )
+    locked = Exercise.objects.select_for_update().get(pk=exercise.pk)
+    if locked.status != ExerciseStatus.DRAFT:
+        raise DomainError(
+            "Only a draft can be discarded; archive a published exercise instead.",
+            field="status",
+            code="not_a_draft",
+        )
+    if locked.plan_exercises.exists() or TemplateExercise.objects.filter(exercise=locked).exists():
+        raise DomainError(
+            "A plan or template uses this exercise, so it is kept.", field="exercise", code="in_use"
+        )
+    names = [str(name) for name in locked.media.values_list("file", flat=True)]
+    audit_log(
+        action="exercise.discarded",
+        actor=by,
+        obj=locked,
+        ip=ip,
+        clinic=locked.clinic,
+        data={"slug": locked.slug, "name": locked.name, "media": len(names)},
+    )
+    locked.delete()
+    transaction.on_commit(lambda: media_files_remove(names))

@@ -235,6 +235,13 @@ def picture_bytes(media: ExerciseMedia, size: str = "page") -> bytes | None:
         return None
 
 
+def media_files_remove(names: list[str]) -> None:
+    """Remove stored media files (names as ExerciseMedia.file holds them) and their thumbnails,
+    after their rows are gone (an exercise discarded); each may already be gone."""
+    for name in names:
+        _files_removed(name)
+
+
 def _stored_names() -> Iterator[str]:
     try:
         _, files = default_storage.listdir(MEDIA_DIR)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("library/<slug:slug>/edit/", views.exercise_edit, name="exercise-edit"),
     path("library/<slug:slug>/copy/", views.exercise_copy, name="exercise-copy"),
     path("library/<slug:slug>/status/", views.exercise_status, name="exercise-status"),
+    path("library/<slug:slug>/discard/", views.exercise_discard, name="exercise-discard"),
     path("library/<slug:slug>/media/", media_views.exercise_media_upload, name="exercise-media-upload"),
     path(
         "library/<slug:slug>/media/<uuid:key>/remove/",

@@ -15,6 +15,7 @@ from library.clinic_exercises import (
     CLINIC_EXERCISE_FIELDS,
     clinic_exercise_copy,
     clinic_exercise_create,
+    clinic_exercise_discard,
     clinic_exercise_update,
 )
 from library.forms import ClinicExerciseForm, LibraryFilterForm
@@ -175,3 +176,19 @@ def exercise_status(request: HttpRequest, slug: str) -> HttpResponse:
     )
     messages.success(request, f"{exercise.name} {STATUS_DONE[ExerciseStatus(status)]}")
     return redirect("exercise-detail", slug=exercise.slug)
+
+
+@therapist_required
+@require_POST
+def exercise_discard(request: HttpRequest, slug: str) -> HttpResponse:
+    therapist = therapist_of(request)
+    exercise = own_exercise(slug=slug, clinic=therapist.clinic)
+    if exercise is None:
+        raise Http404("No such exercise of your clinic")
+    try:
+        clinic_exercise_discard(exercise=exercise, by=therapist.user, ip=client_ip(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("exercise-detail", slug=exercise.slug)
+    messages.success(request, f"The draft {exercise.name} is discarded.")
+    return redirect("library")

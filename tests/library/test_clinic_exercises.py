@@ -241,3 +241,28 @@ def test_slugs_are_made_from_the_name_and_never_collide(personas: Personas) -> N
             clinic=personas.clinic, by=personas.owner.user, values={**values, "sets": 0}, regions=[region]
         )
     assert (caught.value.code, caught.value.field) == ("invalid", "sets")
+
+
+def test_a_draft_is_discarded_with_its_pictures_and_a_published_one_is_kept(
+    client: Client, personas: Personas, settings: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from library.media import exercise_media_add
+    from tests.media_files import picture, upload
+
+    settings.MEDIA_ROOT = tmp_path
+    draft = _ours(personas, name="Started by mistake", status=ExerciseStatus.DRAFT)
+    exercise_media_add(exercise=draft, by=personas.owner.user, upload=upload(picture()), description="A mat")
+    published = _ours(personas, name="In use")
+    login(client, personas.owner.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("exercise-discard", args=[draft.slug]))
+    assert response.status_code == 302 and response["Location"] == reverse("library")
+    assert not Exercise.objects.filter(pk=draft.pk).exists()
+    assert list((tmp_path / "exercise-media").iterdir()) == []
+    assert AuditEvent.objects.filter(action="exercise.discarded", data__name="Started by mistake").exists()
+    kept = client.post(reverse("exercise-discard", args=[published.slug]), follow=True)
+    assert "Only a draft can be discarded" in kept.content.decode()
+    assert Exercise.objects.filter(pk=published.pk).exists()
+    login(client, personas.outsider.user)
+    other = _ours(personas, name="Ours, a draft", status=ExerciseStatus.DRAFT)
+    assert client.post(reverse("exercise-discard", args=[other.slug])).status_code == 404

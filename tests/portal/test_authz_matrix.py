@@ -143,6 +143,8 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "exercise-status": ("POST", lambda w: {"slug": w.own_exercise.slug}, "302 404 404 302 302 404 404"),
     # A shared exercise: any clinic's therapist may copy it to their own.
     "exercise-copy": ("POST", lambda w: {"slug": w.exercise.slug}, "302 404 404 302 302 302 404"),
+    # The world's own exercise is published: a message (only a draft is discarded), back to it.
+    "exercise-discard": ("POST", lambda w: {"slug": w.own_exercise.slug}, "302 404 404 302 302 404 404"),
     # An own exercise's pictures: its clinic's therapists change them; no file posted is a 400.
     "exercise-media-upload": ("POST", lambda w: {"slug": w.own_exercise.slug}, "302 404 404 400 400 404 404"),
     "exercise-media-move": ("POST", own_media, "302 404 404 302 302 404 404"),
@@ -368,6 +370,7 @@ STAYS_WITH_THE_CLINIC: frozenset[str] = frozenset(
         "api-template-detail",
         "exercise-edit",
         "exercise-status",
+        "exercise-discard",
         "exercise-media-upload",
         "exercise-media-move",
         "exercise-media-remove",
