@@ -25,6 +25,7 @@ from library.models import (
 )
 from library.services import exercise_set_status
 from portal.access import client_ip
+from portal.errors import DomainError
 
 
 @admin.register(BodyRegion)
@@ -115,21 +116,30 @@ class ExerciseAdmin(admin.ModelAdmin[Exercise]):
             super().save_formset(request, form, formset, change)
             return
         by, ip = cast(User, request.user), client_ip(request)
+        # What the admin's change message reads (a formset's own save would set them).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for media_form in formset.forms:
             instance = media_form.instance
             if media_form in formset.deleted_forms:
                 if instance.pk is not None:
                     exercise_media_remove(media=instance, by=by, ip=ip)
+                    formset.deleted_objects.append(instance)
             elif instance.pk is None and media_form.cleaned_data.get("upload"):
-                exercise_media_add(
-                    exercise=form.instance,
-                    by=by,
-                    upload=media_form.cleaned_data["upload"],
-                    description=media_form.cleaned_data["description"],
-                    ip=ip,
-                )
+                try:
+                    added = exercise_media_add(
+                        exercise=form.instance,
+                        by=by,
+                        upload=media_form.cleaned_data["upload"],
+                        description=media_form.cleaned_data["description"],
+                        ip=ip,
+                    )
+                except DomainError as exc:  # two videos in one save: the second is refused
+                    self.message_user(request, f"Not added: {exc.message}", messages.ERROR)
+                else:
+                    formset.new_objects.append(added)
             elif instance.pk is not None and media_form.has_changed():
                 instance.save(update_fields=["description", "position"])
+                formset.changed_objects.append((instance, media_form.changed_data))
 
     @admin.display(description="Regions")
     def region_list(self, obj: Exercise) -> str:

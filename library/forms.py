@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import Clinic
+from library.media import media_add_check
 from library.models import DOSAGE_LIMITS, BodyRegion, Category, Equipment, Exercise, ExerciseMedia
 from library.selectors import SOURCE_OURS, SOURCE_SHARED, published_exercises, visible_exercises
 from library.uploads import upload_checked
@@ -185,7 +186,11 @@ class ExerciseMediaInlineForm(forms.ModelForm[ExerciseMedia]):
                 self.add_error("upload", "Choose a picture or a video to upload.")
             else:
                 try:
-                    upload_checked(upload)
+                    checked = upload_checked(upload)
+                    exercise = getattr(self.instance, "exercise", None) or Exercise()
+                    media_add_check(
+                        exercise=exercise, kind=checked.kind, description=data.get("description", "").strip()
+                    )
                 except DomainError as exc:
-                    self.add_error("upload", exc.message)
+                    self.add_error("description" if exc.field == "description" else "upload", exc.message)
         return data

@@ -64,23 +64,14 @@ def _thumbnail_names(name: str) -> list[str]:
     return [f"{folder}/{file}" for file in files if file.startswith(f"{base}.")]
 
 
-def exercise_media_add(
-    *, exercise: Exercise, by: User, upload: UploadedFile[bytes], description: str, ip: str | None = None
-) -> ExerciseMedia:
-    """Check, store and thumbnail a picture or the video of ``exercise``, last in its order.
+def media_add_check(*, exercise: Exercise, kind: str, description: str) -> None:
+    """Whether a picture or video (``kind``) described by ``description`` may join ``exercise``.
 
-    ``upload``: the uploaded file (checked by ``library.uploads.upload_checked``: its
-    name is never used; a picture is stored as drawn again); ``description``: a
-    picture's alt text or the video's caption, required, up to 300 characters. The
-    caller has checked that ``by`` may change ``exercise``. One ``exercise.media_added``
-    audit entry. Returns the saved media, its thumbnails made.
-
-    Raises DomainError: upload_checked's codes (field ``file``); required, too_long
-    (description); too_many_images (file: MAX_IMAGES already); video_exists (file: the
-    exercise has a video) and video_link_exists (file: it links to one instead).
-    Nothing is left stored when it raises.
+    Raises DomainError: required, too_long (description: up to 300 characters that show);
+    too_many_images (file: MAX_IMAGES already); video_exists (file: the exercise has a
+    video) and video_link_exists (file: it links to one instead). ``exercise`` unsaved
+    (the admin's add page): the description only.
     """
-    description = description.strip()
     if not shows_text(description):
         raise DomainError(
             "Describe it for someone who cannot see it (what the patient is doing).",
@@ -89,8 +80,9 @@ def exercise_media_add(
         )
     if len(description) > 300:
         raise DomainError("Keep the description to 300 characters.", field="description", code="too_long")
-    checked = upload_checked(upload)
-    if checked.kind == MediaKind.VIDEO:
+    if exercise.pk is None:
+        return
+    if kind == MediaKind.VIDEO:
         if exercise.media.filter(kind=MediaKind.VIDEO).exists():
             raise DomainError(
                 "This exercise has a video; remove it before adding another.",
@@ -109,6 +101,25 @@ def exercise_media_add(
             field="file",
             code="too_many_images",
         )
+
+
+def exercise_media_add(
+    *, exercise: Exercise, by: User, upload: UploadedFile[bytes], description: str, ip: str | None = None
+) -> ExerciseMedia:
+    """Check, store and thumbnail a picture or the video of ``exercise``, last in its order.
+
+    ``upload``: the uploaded file (checked by ``library.uploads.upload_checked``: its
+    name is never used; a picture is stored as drawn again); ``description``: a
+    picture's alt text or the video's caption, required, up to 300 characters. The
+    caller has checked that ``by`` may change ``exercise``. One ``exercise.media_added``
+    audit entry. Returns the saved media, its thumbnails made.
+
+    Raises DomainError: upload_checked's codes (field ``file``), then media_add_check's.
+    Nothing is left stored when it raises.
+    """
+    description = description.strip()
+    checked = upload_checked(upload)
+    media_add_check(exercise=exercise, kind=checked.kind, description=description)
     media = ExerciseMedia(
         exercise=exercise,
         kind=checked.kind,

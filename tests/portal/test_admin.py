@@ -200,3 +200,38 @@ def test_a_templates_author_is_offered_from_staff_and_therapists_only(
         assert f">{offered}</option>" in select, offered
     for patient in (personas.patient_a.user, personas.patient_b.user):
         assert f">{patient}</option>" not in select, patient
+
+
+def _change_data(exercise: Exercise, **media: Any) -> dict[str, Any]:
+    fields = ["name", "slug", "status", "summary", "instructions", "precautions", "category", "equipment"]
+    fields += ["difficulty", "sets", "reps", "hold_seconds", "sessions_per_day", "days_per_week"]
+    data: dict[str, Any] = {name: getattr(exercise, name) for name in fields}
+    data.update(regions=[r.pk for r in exercise.regions.all()], harder="", image_url="", video_url="")
+    data.update({"media-TOTAL_FORMS": "1", "media-INITIAL_FORMS": "0", "media-MIN_NUM_FORMS": "0"})
+    data.update({"media-MAX_NUM_FORMS": "1000", "media-0-id": "", "media-0-exercise": exercise.pk})
+    data.update({f"media-0-{name}": value for name, value in media.items()})
+    return data
+
+
+def test_staff_add_a_picture_to_a_shared_exercise_through_the_same_checks(
+    staff_client: Client, exercises: dict[str, Exercise], settings: Any, tmp_path: Any
+) -> None:
+    from library.models import ExerciseMedia
+    from tests.media_files import picture, upload
+
+    settings.MEDIA_ROOT = tmp_path
+    exercise = exercises["published"]
+    url = reverse("admin:library_exercise_change", args=[exercise.pk])
+    refused = staff_client.post(
+        url, _change_data(exercise, upload=upload(b"MZ" + b"\0" * 300), description="x", position="0")
+    )
+    assert refused.status_code == 200 and "It looks like a .exe file." in refused.content.decode()
+    assert not ExerciseMedia.objects.exists()
+    saved = staff_client.post(
+        url, _change_data(exercise, upload=upload(picture(gps=True)), description="Stepping up", position="0")
+    )
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    media = ExerciseMedia.objects.get()
+    assert (media.exercise, media.description, media.content_type) == (exercise, "Stepping up", "image/jpeg")
+    assert media.file.name.startswith("exercise-media/") and (tmp_path / media.file.name).is_file()
+    assert AuditEvent.objects.filter(action="exercise.media_added", actor=media.created_by).exists()
