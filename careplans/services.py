@@ -238,6 +238,8 @@ def careplan_update_details(
     plan.start_date = start_date
     plan.length_weeks = length_weeks
     plan.save(update_fields=["title", "condition", "start_date", "length_weeks"])
+    # The phase that began on the old start date (the first, at activation) begins on the new one.
+    plan.phases.filter(began_on=date.fromisoformat(before["start_date"])).update(began_on=start_date)
     audit_log(action="careplan.details_changed", actor=by.user, obj=plan, ip=ip, data={"before": before})
     plan_version_record(plan, by=by.user, ip=ip)
     return plan
