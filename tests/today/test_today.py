@@ -13,7 +13,7 @@ from django.utils.html import escape
 
 from audit.models import AuditEvent
 from careplans.models import CarePlan, ExerciseSession, PlanStatus
-from tests.helpers import HTMX, as_user, template_plan, current_exercises
+from tests.helpers import HTMX, as_user, current_exercises, template_plan
 
 pytestmark = pytest.mark.django_db
 
