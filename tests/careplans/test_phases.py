@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -298,9 +297,7 @@ def test_the_builder_groups_exercises_by_phase(personas: Personas, library: None
 
 
 @pytest.mark.parametrize("page", ["today", "builder"])
-def test_a_phase_adds_one_query_whatever_the_plans_size(
-    personas: Personas, library: None, django_assert_num_queries: Any, page: str
-) -> None:
+def test_a_phase_adds_one_query_whatever_the_plans_size(personas: Personas, library: None, page: str) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -324,3 +321,42 @@ def test_a_phase_adds_one_query_whatever_the_plans_size(
     CarePlan.objects.filter(pk=plan.pk).update(current_phase=None)
     plan.exercises.update(phase=None)
     assert count() == phased - 1
+
+
+def test_a_mark_from_last_nights_page_after_the_phase_moved_redraws_the_page(
+    personas: Personas, library: None
+) -> None:
+    plan = phased_plan(personas.patient_a, personas, "Europe/London")
+    tilt = plan.exercises.get(exercise__slug="pelvic-tilt")
+    client = as_user(personas.patient_a.user)
+    with time_machine.travel(local("Europe/London", 2026, 3, 30, 0, 20), tick=False):
+        plan_phases_move_due()
+        response = client.post(
+            reverse("today-mark", args=[tilt.pk]),
+            {"done": "1", "local_date": "2026-03-29"},
+            HTTP_HX_REQUEST="true",
+        )
+        assert response.status_code == 204 and response["HX-Redirect"] == reverse("today")
+        assert "Saved for Sunday 29 March" in client.get(reverse("today")).content.decode()
+    assert ExerciseSession.objects.get(plan_exercise=tilt).local_date == date(2026, 3, 29)
+    # Today, the first phase's exercise is no longer to be marked.
+    with time_machine.travel(local("Europe/London", 2026, 3, 30, 9, 0), tick=False):
+        client = as_user(personas.patient_a.user)
+        client.post(reverse("today-mark", args=[tilt.pk]), {"done": "1", "local_date": "2026-03-30"})
+    assert ExerciseSession.objects.filter(plan_exercise=tilt).count() == 1
+
+
+def test_moving_the_start_date_moves_the_first_phases_start(personas: Personas, library: None) -> None:
+    from careplans.services import careplan_update_details
+
+    plan = phased_plan(personas.patient_a, personas, "Europe/London")
+    with time_machine.travel(local("Europe/London", 2026, 3, 3, 9, 0), tick=False):
+        careplan_update_details(
+            plan=plan,
+            by=personas.owner,
+            title=plan.title,
+            condition="",
+            start_date=START - timedelta(days=7),
+            length_weeks=12,
+        )
+    assert plan.phases.get(name="Settle and move").began_on == START - timedelta(days=7)
