@@ -360,3 +360,16 @@ def test_moving_the_start_date_moves_the_first_phases_start(personas: Personas, 
             length_weeks=12,
         )
     assert plan.phases.get(name="Settle and move").began_on == START - timedelta(days=7)
+
+
+def test_the_beat_runs_the_phase_task_every_quarter_hour(personas: Personas, library: None) -> None:
+    from careplans.tasks import plan_phases_advance_due
+    from portal.celery import app
+
+    entry = app.conf.beat_schedule["plan-phases-advance"]
+    assert entry["task"] == plan_phases_advance_due.name == "careplans.tasks.plan_phases_advance_due"
+    assert sorted(entry["schedule"].minute) == [1, 16, 31, 46]
+    phased_plan(personas.patient_a, personas, "Europe/London")
+    with time_machine.travel(local("Europe/London", 2026, 3, 30, 0, 1), tick=False):
+        assert plan_phases_advance_due.delay().get() == {"checked": 1, "moved": 1}
+        assert plan_phases_advance_due.delay().get() == {"checked": 1, "moved": 0}
