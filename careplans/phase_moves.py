@@ -182,8 +182,11 @@ def plan_phases_move_due() -> PhaseMoveResult:
             CarePlan.objects.filter(
                 pk__gt=after, status=PlanStatus.ACTIVE, phase_held=False, current_phase__isnull=False
             )
-            # Not in their last phase: some phase starts after the current one.
-            .filter(phases__starts_week__gt=F("current_phase__starts_week"))
+            # Not in their last phase: some phase starts after the current one, within the plan.
+            .filter(
+                phases__starts_week__gt=F("current_phase__starts_week"),
+                phases__starts_week__lte=F("length_weeks"),
+            )
             .order_by("pk")
             .values_list("pk", flat=True)
             .distinct()[:MOVE_BATCH]

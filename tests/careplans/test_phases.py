@@ -373,3 +373,16 @@ def test_the_beat_runs_the_phase_task_every_quarter_hour(personas: Personas, lib
     with time_machine.travel(local("Europe/London", 2026, 3, 30, 0, 1), tick=False):
         assert plan_phases_advance_due.delay().get() == {"checked": 1, "moved": 1}
         assert plan_phases_advance_due.delay().get() == {"checked": 1, "moved": 0}
+
+
+def test_a_phase_after_the_plans_last_week_never_begins_by_itself(personas: Personas, library: None) -> None:
+    from careplans.services import careplan_update_details
+
+    plan = phased_plan(personas.patient_a, personas, "Europe/London")
+    with time_machine.travel(local("Europe/London", 2026, 3, 3, 9, 0), tick=False):
+        careplan_update_details(
+            plan=plan, by=personas.owner, title=plan.title, condition="", start_date=START, length_weeks=4
+        )
+    with time_machine.travel(local("Europe/London", 2026, 4, 1, 9, 0), tick=False):
+        assert plan_phases_move_due() == type(plan_phases_move_due())(checked=0, moved=0)
+    assert phase_of(plan) == "Settle and move"
