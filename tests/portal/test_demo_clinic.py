@@ -51,3 +51,15 @@ def test_the_demo_clinic_has_exercises_of_its_own_beside_the_shared_library() ->
     ]
     assert {e.clinic.name for e in own} == {"Riverside Physiotherapy (demo)"}
     assert Exercise.objects.get(name="Bridge", clinic=None).equipment != "band"
+
+
+def test_the_demo_plans_are_in_the_phase_of_their_week() -> None:
+    """Issue 17: the low-back template's three phases; each demo plan is in the phase its week
+    has reached, the earlier ones recorded as run."""
+    call_command("demo_clinic")
+    alex = CarePlan.objects.get(patient__user__email="patient@demo.plinth")  # in week 5
+    assert alex.current_phase is not None and alex.current_phase.name == "Control"
+    first = alex.phases.get(name="Settle and move")
+    assert first.began_on == alex.start_date and first.ended_on is not None
+    jordan = CarePlan.objects.get(patient__user__email="jordan@demo.plinth")  # in week 3
+    assert jordan.current_phase is not None and jordan.current_phase.name == "Settle and move"
