@@ -21,8 +21,11 @@ patient's today or the plan's last day. ``adherence_for_plans`` and
 ``adherence_by_plan`` compute it for any number of plans in two queries: the
 sessions that count, and the sessions due, each summed per plan by the
 database. ``prescribed_sessions`` states the due count in Python for the
-record's week-by-week chart. tests/careplans/adherence_oracle.py states the
-same rule in plain Python, and a property test holds the two to each other.
+record's week-by-week chart (careplans.adherence_weeks). A phased plan's exercise
+(issue 17) is due only while its phase is in force: from the phase's ``began_on`` to
+its ``ended_on``, the patient's local dates (careplans.phase_moves keeps them).
+tests/careplans/adherence_oracle.py states the same rule in plain Python, and a property
+test holds the two to each other.
 """
 
 from __future__ import annotations
@@ -205,16 +208,42 @@ def _due(first: Expression, last: Expression, days_per_week: Expression | F) -> 
     )
 
 
+#: A plan day no window reaches: the first day of a phase that has not begun.
+_NEVER = 100_000
+
+
+def _phase_window(item: str, first: Expression, last: Expression) -> tuple[Expression, Expression]:
+    """The window's plan days narrowed to those the plan exercise at path ``item`` was due in:
+    its phase's ``began_on`` to ``ended_on`` (issue 17; none before a phase begins, no end
+    while it runs), the whole window for an exercise of no phase."""
+    start = F(f"{item}plan__start_date")
+    began = DaysBetween(F(f"{item}phase__began_on"), start)
+    ended = DaysBetween(F(f"{item}phase__ended_on"), start)
+    in_phase_first = Case(
+        When(**{f"{item}phase__isnull": True}, then=first),
+        When(**{f"{item}phase__began_on__isnull": True}, then=Value(_NEVER)),
+        default=Greatest(first, began),
+        output_field=IntegerField(),
+    )
+    in_phase_last = Case(
+        When(**{f"{item}phase__ended_on__isnull": True}, then=last),
+        default=Least(last, ended),
+        output_field=IntegerField(),
+    )
+    return in_phase_first, in_phase_last
+
+
 def _prescribed(
     plan_items: QuerySet[PlanExercise], today: Today | TodayByZone, since_days: int | None
 ) -> Any:
     """Rows (plan id, sessions due in the window, plan days in the window), one per plan with exercises."""
     first, last = _window("plan__", _today("plan__", today), since_days)
+    in_phase_first, in_phase_last = _phase_window("", first, last)
     return (
         plan_items.order_by()
         .values("plan")
         .annotate(
-            due=Sum(_due(first, last, F("days_per_week")) * F("sessions_per_day")),
+            due=Sum(_due(in_phase_first, in_phase_last, F("days_per_week")) * F("sessions_per_day")),
             days=Max(Greatest(Value(0), last - first + Value(1))),
         )
         .values_list("plan", "due", "days")
@@ -244,8 +273,14 @@ def _done(sessions: QuerySet[ExerciseSession], today: Today | TodayByZone, since
         # can use it, so a short window reads only the recent sessions.
         sessions = sessions.filter(local_date__gte=min(_todays(today)) - timedelta(days=since_days - 1))
     per_day = F("plan_exercise__sessions_per_day")
+    # Only while the exercise's phase was in force (issue 17); every day for one of no phase.
+    in_phase = Q(plan_exercise__phase__isnull=True) | Q(
+        Q(plan_exercise__phase__ended_on__isnull=True)
+        | Q(plan_exercise__phase__ended_on__gte=F("local_date")),
+        plan_exercise__phase__began_on__lte=F("local_date"),
+    )
     in_window = (
-        sessions.filter(local_date__gte=first_date, local_date__lte=today_date, number__lte=per_day)
+        sessions.filter(in_phase, local_date__gte=first_date, local_date__lte=today_date, number__lte=per_day)
         .alias(
             day=DaysBetween(F("local_date"), start),
             start=start,
@@ -322,60 +357,3 @@ def adherence_for_plans(
         return {}
     found = adherence_by_plan(ids, today=today, since_days=since_days)
     return {pk: found.get(pk, Adherence(0, 0)) for pk in ids}
-
-
-@dataclass(frozen=True)
-class WeekAdherence:
-    week: int
-    first: date
-    last: date
-    adherence: Adherence
-
-
-def weekly_adherence(plan: CarePlan, *, today: date) -> list[WeekAdherence]:
-    """Adherence for each plan week that has begun (two queries).
-
-    Uses the same counting as careplans.adherence: a day's sessions up to its
-    prescription, a week's up to what was due per exercise, in a week that has only
-    partly elapsed only the days so far. Each week's ``days`` is its days so far
-    (week 1 with one day is the plan's first day).
-    """
-    last_day = min(today, plan.end_date)
-    if last_day < plan.start_date:
-        return []
-    items = list(
-        PlanExercise.objects.filter(plan=plan).values_list("id", "days_per_week", "sessions_per_day")
-    )
-    done: dict[tuple[int, int], int] = defaultdict(int)
-    for plan_exercise_id, day in ExerciseSession.objects.filter(
-        plan_exercise__plan=plan,
-        local_date__gte=plan.start_date,
-        local_date__lte=last_day,
-        number__lte=F("plan_exercise__sessions_per_day"),
-    ).values_list("plan_exercise_id", "local_date"):
-        done[(plan_exercise_id, (day - plan.start_date).days // 7)] += 1
-    weeks = []
-    for index in range((last_day - plan.start_date).days // 7 + 1):
-        first = plan.start_date + timedelta(days=7 * index)
-        last = min(first + timedelta(days=6), last_day)
-        week_done = week_due = 0
-        for plan_exercise_id, days_per_week, sessions_per_day in items:
-            due = prescribed_sessions(
-                plan_start=plan.start_date,
-                days_per_week=days_per_week,
-                first=first,
-                last=last,
-                sessions_per_day=sessions_per_day,
-            )
-            week_due += due
-            week_done += min(done[(plan_exercise_id, index)], due)
-        days = (last - first).days + 1
-        weeks.append(
-            WeekAdherence(
-                week=index + 1,
-                first=first,
-                last=last,
-                adherence=Adherence(week_done, week_due, days),
-            )
-        )
-    return weeks

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from audit.admin import AuditedReadsAdmin
-from careplans.models import CarePlan, PlanExercise, PlanVersion
+from careplans.models import CarePlan, PlanExercise, PlanPhase, PlanVersion
 
 
 # Stacked, not tabular: each dosage field keeps its help text, linked for screen readers, and
@@ -14,6 +15,21 @@ class PlanExerciseInline(admin.StackedInline[PlanExercise, CarePlan]):
     model = PlanExercise
     extra = 0
     autocomplete_fields = ["exercise"]
+    # A phase is the plan's own; a select would list every plan's phases.
+    readonly_fields = ["phase"]
+
+
+class PlanPhaseInline(admin.TabularInline[PlanPhase, CarePlan]):
+    """A plan's phases, to read: moves go through careplans.phase_moves, which keeps versions."""
+
+    model = PlanPhase
+    extra = 0
+    fields = ["name", "starts_week", "began_on", "ended_on"]
+    readonly_fields = ["name", "starts_week", "began_on", "ended_on"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: CarePlan | None = None) -> bool:
+        return False
 
 
 @admin.register(CarePlan)
@@ -31,7 +47,8 @@ class CarePlanAdmin(AuditedReadsAdmin[CarePlan]):
     search_fields = ["title", "patient__user__email", "patient__user__full_name"]
     list_select_related = ["patient__user", "patient__clinic", "therapist__user"]
     raw_id_fields = ["patient", "therapist"]
-    inlines = [PlanExerciseInline]
+    inlines = [PlanPhaseInline, PlanExerciseInline]
+    readonly_fields = ["current_phase", "phase_held"]
 
 
 @admin.register(PlanVersion)

@@ -13,7 +13,7 @@ import django_filters
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,7 +22,20 @@ from accounts.access import ScopedLookupMixin, patient_for, therapist_for
 from accounts.models import Therapist
 from accounts.selectors import clinic_patients
 from careplans import plan_exercises, selectors, services
-from careplans.models import CarePlan, PlanExercise, PlanStatus, PlanVersion
+from careplans.api_serializers import (
+    CarePlanSerializer,
+    PlanCreateInput,
+    PlanEndInput,
+    PlanExerciseAddInput,
+    PlanExerciseSerializer,
+    PlanExerciseUpdateInput,
+    PlanExerciseVaryInput,
+    PlanPhaseReasonInput,
+    PlanPhaseReleaseInput,
+    PlanUpdateInput,
+)
+from careplans.models import CarePlan, PlanExercise, PlanStatus
+from careplans.phase_moves import careplan_phase_advance, careplan_phase_hold
 from library.models import (
     DOSAGE_LIMITS,
 )
@@ -40,118 +53,6 @@ from portal.api.common import (
 )
 from portal.api.filters import ApiFilterSet, IsoDateFilter
 from portal.errors import DomainError
-from portal.validity import max_length_of, range_of
-
-
-class PlanExerciseSerializer(serializers.ModelSerializer[PlanExercise]):
-    exercise_slug = serializers.CharField(source="exercise.slug", read_only=True)
-    exercise_name = serializers.CharField(source="exercise.name", read_only=True)
-
-    class Meta:
-        model = PlanExercise
-        fields = ["id", "exercise", "exercise_slug", "exercise_name", "position", *DOSAGE_LIMITS, "note"]
-        read_only_fields = fields
-
-
-class CarePlanSerializer(serializers.ModelSerializer[CarePlan]):
-    patient_name = serializers.CharField(source="patient.user.full_name", read_only=True)
-    therapist_name = serializers.CharField(source="therapist.user.full_name", read_only=True)
-    end_date = serializers.DateField(read_only=True)
-    exercises = PlanExerciseSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = CarePlan
-        fields = [
-            "id",
-            "patient",
-            "patient_name",
-            "therapist",
-            "therapist_name",
-            "title",
-            "condition",
-            "start_date",
-            "length_weeks",
-            "end_date",
-            "status",
-            "status_reason",
-            "version",
-            "created_at",
-            "activated_at",
-            "ended_at",
-            "exercises",
-        ]
-        read_only_fields = fields
-
-
-_WEEKS = range_of(CarePlan, "length_weeks")
-
-
-class PlanCreateInput(StrictSerializer):
-    patient = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    title = serializers.CharField(
-        max_length=max_length_of(CarePlan, "title"), allow_blank=True, required=False, default=""
-    )
-    condition = serializers.CharField(
-        max_length=max_length_of(CarePlan, "condition"), allow_blank=True, required=False, default=""
-    )
-    start_date = serializers.DateField()
-    length_weeks = serializers.IntegerField(
-        min_value=_WEEKS[0],
-        max_value=_WEEKS[1],
-        required=False,
-        default=CarePlan._meta.get_field("length_weeks").default,
-    )
-    template = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
-
-
-class PlanUpdateInput(StrictSerializer):
-    title = serializers.CharField(max_length=max_length_of(CarePlan, "title"), required=False)
-    condition = serializers.CharField(
-        max_length=max_length_of(CarePlan, "condition"), allow_blank=True, required=False
-    )
-    start_date = serializers.DateField(required=False)
-    length_weeks = serializers.IntegerField(min_value=_WEEKS[0], max_value=_WEEKS[1], required=False)
-
-
-class PlanEndInput(StrictSerializer):
-    status = serializers.ChoiceField(choices=[PlanStatus.COMPLETED.value, PlanStatus.STOPPED.value])
-    reason = serializers.CharField(max_length=max_length_of(CarePlan, "status_reason"))
-
-
-class PlanExerciseAddInput(StrictSerializer):
-    exercise = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-
-
-class PlanExerciseVaryInput(StrictSerializer):
-    variant = serializers.IntegerField(
-        min_value=1,
-        max_value=MAX_ID,
-        help_text="The exercise id of the harder variant (a progression) or of an easier one (a regression).",
-    )
-    dose = serializers.ChoiceField(
-        choices=[plan_exercises.KEEP_DOSE, plan_exercises.VARIANT_DOSE],
-        default=plan_exercises.KEEP_DOSE,
-        help_text="keep: the plan's dose stays; variant: the variant's own default dose.",
-    )
-    reason = serializers.CharField(
-        max_length=max_length_of(PlanVersion, "reason"), help_text="Why, kept with the new plan version."
-    )
-
-
-def _dose_field(name: str) -> serializers.IntegerField:
-    low, high = DOSAGE_LIMITS[name]
-    return serializers.IntegerField(min_value=low, max_value=high, required=False)
-
-
-class PlanExerciseUpdateInput(StrictSerializer):
-    sets = _dose_field("sets")
-    reps = _dose_field("reps")
-    hold_seconds = _dose_field("hold_seconds")
-    sessions_per_day = _dose_field("sessions_per_day")
-    days_per_week = _dose_field("days_per_week")
-    note = serializers.CharField(
-        max_length=max_length_of(PlanExercise, "note"), allow_blank=True, required=False
-    )
 
 
 class CarePlanFilter(ApiFilterSet):
@@ -191,12 +92,16 @@ class CarePlanViewSet(
     ordering = ["-start_date", "-id"]
 
     def get_queryset(self) -> QuerySet[CarePlan]:
-        items = Prefetch(
-            "exercises", queryset=PlanExercise.objects.select_related("exercise").order_by("position", "id")
+        items: tuple[Prefetch[Any], str] = (
+            Prefetch(
+                "exercises",
+                queryset=PlanExercise.objects.select_related("exercise").order_by("position", "id"),
+            ),
+            "phases",
         )
         therapist = therapist_for(self.request)
         if therapist is not None:
-            return selectors.clinic_plans(clinic=therapist.clinic).prefetch_related(items)
+            return selectors.clinic_plans(clinic=therapist.clinic).prefetch_related(*items)
         patient = patient_for(self.request)
         if patient is not None:
             # A draft is the therapist's work in progress, not yet the patient's plan.
@@ -204,7 +109,7 @@ class CarePlanViewSet(
                 CarePlan.objects.filter(patient=patient)
                 .exclude(status=PlanStatus.DRAFT)
                 .select_related("patient__user", "therapist__user")
-                .prefetch_related(items)
+                .prefetch_related(*items)
             )
         return CarePlan.objects.none()
 
@@ -357,6 +262,51 @@ class CarePlanViewSet(
             ip=client_ip(request),
         )
         return Response(PlanExerciseSerializer(item).data)
+
+    @extend_schema(
+        summary="Move a phased plan to its next phase now, with the reason (therapists)",
+        request=PlanPhaseReasonInput,
+        responses={200: CarePlanSerializer, **PLAN_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="phase/advance", url_name="phase-advance")
+    def phase_advance(self, request: Request, pk: str | None = None) -> Response:
+        plan = self._plan()
+        data = PlanPhaseReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = careplan_phase_advance(
+            plan=plan, by=self._therapist(), reason=data.validated_data["reason"], ip=client_ip(request)
+        )
+        return self._fresh(plan)
+
+    @extend_schema(
+        summary="Hold a phased plan in its current phase, with the reason (therapists)",
+        request=PlanPhaseReasonInput,
+        responses={200: CarePlanSerializer, **PLAN_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="phase/hold", url_name="phase-hold")
+    def phase_hold(self, request: Request, pk: str | None = None) -> Response:
+        return self._phase_hold(request, held=True, data=PlanPhaseReasonInput(data=request.data))
+
+    @extend_schema(
+        summary="Release a held phase: the plan follows its phase schedule again (therapists)",
+        request=PlanPhaseReleaseInput,
+        responses={200: CarePlanSerializer, **PLAN_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="phase/release", url_name="phase-release")
+    def phase_release(self, request: Request, pk: str | None = None) -> Response:
+        return self._phase_hold(request, held=False, data=PlanPhaseReleaseInput(data=request.data))
+
+    def _phase_hold(self, request: Request, *, held: bool, data: StrictSerializer) -> Response:
+        plan = self._plan()
+        data.is_valid(raise_exception=True)
+        plan = careplan_phase_hold(
+            plan=plan,
+            by=self._therapist(),
+            held=held,
+            reason=data.validated_data["reason"],
+            ip=client_ip(request),
+        )
+        return self._fresh(plan)
 
     @extend_schema(
         summary="Change one plan exercise's dosage or note (therapists)",

@@ -36,8 +36,10 @@ class PlanDetailsForm(forms.Form):
 class TemplateChoiceField(forms.ModelChoiceField[PlanTemplate]):
     def label_from_instance(self, obj: PlanTemplate) -> str:
         count = getattr(obj, "exercise_count", None)
+        phases = getattr(obj, "phase_count", 0)
         owner = "your clinic" if obj.clinic_id else "shared"
-        return f"{obj.name} ({count} exercises, {owner})" if count is not None else obj.name
+        in_phases = f" in {phases} phases" if phases > 1 else ""
+        return f"{obj.name} ({count} exercises{in_phases}, {owner})" if count is not None else obj.name
 
 
 class PlanCreateForm(PlanDetailsForm):

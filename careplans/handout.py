@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from careplans.models import CarePlan, PlanExercise
+from careplans.phases import PhaseLabel
 from library.media import picture_bytes
 from library.models import Exercise
 from portal.pdf import BRAND, MUTED, Document, has_rtl, undrawable
@@ -37,10 +38,13 @@ def _first_picture(pdf: Document, exercise: Exercise) -> None:
     pdf.ln(2)
 
 
-def handout_pdf(plan: CarePlan, plan_exercises: Sequence[PlanExercise]) -> bytes:
+def handout_pdf(
+    plan: CarePlan, plan_exercises: Sequence[PlanExercise], *, phase: PhaseLabel | None = None
+) -> bytes:
     """The plan's home-exercise handout as PDF bytes (A4): title, patient, dates, therapist,
-    then each exercise with its dosage, steps, the therapist's note and precautions, and
-    last the clinic's contact details (those filled in; none, no block).
+    a phased plan's current phase (``phase``, issue 17), then each exercise with its dosage,
+    steps, the therapist's note and precautions, and last the clinic's contact details (those
+    filled in; none, no block).
 
     ``plan_exercises`` are the plan's exercises in order, with ``exercise`` loaded. Text in any
     script the fonts cover prints as written; a character none of them has is logged
@@ -53,7 +57,7 @@ def handout_pdf(plan: CarePlan, plan_exercises: Sequence[PlanExercise]) -> bytes
     footer = patient if any(has_rtl(part) for part in footer_parts) else " · ".join(footer_parts)
     clinic = plan.patient.clinic
     contact = clinic.contact_items()
-    texts = [plan.title, patient, therapist, plan.condition]
+    texts = [plan.title, patient, therapist, plan.condition, str(phase or "")]
     if contact:
         texts += [clinic.name, *(text for _, text in contact)]
     for plan_exercise in plan_exercises:
@@ -80,6 +84,9 @@ def handout_pdf(plan: CarePlan, plan_exercises: Sequence[PlanExercise]) -> bytes
         size=10,
         color=MUTED,
     )
+    if phase is not None:
+        pdf.ln(1)
+        pdf.labelled([phase.heading, f" · {phase.weeks}"], size=11, style="B", color=BRAND)
     pdf.ln(3)
     for number, plan_exercise in enumerate(plan_exercises, start=1):
         exercise = plan_exercise.exercise

@@ -13,7 +13,14 @@ from django.utils import timezone
 from django.utils import timezone as tz
 
 from accounts.models import Patient, Therapist, User
-from library.models import DOSAGE_LIMITS, Dosage, Exercise, dosage_constraints
+from library.models import (
+    DOSAGE_LIMITS,
+    PHASE_WEEKS,
+    Dosage,
+    Exercise,
+    dosage_constraints,
+    phase_constraints,
+)
 
 
 class PlanStatus(models.TextChoices):
@@ -46,6 +53,13 @@ class CarePlan(models.Model):
     # task takes the plan (outcomes.refresh): while it is set, later check-ins need
     # not publish another.
     outcome_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A phased plan's phase now (issue 17), None for a plan without phases. Authoritative:
+    # the hourly move (careplans.phase_moves) and the therapist change it, with a version.
+    current_phase = models.ForeignKey(
+        "careplans.PlanPhase", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The therapist holds the current phase: no automatic move until they release it.
+    phase_held = models.BooleanField(default=False)
 
     ACTIVE_CONSTRAINT: ClassVar[str] = "careplan_one_active_per_patient"
 
@@ -58,6 +72,9 @@ class CarePlan(models.Model):
             models.CheckConstraint(condition=Q(status__in=PlanStatus.values), name="careplan_status_valid"),
             models.CheckConstraint(
                 condition=Q(length_weeks__gte=1, length_weeks__lte=52), name="careplan_length_1_52"
+            ),
+            models.CheckConstraint(
+                condition=Q(phase_held=False) | Q(current_phase__isnull=False), name="careplan_held_has_phase"
             ),
         ]
         indexes = [
@@ -92,8 +109,36 @@ class CarePlan(models.Model):
         return max(1, min(self.length_weeks, days // 7 + 1))
 
 
+class PlanPhase(models.Model):
+    """A stage of a plan, copied from its template's (library.TemplatePhase): from week
+    ``starts_week`` until the next phase's start; the first also covers earlier weeks.
+
+    ``began_on`` and ``ended_on`` are the patient's local dates the phase was in force
+    (None: not begun, or not ended); adherence counts a phase's exercises only then.
+    """
+
+    plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="phases")
+    name = models.CharField(max_length=80)
+    starts_week = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(PHASE_WEEKS[0]), MaxValueValidator(PHASE_WEEKS[1])]
+    )
+    began_on = models.DateField(null=True, blank=True)
+    ended_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_week", "id"]
+        constraints = phase_constraints("planphase")
+
+    def __str__(self) -> str:
+        return f"{self.name} (from week {self.starts_week})"
+
+
 class PlanExercise(Dosage):
     plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="exercises")
+    # None: a plan without phases, or an exercise of every phase.
+    phase = models.ForeignKey(
+        PlanPhase, on_delete=models.CASCADE, null=True, blank=True, related_name="exercises"
+    )
     # The library asks which of its exercises plans still use through this reverse name.
     exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="plan_exercises")
     position = models.PositiveSmallIntegerField(default=0)

@@ -42,7 +42,8 @@ def _published_exercise(exercise_id: int, *, clinic: Clinic) -> Exercise:
 def careplan_exercise_add(
     *, plan: CarePlan, by: Therapist, exercise_id: int, ip: str | None = None
 ) -> PlanExercise:
-    """Append the library exercise with id ``exercise_id`` to the plan, at its default dosage.
+    """Append the library exercise with id ``exercise_id`` to the plan, at its default dosage;
+    a phased plan's to its current phase (issue 17), where it must not be already.
 
     Returns the new plan exercise. An active plan gets a new version.
 
@@ -54,13 +55,16 @@ def careplan_exercise_add(
     plan = plan_locked(plan)
     plan_check_editable(plan)
     exercise = _published_exercise(exercise_id, clinic=by.clinic)
-    if plan.exercises.filter(exercise=exercise).exists():
+    if plan.exercises.filter(exercise=exercise, phase=plan.current_phase_id).exists():
         raise DomainError(
-            f"{exercise.name} is already in this plan.", field="exercise", code="exercise_already_in_plan"
+            f"{exercise.name} is already in this plan{' phase' if plan.current_phase_id else ''}.",
+            field="exercise",
+            code="exercise_already_in_plan",
         )
     last = plan.exercises.order_by("-position").values_list("position", flat=True).first()
     item = PlanExercise.objects.create(
         plan=plan,
+        phase_id=plan.current_phase_id,
         exercise=exercise,
         position=0 if last is None else last + 1,
         **{name: getattr(exercise, name) for name in DOSAGE_LIMITS},
@@ -128,7 +132,8 @@ def careplan_exercise_update(
 def careplan_exercise_move(
     *, plan_exercise: PlanExercise, by: Therapist, direction: str, ip: str | None = None
 ) -> None:
-    """Swap a plan exercise with its neighbour above (``direction`` "up") or below ("down").
+    """Swap a plan exercise with its neighbour above (``direction`` "up") or below ("down"),
+    among the exercises of its phase (all of a plan without phases).
 
     Moving the first up or the last down changes nothing. Positions are renumbered
     0..n-1; an active plan gets a new version. Returns None.
@@ -145,9 +150,13 @@ def careplan_exercise_move(
     index = next((i for i, other in enumerate(items) if other.pk == plan_exercise.pk), None)
     if index is None:
         raise DomainError("That exercise is no longer in the plan.", code="exercise_not_in_plan")
-    target = index - 1 if direction == "up" else index + 1
-    if not 0 <= target < len(items):
+    phase_id = items[index].phase_id
+    # The neighbour within the same phase: the builder lists each phase's exercises apart.
+    same = [i for i, other in enumerate(items) if other.phase_id == phase_id]
+    place = same.index(index) + (-1 if direction == "up" else 1)
+    if not 0 <= place < len(same):
         return
+    target = same[place]
     items[index], items[target] = items[target], items[index]
     # Renumber all: positions may have gaps or ties after removals and old data.
     for position, each in enumerate(items):
@@ -229,9 +238,11 @@ def careplan_exercise_vary(
             "Say why, in a few words: it goes in the plan's history.", field="reason", code="required"
         )
     plan_check_length(reason, model=PlanVersion, name="reason", field="reason", what="reason")
-    if plan.exercises.filter(exercise=variant).exists():
+    if plan.exercises.filter(exercise=variant, phase=plan_exercise.phase_id).exists():
         raise DomainError(
-            f"{variant.name} is already in this plan.", field="variant", code="exercise_already_in_plan"
+            f"{variant.name} is already in this plan{' phase' if plan_exercise.phase_id else ''}.",
+            field="variant",
+            code="exercise_already_in_plan",
         )
     before = {"exercise": current.slug, **{name: getattr(plan_exercise, name) for name in DOSAGE_LIMITS}}
     plan_exercise.exercise = variant

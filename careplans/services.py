@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from accounts.models import Patient, Therapist, User
 from audit.services import audit_log
-from careplans.models import CarePlan, PlanExercise, PlanStatus, PlanVersion
+from careplans.models import CarePlan, PlanExercise, PlanPhase, PlanStatus, PlanVersion
+from careplans.phases import current_phase_label, phase_due_on, phase_first_day, plan_phases
 from careplans.versions import change_summary, plan_snapshot
-from library.models import DOSAGE_LIMITS, ExerciseStatus, PlanTemplate, TemplateExercise
+from library.models import DOSAGE_LIMITS, ExerciseStatus, PlanTemplate, TemplateExercise, TemplatePhase
 from portal.errors import DomainError
 from portal.validity import max_length_of, shows_text
 
@@ -80,18 +81,23 @@ def _validate_plan_fields(*, patient: Patient, title: str, start_date: date, len
 
 
 def plan_exercises_in_order(plan: CarePlan) -> list[PlanExercise]:
-    return list(plan.exercises.select_related("exercise").order_by("position", "id"))
+    return list(plan.exercises.select_related("exercise", "phase").order_by("position", "id"))
 
 
-def plan_version_record(plan: CarePlan, *, by: User, ip: str | None, reason: str = "") -> PlanVersion | None:
+def plan_version_record(
+    plan: CarePlan, *, by: User | None, ip: str | None, reason: str = ""
+) -> PlanVersion | None:
     """Snapshot an active plan after a change; nothing when the content did not change.
 
-    ``reason``: why the therapist made the change, in their words (at most 300
-    characters; the caller checked it), kept with the version. Returns the version.
+    ``by``: the therapist's user, None for the phase schedule (careplans.phase_moves).
+    ``reason``: why the change was made, in the therapist's words or the schedule's (at
+    most 300 characters; the caller checked it), kept with the version. A phased plan's
+    snapshot names its current phase and whether it is held. Returns the version.
     """
     if plan.status != PlanStatus.ACTIVE:
         return None
-    snapshot = plan_snapshot(plan, plan_exercises_in_order(plan))
+    phase = current_phase_label(plan, plan_phases(plan=plan))
+    snapshot = plan_snapshot(plan, plan_exercises_in_order(plan), phase=phase)
     previous = plan.versions.order_by("-number").first()
     lines = change_summary(previous.content if previous else None, snapshot)
     if not lines:
@@ -134,7 +140,8 @@ def careplan_create(
     of their today; ``length_weeks``: 1-52 weeks, 12 by default (DESIGN.md: outcomes are
     read at week 12). A blank ``title`` or ``condition`` takes the template's. A
     template's exercises are copied in order with their dosage and note, except
-    unpublished ones (named in the ``careplan.created`` audit entry). Returns the plan.
+    unpublished ones (named in the ``careplan.created`` audit entry), and its phases with
+    them (issue 17): the plan starts in the first. Returns the plan.
 
     Raises DomainError: not_found (``patient`` is of another clinic), unknown_template
     (template: another clinic's), required (title), too_long (title, condition),
@@ -158,9 +165,17 @@ def careplan_create(
         status=PlanStatus.DRAFT,
     )
     skipped: list[str] = []
+    phases: dict[int, PlanPhase] = {}
     if template is not None:
+        for source in template.phases.order_by("starts_week", "id"):
+            phases[source.pk] = PlanPhase.objects.create(
+                plan=plan, name=source.name, starts_week=source.starts_week
+            )
         items: list[PlanExercise] = []
-        for item in template.exercises.select_related("exercise").order_by("position", "id"):
+        in_order = template.exercises.select_related("exercise").order_by(
+            models.F("phase__starts_week").asc(nulls_first=True), "position", "id"
+        )
+        for item in in_order:
             if item.exercise.status != ExerciseStatus.PUBLISHED:
                 skipped.append(item.exercise.name)
                 continue
@@ -169,17 +184,25 @@ def careplan_create(
                     plan=plan,
                     exercise=item.exercise,
                     position=len(items),
+                    phase=phases.get(item.phase_id) if item.phase_id is not None else None,
                     note=item.note,
                     **{name: getattr(item, name) for name in DOSAGE_LIMITS},
                 )
             )
         PlanExercise.objects.bulk_create(items)
+    if phases:
+        plan.current_phase = next(iter(phases.values()))
+        plan.save(update_fields=["current_phase"])
     audit_log(
         action="careplan.created",
         actor=by.user,
         obj=plan,
         ip=ip,
-        data={"template": template.name if template else None, "skipped_unpublished": skipped},
+        data={
+            "template": template.name if template else None,
+            "skipped_unpublished": skipped,
+            "phases": [phase.name for phase in phases.values()],
+        },
     )
     return plan
 
@@ -215,6 +238,8 @@ def careplan_update_details(
     plan.start_date = start_date
     plan.length_weeks = length_weeks
     plan.save(update_fields=["title", "condition", "start_date", "length_weeks"])
+    # The phase that began on the old start date (the first, at activation) begins on the new one.
+    plan.phases.filter(began_on=date.fromisoformat(before["start_date"])).update(began_on=start_date)
     audit_log(action="careplan.details_changed", actor=by.user, obj=plan, ip=ip, data={"before": before})
     plan_version_record(plan, by=by.user, ip=ip)
     return plan
@@ -257,9 +282,24 @@ def careplan_activate(*, plan: CarePlan, by: Therapist, ip: str | None = None) -
             "plan at a time: complete or stop that one first, then activate this one.",
             code="already_active",
         ) from exc
+    if plan.current_phase_id is not None:
+        _phase_begin(plan)
     audit_log(action="careplan.activated", actor=by.user, obj=plan, ip=ip)
     plan_version_record(plan, by=by.user, ip=ip)
     return plan
+
+
+def _phase_begin(plan: CarePlan) -> None:
+    """An activated phased plan starts in the phase its schedule puts the patient's today in
+    (the first before the start date); that phase began on its own first day (the first
+    phase: on the start date), so adherence counts it from then (careplans.adherence)."""
+    phases = plan_phases(plan=plan)
+    phase = phase_due_on(plan, phases, plan.patient.local_today())
+    assert phase is not None  # a plan with a current phase has phases
+    phase.began_on = plan.start_date if phase.pk == phases[0].pk else phase_first_day(plan, phase)
+    phase.save(update_fields=["began_on"])
+    plan.current_phase = phase
+    plan.save(update_fields=["current_phase"])
 
 
 @transaction.atomic
@@ -301,8 +341,8 @@ def careplan_end(
 def careplan_save_as_template(
     *, plan: CarePlan, by: Therapist, name: str, ip: str | None = None
 ) -> PlanTemplate:
-    """Copy a plan's published exercises, dosage and notes, in order, into a new template of
-    ``by``'s clinic named ``name``. Returns the template.
+    """Copy a plan's published exercises, dosage and notes, in order, and its phases into a new
+    template of ``by``'s clinic named ``name``. Returns the template.
 
     Raises DomainError: not_found (a plan of another clinic), required (name), too_long
     (name), template_name_taken (name: the clinic has one, ignoring case),
@@ -325,9 +365,16 @@ def careplan_save_as_template(
     template = PlanTemplate.objects.create(
         name=name, condition=plan.condition, clinic=by.clinic, created_by=by.user
     )
+    phases = {
+        phase.pk: TemplatePhase.objects.create(
+            template=template, name=phase.name, starts_week=phase.starts_week
+        )
+        for phase in plan_phases(plan=plan)
+    }
     TemplateExercise.objects.bulk_create(
         TemplateExercise(
             template=template,
+            phase=phases.get(item.phase_id) if item.phase_id is not None else None,
             exercise=item.exercise,
             position=position,
             note=item.note,

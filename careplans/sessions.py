@@ -41,10 +41,12 @@ def exercise_session_mark(
 
     Raises DomainError: not_found (not in the patient's active plan), session_out_of_range
     (session: not one of the day's prescribed sessions), day_in_future (local_date),
-    day_closed (local_date), outside_plan (local_date: outside the plan's weeks).
+    day_closed (local_date), outside_plan (local_date: outside the plan's weeks),
+    not_in_phase (local_date: a phased plan's exercise whose phase was not in force that
+    day, issue 17).
     """
     item = (
-        PlanExercise.objects.select_related("plan", "exercise")
+        PlanExercise.objects.select_related("plan", "exercise", "phase")
         .filter(pk=plan_exercise_id, plan__patient=patient, plan__status=PlanStatus.ACTIVE)
         .first()
     )
@@ -63,6 +65,15 @@ def exercise_session_mark(
             f"Your plan runs from {item.plan.start_date:%-d %b} to {item.plan.end_date:%-d %b %Y}.",
             field="local_date",
             code="outside_plan",
+        )
+    phase = item.phase
+    if phase is not None and not (
+        phase.began_on is not None and phase.began_on <= day <= (phase.ended_on or day)
+    ):
+        raise DomainError(
+            f"{item.exercise.name} belongs to another phase of your plan ({phase.name}).",
+            field="local_date",
+            code="not_in_phase",
         )
     existing = ExerciseSession.objects.filter(plan_exercise=item, local_date=day, number=session)
     data = {"exercise": item.exercise.slug, "local_date": day.isoformat(), "session": session}

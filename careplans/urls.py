@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from careplans.views import builder, handout, plans
+from careplans.views import builder, handout, phases, plans
 
 urlpatterns = [
     path("patients/<int:patient_id>/plans/", plans.patient_plans_page, name="patient-plans"),
@@ -32,6 +32,10 @@ urlpatterns = [
         builder.plan_exercise_remove,
         name="plan-exercise-remove",
     ),
+    # A phased plan's phase: advance by hand, hold, release (issue 17).
+    path("plans/<int:plan_id>/phase/advance/", phases.plan_phase_advance, name="plan-phase-advance"),
+    path("plans/<int:plan_id>/phase/hold/", phases.plan_phase_hold, name="plan-phase-hold"),
+    path("plans/<int:plan_id>/phase/release/", phases.plan_phase_release, name="plan-phase-release"),
     path("plans/<int:plan_id>/activate/", plans.plan_activate, name="plan-activate"),
     path("plans/<int:plan_id>/end/", plans.plan_end, name="plan-end"),
     path("plans/<int:plan_id>/history/", plans.plan_history, name="plan-history"),

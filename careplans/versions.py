@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from careplans.models import CarePlan, PlanExercise
+from careplans.phases import PhaseLabel
 from library.models import DOSE_LABELS
 
 PLAN_LABELS: dict[str, str] = {
@@ -21,10 +22,17 @@ PLAN_LABELS: dict[str, str] = {
 }
 
 
-def plan_snapshot(plan: CarePlan, items: Iterable[PlanExercise]) -> dict[str, Any]:
+def plan_snapshot(
+    plan: CarePlan, items: Iterable[PlanExercise], *, phase: PhaseLabel | None = None
+) -> dict[str, Any]:
     """A version's ``content``: the plan's fields (``start_date`` ISO 8601) and ``items`` in the
-    order given, each with its id ("item"), exercise id and name, dosage and note (JSON-ready)."""
-    return {
+    order given, each with its id ("item"), exercise id and name, dosage and note (JSON-ready).
+
+    A phased plan's (``phase``: its current phase's label) also has "phase" (the current
+    phase's id, label and whether it is held) and each item its phase's name ("phase",
+    ``phase`` loaded); a plan without phases has neither, as before phases existed.
+    """
+    content: dict[str, Any] = {
         "title": plan.title,
         "condition": plan.condition,
         "start_date": plan.start_date.isoformat(),
@@ -36,10 +44,32 @@ def plan_snapshot(plan: CarePlan, items: Iterable[PlanExercise]) -> dict[str, An
                 "name": item.exercise.name,
                 **{name: getattr(item, name) for name in DOSE_LABELS},
                 "note": item.note,
+                **({"phase": item.phase.name} if item.phase is not None else {}),
             }
             for item in items
         ],
     }
+    if phase is not None:
+        content["phase"] = {"id": plan.current_phase_id, "label": str(phase), "held": plan.phase_held}
+    return content
+
+
+def _phase_lines(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
+    """The sentences for a phase move and a hold set or released (nothing without phases)."""
+    if new is None:
+        return []
+    if old is None:
+        return [f"In {new['label']}."]
+    lines = []
+    if old["id"] != new["id"]:
+        lines.append(f"Moved from {old['label']} to {new['label']}.")
+    if old["held"] != new["held"]:
+        lines.append(
+            f"{new['label']} held: no automatic move until released."
+            if new["held"]
+            else f"Hold on {new['label']} released."
+        )
+    return lines
 
 
 def _names(entries: Iterable[dict[str, Any]]) -> str:
@@ -54,8 +84,11 @@ def change_summary(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]
     """
     if old is None:
         count = len(new["exercises"])
-        return [f"Activated with {count} exercise{'s' if count != 1 else ''}: {_names(new['exercises'])}."]
-    lines: list[str] = []
+        return [
+            f"Activated with {count} exercise{'s' if count != 1 else ''}: {_names(new['exercises'])}.",
+            *_phase_lines(None, new.get("phase")),
+        ]
+    lines: list[str] = _phase_lines(old.get("phase"), new.get("phase"))
     for field, label in PLAN_LABELS.items():
         if old.get(field) != new.get(field):
             lines.append(f"{label} changed from “{old.get(field)}” to “{new.get(field)}”.")

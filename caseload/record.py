@@ -15,7 +15,7 @@ from django.db.models import Q
 from accounts.models import Patient
 from accounts.selectors import InvitationStatus, invitation_status
 from alerts.models import Alert
-from careplans.adherence import WeekAdherence, weekly_adherence
+from careplans.adherence_weeks import WeekAdherence, weekly_adherence
 from careplans.models import CarePlan, PlanStatus
 from checkins.charts import PainChart, pain_chart
 from checkins.models import PainCheckIn

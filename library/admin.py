@@ -22,6 +22,7 @@ from library.models import (
     ExerciseStatus,
     PlanTemplate,
     TemplateExercise,
+    TemplatePhase,
 )
 from library.services import exercise_set_status
 from portal.access import client_ip
@@ -172,6 +173,7 @@ class TemplateExerciseInline(admin.StackedInline[TemplateExercise, PlanTemplate]
     extra = 0
     autocomplete_fields = ["exercise"]
     fields = [
+        "phase",
         "position",
         "exercise",
         "sets",
@@ -182,13 +184,29 @@ class TemplateExerciseInline(admin.StackedInline[TemplateExercise, PlanTemplate]
         "note",
     ]
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Only this template's phases (a new template has none yet: save its phases first).
+        if db_field.name == "phase":
+            match = request.resolver_match
+            template_id = match.kwargs.get("object_id") if match else None
+            kwargs["queryset"] = TemplatePhase.objects.filter(template_id=template_id or None)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class TemplatePhaseInline(admin.StackedInline[TemplatePhase, PlanTemplate]):
+    """A template's phases (issue 17); an exercise joins one in its own inline below."""
+
+    model = TemplatePhase
+    extra = 0
+    fields = ["name", "starts_week"]
+
 
 @admin.register(PlanTemplate)
 class PlanTemplateAdmin(LabelledInputsAdmin[PlanTemplate]):
     list_display = ["name", "condition", "clinic", "created_at"]
     list_filter = ["clinic"]
     search_fields = ["name", "condition"]
-    inlines = [TemplateExerciseInline]
+    inlines = [TemplatePhaseInline, TemplateExerciseInline]
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         # A template is written by staff or a therapist; patients are never offered.

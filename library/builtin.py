@@ -1,7 +1,7 @@
 """The built-in library as data: ``builtin.toml`` beside this module, read once.
 
 The file holds the body regions, the exercises, their progressions (each exercise's harder
-variant) and the shared low-back template.
+variant) and the shared low-back template with its phases.
 Nothing here restates what a valid exercise is: ``library.services.library_load`` checks
 each entry with the ``Exercise`` model (choices, dosage limits, lengths) as it writes it.
 """
@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 PATH = Path(__file__).with_name("builtin.toml")
 
@@ -43,13 +43,33 @@ class RegionData(TypedDict):
     name: str
 
 
+class PhaseExerciseData(TypedDict):
+    """One exercise of a template phase: its slug and, where given, a dose other than its
+    default (counts; ``hold_seconds`` seconds)."""
+
+    slug: str
+    sets: NotRequired[int]
+    reps: NotRequired[int]
+    hold_seconds: NotRequired[int]
+    sessions_per_day: NotRequired[int]
+    days_per_week: NotRequired[int]
+
+
+class PhaseData(TypedDict):
+    """A template phase: its name, the plan week it starts in (1-based), its exercises in order."""
+
+    name: str
+    starts_week: int
+    exercises: list[PhaseExerciseData]
+
+
 class TemplateData(TypedDict):
-    """The shared template: ``exercises`` are slugs in order, each at its own default dosage."""
+    """The shared template and its phases, in the order they start."""
 
     name: str
     condition: str
     description: str
-    exercises: list[str]
+    phases: list[PhaseData]
 
 
 @dataclass(frozen=True)

@@ -311,8 +311,50 @@ class PlanTemplate(models.Model):
         return self.name
 
 
+#: A phase starts in a week of a plan (1-based); a plan lasts at most 52 weeks (careplans).
+PHASE_WEEKS: tuple[int, int] = (1, 52)
+
+
+def phase_constraints(prefix: str) -> list[models.BaseConstraint]:
+    """A phase's week in range and one phase per starting week (template and plan phases alike)."""
+    low, high = PHASE_WEEKS
+    parent = "template" if prefix == "templatephase" else "plan"
+    return [
+        models.CheckConstraint(
+            condition=Q(starts_week__gte=low, starts_week__lte=high), name=f"{prefix}_starts_week_range"
+        ),
+        models.UniqueConstraint(fields=[parent, "starts_week"], name=f"{prefix}_one_per_week"),
+    ]
+
+
+class TemplatePhase(models.Model):
+    """A stage of a template (issue 17), from week ``starts_week`` until the next phase's start.
+
+    Phases are ordered by ``starts_week`` (one per week): that is their only order, so it
+    cannot disagree with another. The first phase also covers any weeks before its start.
+    """
+
+    template = models.ForeignKey(PlanTemplate, on_delete=models.CASCADE, related_name="phases")
+    name = models.CharField(max_length=80)
+    starts_week = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(PHASE_WEEKS[0]), MaxValueValidator(PHASE_WEEKS[1])],
+        help_text="The plan week (1 for the first) in which this phase begins.",
+    )
+
+    class Meta:
+        ordering = ["starts_week", "id"]
+        constraints = phase_constraints("templatephase")
+
+    def __str__(self) -> str:
+        return f"{self.name} (from week {self.starts_week})"
+
+
 class TemplateExercise(Dosage):
     template = models.ForeignKey(PlanTemplate, on_delete=models.CASCADE, related_name="exercises")
+    # None: the template has no phases, or the exercise belongs to every phase.
+    phase = models.ForeignKey(
+        TemplatePhase, on_delete=models.CASCADE, null=True, blank=True, related_name="exercises"
+    )
     exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
     note = models.TextField(blank=True, max_length=1000)
@@ -323,6 +365,15 @@ class TemplateExercise(Dosage):
 
     def __str__(self) -> str:
         return f"{self.position + 1}. {self.exercise}"
+
+    def clean(self) -> None:
+        super().clean()
+        if (
+            self.phase is not None
+            and self.template_id is not None
+            and self.phase.template_id != self.template_id
+        ):
+            raise ValidationError({"phase": "Choose a phase of this template."})
 
 
 DOSE_LABELS: dict[str, str] = {

@@ -105,9 +105,11 @@ def own_exercise(*, slug: str, clinic: Clinic) -> Exercise | None:
 
 def plan_templates_for(*, clinic: Clinic) -> QuerySet[PlanTemplate]:
     """Shared templates (no clinic) and ``clinic``'s own, ordered by clinic id then name, each
-    annotated with ``exercise_count``."""
+    annotated with ``exercise_count`` and ``phase_count`` (0: a template without phases)."""
     return (
         PlanTemplate.objects.filter(Q(clinic__isnull=True) | Q(clinic=clinic))
-        .annotate(exercise_count=Count("exercises"))
+        .annotate(
+            exercise_count=Count("exercises", distinct=True), phase_count=Count("phases", distinct=True)
+        )
         .order_by("clinic_id", "name")
     )

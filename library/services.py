@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.services import audit_log
-from library.builtin import builtin_library
+from library.builtin import PhaseData, builtin_library
 from library.models import (
     DOSAGE_LIMITS,
     DOSE_LABELS,
@@ -22,6 +22,7 @@ from library.models import (
     ExerciseStatus,
     PlanTemplate,
     TemplateExercise,
+    TemplatePhase,
 )
 from portal.errors import DomainError
 
@@ -99,27 +100,52 @@ def library_load() -> LibraryLoadResult:
     _progressions_load(builtin.progressions)
 
     templates_created = 0
-    if not PlanTemplate.objects.filter(name=LOW_BACK_TEMPLATE_NAME, clinic=None).exists():
+    template = PlanTemplate.objects.filter(name=LOW_BACK_TEMPLATE_NAME, clinic=None).first()
+    if template is None:
         shared = builtin.template
         template = PlanTemplate.objects.create(
             name=shared["name"], condition=shared["condition"], description=shared["description"]
         )
-        by_slug = Exercise.objects.in_bulk(shared["exercises"], field_name="slug")
-        TemplateExercise.objects.bulk_create(
-            TemplateExercise(
-                template=template,
-                exercise=by_slug[slug],
-                position=position,
-                sets=by_slug[slug].sets,
-                reps=by_slug[slug].reps,
-                hold_seconds=by_slug[slug].hold_seconds,
-                sessions_per_day=by_slug[slug].sessions_per_day,
-                days_per_week=by_slug[slug].days_per_week,
-            )
-            for position, slug in enumerate(shared["exercises"])
-        )
         templates_created = 1
+    if not template.phases.exists():
+        _template_phases_load(template, builtin.template["phases"])
     return LibraryLoadResult(regions_created, exercises_created, templates_created)
+
+
+def _template_phases_load(template: PlanTemplate, phases: list[PhaseData]) -> None:
+    """Give the shared template the file's phases and their exercises; only called when it has
+    no phases (an admin's phases stand, and a second load changes nothing).
+
+    A template loaded before phases existed keeps the exercises it has (an admin may have
+    changed them): they become its first phase's, and the file's later phases are added.
+    Each entry takes the exercise's default dose except what it gives. Raises
+    ValidationError naming an unknown slug or a dose outside the table's ranges.
+    """
+    slugs = {entry["slug"] for phase in phases for entry in phase["exercises"]}
+    by_slug = Exercise.objects.filter(clinic=None).in_bulk(slugs, field_name="slug")
+    unknown = sorted(slugs - set(by_slug))
+    if unknown:
+        raise ValidationError(f"Library template phases: unknown exercises {unknown}")
+    kept = template.exercises.filter(phase=None)
+    items: list[TemplateExercise] = []
+    for index, data in enumerate(phases):
+        phase = TemplatePhase.objects.create(
+            template=template, name=data["name"], starts_week=data["starts_week"]
+        )
+        if index == 0 and kept.exists():
+            kept.update(phase=phase)
+            continue
+        for position, entry in enumerate(data["exercises"]):
+            exercise = by_slug[entry["slug"]]
+            dose = {name: entry.get(name, getattr(exercise, name)) for name in DOSAGE_LIMITS}
+            items.append(
+                TemplateExercise(template=template, phase=phase, exercise=exercise, position=position, **dose)
+            )
+    try:
+        with transaction.atomic():
+            TemplateExercise.objects.bulk_create(items)
+    except IntegrityError as error:
+        raise ValidationError(f"Library template phases: {error}") from error
 
 
 def _progressions_load(progressions: Mapping[str, str]) -> None:

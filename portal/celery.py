@@ -54,6 +54,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=3, minute=45),
         "options": {"expires": 6 * 60 * 60},
     },
+    # Every 15 minutes, a minute past each quarter hour: zones' midnights fall on the quarter
+    # hours (UTC+5:45 too), so a plan's next phase begins within 15 minutes of the patient's.
+    "plan-phases-advance": {
+        "task": "careplans.tasks.plan_phases_advance_due",
+        "schedule": crontab(minute="1-59/15"),
+        "options": {"expires": 14 * 60},
+    },
     "invitations-purge": {
         "task": "accounts.tasks.invitations_purge",
         "schedule": crontab(hour=3, minute=15),

@@ -9,10 +9,11 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
+from django.db.models import Q, QuerySet
 from django.test import Client
 
 from accounts.models import Clinic, Patient, Therapist, User
-from careplans.models import CarePlan, PlanStatus
+from careplans.models import CarePlan, PlanExercise, PlanStatus
 from careplans.services import careplan_activate, careplan_create
 from checkins.models import PainCheckIn
 from library.models import PlanTemplate
@@ -33,6 +34,12 @@ def template_plan(patient: Patient, therapist: Therapist, *, activate: bool = Tr
     if activate:
         plan = careplan_activate(plan=plan, by=therapist)
     return plan
+
+
+def current_exercises(plan: CarePlan) -> QuerySet[PlanExercise]:
+    """The exercises the patient does now: a phased plan's current phase's (and those of no
+    phase); every exercise of a plan without phases."""
+    return plan.exercises.filter(Q(phase=None) | Q(phase=plan.current_phase_id))
 
 
 def as_user(user: Any) -> Client:

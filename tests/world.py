@@ -16,7 +16,7 @@ from accounts.models import ApiToken
 from accounts.tokens import api_token_create
 from alerts.models import Alert, AlertKind
 from audit.models import AuditEvent
-from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanStatus, PlanVersion
+from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanPhase, PlanStatus, PlanVersion
 from careplans.versions import plan_snapshot
 from checkins.models import PainCheckIn
 from library.media import exercise_media_add
@@ -87,7 +87,14 @@ def world(personas: Personas) -> World:
     draft_a = CarePlanFactory(
         patient=p.patient_a, therapist=p.owner, status=PlanStatus.DRAFT, title="Next plan"
     )
-    item_a = PlanExerciseFactory(plan=plan_a, exercise=exercise)
+    # In two phases (issue 17), so the phase controls and headings are on the pages checked: it
+    # began in the first (with item A) on its start date; the second starts in week 3.
+    ease = PlanPhase.objects.create(plan=plan_a, name="Ease", starts_week=1, began_on=start)
+    build = PlanPhase.objects.create(plan=plan_a, name="Build", starts_week=3)
+    CarePlan.objects.filter(pk=plan_a.pk).update(current_phase=ease)
+    plan_a.current_phase = ease
+    item_a = PlanExerciseFactory(plan=plan_a, exercise=exercise, phase=ease, position=0)
+    PlanExerciseFactory(plan=plan_a, exercise=exercise.harder, phase=build, position=1)
     PlanExerciseFactory(plan=plan_b, exercise=exercise)
     PlanExerciseFactory(plan=draft_a, exercise=exercise)
     checkin_a = PainCheckInFactory(plan=plan_a, local_date=start, nprs=6)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import Patient
 from alerts.models import Alert
 from audit.models import AuditEvent
-from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanVersion
+from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanPhase, PlanVersion
 from checkins.models import PainCheckIn
 from outcomes.figures import PlanFigures
 from outcomes.models import OutcomeSnapshot
@@ -49,9 +49,22 @@ def _plan(plan: CarePlan, shown: PlanFigures) -> dict[str, Any]:
                 "sessions_per_day": plan_exercise.sessions_per_day,
                 "days_per_week": plan_exercise.days_per_week,
                 "note": plan_exercise.note,
+                "phase": plan_exercise.phase.name if plan_exercise.phase is not None else None,
             }
             for plan_exercise in plan.exercises.all()
         ],
+        # A phased plan's phases (issue 17) and the local dates each was in force.
+        "phases": [
+            {
+                "name": phase.name,
+                "starts_week": phase.starts_week,
+                "began_on": _iso(phase.began_on),
+                "ended_on": _iso(phase.ended_on),
+                "current": phase.pk == plan.current_phase_id,
+            }
+            for phase in plan.phases.all()
+        ],
+        "phase_held": plan.phase_held,
         "versions": [
             {"number": v.number, "created_at": _iso(v.created_at), "summary": v.summary, "content": v.content}
             for v in plan.versions.all()
@@ -87,8 +100,9 @@ def patient_export(*, patient: Patient) -> dict[str, Any]:
         .prefetch_related(
             Prefetch(
                 "exercises",
-                queryset=PlanExercise.objects.select_related("exercise").order_by("position", "id"),
+                queryset=PlanExercise.objects.select_related("exercise", "phase").order_by("position", "id"),
             ),
+            Prefetch("phases", queryset=PlanPhase.objects.order_by("starts_week", "id")),
             Prefetch("versions", queryset=PlanVersion.objects.order_by("number")),
         )
         .order_by("start_date", "id")

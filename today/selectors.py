@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from accounts.models import Patient
 from careplans.adherence import Adherence, adherence_for_plans
 from careplans.models import CarePlan, ExerciseSession, PlanExercise
+from careplans.phases import PhaseLabel, current_phase_label, in_current_phase, plan_phases
 from careplans.selectors import active_plan_of, ordered_plan_exercises, week_label
 from checkins.models import PainCheckIn
 
@@ -66,6 +67,8 @@ class TodayView:
     today: date
     plan: CarePlan | None = None
     week: str = ""
+    # A phased plan's current phase ("Phase 2 of 3: Control · weeks 5-8"), None without phases.
+    phase: PhaseLabel | None = None
     adherence: Adherence | None = None
     exercises: list[TodayExercise] = field(default_factory=list)
     started: bool = True
@@ -114,13 +117,16 @@ def today_for(*, patient: Patient) -> TodayView:
     """The patient's day on their own local date: the active plan's exercises, each with today's
     prescribed sessions marked done or not, its sessions this plan week and whether it is still due,
     whether today's check-in is in, and adherence so far (six queries whatever the plan's size).
-    Without an active plan, a view with no plan and no exercises."""
+    A phased plan (issue 17): only the current phase's exercises (and those of no phase), and
+    the phase named (one more query, for its phases). Without an active plan, a view with no
+    plan and no exercises."""
     today = patient.local_today()
     plan = active_plan_of(patient=patient)
     if plan is None:
         return TodayView(patient=patient, today=today)
     plan.patient = patient
-    plan_exercises = ordered_plan_exercises(plan=plan)
+    phases = plan_phases(plan=plan)
+    plan_exercises = in_current_phase(plan, ordered_plan_exercises(plan=plan))
     week_start = plan.start_date + timedelta(days=7 * max(0, (today - plan.start_date).days // 7))
     marked: dict[int, list[tuple[date, int]]] = defaultdict(list)
     for plan_exercise_id, day, number in ExerciseSession.objects.filter(
@@ -147,6 +153,7 @@ def today_for(*, patient: Patient) -> TodayView:
         today=today,
         plan=plan,
         week=week_label(plan, today),
+        phase=current_phase_label(plan, phases),
         adherence=adherence,
         exercises=entries,
         started=today >= plan.start_date,

@@ -86,7 +86,15 @@ def today_mark(request: HttpRequest, plan_exercise_id: int) -> HttpResponse:
         return redirect(reverse("today") + f"#plan-exercise-{plan_exercise_id}")
     day_view, entry = today_entry(patient=patient, plan_exercise_id=plan_exercise_id)
     if entry is None:
-        raise Http404("No such exercise in your plan")
+        # In the plan but not today's: its phase ended at midnight after the page was drawn
+        # (issue 17). The window draws the page again, for the phase now, saying what happened.
+        if error:
+            messages.error(request, error)
+        elif notice:
+            messages.success(request, notice)
+        redraw = HttpResponse(status=204)
+        redraw["HX-Redirect"] = reverse("today")
+        return redraw
     return render(
         request,
         "today/_today_mark.html",

@@ -20,6 +20,7 @@ from careplans.forms import (
     SaveTemplateForm,
 )
 from careplans.models import CarePlan, PlanExercise, PlanStatus
+from careplans.phases import current_phase_label, phase_groups, plan_phases
 from careplans.plan_exercises import (
     KEEP_DOSE,
     careplan_exercise_add,
@@ -64,6 +65,7 @@ def plan_url(plan: CarePlan, anchor: str = "") -> str:
 
 def _items_context(plan: CarePlan, bound: dict[int, PlanExerciseForm] | None = None) -> dict[str, Any]:
     plan_exercises = ordered_plan_exercises(plan=plan)
+    phases = plan_phases(plan=plan)
     bound = bound or {}
     editable = plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE)
     # The progress and regress choices of every exercise on the page, in one query.
@@ -74,13 +76,19 @@ def _items_context(plan: CarePlan, bound: dict[int, PlanExerciseForm] | None = N
     )
     for plan_exercise in plan_exercises:
         plan_exercise.variants = variants.get(plan_exercise.exercise_id)  # type: ignore[attr-defined]
+    forms_ = {item.pk: bound.get(item.pk) or _plan_exercise_form(item) for item in plan_exercises}
+    # A phased plan's exercises under their phases (issue 17); one group without phases.
+    groups = [
+        (group, [(item, forms_[item.pk]) for item in group.items])
+        for group in phase_groups(plan, phases, plan_exercises)
+    ]
     return {
         "plan": plan,
         "editable": editable,
-        "entries": [
-            (plan_exercise, bound.get(plan_exercise.pk) or _plan_exercise_form(plan_exercise))
-            for plan_exercise in plan_exercises
-        ],
+        "entries": [(item, forms_[item.pk]) for item in plan_exercises],
+        "groups": groups,
+        "phases": phases,
+        "phase": current_phase_label(plan, phases),
         "exercise_count": len(plan_exercises),
     }
 
@@ -130,12 +138,14 @@ def _items_response(
     move button "up" or "down" (the other one once the exercise reaches an end of the
     list), or with no ``focus_pk`` the "flash" message.
     """
-    plan.refresh_from_db(fields=["version", "status"])
+    plan.refresh_from_db(fields=["version", "status", "current_phase", "phase_held"])
     context = _items_context(plan)
     if error:
         focus_pk, focus_on = None, "error"
     elif focus_on in ("up", "down") and focus_pk is not None:
-        ids = [plan_exercise.pk for plan_exercise, _ in context["entries"]]
+        # Exercises move within their phase's group.
+        groups: list[list[int]] = [[item.pk for item, _ in entries] for _, entries in context["groups"]]
+        ids = next((group for group in groups if focus_pk in group), [])
         if focus_on == "up" and ids[:1] == [focus_pk]:
             focus_on = "down"
         elif focus_on == "down" and ids[-1:] == [focus_pk]:

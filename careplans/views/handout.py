@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from accounts.access import patient_of, patient_required, therapist_required
 from careplans.handout import handout_pdf
 from careplans.models import CarePlan
+from careplans.phases import current_phase_label, in_current_phase, plan_phases
 from careplans.selectors import active_plan_of, ordered_plan_exercises
 from careplans.views.builder import plan_url, therapist_plan
 
@@ -19,9 +20,13 @@ from careplans.views.builder import plan_url, therapist_plan
 
 
 def _handout(request: HttpRequest, plan: CarePlan, *, pdf: bool, back_url: str) -> HttpResponse:
-    plan_exercises = ordered_plan_exercises(plan=plan)
+    # A phased plan's handout is its current phase's (issue 17): what the patient does now.
+    phase = current_phase_label(plan, plan_phases(plan=plan))
+    plan_exercises = in_current_phase(plan, ordered_plan_exercises(plan=plan))
     if pdf:
-        response = HttpResponse(handout_pdf(plan, plan_exercises), content_type="application/pdf")
+        response = HttpResponse(
+            handout_pdf(plan, plan_exercises, phase=phase), content_type="application/pdf"
+        )
         name = slugify(f"{plan.patient} {plan.title}")[:80] or "plan"
         response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
         return response
@@ -29,6 +34,7 @@ def _handout(request: HttpRequest, plan: CarePlan, *, pdf: bool, back_url: str) 
         "plan": plan,
         "clinic": plan.patient.clinic,
         "plan_exercises": plan_exercises,
+        "phase": phase,
         "back_url": back_url,
         "printed_on": date.today(),
     }

@@ -18,8 +18,8 @@ from careplans.adherence import (
     adherence_by_plan,
     adherence_for_plans,
     prescribed_sessions,
-    weekly_adherence,
 )
+from careplans.adherence_weeks import weekly_adherence
 from careplans.models import CarePlan, ExerciseSession, PlanStatus
 from tests.careplans import adherence_oracle as oracle
 from tests.factories import CarePlanFactory, PlanExerciseFactory

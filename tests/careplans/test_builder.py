@@ -10,17 +10,28 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from audit.models import AuditEvent
-from careplans.models import CarePlan, PlanExercise, PlanStatus, PlanVersion
+from careplans.models import CarePlan, PlanExercise, PlanPhase, PlanStatus, PlanVersion
 from careplans.services import careplan_activate, careplan_create
 from library.models import ExerciseStatus, PlanTemplate
 from library.services import LOW_BACK_TEMPLATE_NAME
 from portal.errors import DomainError
 from tests.factories import CarePlanFactory, ExerciseFactory
-from tests.helpers import HTMX, as_user, template_plan
+from tests.helpers import HTMX, as_user, current_exercises, template_plan
 
 pytestmark = pytest.mark.django_db
 
 LOW_BACK = ["Pelvic tilt", "Child's pose with side bend", "Bridge", "Bird dog", "Quadruped lateral flexion"]
+# The template's second and third phases (name, week it starts), in the plan's order.
+LATER_PHASES = [
+    ("Abdominal bracing", 5),
+    ("Quadruped lateral flexion", 5),
+    ("Single-leg bridge", 5),
+    ("Bird dog", 5),
+    ("Dead bug", 9),
+    ("Quadruped lateral flexion", 9),
+    ("Single-leg bridge", 9),
+    ("Kneeling plank", 9),
+]
 
 
 def _template() -> PlanTemplate:
@@ -53,7 +64,18 @@ def test_plan_from_the_shared_template_copies_its_five_exercises_in_order(
     assert response["Location"] == reverse("plan-detail", args=[plan.pk])
     assert plan.status == PlanStatus.DRAFT
     assert plan.title == LOW_BACK_TEMPLATE_NAME
-    assert [plan_exercise.exercise.name for plan_exercise in plan.exercises.order_by("position")] == LOW_BACK
+    # The template's three phases come along; the plan starts in the first, the five gentle ones.
+    assert [phase.name for phase in plan.phases.order_by("starts_week")] == [
+        "Settle and move",
+        "Control",
+        "Strength",
+    ]
+    first = plan.phases.order_by("starts_week").first()
+    assert plan.current_phase == first
+    assert [
+        item.exercise.name for item in plan.exercises.filter(phase=first).order_by("position")
+    ] == LOW_BACK
+    assert plan.exercises.count() == 13 and not plan.exercises.filter(phase=None).exists()
     assert AuditEvent.objects.filter(action="careplan.created", object_id=str(plan.pk)).exists()
     page = client.get(response["Location"])
     assert page.status_code == 200
@@ -246,26 +268,29 @@ def test_add_move_remove_with_htmx_answer_with_the_list(plan_a: CarePlan, person
     assert "Added Gamma extra." in html
     assert "<html" not in html
     assert 'id="version-count" hx-swap-oob="true"' in html
+    # Added to the phase the plan is in, and moved among that phase's exercises.
     plan_exercise = plan_a.exercises.get(exercise=extra)
+    assert plan_exercise.phase_id == plan_a.current_phase_id
     response = client.post(
         reverse("plan-exercise-move", args=[plan_a.pk, plan_exercise.pk]), {"direction": "up"}, **HTMX
     )
-    names = [i.exercise.name for i in plan_a.exercises.order_by("position")]
+    names = [i.exercise.name for i in current_exercises(plan_a).order_by("position")]
     assert names[-2:] == ["Gamma extra", "Quadruped lateral flexion"]
     response = client.post(reverse("plan-exercise-remove", args=[plan_a.pk, plan_exercise.pk]), **HTMX)
     assert "Removed Gamma extra." in response.content.decode()
     assert not plan_a.exercises.filter(exercise=extra).exists()
     summaries = list(plan_a.versions.order_by("number").values_list("summary", flat=True))
+    later = [name for name, _ in LATER_PHASES]
     assert summaries[1:] == [
         "Added Gamma extra.",
-        f"New order: {', '.join([*LOW_BACK[:4], 'Gamma extra', LOW_BACK[4]])}.",
+        f"New order: {', '.join([*LOW_BACK[:4], 'Gamma extra', *later, LOW_BACK[4]])}.",
         "Removed Gamma extra.",
     ]
 
 
 def test_editing_an_active_plan_keeps_a_version_with_what_changed(plan_a: CarePlan, personas: Any) -> None:
     client = as_user(personas.owner.user)
-    bridge = plan_a.exercises.get(exercise__slug="bridge")
+    bridge = current_exercises(plan_a).get(exercise__slug="bridge")
     response = client.post(
         reverse("plan-exercise-update", args=[plan_a.pk, bridge.pk]),
         _dose_post(bridge, sets=bridge.sets + 1, note="Squeeze your buttocks at the top."),
@@ -283,7 +308,8 @@ def test_editing_an_active_plan_keeps_a_version_with_what_changed(plan_a: CarePl
     history = client.get(reverse("plan-history", args=[plan_a.pk]))
     html = history.content.decode()
     assert f"Bridge: sets {bridge.sets - 1} → {bridge.sets}." in html
-    assert "Version 2" in html and "Activated with 5 exercises" in html
+    assert "Version 2" in html and "Activated with 13 exercises" in html
+    assert "In Phase 1 of 3: Settle and move · weeks 1-4." in html
     # Saving the same values again is not a change.
     client.post(reverse("plan-exercise-update", args=[plan_a.pk, bridge.pk]), _dose_post(bridge))
     assert plan_a.versions.count() == 2
@@ -309,7 +335,8 @@ def test_activation_makes_version_one_and_is_audited(personas: Any, library: Non
     plan.refresh_from_db()
     assert plan.status == PlanStatus.ACTIVE and plan.activated_at is not None
     version = PlanVersion.objects.get(plan=plan)
-    assert version.number == 1 and len(version.content["exercises"]) == 5
+    assert version.number == 1 and len(version.content["exercises"]) == 13
+    assert version.content["phase"]["label"] == "Phase 1 of 3: Settle and move · weeks 1-4"
     assert AuditEvent.objects.filter(action="careplan.activated", object_id=str(plan.pk)).exists()
 
 
@@ -377,7 +404,14 @@ def test_save_as_template_is_for_the_clinic_only(plan_a: CarePlan, personas: Any
     response = client.post(reverse("plan-save-template", args=[plan_a.pk]), {"name": "Ada's back routine"})
     assert response.status_code == 302
     template = PlanTemplate.objects.get(name="Ada's back routine")
-    assert template.clinic == personas.clinic and template.exercises.count() == 5
+    assert template.clinic == personas.clinic and template.exercises.count() == 13
+    # The plan's phases are the template's, each with its own exercises.
+    assert list(template.phases.values_list("name", "starts_week")) == [
+        ("Settle and move", 1),
+        ("Control", 5),
+        ("Strength", 9),
+    ]
+    assert [phase.exercises.count() for phase in template.phases.all()] == [5, 4, 4]
     assert AuditEvent.objects.filter(action="plantemplate.created", object_id=str(template.pk)).exists()
     again = client.post(reverse("plan-save-template", args=[plan_a.pk]), {"name": "ada's BACK routine"})
     assert again.status_code == 400 and "already has a template" in again.content.decode()
@@ -483,6 +517,8 @@ def test_an_ended_plan_prescribes_nothing_after_it_ended(plan_a: CarePlan, perso
     CarePlan.objects.filter(pk=plan_a.pk).update(
         start_date=today - timedelta(days=10), status=PlanStatus.COMPLETED, ended_at=ended
     )
+    # Its first phase began on the start date, as activation records it.
+    PlanPhase.objects.filter(plan=plan_a, began_on=today).update(began_on=today - timedelta(days=10))
     plan_a.refresh_from_db()
     progress = plan_progress(plan=plan_a)
     # Days 0-3 of week 1, five exercises (two of them 5 days a week: still 4 days each), three of

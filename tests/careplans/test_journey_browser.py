@@ -72,12 +72,16 @@ def test_from_invitation_to_a_running_plan(
     patient = Patient.objects.get(user__email="maya@example.test")
 
     page.get_by_role("link", name="New plan").click()
-    page.get_by_label("Start from").select_option(label=f"{LOW_BACK_TEMPLATE_NAME} (5 exercises, shared)")
+    page.get_by_label("Start from").select_option(
+        label=f"{LOW_BACK_TEMPLATE_NAME} (13 exercises in 3 phases, shared)"
+    )
     camera.shoot(page, "new-plan")
     page.get_by_role("button", name="Create draft plan").click()
     page.wait_for_url(re.compile(r"/plans/\d+/$"))
     plan = CarePlan.objects.get(patient=patient)
-    assert page.locator("li.plan-exercise").count() == 5
+    # Its three phases, each under its heading: the five gentle exercises first.
+    assert page.locator("li.plan-exercise").count() == 13
+    assert page.locator("h3.phase-heading").all_inner_texts()[0].startswith("Phase 1 of 3: Settle and move")
 
     # Search the library without leaving the page (HTMX).
     with page.expect_response(lambda r: "/search/" in r.url) as searched:
@@ -88,10 +92,12 @@ def test_from_invitation_to_a_running_plan(
     camera.shoot(page, "builder-draft")
 
     # Change one dosage: the bridge gets 3 sets; the plan_exercise is saved in place.
-    bridge = page.locator("li.plan-exercise", has_text="Bridge")
+    bridge = page.locator("li.plan-exercise").filter(
+        has=page.get_by_role("heading", name="Bridge", exact=True)
+    )
     bridge.get_by_label("Sets", exact=True).fill("3")
     bridge.get_by_role("button", name="Save Bridge").click()
-    page.locator("li.plan-exercise", has_text="Bridge").locator(".saved").wait_for()
+    bridge.locator(".saved").wait_for()
     assert plan.exercises.get(exercise__slug="bridge").sets == 3
 
     page.get_by_role("button", name="Activate plan").click()
@@ -154,7 +160,7 @@ def test_from_invitation_to_a_running_plan(
     page.goto(f"{base}/plans/{plan.pk}/")
     assert "25%" in page.locator(".plan-summary").inner_text()
     page.get_by_role("link", name=re.compile("History")).click()
-    assert "Activated with 5 exercises" in page.content()
+    assert "Activated with 13 exercises" in page.content()
     camera.shoot(page, "history")
 
     desk.close()

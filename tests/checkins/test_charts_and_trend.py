@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from careplans.adherence import weekly_adherence
+from careplans.adherence_weeks import weekly_adherence
 from careplans.models import ExerciseSession
 from checkins.charts import PainPoint, pain_chart
 from checkins.trend import trend_words

@@ -32,7 +32,9 @@ def test_slugs_are_unique_and_regions_and_template_refer_to_what_the_file_holds(
     region_slugs = {region["slug"] for region in library.regions}
     used = {slug for data in library.exercises for slug in data["regions"]}
     assert used == region_slugs, "every region has an exercise, and no exercise names an unknown region"
-    assert set(library.template["exercises"]) <= set(slugs)
+    assert {entry["slug"] for phase in library.template["phases"] for entry in phase["exercises"]} <= set(
+        slugs
+    )
     assert all(
         data["instructions"] and all(step.strip() for step in data["instructions"])
         for data in library.exercises

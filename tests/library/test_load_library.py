@@ -12,12 +12,13 @@ from django.core.management import call_command
 from library import services
 from library.builtin import BuiltinLibrary, builtin_library
 from library.forms import ExerciseAdminForm
-from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise
+from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise, TemplatePhase
 
 pytestmark = pytest.mark.django_db
 
 EXERCISES = builtin_library().exercises
-LOW_BACK_ONE_SIDE_SLUGS = builtin_library().template["exercises"]
+PHASES = builtin_library().template["phases"]
+LOW_BACK_ONE_SIDE_SLUGS = [entry["slug"] for entry in PHASES[0]["exercises"]]
 
 
 def _snapshot() -> dict[str, Any]:
@@ -27,6 +28,7 @@ def _snapshot() -> dict[str, Any]:
         "links": sorted(Exercise.regions.through.objects.values_list("exercise_id", "bodyregion_id")),
         "templates": list(PlanTemplate.objects.order_by("pk").values()),
         "items": list(TemplateExercise.objects.order_by("pk").values()),
+        "phases": list(TemplatePhase.objects.order_by("pk").values()),
     }
 
 
@@ -76,9 +78,59 @@ def test_library_ships_at_least_30_published_exercises_with_the_low_back_five() 
     for words in ("pelvic tilt", "child", "bridge", "bird dog", "lateral flexion"):
         assert words in lowered
     template = PlanTemplate.objects.get(clinic=None, name__icontains="low back")
-    assert [item.exercise.slug for item in template.exercises.select_related("exercise")] == (
+    first = template.phases.order_by("starts_week").first()
+    assert first is not None
+    assert [item.exercise.slug for item in first.exercises.select_related("exercise")] == (
         LOW_BACK_ONE_SIDE_SLUGS
     )
+
+
+def _harder_chain(exercise: Exercise) -> set[str]:
+    slugs = set()
+    while exercise.harder is not None and exercise.harder.slug not in slugs:
+        exercise = exercise.harder
+        slugs.add(exercise.slug)
+    return slugs
+
+
+def test_the_low_back_template_ships_three_phases_of_progressions_from_the_five() -> None:
+    _load()
+    template = PlanTemplate.objects.get(clinic=None, name__icontains="low back")
+    phases = list(template.phases.order_by("starts_week"))
+    assert [(phase.name, phase.starts_week) for phase in phases] == [
+        ("Settle and move", 1),
+        ("Control", 5),
+        ("Strength", 9),
+    ]
+    five = [Exercise.objects.get(slug=slug) for slug in LOW_BACK_ONE_SIDE_SLUGS]
+    reachable = set(LOW_BACK_ONE_SIDE_SLUGS).union(*(_harder_chain(exercise) for exercise in five))
+    for phase in phases[1:]:
+        items = list(phase.exercises.select_related("exercise"))
+        assert len(items) == 4
+        # Later phases are the five and their harder variants (the [progressions]), nothing else.
+        assert {item.exercise.slug for item in items} <= reachable
+        assert any(item.exercise.slug not in LOW_BACK_ONE_SIDE_SLUGS for item in items)
+    # A phase's dose is its own where the file gives one: the single-leg bridge grows.
+    bridges = TemplateExercise.objects.filter(template=template, exercise__slug="single-leg-bridge")
+    assert sorted(bridges.values_list("phase__starts_week", "sets", "reps")) == [(5, 2, 6), (9, 3, 10)]
+    assert not template.exercises.filter(phase=None).exists()
+
+
+def test_a_template_loaded_before_phases_keeps_its_exercises_as_the_first_phase() -> None:
+    """An existing database: the shared template was loaded without phases (and an admin
+    changed it); loading again gives it the phases, its own exercises first, once."""
+    _load()
+    template = PlanTemplate.objects.get(clinic=None, name__icontains="low back")
+    TemplatePhase.objects.filter(template=template).delete()  # the exercises of phases go with them
+    TemplateExercise.objects.create(template=template, exercise=Exercise.objects.get(slug="clamshell"))
+    out = _load()
+    assert "0 templates added" in out
+    first, *later = template.phases.order_by("starts_week")
+    assert [item.exercise.slug for item in first.exercises.select_related("exercise")] == ["clamshell"]
+    assert [phase.exercises.count() for phase in later] == [4, 4]
+    before = _snapshot()
+    _load()
+    assert _snapshot() == before
 
 
 def test_every_shipped_exercise_passes_the_admin_form() -> None:

@@ -306,6 +306,11 @@ def test_patient_export_holds_everything_and_is_audited(world: World) -> None:
     assert {p["id"] for p in data["plans"]} == {world.plan_a.pk, world.draft_a.pk}
     plan = next(p for p in data["plans"] if p["id"] == world.plan_a.pk)
     assert plan["outcome"]["baseline"] == 6.0 and plan["exercises"][0]["slug"] == world.exercise.slug
+    assert [(phase["name"], phase["current"]) for phase in plan["phases"]] == [
+        ("Ease", True),
+        ("Build", False),
+    ]
+    assert plan["exercises"][0]["phase"] == "Ease" and plan["phase_held"] is False
     assert [c["nprs"] for c in data["checkins"]] == [6]
     assert len(data["sessions"]) == 1 and len(data["alerts"]) == 1
     assert data["sessions"][0]["session"] == 1  # which of the day's prescribed sessions

@@ -167,6 +167,10 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "plan-exercise-remove": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
     # No variant posted: a message saying why, back to the plan.
     "plan-exercise-vary": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
+    # Plan A has no phases: a message saying so, back to the plan.
+    "plan-phase-advance": ("POST", plan_a, "302 404 404 302 302 404 404"),
+    "plan-phase-hold": ("POST", plan_a, "302 404 404 302 302 404 404"),
+    "plan-phase-release": ("POST", plan_a, "302 404 404 302 302 404 404"),
     # The plan is already active: a message and back to the plan.
     "plan-activate": ("POST", plan_a, "302 404 404 302 302 404 404"),
     "plan-end": ("POST", plan_a, "302 404 404 400 400 404 404"),
@@ -200,6 +204,10 @@ TABLE: dict[str, tuple[str, Args, str]] = {
         lambda w: {"pk": w.plan_a.pk, "plan_exercise_id": w.item_a.pk},
         "401 404 404 400 400 404 404",
     ),
+    # No reason posted (advance, hold), and plan A has no phases (release): 400 with the reason.
+    "api-careplan-phase-advance": ("POST", pk("plan_a"), "401 404 404 400 400 404 404"),
+    "api-careplan-phase-hold": ("POST", pk("plan_a"), "401 404 404 400 400 404 404"),
+    "api-careplan-phase-release": ("POST", pk("plan_a"), "401 404 404 400 400 404 404"),
     "api-careplan-exercise": (
         "DELETE",
         lambda w: {"pk": w.plan_a.pk, "plan_exercise_id": w.item_a.pk},
@@ -343,6 +351,9 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
         "plan-exercise-move",
         "plan-exercise-remove",
         "plan-exercise-vary",
+        "plan-phase-advance",
+        "plan-phase-hold",
+        "plan-phase-release",
         "plan-activate",
         "plan-end",
         "plan-history",
@@ -356,6 +367,9 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
         "api-careplan-end",
         "api-careplan-add-exercise",
         "api-careplan-exercise-vary",
+        "api-careplan-phase-advance",
+        "api-careplan-phase-hold",
+        "api-careplan-phase-release",
         "api-careplan-exercise",
         "api-outcome-detail",
         "api-alert-detail",

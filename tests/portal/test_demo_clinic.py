@@ -62,3 +62,15 @@ def test_the_demo_clinics_own_exercises_have_drawn_pictures(settings: Any, tmp_p
         assert pictures[0].description.startswith("Start:")
         assert all(p.content_type == "image/png" and (p.width, p.height) == (800, 600) for p in pictures)
         assert all((tmp_path / p.file.name).is_file() for p in pictures)
+
+
+def test_the_demo_plans_are_in_the_phase_of_their_week() -> None:
+    """Issue 17: the low-back template's three phases; each demo plan is in the phase its week
+    has reached, the earlier ones recorded as run."""
+    call_command("demo_clinic")
+    alex = CarePlan.objects.get(patient__user__email="patient@demo.plinth")  # in week 5
+    assert alex.current_phase is not None and alex.current_phase.name == "Control"
+    first = alex.phases.get(name="Settle and move")
+    assert first.began_on == alex.start_date and first.ended_on is not None
+    jordan = CarePlan.objects.get(patient__user__email="jordan@demo.plinth")  # in week 3
+    assert jordan.current_phase is not None and jordan.current_phase.name == "Settle and move"

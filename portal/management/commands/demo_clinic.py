@@ -14,6 +14,7 @@ from django.db import transaction
 from accounts.models import Clinic, Patient, Therapist, User
 from alerts.services import alerts_detect
 from careplans.models import ExerciseSession, PlanStatus
+from careplans.phases import phase_first_day, plan_phases
 from careplans.services import careplan_activate, careplan_create, careplan_end
 from checkins.models import PainCheckIn, Side
 from library.clinic_exercises import (
@@ -52,7 +53,7 @@ CLINIC_CONTACT = {
 PATIENTS: list[tuple[str, str, str, int, int, float]] = [
     ("Alex Morgan", "patient@demo.plinth", "Europe/London", 5, 7, -0.6),
     ("Sam Okafor", "sam@demo.plinth", "America/New_York", 12, 6, -0.4),
-    ("Priya Shah", "priya@demo.plinth", "Asia/Kolkata", 8, 5, 0.35),
+    ("Priya Shah", "priya@demo.plinth", "Asia/Kolkata", 8, 5, 0.4),
     ("Jordan Lee", "jordan@demo.plinth", "Australia/Sydney", 3, 8, -0.2),
     ("Maria Rossi", "maria@demo.plinth", "Europe/Rome", 10, 6, -0.1),
     ("Tom Becker", "tom@demo.plinth", "Europe/Berlin", 14, 7, -0.45),
@@ -146,6 +147,9 @@ class Command(BaseCommand):
 
     def _create(self) -> None:
         rng = random.Random(2026)
+        # The exercises ticked draw from their own generator: what each phase prescribes does not
+        # change the patients' pain stories.
+        ticks = random.Random(17)
         clinic = Clinic(name=CLINIC, timezone="Europe/London", **CLINIC_CONTACT)
         clinic.full_clean()
         clinic.save()
@@ -177,6 +181,22 @@ class Command(BaseCommand):
             # their windows from the activation too, alerts.rules).
             plan.activated_at = datetime.combine(start, time(9, 0), tzinfo=patient.zone)
             plan.save(update_fields=["activated_at"])
+            # Likewise each phase began on its own first day, as the phase schedule moved it
+            # (careplans.phase_moves), up to the one it is in now.
+            phases = plan_phases(plan=plan)
+            assert plan.current_phase is not None  # the shared template has phases
+            now = plan.current_phase.starts_week
+            for phase, following in zip(phases, [*phases[1:], None], strict=True):
+                if phase.starts_week <= now:
+                    phase.began_on = phase_first_day(plan, phase) if phase is not phases[0] else start
+                    phase.ended_on = None
+                    if following is not None and following.starts_week <= now:
+                        phase.ended_on = phase_first_day(plan, following) - timedelta(days=1)
+                    phase.save(update_fields=["began_on", "ended_on"])
+            last_day = datetime.max.date()
+            in_force = {
+                phase.pk: (phase.began_on or last_day, phase.ended_on or last_day) for phase in phases
+            }
             plan_exercises = list(plan.exercises.order_by("position"))
             checkins: list[PainCheckIn] = []
             sessions: list[ExerciseSession] = []
@@ -197,8 +217,10 @@ class Command(BaseCommand):
                 sessions.extend(
                     ExerciseSession(patient=patient, plan_exercise=item, local_date=date, number=number)
                     for item in plan_exercises
+                    if item.phase_id is None
+                    or in_force[item.phase_id][0] <= date <= in_force[item.phase_id][1]
                     for number in range(1, item.sessions_per_day + 1)
-                    if rng.random() < 0.7
+                    if ticks.random() < 0.7
                 )
             PainCheckIn.objects.bulk_create(checkins)
             ExerciseSession.objects.bulk_create(sessions)
