@@ -74,3 +74,18 @@ def test_the_demo_plans_are_in_the_phase_of_their_week() -> None:
     assert first.began_on == alex.start_date and first.ended_on is not None
     jordan = CarePlan.objects.get(patient__user__email="jordan@demo.plinth")  # in week 3
     assert jordan.current_phase is not None and jordan.current_phase.name == "Settle and move"
+
+
+def test_the_demo_patients_today_shows_an_exercise_with_pictures(settings: Any, tmp_path: Any) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.models import User
+
+    settings.MEDIA_ROOT = tmp_path
+    call_command("demo_clinic")
+    client = Client()
+    client.force_login(User.objects.get(email="patient@demo.plinth"))
+    today = client.get(reverse("today")).content.decode()
+    assert "Hip hinge with a broom handle" in today
+    assert 'alt="Start: standing tall, a broom handle on head, upper back and tailbone."' in today

@@ -15,6 +15,7 @@ from accounts.models import Clinic, Patient, Therapist, User
 from alerts.services import alerts_detect
 from careplans.models import ExerciseSession, PlanStatus
 from careplans.phases import phase_first_day, plan_phases
+from careplans.plan_exercises import careplan_exercise_add
 from careplans.services import careplan_activate, careplan_create, careplan_end
 from checkins.models import PainCheckIn, Side
 from library.clinic_exercises import (
@@ -50,6 +51,9 @@ CLINIC_CONTACT = {
 # name, email, time zone, weeks since the plan started, starting pain, weekly change.
 # Plans that started more than 12 weeks ago ran their 12 weeks and were completed, so the
 # outcome report has patients who reached week 12 from the first run.
+#: The patient whose login the demo prints first (scripts/run.py).
+DEMO_PATIENT_EMAIL = "patient@demo.plinth"
+
 PATIENTS: list[tuple[str, str, str, int, int, float]] = [
     ("Alex Morgan", "patient@demo.plinth", "Europe/London", 5, 7, -0.6),
     ("Sam Okafor", "sam@demo.plinth", "America/New_York", 12, 6, -0.4),
@@ -84,9 +88,10 @@ class Command(BaseCommand):
     def _user(self, email: str, name: str, **extra: Any) -> User:
         return User.objects.create_user(email, PASSWORD, full_name=name, **extra)
 
-    def _own_exercises(self, clinic: Clinic, therapist: Therapist) -> None:
+    def _own_exercises(self, clinic: Clinic, therapist: Therapist) -> Exercise:
         """The clinic's own exercises, through the services as its therapist would write them: a
-        shared one copied and adapted, one written from scratch (both published) and a draft."""
+        shared one copied and adapted, one written from scratch (both published) and a draft,
+        each with drawn pictures. Returns the one written from scratch (the hip hinge)."""
         by = therapist.user
         bridge, _ = clinic_exercise_copy(
             source=Exercise.objects.get(slug="bridge", clinic=None), clinic=clinic, by=by
@@ -144,6 +149,7 @@ class Command(BaseCommand):
                     upload=SimpleUploadedFile("demo.png", pose_picture(pose, prop=prop)),
                     description=description,
                 )
+        return hinge
 
     def _create(self) -> None:
         rng = random.Random(2026)
@@ -159,7 +165,7 @@ class Command(BaseCommand):
             user=self._user("therapist@demo.plinth", "Dana Whitfield"), clinic=clinic
         )
         Therapist.objects.create(user=self._user("colleague@demo.plinth", "Chris Patel"), clinic=clinic)
-        self._own_exercises(clinic, therapist)
+        hinge = self._own_exercises(clinic, therapist)
         template = PlanTemplate.objects.get(name=LOW_BACK_TEMPLATE_NAME, clinic=None)
         for name, email, zone, weeks, pain, slope in PATIENTS:
             patient = Patient.objects.create(
@@ -197,6 +203,10 @@ class Command(BaseCommand):
             in_force = {
                 phase.pk: (phase.began_on or last_day, phase.ended_on or last_day) for phase in phases
             }
+            if email == DEMO_PATIENT_EMAIL:
+                # The demo patient's Today shows exercises with pictures: the clinic's own hip
+                # hinge joins their current phase.
+                careplan_exercise_add(plan=plan, by=therapist, exercise_id=hinge.pk)
             plan_exercises = list(plan.exercises.order_by("position"))
             checkins: list[PainCheckIn] = []
             sessions: list[ExerciseSession] = []
