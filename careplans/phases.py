@@ -3,7 +3,7 @@
 The rule, stated once: a phase runs from the first day of its ``starts_week`` (plan week
 k begins on ``start_date + 7(k-1)``, a local date of the patient, DESIGN.md) until the
 next phase's start; the first phase also covers any weeks before its own start. The
-plan's stored ``current_phase`` is what the patient is asked to do: the hourly move
+plan's stored ``current_phase`` is what the patient is asked to do: the quarter-hourly move
 (careplans.phase_moves) advances it once the patient's local date reaches the next
 phase's first day, unless the therapist holds it; the therapist can also advance it by
 hand. A plan without phases has no current phase and behaves as it always did.
