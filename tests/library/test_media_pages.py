@@ -186,3 +186,15 @@ def test_query_counts_stay_flat_with_many_media(
             client.get(url)  # the session's first request refreshes its row
             counts[name].append(_queries(client, url, django_assert_max_num_queries))
     assert all(few == many for few, many in counts.values()), counts
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_the_handout_pdf_prints_png_and_webp_pictures(client: Client, personas: Personas, fmt: str) -> None:
+    exercise = _ours(personas)
+    exercise_media_add(
+        exercise=exercise, by=personas.owner.user, upload=upload(picture(600, 400, fmt)), description="A mat"
+    )
+    plan = _plan(personas, [exercise])
+    login(client, personas.owner.user)
+    pdf = client.get(reverse("plan-handout-pdf", args=[plan.pk]))
+    assert pdf.status_code == 200 and b"/Subtype /Image" in pdf.content
