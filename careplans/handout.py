@@ -10,6 +10,7 @@ import io
 import logging
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from careplans.models import CarePlan, PlanExercise
 from careplans.phases import PhaseLabel
@@ -24,18 +25,28 @@ logger = logging.getLogger(__name__)
 PICTURE_WIDTH_MM = 60
 
 
-def _first_picture(pdf: Document, exercise: Exercise) -> None:
-    """The exercise's first picture (its page-size thumbnail), if it has one that can be read."""
+#: What an exercise's first lines take, in millimetres: the rule, its name and dose (heading),
+#: and two steps; an exercise starts on a new page rather than leave these apart.
+HEADING_MM = 17
+FIRST_STEPS_MM = 11
+
+
+@dataclass(frozen=True)
+class _Picture:
+    data: bytes
+    height_mm: float
+    description: str
+
+
+def _first_picture(exercise: Exercise) -> _Picture | None:
+    """The exercise's first picture (its page-size thumbnail) at PICTURE_WIDTH_MM, if it has one
+    that can be read."""
     picture = next(iter(exercise.pictures), None)
     data = picture_bytes(picture) if picture is not None else None
     if picture is None or data is None:
-        return
+        return None
     width, height = picture.page_size
-    needed = PICTURE_WIDTH_MM * height / width
-    if pdf.get_y() + needed > pdf.page_break_trigger:
-        pdf.add_page()
-    pdf.image(io.BytesIO(data), w=PICTURE_WIDTH_MM, alt_text=picture.description)
-    pdf.ln(2)
+    return _Picture(data, PICTURE_WIDTH_MM * height / width, picture.description)
 
 
 def handout_pdf(
@@ -90,13 +101,20 @@ def handout_pdf(
     pdf.ln(3)
     for number, plan_exercise in enumerate(plan_exercises, start=1):
         exercise = plan_exercise.exercise
+        picture = _first_picture(exercise)
+        # The name, dose, picture and first steps stay together on one page.
+        needed = HEADING_MM + FIRST_STEPS_MM + (picture.height_mm + 2 if picture else 0)
+        if pdf.get_y() + needed > pdf.page_break_trigger:
+            pdf.add_page()
         pdf.set_draw_color(213, 219, 227)
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
         pdf.ln(2.5)
         pdf.para(f"{number}. {exercise.name}", size=13, style="B")
         pdf.para(plan_exercise.dosage_text, size=10.5, style="B", color=BRAND)
         pdf.ln(1)
-        _first_picture(pdf, exercise)
+        if picture is not None:
+            pdf.image(io.BytesIO(picture.data), w=PICTURE_WIDTH_MM, alt_text=picture.description)
+            pdf.ln(2)
         for step_number, step in enumerate(exercise.steps, start=1):
             pdf.para(f"{step_number}. {step}", size=10)
         if plan_exercise.note:

@@ -63,6 +63,8 @@ def _phase_lines(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list
     lines = []
     if old["id"] != new["id"]:
         lines.append(f"Moved from {old['label']} to {new['label']}.")
+        if old["held"] and new["held"]:
+            lines.append("The plan stays held: no automatic move until released.")
     if old["held"] != new["held"]:
         lines.append(
             f"{new['label']} held: no automatic move until released."

@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString
 
 from accounts.models import User
 from audit.admin import LabelledInputsAdmin
-from library.forms import ExerciseAdminForm, ExerciseMediaInlineForm
+from library.forms import ExerciseAdminForm, ExerciseMediaInlineForm, ExerciseMediaInlineFormSet
 from library.media import exercise_media_add, exercise_media_remove
 from library.models import (
     BodyRegion,
@@ -66,6 +66,7 @@ class ExerciseMediaInline(admin.StackedInline[ExerciseMedia, Exercise]):
 
     model = ExerciseMedia
     form = ExerciseMediaInlineForm
+    formset = ExerciseMediaInlineFormSet
     extra = 0
     fields = ["shown", "upload", "description", "position"]
     readonly_fields = ["shown"]

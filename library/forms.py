@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.forms.models import BaseInlineFormSet
 
 from accounts.models import Clinic
 from library.media import media_add_check
-from library.models import DOSAGE_LIMITS, BodyRegion, Category, Equipment, Exercise, ExerciseMedia
+from library.models import DOSAGE_LIMITS, BodyRegion, Category, Equipment, Exercise, ExerciseMedia, MediaKind
 from library.selectors import SOURCE_OURS, SOURCE_SHARED, published_exercises, visible_exercises
 from library.uploads import upload_checked
 from portal.errors import DomainError
@@ -113,6 +114,11 @@ class ExerciseAdminForm(forms.ModelForm[Exercise]):
         return data
 
 
+def _whose_name(exercise: Exercise) -> str:
+    """An exercise's name in a list, with "(our clinic's)" after the clinic's own."""
+    return exercise.name if exercise.shared else f"{exercise.name} (our clinic's)"
+
+
 class ClinicExerciseForm(ExerciseAdminForm):
     """A clinic's own exercise: the shared library's fields and checks, but the slug (made from
     the name), the status (published from the exercise page) and the media links. ``clinic``:
@@ -125,6 +131,8 @@ class ClinicExerciseForm(ExerciseAdminForm):
         assert isinstance(harder, forms.ModelChoiceField)
         harder.queryset = published_exercises(clinic=clinic).exclude(pk=self.instance.pk).order_by("name")
         harder.required = False
+        # A clinic's copy of a shared exercise keeps its name: say which one is whose.
+        harder.label_from_instance = _whose_name  # type: ignore[method-assign,assignment]
 
     class Meta(ExerciseAdminForm.Meta):
         # The admin's fields, but what the service and the exercise page keep (slug, status)
@@ -167,6 +175,9 @@ class ExerciseMediaInlineForm(forms.ModelForm[ExerciseMedia]):
     """The admin's row of a picture or video: a new row's file is checked here (the same checks
     as library.media, so a refusal shows beside the field) and stored by ExerciseAdmin.save_formset."""
 
+    #: What the new row's file turned out to be ("image" or "video"), once checked.
+    checked_kind = ""
+
     upload = forms.FileField(
         required=False,
         label="File",
@@ -180,13 +191,14 @@ class ExerciseMediaInlineForm(forms.ModelForm[ExerciseMedia]):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if self.instance.pk is None and not data.get("DELETE"):
+        if self.instance.pk is None and not data.get("DELETE") and not self.has_error("upload"):
             upload = data.get("upload")
             if upload is None:
                 self.add_error("upload", "Choose a picture or a video to upload.")
             else:
                 try:
                     checked = upload_checked(upload)
+                    self.checked_kind = checked.kind
                     exercise = getattr(self.instance, "exercise", None) or Exercise()
                     media_add_check(
                         exercise=exercise, kind=checked.kind, description=data.get("description", "").strip()
@@ -194,3 +206,17 @@ class ExerciseMediaInlineForm(forms.ModelForm[ExerciseMedia]):
                 except DomainError as exc:
                     self.add_error("description" if exc.field == "description" else "upload", exc.message)
         return data
+
+
+class ExerciseMediaInlineFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """The admin's rows of an exercise's media: at most one video, counting the new rows."""
+
+    def clean(self) -> None:
+        super().clean()
+        new_videos = [
+            form
+            for form in self.forms
+            if getattr(form, "checked_kind", "") == MediaKind.VIDEO and not form.cleaned_data.get("DELETE")
+        ]
+        if len(new_videos) > 1:
+            raise forms.ValidationError("An exercise has one video: upload one of them.")

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from easy_thumbnails.files import get_thumbnailer
+from easy_thumbnails.models import Source
 
 from accounts.models import User
 from audit.services import audit_log
@@ -44,14 +45,13 @@ def _thumbnails_made(media: ExerciseMedia) -> None:
 
 
 def _files_removed(name: str) -> None:
-    """Remove a stored file and every thumbnail made of it (each may already be gone)."""
-    try:
-        get_thumbnailer(default_storage, relative_name=name).delete_thumbnails()
-    except Exception:  # a thumbnail's row without its file must not keep the source
-        log.warning("media: thumbnails of %s could not all be removed", name, exc_info=True)
+    """Remove a stored file, every thumbnail made of it and easy-thumbnails' records of them
+    (each may already be gone)."""
     for thumbnail in _thumbnail_names(name):
         default_storage.delete(thumbnail)
     default_storage.delete(name)
+    # easy-thumbnails' cache of what it made (its Thumbnail rows go with their Source).
+    Source.objects.filter(name=name).delete()
 
 
 def _thumbnail_names(name: str) -> list[str]:

@@ -45,7 +45,8 @@ def exercise_form_page(
         "form": form,
         "exercise": exercise,
         "media_form": media_form or ExerciseMediaForm(),
-        "media": list(exercise.media.all()) if exercise is not None else [],
+        "pictures": exercise.pictures if exercise is not None else [],
+        "video": exercise.uploaded_video if exercise is not None else None,
     }
     return render(request, "library/exercise_form.html", context, status=status)
 
@@ -114,7 +115,8 @@ def exercise_media_reorder(request: HttpRequest, slug: str, key: UUID) -> HttpRe
         earlier=request.POST.get("direction") == "earlier",
         ip=client_ip(request),
     )
-    return redirect(f"{exercise_edit_url(exercise)}#media")
+    # Back to the picture moved, where the keyboard's next Tab continues.
+    return redirect(f"{exercise_edit_url(exercise)}#media-{media.key}")
 
 
 def media_visible_to(media: ExerciseMedia, user: User) -> bool:

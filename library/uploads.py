@@ -53,8 +53,10 @@ class CheckedFile:
     height: int | None = None
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f} MB"
+def _over(what: str, size: int, limit: int) -> str:
+    """ "The video is 50.0 MB, over the limit of 50 MB.": one decimal, so a file just over shows it."""
+    megabyte = 1024 * 1024
+    return f"The {what} is {size / megabyte:.1f} MB, over the limit of {limit / megabyte:g} MB."
 
 
 def _head(upload: UploadedFile[bytes]) -> bytes:
@@ -87,8 +89,7 @@ def upload_checked(upload: UploadedFile[bytes]) -> CheckedFile:
         limit = settings.EXERCISE_VIDEO_MAX_BYTES
         if size > limit:
             raise DomainError(
-                f"The video is {_megabytes(size)}; the limit is {_megabytes(limit)}. "
-                "Shorten it or export it at a lower resolution.",
+                _over("video", size, limit) + " Shorten it or export it at a lower resolution.",
                 field="file",
                 code="too_large",
             )
@@ -103,7 +104,7 @@ def upload_checked(upload: UploadedFile[bytes]) -> CheckedFile:
     limit = settings.EXERCISE_IMAGE_MAX_BYTES
     if size > limit:
         raise DomainError(
-            f"The picture is {_megabytes(size)}; the limit is {_megabytes(limit)}.",
+            _over("picture", size, limit),
             field="file",
             code="too_large",
         )

@@ -386,3 +386,14 @@ def test_a_phase_after_the_plans_last_week_never_begins_by_itself(personas: Pers
     with time_machine.travel(local("Europe/London", 2026, 4, 1, 9, 0), tick=False):
         assert plan_phases_move_due() == type(plan_phases_move_due())(checked=0, moved=0)
     assert phase_of(plan) == "Settle and move"
+
+
+def test_advancing_a_held_plan_by_hand_keeps_the_hold_and_says_so(personas: Personas, library: None) -> None:
+    plan = phased_plan(personas.patient_a, personas, "Europe/London")
+    with time_machine.travel(local("Europe/London", 2026, 3, 10, 10, 0), tick=False):
+        careplan_phase_hold(plan=plan, by=personas.owner, held=True, reason="Watch the knee.")
+        careplan_phase_advance(plan=plan, by=personas.owner, reason="Ready for control work.")
+    plan.refresh_from_db()
+    assert plan.phase_held and phase_of(plan) == "Control"
+    summary = plan.versions.order_by("-number").values_list("summary", flat=True).first()
+    assert summary is not None and "The plan stays held: no automatic move until released." in summary

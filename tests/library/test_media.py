@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from easy_thumbnails.models import Source, Thumbnail
 from PIL import Image
 
 from audit.models import AuditEvent
@@ -102,7 +103,7 @@ def test_a_renamed_program_is_named_for_what_it_is(personas: Personas) -> None:
 
 def test_a_50_mb_picture_is_refused_for_its_size(personas: Personas, media_root: Path) -> None:
     big = picture(200, 200) + b"\0" * (50 * 1024 * 1024)
-    with pytest.raises(DomainError, match="The picture is 50 MB; the limit is 10 MB") as refused:
+    with pytest.raises(DomainError, match=r"The picture is 50\.0 MB, over the limit of 10 MB\.") as refused:
         _add(personas, _ours(personas), big)
     assert refused.value.code == "too_large" and _stored(media_root) == []
 
@@ -125,7 +126,7 @@ def test_a_truncated_jpeg_is_refused_as_damaged(personas: Personas, media_root: 
 
 def test_an_mp4_over_the_limit_is_refused(personas: Personas, media_root: Path, settings: Any) -> None:
     settings.EXERCISE_VIDEO_MAX_BYTES = 1024 * 1024
-    with pytest.raises(DomainError, match="The video is 2 MB; the limit is 1 MB") as refused:
+    with pytest.raises(DomainError, match=r"The video is 2\.0 MB, over the limit of 1 MB\.") as refused:
         _add(personas, _ours(personas), mp4_header(2 * 1024 * 1024), name="clip.mp4")
     assert refused.value.code == "too_large" and _stored(media_root) == []
 
@@ -183,6 +184,9 @@ def test_removing_a_picture_removes_its_files_and_thumbnails(
     assert all(name.startswith(kept.key.hex) for name in _stored(media_root))
     assert len(_stored(media_root)) == 3
     assert AuditEvent.objects.filter(action="exercise.media_removed").count() == 1
+    # easy-thumbnails' records of the removed picture's thumbnails go too; the kept one's stay.
+    assert not Source.objects.filter(name=gone.file.name).exists()
+    assert Thumbnail.objects.filter(source__name=kept.file.name).count() == 2
 
 
 def test_pictures_move_earlier_and_later(personas: Personas) -> None:
@@ -313,3 +317,9 @@ def test_a_real_mp4_made_by_ffmpeg_is_stored_and_served_in_ranges(
     part = _served(client, media, Range="bytes=0-1023")
     assert part.status_code == 206 and part["Content-Range"] == f"bytes 0-1023/{len(content)}"
     assert b"".join(part.streaming_content) == content[:1024]
+
+
+def test_a_file_just_over_the_limit_says_so(personas: Personas, settings: Any) -> None:
+    settings.EXERCISE_VIDEO_MAX_BYTES = 50 * 1024 * 1024
+    with pytest.raises(DomainError, match=r"The video is 50\.0 MB, over the limit of 50 MB\."):
+        _add(personas, _ours(personas), mp4_header(50 * 1024 * 1024 + 2000), name="clip.mp4")

@@ -108,6 +108,19 @@ def test_a_therapist_adds_a_picture_on_the_edit_page(
         shown.wait_for()
         assert page.evaluate("(img) => img.complete && img.naturalWidth", shown.element_handle()) == 320
         page.screenshot(path=str(artifacts / "exercise-media-edit-desktop.png"), full_page=True)
+        # Removing asks first: dismissed, the picture stays; accepted, it goes.
+        remove = page.get_by_role("button", name="Remove “Standing tall, a broom handle along the back”")
+        page.once("dialog", lambda dialog: dialog.dismiss())
+        remove.click()
+        assert page.locator(".media-item").count() == 1
+        page.once("dialog", lambda dialog: dialog.accept())
+        remove.click()
+        page.wait_for_selector("text=Removed: Standing tall")
+        assert page.locator(".media-item").count() == 0
+        page.get_by_label("Picture or video").set_input_files(str(photo))
+        page.get_by_label("What it shows").fill("Standing tall, a broom handle along the back")
+        page.get_by_role("button", name="Upload").click()
+        page.wait_for_url("**#media")
         page.goto(f"{live_server.url}/library/{exercise.slug}/")
         page.get_by_role("img", name="Standing tall, a broom handle along the back").wait_for()
         page.set_viewport_size(PHONE)

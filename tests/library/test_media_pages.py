@@ -198,3 +198,27 @@ def test_the_handout_pdf_prints_png_and_webp_pictures(client: Client, personas: 
     login(client, personas.owner.user)
     pdf = client.get(reverse("plan-handout-pdf", args=[plan.pk]))
     assert pdf.status_code == 200 and b"/Subtype /Image" in pdf.content
+
+
+def test_in_the_pdf_an_exercises_name_stays_on_the_page_of_its_picture(
+    client: Client, personas: Personas
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    exercises = [_ours(personas, name=f"Pictured exercise {n}") for n in range(7)]
+    for n, exercise in enumerate(exercises):  # each picture its own (the PDF keeps one copy of a repeat)
+        exercise_media_add(
+            exercise=exercise,
+            by=personas.owner.user,
+            upload=upload(picture(800 + n, 600)),
+            description="A mat",
+        )
+    plan = _plan(personas, exercises)
+    login(client, personas.owner.user)
+    pages = PdfReader(io.BytesIO(client.get(reverse("plan-handout-pdf", args=[plan.pk])).content)).pages
+    assert len(pages) > 1
+    for page in pages:
+        headings = re.findall(r"\d\. Pictured exercise \d", page.extract_text())
+        assert len(headings) == len(page.images), (headings, len(page.images))

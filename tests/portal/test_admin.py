@@ -235,3 +235,21 @@ def test_staff_add_a_picture_to_a_shared_exercise_through_the_same_checks(
     assert (media.exercise, media.description, media.content_type) == (exercise, "Stepping up", "image/jpeg")
     assert media.file.name.startswith("exercise-media/") and (tmp_path / media.file.name).is_file()
     assert AuditEvent.objects.filter(action="exercise.media_added", actor=media.created_by).exists()
+
+
+def test_two_new_videos_in_one_admin_save_are_refused_together(
+    staff_client: Client, exercises: dict[str, Exercise], settings: Any, tmp_path: Any
+) -> None:
+    from library.models import ExerciseMedia
+    from tests.media_files import mp4_header, upload
+
+    settings.MEDIA_ROOT = tmp_path
+    exercise = exercises["published"]
+    data = _change_data(exercise, upload=upload(mp4_header(4096), "a.mp4"), description="One", position="0")
+    data.update({"media-TOTAL_FORMS": "2", "media-1-id": "", "media-1-exercise": exercise.pk})
+    data.update({"media-1-upload": upload(mp4_header(4096), "b.mp4"), "media-1-description": "Two"})
+    data["media-1-position"] = "1"
+    response = staff_client.post(reverse("admin:library_exercise_change", args=[exercise.pk]), data)
+    assert response.status_code == 200
+    assert "An exercise has one video: upload one of them." in response.content.decode()
+    assert not ExerciseMedia.objects.exists()

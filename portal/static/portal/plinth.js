@@ -22,6 +22,15 @@ document.addEventListener("click", (event) => {
   if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
 });
 
+// Destructive buttons (issue 17: remove a picture, discard a draft) ask first: a form with
+// data-confirm is sent only once the user agrees. Without JS the form is sent as it is.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+});
+
 // --- Work is never lost (issue 15) -------------------------------------------------------
 // When the session has ended, the server answers an HTMX request with HX-Redirect to the
 // login page (accounts.middleware.HtmxLoginRedirectMiddleware) and first fires
