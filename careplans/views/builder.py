@@ -105,6 +105,8 @@ def render_plan(request: HttpRequest, plan: CarePlan, *, status: int = 200, **fo
             "q": q,
             "template_form": forms_.get("template_form") or SaveTemplateForm(),
             "add_error": forms_.get("add_error", ""),
+            "vary": forms_.get("vary"),
+            "phase_refused": forms_.get("phase_refused"),
             "version_count": plan.version,
         }
     )
@@ -279,7 +281,8 @@ def plan_exercise_update(request: HttpRequest, plan_id: int, plan_exercise_id: i
 @therapist_required
 @require_POST
 def plan_exercise_vary(request: HttpRequest, plan_id: int, plan_exercise_id: int) -> HttpResponse:
-    """Progress or regress one plan exercise (a plain form post; back to the plan with a message)."""
+    """Progress or regress one plan exercise (a plain form post): back to the plan with a message,
+    or the plan with the form open and the refusal beside its field (400)."""
     plan = therapist_plan(request, plan_id)
     plan_exercise = _plan_exercise(plan, plan_exercise_id)
     name = plan_exercise.exercise.name
@@ -297,9 +300,17 @@ def plan_exercise_vary(request: HttpRequest, plan_id: int, plan_exercise_id: int
             ip=client_ip(request),
         )
     except DomainError as exc:
-        # Back to the top of the plan, where the message shows (not scrolled past it).
-        messages.error(request, f"{name} was not changed: {exc.message}")
-        return redirect(plan_url(plan))
+        # The plan again with this exercise's form open, what was chosen kept and the message
+        # beside its field (the reason, or the choice of exercise and dose).
+        vary = {
+            "pk": plan_exercise.pk,
+            "field": "reason" if exc.field == "reason" else "choice",
+            "message": f"{name} was not changed: {exc.message}",
+            "variant": variant_id,
+            "dose": request.POST.get("dose", KEEP_DOSE),
+            "reason": request.POST.get("reason", "")[:300],
+        }
+        return render_plan(request, plan, status=400, vary=vary)
     plan.refresh_from_db(fields=["version", "status"])
     version = f" (version {plan.version})" if plan.status == PlanStatus.ACTIVE else ""
     messages.success(request, f"{name} is now {varied.exercise.name}{version}.")

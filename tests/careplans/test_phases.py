@@ -139,8 +139,12 @@ def test_the_therapist_advances_a_phase_by_hand_from_the_plan_page(personas: Per
     with time_machine.travel(local("Europe/London", 2026, 3, 10, 10, 0), tick=False):
         page = client.get(reverse("plan-detail", args=[plan.pk])).content.decode()
         assert "Phase 1 of 3: Settle and move" in page and "Advance to the next phase now" in page
-        refused = client.post(url, {"reason": "  "}, follow=True).content.decode()
-        assert "The phase was not changed: Say why" in refused and phase_of(plan) == "Settle and move"
+        refused = client.post(url, {"reason": "  "})
+        # The plan again, the advance form open and the message at its reason.
+        assert refused.status_code == 400 and phase_of(plan) == "Settle and move"
+        html = refused.content.decode()
+        assert "<details open>\n      <summary>Advance to the next phase now" in html
+        assert 'id="phase-advance-error" role="alert">The phase was not changed: Say why' in html
         done = client.post(url, {"reason": "Moving well, pain 2/10."})
         assert done.status_code == 302 and done["Location"].endswith("#plan-phase")
         assert phase_of(plan) == "Control"
@@ -397,3 +401,16 @@ def test_advancing_a_held_plan_by_hand_keeps_the_hold_and_says_so(personas: Pers
     assert plan.phase_held and phase_of(plan) == "Control"
     summary = plan.versions.order_by("-number").values_list("summary", flat=True).first()
     assert summary is not None and "The plan stays held: no automatic move until released." in summary
+
+
+def test_a_hold_without_a_reason_reopens_its_form_with_the_message(personas: Personas, library: None) -> None:
+    plan = phased_plan(personas.patient_a, personas, "Europe/London")
+    client = as_user(personas.owner.user)
+    with time_machine.travel(local("Europe/London", 2026, 3, 10, 10, 0), tick=False):
+        refused = client.post(reverse("plan-phase-hold", args=[plan.pk]), {"reason": "\u200b"})
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert "<details open>\n      <summary>Hold this phase" in html
+    assert 'id="phase-hold-error" role="alert">The phase was not changed:' in html
+    plan.refresh_from_db()
+    assert not plan.phase_held

@@ -3,6 +3,7 @@ variant's own, a new plan version with its reason, and every refusal saying why.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -124,10 +125,20 @@ def test_the_builder_offers_the_variants_and_the_history_shows_the_reason(
     assert "Harder: Single-leg bridge" in page and "Easier: Hip lift" in page
     assert "Draft lift" not in page and "Other clinic lift" not in page
     url = reverse("plan-exercise-vary", args=[plan.pk, ladder["item"].pk])
-    refused = client.post(url, {"variant": ladder["single"].pk, "dose": "keep", "reason": ""}, follow=True)
-    # Back at the top of the plan, where the message shows.
-    assert refused.redirect_chain[-1][0] == reverse("plan-detail", args=[plan.pk])
-    assert "Bridge was not changed: Say why" in refused.content.decode()
+    refused = client.post(url, {"variant": ladder["single"].pk, "dose": "variant", "reason": " \u200b "})
+    # The plan again, this exercise's form open with what was chosen and the message at the reason.
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    item = ladder["item"].pk
+    assert '<details class="vary" open>' in html and html.count('<details class="vary" open>') == 1
+    assert re.search(rf'name="variant" value="{ladder["single"].pk}" required checked', html)
+    assert 'name="dose" value="variant" checked' in html
+    reason = re.search(rf'<input type="text" id="vary-reason-{item}"[^>]*>', html)
+    assert reason and 'aria-invalid="true"' in reason.group(0) and "autofocus" in reason.group(0)
+    assert re.search(rf'id="vary-error-{item}" role="alert">Bridge was not changed: Say why', html)
+    unknown = client.post(url, {"variant": "0", "dose": "keep", "reason": "Ready."})
+    assert unknown.status_code == 400 and 'aria-describedby="vary-error-' in unknown.content.decode()
+    assert ladder["item"].exercise_id == ladder["bridge"].pk
     shown = client.get(reverse("exercise-detail", args=[ladder["bridge"].slug])).content.decode()
     assert "Harder: <a" in shown and "Single-leg bridge</a>" in shown and "Hip lift</a>" in shown
     assert "Draft lift" not in shown and "Other clinic lift" not in shown
