@@ -165,11 +165,11 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "plan-exercise-update": ("POST", plan_item_a, "302 404 404 400 400 404 404"),
     "plan-exercise-move": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
     "plan-exercise-remove": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
-    # No variant posted: a message saying why, back to the plan.
-    "plan-exercise-vary": ("POST", plan_item_a, "302 404 404 302 302 404 404"),
-    # Plan A has no phases: a message saying so, back to the plan.
-    "plan-phase-advance": ("POST", plan_a, "302 404 404 302 302 404 404"),
-    "plan-phase-hold": ("POST", plan_a, "302 404 404 302 302 404 404"),
+    # No variant posted: the plan again with the form open and the refusal beside it.
+    "plan-exercise-vary": ("POST", plan_item_a, "302 404 404 400 400 404 404"),
+    # No reason posted: the plan again with that phase form open and the refusal beside it.
+    "plan-phase-advance": ("POST", plan_a, "302 404 404 400 400 404 404"),
+    "plan-phase-hold": ("POST", plan_a, "302 404 404 400 400 404 404"),
     "plan-phase-release": ("POST", plan_a, "302 404 404 302 302 404 404"),
     # The plan is already active: a message and back to the plan.
     "plan-activate": ("POST", plan_a, "302 404 404 302 302 404 404"),
