@@ -280,7 +280,8 @@ def _scoring(data: dict[str, Any], items: list[ScoredItem]) -> dict[str, Any]:
         least = everything if method == ScoringMethod.SUM else 1
     least = _whole(least, where, "minAnswered")
     if not 1 <= least <= everything or (method == ScoringMethod.SUM and least != everything):
-        raise DefinitionError(where, f"minAnswered must be 1 to {everything} (every item for a sum)")
+        allowed = f"{everything}, every item, for a sum" if method == ScoringMethod.SUM else f"1 to {everything}"
+        raise DefinitionError(where, f"minAnswered must be {allowed}, not {least}")
     loinc = str(given("loinc", required=False)[1] or "")
     if loinc and not re.fullmatch(r"\d{1,7}-\d", loinc):
         raise DefinitionError(
