@@ -280,7 +280,9 @@ def _scoring(data: dict[str, Any], items: list[ScoredItem]) -> dict[str, Any]:
         least = everything if method == ScoringMethod.SUM else 1
     least = _whole(least, where, "minAnswered")
     if not 1 <= least <= everything or (method == ScoringMethod.SUM and least != everything):
-        allowed = f"{everything}, every item, for a sum" if method == ScoringMethod.SUM else f"1 to {everything}"
+        allowed = f"1 to {everything}"
+        if method == ScoringMethod.SUM:
+            allowed = f"{everything}, every item, for a sum"
         raise DefinitionError(where, f"minAnswered must be {allowed}, not {least}")
     loinc = str(given("loinc", required=False)[1] or "")
     if loinc and not re.fullmatch(r"\d{1,7}-\d", loinc):

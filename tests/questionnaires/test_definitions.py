@@ -1,4 +1,4 @@
-"""Definition loading: the shipped files pass; each broken file is refused with its JSON path, and nothing is saved."""
+"""Definition loading: the shipped files pass; a broken file is refused with its JSON path, nothing saved."""
 
 from __future__ import annotations
 
