@@ -18,7 +18,8 @@ Plinth's rules on top of the FHIR structure (each refusal names its JSON path):
   extension ``ACTIVITY_URL``, ``valueString`` the linkId of a ``string`` item.
 - The root carries Plinth's scoring extension ``SCORING_URL`` once, with these sub-extensions:
   ``method`` (valueCode: mean, sum or percent_of_max; required), ``scoreMin`` and ``scoreMax``
-  (valueDecimal, required, and equal to the range the method gives over the items),
+  (valueDecimal, required, and equal to the range the method gives over the items; like mcid,
+  at most 2 decimal places, as the instrument keeps them),
   ``better`` (valueCode higher or lower; required), ``mcid`` (valueDecimal above 0, optional) with
   ``mcidKind`` (valueCode points or percent; required with mcid, refused without),
   ``loinc`` (valueCode: the LOINC code of the score, optional), ``minAnswered`` (valueInteger:
@@ -257,7 +258,7 @@ def _scoring(data: dict[str, Any], items: list[ScoredItem]) -> dict[str, Any]:
 
     method = choice("method", ScoringMethod.values)
     better = choice("better", Better.values)
-    low, high = (Decimal(str(given(name, required=True)[1])) for name in ("scoreMin", "scoreMax"))
+    low, high = (_decimal(*given(name, required=True), name) for name in ("scoreMin", "scoreMax"))
     expected = _method_range(method, items)
     if (low, high) != expected:
         raise DefinitionError(
@@ -268,7 +269,7 @@ def _scoring(data: dict[str, Any], items: list[ScoredItem]) -> dict[str, Any]:
     where, mcid = given("mcid", required=False)
     mcid_kind = ""
     if mcid is not None:
-        mcid = Decimal(str(mcid))
+        mcid = _decimal(where, mcid, "mcid")
         if mcid <= 0:
             raise DefinitionError(where, f"mcid must be above 0, not {mcid}")
         mcid_kind = choice("mcidKind", McidKind.values)
@@ -299,6 +300,18 @@ def _scoring(data: dict[str, Any], items: list[ScoredItem]) -> dict[str, Any]:
         "min_answered": least,
         "loinc": loinc,
     }
+
+
+def _decimal(where: str, value: Any, name: str) -> Decimal:
+    """A scoring number as the instrument's columns hold it: at most 2 decimal places, under a million."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise DefinitionError(where, f"{name} must be a number (valueDecimal), not {value!r}")
+    number = Decimal(str(value))
+    if number != number.quantize(Decimal("0.01")) or abs(number) >= 1_000_000:
+        raise DefinitionError(
+            where, f"{name} {number} has more than 2 decimal places or is a million or more"
+        )
+    return number
 
 
 def _method_range(method: str, items: list[ScoredItem]) -> tuple[Decimal, Decimal]:

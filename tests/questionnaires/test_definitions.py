@@ -114,6 +114,21 @@ BROKEN: list[tuple[str, dict[str, Any] | list[Any], str, str]] = [
         "extension[0].extension[2]",
         "mean gives 0 to 10",
     ),
+    (
+        "a score bound that is not a number",
+        _set(
+            _peg,
+            lambda d: d["extension"][0]["extension"].__setitem__(1, {"url": "scoreMin", "valueString": "0"}),
+        ),
+        "extension[0].extension[1]",
+        "scoreMin must be a number",
+    ),
+    (
+        "mcid too precise",
+        _set(_peg, _scoring_part("mcid", 0.125)),
+        "extension[0].extension[4]",
+        "2 decimal places",
+    ),
     ("mcid of 0", _set(_peg, _scoring_part("mcid", 0)), "extension[0].extension[4]", "above 0"),
     (
         "mcid without its kind",
