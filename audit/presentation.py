@@ -56,6 +56,7 @@ ACTION_WORDS: dict[str, str] = {
     "exercise_session.done": "Marked an exercise done",
     "exercise_session.undone": "Unmarked an exercise",
     "history.imported": "Imported check-in history",
+    "instrument.loaded": "Loaded a questionnaire definition",
     "invitation.accepted": "Accepted the invitation (set a password)",
     "invitation.resent": "Sent a new invitation link",
     "invitations.purged": "Deleted expired invitation links",

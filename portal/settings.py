@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "library",
     "careplans",
     "checkins",
+    "questionnaires",
     "outcomes",
     "alerts",
     "reminders",

@@ -56,6 +56,7 @@ def main() -> int:
     os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
     manage("migrate", "--no-input", "-v", "0")
     manage("load_library")
+    manage("questionnaires_load_shipped")
     manage("demo_clinic")
     procs = {
         "web": web_command(HOST, PORT),

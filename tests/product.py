@@ -6,6 +6,7 @@ APPS = (
     "library",
     "careplans",
     "checkins",
+    "questionnaires",
     "outcomes",
     "alerts",
     "reminders",

@@ -22,6 +22,7 @@ from checkins.models import PainCheckIn
 from library.media import exercise_media_add
 from library.models import BodyRegion, PlanTemplate, TemplateExercise
 from outcomes.models import OutcomeSnapshot
+from questionnaires.services import questionnaires_load_shipped
 from reminders.models import ReminderDelivery
 from tests.conftest import Personas
 from tests.factories import (
@@ -126,6 +127,7 @@ def world(personas: Personas) -> World:
         content=plan_snapshot(plan_a, list(plan_a.exercises.select_related("exercise"))),
     )
     ReminderDelivery.objects.create(patient=p.patient_a, local_date=start)
+    questionnaires_load_shipped(by=p.staff)
     audit_a = AuditEvent.objects.filter(action="api_token.created").first() or AuditEvent.objects.create(
         action="test", at=timezone.now()
     )

@@ -70,10 +70,17 @@ def test_has_the_five_services(compose: dict[str, Any]) -> None:
     assert compose["services"]["redis"]["image"].startswith("redis:")
 
 
-def test_web_runs_gunicorn_on_our_wsgi_app_after_migrate_static_and_library(compose: dict[str, Any]) -> None:
+def test_web_runs_gunicorn_on_our_wsgi_app_after_migrate_static_library_and_questionnaires(
+    compose: dict[str, Any],
+) -> None:
     steps = _steps(compose["services"]["web"])
     manage_steps = [step for step in steps if step[:2] == ["python", "manage.py"]]
-    assert [step[2] for step in manage_steps] == ["migrate", "collectstatic", "load_library"]
+    assert [step[2] for step in manage_steps] == [
+        "migrate",
+        "collectstatic",
+        "load_library",
+        "questionnaires_load_shipped",
+    ]
     commands = get_commands()
     for step in manage_steps:
         assert step[2] in commands, step
