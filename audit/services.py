@@ -89,6 +89,7 @@ PATIENT_OF: dict[str, str] = {
     "careplans.planexercise": "plan__patient",
     "careplans.planversion": "plan__patient",
     "outcomes.outcomesnapshot": "plan__patient",
+    "questionnaires.instrumentresponse": "patient",
     "reminders.reminderdelivery": "patient",
 }
 

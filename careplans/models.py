@@ -18,8 +18,10 @@ from library.models import (
     PHASE_WEEKS,
     Dosage,
     Exercise,
+    ScheduleEntry,
     dosage_constraints,
     phase_constraints,
+    schedule_constraints,
 )
 
 
@@ -131,6 +133,21 @@ class PlanPhase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (from week {self.starts_week})"
+
+
+class PlanSchedule(ScheduleEntry):
+    """A questionnaire this plan asks for (issue 18), copied from its template's schedule when
+    the plan is made (``library.TemplateSchedule``); due in the window of plan days from the
+    plan's ``start_date`` in the patient's local dates (``library.models.week_opens_day``)."""
+
+    plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="schedule")
+
+    class Meta:
+        ordering = ["opens_day", "instrument_code"]
+        constraints = schedule_constraints("planschedule")
+
+    def __str__(self) -> str:
+        return f"{self.instrument_code} at {self.occasion} (days {self.opens_day}-{self.closes_day})"
 
 
 class PlanExercise(Dosage):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Patient, Therapist, User
 from audit.services import audit_log
-from careplans.models import CarePlan, PlanExercise, PlanPhase, PlanStatus, PlanVersion
+from careplans.models import CarePlan, PlanExercise, PlanPhase, PlanSchedule, PlanStatus, PlanVersion
 from careplans.phases import current_phase_label, phase_due_on, phase_first_day, plan_phases
 from careplans.versions import change_summary, plan_snapshot
 from library.models import DOSAGE_LIMITS, ExerciseStatus, PlanTemplate, TemplateExercise, TemplatePhase
@@ -141,7 +141,8 @@ def careplan_create(
     read at week 12). A blank ``title`` or ``condition`` takes the template's. A
     template's exercises are copied in order with their dosage and note, except
     unpublished ones (named in the ``careplan.created`` audit entry), and its phases with
-    them (issue 17): the plan starts in the first. Returns the plan.
+    them (issue 17): the plan starts in the first; and its questionnaire schedule (issue 18).
+    Returns the plan.
 
     Raises DomainError: not_found (``patient`` is of another clinic), unknown_template
     (template: another clinic's), required (title), too_long (title, condition),
@@ -190,6 +191,16 @@ def careplan_create(
                 )
             )
         PlanExercise.objects.bulk_create(items)
+        PlanSchedule.objects.bulk_create(
+            PlanSchedule(
+                plan=plan,
+                instrument_code=entry.instrument_code,
+                occasion=entry.occasion,
+                opens_day=entry.opens_day,
+                window_days=entry.window_days,
+            )
+            for entry in template.schedule.all()
+        )
     if phases:
         plan.current_phase = next(iter(phases.values()))
         plan.save(update_fields=["current_phase"])

@@ -63,13 +63,22 @@ class PhaseData(TypedDict):
     exercises: list[PhaseExerciseData]
 
 
+class QuestionnaireData(TypedDict):
+    """A questionnaire the template's plans ask for: its instrument's code and the plan weeks
+    (1-based; week 1 is the intake) it is due in."""
+
+    instrument: str
+    weeks: list[int]
+
+
 class TemplateData(TypedDict):
-    """The shared template and its phases, in the order they start."""
+    """The shared template, its phases in the order they start, and its questionnaires."""
 
     name: str
     condition: str
     description: str
     phases: list[PhaseData]
+    questionnaires: list[QuestionnaireData]
 
 
 @dataclass(frozen=True)

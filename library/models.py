@@ -327,6 +327,81 @@ def phase_constraints(prefix: str) -> list[models.BaseConstraint]:
     ]
 
 
+#: A questionnaire's occasion in a plan (issue 18) is a window of plan days: day 0 is the plan's
+#: ``start_date``, day n the patient's local date n days later. "Due at week k" means plan week k
+#: (1-based), days 7(k-1) to 7(k-1)+6: intake is week 1 (days 0-6), week 6 days 35-41, week 12
+#: days 77-83. A window is 1 to 28 days and opens by day 364 (a plan lasts at most 52 weeks).
+SCHEDULE_OPENS_DAY_MAX = 364
+SCHEDULE_WINDOW_DAYS: tuple[int, int] = (1, 28)
+
+
+def week_opens_day(week: int) -> int:
+    """The plan day on which plan week ``week`` (1-based) starts: the window of "due at week k"."""
+    return 7 * (week - 1)
+
+
+def schedule_constraints(prefix: str) -> list[models.BaseConstraint]:
+    """A scheduled questionnaire's window in range and one per instrument and occasion
+    (template and plan schedules alike)."""
+    parent = "template" if prefix == "templateschedule" else "plan"
+    low, high = SCHEDULE_WINDOW_DAYS
+    return [
+        models.CheckConstraint(
+            condition=Q(opens_day__gte=0, opens_day__lte=SCHEDULE_OPENS_DAY_MAX),
+            name=f"{prefix}_opens_day_range",
+        ),
+        models.CheckConstraint(
+            condition=Q(window_days__gte=low, window_days__lte=high), name=f"{prefix}_window_days_range"
+        ),
+        models.CheckConstraint(condition=~Q(occasion=""), name=f"{prefix}_occasion_given"),
+        models.UniqueConstraint(
+            fields=[parent, "instrument_code", "occasion"], name=f"{prefix}_one_per_occasion"
+        ),
+    ]
+
+
+class ScheduleEntry(models.Model):
+    """A questionnaire due in a window of plan days (see ``week_opens_day``).
+
+    The instrument is named by its code (``questionnaires.Instrument.code``, e.g. ``psfs``), not
+    by a foreign key: instruments live in ``questionnaires``, above this app; the clinic's own
+    instrument of that code is used where it has one, else the shared one.
+    """
+
+    instrument_code = models.SlugField(max_length=64)
+    occasion = models.CharField(max_length=40, help_text='What the patient reads, e.g. "intake", "week 6".')
+    opens_day = models.PositiveSmallIntegerField(
+        help_text="The first plan day it is due (0: the plan's start date).",
+        validators=[MinValueValidator(0), MaxValueValidator(SCHEDULE_OPENS_DAY_MAX)],
+    )
+    window_days = models.PositiveSmallIntegerField(
+        default=7,
+        help_text="How many days it stays open.",
+        validators=[MinValueValidator(SCHEDULE_WINDOW_DAYS[0]), MaxValueValidator(SCHEDULE_WINDOW_DAYS[1])],
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def closes_day(self) -> int:
+        """The last plan day it is due."""
+        return self.opens_day + self.window_days - 1
+
+
+class TemplateSchedule(ScheduleEntry):
+    """A questionnaire a template's plans ask for, copied onto each plan made from it."""
+
+    template = models.ForeignKey(PlanTemplate, on_delete=models.CASCADE, related_name="schedule")
+
+    class Meta:
+        ordering = ["opens_day", "instrument_code"]
+        constraints = schedule_constraints("templateschedule")
+
+    def __str__(self) -> str:
+        return f"{self.instrument_code} at {self.occasion} (days {self.opens_day}-{self.closes_day})"
+
+
 class TemplatePhase(models.Model):
     """A stage of a template (issue 17), from week ``starts_week`` until the next phase's start.
 

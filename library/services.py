@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.services import audit_log
-from library.builtin import PhaseData, builtin_library
+from library.builtin import PhaseData, QuestionnaireData, builtin_library
 from library.models import (
     DOSAGE_LIMITS,
     DOSE_LABELS,
@@ -23,6 +23,8 @@ from library.models import (
     PlanTemplate,
     TemplateExercise,
     TemplatePhase,
+    TemplateSchedule,
+    week_opens_day,
 )
 from portal.errors import DomainError
 
@@ -109,7 +111,26 @@ def library_load() -> LibraryLoadResult:
         templates_created = 1
     if not template.phases.exists():
         _template_phases_load(template, builtin.template["phases"])
+    if not template.schedule.exists():
+        _template_schedule_load(template, builtin.template["questionnaires"])
     return LibraryLoadResult(regions_created, exercises_created, templates_created)
+
+
+def _template_schedule_load(template: PlanTemplate, questionnaires: list[QuestionnaireData]) -> None:
+    """Give the shared template the file's questionnaires, each due through its plan weeks
+    (``week_opens_day``; 7 days, "intake" for week 1); only called when it has none, so an
+    admin's schedule stands and a second load changes nothing."""
+    TemplateSchedule.objects.bulk_create(
+        TemplateSchedule(
+            template=template,
+            instrument_code=entry["instrument"],
+            occasion="intake" if week == 1 else f"week {week}",
+            opens_day=week_opens_day(week),
+            window_days=7,
+        )
+        for entry in questionnaires
+        for week in entry["weeks"]
+    )
 
 
 def _template_phases_load(template: PlanTemplate, phases: list[PhaseData]) -> None:

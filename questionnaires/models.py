@@ -3,7 +3,8 @@
 The definition is kept as loaded (``definition``, validated by ``questionnaires.definitions``);
 the scoring columns are copied from its Plinth scoring extension when it is loaded, so lists and
 reports can filter on them, and an instrument is never edited afterwards (a change is a new
-version). Responses and schedules come in the next piece of issue 18.
+version). A patient answers an instrument scheduled on their plan (``careplans.PlanSchedule``) in
+an ``InstrumentResponse``.
 """
 
 from __future__ import annotations
@@ -104,3 +105,56 @@ class Instrument(models.Model):
     def __str__(self) -> str:
         owner = self.clinic.name if self.clinic_id is not None and self.clinic else "shared"
         return f"{self.title} ({self.code} {self.version}, {owner})"
+
+
+class ResponseStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    COMPLETED = "completed", "Completed"
+
+
+class InstrumentResponse(models.Model):
+    """A patient's answers to one scheduled questionnaire of a plan: one per (plan, instrument,
+    occasion). A draft keeps what was answered so far, to resume; a completed one is scored
+    (``score`` None when too few items were answered) and never changes.
+
+    ``answers``: linkId to the answer, a whole number for a scored item (a choice's ordinal
+    value) and text for a string item (the PSFS's activities). ``opens_on``/``closes_on``: the
+    occasion's window in the patient's local dates, as it was when the response began.
+    """
+
+    patient = models.ForeignKey("accounts.Patient", on_delete=models.CASCADE, related_name="responses")
+    plan = models.ForeignKey("careplans.CarePlan", on_delete=models.CASCADE, related_name="responses")
+    schedule = models.ForeignKey("careplans.PlanSchedule", on_delete=models.PROTECT, related_name="responses")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="responses")
+    occasion = models.CharField(max_length=40)
+    opens_on = models.DateField()
+    closes_on = models.DateField()
+    status = models.CharField(max_length=10, choices=ResponseStatus.choices, default=ResponseStatus.DRAFT)
+    answers = models.JSONField(default=dict)
+    score = models.FloatField(null=True, blank=True)
+    answered = models.PositiveSmallIntegerField(default=0)
+    skipped = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "opens_on", "instrument__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "instrument", "occasion"], name="response_one_per_occasion"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ResponseStatus.values), name="response_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status=ResponseStatus.DRAFT) & Q(completed_at__isnull=True) & Q(score__isnull=True)
+                )
+                | (Q(status=ResponseStatus.COMPLETED) & Q(completed_at__isnull=False)),
+                name="response_completed_when_completed",
+            ),
+            models.CheckConstraint(condition=Q(opens_on__lte=models.F("closes_on")), name="response_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument.code} at {self.occasion} ({self.status})"

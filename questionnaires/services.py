@@ -1,20 +1,26 @@
-"""Writes for questionnaires: loading a definition as an instrument, and the shipped definitions."""
+"""Writes for questionnaires: loading a definition as an instrument, the shipped definitions, and a
+patient's responses (a draft kept to resume, a response sent and scored)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
 
-from accounts.models import Clinic, User
+from accounts.models import Clinic, Patient, User
 from audit.services import audit_log
 from portal.errors import DomainError
+from questionnaires.answers import Answer, answer_problems, scored_answers
 from questionnaires.definitions import CheckedDefinition, definition_checked
-from questionnaires.models import Instrument
-from questionnaires.selectors import instrument_in_scope
+from questionnaires.models import Instrument, InstrumentResponse, ResponseStatus
+from questionnaires.scoring import instrument_score
+from questionnaires.selectors import Occasion, instrument_in_scope, occasion_of
 
 #: The shipped definitions, free to use: PSFS, PEG and the global rating of change.
 SHIPPED_DIR = Path(__file__).with_name("definitions")
@@ -119,3 +125,128 @@ def questionnaires_load_shipped(*, by: User | None = None) -> ShippedLoadResult:
             else:
                 unchanged += 1
     return ShippedLoadResult(loaded, unchanged)
+
+
+# --- a patient's responses ------------------------------------------------------------
+
+
+def _writable(*, patient: Patient, schedule_id: int) -> tuple[Occasion, InstrumentResponse | None]:
+    """The occasion (``selectors.occasion_of``) and its response locked for the write; refuses
+    ``not_found`` for anyone else's or an unknown one, ``not_due`` outside the window (on the
+    patient's local today) and ``already_completed`` once sent."""
+    try:
+        occasion = occasion_of(patient=patient, schedule_id=schedule_id)
+    except Http404 as error:
+        raise DomainError("No such questionnaire.", code="not_found") from error
+    if not occasion.open_on(patient.local_today()):
+        raise DomainError(
+            f"This questionnaire is open from {occasion.opens_on:%A %-d %B} "
+            f"to {occasion.closes_on:%A %-d %B}.",
+            code="not_due",
+        )
+    response = InstrumentResponse.objects.select_for_update().filter(schedule=occasion.schedule).first()
+    if response is not None and response.status == ResponseStatus.COMPLETED:
+        raise DomainError("You have already sent this questionnaire.", code="already_completed")
+    return occasion, response
+
+
+def _checked_answers(
+    occasion: Occasion, answers: Mapping[str, Answer], *, complete: bool
+) -> dict[str, Answer]:
+    kept = {k: (v.strip() if isinstance(v, str) else v) for k, v in answers.items()}
+    kept = {k: v for k, v in kept.items() if v is not None and v != ""}
+    problems = answer_problems(occasion.instrument, kept, complete=complete)
+    if problems:
+        raise problems[0]
+    return kept
+
+
+def _saved(
+    occasion: Occasion, response: InstrumentResponse | None, patient: Patient, fields: dict[str, Any]
+) -> InstrumentResponse:
+    if response is None:
+        try:
+            with transaction.atomic():
+                return InstrumentResponse.objects.create(
+                    patient=patient,
+                    plan=occasion.plan,
+                    schedule=occasion.schedule,
+                    instrument=occasion.instrument,
+                    occasion=occasion.schedule.occasion,
+                    opens_on=occasion.opens_on,
+                    closes_on=occasion.closes_on,
+                    started_at=timezone.now(),
+                    **fields,
+                )
+        except IntegrityError as error:  # the same questionnaire sent twice at once
+            raise DomainError(
+                "This questionnaire was saved a moment ago; open it again.", code="conflict"
+            ) from error
+    for name, value in fields.items():
+        setattr(response, name, value)
+    response.save(update_fields=list(fields))
+    return response
+
+
+@transaction.atomic
+def response_save_draft(
+    *, patient: Patient, schedule_id: int, answers: Mapping[str, Answer], ip: str | None = None
+) -> InstrumentResponse:
+    """Keep the answers so far of one of the patient's due questionnaires, to resume later.
+
+    ``answers``: linkId to a whole number (scored items) or text; None or "" for unanswered.
+    Each given answer is checked as at sending (``answers.answer_problems``), required items
+    may be missing. Replaces an earlier draft's answers; audited ``questionnaire_response.drafted``.
+
+    Raises DomainError: ``not_found`` (not a questionnaire of the patient's active plan),
+    ``not_due``, ``already_completed``, or the first of ``answer_problems`` (``field`` the linkId).
+    """
+    occasion, response = _writable(patient=patient, schedule_id=schedule_id)
+    kept = _checked_answers(occasion, answers, complete=False)
+    response = _saved(occasion, response, patient, {"answers": kept})
+    audit_log(
+        action="questionnaire_response.drafted",
+        actor=patient.user,
+        obj=response,
+        ip=ip,
+        data={"instrument": occasion.instrument.code, "occasion": response.occasion, "answered": len(kept)},
+    )
+    return response
+
+
+@transaction.atomic
+def response_submit(
+    *, patient: Patient, schedule_id: int, answers: Mapping[str, Answer], ip: str | None = None
+) -> InstrumentResponse:
+    """Send one of the patient's due questionnaires: checked in full (every required item
+    answered), scored with ``scoring.instrument_score``, completed; audited
+    ``questionnaire_response.completed``. A draft becomes the completed response. One
+    transaction: a refusal saves nothing (an earlier draft stays as it was).
+
+    Raises as ``response_save_draft``, and ``required`` (``field`` the linkId) for a required
+    item left out.
+    """
+    occasion, response = _writable(patient=patient, schedule_id=schedule_id)
+    kept = _checked_answers(occasion, answers, complete=True)
+    score = instrument_score(occasion.instrument, scored_answers(occasion.instrument, kept))
+    response = _saved(
+        occasion,
+        response,
+        patient,
+        {
+            "answers": kept,
+            "status": ResponseStatus.COMPLETED,
+            "score": score.value,
+            "answered": score.answered,
+            "skipped": score.skipped,
+            "completed_at": timezone.now(),
+        },
+    )
+    audit_log(
+        action="questionnaire_response.completed",
+        actor=patient.user,
+        obj=response,
+        ip=ip,
+        data={"instrument": occasion.instrument.code, "occasion": response.occasion, "score": score.value},
+    )
+    return response

@@ -1,0 +1,152 @@
+"""A definition's questions as a form shows them, and the rules an answer set must follow.
+
+``form_items`` reads the definition's items in order (groups flattened): instructions
+(``display``), free text (``string``/``text``: the PSFS's activities), numbers in a range
+(``integer``) and choices. ``answer_problems`` is the one statement of what a draft or a sent
+response may hold; the services raise its first problem, the page shows them all beside their
+items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from portal.errors import DomainError
+from questionnaires.definitions import ACTIVITY_URL, MAX_URL, MIN_URL, ORDINAL_URL
+from questionnaires.models import Instrument
+from questionnaires.scoring import psfs_visit_ratings
+
+#: The longest free-text answer (a PSFS activity's name) kept.
+TEXT_MAX = 200
+
+Answer = int | str | None
+
+
+@dataclass(frozen=True)
+class FormItem:
+    """One question: ``kind`` display, text, integer or choice; ``options`` the (value, words) a
+    choice or an integer offers, in order; ``activity`` the text item a rating rates."""
+
+    link_id: str
+    kind: str
+    text: str
+    required: bool
+    options: tuple[tuple[int, str], ...] = ()
+    activity: str | None = None
+
+    @property
+    def scored(self) -> bool:
+        return self.kind in ("integer", "choice")
+
+
+def _extension(node: Mapping[str, Any], url: str) -> Mapping[str, Any] | None:
+    return next((ext for ext in node.get("extension", []) if ext.get("url") == url), None)
+
+
+def _walk(nodes: list[Mapping[str, Any]], out: list[FormItem]) -> None:
+    for node in nodes:
+        kind = node["type"]
+        if kind == "group":
+            _walk(node.get("item", []), out)
+            continue
+        options: tuple[tuple[int, str], ...] = ()
+        activity = None
+        if kind == "integer":
+            low = int(_extension(node, MIN_URL)["valueInteger"])  # type: ignore[index]
+            high = int(_extension(node, MAX_URL)["valueInteger"])  # type: ignore[index]
+            options = tuple((value, str(value)) for value in range(low, high + 1))
+            found = _extension(node, ACTIVITY_URL)
+            activity = str(found["valueString"]) if found else None
+        elif kind == "choice":
+            options = tuple(
+                (
+                    int(_extension(option, ORDINAL_URL)["valueDecimal"]),  # type: ignore[index]
+                    str(option["valueCoding"].get("display") or option["valueCoding"]["code"]),
+                )
+                for option in node["answerOption"]
+            )
+        out.append(
+            FormItem(
+                link_id=node["linkId"],
+                kind="text" if kind in ("string", "text") else kind,
+                text=str(node.get("text", "")),
+                required=bool(node.get("required", False)),
+                options=options,
+                activity=activity,
+            )
+        )
+
+
+def form_items(instrument: Instrument) -> list[FormItem]:
+    """The instrument's questions in the definition's order (a checked definition: every scored
+    item has its range or ordinal values)."""
+    items: list[FormItem] = []
+    _walk(instrument.definition.get("item", []), items)
+    return items
+
+
+def answer_problems(
+    instrument: Instrument, answers: Mapping[str, Answer], *, complete: bool
+) -> list[DomainError]:
+    """Every problem in ``answers`` (linkId to a whole number for a scored item, text for a text
+    item, None or absent when unanswered), each a ``DomainError`` whose ``field`` is the linkId:
+    ``unknown_item``, ``not_a_number``, ``answer_out_of_range``, ``too_long``, and, when
+    ``complete`` (sent, not a draft), ``required`` for a required item left out; for a rating of
+    an activity, ``activity_unnamed`` and ``activity_repeated`` (``scoring.psfs_visit_ratings``).
+    Empty when the answers may be saved."""
+    items = {item.link_id: item for item in form_items(instrument)}
+    problems: list[DomainError] = []
+    for link_id in answers:
+        if link_id not in items or items[link_id].kind == "display":
+            problems.append(
+                DomainError(
+                    "This is not a question of this questionnaire.", field=link_id, code="unknown_item"
+                )
+            )
+    for item in items.values():
+        value = answers.get(item.link_id)
+        if item.kind == "display":
+            continue
+        if value is None or value == "":
+            if complete and item.required:
+                problems.append(DomainError("Answer this question.", field=item.link_id, code="required"))
+            continue
+        if item.kind == "text":
+            if not isinstance(value, str):
+                problems.append(DomainError("Write this in words.", field=item.link_id, code="invalid"))
+            elif len(value) > TEXT_MAX:
+                problems.append(
+                    DomainError(f"Keep this to {TEXT_MAX} characters.", field=item.link_id, code="too_long")
+                )
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(
+                DomainError("Choose one of the numbers.", field=item.link_id, code="not_a_number")
+            )
+        elif value not in {number for number, _ in item.options}:
+            low, high = item.options[0][0], item.options[-1][0]
+            words = f"from {low} to {high}" if item.kind == "integer" else "from the list"
+            problems.append(
+                DomainError(f"Choose an answer {words}.", field=item.link_id, code="answer_out_of_range")
+            )
+    if not problems and any(item.activity for item in items.values()):
+        try:
+            psfs_visit_ratings(
+                instrument,
+                texts={k: v for k, v in answers.items() if isinstance(v, str)},
+                answers=scored_answers(instrument, answers),
+            )
+        except DomainError as error:
+            problems.append(error)
+    return problems
+
+
+def scored_answers(instrument: Instrument, answers: Mapping[str, Answer]) -> dict[str, int | None]:
+    """The scored items' answers (``instrument_score``'s input): every whole-number answer of an
+    integer or choice item, the rest left out."""
+    scored = {item.link_id for item in form_items(instrument) if item.scored}
+    return {
+        k: v for k, v in answers.items() if k in scored and isinstance(v, int) and not isinstance(v, bool)
+    }
