@@ -29,10 +29,12 @@ def instruments_for_clinic(*, clinic: Clinic) -> QuerySet[Instrument]:
 
 @dataclass(frozen=True)
 class DueQuestionnaire:
-    """A questionnaire due today on the patient's active plan: its schedule entry, its window in
-    the patient's local dates, and its response's status ("" when not started)."""
+    """A questionnaire due today on the patient's active plan: its schedule entry, its
+    instrument's title, its window in the patient's local dates, and its response's status (""
+    when not started)."""
 
     schedule: PlanSchedule
+    title: str
     opens_on: date
     closes_on: date
     status: str
@@ -51,19 +53,29 @@ def _window(plan: CarePlan, entry: PlanSchedule) -> tuple[date, date]:
 
 def questionnaires_due(*, plan: CarePlan, today: date) -> list[DueQuestionnaire]:
     """The plan's questionnaires whose window holds ``today`` (the patient's local date) and that
-    are not completed, earliest first: one query, the response's status a subquery."""
+    are not completed, earliest first; one whose instrument is not loaded is left out. One query:
+    the instrument's title (as ``instrument_for_plan`` chooses it) and the response's status are
+    subqueries."""
     day = (today - plan.start_date).days
     status = InstrumentResponse.objects.filter(schedule=OuterRef("pk")).values("status")[:1]
+    title = _instruments_of(plan).filter(code=OuterRef("instrument_code")).values("title")[:1]
     rows = (
         PlanSchedule.objects.filter(plan=plan, opens_day__lte=day, opens_day__gt=day - F("window_days"))
-        .annotate(response_status=Subquery(status))
+        .annotate(response_status=Subquery(status), instrument_title=Subquery(title))
         .order_by("opens_day", "id")
     )
     return [
-        DueQuestionnaire(entry, *_window(plan, entry), entry.response_status or "")
+        DueQuestionnaire(entry, entry.instrument_title, *_window(plan, entry), entry.response_status or "")
         for entry in rows
-        if entry.response_status != ResponseStatus.COMPLETED
+        if entry.response_status != ResponseStatus.COMPLETED and entry.instrument_title is not None
     ]
+
+
+def _instruments_of(plan: CarePlan) -> QuerySet[Instrument]:
+    """The instruments a plan may use, its clinic's own first, the latest loaded first."""
+    return Instrument.objects.filter(Q(clinic__isnull=True) | Q(clinic_id=plan.patient.clinic_id)).order_by(
+        F("clinic").desc(nulls_last=True), "-created_at", "-id"
+    )
 
 
 @dataclass(frozen=True)
@@ -85,12 +97,7 @@ class Occasion:
 def instrument_for_plan(*, plan: CarePlan, code: str) -> Instrument | None:
     """The instrument a plan's schedule means by ``code``: the plan's clinic's own, else the shared
     one; the latest loaded of either."""
-    clinic_id = plan.patient.clinic_id
-    return (
-        Instrument.objects.filter(Q(clinic__isnull=True) | Q(clinic_id=clinic_id), code=code)
-        .order_by(F("clinic").desc(nulls_last=True), "-created_at", "-id")
-        .first()
-    )
+    return _instruments_of(plan).filter(code=code).first()
 
 
 def occasion_of(*, patient: Patient, schedule_id: int) -> Occasion:

@@ -16,13 +16,21 @@ from accounts.models import ApiToken
 from accounts.tokens import api_token_create
 from alerts.models import Alert, AlertKind
 from audit.models import AuditEvent
-from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanPhase, PlanStatus, PlanVersion
+from careplans.models import (
+    CarePlan,
+    ExerciseSession,
+    PlanExercise,
+    PlanPhase,
+    PlanSchedule,
+    PlanStatus,
+    PlanVersion,
+)
 from careplans.versions import plan_snapshot
 from checkins.models import PainCheckIn
 from library.media import exercise_media_add
 from library.models import BodyRegion, PlanTemplate, TemplateExercise
 from outcomes.models import OutcomeSnapshot
-from questionnaires.services import questionnaires_load_shipped
+from questionnaires.services import questionnaires_load_shipped, response_submit
 from reminders.models import ReminderDelivery
 from tests.conftest import Personas
 from tests.factories import (
@@ -51,6 +59,8 @@ class World:
     outcome_a: OutcomeSnapshot
     patient_x: Any
     plan_x: Any
+    psfs_a: Any
+    peg_a: Any
     token_owner: ApiToken
     owner_key: str
     audit_a: AuditEvent
@@ -128,6 +138,13 @@ def world(personas: Personas) -> World:
     )
     ReminderDelivery.objects.create(patient=p.patient_a, local_date=start)
     questionnaires_load_shipped(by=p.staff)
+    # Two questionnaires due on plan A in its week 2 (days 7-13; the plan is on its day 10): the
+    # PSFS not started, the PEG sent (so its page after sending is there to open).
+    psfs_a = PlanSchedule.objects.create(plan=plan_a, instrument_code="psfs", occasion="week 2", opens_day=7)
+    peg_a = PlanSchedule.objects.create(plan=plan_a, instrument_code="peg", occasion="week 2", opens_day=7)
+    response_submit(
+        patient=p.patient_a, schedule_id=peg_a.pk, answers={"pain": 5, "enjoyment": 4, "activity": 6}
+    )
     audit_a = AuditEvent.objects.filter(action="api_token.created").first() or AuditEvent.objects.create(
         action="test", at=timezone.now()
     )
@@ -146,6 +163,8 @@ def world(personas: Personas) -> World:
         outcome_a=outcome_a,
         patient_x=patient_x,
         plan_x=plan_x,
+        psfs_a=psfs_a,
+        peg_a=peg_a,
         token_owner=created.token,
         owner_key=created.key,
         audit_a=audit_a,

@@ -13,6 +13,7 @@ from careplans.models import CarePlan, ExerciseSession, PlanExercise
 from careplans.phases import PhaseLabel, current_phase_label, in_current_phase, plan_phases
 from careplans.selectors import active_plan_of, ordered_plan_exercises, week_label
 from checkins.models import PainCheckIn
+from questionnaires.selectors import DueQuestionnaire, questionnaires_due
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class TodayView:
     started: bool = True
     finished: bool = False
     checked_in: bool = False
+    # The plan's questionnaires due today and not sent yet (issue 18).
+    questionnaires: list[DueQuestionnaire] = field(default_factory=list)
 
     @property
     def open(self) -> bool:
@@ -115,11 +118,12 @@ class TodayView:
 
 def today_for(*, patient: Patient) -> TodayView:
     """The patient's day on their own local date: the active plan's exercises, each with today's
-    prescribed sessions marked done or not, its sessions this plan week and whether it is still due,
-    whether today's check-in is in, and adherence so far (six queries whatever the plan's size).
-    A phased plan (issue 17): only the current phase's exercises (and those of no phase), and
-    the phase named (one more query, for its phases). Without an active plan, a view with no
-    plan and no exercises."""
+        prescribed sessions marked done or not, its sessions this plan week and whether it is still due,
+        whether today's check-in is in, and adherence so far (six queries whatever the plan's size).
+        A phased plan (issue 17): only the current phase's exercises (and those of no phase), and
+        the phase named (one more query, for its phases); the questionnaires due today (one more,
+    ``questionnaires.selectors.questionnaires_due``). Without an active plan, a view with no
+        plan and no exercises."""
     today = patient.local_today()
     plan = active_plan_of(patient=patient)
     if plan is None:
@@ -159,6 +163,7 @@ def today_for(*, patient: Patient) -> TodayView:
         started=today >= plan.start_date,
         finished=today > plan.end_date,
         checked_in=PainCheckIn.objects.filter(patient=patient, local_date=today).exists(),
+        questionnaires=questionnaires_due(plan=plan, today=today) if today <= plan.end_date else [],
     )
 
 

@@ -120,6 +120,10 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "checkin-done": ("GET", none, "302 302 302 404 404 404 404"),
     # Patient A's own check-in (10 days old: shown read-only); anyone else's is not there.
     "checkin-correct": ("GET", lambda w: {"checkin_id": w.checkin_a.pk}, "302 200 404 404 404 404 404"),
+    # Patient A's plan's PSFS, due today (issue 18); anyone else's questionnaire is not there.
+    "questionnaire": ("GET", lambda w: {"schedule_id": w.psfs_a.pk}, "302 200 404 404 404 404 404"),
+    # Patient A's PEG, sent: the page after sending.
+    "questionnaire-done": ("GET", lambda w: {"schedule_id": w.peg_a.pk}, "302 200 404 404 404 404 404"),
     "patient-settings": ("GET", none, "302 200 200 404 404 404 404"),
     "my-handout": ("GET", none, "302 200 200 404 404 404 404"),
     "my-handout-pdf": ("GET", none, "302 200 200 404 404 404 404"),

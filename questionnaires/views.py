@@ -1,0 +1,171 @@
+"""The patient's questionnaire pages: one due questionnaire as a short scrolling form (each
+question a fieldset with its legend, plain radios and text inputs, no script needed), saved as a
+draft to finish later or sent; and the page after sending."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.access import patient_of, patient_required
+from portal.access import client_ip
+from portal.errors import DomainError
+from questionnaires.answers import Answer, FormItem, answer_problems, form_items
+from questionnaires.models import ResponseStatus
+from questionnaires.selectors import earlier_activities, occasion_of, questionnaires_due
+from questionnaires.services import response_save_draft, response_submit
+
+#: The form's two buttons (``name="action"``).
+SEND, DRAFT = "send", "draft"
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question as the page shows it: the item, its answer so far and its error; a rating of
+    an activity (the PSFS) carries its activity's text item, answer and error, and ``named`` when
+    the activity was named at an earlier occasion (shown by name, to rate again)."""
+
+    item: FormItem
+    value: Answer
+    error: str
+    activity: FormItem | None = None
+    activity_value: str = ""
+    activity_error: str = ""
+    named: bool = False
+
+    @property
+    def chosen(self) -> str:
+        return "" if self.value is None else str(self.value)
+
+
+def _answers_from(data: Mapping[str, str], items: list[FormItem]) -> dict[str, Answer]:
+    """The posted answers: a scored item's whole number (kept as the text sent when it is not one,
+    so the check says so), a text item's words; nothing for an item left out."""
+    answers: dict[str, Answer] = {}
+    for item in items:
+        raw = data.get(item.link_id, "").strip()
+        if item.kind == "display" or not raw:
+            continue
+        if item.scored:
+            try:
+                answers[item.link_id] = int(raw)
+            except ValueError:
+                answers[item.link_id] = raw
+        else:
+            answers[item.link_id] = raw
+    return answers
+
+
+def _questions(
+    items: list[FormItem], answers: Mapping[str, Answer], errors: Mapping[str, str], named: list[str]
+) -> list[Question]:
+    """The page's questions in order; an activity's text item goes with its rating."""
+    by_id = {item.link_id: item for item in items}
+    paired = {item.activity for item in items if item.activity}
+    questions = []
+    for item in items:
+        if item.link_id in paired:
+            continue
+        activity = by_id.get(item.activity) if item.activity else None
+        if activity is None:
+            questions.append(Question(item, answers.get(item.link_id), errors.get(item.link_id, "")))
+            continue
+        text = str(answers.get(activity.link_id) or "")
+        questions.append(
+            Question(
+                item,
+                answers.get(item.link_id),
+                errors.get(item.link_id, ""),
+                activity=activity,
+                activity_value=text,
+                activity_error=errors.get(activity.link_id, ""),
+                named=bool(text) and text in named,
+            )
+        )
+    return questions
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    """A questionnaire due today on the patient's active plan. Outside its window, or anyone
+    else's, it is not there (404); once sent, the page after sending."""
+    patient = patient_of(request)
+    occasion = occasion_of(patient=patient, schedule_id=schedule_id)
+    if not occasion.open_on(patient.local_today()):
+        raise Http404("This questionnaire is not open today")
+    if occasion.response is not None and occasion.response.status == ResponseStatus.COMPLETED:
+        return redirect("questionnaire-done", schedule_id=schedule_id)
+    items = form_items(occasion.instrument)
+    named = earlier_activities(occasion=occasion) if any(item.activity for item in items) else []
+    errors: dict[str, str] = {}
+    general = ""
+    status = 200
+    if request.method == "POST":
+        action = DRAFT if request.POST.get("action") == DRAFT else SEND
+        answers = _answers_from(request.POST, items)
+        problems = answer_problems(occasion.instrument, answers, complete=action == SEND)
+        if not problems:
+            save = response_save_draft if action == DRAFT else response_submit
+            try:
+                save(patient=patient, schedule_id=schedule_id, answers=answers, ip=client_ip(request))
+            except DomainError as error:
+                problems = [error]
+            else:
+                if action == DRAFT:
+                    messages.success(
+                        request,
+                        f"Your answers to {occasion.instrument.title} are kept. "
+                        f"Finish it by {occasion.closes_on:%A %-d %B}.",
+                    )
+                    return redirect("today")
+                return redirect("questionnaire-done", schedule_id=schedule_id)
+        for problem in problems:
+            if problem.field:
+                errors.setdefault(problem.field, problem.message)
+            else:
+                general = problem.message
+        status = 400
+    else:
+        answers = dict(occasion.response.answers) if occasion.response is not None else {}
+        if not answers and named:
+            slots = [item.link_id for item in items if item.kind == "text"]
+            answers = dict(zip(slots, named, strict=False))
+    questions = _questions(items, answers, errors, named)
+    summary = [(q.item.link_id, q.error or q.activity_error) for q in questions]
+    return render(
+        request,
+        "questionnaires/questionnaire.html",
+        {
+            "occasion": occasion,
+            "instrument": occasion.instrument,
+            "questions": questions,
+            "errors": [row for row in summary if row[1]],
+            "general": general,
+            "has_draft": occasion.response is not None,
+            "later": bool(named),
+        },
+        status=status,
+    )
+
+
+@patient_required
+@require_GET
+def questionnaire_done(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    """After sending: thanks, and the next questionnaire due today if there is one. Not sent yet:
+    back to the questionnaire."""
+    patient = patient_of(request)
+    occasion = occasion_of(patient=patient, schedule_id=schedule_id)
+    if occasion.response is None or occasion.response.status != ResponseStatus.COMPLETED:
+        return redirect("questionnaire", schedule_id=schedule_id)
+    due = questionnaires_due(plan=occasion.plan, today=patient.local_today())
+    return render(
+        request,
+        "questionnaires/questionnaire_done.html",
+        {"occasion": occasion, "response": occasion.response, "next": due[0] if due else None},
+    )
