@@ -1,0 +1,157 @@
+"""The patient's questionnaire pages: Today's list, the form (fieldsets, errors beside each
+question, drafts kept and resumed), the PSFS asked again by name, the page after sending."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from questionnaires.models import InstrumentResponse, ResponseStatus
+from questionnaires.services import response_submit
+from tests.conftest import Personas, login
+from tests.questionnaires.test_responses import PSFS, entry, on_day, plan_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shipped(library: None) -> None:
+    from questionnaires.services import questionnaires_load_shipped
+
+    questionnaires_load_shipped()
+
+
+def page(plan: Any, code: str, occasion: str) -> str:
+    return reverse("questionnaire", kwargs={"schedule_id": entry(plan, code, occasion).pk})
+
+
+def test_today_lists_the_questionnaires_due_and_then_continue_for_a_draft(
+    client: Client, personas: Personas, shipped: None
+) -> None:
+    plan = plan_in(personas.patient_a, personas)
+    login(client, personas.patient_a.user)
+    with on_day(plan, 1):
+        html = client.get(reverse("today")).content.decode()
+        assert f'href="{page(plan, "psfs", "intake")}">Start Patient-Specific Functional Scale' in html
+        assert f'href="{page(plan, "peg", "intake")}">Start PEG' in html
+        client.post(page(plan, "peg", "intake"), {"pain": "4", "action": "draft"})
+        html = client.get(reverse("today")).content.decode()
+        assert f'href="{page(plan, "peg", "intake")}">Continue PEG' in html
+    with on_day(plan, 7):
+        assert "questionnaires-card" not in client.get(reverse("today")).content.decode()
+
+
+def test_the_form_is_a_fieldset_per_question_with_big_radio_targets(
+    client: Client, personas: Personas, shipped: None
+) -> None:
+    plan = plan_in(personas.patient_a, personas)
+    login(client, personas.patient_a.user)
+    with on_day(plan, 0):
+        html = client.get(page(plan, "peg", "intake")).content.decode()
+    assert html.count('<fieldset class="questionnaire-scale') == 3
+    assert "<legend>What number best describes your pain on average in the past week?" in html
+    assert html.count('type="radio" name="pain"') == 11
+    assert 'name="action" value="draft"' in html and 'name="action" value="send"' in html
+    assert "<script" not in html.split("<main", 1)[-1].split("</main>", 1)[0]
+
+
+def test_errors_show_beside_each_question_with_a_summary_and_the_answers_kept(
+    client: Client, personas: Personas, shipped: None
+) -> None:
+    plan = plan_in(personas.patient_a, personas)
+    login(client, personas.patient_a.user)
+    with on_day(plan, 0):
+        response = client.post(
+            page(plan, "peg", "intake"), {"pain": "12", "enjoyment": "3", "action": "send"}
+        )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert '<div class="error-summary" role="alert"' in html
+    assert '<a href="#q-pain">Choose an answer from 0 to 10.</a>' in html
+    assert '<a href="#q-activity">Answer this question.</a>' in html
+    assert '<p class="field-error" id="pain-error">Choose an answer from 0 to 10.</p>' in html
+    assert 'aria-describedby="activity-error"' in html
+    assert 'name="enjoyment" value="3" id="id_enjoyment_3" checked' in html
+    assert not InstrumentResponse.objects.exists()
+
+
+def test_save_and_finish_later_keeps_the_answers_and_send_finishes(
+    client: Client, personas: Personas, shipped: None
+) -> None:
+    plan = plan_in(personas.patient_a, personas)
+    login(client, personas.patient_a.user)
+    url = page(plan, "psfs", "intake")
+    with on_day(plan, 0):
+        response = client.post(url, {"activity-1": "Climbing stairs", "rating-1": "3", "action": "draft"})
+        assert response.status_code == 302 and response["Location"] == reverse("today")
+    with on_day(plan, 3):
+        html = client.get(url).content.decode()
+        assert "Your answers so far are kept" in html
+        assert 'value="Climbing stairs"' in html
+        assert 'name="rating-1" value="3" id="id_rating-1_3" checked' in html
+        response = client.post(url, {"activity-1": "Climbing stairs", "rating-1": "5", "action": "send"})
+        assert response.status_code == 302
+        assert response["Location"] == reverse(
+            "questionnaire-done", kwargs={"schedule_id": entry(plan, "psfs", "intake").pk}
+        )
+        done = client.get(response["Location"]).content.decode()
+        assert "Thank you" in done
+        assert f'href="{page(plan, "peg", "intake")}">Start PEG' in done
+        # Sent: the form now leads to the page after sending.
+        assert client.get(url)["Location"] == response["Location"]
+    saved = InstrumentResponse.objects.get()
+    assert (saved.status, saved.score, saved.answers) == (
+        ResponseStatus.COMPLETED,
+        5.0,
+        {"activity-1": "Climbing stairs", "rating-1": 5},
+    )
+
+
+def test_a_questionnaire_outside_its_window_or_another_patients_is_not_there(
+    client: Client, personas: Personas, shipped: None
+) -> None:
+    plan = plan_in(personas.patient_a, personas)
+    plan_in(personas.patient_b, personas)
+    login(client, personas.patient_a.user)
+    with on_day(plan, 7):
+        assert client.get(page(plan, "peg", "intake")).status_code == 404
+        assert client.post(page(plan, "peg", "intake"), {"pain": "1", "action": "send"}).status_code == 404
+    login(client, personas.patient_b.user)
+    with on_day(plan, 0):
+        assert client.get(page(plan, "peg", "intake")).status_code == 404
+
+
+def test_the_psfs_at_week_6_asks_about_the_intake_activities_by_name_and_takes_a_new_one(
+    client: Client, personas: Personas, shipped: None
+) -> None:
+    plan = plan_in(personas.patient_a, personas)
+    with on_day(plan, 1):
+        response_submit(
+            patient=personas.patient_a, schedule_id=entry(plan, "psfs", "intake").pk, answers=PSFS
+        )
+    login(client, personas.patient_a.user)
+    url = page(plan, "psfs", "week 6")
+    with on_day(plan, 36):
+        html = client.get(url).content.decode()
+        assert "<legend>Climbing stairs</legend>" in html
+        assert "<legend>Lifting my son</legend>" in html
+        assert '<input type="hidden" name="activity-1" value="Climbing stairs">' in html
+        assert html.count("<legend>A new activity (optional)</legend>") == 3
+        response = client.post(
+            url,
+            {
+                "activity-1": "Climbing stairs",
+                "rating-1": "6",
+                "activity-2": "Lifting my son",
+                "rating-2": "7",
+                "activity-3": "Gardening",
+                "rating-3": "2",
+                "action": "send",
+            },
+        )
+    assert response.status_code == 302
+    week6 = InstrumentResponse.objects.get(occasion="week 6")
+    assert week6.answers["activity-3"] == "Gardening" and week6.score == 5.0
