@@ -23,6 +23,7 @@ from library.models import (
     PlanTemplate,
     TemplateExercise,
     TemplatePhase,
+    TemplateSchedule,
 )
 from library.services import exercise_set_status
 from portal.access import client_ip
@@ -202,12 +203,22 @@ class TemplatePhaseInline(admin.StackedInline[TemplatePhase, PlanTemplate]):
     fields = ["name", "starts_week"]
 
 
+class TemplateScheduleInline(admin.StackedInline[TemplateSchedule, PlanTemplate]):
+    """The questionnaires a template's plans ask for (issue 18), copied onto each new plan: the
+    instrument's code, what the patient reads ("intake", "week 6") and the window in plan days
+    (plan week k opens on day 7(k-1))."""
+
+    model = TemplateSchedule
+    extra = 0
+    fields = ["instrument_code", "occasion", "opens_day", "window_days"]
+
+
 @admin.register(PlanTemplate)
 class PlanTemplateAdmin(LabelledInputsAdmin[PlanTemplate]):
     list_display = ["name", "condition", "clinic", "created_at"]
     list_filter = ["clinic"]
     search_fields = ["name", "condition"]
-    inlines = [TemplatePhaseInline, TemplateExerciseInline]
+    inlines = [TemplatePhaseInline, TemplateExerciseInline, TemplateScheduleInline]
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         # A template is written by staff or a therapist; patients are never offered.

@@ -6,7 +6,17 @@ from django.urls import URLPattern, URLResolver, include, path
 from portal import views
 
 #: The apps with pages, each with its own urls.py.
-PAGE_APPS = ("accounts", "library", "careplans", "questionnaires", "outcomes", "alerts", "reminders", "today", "caseload")
+PAGE_APPS = (
+    "accounts",
+    "library",
+    "careplans",
+    "questionnaires",
+    "outcomes",
+    "alerts",
+    "reminders",
+    "today",
+    "caseload",
+)
 
 handler404 = "portal.api.exceptions.api_aware_not_found"
 handler500 = "portal.api.exceptions.api_aware_server_error"
