@@ -8,7 +8,8 @@ from django import forms
 from django.db.models import QuerySet
 
 from careplans.models import CarePlan, PlanExercise, PlanStatus
-from library.models import DOSAGE_LIMITS, PlanTemplate
+from library.models import DOSAGE_LIMITS
+from library.template_models import PlanTemplate
 from portal.validity import max_length_of, range_of
 
 # --- care plan builder -------------------------------------------------------

@@ -13,16 +13,8 @@ from django.utils import timezone
 from django.utils import timezone as tz
 
 from accounts.models import Patient, Therapist, User
-from library.models import (
-    DOSAGE_LIMITS,
-    PHASE_WEEKS,
-    Dosage,
-    Exercise,
-    ScheduleEntry,
-    dosage_constraints,
-    phase_constraints,
-    schedule_constraints,
-)
+from library.models import DOSAGE_LIMITS, Dosage, Exercise, dosage_constraints
+from library.template_models import PHASE_WEEKS, ScheduleEntry, phase_constraints, schedule_constraints
 
 
 class PlanStatus(models.TextChoices):
@@ -138,7 +130,7 @@ class PlanPhase(models.Model):
 class PlanSchedule(ScheduleEntry):
     """A questionnaire this plan asks for (issue 18), copied from its template's schedule when
     the plan is made (``library.TemplateSchedule``); due in the window of plan days from the
-    plan's ``start_date`` in the patient's local dates (``library.models.week_opens_day``)."""
+    plan's ``start_date`` in the patient's local dates (``library.template_models.week_opens_day``)."""
 
     plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="schedule")
 

@@ -12,7 +12,8 @@ from audit.services import audit_log
 from careplans.models import CarePlan, PlanExercise, PlanPhase, PlanSchedule, PlanStatus, PlanVersion
 from careplans.phases import current_phase_label, phase_due_on, phase_first_day, plan_phases
 from careplans.versions import change_summary, plan_snapshot
-from library.models import DOSAGE_LIMITS, ExerciseStatus, PlanTemplate, TemplateExercise, TemplatePhase
+from library.models import DOSAGE_LIMITS, ExerciseStatus
+from library.template_models import PlanTemplate, TemplateExercise, TemplatePhase
 from portal.errors import DomainError
 from portal.validity import max_length_of, shows_text
 

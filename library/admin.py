@@ -15,17 +15,9 @@ from accounts.models import User
 from audit.admin import LabelledInputsAdmin
 from library.forms import ExerciseAdminForm, ExerciseMediaInlineForm, ExerciseMediaInlineFormSet
 from library.media import exercise_media_add, exercise_media_remove
-from library.models import (
-    BodyRegion,
-    Exercise,
-    ExerciseMedia,
-    ExerciseStatus,
-    PlanTemplate,
-    TemplateExercise,
-    TemplatePhase,
-    TemplateSchedule,
-)
+from library.models import BodyRegion, Exercise, ExerciseMedia, ExerciseStatus
 from library.services import exercise_set_status
+from library.template_models import PlanTemplate, TemplateExercise, TemplatePhase, TemplateSchedule
 from portal.access import client_ip
 from portal.errors import DomainError
 

@@ -23,9 +23,8 @@ from library.models import (
     Exercise,
     ExerciseMedia,
     MediaKind,
-    PlanTemplate,
-    TemplateExercise,
 )
+from library.template_models import PlanTemplate, TemplateExercise
 from portal.api.common import (
     StrictQueryParamsMixin,
     list_errors,

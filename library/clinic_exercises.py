@@ -13,16 +13,10 @@ from django.utils.text import slugify
 from accounts.models import Clinic, User
 from audit.services import audit_log
 from library.media import exercise_media_copy, media_files_remove
-from library.models import (
-    DOSAGE_LIMITS,
-    BodyRegion,
-    Exercise,
-    ExerciseStatus,
-    MediaKind,
-    TemplateExercise,
-)
+from library.models import DOSAGE_LIMITS, BodyRegion, Exercise, ExerciseStatus, MediaKind
 from library.selectors import published_exercises
 from library.services import validate_dosage
+from library.template_models import TemplateExercise
 from portal.errors import DomainError
 from portal.validity import shows_text
 

@@ -8,7 +8,8 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Clinic
-from library.models import Exercise, ExerciseStatus, PlanTemplate
+from library.models import Exercise, ExerciseStatus
+from library.template_models import PlanTemplate
 
 #: The library page's "whose" filter: every exercise the clinic sees, the clinic's own, or the shared ones.
 SOURCE_OURS = "ours"

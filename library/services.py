@@ -14,12 +14,8 @@ from django.utils import timezone
 from accounts.models import User
 from audit.services import audit_log
 from library.builtin import PhaseData, QuestionnaireData, builtin_library
-from library.models import (
-    DOSAGE_LIMITS,
-    DOSE_LABELS,
-    BodyRegion,
-    Exercise,
-    ExerciseStatus,
+from library.models import DOSAGE_LIMITS, DOSE_LABELS, BodyRegion, Exercise, ExerciseStatus
+from library.template_models import (
     PlanTemplate,
     TemplateExercise,
     TemplatePhase,

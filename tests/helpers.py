@@ -16,8 +16,8 @@ from accounts.models import Clinic, Patient, Therapist, User
 from careplans.models import CarePlan, PlanExercise, PlanStatus
 from careplans.services import careplan_activate, careplan_create
 from checkins.models import PainCheckIn
-from library.models import PlanTemplate
 from library.services import LOW_BACK_TEMPLATE_NAME
+from library.template_models import PlanTemplate
 from tests.factories import CarePlanFactory
 
 

@@ -28,7 +28,8 @@ from careplans.models import (
 from careplans.versions import plan_snapshot
 from checkins.models import PainCheckIn
 from library.media import exercise_media_add
-from library.models import BodyRegion, PlanTemplate, TemplateExercise
+from library.models import BodyRegion
+from library.template_models import PlanTemplate, TemplateExercise
 from outcomes.models import OutcomeSnapshot
 from questionnaires.services import questionnaires_load_shipped, response_submit
 from reminders.models import ReminderDelivery

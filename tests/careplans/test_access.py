@@ -15,7 +15,7 @@ from django.urls import reverse
 from accounts.models import Invitation
 from audit.models import AuditEvent
 from careplans.models import CarePlan, ExerciseSession, PlanExercise
-from library.models import PlanTemplate
+from library.template_models import PlanTemplate
 from tests.helpers import as_user, template_plan
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,9 @@ from django.utils.html import escape
 from audit.models import AuditEvent
 from careplans.models import CarePlan, PlanExercise, PlanPhase, PlanStatus, PlanVersion
 from careplans.services import careplan_activate, careplan_create
-from library.models import ExerciseStatus, PlanTemplate
+from library.models import ExerciseStatus
 from library.services import LOW_BACK_TEMPLATE_NAME
+from library.template_models import PlanTemplate
 from portal.errors import DomainError
 from tests.factories import CarePlanFactory, ExerciseFactory
 from tests.helpers import HTMX, as_user, current_exercises, template_plan

@@ -11,7 +11,8 @@ import pytest
 from careplans import plan_exercises, services
 from careplans.models import CarePlan, PlanExercise, PlanStatus
 from careplans.sessions import exercise_session_mark
-from library.models import ExerciseStatus, PlanTemplate
+from library.models import ExerciseStatus
+from library.template_models import PlanTemplate
 from portal.errors import DomainError
 from tests.factories import ExerciseFactory
 

@@ -12,7 +12,8 @@ from django.core.management import call_command
 from library import services
 from library.builtin import BuiltinLibrary, builtin_library
 from library.forms import ExerciseAdminForm
-from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate, TemplateExercise, TemplatePhase
+from library.models import BodyRegion, Exercise, ExerciseStatus
+from library.template_models import PlanTemplate, TemplateExercise, TemplatePhase
 
 pytestmark = pytest.mark.django_db
 

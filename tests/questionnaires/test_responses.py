@@ -13,8 +13,8 @@ import time_machine
 from accounts.models import Patient
 from audit.models import AuditEvent
 from careplans.models import CarePlan, PlanSchedule
-from library.models import PlanTemplate
 from library.services import LOW_BACK_TEMPLATE_NAME, library_load
+from library.template_models import PlanTemplate
 from portal.errors import DomainError
 from questionnaires.models import InstrumentResponse, ResponseStatus
 from questionnaires.scoring import instrument_score

@@ -123,8 +123,8 @@ def test_exercises_of_a_stopped_plan_cannot_be_marked(plan_a: CarePlan, personas
 
 def test_a_plan_that_has_not_started_says_when_it_starts(personas: Any, library: None) -> None:
     from careplans.services import careplan_activate, careplan_create
-    from library.models import PlanTemplate
     from library.services import LOW_BACK_TEMPLATE_NAME
+    from library.template_models import PlanTemplate
 
     start = personas.patient_a.local_today() + timedelta(days=3)
     plan = careplan_create(

@@ -25,8 +25,9 @@ from library.clinic_exercises import (
     clinic_exercise_update,
 )
 from library.media import exercise_media_add
-from library.models import BodyRegion, Exercise, ExerciseStatus, PlanTemplate
+from library.models import BodyRegion, Exercise, ExerciseStatus
 from library.services import LOW_BACK_TEMPLATE_NAME, exercise_set_status, library_load
+from library.template_models import PlanTemplate
 from outcomes.recompute import outcome_refresh_all
 from portal.management.demo_pictures import DEMO_PICTURES, pose_picture
 
