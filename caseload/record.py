@@ -23,6 +23,7 @@ from checkins.trend import pain_points
 from outcomes.figures import PlanFigures
 from outcomes.selectors import plan_outcome
 from portal.pages import mailto
+from questionnaires.selectors import PatientQuestionnaires, patient_questionnaires
 
 CHECKINS_PER_PAGE = 20
 
@@ -52,6 +53,7 @@ class PatientRecord:
     outcome: PlanFigures | None
     acknowledged_alerts: list[Alert]
     account: InvitationStatus
+    questionnaires: PatientQuestionnaires | None = None
 
     @property
     def week_now(self) -> int | None:
@@ -71,7 +73,8 @@ def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRe
     first, ``CHECKINS_PER_PAGE`` (20) a page (a bad value gives the first or last page).
     The outcome (``outcomes.selectors.plan_outcome``) is the one the caseload, the
     patient's progress page and the API show, and the chart's dashed line is its
-    baseline (none while it forms). ``today`` is the patient's local date.
+    baseline (none while it forms). ``today`` is the patient's local date. The plan's
+    questionnaires are ``questionnaires.selectors.patient_questionnaires``'s.
     Without a plan, only the alerts (open, and the ``ACKNOWLEDGED_SHOWN`` latest
     acknowledged) and the account's invitation state.
     """
@@ -117,4 +120,5 @@ def patient_record(*, patient: Patient, page: int | str | None = 1) -> PatientRe
         outcome=outcome,
         acknowledged_alerts=acknowledged,
         account=account,
+        questionnaires=patient_questionnaires(patient=patient, plan=plan, today=today),
     )

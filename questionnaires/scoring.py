@@ -198,3 +198,32 @@ def psfs_scores(visits: Sequence[Mapping[str, int | None]]) -> list[PsfsVisitSco
             )
         )
     return scores
+
+
+_CITATION = re.compile(r"\(([A-Z][^()]*\b\d{4})\)")
+
+
+def change_words(definition: Instrument | CheckedDefinition, change: Change, *, span: str = "") -> str:
+    """``change`` in a sentence a therapist reads beside the scores: the points with their sign,
+    the percent for an MCID in percent, and whether it reaches the MCID, worded with the
+    instrument's direction and cited from the definition's copyright line when it names its
+    source, e.g. "PSFS +2.5 points, at least the 2-point minimal clinically important difference
+    (Stratford et al. 1995)". The instrument is named by its definition's ``name`` (PSFS, PEG);
+    ``span`` follows the points, e.g. " from intake to week 6"."""
+    checked = _checked(definition)
+    text = f"{checked.data.get('name') or checked.code.upper()} {change.points:+.1f} points{span}"
+    if checked.mcid_kind == McidKind.PERCENT and change.percent is not None:
+        way = "reduction" if change.points < 0 else "increase"
+        text += f" (a {abs(change.percent):.0f}% {way})"
+    if checked.mcid is None:
+        return f"{text}; this instrument has no minimal clinically important difference."
+    better = "reduction" if checked.better == Better.LOWER else "increase"
+    size = f"{float(checked.mcid):g}"
+    unit = f"{size}-point" if checked.mcid_kind == McidKind.POINTS else f"{size}%"
+    mcid = f"the {unit} {better} that is the minimal clinically important difference"
+    found = _CITATION.search(str(checked.data.get("copyright", "")))
+    cited = f" ({found.group(1)})" if found else ""
+    if change.meaningful is None:
+        return f"{text}; {mcid} is a percent of the first score, which is 0, so it cannot be judged{cited}."
+    verdict = "at least" if change.meaningful else "short of"
+    return f"{text}, {verdict} {mcid}{cited}."

@@ -8,13 +8,17 @@ from datetime import date, timedelta
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.safestring import SafeString
 
 from accounts.models import Clinic, Patient
 from audit.services import audit_read
 from careplans.models import CarePlan, PlanSchedule
 from careplans.selectors import active_plan_of
 from questionnaires.answers import form_items
-from questionnaires.models import Instrument, InstrumentResponse, ResponseStatus
+from questionnaires.charts import ScorePoint, score_chart
+from questionnaires.definitions import CheckedDefinition, definition_checked
+from questionnaires.models import Better, Instrument, InstrumentResponse, ResponseStatus
+from questionnaires.scoring import activity_key, change_words, psfs_scores, psfs_visit_ratings, score_change
 
 
 def instrument_in_scope(*, code: str, version: str, clinic: Clinic | None) -> Instrument | None:
@@ -141,3 +145,170 @@ def earlier_activities(*, occasion: Occasion) -> list[str]:
         if item.activity is not None
     ]
     return [text for text in texts if text]
+
+
+# --- a patient's responses, for the therapist's record ----------------------------------
+
+
+@dataclass(frozen=True)
+class ResponseRow:
+    """One occasion of an instrument: its response (a draft: "started, not sent")."""
+
+    response: InstrumentResponse
+
+    @property
+    def sent(self) -> bool:
+        return self.response.status == ResponseStatus.COMPLETED
+
+
+@dataclass(frozen=True)
+class ActivityRatings:
+    """A PSFS activity as the patient first named it, and its rating at each sent occasion
+    (None: not named or not rated then)."""
+
+    name: str
+    ratings: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class InstrumentHistory:
+    """One instrument's responses on a plan in occasion order, the chart of its scores, the
+    change from the first score to the latest in words ("" with fewer than two), and for an
+    instrument rating named activities (the PSFS) each activity's ratings by sent occasion."""
+
+    instrument: Instrument
+    rows: list[ResponseRow]
+    chart: SafeString
+    change: str
+    occasions: list[str]
+    activities: list[ActivityRatings]
+
+    @property
+    def scored(self) -> list[InstrumentResponse]:
+        return [row.response for row in self.rows if row.sent and row.response.score is not None]
+
+
+@dataclass(frozen=True)
+class NextQuestionnaire:
+    """The earliest questionnaire of the plan open now or later and not sent: its instrument's
+    title, occasion and window in the patient's local dates."""
+
+    title: str
+    occasion: str
+    opens_on: date
+    closes_on: date
+
+
+@dataclass(frozen=True)
+class PatientQuestionnaires:
+    instruments: list[InstrumentHistory]
+    next: NextQuestionnaire | None
+
+
+def patient_questionnaires(*, patient: Patient, plan: CarePlan, today: date) -> PatientQuestionnaires:
+    """``patient``'s responses on ``plan`` (a plan of theirs the caller has scoped to the clinic),
+    grouped by instrument (by title) in occasion order, each with its scores' chart and change
+    (``scoring.score_change``, worded by ``scoring.change_words``) and, for the PSFS, its
+    activities by name (``scoring.psfs_visit_ratings``); with the plan's next questionnaire not
+    sent whose window has not closed by ``today`` (the patient's local date).
+
+    Three queries whatever the number of responses: the responses with their instruments, the
+    read noted for the audit trail (``audit_read``, none without responses) and the next one.
+    A PSFS's change is ``scoring.psfs_scores``'s at the latest occasion: over that occasion's
+    activities rated before, each against its own first rating, so an activity named later is
+    never compared with an intake where it was not asked.
+    """
+    responses = list(
+        InstrumentResponse.objects.filter(patient=patient, plan=plan)
+        .select_related("instrument")
+        .order_by("opens_on", "id")
+    )
+    audit_read(responses)
+    grouped: dict[int, list[InstrumentResponse]] = {}
+    for response in responses:
+        grouped.setdefault(response.instrument_id, []).append(response)
+    histories = [_history(found) for found in grouped.values()]
+    histories.sort(key=lambda h: (h.instrument.title, h.instrument.pk))
+    day = (today - plan.start_date).days
+    title = _instruments_of(plan).filter(code=OuterRef("instrument_code")).values("title")[:1]
+    upcoming = (
+        PlanSchedule.objects.filter(plan=plan, opens_day__gt=day - F("window_days"))
+        .exclude(responses__status=ResponseStatus.COMPLETED)
+        .annotate(instrument_title=Subquery(title))
+        .filter(instrument_title__isnull=False)
+        .order_by("opens_day", "instrument_code")
+        .first()
+    )
+    following = (
+        NextQuestionnaire(upcoming.instrument_title, upcoming.occasion, *_window(plan, upcoming))
+        if upcoming is not None
+        else None
+    )
+    return PatientQuestionnaires(histories, following)
+
+
+def _history(responses: list[InstrumentResponse]) -> InstrumentHistory:
+    instrument = responses[0].instrument
+    checked = definition_checked(instrument.definition)  # once per instrument, not per response
+    sent = [r for r in responses if r.status == ResponseStatus.COMPLETED]
+    scored = [r for r in sent if r.score is not None]
+    name = str(checked.data.get("name") or instrument.code.upper())
+    low, high = float(instrument.score_min), float(instrument.score_max)
+    better = "higher" if instrument.better == Better.HIGHER else "lower"
+    chart = score_chart(
+        points=[ScorePoint(r.occasion, r.score) for r in scored if r.score is not None],
+        low=low,
+        high=high,
+        chart_id=f"scores-{instrument.code}-{instrument.pk}",
+        title=f"{instrument.title}: scores by occasion",
+        subject=f"{name} score, {low:g} to {high:g}, {better} is better",
+    )
+    activities: list[ActivityRatings] = []
+    change = ""
+    if any(item.activity for item in checked.items):
+        activities, change = _activities(checked, sent)
+    elif len(scored) > 1 and scored[0].score is not None and scored[-1].score is not None:
+        moved = score_change(checked, baseline=scored[0].score, current=scored[-1].score)
+        change = change_words(checked, moved, span=f" from {scored[0].occasion} to {scored[-1].occasion}")
+    return InstrumentHistory(
+        instrument=instrument,
+        rows=[ResponseRow(r) for r in responses],
+        chart=chart,
+        change=change,
+        occasions=[r.occasion for r in sent],
+        activities=activities,
+    )
+
+
+def _activities(
+    checked: CheckedDefinition, sent: list[InstrumentResponse]
+) -> tuple[list[ActivityRatings], str]:
+    """The activities of sent PSFS responses by name with their ratings by occasion, and the
+    change at the latest occasion (``scoring.psfs_scores``) in words ("" when it has none)."""
+    names: dict[str, str] = {}
+    visits: list[dict[str, int | None]] = []
+    for response in sent:
+        texts = {k: v for k, v in response.answers.items() if isinstance(v, str)}
+        scored = {k: v for k, v in response.answers.items() if isinstance(v, int) and not isinstance(v, bool)}
+        visits.append(psfs_visit_ratings(checked, texts=texts, answers=scored))
+        for item in checked.items:
+            text = texts.get(item.activity or "", "").strip()
+            if text:
+                names.setdefault(activity_key(text), text)
+    rows = [ActivityRatings(name, tuple(visit.get(key) for visit in visits)) for key, name in names.items()]
+    if not visits:
+        return rows, ""
+    latest = psfs_scores(visits)[-1]
+    if latest.change is None:
+        return rows, ""
+    first: dict[str, int] = {}
+    for visit in visits:
+        for key, rating in visit.items():
+            if rating is not None:
+                first.setdefault(key, rating)
+    compared = [key for key, rating in visits[-1].items() if rating is not None and key not in latest.new]
+    baseline = sum(first[key] for key in compared) / len(compared)
+    moved = score_change(checked, baseline=baseline, current=baseline + latest.change)
+    many = "activity" if latest.compared == 1 else "activities"
+    span = f" by {sent[-1].occasion} against each activity's first rating ({latest.compared} {many})"
+    return rows, change_words(checked, moved, span=span)
