@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,15 +131,17 @@ def questionnaires_load_shipped(*, by: User | None = None) -> ShippedLoadResult:
 # --- a patient's responses ------------------------------------------------------------
 
 
-def _writable(*, patient: Patient, schedule_id: int) -> tuple[Occasion, InstrumentResponse | None]:
+def _writable(
+    *, patient: Patient, schedule_id: int, now: datetime
+) -> tuple[Occasion, InstrumentResponse | None]:
     """The occasion (``selectors.occasion_of``) and its response locked for the write; refuses
     ``not_found`` for anyone else's or an unknown one, ``not_due`` outside the window (on the
-    patient's local today) and ``already_completed`` once sent."""
+    patient's local date at ``now``) and ``already_completed`` once sent."""
     try:
         occasion = occasion_of(patient=patient, schedule_id=schedule_id)
     except Http404 as error:
         raise DomainError("No such questionnaire.", code="not_found") from error
-    if not occasion.open_on(patient.local_today()):
+    if not occasion.open_on(patient.local_today(now)):
         raise DomainError(
             f"This questionnaire is open from {occasion.opens_on:%A %-d %B} "
             f"to {occasion.closes_on:%A %-d %B}.",
@@ -162,7 +165,12 @@ def _checked_answers(
 
 
 def _saved(
-    occasion: Occasion, response: InstrumentResponse | None, patient: Patient, fields: dict[str, Any]
+    occasion: Occasion,
+    response: InstrumentResponse | None,
+    patient: Patient,
+    fields: dict[str, Any],
+    *,
+    now: datetime,
 ) -> InstrumentResponse:
     if response is None:
         try:
@@ -175,7 +183,7 @@ def _saved(
                     occasion=occasion.schedule.occasion,
                     opens_on=occasion.opens_on,
                     closes_on=occasion.closes_on,
-                    started_at=timezone.now(),
+                    started_at=now,
                     **fields,
                 )
         except IntegrityError as error:  # the same questionnaire sent twice at once
@@ -190,7 +198,12 @@ def _saved(
 
 @transaction.atomic
 def response_save_draft(
-    *, patient: Patient, schedule_id: int, answers: Mapping[str, Answer], ip: str | None = None
+    *,
+    patient: Patient,
+    schedule_id: int,
+    answers: Mapping[str, Answer],
+    ip: str | None = None,
+    now: datetime | None = None,
 ) -> InstrumentResponse:
     """Keep the answers so far of one of the patient's due questionnaires, to resume later.
 
@@ -198,12 +211,18 @@ def response_save_draft(
     Each given answer is checked as at sending (``answers.answer_problems``), required items
     may be missing. Replaces an earlier draft's answers; audited ``questionnaire_response.drafted``.
 
+    ``now``: the moment the patient answers, default right now. The window is checked on the
+    patient's local date at that moment and a new response's ``started_at`` is that moment; an
+    earlier moment is only for loading answers given then (the demo clinic,
+    ``portal.management.commands.demo_clinic``), never for a request.
+
     Raises DomainError: ``not_found`` (not a questionnaire of the patient's active plan),
     ``not_due``, ``already_completed``, or the first of ``answer_problems`` (``field`` the linkId).
     """
-    occasion, response = _writable(patient=patient, schedule_id=schedule_id)
+    now = now or timezone.now()
+    occasion, response = _writable(patient=patient, schedule_id=schedule_id, now=now)
     kept = _checked_answers(occasion, answers, complete=False)
-    response = _saved(occasion, response, patient, {"answers": kept})
+    response = _saved(occasion, response, patient, {"answers": kept}, now=now)
     audit_log(
         action="questionnaire_response.drafted",
         actor=patient.user,
@@ -216,17 +235,26 @@ def response_save_draft(
 
 @transaction.atomic
 def response_submit(
-    *, patient: Patient, schedule_id: int, answers: Mapping[str, Answer], ip: str | None = None
+    *,
+    patient: Patient,
+    schedule_id: int,
+    answers: Mapping[str, Answer],
+    ip: str | None = None,
+    now: datetime | None = None,
 ) -> InstrumentResponse:
     """Send one of the patient's due questionnaires: checked in full (every required item
     answered), scored with ``scoring.instrument_score``, completed; audited
     ``questionnaire_response.completed``. A draft becomes the completed response. One
     transaction: a refusal saves nothing (an earlier draft stays as it was).
 
+    ``now``: as for ``response_save_draft``; ``completed_at`` (and a new response's
+    ``started_at``) is that moment.
+
     Raises as ``response_save_draft``, and ``required`` (``field`` the linkId) for a required
     item left out.
     """
-    occasion, response = _writable(patient=patient, schedule_id=schedule_id)
+    now = now or timezone.now()
+    occasion, response = _writable(patient=patient, schedule_id=schedule_id, now=now)
     kept = _checked_answers(occasion, answers, complete=True)
     score = instrument_score(occasion.instrument, scored_answers(occasion.instrument, kept))
     response = _saved(
@@ -239,8 +267,9 @@ def response_submit(
             "score": score.value,
             "answered": score.answered,
             "skipped": score.skipped,
-            "completed_at": timezone.now(),
+            "completed_at": now,
         },
+        now=now,
     )
     audit_log(
         action="questionnaire_response.completed",

@@ -89,3 +89,48 @@ def test_the_demo_patients_today_shows_an_exercise_with_pictures(settings: Any, 
     today = client.get(reverse("today")).content.decode()
     assert "Hip hinge with a broom handle" in today
     assert 'alt="Start: standing tall, a broom handle on head, upper back and tailbone."' in today
+
+
+def test_the_demo_clinic_has_questionnaire_history() -> None:
+    """Issue 18: the demo patients answered the questionnaires whose windows have come, through
+    the services on a day inside each window; the record shows them, Sam's current ones are a
+    draft and not started, and a second run changes nothing."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.models import Patient, User
+    from questionnaires.models import InstrumentResponse, ResponseStatus
+
+    call_command("demo_clinic")
+    alex = Patient.objects.get(user__email="patient@demo.plinth")
+    sent = InstrumentResponse.objects.filter(patient=alex, status=ResponseStatus.COMPLETED)
+    assert {(r.instrument.code, r.occasion) for r in sent} == {("psfs", "intake"), ("peg", "intake")}
+    assert all(r.score is not None and r.opens_on <= r.completed_at.date() <= r.closes_on for r in sent)
+    psfs = sent.get(instrument__code="psfs")
+    assert psfs.answers["activity-1"] == "Climbing stairs"
+    # Tom, who finished, answered all three occasions and named a new activity at week 6.
+    tom = InstrumentResponse.objects.filter(patient__user__email="tom@demo.plinth")
+    assert tom.filter(status=ResponseStatus.COMPLETED).count() == 7
+    assert "activity-3" not in tom.get(instrument__code="psfs", occasion="intake").answers
+    assert tom.get(instrument__code="psfs", occasion="week 6").answers["activity-3"] == "Running for the bus"
+    peg = [r.score for r in tom.filter(instrument__code="peg").order_by("opens_on")]
+    assert peg[0] is not None and peg[-1] is not None and peg[-1] < peg[0]
+    assert (tom.get(instrument__code="groc").score or 0) > 0
+    sam = InstrumentResponse.objects.filter(patient__user__email="sam@demo.plinth", occasion="week 12")
+    assert {(r.instrument.code, r.status) for r in sam} == {
+        ("peg", ResponseStatus.COMPLETED),
+        ("psfs", ResponseStatus.DRAFT),
+    }
+    client = Client()
+    client.force_login(User.objects.get(email="therapist@demo.plinth"))
+    record = client.get(reverse("patient-record", args=[alex.pk])).content.decode()
+    section = record[record.index('id="questionnaires-heading"') :]
+    assert 'id="scores-psfs-' in section and 'id="scores-peg-' in section  # the charts
+    assert "Climbing stairs" in record
+    client.force_login(User.objects.get(email="sam@demo.plinth"))
+    today = client.get(reverse("today")).content.decode()
+    assert "Continue Patient-Specific Functional Scale" in today
+    assert "Start Global rating of change" in today
+    count = InstrumentResponse.objects.count()
+    call_command("demo_clinic")
+    assert InstrumentResponse.objects.count() == count

@@ -159,6 +159,38 @@ def test_a_questionnaire_outside_its_window_is_not_due(personas: Personas, shipp
     assert not InstrumentResponse.objects.exists()
 
 
+def test_answers_given_at_an_earlier_moment_are_checked_and_dated_then(
+    personas: Personas, shipped: None
+) -> None:
+    """``now`` (for loading past answers, as the demo clinic does): the window is checked on the
+    patient's local date at that moment, not today's, and the response is dated then."""
+    plan = plan_in(personas.patient_a, personas)
+    then = local("Europe/London", 2026, 3, 4, 19, 30)  # plan day 2, inside the intake window
+    later = local("Europe/London", 2026, 3, 6, 8, 0)  # plan day 4
+    with on_day(plan, 34):  # the intake window closed weeks ago
+        draft = response_save_draft(
+            patient=personas.patient_a, schedule_id=entry(plan, "psfs", "intake").pk, answers=PSFS, now=then
+        )
+        sent = response_submit(
+            patient=personas.patient_a, schedule_id=entry(plan, "peg", "intake").pk, answers=PEG, now=later
+        )
+        with pytest.raises(DomainError) as refused:
+            response_submit(
+                patient=personas.patient_a,
+                schedule_id=entry(plan, "peg", "week 6").pk,
+                answers=PEG,
+                now=then,
+            )
+    assert refused.value.code == "not_due"
+    assert (draft.status, draft.started_at, draft.completed_at) == (ResponseStatus.DRAFT, then, None)
+    assert (sent.status, sent.started_at, sent.completed_at, sent.score) == (
+        ResponseStatus.COMPLETED,
+        later,
+        later,
+        6.0,
+    )
+
+
 def test_another_patients_questionnaire_is_not_found(personas: Personas, shipped: None) -> None:
     plan = plan_in(personas.patient_a, personas)
     plan_in(personas.patient_b, personas)

@@ -4,16 +4,17 @@ patients with weeks of check-ins. Running it again changes nothing."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Clinic, Patient, Therapist, User
 from alerts.services import alerts_detect
-from careplans.models import ExerciseSession, PlanStatus
+from careplans.models import CarePlan, ExerciseSession, PlanStatus
 from careplans.phases import phase_first_day, plan_phases
 from careplans.plan_exercises import careplan_exercise_add
 from careplans.services import careplan_activate, careplan_create, careplan_end
@@ -30,6 +31,8 @@ from library.services import LOW_BACK_TEMPLATE_NAME, exercise_set_status, librar
 from library.template_models import PlanTemplate
 from outcomes.recompute import outcome_refresh_all
 from portal.management.demo_pictures import DEMO_PICTURES, pose_picture
+from questionnaires.answers import Answer
+from questionnaires.services import questionnaires_load_shipped, response_save_draft, response_submit
 
 PASSWORD = "plinth-demo-2026"
 
@@ -74,6 +77,29 @@ PATIENT_PHONES: dict[str, str] = {
 }
 
 
+# The activities each patient rates on the PSFS from intake, hardest first (how much harder than
+# their pain alone makes it); Tom names a new one at week 6, once he is running again.
+PSFS_ACTIVITIES: dict[str, list[tuple[str, float]]] = {
+    "patient@demo.plinth": [
+        ("Climbing stairs", 0.5),
+        ("Lifting my child", 1.5),
+        ("Sitting through a meeting", 0),
+    ],
+    "sam@demo.plinth": [("Sitting through a meeting", 0.5), ("Driving to work", 0)],
+    "priya@demo.plinth": [("Lifting my child", 1), ("Sleeping through the night", 0)],
+    "jordan@demo.plinth": [("Putting on my socks", 0.5), ("Climbing stairs", 0)],
+    "maria@demo.plinth": [("Gardening", 1), ("Climbing stairs", 0)],
+    "tom@demo.plinth": [("Sitting through a meeting", 0), ("Lifting boxes at work", 1.5)],
+    "aisha@demo.plinth": [("Lifting my child", 1), ("Carrying the shopping", 0.5)],
+    "lucas@demo.plinth": [("Driving to work", 0.5), ("Climbing stairs", 0)],
+}
+PSFS_ADDED: dict[str, tuple[str, str, float]] = {"tom@demo.plinth": ("week 6", "Running for the bus", 2)}
+# Sam is in his week 12 on the demo's first day: his PEG is sent, his PSFS started and kept as a
+# draft (Today offers "Continue"), his global rating of change not started ("Start").
+DRAFTED = ("sam@demo.plinth", "psfs")
+NOT_STARTED = ("sam@demo.plinth", "groc")
+
+
 class Command(BaseCommand):
     help = "Create the demo clinic with a therapist and patients with weeks of check-ins."
 
@@ -82,6 +108,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo clinic already present.")
             return
         library_load()
+        questionnaires_load_shipped()
         with transaction.atomic():
             self._create()
         self.stdout.write(f"Demo clinic created with {len(PATIENTS)} patients.")
@@ -157,6 +184,8 @@ class Command(BaseCommand):
         # The exercises ticked draw from their own generator: what each phase prescribes does not
         # change the patients' pain stories.
         ticks = random.Random(17)
+        # Likewise the questionnaires' answers.
+        answers_rng = random.Random(18)
         clinic = Clinic(name=CLINIC, timezone="Europe/London", **CLINIC_CONTACT)
         clinic.full_clean()
         clinic.save()
@@ -235,6 +264,8 @@ class Command(BaseCommand):
                 )
             PainCheckIn.objects.bulk_create(checkins)
             ExerciseSession.objects.bulk_create(sessions)
+            # Before a finished plan ends: the patient answered them while it was active.
+            self._questionnaires(patient, plan, pain, slope, answers_rng)
             if finished:
                 careplan_end(
                     plan=plan,
@@ -247,3 +278,50 @@ class Command(BaseCommand):
         # acknowledgement from the first minute, not from the next :40.
         outcome_refresh_all(clinic_ids=[clinic.pk])
         transaction.on_commit(alerts_detect)
+
+    def _questionnaires(
+        self, patient: Patient, plan: CarePlan, pain: int, slope: float, rng: random.Random
+    ) -> None:
+        """The plan's questionnaires whose window has closed or is open today, answered through
+        the services on an evening inside each window (``now``), following the patient's pain:
+        the PEG near their pain of the time, the PSFS activities easier as it eases, the global
+        rating of change at week 12 as their pain moved over the plan. Sam's current ones are
+        left as a draft and not started (``DRAFTED``, ``NOT_STARTED``)."""
+        email = patient.user.email
+        today = patient.local_today()
+        now = timezone.now()
+        added: list[tuple[str, float]] = []
+        for entry in plan.schedule.order_by("opens_day", "instrument_code"):
+            opens = plan.start_date + timedelta(days=entry.opens_day)
+            current = today <= plan.start_date + timedelta(days=entry.closes_day)
+            if opens > today or (current and (email, entry.instrument_code) == NOT_STARTED):
+                continue
+            day: date = min(opens + timedelta(days=rng.randint(0, 3)), today)
+            moment = datetime.combine(day, time(19, rng.randint(0, 59)), tzinfo=patient.zone)
+            moment = min(moment, now)
+            level = pain + slope * (day - plan.start_date).days / 7
+
+            def score(value: float) -> int:
+                return max(0, min(10, round(value + rng.uniform(-0.6, 0.6))))
+
+            answers: dict[str, Answer]
+            if entry.instrument_code == "peg":
+                answers = {
+                    "pain": score(level),
+                    "enjoyment": score(level - 1),
+                    "activity": score(level + 0.5),
+                }
+            elif entry.instrument_code == "psfs":
+                if email in PSFS_ADDED and PSFS_ADDED[email][0] == entry.occasion:
+                    added.append(PSFS_ADDED[email][1:])
+                answers = {}
+                for slot, (activity, harder) in enumerate(PSFS_ACTIVITIES[email] + added, start=1):
+                    answers[f"activity-{slot}"] = activity
+                    answers[f"rating-{slot}"] = score(10 - level - harder)
+            else:  # the global rating of change, from -7 (a very great deal worse) to 7
+                answers = {"change": max(-7, min(7, round(-slope * 11)))}
+            if current and (email, entry.instrument_code) == DRAFTED:
+                kept = {k: v for k, v in answers.items() if k != "rating-2"}
+                response_save_draft(patient=patient, schedule_id=entry.pk, answers=kept, now=moment)
+            else:
+                response_submit(patient=patient, schedule_id=entry.pk, answers=answers, now=moment)
