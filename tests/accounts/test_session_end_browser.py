@@ -38,6 +38,15 @@ def _end_session(context: Any, role_timeout: int) -> None:
     store.save()
 
 
+def _wait_until(page: Any, expression: str, seconds: float = 10) -> None:
+    """Poll ``expression`` in the page until it is true. Not page.wait_for_function: when the
+    first check fails, its polling evaluates a string in the page, which the CSP refuses."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"never true: {expression}"
+        time.sleep(0.05)
+
+
 def _focused(page: Any) -> dict[str, Any]:
     return page.evaluate(
         """() => {
@@ -103,7 +112,7 @@ def test_builder_save_after_the_session_ended_comes_back_with_the_typed_dosage(
     page.locator(f"#plan-exercise-{bridge.pk} .saved").wait_for()
     bridge.refresh_from_db()
     assert (bridge.sets, bridge.note) == (new_sets, "Squeeze at the top for a breath.")
-    page.wait_for_function(f"document.activeElement.id === 'plan-exercise-{bridge.pk}'")
+    _wait_until(page, f"document.activeElement.id === 'plan-exercise-{bridge.pk}'")
     page.screenshot(path=str(artifacts / "session-end-builder-3-saved.png"), full_page=True)
 
     # A refused dosage (HTMX): the focus is on the first error, which the field names.
@@ -112,7 +121,7 @@ def test_builder_save_after_the_session_ended_comes_back_with_the_typed_dosage(
     card.get_by_label("Reps", exact=True).fill("99")
     card.get_by_label("Sets", exact=True).press("Enter")
     page.locator(f"#plan-exercise-{bridge.pk} .field-error").first.wait_for()
-    page.wait_for_function(f"document.activeElement.id === 'id_plan_exercise-{bridge.pk}-sets'")
+    _wait_until(page, f"document.activeElement.id === 'id_plan_exercise-{bridge.pk}-sets'")
     focused = _focused(page)
     assert "Sets must be between 1 and 10." in focused["described"]
     page.screenshot(path=str(artifacts / "session-end-builder-4-htmx-error.png"), full_page=True)
@@ -123,7 +132,7 @@ def test_builder_save_after_the_session_ended_comes_back_with_the_typed_dosage(
     page.get_by_label("Title", exact=True).fill("")
     page.get_by_role("button", name="Save details").click()
     page.wait_for_url(re.compile(r"/details/$"))
-    page.wait_for_function("document.activeElement.id === 'id_details-title'")
+    _wait_until(page, "document.activeElement.id === 'id_details-title'")
     assert _focused(page)["described"] and "#missing" not in _focused(page)["described"]
     page.screenshot(path=str(artifacts / "session-end-builder-5-page-error.png"), full_page=True)
     context.close()
@@ -196,8 +205,8 @@ def test_today_mark_after_the_session_ended_asks_to_do_it_again(
     # Marked: the focus stays on this exercise's button, which now says it is done.
     page.keyboard.press("Enter")
     page.locator("li.today-exercise.is-done", has_text="Bridge").wait_for()
-    page.wait_for_function(
-        "document.activeElement.getAttribute('aria-label') === 'Done today, tap to undo: Bridge'"
+    _wait_until(
+        page, "document.activeElement.getAttribute('aria-label') === 'Done today, tap to undo: Bridge'"
     )
     assert ExerciseSession.objects.filter(patient=patient).count() == 1
     page.screenshot(path=str(artifacts / "session-end-today-3-marked-phone.png"), full_page=True)
