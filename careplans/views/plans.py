@@ -15,6 +15,7 @@ from careplans.forms import (
     PlanEndForm,
     SaveTemplateForm,
 )
+from careplans.plan_templates import careplan_save_as_template
 from careplans.selectors import (
     patient_plans,
     plan_versions,
@@ -23,7 +24,6 @@ from careplans.services import (
     careplan_activate,
     careplan_create,
     careplan_end,
-    careplan_save_as_template,
 )
 from careplans.views.builder import plan_url, render_plan, therapist_plan
 from library.selectors import plan_templates_for

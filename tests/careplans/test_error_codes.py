@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from careplans import plan_exercises, services
+from careplans import plan_exercises, plan_templates, services
 from careplans.models import CarePlan, PlanExercise, PlanStatus
 from careplans.sessions import exercise_session_mark
 from library.models import ExerciseStatus
@@ -172,19 +172,21 @@ CASES: dict[str, tuple[Callable[[CarePlan, Any], object], str, str | None]] = {
         "reason",
     ),
     "a template without a name": (
-        lambda plan, p: services.careplan_save_as_template(plan=plan, by=p.owner, name=""),
+        lambda plan, p: plan_templates.careplan_save_as_template(plan=plan, by=p.owner, name=""),
         "required",
         "name",
     ),
     "a template name the clinic has": (
-        lambda plan, p: services.careplan_save_as_template(
+        lambda plan, p: plan_templates.careplan_save_as_template(
             plan=plan, by=p.owner, name=_saved_template(plan, p).name.upper()
         ),
         "template_name_taken",
         "name",
     ),
     "a template of archived exercises": (
-        lambda plan, p: services.careplan_save_as_template(plan=_all_archived(plan), by=p.owner, name="Mine"),
+        lambda plan, p: plan_templates.careplan_save_as_template(
+            plan=_all_archived(plan), by=p.owner, name="Mine"
+        ),
         "no_published_exercises",
         None,
     ),
@@ -217,7 +219,7 @@ def _removed(plan: CarePlan, p: Any) -> PlanExercise:
 
 
 def _saved_template(plan: CarePlan, p: Any) -> PlanTemplate:
-    return services.careplan_save_as_template(plan=plan, by=p.owner, name="Back, week one")
+    return plan_templates.careplan_save_as_template(plan=plan, by=p.owner, name="Back, week one")
 
 
 def _all_archived(plan: CarePlan) -> CarePlan:

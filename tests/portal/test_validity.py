@@ -20,7 +20,8 @@ from accounts.services import patient_invite
 from accounts.tokens import api_token_create
 from accounts.zones import TimeZoneFormField, zone_canonical, zone_names
 from careplans.models import CarePlan
-from careplans.services import careplan_create, careplan_end, careplan_save_as_template
+from careplans.plan_templates import careplan_save_as_template
+from careplans.services import careplan_create, careplan_end
 from checkins.models import PainCheckIn
 from portal.errors import DomainError
 from portal.validity import shows_text
