@@ -94,8 +94,11 @@ def answer_problems(
     item, None or absent when unanswered), each a ``DomainError`` whose ``field`` is the linkId:
     ``unknown_item``, ``not_a_number``, ``answer_out_of_range``, ``too_long``, and, when
     ``complete`` (sent, not a draft), ``required`` for a required item left out; for a rating of
-    an activity, ``activity_unnamed`` and ``activity_repeated`` (``scoring.psfs_visit_ratings``).
-    Empty when the answers may be saved."""
+    an activity (the PSFS), ``activity_unnamed`` for a rating whose activity has no name and, when
+    ``complete``, ``activity_unrated`` for a named activity left without a rating (field the
+    rating's linkId, so the page shows it beside that activity; a draft may hold a name not yet
+    rated), and ``activity_repeated`` (``scoring.psfs_visit_ratings``). Empty when the answers
+    may be saved."""
     items = {item.link_id: item for item in form_items(instrument)}
     problems: list[DomainError] = []
     for link_id in answers:
@@ -110,7 +113,8 @@ def answer_problems(
         if item.kind == "display":
             continue
         if value is None or value == "":
-            if complete and item.required:
+            # A named activity's missing rating is refused by _activity_problems, in its words.
+            if complete and item.required and not (item.activity and answers.get(item.activity)):
                 problems.append(DomainError("Answer this question.", field=item.link_id, code="required"))
             continue
         if item.kind == "text":
@@ -131,6 +135,7 @@ def answer_problems(
             problems.append(
                 DomainError(f"Choose an answer {words}.", field=item.link_id, code="answer_out_of_range")
             )
+    problems += _activity_problems(items, answers, complete=complete)
     if not problems and any(item.activity for item in items.values()):
         try:
             psfs_visit_ratings(
@@ -140,6 +145,39 @@ def answer_problems(
             )
         except DomainError as error:
             problems.append(error)
+    return problems
+
+
+def _activity_problems(
+    items: Mapping[str, FormItem], answers: Mapping[str, Answer], *, complete: bool
+) -> list[DomainError]:
+    """A PSFS activity is a pair, its name and its rating: one without the other is refused.
+    Stratford 1995 scores each activity the patient names by its rating, so a name sent unrated
+    would silently drop out of the mean."""
+    problems: list[DomainError] = []
+    for item in items.values():
+        if item.activity is None or item.activity not in items:
+            continue
+        name = answers.get(item.activity)
+        name = name.strip() if isinstance(name, str) else ""
+        rating = answers.get(item.link_id)
+        low, high = item.options[0][0], item.options[-1][0]
+        if name and rating is None and complete:
+            problems.append(
+                DomainError(
+                    f"Rate '{name}' from {low} to {high}, or remove the activity.",
+                    field=item.link_id,
+                    code="activity_unrated",
+                )
+            )
+        elif not name and isinstance(rating, int):
+            problems.append(
+                DomainError(
+                    f"Name the activity you rated {rating}, or clear its rating.",
+                    field=item.link_id,
+                    code="activity_unnamed",
+                )
+            )
     return problems
 
 
