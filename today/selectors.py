@@ -112,8 +112,14 @@ class TodayView:
 
     @property
     def day_done(self) -> bool:
-        """Every session due today is marked and today's check-in is in: "You're done for today"."""
-        return self.exercises_done and self.checked_in
+        """Every session due today is marked, today's check-in is in and no questionnaire is left
+        to send today: "You're done for today"."""
+        return self.exercises_done and self.checked_in and not self.questionnaires
+
+    @property
+    def only_checkin_left(self) -> bool:
+        """Every session is marked and only today's check-in is left."""
+        return self.exercises_done and not self.checked_in and not self.questionnaires
 
 
 def today_for(*, patient: Patient) -> TodayView:
