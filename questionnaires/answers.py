@@ -188,3 +188,30 @@ def scored_answers(instrument: Instrument, answers: Mapping[str, Answer]) -> dic
     return {
         k: v for k, v in answers.items() if k in scored and isinstance(v, int) and not isinstance(v, bool)
     }
+
+
+@dataclass(frozen=True)
+class AnsweredItem:
+    """One question of a response as a person reads it: its linkId, its text, the answer as stored
+    (a whole number, text, or None when skipped) and in words (a choice's display, a number as
+    written, the text itself; "" when skipped)."""
+
+    link_id: str
+    question: str
+    answer: Answer
+    words: str
+
+
+def answered_items(instrument: Instrument, answers: Mapping[str, Answer]) -> list[AnsweredItem]:
+    """Every question of ``instrument`` (instructions left out) in the definition's order with its
+    answer in ``answers`` (a response's, linkId to the answer)."""
+    rows = []
+    for item in form_items(instrument):
+        if item.kind == "display":
+            continue
+        value = answers.get(item.link_id)
+        words = "" if value is None else str(value)
+        if item.kind == "choice":
+            words = next((text for number, text in item.options if number == value), words)
+        rows.append(AnsweredItem(item.link_id, item.text, value, words))
+    return rows
