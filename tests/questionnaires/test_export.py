@@ -89,7 +89,7 @@ def test_the_download_holds_each_response_with_its_questions_answers_and_score(
             ("activity", None),
         ]
         [change] = groc["items"]
-        assert (change["answer"], change["answer_text"]) == (5, "A great deal better")  # the choice in words
+        assert (change["answer"], change["answer_text"]) == (5, "Quite a bit better")  # the choice in words
         assert groc["score"] == 5.0
     assert "enjoyment" in json.dumps(downloads[0][1])
     assert all(r["plan"] == plan.pk for _, data in downloads for r in data["questionnaires"])
