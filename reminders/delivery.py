@@ -180,6 +180,8 @@ def reminder_message(*, delivery: ReminderDelivery, plan: CarePlan) -> EmailMess
 
 
 def _exercise_words(entry: DayExercise) -> str:
-    per_day = entry.plan_exercise.sessions_per_day
     name = entry.plan_exercise.exercise.name
-    return f"{name} ({len(entry.sessions_left)} of {per_day} sessions)" if per_day > 1 else name
+    if entry.plan_exercise.sessions_per_day == 1:
+        return name
+    left = len(entry.sessions_left)
+    return f"{name} ({left} session{'' if left == 1 else 's'} left)"
