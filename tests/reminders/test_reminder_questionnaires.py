@@ -49,11 +49,20 @@ def dispatch(django_capture_on_commit_callbacks: Any) -> Any:
     return run
 
 
-def reminded(patient: Patient, personas: Personas) -> CarePlan:
+@pytest.fixture
+def plan(personas: Personas, shipped: None) -> CarePlan:
+    """Patient A's low-back plan from START, the shipped questionnaires loaded, reminded at AT."""
+    patient = personas.patient_a
     plan = plan_in(patient, personas)
     Patient.objects.filter(pk=patient.pk).update(reminder_time=AT)
     patient.refresh_from_db()
     return plan
+
+
+def check_in(plan: CarePlan, day: int) -> None:
+    """The patient's check-in on plan day ``day``, at noon."""
+    with on_day(plan, day, hour=12):
+        PainCheckInFactory(plan=plan, local_date=plan.patient.local_today())
 
 
 def mark_every_session(patient: Patient, plan: CarePlan) -> None:
@@ -69,11 +78,10 @@ def link(plan: CarePlan, code: str, occasion: str) -> str:
 
 
 def test_one_email_lists_the_checkin_exercises_left_and_each_questionnaire_due(
-    personas: Personas, shipped: None, dispatch: Any, settings: Any
+    personas: Personas, plan: CarePlan, dispatch: Any, settings: Any
 ) -> None:
     settings.SITE_URL = "http://testserver"
     patient = personas.patient_a
-    plan = reminded(patient, personas)
     with on_day(plan, 1, hour=19):
         for _ in range(3):
             dispatch()
@@ -100,10 +108,9 @@ def test_one_email_lists_the_checkin_exercises_left_and_each_questionnaire_due(
 
 
 def test_only_a_questionnaire_due_still_gets_exactly_one_reminder(
-    personas: Personas, shipped: None, dispatch: Any
+    personas: Personas, plan: CarePlan, dispatch: Any
 ) -> None:
     patient = personas.patient_a
-    plan = reminded(patient, personas)
     with on_day(plan, 3, hour=12):
         mark_every_session(patient, plan)
         PainCheckInFactory(plan=plan, local_date=patient.local_today())
@@ -123,10 +130,9 @@ def test_only_a_questionnaire_due_still_gets_exactly_one_reminder(
 
 
 def test_never_a_second_email_the_same_day_and_none_once_everything_is_done(
-    personas: Personas, shipped: None, dispatch: Any
+    personas: Personas, plan: CarePlan, dispatch: Any
 ) -> None:
     patient = personas.patient_a
-    plan = reminded(patient, personas)
     with on_day(plan, 2, hour=19):
         dispatch()
     assert len(mail.outbox) == 1
@@ -149,29 +155,25 @@ def test_never_a_second_email_the_same_day_and_none_once_everything_is_done(
 
 
 def test_a_questionnaire_does_not_override_the_patients_reminder_settings(
-    personas: Personas, shipped: None, dispatch: Any
+    personas: Personas, plan: CarePlan, dispatch: Any
 ) -> None:
-    patient = personas.patient_a
-    plan = reminded(patient, personas)
-    with on_day(plan, 1, hour=12):
-        PainCheckInFactory(plan=plan, local_date=patient.local_today())
+    check_in(plan, 1)
     # Before the patient's reminder time: not yet, though a questionnaire is due.
     with on_day(plan, 1, hour=17):
         dispatch()
     assert mail.outbox == []
-    Patient.objects.filter(pk=patient.pk).update(reminders_enabled=False)
+    Patient.objects.filter(pk=personas.patient_a.pk).update(reminders_enabled=False)
     with on_day(plan, 1, hour=19):
         dispatch()
     assert mail.outbox == [] and not ReminderDelivery.objects.exists()
 
 
 def test_a_questionnaire_sent_after_the_claim_skips_a_checked_in_patients_email(
-    personas: Personas, shipped: None, dispatch: Any
+    personas: Personas, plan: CarePlan, dispatch: Any
 ) -> None:
     patient = personas.patient_a
-    plan = reminded(patient, personas)
+    check_in(plan, 4)
     with on_day(plan, 4, hour=19):
-        PainCheckInFactory(plan=plan, local_date=patient.local_today())
         [delivery_id] = reminder_claim(due=reminders_due(now=timezone.now()), now=timezone.now())
         response_submit(patient=patient, schedule_id=entry(plan, "psfs", "intake").pk, answers=PSFS)
         response_submit(patient=patient, schedule_id=entry(plan, "peg", "intake").pk, answers=PEG)
@@ -209,10 +211,9 @@ def smtp(settings: Any) -> Iterator[SMTPServer]:
 
 @pytest.mark.services
 def test_the_smtp_server_receives_one_message_holding_the_checkin_and_the_questionnaires(
-    personas: Personas, shipped: None, dispatch: Any, smtp: SMTPServer
+    personas: Personas, plan: CarePlan, dispatch: Any, smtp: SMTPServer
 ) -> None:
     patient = personas.patient_a
-    plan = reminded(patient, personas)
     with on_day(plan, 35, hour=19):  # week 6: the PSFS and PEG are due again
         dispatch()
         dispatch()
