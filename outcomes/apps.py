@@ -17,4 +17,6 @@ class OutcomesConfig(AppConfig):
         from outcomes.services import outcome_recompute_after_response
         from questionnaires.signals import response_completed
 
-        response_completed.connect(outcome_recompute_after_response, dispatch_uid="outcomes.response_completed")
+        response_completed.connect(
+            outcome_recompute_after_response, dispatch_uid="outcomes.response_completed"
+        )
