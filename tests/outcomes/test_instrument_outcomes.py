@@ -18,6 +18,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from careplans.models import CarePlan
 from outcomes.instrument_report import InstrumentFigures
@@ -247,3 +248,21 @@ def test_the_report_query_count_does_not_grow_with_responses(
     with on_day(90):
         outcome_refresh_all()
     assert _report_queries(personas) == before == 6
+
+
+def test_the_api_gives_each_plans_questionnaire_figures(plans: list[CarePlan], personas: Personas) -> None:
+    api = APIClient()
+    api.force_authenticate(personas.owner.user)
+    with on_day(90):
+        body = api.get(reverse("api-outcome-detail", kwargs={"pk": plans[0].pk})).json()
+    figures = {q["instrument"]: q for q in body["questionnaires"]}
+    assert figures["peg"] == {
+        "instrument": "peg",
+        "title": "PEG: pain, enjoyment of life and general activity",
+        "baseline": 6.0,
+        "endpoint": 4.0,
+        "change": -2.0,
+        "percent_change": pytest.approx(-100 / 3),
+        "responder": True,
+        "missing_endpoint": False,
+    }
