@@ -79,9 +79,9 @@ COHORT: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture
-def plans(personas: Personas, library: None) -> list[CarePlan]:
-    questionnaires_load_shipped()
+def cohort(personas: Personas) -> list[CarePlan]:
+    """``COHORT``'s four plans, started on day 0 and answered through the services on days 1 and 78,
+    with their snapshots refreshed on day 90 (the library and the shipped instruments loaded)."""
     made = []
     with on_day(0):
         for _ in COHORT:
@@ -95,6 +95,12 @@ def plans(personas: Personas, library: None) -> list[CarePlan]:
     with on_day(90):
         outcome_refresh_all()
     return made
+
+
+@pytest.fixture
+def plans(personas: Personas, library: None) -> list[CarePlan]:
+    questionnaires_load_shipped()
+    return cohort(personas)
 
 
 def r2(value: float | None) -> float | None:
