@@ -30,9 +30,10 @@ from questionnaires.scoring import instrument_source
 #: From an instrument to its plans' rows: the report groups by instrument, one row per plan.
 ROWS = "plan_outcomes__"
 
-REACHED = ~Q(**{f"{ROWS}plan__status": PlanStatus.DRAFT}) & Q(
-    **{f"{ROWS}plan__outcome__reached_week_12": True}
-)
+#: Activated plans (no longer drafts), named by status: a negated lookup across the relation would
+#: become a subquery inside every count.
+ACTIVATED_STATUSES = [status for status in PlanStatus.values if status != PlanStatus.DRAFT]
+REACHED = Q(**{f"{ROWS}plan__status__in": ACTIVATED_STATUSES, f"{ROWS}plan__outcome__reached_week_12": True})
 ITT = REACHED & Q(**{f"{ROWS}baseline__isnull": False})
 COMPLETERS = ITT & Q(**{f"{ROWS}endpoint__isnull": False})
 WITH_PERCENT = COMPLETERS & Q(**{f"{ROWS}percent_change__isnull": False})
