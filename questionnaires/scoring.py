@@ -203,6 +203,15 @@ def psfs_scores(visits: Sequence[Mapping[str, int | None]]) -> list[PsfsVisitSco
 _CITATION = re.compile(r"\(([A-Z][^()]*\b\d{4})\)")
 
 
+def instrument_source(definition: Instrument | CheckedDefinition) -> str:
+    """Where the instrument comes from, for a report: the citation its definition's copyright line
+    names in parentheses (e.g. "Stratford et al. 1995"), else that whole line, else ""."""
+    checked = _checked(definition)
+    copyright_ = str(checked.data.get("copyright", "")).strip()
+    found = _CITATION.search(copyright_)
+    return found.group(1) if found else copyright_
+
+
 def change_words(definition: Instrument | CheckedDefinition, change: Change, *, span: str = "") -> str:
     """``change`` in a sentence a therapist reads beside the scores: the points with their sign,
     the percent for an MCID in percent, and whether it reaches the MCID, worded with the
