@@ -188,6 +188,9 @@ def test_the_report_counts_and_intervals_per_instrument(plans: list[CarePlan], p
     assert (groc.has_baseline, groc.has_mcid, groc.itt, groc.endpoint_missing) == (False, False, 0, 1)
     assert groc.endpoint.value == pytest.approx(statistics.mean([5, 2, 6]))
     assert (psfs_.source, peg_.source) == ("Stratford et al. 1995", "Krebs et al. 2009")
+    # The GROC's copyright line names no citation: its description's "Sources:" list does.
+    assert groc.source.startswith("Jaeschke R, Singer J, Guyatt GH. Measurement of health status")
+    assert "Kamper SJ" in groc.source
 
 
 def test_a_sent_questionnaire_refreshes_its_plans_figures(
