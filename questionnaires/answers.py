@@ -9,7 +9,7 @@ items.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +88,7 @@ def form_items(instrument: Instrument) -> list[FormItem]:
 
 
 def answer_problems(
-    instrument: Instrument, answers: Mapping[str, Answer], *, complete: bool
+    instrument: Instrument, answers: Mapping[str, Answer], *, complete: bool, named: Collection[str] = ()
 ) -> list[DomainError]:
     """Every problem in ``answers`` (linkId to a whole number for a scored item, text for a text
     item, None or absent when unanswered), each a ``DomainError`` whose ``field`` is the linkId:
@@ -97,8 +97,9 @@ def answer_problems(
     an activity (the PSFS), ``activity_unnamed`` for a rating whose activity has no name and, when
     ``complete``, ``activity_unrated`` for a named activity left without a rating (field the
     rating's linkId, so the page shows it beside that activity; a draft may hold a name not yet
-    rated), and ``activity_repeated`` (``scoring.psfs_visit_ratings``). Empty when the answers
-    may be saved."""
+    rated; an activity in ``named``, the names given at an earlier occasion, which the page shows
+    to rate again and offers no way to remove, is asked for its rating alone), and
+    ``activity_repeated`` (``scoring.psfs_visit_ratings``). Empty when the answers may be saved."""
     items = {item.link_id: item for item in form_items(instrument)}
     problems: list[DomainError] = []
     for link_id in answers:
@@ -135,7 +136,7 @@ def answer_problems(
             problems.append(
                 DomainError(f"Choose an answer {words}.", field=item.link_id, code="answer_out_of_range")
             )
-    problems += _activity_problems(items, answers, complete=complete)
+    problems += _activity_problems(items, answers, complete=complete, named=named)
     if not problems and any(item.activity for item in items.values()):
         try:
             psfs_visit_ratings(
@@ -149,7 +150,7 @@ def answer_problems(
 
 
 def _activity_problems(
-    items: Mapping[str, FormItem], answers: Mapping[str, Answer], *, complete: bool
+    items: Mapping[str, FormItem], answers: Mapping[str, Answer], *, complete: bool, named: Collection[str]
 ) -> list[DomainError]:
     """A PSFS activity is a pair, its name and its rating: one without the other is refused.
     Stratford 1995 scores each activity the patient names by its rating, so a name sent unrated
@@ -165,7 +166,9 @@ def _activity_problems(
         if name and rating is None and complete:
             problems.append(
                 DomainError(
-                    f"Rate '{name}' from {low} to {high}, or remove the activity.",
+                    f"Rate '{name}' from {low} to {high} for today: you named it at your first questionnaire."
+                    if name in named
+                    else f"Rate '{name}' from {low} to {high}, or remove the activity.",
                     field=item.link_id,
                     code="activity_unrated",
                 )

@@ -109,7 +109,7 @@ def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
     if request.method == "POST":
         action = DRAFT if request.POST.get("action") == DRAFT else SEND
         answers = _answers_from(request.POST, items)
-        problems = answer_problems(occasion.instrument, answers, complete=action == SEND)
+        problems = answer_problems(occasion.instrument, answers, complete=action == SEND, named=named)
         if not problems:
             save = response_save_draft if action == DRAFT else response_submit
             try:

@@ -160,6 +160,37 @@ def test_the_psfs_at_week_6_asks_about_the_intake_activities_by_name_and_takes_a
     assert week6.answers["activity-3"] == "Gardening" and week6.score == 5.0
 
 
+def test_an_intake_activity_left_unrated_at_week_6_is_asked_for_its_rating_not_its_removal(
+    client: Client, personas: Personas, shipped: None
+) -> None:
+    """At a later occasion an intake activity is shown by name with no way to remove it, so the
+    refusal asks only for the rating; nothing is saved."""
+    plan = plan_in(personas.patient_a, personas)
+    with on_day(plan, 1):
+        response_submit(
+            patient=personas.patient_a, schedule_id=entry(plan, "psfs", "intake").pk, answers=PSFS
+        )
+    login(client, personas.patient_a.user)
+    with on_day(plan, 36):
+        response = client.post(
+            page(plan, "psfs", "week 6"),
+            {
+                "activity-1": "Climbing stairs",
+                "activity-2": "Lifting my son",
+                "rating-2": "7",
+                "action": "send",
+            },
+        )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert (
+        '<p class="field-error" id="rating-1-error">Rate &#x27;Climbing stairs&#x27; from 0 to 10 for today: '
+        "you named it at your first questionnaire.</p>"
+    ) in html
+    assert "or remove the activity" not in html
+    assert not InstrumentResponse.objects.filter(occasion="week 6").exists()
+
+
 def _left_today(client: Client) -> str:
     html = client.get(reverse("today")).content.decode()
     return html.split('id="today-progress"', 1)[1].split("</section>", 1)[0]
