@@ -70,7 +70,9 @@ def odd(personas: Personas, library: None) -> OddClinic:
     li_plan = CarePlanFactory(
         patient=li, therapist=p.colleague, condition="Neck pain", title="颈部", start_date=start
     )
-    PlanExerciseFactory(plan=li_plan, exercise=ExerciseFactory(name="Chin nod, seated (odd clinic)"), note="Slowly.")
+    PlanExerciseFactory(
+        plan=li_plan, exercise=ExerciseFactory(name="Chin nod, seated (odd clinic)"), note="Slowly."
+    )
     li_plan = careplan_end(plan=li_plan, by=p.colleague, status=PlanStatus.STOPPED, reason="Moved away")
     inactive = PatientFactory(clinic=clinic, therapist=p.colleague, user__is_active=False)
     done_plan = CarePlanFactory(
