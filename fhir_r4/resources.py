@@ -104,37 +104,32 @@ def organization_resource(clinic: Clinic) -> dict[str, Any]:
     return validated(data)
 
 
+def _person(resource_type: str, obj: Therapist | Patient, *, use: str, phone: str = "") -> dict[str, Any]:
+    # What a Practitioner and a Patient both say of the person: name as written, email, active.
+    user = obj.user
+    return {
+        "resourceType": resource_type,
+        "id": str(obj.pk),
+        "meta": _meta(obj),
+        "active": user.is_active,
+        "name": [{"use": "usual", "text": user.full_name}] if user.full_name else None,
+        "telecom": _telecom(email=user.email, phone=phone, use=use),
+    }
+
+
 def practitioner_resource(therapist: Therapist) -> dict[str, Any]:
     """A therapist as a Practitioner: name as written, work email, whether the account is active."""
-    user = therapist.user
-    data = {
-        "resourceType": "Practitioner",
-        "id": str(therapist.pk),
-        "meta": _meta(therapist),
-        "active": user.is_active,
-        "name": [{"text": user.full_name}] if user.full_name else None,
-        "telecom": _telecom(email=user.email, use="work"),
-    }
-    return validated(data)
+    return validated(_person("Practitioner", therapist, use="work"))
 
 
 def patient_resource(patient: Patient) -> dict[str, Any]:
     """A patient as a Patient: name as written (never split: "李雷" has no given/family order to
-    guess), email and phone as telecom, the clinic as managingOrganization, the therapist as
-    generalPractitioner."""
-    user = patient.user
-    data = {
-        "resourceType": "Patient",
-        "id": str(patient.pk),
-        "meta": _meta(patient),
-        "active": user.is_active,
-        "name": [{"use": "usual", "text": user.full_name}] if user.full_name else None,
-        "telecom": _telecom(email=user.email, phone=patient.phone, use="home"),
-        "managingOrganization": reference("Organization", patient.clinic_id),
-        "generalPractitioner": [reference("Practitioner", patient.therapist_id)]
-        if patient.therapist_id
-        else None,
-    }
+    guess), email and phone as telecom, whether the account is active, the clinic as
+    managingOrganization, the therapist as generalPractitioner."""
+    data = _person("Patient", patient, use="home", phone=patient.phone)
+    data["managingOrganization"] = reference("Organization", patient.clinic_id)
+    if patient.therapist_id:
+        data["generalPractitioner"] = [reference("Practitioner", patient.therapist_id)]
     return validated(data)
 
 

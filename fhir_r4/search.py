@@ -211,16 +211,20 @@ _LBP = Q()
 for _words in LOW_BACK_PAIN_WORDS:
     _LBP |= Q(condition__icontains=_words)
 
+_COMMON = {"_id": _ID, "_lastUpdated": _LAST_UPDATED}
+_OF_A_PATIENT = {
+    **_COMMON,
+    "patient": SearchParam("reference", _PATIENT, _reference_q("patient_id")),
+    "subject": SearchParam("reference", _PATIENT, _reference_q("patient_id")),
+}
+
 #: Each resource type's search parameters (besides ``CONTROL_PARAMS``).
 SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
-    "Patient": {"_id": _ID, "_lastUpdated": _LAST_UPDATED},
-    "Practitioner": {"_id": _ID, "_lastUpdated": _LAST_UPDATED},
-    "Organization": {"_id": _ID, "_lastUpdated": _LAST_UPDATED},
+    "Patient": _COMMON,
+    "Practitioner": _COMMON,
+    "Organization": _COMMON,
     "Condition": {
-        "_id": _ID,
-        "_lastUpdated": _LAST_UPDATED,
-        "patient": SearchParam("reference", _PATIENT, _reference_q("patient_id")),
-        "subject": SearchParam("reference", _PATIENT, _reference_q("patient_id")),
+        **_OF_A_PATIENT,
         "code": SearchParam(
             "token",
             f"The condition's code: {SNOMED}|{LOW_BACK_PAIN_SNOMED} (low back pain).",
@@ -228,10 +232,7 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
         ),
     },
     "CarePlan": {
-        "_id": _ID,
-        "_lastUpdated": _LAST_UPDATED,
-        "patient": SearchParam("reference", _PATIENT, _reference_q("patient_id")),
-        "subject": SearchParam("reference", _PATIENT, _reference_q("patient_id")),
+        **_OF_A_PATIENT,
         "status": SearchParam(
             "token",
             f"One of {', '.join(_PLAN_STATUSES)}; comma-separated for any.",
@@ -239,10 +240,7 @@ SEARCH_PARAMS: dict[str, dict[str, SearchParam]] = {
         ),
     },
     "Observation": {
-        "_id": _ID,
-        "_lastUpdated": _LAST_UPDATED,
-        "patient": SearchParam("reference", _PATIENT, _reference_q("patient_id")),
-        "subject": SearchParam("reference", _PATIENT, _reference_q("patient_id")),
+        **_OF_A_PATIENT,
         "code": SearchParam(
             "token", f"{LOINC}|{NPRS_LOINC} (pain severity, NPRS 0-10).", _code_q(LOINC, NPRS_LOINC, Q())
         ),
