@@ -8,7 +8,7 @@ from fhir_r4.resources import validated
 from fhir_r4.search import JSON_FORMATS, SEARCH_PARAMS
 
 #: The FHIR version served under /fhir/R4/ (resources are validated with R4B's models: see
-#: fhir.resources for why that is the same thing for the types served).
+#: fhir_r4.resources for why that is the same thing for the types served).
 FHIR_VERSION = "4.0.1"
 #: When what this server supports last changed (CapabilityStatement.date).
 CAPABILITIES_DATE = "2026-11-30"

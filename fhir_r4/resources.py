@@ -1,6 +1,6 @@
 """One definition of each FHIR resource Plinth serves: a builder per resource type.
 
-Each builder takes model instances as ``fhir.selectors`` returns them (related rows loaded,
+Each builder takes model instances as ``fhir_r4.selectors`` returns them (related rows loaded,
 ``fhir_last_updated`` annotated) and returns the resource as a JSON-ready dict that has passed
 validation by ``fhir.resources``. Read, search and ``Patient/$everything`` use these builders,
 and so will the bulk export.
@@ -14,7 +14,7 @@ app validates its Questionnaire definitions with R4B for the same reason. The se
 ``fhirVersion`` 4.0.1 (what clients of /fhir/R4/ expect).
 
 ``meta.lastUpdated``: no model has an "updated" timestamp of its own; each type's time is
-``fhir.selectors.LAST_UPDATED`` (a check-in's correction or receipt; a plan's or patient's
+``fhir_r4.selectors.LAST_UPDATED`` (a check-in's correction or receipt; a plan's or patient's
 latest write in the audit trail, which records every state change; a therapist's account
 creation; a clinic's creation: clinics and therapists are edited only in the admin, whose
 changes are not timed, so theirs is the creation time).

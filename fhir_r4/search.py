@@ -198,7 +198,7 @@ _PLAN_STATUSES = {fhir: [plinth] for plinth, fhir in CAREPLAN_STATUS.items()}
 
 
 def _observation_status_q(name: str, value: str) -> Q:
-    # "amended" is a check-in the patient corrected (fhir.resources.observation_resource).
+    # "amended" is a check-in the patient corrected (fhir_r4.resources.observation_resource).
     found = Q(pk__in=[])
     for _, code in _tokens(name, value):
         if code not in OBSERVATION_STATUSES:
