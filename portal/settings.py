@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "reminders",
     "today",
     "caseload",
+    "fhir_r4",
     "portal.apps.PortalConfig",
 ]
 

@@ -25,6 +25,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # The API first: integrations send most of the requests, and a page's path fails
     # this prefix at once.
     path("api/v1/", include("portal.api.urls")),
+    path("fhir/R4/", include("fhir_r4.urls")),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.auth_urls")),

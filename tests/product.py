@@ -12,5 +12,6 @@ APPS = (
     "reminders",
     "today",
     "caseload",
+    "fhir_r4",
 )
 PRODUCT = (*APPS, "portal")

@@ -94,7 +94,10 @@ def world(personas: Personas) -> World:
     template = PlanTemplate.objects.create(name="Clinic template", clinic=p.clinic)
     TemplateExercise.objects.create(template=template, exercise=exercise, position=0)
     start = p.patient_a.local_today() - timedelta(days=10)
-    plan_a = CarePlanFactory(patient=p.patient_a, therapist=p.owner, start_date=start)
+    # With a condition, so plan A is also a FHIR Condition (fhir_r4) for the matrix to read.
+    plan_a = CarePlanFactory(
+        patient=p.patient_a, therapist=p.owner, start_date=start, condition="Low back pain, left side"
+    )
     plan_b = CarePlanFactory(patient=p.patient_b, therapist=p.owner, start_date=start)
     draft_a = CarePlanFactory(
         patient=p.patient_a, therapist=p.owner, status=PlanStatus.DRAFT, title="Next plan"

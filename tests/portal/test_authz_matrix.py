@@ -70,6 +70,13 @@ def pk(attr: str) -> Args:
     return args
 
 
+def fhir_id(obj: Callable[[World], Any]) -> Args:
+    def args(w: World) -> dict[str, Any]:
+        return {"resource_id": obj(w).pk}
+
+    return args
+
+
 def reset_link(w: World) -> dict[str, Any]:
     user = w.p.patient_a.user
     return {
@@ -225,6 +232,23 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "api-checkin-create": ("POST", none, "401 400 400 403 403 403 403"),
     # Patient A's own check-in is 10 days old: past the correction window, refused with the reason.
     "api-checkin-detail": ("PATCH", lambda w: {"checkin_id": w.checkin_a.pk}, "401 400 404 404 404 404 404"),
+    # --- FHIR R4 (fhir_r4): the API's tokens and tenancy; a user with no role reads nothing -------
+    "api-fhir-metadata": ("GET", none, "200 200 200 200 200 200 200"),
+    **{
+        f"api-fhir-{kind}-search": ("GET", none, "401 200 200 200 200 200 404")
+        for kind in ("patient", "practitioner", "organization", "condition", "careplan", "observation")
+    },
+    "api-fhir-patient-read": ("GET", fhir_id(lambda w: w.p.patient_a), "401 200 404 200 200 404 404"),
+    "api-fhir-patient-everything": ("GET", fhir_id(lambda w: w.p.patient_a), "401 200 404 200 200 404 404"),
+    # Plan A is the Condition's id too.
+    "api-fhir-condition-read": ("GET", fhir_id(lambda w: w.plan_a), "401 200 404 200 200 404 404"),
+    "api-fhir-careplan-read": ("GET", fhir_id(lambda w: w.plan_a), "401 200 404 200 200 404 404"),
+    "api-fhir-observation-read": ("GET", fhir_id(lambda w: w.checkin_a), "401 200 404 200 200 404 404"),
+    # The owner: the therapist of patients A and B and the author of their plans. Patient A's column
+    # is "*": after A moves clinic their plans move to the outsider and the owner is not theirs.
+    "api-fhir-practitioner-read": ("GET", fhir_id(lambda w: w.p.owner), "401 * 200 200 200 404 404"),
+    # The owner's clinic: patient A's column is "*" for the same reason.
+    "api-fhir-organization-read": ("GET", fhir_id(lambda w: w.p.clinic), "401 * 200 200 200 404 404"),
     # --- admin -----------------------------------------------------------------------
     "admin:index": ("GET", none, "302 302 302 302 302 302 200"),
     # Django's admin login shows a non-staff user a "not authorised" form.
@@ -378,6 +402,11 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
         "api-outcome-detail",
         "api-alert-detail",
         "api-alert-acknowledge",
+        "api-fhir-patient-read",
+        "api-fhir-patient-everything",
+        "api-fhir-condition-read",
+        "api-fhir-careplan-read",
+        "api-fhir-observation-read",
     }
 )
 # Rows where the owner and the outsider differ for a reason other than patient A:
@@ -393,6 +422,8 @@ STAYS_WITH_THE_CLINIC: frozenset[str] = frozenset(
         "exercise-media-move",
         "exercise-media-remove",
         "exercise-media-file",
+        "api-fhir-practitioner-read",
+        "api-fhir-organization-read",
     }
 )
 THERAPISTS = ("owner", "colleague", "outsider")

@@ -1,0 +1,256 @@
+"""One definition of each FHIR resource Plinth serves: a builder per resource type.
+
+Each builder takes model instances as ``fhir_r4.selectors`` returns them (related rows loaded,
+``fhir_last_updated`` annotated) and returns the resource as a JSON-ready dict that has passed
+validation by ``fhir.resources``. Read, search and ``Patient/$everything`` use these builders,
+and so will the bulk export.
+
+Which model package: ``fhir.resources`` 8 ships R5 as its top-level package, and R4B (4.3.0)
+and STU3 beside it; it has no R4 (4.0.1) package. R4B is R4 with a few changes that touch none
+of the resources built here (Patient, Practitioner, Organization, Condition, CarePlan,
+Observation, Bundle, OperationOutcome, CapabilityStatement have the same elements and types in
+4.0.1 and 4.3.0), so a resource R4B's models accept is a valid R4 resource; the questionnaires
+app validates its Questionnaire definitions with R4B for the same reason. The server states
+``fhirVersion`` 4.0.1 (what clients of /fhir/R4/ expect).
+
+``meta.lastUpdated``: no model has an "updated" timestamp of its own; each type's time is
+``fhir_r4.selectors.LAST_UPDATED`` (a check-in's correction or receipt; a plan's or patient's
+latest write in the audit trail, which records every state change; a therapist's account
+creation; a clinic's creation: clinics and therapists are edited only in the admin, whose
+changes are not timed, so theirs is the creation time).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+
+from accounts.models import Clinic, Patient, Therapist
+from careplans.models import CarePlan, PlanExercise, PlanStatus
+from checkins.models import PainCheckIn
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+#: LOINC 72514-3: pain severity, 0-10 verbal numeric rating [Score], reported (the NPRS).
+NPRS_LOINC = "72514-3"
+NPRS_DISPLAY = "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
+#: SNOMED CT 279039007 "Low back pain" (a finding), for a plan whose condition names it.
+LOW_BACK_PAIN_SNOMED = "279039007"
+#: A plan's condition is coded as low back pain when its text contains one of these (case aside):
+#: the built-in template's "Non-specific low back pain, one side" is a kind of low back pain.
+LOW_BACK_PAIN_WORDS = ("low back pain", "lower back pain", "low-back pain")
+
+#: CarePlan.status (FHIR request-status) for each plan status: a stopped plan ended early, "revoked".
+CAREPLAN_STATUS: dict[str, str] = {
+    PlanStatus.DRAFT: "draft",
+    PlanStatus.ACTIVE: "active",
+    PlanStatus.COMPLETED: "completed",
+    PlanStatus.STOPPED: "revoked",
+}
+#: An activity's status while its plan is in each status (an active plan's phases refine it).
+ACTIVITY_STATUS: dict[str, str] = {
+    PlanStatus.DRAFT: "not-started",
+    PlanStatus.ACTIVE: "in-progress",
+    PlanStatus.COMPLETED: "completed",
+    PlanStatus.STOPPED: "stopped",
+}
+#: Observation.status: "amended" once the patient corrected the check-in, else "final".
+OBSERVATION_STATUSES = ("final", "amended")
+
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+
+
+def validated(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a resource as a dict, with ``resourceType``) checked by fhir.resources' R4B model of
+    its type and returned as that model dumps it to JSON. Raises pydantic's ValidationError if it is
+    not a valid resource: a defect in a builder, never the client's fault."""
+    model = get_fhir_model_class(data["resourceType"])
+    result: dict[str, Any] = model.model_validate(data).model_dump(mode="json", exclude_none=True)
+    return result
+
+
+def reference(resource_type: str, pk: int | str) -> dict[str, str]:
+    """A literal reference within this server: ``{"reference": "Patient/12"}``."""
+    return {"reference": f"{resource_type}/{pk}"}
+
+
+def _meta(obj: Any) -> dict[str, str]:
+    stamp: datetime = obj.fhir_last_updated
+    return {"lastUpdated": stamp.isoformat()}
+
+
+def _telecom(*, email: str = "", phone: str = "", use: str) -> list[dict[str, str]]:
+    points = [("phone", phone.strip()), ("email", email.strip())]
+    return [{"system": system, "value": value, "use": use} for system, value in points if value]
+
+
+def organization_resource(clinic: Clinic) -> dict[str, Any]:
+    """The clinic as an Organization: name, phone and email, address (its lines)."""
+    data: dict[str, Any] = {
+        "resourceType": "Organization",
+        "id": str(clinic.pk),
+        "meta": _meta(clinic),
+        "active": True,
+        "name": clinic.name,
+        "telecom": _telecom(email=clinic.email, phone=clinic.phone, use="work") or None,
+        "address": [{"line": clinic.address_lines, "text": ", ".join(clinic.address_lines)}]
+        if clinic.address_lines
+        else None,
+    }
+    return validated(data)
+
+
+def _person(resource_type: str, obj: Therapist | Patient, *, use: str, phone: str = "") -> dict[str, Any]:
+    # What a Practitioner and a Patient both say of the person: name as written, email, active.
+    user = obj.user
+    return {
+        "resourceType": resource_type,
+        "id": str(obj.pk),
+        "meta": _meta(obj),
+        "active": user.is_active,
+        "name": [{"use": "usual", "text": user.full_name}] if user.full_name else None,
+        "telecom": _telecom(email=user.email, phone=phone, use=use),
+    }
+
+
+def practitioner_resource(therapist: Therapist) -> dict[str, Any]:
+    """A therapist as a Practitioner: name as written, work email, whether the account is active."""
+    return validated(_person("Practitioner", therapist, use="work"))
+
+
+def patient_resource(patient: Patient) -> dict[str, Any]:
+    """A patient as a Patient: name as written (never split: "李雷" has no given/family order to
+    guess), email and phone as telecom, whether the account is active, the clinic as
+    managingOrganization, the therapist as generalPractitioner."""
+    data = _person("Patient", patient, use="home", phone=patient.phone)
+    data["managingOrganization"] = reference("Organization", patient.clinic_id)
+    if patient.therapist_id:
+        data["generalPractitioner"] = [reference("Practitioner", patient.therapist_id)]
+    return validated(data)
+
+
+def is_low_back_pain(condition: str) -> bool:
+    """Whether a plan's condition text names low back pain (``LOW_BACK_PAIN_WORDS``)."""
+    text = condition.lower()
+    return any(words in text for words in LOW_BACK_PAIN_WORDS)
+
+
+def condition_resource(plan: CarePlan) -> dict[str, Any]:
+    """The condition a plan treats, as a Condition with the plan's id (only plans with a condition
+    have one): SNOMED CT 279039007 "Low back pain" with the plan's words as text when they name low
+    back pain, the text alone otherwise. Clinical status "active" while the plan is a draft or
+    active; after it ends Plinth does not know, so none is given."""
+    code: dict[str, Any] = {"text": plan.condition}
+    if is_low_back_pain(plan.condition):
+        code["coding"] = [{"system": SNOMED, "code": LOW_BACK_PAIN_SNOMED, "display": "Low back pain"}]
+    ongoing = plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE)
+    data = {
+        "resourceType": "Condition",
+        "id": str(plan.pk),
+        "meta": _meta(plan),
+        "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "active"}]} if ongoing else None,
+        "category": [{"coding": [{"system": CONDITION_CATEGORY, "code": "encounter-diagnosis"}]}],
+        "code": code,
+        "subject": reference("Patient", plan.patient_id),
+        "recordedDate": plan.created_at.isoformat(),
+        "recorder": reference("Practitioner", plan.therapist_id),
+    }
+    return validated(data)
+
+
+def _activity_status(plan: CarePlan, item: PlanExercise) -> str:
+    phase = item.phase
+    if plan.status == PlanStatus.ACTIVE and phase is not None:
+        if phase.ended_on is not None:
+            return "completed"
+        if phase.began_on is None:
+            return "not-started"
+    return ACTIVITY_STATUS[plan.status]
+
+
+def _timing(item: PlanExercise) -> dict[str, Any]:
+    # Sessions a day on every day, or sessions a week on fewer days: Timing has one frequency.
+    if item.days_per_week == 7:
+        repeat = {"frequency": item.sessions_per_day, "period": 1, "periodUnit": "d"}
+    else:
+        repeat = {"frequency": item.sessions_per_day * item.days_per_week, "period": 1, "periodUnit": "wk"}
+    return {"repeat": repeat, "code": {"text": item.dosage_text}}
+
+
+def _activity(plan: CarePlan, item: PlanExercise) -> dict[str, Any]:
+    exercise = item.exercise
+    words = f"{exercise.name}: {item.dosage_text}." + (f" {item.note}" if item.note else "")
+    detail = {
+        "kind": "ServiceRequest",
+        "code": {"text": exercise.name},
+        "status": _activity_status(plan, item),
+        "description": words,
+        "scheduledTiming": _timing(item),
+    }
+    return {"detail": detail}
+
+
+def careplan_resource(plan: CarePlan) -> dict[str, Any]:
+    """A plan as a CarePlan: status (``CAREPLAN_STATUS``), period (start to the last day of its
+    weeks), the therapist as author, each exercise as an activity with its dosage (words and a
+    Timing) and note, the reason it was stopped or completed as a note, the Condition it addresses."""
+    exercises = sorted(plan.exercises.all(), key=lambda item: (item.position, item.pk))
+    data = {
+        "resourceType": "CarePlan",
+        "id": str(plan.pk),
+        "meta": _meta(plan),
+        "status": CAREPLAN_STATUS[plan.status],
+        "intent": "plan",
+        "title": plan.title,
+        "subject": reference("Patient", plan.patient_id),
+        "period": {"start": plan.start_date.isoformat(), "end": plan.end_date.isoformat()},
+        "created": plan.created_at.isoformat(),
+        "author": reference("Practitioner", plan.therapist_id),
+        "addresses": [reference("Condition", plan.pk)] if plan.condition else None,
+        "activity": [_activity(plan, item) for item in exercises] or None,
+        "note": [{"text": f"{plan.get_status_display()}: {plan.status_reason}"}]
+        if plan.status_reason
+        else None,
+    }
+    return validated(data)
+
+
+def observation_resource(checkin: PainCheckIn) -> dict[str, Any]:
+    """A pain check-in as an Observation: LOINC 72514-3 with the NPRS as valueInteger, dated the
+    patient's local date, issued when received, based on its CarePlan; the side and each red-flag
+    answer as components, and a note naming any red flag and holding the patient's own note."""
+    components: list[dict[str, Any]] = [
+        {"code": {"text": "Side of the pain"}, "valueCodeableConcept": {"text": checkin.get_side_display()}}
+    ]
+    for name in PainCheckIn.RED_FLAG_FIELDS:
+        label = str(PainCheckIn._meta.get_field(name).verbose_name)  # type: ignore[union-attr]
+        components.append({"code": {"text": f"Red flag: {label}"}, "valueBoolean": getattr(checkin, name)})
+    notes = []
+    if checkin.has_red_flag:
+        notes.append({"text": "Red flags reported: " + ", ".join(checkin.red_flags) + "."})
+    if checkin.note:
+        notes.append({"text": checkin.note})
+    data = {
+        "resourceType": "Observation",
+        "id": str(checkin.pk),
+        "meta": _meta(checkin),
+        "status": "amended" if checkin.corrected_at else "final",
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey"}]}],
+        "code": {
+            "coding": [{"system": LOINC, "code": NPRS_LOINC, "display": NPRS_DISPLAY}],
+            "text": "Pain now",
+        },
+        "subject": reference("Patient", checkin.patient_id),
+        "basedOn": [reference("CarePlan", checkin.plan_id)],
+        "performer": [reference("Patient", checkin.patient_id)],
+        "effectiveDateTime": checkin.local_date.isoformat(),
+        "issued": checkin.received_at.isoformat(),
+        "valueInteger": checkin.nprs,
+        "component": components,
+        "note": notes or None,
+    }
+    return validated(data)

@@ -1,0 +1,26 @@
+"""FHIR R4 routes, under /fhir/R4/ (portal/urls.py): metadata, then per resource type its search,
+its read, and for Patient the $everything operation; anything else is a 404 OperationOutcome."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path, re_path
+
+from fhir_r4.selectors import RESOURCE_TYPES
+from fhir_r4.views import EverythingView, MetadataView, ReadView, SearchView, UnknownView
+
+urlpatterns: list[URLPattern] = [path("metadata", MetadataView.as_view(), name="api-fhir-metadata")]
+for _name in RESOURCE_TYPES:
+    _slug = _name.lower()
+    urlpatterns += [
+        path(_name, SearchView.as_view(resource_type=_name), name=f"api-fhir-{_slug}-search"),
+        path(
+            f"{_name}/<str:resource_id>", ReadView.as_view(resource_type=_name), name=f"api-fhir-{_slug}-read"
+        ),
+    ]
+urlpatterns += [
+    path(
+        "Patient/<str:resource_id>/$everything", EverythingView.as_view(), name="api-fhir-patient-everything"
+    ),
+    # Unnamed: not a route of its own, the answer to every path the others do not match.
+    re_path(r"^.*$", UnknownView.as_view()),
+]
