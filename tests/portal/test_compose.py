@@ -117,6 +117,26 @@ def test_app_services_share_one_image_and_environment(compose: dict[str, Any]) -
             assert (ROOT / path).exists(), path
 
 
+def test_the_image_copies_every_plinth_app_the_settings_install(compose: dict[str, Any]) -> None:
+    """An app missing from the image starts locally and fails in production (questionnaires was
+    missed once): every installed app that lives in this checkout is copied."""
+    from django.apps import apps
+
+    dockerfile = compose["services"]["web"]["build"]["dockerfile_inline"]
+    copied = {
+        path
+        for line in re.findall(r"^COPY (.+) \S+$", dockerfile, flags=re.MULTILINE)
+        for path in line.split()
+    }
+    ours = {
+        config.name.split(".")[0]
+        for config in apps.get_app_configs()
+        if Path(config.path).resolve().parts[: len(ROOT.resolve().parts) + 1]
+        == (ROOT / config.name.split(".")[0]).resolve().parts
+    }
+    assert ours and ours <= copied, sorted(ours - copied)
+
+
 def test_every_environment_name_is_one_settings_reads(compose: dict[str, Any]) -> None:
     read = _settings_env_names()
     environment = compose["services"]["web"]["environment"]
