@@ -305,6 +305,8 @@ class QuestionnaireResponseViewSet(
             "question) and, for a sent response with a score, an Observation of the score (LOINC where "
             "the instrument names one) derived from it. Same access as the response itself."
         ),
+        # DRF's ?format= suffix is not offered (StrictQueryParamsMixin refuses it): the Accept header chooses.
+        parameters=[OpenApiParameter("format", exclude=True)],
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="A FHIR R4 Bundle."),
             **read_errors(),

@@ -246,7 +246,9 @@ def test_a_patient_sends_a_due_questionnaire_once(personas: Personas, history: C
         "code": "already_completed",
     }
     assert InstrumentResponse.objects.filter(schedule=peg).count() == 1
-    actions = AuditEvent.objects.filter(object_type="questionnaires.instrumentresponse", object_id=str(sent.json()["id"])).values_list("action", flat=True)
+    actions = AuditEvent.objects.filter(
+        object_type="questionnaires.instrumentresponse", object_id=str(sent.json()["id"])
+    ).values_list("action", flat=True)
     assert sorted(actions) == ["questionnaire_response.completed", "questionnaire_response.drafted"]
 
 
