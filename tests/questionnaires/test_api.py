@@ -29,6 +29,7 @@ from tests.factories import PatientFactory
 from tests.helpers import template_plan
 from tests.questionnaires.shapes import odi_shaped, shipped
 from tests.questionnaires.test_responses import PEG, PSFS, START, entry, local, on_day, plan_in
+from tests.world import api_as as api
 
 pytestmark = pytest.mark.django_db
 
@@ -37,12 +38,6 @@ RESPONSES = "api-questionnaire-response-list"
 
 def time_travel(moment: Any) -> Any:
     return time_machine.travel(moment, tick=False)
-
-
-def api(user: Any) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from django.urls import reverse
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from careplans.models import CarePlan, PlanSchedule
@@ -29,6 +28,7 @@ from questionnaires.services import (
 from tests.conftest import Personas
 from tests.questionnaires.shapes import odi_shaped
 from tests.questionnaires.test_responses import PEG, PSFS, START, entry, local, on_day, plan_in
+from tests.world import api_as
 
 pytestmark = pytest.mark.django_db
 
@@ -188,8 +188,7 @@ def test_the_api_exports_the_bundle_as_fhir_json_to_those_who_may_read_it(
 ) -> None:
     response = _send(plan, "peg", "intake", PEG, day=1)
     url = reverse("api-questionnaire-response-fhir", args=[response.pk])
-    owner = APIClient()
-    owner.force_login(personas.owner.user)
+    owner = api_as(personas.owner.user)
     with on_day(plan, 5):
         answer = owner.get(url)
         plain = owner.get(url, HTTP_ACCEPT="application/json")
@@ -205,6 +204,4 @@ def test_the_api_exports_the_bundle_as_fhir_json_to_those_who_may_read_it(
         action="instrumentresponse.viewed", actor=personas.owner.user, object_id=str(response.pk)
     )
     assert {event.data["route"] for event in viewed} == {"api-questionnaire-response-fhir"}
-    outsider = APIClient()
-    outsider.force_login(personas.outsider.user)
-    assert outsider.get(url).status_code == 404
+    assert api_as(personas.outsider.user).get(url).status_code == 404
