@@ -10,7 +10,7 @@ from rest_framework import serializers
 from portal.api.common import MAX_ID, StrictSerializer
 from portal.api.fields import StrictIntegerField
 from questionnaires.answers import FormItem, form_items
-from questionnaires.models import Instrument, InstrumentResponse, ResponseStatus
+from questionnaires.models import Instrument, InstrumentResponse, McidKind, ResponseStatus
 from questionnaires.scoping import OccasionStatus, ScheduledOccasion
 
 #: Most items an answer set may name, and the longest linkId read (a definition's are short).
@@ -27,6 +27,12 @@ ANSWER_SCHEMA: dict[str, Any] = {
 class InstrumentSerializer(serializers.ModelSerializer[Instrument]):
     shared = serializers.SerializerMethodField(
         help_text="True for a shared instrument shipped with Plinth, false for the clinic's own licensed one."
+    )
+    mcid_kind = serializers.ChoiceField(
+        choices=McidKind.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="What the MCID is measured in; empty when the instrument has no MCID.",
     )
     definition = serializers.JSONField(
         read_only=True, help_text="The FHIR R4 Questionnaire as loaded, with Plinth's scoring extension."
@@ -89,12 +95,6 @@ class ScheduledOccasionSerializer(serializers.Serializer[ScheduledOccasion]):
         source="response.pk", allow_null=True, help_text="The response's id, null when not begun."
     )
     score = serializers.FloatField(source="response.score", allow_null=True)
-
-    def to_representation(self, instance: ScheduledOccasion) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        if instance.response is None:
-            data["response"] = data["score"] = None
-        return data
 
 
 class ResponseItemSerializer(serializers.Serializer[dict[str, Any]]):

@@ -237,7 +237,6 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     # Patient A's PEG, sent.
     "api-questionnaire-response-detail": ("GET", peg_response_a, "401 200 404 200 200 404 404"),
     "api-questionnaire-response-fhir": ("GET", peg_response_a, "401 200 404 200 200 404 404"),
-
     # Patient A's own check-in is 10 days old: past the correction window, refused with the reason.
     "api-checkin-detail": ("PATCH", lambda w: {"checkin_id": w.checkin_a.pk}, "401 400 404 404 404 404 404"),
     # --- admin -----------------------------------------------------------------------
