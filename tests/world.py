@@ -31,7 +31,7 @@ from library.media import exercise_media_add
 from library.models import BodyRegion
 from library.template_models import PlanTemplate, TemplateExercise
 from outcomes.models import OutcomeSnapshot
-from questionnaires.services import questionnaires_load_shipped, response_submit
+from questionnaires.services import instrument_load, questionnaires_load_shipped, response_submit
 from reminders.models import ReminderDelivery
 from tests.conftest import Personas
 from tests.factories import (
@@ -42,6 +42,7 @@ from tests.factories import (
     PlanExerciseFactory,
 )
 from tests.media_files import picture, upload
+from tests.questionnaires.shapes import odi_shaped
 
 
 @dataclass
@@ -62,6 +63,7 @@ class World:
     plan_x: Any
     psfs_a: Any
     peg_a: Any
+    own_instrument: Any
     token_owner: ApiToken
     owner_key: str
     audit_a: AuditEvent
@@ -149,6 +151,8 @@ def world(personas: Personas) -> World:
     response_submit(
         patient=p.patient_a, schedule_id=peg_a.pk, answers={"pain": 5, "enjoyment": 4, "activity": 6}
     )
+    # The owner's clinic's own licensed instrument (an ODI-shaped test definition): its clinic only.
+    own_instrument = instrument_load(odi_shaped(), clinic=p.clinic, by=p.owner.user)
     audit_a = AuditEvent.objects.filter(action="api_token.created").first() or AuditEvent.objects.create(
         action="test", at=timezone.now()
     )
@@ -169,6 +173,7 @@ def world(personas: Personas) -> World:
         plan_x=plan_x,
         psfs_a=psfs_a,
         peg_a=peg_a,
+        own_instrument=own_instrument,
         token_owner=created.token,
         owner_key=created.key,
         audit_a=audit_a,

@@ -15,6 +15,7 @@ from checkins.api import PatientCheckInListView
 from library.api import ExerciseViewSet, PlanTemplateViewSet
 from outcomes.api import OutcomeSnapshotViewSet
 from portal.api.schema import SchemaView
+from questionnaires.api import InstrumentViewSet, PlanQuestionnaireScheduleView, QuestionnaireResponseViewSet
 from today.api import CheckInCorrectView, CheckInCreateView, MeExportView
 
 # Hashes of the inline <style> elements of the pinned Redoc bundle (sidecar);
@@ -46,12 +47,25 @@ router.register("outcomes", OutcomeSnapshotViewSet, basename="api-outcome")
 router.register("alerts", AlertViewSet, basename="api-alert")
 
 
+router.register("instruments", InstrumentViewSet, basename="api-instrument")
+
+
+router.register(
+    "questionnaire-responses", QuestionnaireResponseViewSet, basename="api-questionnaire-response"
+)
+
+
 urlpatterns: list[URLPattern | URLResolver] = [
     # Before the router, so these win over any "checkins" or "patients" route it generates.
     path("checkins/", CheckInCreateView.as_view(), name="api-checkin-create"),
     path("checkins/<str:checkin_id>/", CheckInCorrectView.as_view(), name="api-checkin-detail"),
     path(
         "patients/<str:patient_id>/checkins/", PatientCheckInListView.as_view(), name="api-patient-checkins"
+    ),
+    path(
+        "careplans/<str:plan_id>/questionnaires/",
+        PlanQuestionnaireScheduleView.as_view(),
+        name="api-careplan-questionnaires",
     ),
     path("me/", MeView.as_view(), name="api-me"),
     path("me/export/", MeExportView.as_view(), name="api-me-export"),

@@ -55,6 +55,10 @@ def plan_item_a(w: World) -> dict[str, Any]:
     return {"plan_id": w.plan_a.pk, "plan_exercise_id": w.item_a.pk}
 
 
+def peg_response_a(w: World) -> dict[str, Any]:
+    return {"pk": w.peg_a.responses.get().pk}
+
+
 def patient_a(w: World) -> dict[str, Any]:
     return {"patient_id": w.p.patient_a.pk}
 
@@ -230,6 +234,16 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "api-alert-detail": ("GET", pk("alert_a"), "401 404 404 200 200 404 404"),
     "api-alert-acknowledge": ("POST", pk("alert_a"), "401 404 404 200 200 404 404"),
     "api-checkin-create": ("POST", none, "401 400 400 403 403 403 403"),
+    # --- questionnaires API (issue 18) --------------------------------------------------
+    "api-instrument-list": ("GET", none, "401 200 200 200 200 200 200"),
+    # The owner's clinic's own instrument: that clinic's therapists and patients. Patient A's
+    # column is "*": after A moves clinic it is 404 (tests/questionnaires/test_api.py).
+    "api-instrument-detail": ("GET", lambda w: {"key": w.own_instrument.pk}, "401 * 200 200 200 404 404"),
+    "api-careplan-questionnaires": ("GET", plan_a, "401 200 404 200 200 404 404"),
+    "api-questionnaire-response-list": ("GET", none, "401 200 200 200 200 200 200"),
+    # Patient A's PEG, sent.
+    "api-questionnaire-response-detail": ("GET", peg_response_a, "401 200 404 200 200 404 404"),
+    "api-questionnaire-response-fhir": ("GET", peg_response_a, "401 200 404 200 200 404 404"),
     # Patient A's own check-in is 10 days old: past the correction window, refused with the reason.
     "api-checkin-detail": ("PATCH", lambda w: {"checkin_id": w.checkin_a.pk}, "401 400 404 404 404 404 404"),
     # --- FHIR R4 (fhir_r4): the API's tokens and tenancy; a user with no role reads nothing -------
@@ -254,6 +268,13 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     # Django's admin login shows a non-staff user a "not authorised" form.
     "admin:login": ("GET", none, "200 200 200 200 200 200 302"),
     "admin:logout": ("POST", none, "302 302 302 302 302 302 302"),
+}
+
+# Further methods of a route that TABLE has a row for (its GET), each checked the same way.
+MORE_METHODS: dict[str, list[tuple[str, Args, str]]] = {
+    # Sending answers (issue 18), an empty body: 400 with the reasons for a patient; nobody else
+    # answers for a patient.
+    "api-questionnaire-response-list": [("POST", none, "401 400 400 403 403 403 403")],
 }
 
 # POST bodies for rows that need one to reach the authorization check.
@@ -407,6 +428,9 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
         "api-fhir-condition-read",
         "api-fhir-careplan-read",
         "api-fhir-observation-read",
+        "api-careplan-questionnaires",
+        "api-questionnaire-response-detail",
+        "api-questionnaire-response-fhir",
     }
 )
 # Rows where the owner and the outsider differ for a reason other than patient A:
@@ -424,6 +448,7 @@ STAYS_WITH_THE_CLINIC: frozenset[str] = frozenset(
         "exercise-media-file",
         "api-fhir-practitioner-read",
         "api-fhir-organization-read",
+        "api-instrument-detail",
     }
 )
 THERAPISTS = ("owner", "colleague", "outsider")
@@ -449,6 +474,7 @@ def test_every_row_that_differs_between_clinics_says_whether_it_follows_the_pati
                 f"{name}: owner and outsider differ; add it to FOLLOWS_PATIENT_A or STAYS_WITH_THE_CLINIC"
             )
     assert not (FOLLOWS_PATIENT_A | STAYS_WITH_THE_CLINIC) - set(all_route_names())
+    assert set(MORE_METHODS) <= set(TABLE)
 
 
 def run_matrix(world: World, *, moved: bool) -> None:
@@ -457,10 +483,10 @@ def run_matrix(world: World, *, moved: bool) -> None:
     checked = 0
     clients = PersonaClients(world)
     names = all_route_names()
-    for name in names:
-        row = row_for(name)
-        if row is None:
-            continue  # reported by test_every_route_is_in_the_table
+    rows = [(name, row) for name in names if (row := row_for(name)) is not None]
+    # Routes without a row are reported by test_every_route_is_in_the_table.
+    rows += [(name, row) for name, more in MORE_METHODS.items() for row in more]
+    for name, row in rows:
         method, args, expected_row = row
         expected = expected_row.split()
         assert len(expected) == len(PERSONAS), f"{name}: row needs {len(PERSONAS)} statuses"
