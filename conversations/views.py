@@ -131,7 +131,9 @@ def patient_messages(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _poll(request: HttpRequest, conversation: Conversation, user: User, poll_url: str) -> HttpResponse:
+def _poll(
+    request: HttpRequest, conversation: Conversation, user: User, poll_url: str, zone: str
+) -> HttpResponse:
     """A poll of the thread: 204 with nothing new after ``?after=``, else the thread (marked read)."""
     latest = conversation.messages.order_by("-id").values_list("id", flat=True).first() or 0
     if latest <= _after(request):
@@ -142,7 +144,7 @@ def _poll(request: HttpRequest, conversation: Conversation, user: User, poll_url
     return render(
         request,
         "conversations/_poll.html",
-        {"thread": thread, "poll_url": poll_url, "unread_total": unread_count(user=user)},
+        {"thread": thread, "poll_url": poll_url, "zone": zone, "unread_total": unread_count(user=user)},
     )
 
 
@@ -152,7 +154,7 @@ def patient_thread(request: HttpRequest) -> HttpResponse:
     """The patient's thread for HTMX polling (and the nav's unread count, out of band)."""
     patient = patient_of(request)
     conversation = conversation_for(patient=patient)
-    return _poll(request, conversation, patient.user, reverse("messages-thread"))
+    return _poll(request, conversation, patient.user, reverse("messages-thread"), patient.timezone)
 
 
 @require_GET
@@ -237,7 +239,8 @@ def patient_conversation(request: HttpRequest, patient_id: int) -> HttpResponse:
 def patient_conversation_thread(request: HttpRequest, patient_id: int) -> HttpResponse:
     """A patient's thread for a therapist's HTMX polling."""
     patient, conversation, user = _their_conversation(request, patient_id)
-    return _poll(request, conversation, user, reverse("patient-conversation-thread", args=[patient.pk]))
+    url = reverse("patient-conversation-thread", args=[patient.pk])
+    return _poll(request, conversation, user, url, patient.clinic.timezone)
 
 
 @therapist_required
