@@ -35,7 +35,9 @@ def test_patient_sends_from_the_page_and_the_therapist_reads_it(personas: Any) -
     response = _post(patient, reverse("messages"), "  My knee clicks when I do the bridge.  ")
     assert response.status_code == 302 and response["Location"] == "/messages/#latest"
     [message] = Message.objects.all()
-    assert message.body == "My knee clicks when I do the bridge." and message.sender == personas.patient_a.user
+    assert (
+        message.body == "My knee clicks when I do the bridge." and message.sender == personas.patient_a.user
+    )
     conversation = message.conversation
     assert conversation.needs_reply
     page = patient.get(reverse("messages")).content.decode()
@@ -116,7 +118,9 @@ BAD_INPUT = [
 
 
 @pytest.mark.parametrize(("body", "reason"), BAD_INPUT, ids=["empty", "whitespace", "too-long", "nul"])
-def test_bad_input_is_refused_with_the_reason_and_the_text_kept(personas: Any, body: str, reason: str) -> None:
+def test_bad_input_is_refused_with_the_reason_and_the_text_kept(
+    personas: Any, body: str, reason: str
+) -> None:
     patient = as_user(personas.patient_a.user)
     response = _post(patient, reverse("messages"), body, key="kept-key")
     assert response.status_code == 400
@@ -165,7 +169,9 @@ def test_needs_a_reply_can_be_closed_by_a_therapist(personas: Any) -> None:
     assert response.status_code == 302
     assert not Conversation.objects.get().needs_reply
     assert "Needs a reply" not in owner.get(url).content.decode()
-    assert AuditEvent.objects.filter(action="conversation.reply_closed", actor=personas.owner.user).count() == 1
+    assert (
+        AuditEvent.objects.filter(action="conversation.reply_closed", actor=personas.owner.user).count() == 1
+    )
 
 
 def test_every_message_and_every_read_is_in_the_audit_trail(personas: Any) -> None:
