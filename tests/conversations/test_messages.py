@@ -1,4 +1,5 @@
-"""Messages (issue 19): sending once, bad input, read state per user, needs a reply, audit, export, tenancy."""
+"""Messages (issue 19): sending once, bad input, read state per user, needs a reply, audit, export,
+tenancy."""
 
 from __future__ import annotations
 

@@ -73,7 +73,8 @@ def test_inbox_and_conversation_queries_do_not_grow(personas: Any) -> None:
     for name, count in large.items():
         assert count <= pinned[name], (name, count)
         record_figure(
-            f"queries: {name} {count} at 3 and 63 conversations, 3 and 120 messages (pinned at most {pinned[name]})"
+            f"queries: {name} {count} at 3 and 63 conversations, 3 and 120 messages "
+            f"(pinned at most {pinned[name]})"
         )
     html = _count(owner, reverse("inbox"))[1].content.decode()
     assert "Page 1 of 3" in html and html.count('class="card inbox-row') == 25
