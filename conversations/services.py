@@ -98,6 +98,7 @@ def message_send(
     idempotency_key: str = "",
     ip: str | None = None,
     now: datetime | None = None,
+    notify: bool = True,
 ) -> tuple[Message, bool]:
     """Store one message from ``sender`` (the patient, or a therapist of the patient's clinic).
 
@@ -108,7 +109,9 @@ def message_send(
     constraint decides). The conversation's last message time moves on; a patient's
     message marks it "needs a reply", a therapist's answers it. The sender has read
     everything up to their own message. Once committed, the recipients
-    (``notify.notification_recipients``) get a notification task each.
+    (``notify.notification_recipients``) get a notification task each, unless ``notify`` is
+    False (the demo's history: no email about messages of days ago). ``now``: when it was
+    sent (default: now).
 
     Returns (message, created). Raises DomainError: not_found (the sender may not write
     here), bad_key (idempotency_key), empty / too_long / bad_text (body); RateLimited
@@ -157,7 +160,10 @@ def message_send(
                 ip=ip,
                 data={"conversation": conversation.pk, "length": len(text)},
             )
-            for user_id in notification_recipients(conversation=conversation, sender_id=sender.pk):
+            recipients = (
+                notification_recipients(conversation=conversation, sender_id=sender.pk) if notify else []
+            )
+            for user_id in recipients:
                 transaction.on_commit(partial(_publish, message.pk, user_id))
     except IntegrityError:
         existing = mine.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
