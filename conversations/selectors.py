@@ -69,7 +69,7 @@ def unread_by_patient(*, user: User, patient_ids: list[int]) -> dict[int, int]:
 
 
 @dataclass(frozen=True)
-class Thread:
+class MessageThread:
     """The latest messages of a conversation, oldest first (newest at the bottom).
 
     ``messages``: up to ``THREAD_SIZE`` (sender loaded), each with ``from_patient`` and
@@ -93,7 +93,7 @@ class Thread:
 
 def conversation_thread(
     *, conversation: Conversation, reader: User, before: int | None = None, size: int = THREAD_SIZE
-) -> Thread:
+) -> MessageThread:
     """The ``size`` latest messages of ``conversation`` (patient loaded), or those before message id
     ``before``, in two queries; noted as read for the audit trail (``audit_read``)."""
     read_to = (
@@ -114,7 +114,7 @@ def conversation_thread(
         message.from_patient = message.sender_id == patient_user  # type: ignore[attr-defined]
         message.unread = message.pk > read_to and message.sender_id != reader.pk  # type: ignore[attr-defined]
     audit_read([conversation])
-    return Thread(conversation=conversation, messages=shown, earlier=earlier, read_to=read_to)
+    return MessageThread(conversation=conversation, messages=shown, earlier=earlier, read_to=read_to)
 
 
 def conversation_of_patient(*, patient: Patient) -> Conversation | None:
