@@ -76,8 +76,7 @@ def refuse_past_rate_limit(*, sender: User, now: datetime) -> None:
     if len(recent) >= limit:
         retry_after = max(1, math.ceil((recent[-1] - since).total_seconds()))
         raise RateLimited(
-            f"Too many messages: {limit} were sent in the last minute. Try again in {retry_after} seconds. "
-            "Your message is kept below.",
+            f"Too many messages: {limit} were sent in the last minute. Try again in {retry_after} seconds.",
             retry_after=retry_after,
         )
 
