@@ -288,3 +288,27 @@ def test_polling_does_not_keep_an_idle_session_alive(personas: Any, settings: An
     assert owner.session[LAST_SEEN_KEY] == stamp
     owner.get(reverse("inbox"))
     assert owner.session[LAST_SEEN_KEY] > stamp
+
+
+def test_the_api_lists_newest_first_and_sends_with_the_pages_rules(personas: Any) -> None:
+    _send(personas, personas.patient_a.user, "First from Ada")
+    api = api_as(personas.owner.user)
+    url = reverse("api-patient-messages", args=[personas.patient_a.pk])
+    sent = api.post(url, {"body": "Reply by API"}, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
+    assert sent.status_code == 201 and sent.json()["from_patient"] is False
+    assert sent.json()["sender_name"] == "Olive Owner"
+    listed = api.get(url).json()
+    assert [(m["body"], m["from_patient"]) for m in listed["results"]] == [
+        ("Reply by API", False),
+        ("First from Ada", True),
+    ]
+    # The colleague has not read it; listing through the API reads it for them alone.
+    assert unread_count(user=personas.colleague.user) == 1
+    api_as(personas.colleague.user).get(url)
+    assert unread_count(user=personas.colleague.user) == 0
+    # A bad key, an unknown field: 400 naming it.
+    bad = api.post(url, {"body": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="has spaces")
+    assert bad.status_code == 400 and "idempotency_key" in bad.json()
+    unknown = api.post(url, {"body": "x", "attachment": "a.png"}, format="json")
+    assert unknown.status_code == 400 and "attachment" in unknown.json()
+    assert Message.objects.count() == 2
