@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 
 from accounts.access import ScopedLookupMixin, patient_for, therapist_for
 from careplans.models import PlanStatus
 from outcomes.figures import OutcomeState, PlanFigures, figures_of
-from outcomes.models import OutcomeSnapshot
+from outcomes.models import InstrumentOutcome, OutcomeSnapshot
 from outcomes.selectors import clinic_outcomes
 from portal.api.common import (
     MAX_ID,
@@ -26,6 +26,19 @@ def _figures(snapshot: OutcomeSnapshot) -> PlanFigures:
     return figures_of(snapshot, plan_id=plan.pk, start=plan.start_date, today=plan.patient.local_today())
 
 
+class InstrumentOutcomeSerializer(serializers.ModelSerializer[InstrumentOutcome]):
+    """One questionnaire's figures on the plan (outcomes.instrument_outcomes): scores in the
+    instrument's own points, the responder by its own MCID."""
+
+    instrument = serializers.CharField(source="instrument.code", read_only=True, help_text="e.g. psfs")
+    title = serializers.CharField(source="instrument.title", read_only=True)
+
+    class Meta:
+        model = InstrumentOutcome
+        fields = ["instrument", "title", *InstrumentOutcome.FIGURES]
+        read_only_fields = fields
+
+
 class OutcomeSnapshotSerializer(serializers.ModelSerializer[OutcomeSnapshot]):
     """The snapshot's figures as stored, and as the pages show them (``state``, the change so far)."""
 
@@ -38,6 +51,12 @@ class OutcomeSnapshotSerializer(serializers.ModelSerializer[OutcomeSnapshot]):
     percent_change_so_far = serializers.SerializerMethodField(
         help_text="The change so far in percent of the baseline, a whole number; null at baseline 0."
     )
+    questionnaires = InstrumentOutcomeSerializer(
+        source="plan.instrument_outcomes",
+        many=True,
+        read_only=True,
+        help_text="Each questionnaire the plan's schedule asks for: intake to week 12.",
+    )
 
     class Meta:
         model = OutcomeSnapshot
@@ -48,6 +67,7 @@ class OutcomeSnapshotSerializer(serializers.ModelSerializer[OutcomeSnapshot]):
             "state",
             "change_so_far",
             "percent_change_so_far",
+            "questionnaires",
             "computed_at",
         ]
         read_only_fields = fields
@@ -97,14 +117,20 @@ class OutcomeSnapshotViewSet(
     ordering = ["plan"]
 
     def get_queryset(self) -> QuerySet[OutcomeSnapshot]:
+        # One query for every listed plan's questionnaire figures, whatever their number.
+        questionnaires = Prefetch(
+            "plan__instrument_outcomes",
+            InstrumentOutcome.objects.select_related("instrument").defer("instrument__definition"),
+        )
         therapist = therapist_for(self.request)
         if therapist is not None:
-            return clinic_outcomes(clinic=therapist.clinic)
+            return clinic_outcomes(clinic=therapist.clinic).prefetch_related(questionnaires)
         patient = patient_for(self.request)
         if patient is not None:
             return (
                 OutcomeSnapshot.objects.select_related("plan__patient")
                 .filter(plan__patient=patient)
                 .exclude(plan__status=PlanStatus.DRAFT)
+                .prefetch_related(questionnaires)
             )
         return OutcomeSnapshot.objects.none()

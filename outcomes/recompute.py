@@ -33,6 +33,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from careplans.models import CarePlan
+from outcomes.instrument_outcomes import instrument_outcomes_refresh
 from outcomes.models import OutcomeSnapshot
 from outcomes.rules import (
     MEASURED,
@@ -199,7 +200,8 @@ def outcome_refresh_all(
     local today; ``clinic_ids`` / ``plan_ids``: limit the plans (None: all);
     ``batch_size``: at most this many snapshots written per transaction (and,
     on SQLite, plan ids computed per query); ``using``: the database alias.
-    Returns the number of snapshots written (new or with changed figures);
+    The plans' questionnaire figures (outcomes.instrument_outcomes) are recomputed after them.
+    Returns the number of pain snapshots written (new or with changed figures);
     unchanged ones keep their figures, and with ``plan_ids`` (a check-in's
     recompute) are stamped as checked now (``_stamp_checked``). Raises nothing of its own.
     """
@@ -231,6 +233,8 @@ def outcome_refresh_all(
                 batch = plans.filter(pk__gte=low, pk__lt=high)
                 among = OutcomeSnapshot.objects.using(using).filter(plan__in=batch.values("pk"))
                 written += _write(_measured_changes(batch, today_by_zone), now=now, using=using, among=among)
+    # The questionnaires' figures read the pain snapshots' reached_week_12: after them.
+    instrument_outcomes_refresh(plans, now=now, using=using)
     return written
 
 
@@ -260,7 +264,8 @@ def outcome_refresh_plan(
 
     ``today``: the patient's local date (default: from their time zone now).
     Returns the snapshot as stored afterwards, or None when the plan does not
-    exist. Writes figures only when one changed; stamps ``computed_at`` either way.
+    exist. Writes figures only when one changed; stamps ``computed_at`` either way; then
+    recomputes the plan's questionnaire figures (outcomes.instrument_outcomes).
     """
     plan = CarePlan.objects.using(using).select_related("patient").filter(pk=plan_id).first()
     if plan is None:
@@ -272,4 +277,5 @@ def outcome_refresh_plan(
         rows = _measured_changes(plans, {str(plan.patient.timezone): today})
         _write(rows, now=now, using=using)
         _stamp_checked([plan_id], now=now, using=using)
+    instrument_outcomes_refresh(plans, now=now, using=using)
     return OutcomeSnapshot.objects.using(using).get(plan_id=plan_id)

@@ -5,8 +5,9 @@ one ``OutcomeReport`` that ``outcome_report`` returns. Counts, sums, sums of
 squares and percentiles come from the database (aggregates over the plans'
 outcome snapshots, computed by outcomes.rules); means, variances and the 95%
 intervals follow from those aggregates (outcomes.intervals), never from a
-loop over plans. The query count is fixed (five), whatever the number of
-plans or therapists.
+loop over plans. The query count is fixed (six: one of them the
+questionnaires' sections, outcomes.instrument_report), whatever the number of
+plans, therapists, responses or instruments.
 
 Definitions (stated on the page, DEFINITIONS):
 
@@ -58,6 +59,7 @@ from accounts.models import Clinic
 from careplans.adherence import DaysAfter
 from careplans.models import CarePlan, PlanStatus
 from outcomes.aggregates import Percentile
+from outcomes.instrument_report import instrument_report
 from outcomes.report_figures import (
     BIN_COUNT,
     BIN_LOW,
@@ -71,6 +73,7 @@ from outcomes.report_figures import (
     ReportFilters,
     SeverityRow,
     histogram_of,
+    mean_figures,
     mean_from_sums,
     rate_of,
 )
@@ -123,19 +126,6 @@ def _locf() -> dict[str, Any]:
     return {"locf_responder": figures["responder"], "locf_percent": figures["percent_change"]}
 
 
-def _mean_figures(prefix: str, expression: str, population: Q) -> dict[str, Any]:
-    """Count, sum and sum of squares: the mean and the sample variance follow from them (``_mean``).
-
-    Not ``Variance``: on SQLite Django's VAR_SAMP raises on a group of one value
-    (PostgreSQL's gives NULL), and a therapist may have one completer.
-    """
-    return {
-        f"{prefix}_n": Count(expression, filter=population),
-        f"{prefix}_sum": Sum(expression, filter=population),
-        f"{prefix}_sumsq": Sum(F(expression) * F(expression), filter=population),
-    }
-
-
 def _quartile_figures(prefix: str, expression: str, population: Q) -> dict[str, Any]:
     return {
         f"{prefix}_q{k}": Percentile(expression, fraction, filter=population)
@@ -161,11 +151,11 @@ def _group_aggregates() -> dict[str, Any]:
         responders=Count("pk", filter=COMPLETERS & Q(outcome__responder=True)),
         locf_responders=Count("pk", filter=ITT & Q(locf_responder=True)),
         endpoint_sum=Sum("outcome__endpoint", filter=COMPLETERS),
-        **_mean_figures("change", "outcome__change", COMPLETERS),
-        **_mean_figures("percent", "outcome__percent_change", WITH_PERCENT),
-        **_mean_figures("locf_percent", "locf_percent", ITT),
-        **_mean_figures("retained", "outcome__baseline", COMPLETERS),
-        **_mean_figures("lost", "outcome__baseline", lost),
+        **mean_figures("change", "outcome__change", COMPLETERS),
+        **mean_figures("percent", "outcome__percent_change", WITH_PERCENT),
+        **mean_figures("locf_percent", "locf_percent", ITT),
+        **mean_figures("retained", "outcome__baseline", COMPLETERS),
+        **mean_figures("lost", "outcome__baseline", lost),
     )
     return figures
 
@@ -278,8 +268,8 @@ def _severity_rows(plans: QuerySet[CarePlan]) -> list[SeverityRow]:
             itt=Count("pk"),
             completers=Count("pk", filter=COMPLETERS),
             responders=Count("pk", filter=COMPLETERS & Q(outcome__responder=True)),
-            **_mean_figures("change", "outcome__change", COMPLETERS),
-            **_mean_figures("percent", "outcome__percent_change", WITH_PERCENT),
+            **mean_figures("change", "outcome__change", COMPLETERS),
+            **mean_figures("percent", "outcome__percent_change", WITH_PERCENT),
         )
         .order_by()
     }
@@ -314,8 +304,9 @@ def outcome_report(
     figures overall and per therapist (by name), by baseline severity, and the
     distribution of percent change, as the module docstring defines them:
     changes in NPRS points (0-10) and percent of baseline, rates in percent
-    with 95% intervals. Five queries on the ``using`` database, whatever the number of
-    plans or therapists.
+    with 95% intervals; and each questionnaire's section (outcomes.instrument_report). Six
+    queries on the ``using`` database, whatever the number of plans, therapists, responses or
+    instruments.
     Raises nothing of its own.
     """
     filters = filters or ReportFilters()
@@ -379,6 +370,7 @@ def outcome_report(
         overall=overall,
         by_therapist=by_therapist,
         by_severity=_severity_rows(plans),
+        instruments=instrument_report(plans),
     )
 
 

@@ -11,6 +11,9 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
+
+from django.db.models import Count, F, Q, Sum
 
 from outcomes.intervals import Interval, mean_interval, proportion_interval
 
@@ -73,6 +76,21 @@ DEFINITIONS = (
     (
         "Distribution bands",
         "Each band holds its lower edge and not its upper one: exactly -20% is counted in -20% to -10%.",
+    ),
+)
+
+#: The questionnaires' sections' definition (outcomes.instrument_report): the page and the JSON give it
+#: with DEFINITIONS; the PDF under its questionnaires' table, when it has one.
+INSTRUMENT_DEFINITIONS = (
+    (
+        "Questionnaires",
+        "Each questionnaire's baseline is its score at intake and its endpoint its score at week 12; the "
+        "cohort is the plans whose schedule asks for it, and reached, intention to treat and completers "
+        "are as for pain. A responder improves by at least the questionnaire's own minimal clinically "
+        "important difference (MCID); the PSFS's change is over the activities rated at both, each against "
+        "its own intake rating. A questionnaire not asked at intake (the global rating of change, which "
+        "rates the change itself at week 12) has no baseline, change or responders: its week-12 scores are "
+        "given instead, and one without an MCID has no responders.",
     ),
 )
 
@@ -218,6 +236,44 @@ class SeverityRow:
 
 
 @dataclass(frozen=True)
+class InstrumentFigures:
+    """One instrument's section: who it is (``name`` e.g. PSFS, ``title``, ``source`` the citation
+    or copyright line of its definition, ``mcid`` in words, "" without one) and its figures."""
+
+    code: str
+    name: str
+    title: str
+    source: str
+    mcid: str
+    better: str
+    low: float
+    high: float
+    cohort: int
+    reached: int
+    itt: int
+    completers: int
+    no_baseline: int  # reached plans without a baseline
+    no_endpoint: int  # ITT plans without an endpoint
+    endpoint_missing: int  # reached plans without an endpoint (with a baseline or not)
+    baselines: int  # plans of the cohort scored at intake, reached or not
+    baseline: Mean  # completers
+    endpoint: Mean  # reached plans with an endpoint
+    change: Mean  # completers, the instrument's points
+    percent: Mean  # completers with a baseline above 0
+    responders: Rate  # among completers
+    responders_itt: Rate  # among ITT plans
+
+    @property
+    def has_baseline(self) -> bool:
+        """Whether any plan of the cohort was scored at intake: else only week-12 figures mean anything."""
+        return self.baselines > 0
+
+    @property
+    def has_mcid(self) -> bool:
+        return bool(self.mcid)
+
+
+@dataclass(frozen=True)
 class OutcomeReport:
     clinic_name: str
     filters: ReportFilters
@@ -225,6 +281,7 @@ class OutcomeReport:
     overall: GroupFigures
     by_therapist: list[GroupFigures]
     by_severity: list[SeverityRow]
+    instruments: tuple[InstrumentFigures, ...] = ()  # outcomes.instrument_report
 
     @property
     def histogram(self) -> tuple[HistogramBin, ...]:
@@ -269,3 +326,16 @@ def histogram_of(counts: Mapping[int, int]) -> tuple[HistogramBin, ...]:
         )
         for k in range(BIN_COUNT)
     )
+
+
+def mean_figures(prefix: str, expression: str, population: Q) -> dict[str, Any]:
+    """Count, sum and sum of squares: the mean and the sample variance follow from them (``mean_from_sums``).
+
+    Not ``Variance``: on SQLite Django's VAR_SAMP raises on a group of one value
+    (PostgreSQL's gives NULL), and a therapist may have one completer.
+    """
+    return {
+        f"{prefix}_n": Count(expression, filter=population),
+        f"{prefix}_sum": Sum(expression, filter=population),
+        f"{prefix}_sumsq": Sum(F(expression) * F(expression), filter=population),
+    }

@@ -14,7 +14,9 @@ from outcomes.intervals import Interval
 from outcomes.report_figures import (
     CAVEAT,
     DEFINITIONS,
+    INSTRUMENT_DEFINITIONS,
     GroupFigures,
+    InstrumentFigures,
     Mean,
     OutcomeReport,
     Quartiles,
@@ -81,6 +83,51 @@ def group_dict(group: GroupFigures) -> dict[str, Any]:
     }
 
 
+def instrument_dict(q: InstrumentFigures) -> dict[str, Any]:
+    """One questionnaire's section: who it is, its counts, and its means and rates in its own points."""
+    return {
+        "instrument": q.code,
+        "name": q.name,
+        "title": q.title,
+        "source": q.source,
+        "mcid": q.mcid or None,
+        "better": q.better,
+        "plans_asked": q.cohort,
+        "plans_reached_week_12": q.reached,
+        "intention_to_treat": q.itt,
+        "completers": q.completers,
+        "missing_baseline": q.no_baseline,
+        "missing_endpoint": q.no_endpoint if q.has_baseline else q.endpoint_missing,
+        "baseline": mean_dict(q.baseline),
+        "endpoint": mean_dict(q.endpoint),
+        "change_points": mean_dict(q.change),
+        "percent_change": mean_dict(q.percent),
+        "responders_completers": rate_dict(q.responders) if q.has_mcid else None,
+        "responders_intention_to_treat": rate_dict(q.responders_itt) if q.has_mcid else None,
+    }
+
+
+def instrument_rows(q: InstrumentFigures) -> Iterator[list[Any]]:
+    """One questionnaire's figures, one a row (as ``group_rows``), its name and source as the group."""
+    name = f"{q.name} ({q.source})" if q.source else q.name
+    yield _count_row("questionnaire", name, "plans asked for it", q.cohort)
+    yield _count_row("questionnaire", name, "week 12 over", q.reached)
+    if q.has_baseline:
+        yield _count_row("questionnaire", name, "intention to treat", q.itt)
+        yield _count_row("questionnaire", name, "completers", q.completers)
+        yield _count_row("questionnaire", name, "missing baseline", q.reached, q.no_baseline)
+        yield _count_row("questionnaire", name, "missing endpoint", q.itt, q.no_endpoint)
+        yield _mean_row("questionnaire", name, "baseline, completers", q.baseline)
+        yield _mean_row("questionnaire", name, "change in points, completers", q.change)
+        yield _mean_row("questionnaire", name, "percent change (mean of individual), completers", q.percent)
+        if q.has_mcid:
+            yield _rate_row("questionnaire", name, "responders, completers (%)", q.responders)
+            yield _rate_row("questionnaire", name, "responders, intention to treat (%)", q.responders_itt)
+    else:
+        yield _count_row("questionnaire", name, "missing 12-week score", q.reached, q.endpoint_missing)
+    yield _mean_row("questionnaire", name, "score at 12 weeks", q.endpoint)
+
+
 def report_dict(report: OutcomeReport) -> dict[str, Any]:
     """The whole report as JSON-ready data, with its definitions."""
     filters = report.filters
@@ -93,7 +140,7 @@ def report_dict(report: OutcomeReport) -> dict[str, Any]:
             "start_to": filters.start_to.isoformat() if filters.start_to else None,
             "therapist_id": filters.therapist_id,
         },
-        "definitions": dict(DEFINITIONS),
+        "definitions": dict(DEFINITIONS + INSTRUMENT_DEFINITIONS),
         "caveat": CAVEAT,
         "overall": group_dict(report.overall),
         "by_therapist": [group_dict(t) for t in report.by_therapist],
@@ -108,6 +155,7 @@ def report_dict(report: OutcomeReport) -> dict[str, Any]:
             }
             for row in report.by_severity
         ],
+        "questionnaires": [instrument_dict(q) for q in report.instruments],
     }
 
 
@@ -220,6 +268,8 @@ def _report_rows(report: OutcomeReport) -> Iterator[list[Any]]:
         yield _mean_row("severity", row.label, "change in points, completers", row.change)
         yield _mean_row("severity", row.label, "percent change, completers", row.percent)
         yield _rate_row("severity", row.label, "responders, completers (%)", row.responders)
+    for q in report.instruments:
+        yield from instrument_rows(q)
 
 
 def report_rows(

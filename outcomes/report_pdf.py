@@ -3,7 +3,8 @@
 Page 1: the headline comparison with its caveat, the main figures with their
 95% intervals, and the flow of plans. Page 2: the distribution of percent
 change (bars with their counts written on them), baseline severity, lost
-against retained, and the definitions. It reads the one ``OutcomeReport``
+against retained, by therapist, the questionnaires (one row each: name and source, ITT,
+completers, mean change, responders) and the definitions. It reads the one ``OutcomeReport``
 the page shows (outcomes.report).
 """
 
@@ -16,7 +17,7 @@ from datetime import date
 
 from fpdf.fonts import FontFace
 
-from outcomes.report_figures import CAVEAT, DEFINITIONS, Mean, OutcomeReport, Rate
+from outcomes.report_figures import CAVEAT, DEFINITIONS, INSTRUMENT_DEFINITIONS, Mean, OutcomeReport, Rate
 from outcomes.report_formats import filters_text, period_text, sentence
 from portal.pdf import BRAND, FONT, INK, MUTED, Document, undrawable
 
@@ -132,6 +133,22 @@ def _therapists(pdf: Document, report: OutcomeReport) -> None:
     _table(pdf, rows, (44, 12, 20, 46, 52), size=8.5)
 
 
+def _questionnaires(pdf: Document, report: OutcomeReport) -> None:
+    _heading(pdf, "Questionnaires")
+    rows = [["Questionnaire (source)", "ITT", "Completers", "Mean change, points", "Responders, ITT"]]
+    for q in report.instruments:
+        name = f"{q.name} ({q.source})" if q.source else q.name
+        if q.has_baseline:
+            responders = _rate(q.responders_itt) if q.has_mcid else "no MCID"
+            rows.append([name, str(q.itt), str(q.completers), _mean(q.change), responders])
+        else:
+            week12 = f"week 12 mean {_mean(q.endpoint)}"
+            rows.append([name, "-", str(q.endpoint.n), week12, "no baseline"])
+    _table(pdf, rows, (44, 12, 20, 46, 52), size=8.5)
+    for term, text in INSTRUMENT_DEFINITIONS:
+        pdf.labelled([f"{term}: ", text], size=7.5)
+
+
 def report_pdf(
     report: OutcomeReport, *, compared: OutcomeReport | None = None, therapist_name: str = "", printed: date
 ) -> bytes:
@@ -147,6 +164,7 @@ def report_pdf(
         therapist_name,
         report.filters.condition,
         *(t.label for t in report.by_therapist),
+        *(f"{q.name}{q.source}" for q in report.instruments),
     ]
     footer = f"{report.clinic_name} - outcomes at 12 weeks - printed {printed:%-d %B %Y}"
     pdf = Document(footer, text="".join(names) + footer)
@@ -261,6 +279,8 @@ def report_pdf(
 
     if report.by_therapist:
         _therapists(pdf, report)
+    if report.instruments:
+        _questionnaires(pdf, report)
 
     _heading(pdf, "Definitions")
     for term, text in DEFINITIONS:

@@ -14,8 +14,14 @@ and the nightly outcome_recompute_all catches up anyway.
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from outcomes.refresh import OUTCOME_COALESCE_SECONDS, outcome_pending_clear, outcome_recompute_claim
 from outcomes.tasks import outcome_recompute_plan
+from portal.errors import BROKER_ERRORS
+
+log = logging.getLogger(__name__)
 
 
 def outcome_recompute_enqueue(plan_id: int) -> bool:
@@ -38,3 +44,16 @@ def outcome_recompute_enqueue(plan_id: int) -> bool:
         outcome_pending_clear([plan_id])
         raise
     return True
+
+
+def outcome_recompute_after_response(sender: Any, *, plan_id: int, **kwargs: Any) -> None:
+    """``questionnaires.signals.response_completed`` receiver (connected in outcomes.apps): a sent
+    questionnaire asks for its plan's recompute as a check-in does (``outcome_recompute_enqueue``).
+
+    Sent after the response committed, so it never fails the patient's request: with the broker
+    down it logs, and the nightly recompute brings the plan's figures up to date.
+    """
+    try:
+        outcome_recompute_enqueue(plan_id)
+    except BROKER_ERRORS:
+        log.exception("could not enqueue outcome recompute %s; the nightly job will catch up", plan_id)

@@ -22,7 +22,14 @@ from checkins.models import PainCheckIn
 from checkins.trend import pain_points
 from outcomes.figures import progress_words
 from outcomes.report import outcome_conditions, outcome_report
-from outcomes.report_figures import CAVEAT, DEFINITIONS, GroupFigures, OutcomeReport, ReportFilters
+from outcomes.report_figures import (
+    CAVEAT,
+    DEFINITIONS,
+    INSTRUMENT_DEFINITIONS,
+    GroupFigures,
+    OutcomeReport,
+    ReportFilters,
+)
 from outcomes.report_formats import CSV_HEADER, filters_text, period_text, report_rows, sentence
 from outcomes.report_pdf import report_pdf
 from outcomes.selectors import plan_outcome
@@ -264,7 +271,7 @@ def clinic_report(request: HttpRequest) -> HttpResponse:
         "clinic": clinic,
         "form": form,
         "report": None,
-        "definitions": DEFINITIONS,
+        "definitions": DEFINITIONS + INSTRUMENT_DEFINITIONS,
         "caveat": CAVEAT,
         "quarter_links": quarter_links(today, keep=request.GET.dict()),
     }

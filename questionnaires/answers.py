@@ -94,8 +94,11 @@ def answer_problems(
     item, None or absent when unanswered), each a ``DomainError`` whose ``field`` is the linkId:
     ``unknown_item``, ``not_a_number``, ``answer_out_of_range``, ``too_long``, and, when
     ``complete`` (sent, not a draft), ``required`` for a required item left out; for a rating of
-    an activity, ``activity_unnamed`` and ``activity_repeated`` (``scoring.psfs_visit_ratings``).
-    Empty when the answers may be saved."""
+    an activity (the PSFS), ``activity_unnamed`` for a rating whose activity has no name and, when
+    ``complete``, ``activity_unrated`` for a named activity left without a rating (field the
+    rating's linkId, so the page shows it beside that activity; a draft may hold a name not yet
+    rated), and ``activity_repeated`` (``scoring.psfs_visit_ratings``). Empty when the answers
+    may be saved."""
     items = {item.link_id: item for item in form_items(instrument)}
     problems: list[DomainError] = []
     for link_id in answers:
@@ -110,7 +113,8 @@ def answer_problems(
         if item.kind == "display":
             continue
         if value is None or value == "":
-            if complete and item.required:
+            # A named activity's missing rating is refused by _activity_problems, in its words.
+            if complete and item.required and not (item.activity and answers.get(item.activity)):
                 problems.append(DomainError("Answer this question.", field=item.link_id, code="required"))
             continue
         if item.kind == "text":
@@ -131,6 +135,7 @@ def answer_problems(
             problems.append(
                 DomainError(f"Choose an answer {words}.", field=item.link_id, code="answer_out_of_range")
             )
+    problems += _activity_problems(items, answers, complete=complete)
     if not problems and any(item.activity for item in items.values()):
         try:
             psfs_visit_ratings(
@@ -143,6 +148,39 @@ def answer_problems(
     return problems
 
 
+def _activity_problems(
+    items: Mapping[str, FormItem], answers: Mapping[str, Answer], *, complete: bool
+) -> list[DomainError]:
+    """A PSFS activity is a pair, its name and its rating: one without the other is refused.
+    Stratford 1995 scores each activity the patient names by its rating, so a name sent unrated
+    would silently drop out of the mean."""
+    problems: list[DomainError] = []
+    for item in items.values():
+        if item.activity is None or item.activity not in items:
+            continue
+        name = answers.get(item.activity)
+        name = name.strip() if isinstance(name, str) else ""
+        rating = answers.get(item.link_id)
+        low, high = item.options[0][0], item.options[-1][0]
+        if name and rating is None and complete:
+            problems.append(
+                DomainError(
+                    f"Rate '{name}' from {low} to {high}, or remove the activity.",
+                    field=item.link_id,
+                    code="activity_unrated",
+                )
+            )
+        elif not name and isinstance(rating, int):
+            problems.append(
+                DomainError(
+                    f"Name the activity you rated {rating}, or clear its rating.",
+                    field=item.link_id,
+                    code="activity_unnamed",
+                )
+            )
+    return problems
+
+
 def scored_answers(instrument: Instrument, answers: Mapping[str, Answer]) -> dict[str, int | None]:
     """The scored items' answers (``instrument_score``'s input): every whole-number answer of an
     integer or choice item, the rest left out."""
@@ -150,3 +188,30 @@ def scored_answers(instrument: Instrument, answers: Mapping[str, Answer]) -> dic
     return {
         k: v for k, v in answers.items() if k in scored and isinstance(v, int) and not isinstance(v, bool)
     }
+
+
+@dataclass(frozen=True)
+class AnsweredItem:
+    """One question of a response as a person reads it: its linkId, its text, the answer as stored
+    (a whole number, text, or None when skipped) and in words (a choice's display, a number as
+    written, the text itself; "" when skipped)."""
+
+    link_id: str
+    question: str
+    answer: Answer
+    words: str
+
+
+def answered_items(instrument: Instrument, answers: Mapping[str, Answer]) -> list[AnsweredItem]:
+    """Every question of ``instrument`` (instructions left out) in the definition's order with its
+    answer in ``answers`` (a response's, linkId to the answer)."""
+    rows = []
+    for item in form_items(instrument):
+        if item.kind == "display":
+            continue
+        value = answers.get(item.link_id)
+        words = "" if value is None else str(value)
+        if item.kind == "choice":
+            words = next((text for number, text in item.options if number == value), words)
+        rows.append(AnsweredItem(item.link_id, item.text, value, words))
+    return rows

@@ -203,6 +203,26 @@ def psfs_scores(visits: Sequence[Mapping[str, int | None]]) -> list[PsfsVisitSco
 _CITATION = re.compile(r"\(([A-Z][^()]*\b\d{4})\)")
 
 
+_SOURCES = re.compile(r"\bSources?:\s*(.+)$", re.DOTALL)
+
+
+def instrument_source(definition: Instrument | CheckedDefinition) -> str:
+    """Where the instrument comes from, for a report.
+
+    Args: an ``Instrument`` or a checked definition. Returns the citation its definition's
+    ``copyright`` line names in parentheses (e.g. "Stratford et al. 1995"); else the references
+    its ``description`` lists after "Sources:" (the global rating of change: Jaeschke et al.
+    1989 and Kamper et al. 2009); else the copyright line itself; else "". Raises nothing.
+    """
+    checked = _checked(definition)
+    copyright_ = str(checked.data.get("copyright", "")).strip()
+    found = _CITATION.search(copyright_)
+    if found:
+        return found.group(1)
+    listed = _SOURCES.search(str(checked.data.get("description", "")))
+    return listed.group(1).strip() if listed else copyright_
+
+
 def change_words(definition: Instrument | CheckedDefinition, change: Change, *, span: str = "") -> str:
     """``change`` in a sentence a therapist reads beside the scores: the points with their sign,
     the percent for an MCID in percent, and whether it reaches the MCID, worded with the

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.safestring import SafeString
 
 from accounts.models import Clinic, Patient
 from audit.services import audit_read
-from careplans.models import CarePlan, PlanSchedule
+from careplans.adherence import DaysBetween
+from careplans.models import CarePlan, PlanSchedule, PlanStatus
 from careplans.selectors import active_plan_of
 from questionnaires.answers import form_items
 from questionnaires.charts import ScorePoint, score_chart
@@ -29,6 +31,11 @@ def instrument_in_scope(*, code: str, version: str, clinic: Clinic | None) -> In
 def instruments_for_clinic(*, clinic: Clinic) -> QuerySet[Instrument]:
     """The instruments a clinic may use: the shared ones and its own licensed ones, never another's."""
     return Instrument.objects.filter(Q(clinic__isnull=True) | Q(clinic=clinic))
+
+
+#: How long a questionnaire takes, as the patient is told: issue 18's design target ("completed on
+#: a phone in under a minute per instrument"); the shipped ones ask one to ten questions.
+QUESTIONNAIRE_TIME = "about a minute"
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,7 @@ def questionnaires_due(*, plan: CarePlan, today: date) -> list[DueQuestionnaire]
     status = InstrumentResponse.objects.filter(schedule=OuterRef("pk")).values("status")[:1]
     title = _instruments_of(plan).filter(code=OuterRef("instrument_code")).values("title")[:1]
     rows = (
-        PlanSchedule.objects.filter(plan=plan, opens_day__lte=day, opens_day__gt=day - F("window_days"))
+        PlanSchedule.objects.filter(_open_on_plan_day(day), plan=plan)
         .annotate(response_status=Subquery(status), instrument_title=Subquery(title))
         .order_by("opens_day", "id")
     )
@@ -73,6 +80,35 @@ def questionnaires_due(*, plan: CarePlan, today: date) -> list[DueQuestionnaire]
         for entry in rows
         if entry.response_status != ResponseStatus.COMPLETED and entry.instrument_title is not None
     ]
+
+
+def _open_on_plan_day(day: int | F) -> Q:
+    """A schedule entry's window holds plan day ``day`` (0 = the start date; a number or an
+    expression): days ``opens_day`` to ``opens_day + window_days - 1``, as
+    ``library.template_models.week_opens_day`` places week k."""
+    return Q(opens_day__lte=day, opens_day__gt=day - F("window_days"))
+
+
+def questionnaires_open_for(*, patient: Any, day: Any) -> QuerySet[PlanSchedule]:
+    """For a query over patients: the questionnaires of ``patient``'s active plan (an ``OuterRef``
+    to a patient id) whose window holds ``day`` (an expression giving the patient's local date,
+    e.g. an ``OuterRef`` to an annotation), not sent yet, and whose instrument is loaded for the
+    plan's clinic: the rule of ``questionnaires_due`` in SQL, for ``Exists`` (the daily reminder
+    asks it of every patient in one query)."""
+    loaded = Instrument.objects.filter(code=OuterRef("instrument_code")).filter(
+        Q(clinic__isnull=True) | Q(clinic_id=OuterRef("plan__patient__clinic_id"))
+    )
+    return (
+        PlanSchedule.objects.filter(plan__patient=patient, plan__status=PlanStatus.ACTIVE)
+        .annotate(plan_day=DaysBetween(day, F("plan__start_date")))
+        .filter(_open_on_plan_day(F("plan_day")))
+        .filter(Exists(loaded))
+        .exclude(
+            Exists(
+                InstrumentResponse.objects.filter(schedule=OuterRef("pk"), status=ResponseStatus.COMPLETED)
+            )
+        )
+    )
 
 
 def _instruments_of(plan: CarePlan) -> QuerySet[Instrument]:

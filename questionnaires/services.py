@@ -22,6 +22,7 @@ from questionnaires.definitions import CheckedDefinition, definition_checked
 from questionnaires.models import Instrument, InstrumentResponse, ResponseStatus
 from questionnaires.scoring import instrument_score
 from questionnaires.selectors import Occasion, instrument_in_scope, occasion_of
+from questionnaires.signals import response_completed
 
 #: The shipped definitions, free to use: PSFS, PEG and the global rating of change.
 SHIPPED_DIR = Path(__file__).with_name("definitions")
@@ -248,7 +249,8 @@ def response_submit(
     transaction: a refusal saves nothing (an earlier draft stays as it was).
 
     ``now``: as for ``response_save_draft``; ``completed_at`` (and a new response's
-    ``started_at``) is that moment.
+    ``started_at``) is that moment. Once committed, sends ``signals.response_completed`` (the
+    plan's outcome figures are recomputed).
 
     Raises as ``response_save_draft``, and ``required`` (``field`` the linkId) for a required
     item left out.
@@ -277,5 +279,9 @@ def response_submit(
         obj=response,
         ip=ip,
         data={"instrument": occasion.instrument.code, "occasion": response.occasion, "score": score.value},
+    )
+    plan_id, response_id = response.plan_id, response.pk
+    transaction.on_commit(
+        lambda: response_completed.send(sender=InstrumentResponse, plan_id=plan_id, response_id=response_id)
     )
     return response

@@ -1,4 +1,5 @@
-"""Daily check-in reminders: find who is due, claim each reminder once, send it once.
+"""Daily reminders (the check-in, the exercises left, the questionnaires due): find who is due,
+claim each reminder once, send it once.
 
 The database, not the broker, is the record of what must happen. A dispatch
 run (every 5 minutes from beat) finds the due patients in batches, claims one
@@ -37,6 +38,7 @@ from django.utils import timezone
 from accounts.models import Patient
 from careplans.models import CarePlan, PlanStatus
 from checkins.models import PainCheckIn
+from questionnaires.selectors import questionnaires_open_for
 from reminders.models import DeliveryStatus, ReminderDelivery, ReminderKind
 from reminders.tasks import reminder_email_send
 from reminders.windows import ReminderWindow, reminder_day_case, reminder_zones
@@ -75,8 +77,11 @@ def reminders_due(
 
     Due: reminders on, the local reminder time inside the run's window (passed,
     and at most ``REMINDER_MAX_LATENESS`` ago, on today's or yesterday's local
-    date), an active plan started by that date, and no check-in and no reminder
-    row for that date. One query, whatever the number of patients or zones.
+    date), an active plan started by that date, no reminder row for that date, and
+    something to ask for: no check-in for that date, or a questionnaire of the plan
+    due that date and not sent (``questionnaires.selectors.questionnaires_open_for``,
+    issue 18). One reminder a day covers both. One query, whatever the number of
+    patients or zones.
     """
     zones = reminder_zones() if zones is None else zones
     if not zones:
@@ -95,6 +100,7 @@ def reminders_due(
         )
         .filter(
             ~Exists(PainCheckIn.objects.filter(patient=OuterRef("pk"), local_date=OuterRef("reminder_day")))
+            | Exists(questionnaires_open_for(patient=OuterRef("pk"), day=OuterRef("reminder_day")))
         )
         .filter(
             ~Exists(

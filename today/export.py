@@ -16,6 +16,8 @@ from conversations.models import Message
 from outcomes.figures import PlanFigures
 from outcomes.models import OutcomeSnapshot
 from outcomes.selectors import outcome_figures
+from questionnaires.answers import answered_items
+from questionnaires.models import Instrument, InstrumentResponse
 from reminders.models import ReminderDelivery
 
 EXPORT_FORMAT = "plinth.patient-export.v1"
@@ -91,10 +93,54 @@ def _plan(plan: CarePlan, shown: PlanFigures) -> dict[str, Any]:
     }
 
 
+def _questionnaires(patient: Patient) -> list[dict[str, Any]]:
+    """The patient's questionnaire responses (issue 18), sent and drafts, in occasion order: the
+    instrument, occasion, window, dates, score, and each question's text with its answer. One
+    query; each instrument's questions are read from its definition once."""
+    responses = (
+        InstrumentResponse.objects.filter(patient=patient)
+        .select_related("instrument")
+        .order_by("plan_id", "opens_on", "instrument__code", "id")
+    )
+    questions: dict[int, Instrument] = {}
+    rows = []
+    for response in responses:
+        instrument = questions.setdefault(response.instrument_id, response.instrument)
+        rows.append(
+            {
+                "plan": response.plan_id,
+                "instrument": instrument.title,
+                "instrument_code": instrument.code,
+                "instrument_version": instrument.version,
+                "occasion": response.occasion,
+                "opens_on": _iso(response.opens_on),
+                "closes_on": _iso(response.closes_on),
+                "status": response.status,
+                "started_at": _iso(response.started_at),
+                "completed_at": _iso(response.completed_at),
+                "score": response.score,
+                "score_range": [float(instrument.score_min), float(instrument.score_max)],
+                "items_answered": response.answered,
+                "items_skipped": response.skipped,
+                "items": [
+                    {
+                        "link_id": row.link_id,
+                        "question": row.question,
+                        "answer": row.answer,
+                        "answer_text": row.words,
+                    }
+                    for row in answered_items(instrument, response.answers)
+                ],
+            }
+        )
+    return rows
+
+
 def patient_export(*, patient: Patient) -> dict[str, Any]:
-    """Profile, plans (with exercises, history and outcome), check-ins, sessions, alerts,
-    reminders, messages with the care team (oldest first, who wrote each) and the record
-    of who looked at or changed their data. Drafts are included:
+    """Profile, plans (with exercises, history and outcome), check-ins, sessions, questionnaire
+    responses (each question with its answer, and the score), alerts, reminders, messages with
+    the care team (oldest first, who wrote each) and the record of who looked at or changed
+    their data. Drafts are included (plans and questionnaires alike):
     they are data held about the patient too."""
     plans = (
         CarePlan.objects.filter(patient=patient)
@@ -162,6 +208,7 @@ def patient_export(*, patient: Patient) -> dict[str, Any]:
             }
             for s in sessions
         ],
+        "questionnaires": _questionnaires(patient),
         "alerts": [
             {
                 "kind": a.kind,

@@ -71,7 +71,7 @@ def test_the_demo_plans_are_in_the_phase_of_their_week() -> None:
     """Issue 17: the low-back template's three phases; each demo plan is in the phase its week
     has reached, the earlier ones recorded as run."""
     call_command("demo_clinic")
-    alex = CarePlan.objects.get(patient__user__email="patient@demo.plinth")  # in week 5
+    alex = CarePlan.objects.get(patient__user__email="patient@demo.plinth")  # in week 6
     assert alex.current_phase is not None and alex.current_phase.name == "Control"
     first = alex.phases.get(name="Settle and move")
     assert first.began_on == alex.start_date and first.ended_on is not None
@@ -151,3 +151,45 @@ def test_the_demo_clinic_has_conversations_some_unread_and_one_needing_a_reply()
         for email in ("therapist@demo.plinth", "colleague@demo.plinth", "patient@demo.plinth")
     )
     assert (unread_count(user=dana), unread_count(user=chris), unread_count(user=alex)) == (1, 4, 1)
+
+
+def test_the_demo_patient_has_the_week_6_questionnaires_due_today() -> None:
+    """A newcomer signing in as Alex (the README's patient) finds questionnaires to answer: the
+    plan is in week 6 on its day 36, the week-6 PSFS and PEG (days 35-41) open and not answered,
+    offered on Today (the card and the "Left today" list) and in the day's reminder; the intake
+    ones sent."""
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.models import Patient
+    from questionnaires.models import ResponseStatus
+    from questionnaires.selectors import questionnaires_due
+    from reminders.delivery import reminder_message
+    from reminders.models import ReminderDelivery
+
+    call_command("demo_clinic")
+    alex = Patient.objects.get(user__email="patient@demo.plinth")
+    plan = CarePlan.objects.get(patient=alex, status=PlanStatus.ACTIVE)
+    today = alex.local_today()
+    assert (today - plan.start_date).days == 36 and plan.week_on(today) == 6
+    plan.patient = alex
+    due = questionnaires_due(plan=plan, today=today)
+    assert sorted((d.schedule.instrument_code, d.schedule.occasion, d.status) for d in due) == [
+        ("peg", "week 6", ""),
+        ("psfs", "week 6", ""),
+    ]
+    assert {d.closes_on for d in due} == {plan.start_date + timedelta(days=41)}
+    assert set(alex.responses.values_list("occasion", "status")) == {("intake", ResponseStatus.COMPLETED)}
+    client = Client()
+    client.force_login(alex.user)
+    html = client.get(reverse("today")).content.decode()
+    left = html.split('id="today-progress"', 1)[1].split("</section>", 1)[0]
+    for entry in due:
+        url = reverse("questionnaire", kwargs={"schedule_id": entry.schedule.pk})
+        assert f'href="{url}">Start {entry.title}' in html
+        assert f'<a href="{url}">{entry.title}</a>' in left
+        assert client.get(url).status_code == 200
+    email = reminder_message(delivery=ReminderDelivery(patient=alex, local_date=today), plan=plan)
+    assert email.body.count("- Questionnaire: ") == 2

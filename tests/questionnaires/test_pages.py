@@ -9,10 +9,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from careplans.sessions import exercise_session_mark
 from questionnaires.models import InstrumentResponse, ResponseStatus
 from questionnaires.services import response_submit
 from tests.conftest import Personas, login
-from tests.questionnaires.test_responses import PSFS, entry, on_day, plan_in
+from tests.factories import PainCheckInFactory
+from tests.helpers import current_exercises
+from tests.questionnaires.test_responses import PEG, PSFS, entry, on_day, plan_in
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +158,39 @@ def test_the_psfs_at_week_6_asks_about_the_intake_activities_by_name_and_takes_a
     assert response.status_code == 302
     week6 = InstrumentResponse.objects.get(occasion="week 6")
     assert week6.answers["activity-3"] == "Gardening" and week6.score == 5.0
+
+
+def _left_today(client: Client) -> str:
+    html = client.get(reverse("today")).content.decode()
+    return html.split('id="today-progress"', 1)[1].split("</section>", 1)[0]
+
+
+def test_left_today_lists_the_questionnaires_due_with_links_until_they_are_sent(
+    client: Client, personas: Personas, shipped: None
+) -> None:
+    plan = plan_in(personas.patient_a, personas)
+    patient = personas.patient_a
+    login(client, patient.user)
+    psfs, peg = page(plan, "psfs", "intake"), page(plan, "peg", "intake")
+    with on_day(plan, 1):
+        left = _left_today(client)
+        assert "Left today" in left
+        assert f'<a href="{psfs}">Patient-Specific Functional Scale</a>' in left
+        assert f'<a href="{peg}">PEG' in left
+        assert left.count("· questionnaire, open until Sunday 8 March") == 2
+        client.post(peg, {"pain": "4", "action": "draft"})
+        assert "· started, open until Sunday 8 March" in _left_today(client)
+        # Every session marked and the check-in in: the questionnaires are what is left.
+        for item in current_exercises(plan):
+            for session in range(1, item.sessions_per_day + 1):
+                exercise_session_mark(patient=patient, plan_exercise_id=item.pk, done=True, session=session)
+        PainCheckInFactory(plan=plan, local_date=patient.local_today())
+        left = _left_today(client)
+        assert "Exercises done" in left and "Still left today:" in left
+        assert f'href="{psfs}"' in left and f'href="{peg}"' in left
+        assert "Today's check-in" not in left and "done for today" not in left
+        response_submit(patient=patient, schedule_id=entry(plan, "psfs", "intake").pk, answers=PSFS)
+        response_submit(patient=patient, schedule_id=entry(plan, "peg", "intake").pk, answers=PEG)
+        left = _left_today(client)
+        assert "You're done for today" in left
+        assert "/questionnaires/" not in left

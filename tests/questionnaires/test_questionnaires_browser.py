@@ -62,7 +62,8 @@ def test_a_patient_completes_psfs_and_peg_at_intake_on_a_phone(
         _tap_answer(page, "rating-3", 5)
         page.get_by_role("button", name="Send").tap()
         expect(page.locator(".error-summary")).to_be_visible()
-        assert page.locator("#rating-3-error").inner_text() == "Name the activity this rates."
+        refusal = "Name the activity you rated 5, or clear its rating."
+        assert page.locator("#rating-3-error").inner_text() == refusal
         assert page.get_by_label("What is the activity?").nth(0).input_value() == "Climbing stairs"
         page.screenshot(path=str(artifacts / "questionnaires-psfs-error-phone.png"), full_page=True)
         found += violations_on(axe, page)

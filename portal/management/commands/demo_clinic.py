@@ -60,7 +60,7 @@ CLINIC_CONTACT = {
 DEMO_PATIENT_EMAIL = "patient@demo.plinth"
 
 PATIENTS: list[tuple[str, str, str, int, int, float]] = [
-    ("Alex Morgan", "patient@demo.plinth", "Europe/London", 5, 7, -0.6),
+    ("Alex Morgan", "patient@demo.plinth", "Europe/London", 6, 7, -0.6),
     ("Sam Okafor", "sam@demo.plinth", "America/New_York", 12, 6, -0.4),
     ("Priya Shah", "priya@demo.plinth", "Asia/Kolkata", 8, 5, 0.4),
     ("Jordan Lee", "jordan@demo.plinth", "Australia/Sydney", 3, 8, -0.2),
@@ -95,10 +95,15 @@ PSFS_ACTIVITIES: dict[str, list[tuple[str, float]]] = {
     "lucas@demo.plinth": [("Driving to work", 0.5), ("Climbing stairs", 0)],
 }
 PSFS_ADDED: dict[str, tuple[str, str, float]] = {"tom@demo.plinth": ("week 6", "Running for the bus", 2)}
+# The plan day (0 = the start date) each patient is on today, where the story needs one: by
+# default the last day of their week (7 x weeks - 1). Alex, the login the README gives first, is
+# on day 36, the second day of week 6: the week-6 PSFS and PEG (days 35-41) are open and not yet
+# answered, so a newcomer sees them on Today and can answer them.
+PLAN_DAY_TODAY: dict[str, int] = {DEMO_PATIENT_EMAIL: 36}
 # Sam is in his week 12 on the demo's first day: his PEG is sent, his PSFS started and kept as a
 # draft (Today offers "Continue"), his global rating of change not started ("Start").
 DRAFTED = ("sam@demo.plinth", "psfs")
-NOT_STARTED = ("sam@demo.plinth", "groc")
+NOT_STARTED = {("sam@demo.plinth", "groc"), (DEMO_PATIENT_EMAIL, "psfs"), (DEMO_PATIENT_EMAIL, "peg")}
 
 
 class Command(BaseCommand):
@@ -210,7 +215,7 @@ class Command(BaseCommand):
                 phone=PATIENT_PHONES.get(email, ""),
             )
             today = patient.local_today()
-            start = today - timedelta(days=7 * weeks - 1)
+            start = today - timedelta(days=PLAN_DAY_TODAY.get(email, 7 * weeks - 1))
             # Through the services, so each plan has its first version and audit trail.
             plan = careplan_create(
                 patient=patient, by=therapist, title="", template=template, start_date=start
@@ -244,7 +249,8 @@ class Command(BaseCommand):
             checkins: list[PainCheckIn] = []
             sessions: list[ExerciseSession] = []
             finished = weeks > plan.length_weeks
-            for day in range(7 * (plan.length_weeks if finished else weeks) - (0 if finished else 1)):
+            # Every day of a finished plan; up to yesterday for one under way.
+            for day in range(7 * plan.length_weeks if finished else (today - start).days):
                 date = start + timedelta(days=day)
                 if rng.random() < 0.8:
                     level = pain + slope * day / 7 + rng.uniform(-1, 1)
@@ -291,7 +297,8 @@ class Command(BaseCommand):
         the services on an evening inside each window (``now``), following the patient's pain:
         the PEG near their pain of the time, the PSFS activities easier as it eases, the global
         rating of change at week 12 as their pain moved over the plan. Sam's current ones are
-        left as a draft and not started (``DRAFTED``, ``NOT_STARTED``)."""
+        left as a draft and not started, Alex's week-6 ones not started (``DRAFTED``,
+        ``NOT_STARTED``)."""
         email = patient.user.email
         today = patient.local_today()
         now = timezone.now()
@@ -299,7 +306,7 @@ class Command(BaseCommand):
         for entry in plan.schedule.order_by("opens_day", "instrument_code"):
             opens = plan.start_date + timedelta(days=entry.opens_day)
             current = today <= plan.start_date + timedelta(days=entry.closes_day)
-            if opens > today or (current and (email, entry.instrument_code) == NOT_STARTED):
+            if opens > today or (current and (email, entry.instrument_code) in NOT_STARTED):
                 continue
             day: date = min(opens + timedelta(days=rng.randint(0, 3)), today)
             moment = datetime.combine(day, time(19, rng.randint(0, 59)), tzinfo=patient.zone)
