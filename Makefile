@@ -26,7 +26,7 @@ sysdeps:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy audit accounts library careplans checkins questionnaires outcomes alerts reminders today caseload fhir_r4 portal scripts
+	$(BIN)/mypy audit accounts library careplans checkins questionnaires outcomes alerts reminders conversations today caseload fhir_r4 portal scripts
 	$(BIN)/lint-imports
 
 # The whole suite on throwaway PostgreSQL and Redis, in three parts (scripts/testparts.py): every

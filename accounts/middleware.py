@@ -20,6 +20,9 @@ from portal.access import client_ip
 
 LAST_SEEN_KEY = "plinth_last_seen"
 
+#: Sent (value "1") by the requests a page makes on its own, HTMX polling: they do not count as activity.
+BACKGROUND_HEADER = "X-Plinth-Background"
+
 #: The client-side event (HX-Trigger) that tells plinth.js to keep what the user typed.
 SESSION_ENDED_EVENT = "plinth:session-ended"
 
@@ -58,6 +61,10 @@ class IdleLogoutMiddleware:
                     data={"idle_seconds": int(now - last_seen)},
                 )
                 messages.info(request, "You were logged out because you had been away for a while.")
+            elif request.headers.get(BACKGROUND_HEADER) == "1":
+                # A page's own polling (new messages, unread counts) is not the user at the desk:
+                # it must not keep an idle session alive.
+                pass
             elif not isinstance(last_seen, int | float) or now - last_seen >= TOUCH_EVERY_SECONDS:
                 session[LAST_SEEN_KEY] = now
         return self.get_response(request)

@@ -91,6 +91,8 @@ PATIENT_OF: dict[str, str] = {
     "outcomes.outcomesnapshot": "plan__patient",
     "questionnaires.instrumentresponse": "patient",
     "reminders.reminderdelivery": "patient",
+    "conversations.conversation": "patient",
+    "conversations.message": "conversation__patient",
 }
 
 

@@ -9,13 +9,14 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, Prefetch, Q, Subquery
 
-from accounts.models import Clinic, Patient
+from accounts.models import Clinic, Patient, User
 from accounts.selectors import clinic_patients
 from audit.services import audit_read
 from careplans.adherence import Adherence, adherence_for_plans
 from careplans.models import CarePlan, PlanStatus
 from careplans.selectors import week_label
 from checkins.models import PainCheckIn
+from conversations.selectors import unread_by_patient
 from outcomes.figures import PlanFigures
 from outcomes.selectors import outcome_figures
 
@@ -31,6 +32,7 @@ class CaseloadRow:
     adherence: Adherence | None
     outcome: PlanFigures | None  # baseline, current and change, as the record shows them
     invited: bool  # has not set a password yet
+    unread: int = 0  # the patient's messages this therapist has not read
 
 
 @dataclass(frozen=True)
@@ -42,13 +44,19 @@ class Caseload:
 
 
 def caseload_for(
-    *, clinic: Clinic, search: str = "", page: int | str | None = 1, per_page: int = CASELOAD_PAGE_SIZE
+    *,
+    clinic: Clinic,
+    search: str = "",
+    page: int | str | None = 1,
+    per_page: int = CASELOAD_PAGE_SIZE,
+    reader: User | None = None,
 ) -> Caseload:
-    """One page of the clinic's patients with plan week, last check-in, pain and adherence.
+    """One page of the clinic's patients with plan week, last check-in, pain, adherence and,
+    for ``reader`` (the therapist looking; None: none shown), their unread messages per patient.
 
     A fixed number of queries whatever the caseload's size: count, page of
     patients (last check-in as a subquery), their active plans, the two
-    adherence queries and the plans' outcome snapshots (one more for plans
+    adherence queries, the unread messages (one query) and the plans' outcome snapshots (one more for plans
     whose snapshot a check-in overtook: ``outcome_figures``).
     """
     last_checkin = (
@@ -82,6 +90,9 @@ def caseload_for(
             today[plan.pk] = patient.local_today()
     adherence = adherence_for_plans(plans, today=today)
     outcomes = outcome_figures(plans=plans)
+    unread = (
+        unread_by_patient(user=reader, patient_ids=[patient.pk for patient in patients]) if reader else {}
+    )
     by_patient = {plan.patient_id: plan for plan in plans}
     rows = []
     for patient in patients:
@@ -95,6 +106,7 @@ def caseload_for(
                 adherence=adherence[plan.pk] if plan else None,
                 outcome=outcomes[plan.pk] if plan else None,
                 invited=not patient.joined,
+                unread=unread.get(patient.pk, 0),
             )
         )
     return Caseload(page=paginated, rows=rows, search=search, total=paginated.paginator.count)

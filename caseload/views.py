@@ -7,18 +7,26 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import therapist_of, therapist_required
 from accounts.forms import PatientPhoneForm
+from accounts.models import Patient, User
 from accounts.selectors import patient_for_clinic
 from accounts.services import patient_phone_update
 from alerts.selectors import attention_top
 from caseload.record import patient_record
 from caseload.selectors import caseload_for
+from conversations.forms import MessageForm
+from conversations.selectors import conversation_thread
+from conversations.services import conversation_for
 from portal.access import client_ip
 from portal.errors import DomainError
 from portal.pages import form_error, is_htmx
+
+#: The latest messages the record shows; the conversation page has the rest.
+RECORD_MESSAGES = 10
 
 # --- therapist ----------------------------------------------------------------
 
@@ -27,7 +35,10 @@ from portal.pages import form_error, is_htmx
 def caseload(request: HttpRequest) -> HttpResponse:
     therapist = therapist_of(request)
     result = caseload_for(
-        clinic=therapist.clinic, search=request.GET.get("q", "")[:100], page=request.GET.get("page")
+        clinic=therapist.clinic,
+        search=request.GET.get("q", "")[:100],
+        page=request.GET.get("page"),
+        reader=therapist.user,
     )
     context: dict[str, Any] = {
         "clinic": therapist.clinic,
@@ -53,8 +64,24 @@ def patient_record_page(request: HttpRequest, patient_id: int) -> HttpResponse:
             "record": record,
             "patient": patient,
             "phone_form": PatientPhoneForm(initial={"phone": patient.phone}),
+            **_conversation_context(patient, therapist.user),
         },
     )
+
+
+def _conversation_context(patient: Patient, reader: User) -> dict[str, Any]:
+    """The record's conversation card: the latest messages (shown, not marked read: the
+    conversation page does that), the send box coming back here, and the poll."""
+    conversation = conversation_for(patient=patient)
+    page = reverse("patient-record", args=[patient.pk])
+    return {
+        "thread": conversation_thread(conversation=conversation, reader=reader, size=RECORD_MESSAGES),
+        "form": MessageForm(),
+        "send_url": reverse("patient-conversation", args=[patient.pk]),
+        "poll_url": reverse("patient-conversation-thread", args=[patient.pk]),
+        "next": f"{page}#conversation-heading",
+        "paged": False,
+    }
 
 
 @therapist_required
@@ -83,6 +110,11 @@ def patient_phone(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(
         request,
         "caseload/record.html",
-        {"record": record, "patient": patient, "phone_form": form},
+        {
+            "record": record,
+            "patient": patient,
+            "phone_form": form,
+            **_conversation_context(patient, therapist.user),
+        },
         status=400,
     )

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "outcomes",
     "alerts",
     "reminders",
+    "conversations",
     "today",
     "caseload",
     "fhir_r4",
@@ -457,7 +458,15 @@ PLINTH_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "login_failures": (envint("PLINTH_RATE_LOGIN_FAILURES", 30), 60 * 60),
     "password_reset": (envint("PLINTH_RATE_PASSWORD_RESET", 5), 15 * 60),
     "checkin": (envint("PLINTH_RATE_CHECKIN", 30), 60),
+    # Messages per sender, from the messages themselves (conversations.services).
+    "message": (envint("PLINTH_RATE_MESSAGE", 10), 60),
 }
+
+# Message emails (conversations.notify): at most one per conversation per recipient in
+# this many seconds, and none while the recipient has looked at the conversation (a page
+# open or a poll) within the last PLINTH_MESSAGE_READING_SECONDS.
+PLINTH_MESSAGE_NOTIFY_SECONDS = envint("PLINTH_MESSAGE_NOTIFY_SECONDS", 60 * 60)
+PLINTH_MESSAGE_READING_SECONDS = envint("PLINTH_MESSAGE_READING_SECONDS", 60)
 # A counter the cache fails to return lets the request through, as an unreachable
 # cache does (accounts.limits): a limiter outage must not become a login outage.
 RATELIMIT_FAIL_OPEN = True

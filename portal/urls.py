@@ -14,6 +14,7 @@ PAGE_APPS = (
     "outcomes",
     "alerts",
     "reminders",
+    "conversations",
     "today",
     "caseload",
 )

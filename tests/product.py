@@ -10,6 +10,7 @@ APPS = (
     "outcomes",
     "alerts",
     "reminders",
+    "conversations",
     "today",
     "caseload",
     "fhir_r4",

@@ -12,6 +12,7 @@ from alerts.models import Alert
 from audit.models import AuditEvent
 from careplans.models import CarePlan, ExerciseSession, PlanExercise, PlanPhase, PlanVersion
 from checkins.models import PainCheckIn
+from conversations.models import Message
 from outcomes.figures import PlanFigures
 from outcomes.models import OutcomeSnapshot
 from outcomes.selectors import outcome_figures
@@ -137,8 +138,9 @@ def _questionnaires(patient: Patient) -> list[dict[str, Any]]:
 
 def patient_export(*, patient: Patient) -> dict[str, Any]:
     """Profile, plans (with exercises, history and outcome), check-ins, sessions, questionnaire
-    responses (each question with its answer, and the score), alerts, reminders and the record of
-    who looked at or changed their data. Drafts are included (plans and questionnaires alike):
+    responses (each question with its answer, and the score), alerts, reminders, messages with
+    the care team (oldest first, who wrote each) and the record of who looked at or changed
+    their data. Drafts are included (plans and questionnaires alike):
     they are data held about the patient too."""
     plans = (
         CarePlan.objects.filter(patient=patient)
@@ -220,6 +222,16 @@ def patient_export(*, patient: Patient) -> dict[str, Any]:
         "reminders": [
             {"local_date": _iso(r.local_date), "kind": r.kind, "status": r.status, "sent_at": _iso(r.sent_at)}
             for r in ReminderDelivery.objects.filter(patient=patient).order_by("local_date")
+        ],
+        "messages": [
+            {
+                "sent_at": _iso(m.created_at),
+                "from": "you" if m.sender_id == user.pk else (m.sender.full_name or "care team"),
+                "body": m.body,
+            }
+            for m in Message.objects.filter(conversation__patient=patient)
+            .select_related("sender")
+            .order_by("created_at", "id")
         ],
         "access_log": [
             {"at": _iso(e.at), "action": e.action, "by": e.actor_email}

@@ -12,6 +12,7 @@ from accounts.api import MeView, PatientViewSet
 from alerts.api import AlertViewSet
 from careplans.api import CarePlanViewSet
 from checkins.api import PatientCheckInListView
+from conversations.api import MyMessagesView, PatientMessagesView
 from library.api import ExerciseViewSet, PlanTemplateViewSet
 from outcomes.api import OutcomeSnapshotViewSet
 from portal.api.schema import SchemaView
@@ -67,7 +68,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
         PlanQuestionnaireScheduleView.as_view(),
         name="api-careplan-questionnaires",
     ),
+    path("patients/<str:patient_id>/messages/", PatientMessagesView.as_view(), name="api-patient-messages"),
     path("me/", MeView.as_view(), name="api-me"),
+    path("me/messages/", MyMessagesView.as_view(), name="api-me-messages"),
     path("me/export/", MeExportView.as_view(), name="api-me-export"),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves its start-up script from a URL of its own, so the

@@ -39,6 +39,7 @@ APPS = (
     "careplans",
     "caseload",
     "checkins",
+    "conversations",
     "library",
     "outcomes",
     "reminders",

@@ -139,6 +139,12 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "my-handout": ("GET", none, "302 200 200 404 404 404 404"),
     "my-handout-pdf": ("GET", none, "302 200 200 404 404 404 404"),
     "progress": ("GET", none, "302 200 200 404 404 404 404"),
+    # Messages (issue 19): the patient's own conversation; a poll with nothing new is a 204.
+    "messages": ("GET", none, "302 200 200 404 404 404 404"),
+    "messages-thread": ("GET", none, "302 204 204 404 404 404 404"),
+    "message-emails": ("POST", none, "302 302 302 404 404 404 404"),
+    # The navigation's unread count: patients and therapists, not staff (no conversations).
+    "messages-unread": ("GET", none, "302 200 200 200 200 200 404"),
     # --- therapist pages ---------------------------------------------------------------
     "caseload": ("GET", none, "302 404 404 200 200 200 404"),
     "attention": ("GET", none, "302 404 404 200 200 200 404"),
@@ -194,6 +200,11 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "plan-handout": ("GET", plan_a, "302 404 404 200 200 404 404"),
     "plan-handout-pdf": ("GET", plan_a, "302 404 404 200 200 404 404"),
     "outcome-report": ("GET", none, "302 404 404 200 200 200 404"),
+    "inbox": ("GET", none, "302 404 404 200 200 200 404"),
+    "patient-conversation": ("GET", patient_a, "302 404 404 200 200 404 404"),
+    "patient-conversation-thread": ("GET", patient_a, "302 404 404 204 204 404 404"),
+    # Nothing needs a reply: back to the conversation.
+    "patient-conversation-close": ("POST", patient_a, "302 404 404 302 302 404 404"),
     # --- API (empty JSON bodies: writes answer 400 to those allowed to make them) -------
     "api-root": ("GET", none, "401 200 200 200 200 200 200"),
     "api-schema": ("GET", none, "200 200 200 200 200 200 200"),
@@ -201,6 +212,8 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "api-redoc": ("GET", none, "200 200 200 200 200 200 200"),
     "api-me": ("GET", none, "401 200 200 200 200 200 200"),
     "api-me-export": ("GET", none, "401 200 200 404 404 404 404"),
+    "api-me-messages": ("GET", none, "401 200 200 404 404 404 404"),
+    "api-patient-messages": ("GET", patient_a, "401 404 404 200 200 404 404"),
     "api-exercise-list": ("GET", none, "401 200 200 200 200 200 200"),
     "api-exercise-detail": ("GET", pk("exercise"), "401 200 200 200 200 200 200"),
     "api-template-list": ("GET", none, "401 404 404 200 200 200 404"),
@@ -411,6 +424,10 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
         "plan-handout-pdf",
         "api-patient-detail",
         "api-patient-checkins",
+        "api-patient-messages",
+        "patient-conversation",
+        "patient-conversation-thread",
+        "patient-conversation-close",
         "api-careplan-detail",
         "api-careplan-activate",
         "api-careplan-end",

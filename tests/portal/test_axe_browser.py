@@ -42,6 +42,9 @@ NOT_OUR_PAGES = frozenset(
         "admin:jsi18n",
         "api-docs",
         "api-redoc",
+        # The navigation's unread count: an HTMX fragment for the header, not a page
+        # (tests/conversations/test_messages_browser.py checks the pages that hold it).
+        "messages-unread",
     }
 )
 

@@ -7,8 +7,11 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from accounts.models import User
 from alerts.models import Alert, AlertKind
 from careplans.models import CarePlan, PlanStatus
+from conversations.models import Conversation, Message
+from conversations.selectors import unread_count
 from library.models import Exercise, ExerciseStatus
 from outcomes.models import OutcomeSnapshot
 
@@ -134,6 +137,20 @@ def test_the_demo_clinic_has_questionnaire_history() -> None:
     count = InstrumentResponse.objects.count()
     call_command("demo_clinic")
     assert InstrumentResponse.objects.count() == count
+
+
+def test_the_demo_clinic_has_conversations_some_unread_and_one_needing_a_reply() -> None:
+    call_command("demo_clinic")
+    assert Conversation.objects.filter(last_message_at__isnull=False).count() == 4
+    assert Message.objects.count() >= 9
+    assert list(
+        Conversation.objects.filter(needs_reply=True).values_list("patient__user__email", flat=True)
+    ) == ["priya@demo.plinth"]
+    dana, chris, alex = (
+        User.objects.get(email=email)
+        for email in ("therapist@demo.plinth", "colleague@demo.plinth", "patient@demo.plinth")
+    )
+    assert (unread_count(user=dana), unread_count(user=chris), unread_count(user=alex)) == (1, 4, 1)
 
 
 def test_the_demo_patient_has_the_week_6_questionnaires_due_today() -> None:

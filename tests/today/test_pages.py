@@ -271,8 +271,10 @@ def test_record_query_count_does_not_grow_with_checkins(
     # 16 until issue 15, whose record shows the account's invitation state (one query more).
     # Issue 18's questionnaires section adds two (the plan's responses, the next one due), and a
     # third when there are responses (their read noted): 16 here, where there are none; the
-    # count with 1 and 30 responses is tests/questionnaires/test_record.py's.
-    assert small <= 17
+    # count with 1 and 30 responses is tests/questionnaires/test_record.py's. Issue 19's
+    # conversation card adds three (the conversation, the reader's place in it, its latest
+    # messages), however many messages there are (tests/conversations/test_queries.py).
+    assert small <= 20
 
 
 def test_plan_starting_later_shows_when_checkins_open(client: Client, personas: Any) -> None:

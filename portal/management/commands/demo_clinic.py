@@ -30,6 +30,7 @@ from library.models import BodyRegion, Exercise, ExerciseStatus
 from library.services import LOW_BACK_TEMPLATE_NAME, exercise_set_status, library_load
 from library.template_models import PlanTemplate
 from outcomes.recompute import outcome_refresh_all
+from portal.management.demo_messages import demo_conversations
 from portal.management.demo_pictures import DEMO_PICTURES, pose_picture
 from questionnaires.answers import Answer
 from questionnaires.services import questionnaires_load_shipped, response_save_draft, response_submit
@@ -199,7 +200,9 @@ class Command(BaseCommand):
         therapist = Therapist.objects.create(
             user=self._user("therapist@demo.plinth", "Dana Whitfield"), clinic=clinic
         )
-        Therapist.objects.create(user=self._user("colleague@demo.plinth", "Chris Patel"), clinic=clinic)
+        colleague = Therapist.objects.create(
+            user=self._user("colleague@demo.plinth", "Chris Patel"), clinic=clinic
+        )
         hinge = self._own_exercises(clinic, therapist)
         template = PlanTemplate.objects.get(name=LOW_BACK_TEMPLATE_NAME, clinic=None)
         for name, email, zone, weeks, pain, slope in PATIENTS:
@@ -284,6 +287,8 @@ class Command(BaseCommand):
         # acknowledgement from the first minute, not from the next :40.
         outcome_refresh_all(clinic_ids=[clinic.pk])
         transaction.on_commit(alerts_detect)
+        # A few days of messages with the care team (issue 19).
+        demo_conversations(clinic=clinic, dana=therapist.user, chris=colleague.user)
 
     def _questionnaires(
         self, patient: Patient, plan: CarePlan, pain: int, slope: float, rng: random.Random

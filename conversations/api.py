@@ -1,0 +1,207 @@
+"""Messages through the API: the patient's own conversation, and a patient's for therapists of their clinic.
+
+The same rules as the pages (``conversations.services.message_send``): text of 1 to
+2,000 characters after trimming, no NUL characters; a 429 with Retry-After past the rate
+limit; an ``Idempotency-Key`` header makes a repeated send return the stored message
+(200) instead of storing it twice (201). Listing a conversation reads it: the reader's
+unread count drops and the audit trail has the read. Anyone else's conversation is 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.access import patient_for, therapist_for, user_of
+from accounts.selectors import patient_for_clinic
+from audit.services import audit_read
+from conversations.models import MESSAGE_MAX_LENGTH, Conversation, Message
+from conversations.services import conversation_for, conversation_read, message_send
+from portal.access import client_ip
+from portal.api.common import (
+    INVALID,
+    NOT_FOUND,
+    RATE_LIMITED,
+    UNAUTHENTICATED,
+    Pagination,
+    StrictQueryParamsMixin,
+    StrictSerializer,
+    parse_id,
+)
+
+
+class MessageSerializer(serializers.ModelSerializer[Message]):
+    sender_name = serializers.SerializerMethodField(help_text="The sender's name as the pages show it.")
+    from_patient = serializers.SerializerMethodField(
+        help_text="True for the patient's own messages, false for the care team's."
+    )
+
+    class Meta:
+        model = Message
+        fields = ["id", "sender", "sender_name", "from_patient", "body", "created_at"]
+        read_only_fields = fields
+
+    def get_sender_name(self, obj: Message) -> str:
+        return obj.sender.full_name or obj.sender.email
+
+    def get_from_patient(self, obj: Message) -> bool:
+        return obj.sender_id == obj.conversation.patient.user_id
+
+
+class MessageCreateSerializer(StrictSerializer):
+    body = serializers.CharField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=f"The text: 1 to {MESSAGE_MAX_LENGTH:,} characters after trimming; no NUL characters.",
+    )
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "1 to 64 of A-Z a-z 0-9 - _ . : chosen by the client for this message; sent again (a retry), "
+        "the stored message comes back with 200 and nothing is stored twice."
+    ),
+)
+
+MISSING = OpenApiResponse(NOT_FOUND.response, description="No such conversation for you (never 403).")
+
+
+class _MessagesView(StrictQueryParamsMixin, ListAPIView[Message]):
+    """A conversation's messages, newest first, and sending one. Subclasses find the conversation."""
+
+    serializer_class = MessageSerializer
+    pagination_class = Pagination
+    _conversation: Conversation | None = None
+
+    def find_conversation(self) -> Conversation:
+        """The request's conversation; raises NotFound (404) for anyone not in it."""
+        raise NotImplementedError
+
+    def conversation(self) -> Conversation:
+        if self._conversation is None:
+            self._conversation = self.find_conversation()
+        return self._conversation
+
+    def get_queryset(self) -> QuerySet[Message]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the view for the schema
+            return Message.objects.none()
+        conversation = self.conversation()
+        return conversation.messages.select_related("sender", "conversation__patient").order_by("-id")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        conversation_read(
+            conversation=self.conversation(), user=user_of(request), via="api", ip=client_ip(request)
+        )
+        return response
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            audit_read(page)
+        return page
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        conversation = self.conversation()
+        serializer = MessageCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message, created = message_send(
+            conversation=conversation,
+            sender=user_of(request),
+            body=serializer.validated_data["body"],
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+            ip=client_ip(request),
+        )
+        message.conversation = conversation
+        return Response(
+            MessageSerializer(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+POST_RESPONSES: dict[int, Any] = {
+    201: MessageSerializer,
+    200: OpenApiResponse(
+        MessageSerializer, description="Sent before with this Idempotency-Key: stored once."
+    ),
+    400: OpenApiResponse(
+        INVALID.response,
+        description="Invalid input: `body` empty, over 2,000 characters or not text; a bad Idempotency-Key.",
+    ),
+    401: UNAUTHENTICATED,
+    404: MISSING,
+    429: RATE_LIMITED,
+}
+
+
+@extend_schema(tags=["messages"])
+class MyMessagesView(_MessagesView):
+    def find_conversation(self) -> Conversation:
+        patient = patient_for(self.request)
+        if patient is None:
+            raise NotFound("No such conversation.")
+        return conversation_for(patient=patient)
+
+    @extend_schema(
+        summary="The signed-in patient's messages with their care team, newest first (patients)",
+        responses={200: MessageSerializer(many=True), 400: INVALID, 401: UNAUTHENTICATED, 404: MISSING},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Send a message to the care team (patients)",
+        request=MessageCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses=POST_RESPONSES,
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
+PATIENT_ID = OpenApiParameter(
+    "patient_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The patient's id."
+)
+
+
+@extend_schema(tags=["messages"], parameters=[PATIENT_ID])
+class PatientMessagesView(_MessagesView):
+    def find_conversation(self) -> Conversation:
+        # Another clinic's patient, a wrong id or a non-therapist: the same 404, revealing nothing.
+        therapist = therapist_for(self.request)
+        patient_id = parse_id(self.kwargs.get("patient_id", ""))
+        if therapist is None or patient_id is None:
+            raise NotFound("No such conversation.")
+        try:
+            patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
+        except Http404 as missing:
+            raise NotFound("No such conversation.") from missing
+        return conversation_for(patient=patient)
+
+    @extend_schema(
+        summary="A patient's messages with the care team, newest first (therapists of the patient's clinic)",
+        responses={200: MessageSerializer(many=True), 400: INVALID, 401: UNAUTHENTICATED, 404: MISSING},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Send a message to a patient (therapists of the patient's clinic)",
+        request=MessageCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses=POST_RESPONSES,
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
