@@ -80,7 +80,7 @@ def test_defaults_run_on_one_machine_with_nothing_installed(tmp_path: Path) -> N
     database = values["DATABASES"]["default"]
     assert database["ENGINE"] == "django.db.backends.sqlite3"
     assert database["NAME"] == str(tmp_path / "plinth.sqlite3")
-    assert values["CELERY_BROKER_URL"] == "filesystem://"
+    assert values["CELERY_BROKER_URL"] == "filesystem://localhost//"
     for folder in values["CELERY_BROKER_TRANSPORT_OPTIONS"].values():
         if isinstance(folder, str):
             assert Path(folder).is_relative_to(tmp_path)
