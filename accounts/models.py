@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 import zoneinfo
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -47,6 +48,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=tz.now)
+    # django-sesame names the user in an emailed sign-in link by this key (SESAME_PRIMARY_KEY_FIELD),
+    # not by the primary key: logging out everywhere draws a new one (accounts.credentials), and
+    # every link sent before it then names nobody.
+    sign_in_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -150,6 +155,15 @@ class Clinic(models.Model):
         help_text=(
             "Optional: what patients should do when the clinic is closed, for example "
             '"When we are closed, call NHS 111 for urgent advice."'
+        ),
+    )
+    sign_in_links = models.BooleanField(
+        "patients may sign in by email link",
+        default=True,
+        help_text=(
+            "A patient can ask the login page to email them a link that signs them in once, within "
+            "15 minutes, and the invitation signs them in without a password. Untick to make the "
+            "clinic's patients use passwords. Therapists and staff always use passwords."
         ),
     )
     created_at = models.DateTimeField(default=tz.now)
