@@ -35,7 +35,7 @@ def may_sign_in_by_link(user: User) -> bool:
     return bool(user.is_active and patient is not None and patient.clinic.sign_in_links)
 
 
-class SignInLinkBackend(SesameBackendMixin, ModelBackendWithRole):
+class SignInLinkBackend(SesameBackendMixin, ModelBackendWithRole):  # type: ignore[misc]
     """django-sesame's backend for emailed sign-in links (accounts.signin).
 
     sesame finds the user by the key its token names (``SESAME_PRIMARY_KEY_FIELD``:
@@ -47,9 +47,5 @@ class SignInLinkBackend(SesameBackendMixin, ModelBackendWithRole):
 
     def get_user(self, user_id: Any) -> User | None:
         """The user whose ``sign_in_key`` is ``user_id`` (a UUID), if they may sign in by link; else None."""
-        user = (
-            User._default_manager.select_related("patient__clinic")
-            .filter(sign_in_key=user_id)
-            .first()
-        )
+        user = User._default_manager.select_related("patient__clinic").filter(sign_in_key=user_id).first()
         return user if user is not None and may_sign_in_by_link(user) else None

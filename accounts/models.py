@@ -225,14 +225,17 @@ def short_name(full_name: str, email: str) -> str:
 
 
 def patient_joined(prefix: str = "") -> Q:
-    """Patients who have joined: accepted their invitation by setting a password, as a condition.
+    """Patients who have joined, as a condition: they have set a password or signed in.
 
     ``prefix``: the lookup path to the patient ("" on Patient rows, "patient__" on
-    plans). The same test as ``Patient.joined`` (Django's ``has_usable_password``:
-    a user added by a therapist has an unusable password until the invitation's
-    link sets one, accounts.services.invitation_accept).
+    plans). The same test as ``Patient.joined``. A user added by a therapist has an
+    unusable password (Django's ``has_usable_password``) and no last login until
+    they accept the invitation (accounts.services.invitation_accept: with a password,
+    or signed in without one) or sign in by an emailed link (accounts.signin).
     """
-    return ~Q(**{f"{prefix}user__password__startswith": UNUSABLE_PASSWORD_PREFIX})
+    return ~Q(**{f"{prefix}user__password__startswith": UNUSABLE_PASSWORD_PREFIX}) | Q(
+        **{f"{prefix}user__last_login__isnull": False}
+    )
 
 
 def waiting_for_invitation(first_name: str) -> str:
@@ -277,8 +280,8 @@ class Patient(models.Model):
 
     @property
     def joined(self) -> bool:
-        """The patient has accepted their invitation (set a password); see ``patient_joined``."""
-        return self.user.has_usable_password()
+        """The patient has set a password or signed in (accepted the invitation); see ``patient_joined``."""
+        return self.user.has_usable_password() or self.user.last_login is not None
 
     @property
     def waiting_text(self) -> str:

@@ -45,7 +45,8 @@ LINK_REFUSED = "This sign-in link has expired or was already used. Ask for a new
 
 def sign_in_url(user: User) -> str:
     """The full URL (``SITE_URL`` + path + ``?sesame=<token>``) of a new sign-in link for ``user``."""
-    return settings.SITE_URL + reverse("sign-in-link") + get_query_string(user, scope=SIGN_IN_SCOPE)
+    query: str = get_query_string(user, scope=SIGN_IN_SCOPE)
+    return settings.SITE_URL + reverse("sign-in-link") + query
 
 
 def sign_in_link_send(*, email: str, ip: str | None = None) -> bool:

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -57,9 +57,7 @@ def sign_in_link_request(request: HttpRequest) -> HttpResponse:
     found = usage(request, scope="sign_in_link_account", count=True, key=email)
     if found is None or not found["should_limit"]:
         sign_in_link_email.delay(email, client_ip(request))
-    return render(
-        request, "registration/sign_in_link_sent.html", {"email": email, "minutes": LINK_MINUTES}
-    )
+    return render(request, "registration/sign_in_link_sent.html", {"email": email, "minutes": LINK_MINUTES})
 
 
 @never_cache
