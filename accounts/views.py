@@ -102,8 +102,11 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     clinic = found.patient.clinic
     # The page names the patient: its reader, unless it is the patient, is in the trail.
     audit_read([found.patient])
-    # "Continue to my plan" (Plinth issue 19) posts no password: one tap, no form to fill.
-    without_password = request.method == "POST" and "without_password" in request.POST
+    # "Continue to my plan" (Plinth issue 19) posts no password: one tap, no form to fill. A clinic
+    # that turned sign-in links off does not offer it; a post of it there is a password form left empty.
+    without_password = (
+        request.method == "POST" and "without_password" in request.POST and clinic.sign_in_links
+    )
     form = SetPasswordForm(user, None if without_password else (request.POST or None))
     status = 200
     if request.method == "POST":
