@@ -126,7 +126,7 @@ class SignInLinkForm(forms.Form):
     prefix = "link"
 
     email = forms.EmailField(
-        label="Email",
+        label="Email address",
         max_length=max_length_of(User, "email"),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )

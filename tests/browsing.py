@@ -42,7 +42,8 @@ def page_errors(page: Any) -> list[str]:
 
 def fill_log_in(page: Any, email: str, password: str = PASSWORD) -> None:
     """Fill in the login form open on ``page`` and send it."""
-    page.get_by_label("Email").fill(email)
+    # Exactly "Email": the sign-in link form beside it asks for an "Email address".
+    page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
 

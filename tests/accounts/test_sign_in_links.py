@@ -10,7 +10,6 @@ Django's test outbox.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,19 +32,6 @@ from tests.harness import SMTPServer
 pytestmark = pytest.mark.django_db
 
 REQUEST = reverse("sign-in-link-request")
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[SMTPServer]:
-    """A real SMTP server on a free port, and Django sending to it."""
-    server = SMTPServer()
-    server.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    yield server
-    server.stop()
 
 
 def ask(email: str, *, client: Client | None = None, ip: str = "203.0.113.7") -> Any:
