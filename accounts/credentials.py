@@ -78,7 +78,8 @@ def user_deactivate(*, user: User, by: User | None, ip: str | None) -> EndedCred
     """Deactivate ``user`` and end every credential they hold; safe to call again.
 
     Sets ``is_active`` false, retires pending invitations (their links then
-    answer 410), revokes API tokens, deletes their sessions, and writes one
+    answer 410), draws a new ``sign_in_key`` (emailed sign-in links name nobody,
+    even if the account is reactivated), revokes API tokens, deletes their sessions, and writes one
     ``user.deactivated`` entry with the counts. Password-reset emails are not
     sent to inactive accounts (Django's PasswordResetForm skips them) and login
     refuses them. Returns the counts ended.

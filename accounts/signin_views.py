@@ -77,6 +77,7 @@ def sign_in_link(request: HttpRequest) -> HttpResponse:
     return redirect("today")
 
 
+@never_cache
 @require_POST
 @login_required
 def log_out_everywhere(request: HttpRequest) -> HttpResponse:
