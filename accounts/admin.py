@@ -127,7 +127,7 @@ class GroupAdmin(BaseGroupAdmin):
 class ClinicAdminForm(ModelForm[Clinic]):
     class Meta:
         model = Clinic
-        fields = ["name", "timezone", "phone", "address", "email", "out_of_hours"]
+        fields = ["name", "timezone", "phone", "address", "email", "out_of_hours", "sign_in_links"]
         # Several lines each; the model keeps them to 300 characters.
         widgets = {
             "address": Textarea(attrs={"rows": 4}),
@@ -155,6 +155,7 @@ class ClinicAdmin(AuditedReadsAdmin[Clinic]):
                 ),
             },
         ),
+        ("Signing in", {"fields": ("sign_in_links",)}),
     )
 
     def related_patients(self, obj: Clinic) -> Iterable[Patient]:

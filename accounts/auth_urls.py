@@ -1,4 +1,5 @@
-"""Sign-in, sign-out and password pages (Django's views, rate limited and ending credentials)."""
+"""Sign-in (password or emailed link), sign-out and password pages (Django's views, rate limited and
+ending credentials)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 from django.views.generic import TemplateView
 
+from accounts import signin_views
 from accounts.auth_views import PasswordChange, PasswordChangeDone, PasswordResetConfirm
-from accounts.forms import ClinicPasswordResetForm, EmailAuthenticationForm
+from accounts.forms import ClinicPasswordResetForm
 from accounts.limits import rate_limited
 
 urlpatterns = [
-    path(
-        "login/",
-        rate_limited("login")(
-            auth_views.LoginView.as_view(
-                authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
-            )
-        ),
-        name="login",
-    ),
+    path("login/", rate_limited("login")(signin_views.LoginPage.as_view()), name="login"),
+    path("login/link/", signin_views.sign_in_link_request, name="sign-in-link-request"),
+    path("login/link/open/", signin_views.sign_in_link, name="sign-in-link"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/everywhere/", signin_views.log_out_everywhere, name="logout-everywhere"),
     path(
         "logged-out/",
         TemplateView.as_view(template_name="registration/logged_out.html"),

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import SetPasswordForm
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse_lazy
@@ -38,10 +39,18 @@ class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
 
 
 class PasswordChange(auth_views.PasswordChangeView):
-    """Change one's own password (the old one first); this session stays, others end."""
+    """Change one's own password (the old one first); this session stays, others end.
+
+    A patient who joined without a password (an invitation or an emailed sign-in link,
+    Plinth issue 19) has no old one to type: they choose their first here.
+    """
 
     template_name = "registration/plinth_password_change.html"
     success_url = reverse_lazy("password_change_done")
+
+    def get_form_class(self) -> Any:
+        has_password = isinstance(self.request.user, User) and self.request.user.has_usable_password()
+        return super().get_form_class() if has_password else SetPasswordForm
 
     @transaction.atomic
     def form_valid(self, form: Any) -> HttpResponse:

@@ -1,4 +1,4 @@
-"""When a user's credentials end: a new password, and a deactivated account.
+"""When a user's credentials end: a new password, a deactivated account, and logging out everywhere.
 
 Each is one service that the pages and the admin call in the transaction that
 made the change, so no path (reset link, password change, the admin setting a
@@ -7,6 +7,7 @@ password or unticking "active") leaves a credential working that should not.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth import SESSION_KEY
@@ -77,12 +78,14 @@ def user_deactivate(*, user: User, by: User | None, ip: str | None) -> EndedCred
     """Deactivate ``user`` and end every credential they hold; safe to call again.
 
     Sets ``is_active`` false, retires pending invitations (their links then
-    answer 410), revokes API tokens, deletes their sessions, and writes one
+    answer 410), draws a new ``sign_in_key`` (emailed sign-in links name nobody,
+    even if the account is reactivated), revokes API tokens, deletes their sessions, and writes one
     ``user.deactivated`` entry with the counts. Password-reset emails are not
     sent to inactive accounts (Django's PasswordResetForm skips them) and login
     refuses them. Returns the counts ended.
     """
-    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.sign_in_key = uuid.uuid4()
+    User.objects.filter(pk=user.pk).update(is_active=False, sign_in_key=user.sign_in_key)
     user.is_active = False
     now = timezone.now()
     invitations = Invitation.objects.filter(
@@ -101,6 +104,29 @@ def user_deactivate(*, user: User, by: User | None, ip: str | None) -> EndedCred
             "invitations_retired": ended.invitations,
             "sessions_ended": ended.sessions,
         },
+        **user_audit_scope(user),
+    )
+    return ended
+
+
+@transaction.atomic
+def user_log_out_everywhere(*, user: User, ip: str | None) -> EndedCredentials:
+    """End every session of ``user`` (this one too) and every sign-in link emailed to them.
+
+    Draws a new ``User.sign_in_key``: the links sent before name the old key, so
+    django-sesame finds no one for them (accounts.signin). API tokens and the password
+    stay. Writes one ``auth.logged_out_everywhere`` entry with the sessions ended.
+    Returns the counts ended.
+    """
+    user.sign_in_key = uuid.uuid4()
+    User.objects.filter(pk=user.pk).update(sign_in_key=user.sign_in_key)
+    ended = EndedCredentials(sessions=_end_sessions(user))
+    audit_log(
+        action="auth.logged_out_everywhere",
+        actor=user,
+        obj=user,
+        ip=ip,
+        data={"sessions_ended": ended.sessions},
         **user_audit_scope(user),
     )
     return ended

@@ -117,3 +117,19 @@ class InvitationRequestForm(forms.Form):
         max_length=max_length_of(User, "email"),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+
+
+class SignInLinkForm(forms.Form):
+    """The login page's "Email me a sign-in link" (accounts.signin); its fields are prefixed
+    "link-" so they never clash with the password form's on the same page."""
+
+    prefix = "link"
+
+    email = forms.EmailField(
+        label="Email address",
+        max_length=max_length_of(User, "email"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def clean_email(self) -> str:
+        return str(self.cleaned_data["email"]).strip().lower()

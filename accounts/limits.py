@@ -27,7 +27,7 @@ from django.shortcuts import render
 from django_ratelimit.core import get_usage
 from redis.exceptions import RedisError
 
-from accounts.forms import EmailAuthenticationForm
+from accounts.forms import EmailAuthenticationForm, SignInLinkForm
 from portal.access import client_ip
 
 log = logging.getLogger(__name__)
@@ -64,17 +64,18 @@ def scope_rate(group: str, request: HttpRequest) -> tuple[int, int]:
     return settings.PLINTH_RATE_LIMITS[group]
 
 
-def usage(request: HttpRequest, *, scope: str, count: bool) -> Usage | None:
+def usage(request: HttpRequest, *, scope: str, count: bool, key: str | None = None) -> Usage | None:
     """The client's requests in ``scope``'s current window, adding this one if ``count``.
 
-    ``scope`` is a key of ``settings.PLINTH_RATE_LIMITS``. Returns ``None`` when the
-    cache cannot count (unreachable, or django-ratelimit's own failure with
-    ``RATELIMIT_FAIL_OPEN``): the caller lets the request through. Raises nothing.
+    ``scope`` is a key of ``settings.PLINTH_RATE_LIMITS``. ``key``: what is counted
+    instead of the client's address, e.g. the email address a sign-in link is asked for
+    (accounts.signin_views). Returns ``None`` when the cache cannot count (unreachable,
+    or django-ratelimit's own failure with ``RATELIMIT_FAIL_OPEN``): the caller lets the
+    request through. Raises nothing.
     """
+    counted: Callable[[str, HttpRequest], str] = client_key if key is None else (lambda group, request: key)
     try:
-        found: Usage | None = get_usage(
-            request, group=scope, key=client_key, rate=scope_rate, increment=count
-        )
+        found: Usage | None = get_usage(request, group=scope, key=counted, rate=scope_rate, increment=count)
     except CACHE_ERRORS:
         log.exception("rate limiter: cache unavailable, letting the request through")
         return None
@@ -149,6 +150,7 @@ def too_many_requests(request: HttpRequest, retry_after: int, scope: str) -> Htt
             "registration/login.html",
             {
                 "form": EmailAuthenticationForm(request),
+                "link_form": SignInLinkForm(),
                 "rate_limited": True,
                 "retry_after": retry_after,
                 "next": request.POST.get("next", ""),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 import zoneinfo
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -47,6 +48,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=tz.now)
+    # django-sesame names the user in an emailed sign-in link by this key (SESAME_PRIMARY_KEY_FIELD),
+    # not by the primary key: logging out everywhere draws a new one (accounts.credentials), and
+    # every link sent before it then names nobody.
+    sign_in_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -152,6 +157,15 @@ class Clinic(models.Model):
             '"When we are closed, call NHS 111 for urgent advice."'
         ),
     )
+    sign_in_links = models.BooleanField(
+        "patients may sign in by email link",
+        default=True,
+        help_text=(
+            "A patient can ask the login page to email them a link that signs them in once, within "
+            "15 minutes, and the invitation signs them in without a password. Untick to make the "
+            "clinic's patients use passwords. Therapists and staff always use passwords."
+        ),
+    )
     created_at = models.DateTimeField(default=tz.now)
 
     def __str__(self) -> str:
@@ -211,14 +225,17 @@ def short_name(full_name: str, email: str) -> str:
 
 
 def patient_joined(prefix: str = "") -> Q:
-    """Patients who have joined: accepted their invitation by setting a password, as a condition.
+    """Patients who have joined, as a condition: they have set a password or signed in.
 
     ``prefix``: the lookup path to the patient ("" on Patient rows, "patient__" on
-    plans). The same test as ``Patient.joined`` (Django's ``has_usable_password``:
-    a user added by a therapist has an unusable password until the invitation's
-    link sets one, accounts.services.invitation_accept).
+    plans). The same test as ``Patient.joined``. A user added by a therapist has an
+    unusable password (Django's ``has_usable_password``) and no last login until
+    they accept the invitation (accounts.services.invitation_accept: with a password,
+    or signed in without one) or sign in by an emailed link (accounts.signin).
     """
-    return ~Q(**{f"{prefix}user__password__startswith": UNUSABLE_PASSWORD_PREFIX})
+    return ~Q(**{f"{prefix}user__password__startswith": UNUSABLE_PASSWORD_PREFIX}) | Q(
+        **{f"{prefix}user__last_login__isnull": False}
+    )
 
 
 def waiting_for_invitation(first_name: str) -> str:
@@ -263,8 +280,8 @@ class Patient(models.Model):
 
     @property
     def joined(self) -> bool:
-        """The patient has accepted their invitation (set a password); see ``patient_joined``."""
-        return self.user.has_usable_password()
+        """The patient has set a password or signed in (accepted the invitation); see ``patient_joined``."""
+        return self.user.has_usable_password() or self.user.last_login is not None
 
     @property
     def waiting_text(self) -> str:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from accounts.forms import EmailAuthenticationForm
+from accounts.forms import EmailAuthenticationForm, SignInLinkForm
 
 
 class LockoutBackend(AxesStandaloneBackend):  # type: ignore[misc]
@@ -46,6 +46,7 @@ def lockout_response(
         "registration/login.html",
         {
             "form": form,
+            "link_form": SignInLinkForm(),
             "locked_out": True,
             "lockout_minutes": minutes,
             "next": request.POST.get("next", ""),

@@ -64,14 +64,20 @@ def invitation_url(token: str) -> str:
 
 def _send_invitation(*, patient: Patient, token: str, clinic: Clinic) -> None:
     """Send after commit: the link must never point at a row that was rolled back. The email
-    ends with the clinic's contact details, those that are filled in."""
+    ends with the clinic's contact details, those that are filled in. With sign-in links allowed
+    (``Clinic.sign_in_links``) the link signs the patient in with one tap; a password is optional."""
     url = invitation_url(token)
     first_name = patient.user.get_short_name()
+    opening = (
+        "Open this link to see today's exercises (a password is up to you):"
+        if clinic.sign_in_links
+        else "Open this link to choose your password and see today's exercises:"
+    )
     body = (
         f"Hello {first_name},\n\n"
         f"{clinic.name} has set up Plinth for you: your home exercises and a daily pain check-in,\n"
         "on your phone or computer.\n\n"
-        "Open this link to choose your password and see today's exercises:\n\n"
+        f"{opening}\n\n"
         f"{url}\n\n"
         f"The link works once and expires in {INVITATION_DAYS} days. If it has expired, the page\n"
         "lets you ask for a new one.\n\n"
@@ -248,6 +254,11 @@ def invitation_resend(*, patient: Patient, by: Therapist | None, ip: str | None 
             "This patient has already set a password; they can log in or reset it from the login page.",
             code="password_already_set",
         )
+    if patient.joined:
+        raise DomainError(
+            "This patient has already signed in; they can ask the login page for a sign-in link.",
+            code="already_joined",
+        )
     token = _new_invitation(patient=patient, by=by.user if by else None)
     audit_log(
         action="invitation.resent",
@@ -260,17 +271,17 @@ def invitation_resend(*, patient: Patient, by: Therapist | None, ip: str | None 
 
 
 def invitation_request_new(*, email: str, ip: str | None = None) -> None:
-    """The public "send me a new link" form: resend to an active patient without a password.
+    """The public "send me a new link" form: resend to an active patient who has not joined.
 
     Says nothing about whether the address exists: an unknown, inactive or
-    already-registered address, or a link sent less than ``INVITATION_RESEND_PAUSE``
+    already-joined address (``Patient.joined``), or a link sent less than ``INVITATION_RESEND_PAUSE``
     (2 minutes) ago, returns quietly.
     """
     email = email.strip().lower()
     patient = (
         Patient.objects.select_related("user").filter(user__email__iexact=email, user__is_active=True).first()
     )
-    if patient is None or patient.user.has_usable_password():
+    if patient is None or patient.joined:
         return
     recent = patient.invitations.filter(created_at__gt=timezone.now() - INVITATION_RESEND_PAUSE)
     if recent.exists():
@@ -312,17 +323,23 @@ INVITATION_STATUS = {"invalid": 404, "used": 410, "expired": 410, "inactive": 41
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, password: str, ip: str | None = None) -> User:
-    """Set the patient's password through a valid link; the link is then used up.
+def invitation_accept(*, token: str, password: str | None, ip: str | None = None) -> User:
+    """Accept an invitation through a valid link, setting the patient's password or not; the link
+    is then used up and the caller signs the patient in.
 
-    ``token``: the raw token from the link. Returns the patient's user.
+    ``token``: the raw token from the link. ``password``: the one chosen, or None to
+    go on without one (Plinth issue 19: they can choose one later, or sign in by an
+    emailed link), which only a clinic that allows sign-in links offers
+    (``Clinic.sign_in_links``). Writes ``invitation.accepted`` with whether a
+    password was set. Returns the patient's user.
 
     Raises DomainError: invalid, used, expired, inactive (the link cannot be used;
-    see ``invitation_state``), password_invalid (password: Django's validators refuse it).
+    see ``invitation_state``), password_invalid (password: Django's validators refuse it),
+    password_required (password: None, and the clinic has turned sign-in links off).
     """
     invitation = (
         Invitation.objects.select_for_update()
-        .select_related("patient__user")
+        .select_related("patient__user", "patient__clinic")
         .filter(token_hash=token_hash(token))
         .first()
     )
@@ -330,14 +347,23 @@ def invitation_accept(*, token: str, password: str, ip: str | None = None) -> Us
     if invitation is None or state != "valid":
         raise DomainError(INVITATION_PROBLEMS[state], code=state)
     user = invitation.patient.user
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise DomainError(" ".join(exc.messages), field="password", code="password_invalid") from exc
-    user.set_password(password)
-    user.save(update_fields=["password"])
+    if password is None and not invitation.patient.clinic.sign_in_links:
+        raise DomainError("Choose a password to continue.", field="password", code="password_required")
+    if password is not None:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise DomainError(" ".join(exc.messages), field="password", code="password_invalid") from exc
+        user.set_password(password)
+        user.save(update_fields=["password"])
     now = timezone.now()
     invitation.used_at = now
     invitation.save(update_fields=["used_at"])
-    audit_log(action="invitation.accepted", actor=user, obj=invitation.patient, ip=ip)
+    audit_log(
+        action="invitation.accepted",
+        actor=user,
+        obj=invitation.patient,
+        ip=ip,
+        data={"password_set": password is not None},
+    )
     return user

@@ -99,16 +99,21 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             status=INVITATION_STATUS[state],
         )
     user = found.patient.user
+    clinic = found.patient.clinic
     # The page names the patient: its reader, unless it is the patient, is in the trail.
     audit_read([found.patient])
-    form = SetPasswordForm(user, request.POST or None)
+    # "Continue to my plan" (Plinth issue 19) posts no password: one tap, no form to fill. A clinic
+    # that turned sign-in links off does not offer it; a post of it there is a password form left empty.
+    without_password = (
+        request.method == "POST" and "without_password" in request.POST and clinic.sign_in_links
+    )
+    form = SetPasswordForm(user, None if without_password else (request.POST or None))
     status = 200
     if request.method == "POST":
-        if form.is_valid():
+        if without_password or form.is_valid():
+            password = None if without_password else form.cleaned_data["new_password1"]
             try:
-                user = invitation_accept(
-                    token=token, password=form.cleaned_data["new_password1"], ip=client_ip(request)
-                )
+                user = invitation_accept(token=token, password=password, ip=client_ip(request))
             except DomainError as exc:
                 if exc.field is None and exc.code in INVITATION_STATUS:
                     # The link stopped working while the form was open (used, expired, account closed).
@@ -121,13 +126,19 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 form_error(form, exc)
             else:
                 login(request, user, backend="accounts.backends.ModelBackendWithRole")
-                messages.success(request, "Your password is set. Here is your plan for today.")
+                messages.success(
+                    request,
+                    "Your password is set. Here is your plan for today."
+                    if password
+                    else "You are in. Here is your plan for today. You can choose a password any time "
+                    "from “Change password”, or sign in with an emailed link.",
+                )
                 return redirect("today")
         status = 400
     return render(
         request,
         "accounts/invitation.html",
-        {"form": form, "invited_user": user, "clinic": found.patient.clinic},
+        {"form": form, "invited_user": user, "clinic": clinic},
         status=status,
     )
 

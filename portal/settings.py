@@ -190,7 +190,18 @@ AUTHENTICATION_BACKENDS = [
     "accounts.security.LockoutBackend",
     # ModelBackend, loading the user's therapist or patient record with them (one query).
     "accounts.backends.ModelBackendWithRole",
+    # Emailed sign-in links (django-sesame), for patients of clinics that allow them only.
+    "accounts.backends.SignInLinkBackend",
 ]
+# Sign-in links (django-sesame; accounts.signin): a link works within 15 minutes, once (its
+# token is bound to the user's last login, which signing in changes), not after a new password
+# (bound to the password hash) nor for an inactive account (the backend refuses it). It names
+# the user by User.sign_in_key, which logging out everywhere replaces, so older links name
+# nobody. It depends on nothing in the browser that asked, so it works on any device.
+SESAME_MAX_AGE = 15 * 60
+SESAME_ONE_TIME = True
+SESAME_INVALIDATE_ON_PASSWORD_CHANGE = True
+SESAME_PRIMARY_KEY_FIELD = "sign_in_key"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -459,6 +470,10 @@ PLINTH_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "login": (envint("PLINTH_RATE_LOGIN", 20), 60),
     "login_failures": (envint("PLINTH_RATE_LOGIN_FAILURES", 30), 60 * 60),
     "password_reset": (envint("PLINTH_RATE_PASSWORD_RESET", 5), 15 * 60),
+    # Asking for an emailed sign-in link: per client address (past it, 429), and per email
+    # address typed (past it, the same "check your email" page, but no email is sent).
+    "sign_in_link": (envint("PLINTH_RATE_SIGN_IN_LINK", 10), 15 * 60),
+    "sign_in_link_account": (envint("PLINTH_RATE_SIGN_IN_LINK_ACCOUNT", 3), 15 * 60),
     "checkin": (envint("PLINTH_RATE_CHECKIN", 30), 60),
     # Messages per sender, from the messages themselves (conversations.services).
     "message": (envint("PLINTH_RATE_MESSAGE", 10), 60),

@@ -42,8 +42,9 @@ def page_errors(page: Any) -> list[str]:
 
 def fill_log_in(page: Any, email: str, password: str = PASSWORD) -> None:
     """Fill in the login form open on ``page`` and send it."""
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
+    # Exact labels: the sign-in link form beside them asks for an "Email address" under "No password?".
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
 
 

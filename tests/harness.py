@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -103,6 +104,8 @@ class CountingHandler:
         self.lock = threading.Lock()
         self.counts: Counter[str] = Counter()
         self.message_ids: Counter[str] = Counter()
+        # Every message accepted, as parsed, for tests that read what was sent (a link in it).
+        self.messages: list[Message] = []
         self.hold_after: int | None = None
         self.held = 0
         self.release = threading.Event()
@@ -128,6 +131,7 @@ class CountingHandler:
             for rcpt in envelope.rcpt_tos:
                 self.counts[rcpt] += 1
             self.message_ids[str(message.get("Message-ID", ""))] += 1
+            self.messages.append(message)
         return "250 Message accepted for delivery"
 
 

@@ -108,6 +108,12 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "healthz": ("GET", none, "200 200 200 200 200 200 200"),
     "login": ("GET", none, "200 302 302 302 302 302 302"),
     "logout": ("POST", none, "302 302 302 302 302 302 302"),
+    # Every session of the user ends (the transaction is rolled back after each request).
+    "logout-everywhere": ("POST", none, "302 302 302 302 302 302 302"),
+    # Anyone may ask for a link, and the answer never says whose the address is.
+    "sign-in-link-request": ("POST", none, "200 200 200 200 200 200 200"),
+    # Without a valid token (tests/accounts/test_sign_in_links.py opens real ones): 410, the login page.
+    "sign-in-link": ("GET", none, "410 410 410 410 410 410 410"),
     "logout-page": ("GET", none, "200 200 200 200 200 200 200"),
     "password_reset": ("GET", none, "200 200 200 200 200 200 200"),
     "password_reset_done": ("GET", none, "200 200 200 200 200 200 200"),
@@ -291,7 +297,11 @@ MORE_METHODS: dict[str, list[tuple[str, Args, str]]] = {
 }
 
 # POST bodies for rows that need one to reach the authorization check.
-POST_DATA: dict[str, dict[str, str]] = {"today-mark": {"done": "1"}}
+POST_DATA: dict[str, dict[str, str]] = {
+    "today-mark": {"done": "1"},
+    # A patient's address: the same "check your email" page as any other address.
+    "sign-in-link-request": {"link-email": "ada.patient@example.test"},
+}
 
 # The admin's per-model routes, one rule each: only staff get in.
 ADMIN_RULES: dict[str, str] = {

@@ -199,3 +199,32 @@ def test_axe_core_finds_nothing_on_the_patients_pages_once_checked_in(
     _record(artifacts, "patient_a (checked in)", checked, failures)
     assert any("/checkin/done/" in line for line in checked)
     assert not failures, f"{len(failures)} axe-core violation(s):\n" + "\n".join(failures)
+
+
+def test_axe_core_finds_nothing_on_the_sign_in_link_pages(
+    world: World, live_server: Any, browser: Any, artifacts: Path
+) -> None:
+    """The pages of signing in by emailed link (Plinth issue 19) that the walk does not reach: the
+    login page saying a link has expired or was used (410), and the "check your email" page
+    its form posts to, on a phone and a desktop. The login page itself is in the walk."""
+    axe = Axe()
+    checked: list[str] = []
+    failures: list[str] = []
+    for viewport in (PHONE, DESKTOP):
+        label = f"anon (sign-in link) {viewport['width']}x{viewport['height']}"
+        context = signed_in(browser, live_server, None, viewport)
+        page = context.new_page()
+        try:
+            response = page.goto(f"{live_server.url}{reverse('sign-in-link')}?sesame=used-or-expired")
+            assert response is not None and response.status == 410
+            assert "This sign-in link has expired or was already used." in page.content()
+            failures += [f"{label} refused link: {' '.join(v)}" for v in violations_on(axe, page)]
+            page.get_by_label("Email address").fill(world.p.patient_a.user.email)
+            page.get_by_role("button", name="Email me a sign-in link").click()
+            page.get_by_role("heading", name="Check your email").wait_for()
+            failures += [f"{label} link sent: {' '.join(v)}" for v in violations_on(axe, page)]
+            checked += [f"{label} refused link", f"{label} link sent"]
+        finally:
+            context.close()
+    _record(artifacts, "anon (sign-in link)", checked, failures)
+    assert not failures, f"{len(failures)} axe-core violation(s):\n" + "\n".join(failures)

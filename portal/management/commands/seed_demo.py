@@ -109,17 +109,31 @@ class _Writer:
         if unknown:
             raise CommandError(f"{self.table} has no columns {sorted(unknown)}")
         # For columns the seeder does not set (fields other issues may add), the
-        # model default, prepared for the database once, not per row.
+        # model default, prepared for the database once, not per row; a unique field's
+        # (User.sign_in_key, a fresh UUID each) is drawn per row.
         self.plan: list[tuple[int, Any]] = []
-        for field in fields:
+        self.per_row: dict[int, models.Field[Any, Any]] = {}
+        for position, field in enumerate(fields):
             if field.column in given:
                 self.plan.append((given[field.column], None))
+            elif field.unique and callable(field.default):
+                self.plan.append((-1, None))
+                self.per_row[position] = field
             else:
                 default = field.get_default()
                 self.plan.append((-1, field.get_db_prep_save(default, connection)))
 
     def _full(self, row: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(row[i] if i >= 0 else default for i, default in self.plan)
+        return tuple(
+            row[i]
+            if i >= 0
+            else (
+                self.per_row[position].get_db_prep_save(self.per_row[position].get_default(), connection)
+                if position in self.per_row
+                else default
+            )
+            for position, (i, default) in enumerate(self.plan)
+        )
 
     def write(self, rows: Iterable[Sequence[Any]]) -> int:
         count = 0
