@@ -20,6 +20,7 @@ from careplans.models import CarePlan
 from library.services import library_load
 from portal.celery import app as celery_app
 from tests.factories import PASSWORD, ClinicFactory, PatientFactory, TherapistFactory, UserFactory
+from tests.harness import SMTPServer
 from tests.helpers import make_plan, template_plan
 
 # The whole-site world (tests.world): its fixtures, for every folder.
@@ -253,3 +254,20 @@ def clock_stands_still() -> Iterator[None]:
     answered 200, not 429)."""
     with time_machine.travel(time.time(), tick=False):
         yield
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[SMTPServer]:
+    """A real SMTP server (aiosmtpd) on a free port, and Django sending to it; the messages it
+    accepted are in ``smtp.handler.messages`` (parsed) and counted per recipient in
+    ``smtp.handler.counts``."""
+    server = SMTPServer()
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 5
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    try:
+        yield server
+    finally:
+        server.stop()

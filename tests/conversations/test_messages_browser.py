@@ -3,6 +3,7 @@ new message appearing on the other's open page without a reload; axe-core on the
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from axe_playwright_python.sync_playwright import Axe
 
 from conversations.models import Message
 from conversations.services import conversation_for, message_send
+from tests.accounts.test_sign_in_links import link_in
 from tests.browsing import DESKTOP, PHONE, page_errors, signed_in
 from tests.factories import PatientFactory, TherapistFactory
+from tests.harness import SMTPServer, wait_until
 from tests.portal.test_axe_browser import violations_on
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,15 +33,31 @@ def _wait_text(page: Any, selector: str, text: str, seconds: float = 15) -> None
 
 
 def test_a_patient_on_a_phone_and_a_therapist_at_a_desktop_exchange_messages(
-    live_server: Any, browser: Any, artifacts: Path
+    live_server: Any, browser: Any, artifacts: Path, smtp: SMTPServer
 ) -> None:
+    """Issue 19's walk: the patient signs in on a phone from the link the login page emailed
+    (through a real SMTP server), then writes to their therapist at a desktop; each sees the
+    other's message without a reload, and no notification email goes out while both read."""
     therapist = TherapistFactory(user__full_name="Tess Therapist", clinic__name="Harbour Physio")
-    patient = PatientFactory(clinic=therapist.clinic, therapist=therapist, user__full_name="Noor Haddad")
-    phone = signed_in(browser, live_server, patient.user, PHONE, is_mobile=True, has_touch=True)
+    patient = PatientFactory(
+        clinic=therapist.clinic,
+        therapist=therapist,
+        user__full_name="Noor Haddad",
+        user__email="noor@example.test",
+    )
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     desk = signed_in(browser, live_server, therapist.user, DESKTOP)
     p_page, t_page = phone.new_page(), desk.new_page()
     p_errors, t_errors = page_errors(p_page), page_errors(t_page)
     try:
+        p_page.goto(f"{live_server.url}/accounts/login/")
+        p_page.get_by_label("Email address").fill("noor@example.test")
+        p_page.get_by_role("button", name="Email me a sign-in link").click()
+        p_page.get_by_role("heading", name="Check your email").wait_for()
+        wait_until(lambda: smtp.handler.counts["noor@example.test"] == 1, seconds=10, what="the link email")
+        body = smtp.handler.messages[-1].get_payload(decode=True).decode()
+        p_page.goto(f"{live_server.url}{link_in(body)}")
+        p_page.wait_for_url(re.compile(r"/today/$"))
         t_page.goto(f"{live_server.url}/patients/{patient.pk}/messages/")
         t_page.evaluate("() => { window.plinthNoReload = true; }")
         # The patient writes from the phone: a plain form post.
@@ -73,6 +92,8 @@ def test_a_patient_on_a_phone_and_a_therapist_at_a_desktop_exchange_messages(
         phone.close()
         desk.close()
     assert Message.objects.count() == 2
+    # Both had the conversation open: the sign-in link was the only email.
+    assert dict(smtp.handler.counts) == {"noor@example.test": 1}
 
 
 def test_axe_core_finds_nothing_on_the_message_pages(live_server: Any, browser: Any, artifacts: Path) -> None:

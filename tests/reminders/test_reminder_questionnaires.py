@@ -4,9 +4,7 @@ questionnaire due still gets it; their reminder settings hold as for the check-i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import time
-from email import message_from_bytes
 from typing import Any
 
 import pytest
@@ -23,7 +21,7 @@ from reminders.models import DeliveryStatus, ReminderDelivery
 from reminders.services import reminder_claim, reminders_dispatch, reminders_due
 from tests.conftest import Personas
 from tests.factories import PainCheckInFactory
-from tests.harness import CountingHandler, SMTPServer
+from tests.harness import SMTPServer
 from tests.helpers import current_exercises
 from tests.questionnaires.test_responses import PEG, PSFS, entry, on_day, plan_in
 
@@ -184,31 +182,6 @@ def test_a_questionnaire_sent_after_the_claim_skips_a_checked_in_patients_email(
 # --- through a real SMTP server ----------------------------------------------------------------
 
 
-class KeepingHandler(CountingHandler):
-    """Counts as the fault tests' server does, and keeps each message's text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bodies: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.bodies.append(message_from_bytes(envelope.content).get_payload(decode=True).decode())
-        return await super().handle_DATA(server, session, envelope)
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[SMTPServer]:
-    server = SMTPServer()
-    server.handler = KeepingHandler()
-    server.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 5
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.mark.services
 def test_the_smtp_server_receives_one_message_holding_the_checkin_and_the_questionnaires(
     personas: Personas, plan: CarePlan, dispatch: Any, smtp: SMTPServer
@@ -219,8 +192,8 @@ def test_the_smtp_server_receives_one_message_holding_the_checkin_and_the_questi
         dispatch()
     assert smtp.handler.counts == {patient.user.email: 1}
     assert list(smtp.handler.message_ids.values()) == [1]
-    [body] = smtp.handler.bodies  # type: ignore[attr-defined]
-    body = body.replace("\r\n", "\n")
+    [message] = smtp.handler.messages
+    body = message.get_payload(decode=True).decode().replace("\r\n", "\n")
     assert "/checkin/?day=2026-04-06" in body
     assert "Pelvic tilt (2 sessions left)" in body
     path = reverse("questionnaire", kwargs={"schedule_id": entry(plan, "psfs", "week 6").pk})
