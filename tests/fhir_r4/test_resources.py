@@ -10,6 +10,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from accounts.models import User
+from fhir_r4.bundles import BULK_DATA, GROUP_EXPORT
 from fhir_r4.search import SEARCH_PARAMS
 from fhir_r4.selectors import RESOURCE_TYPES
 from tests.conftest import record_figure
@@ -127,6 +128,9 @@ def test_the_capability_statement_lists_exactly_what_is_served(odd: OddClinic) -
     CapabilityStatement.model_validate(statement)
     assert statement["fhirVersion"] == "4.0.1"
     listed = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    group = listed.pop("Group")  # exported only (Bulk Data), neither read nor searched
+    assert group == {"type": "Group", "operation": [{"name": "export", "definition": GROUP_EXPORT}]}
+    assert statement["instantiates"] == [BULK_DATA]
     assert set(listed) == set(RESOURCE_TYPES) == set(SEARCH_PARAMS)
     for name, resource in listed.items():
         assert [p["name"] for p in resource["searchParam"]] == list(SEARCH_PARAMS[name])
