@@ -8,7 +8,10 @@ and ``exports_expire`` (the beat job, settings.FHIR_EXPORT_TTL_HOURS) remove the
 
 One definition of each resource: the writer reads the same querysets as search
 (``fhir_r4.selectors.RESOURCE_TYPES``, a therapist's Scope of the clinic) and builds each line with
-the same builder, which validates it with fhir.resources R4B.
+the same builder. Within ``fhir_r4.resources.unchecked()``, which leaves fhir.resources' per-resource
+validation out (1.5 ms a resource: 3.5 hours for 8.4 million Observations); the first resource of
+every batch is validated, the tests show both paths give the same dict for every kind of object and
+validate every line of an export.
 
 Constant memory: rows are read in keyset batches (``pk > last``, ``settings.FHIR_EXPORT_BATCH`` rows,
 each batch's relations prefetched with it) and written line by line, so the process holds one
@@ -37,6 +40,7 @@ from django.utils import timezone
 from accounts.models import Clinic, User
 from audit.services import audit_log
 from fhir_r4 import tasks
+from fhir_r4.resources import unchecked, validated
 from fhir_r4.models import BulkExport, BulkExportFile, ExportStatus
 from fhir_r4.search import SearchError
 from fhir_r4.selectors import RESOURCE_TYPES, Scope
@@ -196,8 +200,11 @@ def write_type(export: BulkExport, name: str, *, batch_size: int | None = None) 
     count = 0
     with target.open("w", encoding="utf-8") as out:
         for batch in batches(rows, batch_size or settings.FHIR_EXPORT_BATCH):
-            for row in batch:
-                out.write(json.dumps(kind.build(row), ensure_ascii=False, separators=(",", ":")))
+            with unchecked():
+                built = [kind.build(row) for row in batch]
+            validated(built[0])  # one resource of each batch through the R4B model (ValidationError)
+            for resource in built:
+                out.write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")))
                 out.write("\n")
             count += len(batch)
             _progress(export, f"{name}: {count} written")

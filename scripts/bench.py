@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 TARGET_A, TARGET_B = 2.0, 1.5
 BACKENDS = ("postgresql", "sqlite")
-OTHERS = {"reminders": "bench_reminders", "peak": "bench_peak"}
+OTHERS = {"reminders": "bench_reminders", "peak": "bench_peak", "fhir_export": "bench_fhir_export"}
 
 
 def _timed(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, list[float]]:
