@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from fhir_r4.bulk import (
     NDJSON,
     export_delete,
-    export_dir,
     export_download_logged,
     export_of,
     export_request,
@@ -24,6 +23,7 @@ from fhir_r4.bulk import (
     manifest,
 )
 from fhir_r4.bundles import operation_outcome
+from fhir_r4.export_writer import export_dir
 from fhir_r4.models import BulkExport, ExportStatus
 from fhir_r4.search import SearchError
 from fhir_r4.views import FhirJsonRenderer, FhirView
@@ -41,7 +41,9 @@ class NdjsonRenderer(BaseRenderer):
     format = "ndjson"
     charset = "utf-8"
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
         return JSONRenderer().render(data)
 
 
@@ -89,7 +91,10 @@ class ExportStatusView(FhirView):
     def get(self, request: Request, export_id: str) -> Response:
         export = _own_export(request, export_id)
         if export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING):
-            headers = {"X-Progress": export.progress or export.get_status_display(), "Retry-After": str(POLL_SECONDS)}
+            headers = {
+                "X-Progress": export.progress or export.get_status_display(),
+                "Retry-After": str(POLL_SECONDS),
+            }
             return Response(status=202, headers=headers)
         if export.status == ExportStatus.FAILED:
             return Response(operation_outcome(500, export.error or "The export failed."), status=500)
@@ -115,7 +120,11 @@ class ExportFileView(FhirView):
 
     def get(self, request: Request, export_id: str, resource_type: str) -> FileResponse:
         export = _own_export(request, export_id)
-        file = export.files.filter(resource_type=resource_type).first() if export.status == ExportStatus.DONE else None
+        file = (
+            export.files.filter(resource_type=resource_type).first()
+            if export.status == ExportStatus.DONE
+            else None
+        )
         if file is None:
             raise Http404
         export_download_logged(export=export, file=file, user=request.user, ip=client_ip(request))  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 """FHIR R4 routes, under /fhir/R4/ (portal/urls.py): metadata, then per resource type its search,
-its read, for Patient the $everything operation, and the bulk export of a clinic's Group; anything else is a 404 OperationOutcome."""
+its read, for Patient the $everything operation, the bulk export of a clinic's Group (kick-off,
+status URL, files); anything else is a 404 OperationOutcome."""
 
 from __future__ import annotations
 

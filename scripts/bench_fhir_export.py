@@ -3,7 +3,7 @@
 
 Seeds ``seed_demo --dense --clinics 1`` (N patients, one 12-week plan each, a check-in on each of its
 84 days: N = 100,000 by default, 8.4 million Observations) in one process, then in a fresh process
-(so its peak memory is the export's, not the seeding's) runs ``fhir_r4.bulk.export_run`` on the
+(so its peak memory is the export's, not the seeding's) runs ``fhir_r4.export_writer.export_run`` on the
 clinic's Group, every resource type, and reports:
 
 - the export's time, per type (rows, seconds, rows/s), and the files' size;
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -92,7 +93,7 @@ def _copy_reference(clinic_id: int, target: Path) -> float:
 
 def _read_plans(clinic: Any, *, stamped: bool) -> float:
     from careplans.selectors import clinic_plans
-    from fhir_r4.bulk import batches
+    from fhir_r4.export_writer import batches
     from fhir_r4.selectors import Scope, careplans
 
     rows = careplans(Scope(clinic=clinic)) if stamped else clinic_plans(clinic=clinic)
@@ -110,7 +111,7 @@ def export(work: Path) -> dict[str, Any]:
     from django.utils import timezone
 
     from accounts.models import Clinic, Therapist
-    from fhir_r4.bulk import export_run
+    from fhir_r4.export_writer import export_run
     from fhir_r4.models import BulkExport
     from fhir_r4.selectors import RESOURCE_TYPES
 
@@ -125,7 +126,7 @@ def export(work: Path) -> dict[str, Any]:
         types=list(RESOURCE_TYPES),
         request_url=f"/fhir/R4/Group/{clinic.pk}/$export",
         created=now,
-        expires=now + timezone.timedelta(hours=1),
+        expires=now + timedelta(hours=1),
     )
     result: dict[str, Any] = {"vendor": connection.vendor, "rss_before_mb": _current_rss_mb()}
     started = time.perf_counter()
@@ -188,13 +189,17 @@ def lines(r: dict[str, Any]) -> list[str]:
     rate = observations / r["export_s"] if r["export_s"] else 0.0
     total_mb = sum(f["mb"] for f in r["files"].values())
     written = ", ".join(f"{name} {f['count']:,}" for name, f in r["files"].items())
-    reference = "COPY (SELECT ...) TO STDOUT (psycopg copy)" if r["vendor"] == "postgresql" else "plain SELECT"
+    reference = (
+        "COPY (SELECT ...) TO STDOUT (psycopg copy)" if r["vendor"] == "postgresql" else "plain SELECT"
+    )
     out = [
-        f"### FHIR bulk export, {r['vendor']}: one clinic's Group, {r['plans']:,} plans, {observations:,} check-ins",
+        f"### FHIR bulk export, {r['vendor']}: one clinic's Group, {r['plans']:,} plans, "
+        f"{observations:,} check-ins",
         "",
         "| measure | result |",
         "|---|---|",
-        f"| export, every type (fhir_r4.bulk.export_run: build + validate + write) | {r['export_s']:.1f} s "
+        "| export, every type (export_run: build, check a resource a batch, write) | "
+        f"{r['export_s']:.1f} s "
         f"({rate:,.0f} Observations/s, status {r['status']}) |",
         f"| files written | {written}; {total_mb:,.1f} MB |",
         f"| peak RSS of the exporting process / RSS before the export | {r['peak_rss_mb']:.0f} MB / "
@@ -216,7 +221,9 @@ def run(report: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--plans", type=int, default=DEFAULT_PLANS)
     parser.add_argument("--stage", choices=["seed", "export"], help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)

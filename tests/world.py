@@ -27,7 +27,7 @@ from careplans.models import (
 )
 from careplans.versions import plan_snapshot
 from checkins.models import PainCheckIn
-from fhir_r4.bulk import export_run
+from fhir_r4.export_writer import export_run
 from fhir_r4.models import BulkExport
 from library.media import exercise_media_add
 from library.models import BodyRegion

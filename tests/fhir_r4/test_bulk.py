@@ -15,7 +15,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from audit.models import AuditEvent
 from checkins.models import PainCheckIn
-from fhir_r4.bulk import Cancelled, export_dir, exports_expire, write_type
+from fhir_r4.export_writer import Cancelled, export_dir, exports_expire, write_type
 from fhir_r4.models import BulkExport, ExportStatus
 from fhir_r4.selectors import RESOURCE_TYPES, Scope
 from fhir_r4.tasks import fhir_export_run, fhir_exports_expire
@@ -85,7 +85,9 @@ def test_a_round_trip_exports_every_resource_of_the_clinic_valid_and_counted(
     assert validated == sum(f["count"] for f in body["output"])
     # The other clinic's patient is in no file; the check-ins are all of this clinic's.
     assert body["output"][-1]["count"] == 3
-    actions = list(AuditEvent.objects.filter(action__startswith="fhir.export").values_list("action", flat=True))
+    actions = list(
+        AuditEvent.objects.filter(action__startswith="fhir.export").values_list("action", flat=True)
+    )
     assert sorted(actions) == ["fhir.export_downloaded"] * 6 + ["fhir.export_requested"]
     assert set(AuditEvent.objects.filter(action__startswith="fhir.").values_list("clinic", flat=True)) == {
         odd.p.clinic.pk
@@ -177,7 +179,9 @@ def test_delete_cancels_and_removes_the_export_and_its_files(
         write_type(running, "Observation")
 
 
-def test_a_failed_export_answers_a_500_outcome(odd: OddClinic, django_capture_on_commit_callbacks: Any) -> None:
+def test_a_failed_export_answers_a_500_outcome(
+    odd: OddClinic, django_capture_on_commit_callbacks: Any
+) -> None:
     client = owner_client(odd)
     with django_capture_on_commit_callbacks():
         path = status_path(kick_off(client, odd.p.clinic.pk))
@@ -211,7 +215,9 @@ def reads_writing(export: BulkExport, name: str, batch_size: int) -> int:
     """How many queries writing one type's file makes to read the data (not the export's own rows)."""
     with CaptureQueriesContext(connection) as captured:
         write_type(export, name, batch_size=batch_size)
-    return sum(1 for q in captured.captured_queries if q["sql"].startswith("SELECT") and "fhir_r4_" not in q["sql"])
+    return sum(
+        1 for q in captured.captured_queries if q["sql"].startswith("SELECT") and "fhir_r4_" not in q["sql"]
+    )
 
 
 def test_the_writer_reads_in_batches_not_per_row(odd: OddClinic) -> None:

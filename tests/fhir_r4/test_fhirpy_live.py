@@ -96,7 +96,9 @@ def test_a_bulk_export_round_trip_over_http(odd: OddClinic, live_server: Any) ->
     ]
     models = {"Patient": FhirPatient, "CarePlan": FhirCarePlan, "Observation": Observation}
     for output in manifest["output"]:
-        download = requests.get(output["url"], headers={**auth, "Accept": "application/fhir+ndjson"}, timeout=30)
+        download = requests.get(
+            output["url"], headers={**auth, "Accept": "application/fhir+ndjson"}, timeout=30
+        )
         assert download.status_code == 200 and download.headers["Content-Type"] == "application/fhir+ndjson"
         resources = [models[output["type"]].model_validate_json(line) for line in download.text.splitlines()]
         assert len(resources) == output["count"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-
 from typing import Any
 
 import pytest
@@ -13,8 +12,8 @@ from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from accounts.models import User
 from fhir_r4.bundles import BULK_DATA, GROUP_EXPORT
-from fhir_r4.search import SEARCH_PARAMS
 from fhir_r4.resources import unchecked
+from fhir_r4.search import SEARCH_PARAMS
 from fhir_r4.selectors import RESOURCE_TYPES, Scope
 from tests.conftest import record_figure
 from tests.fhir_r4.conftest import OddClinic, fhir_get, owner_client
