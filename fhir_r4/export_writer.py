@@ -8,10 +8,11 @@ therapist's Scope of the clinic) and builds each line with the same builder, wit
 validated, and the tests show both paths give the same dict for every kind of object and validate
 every line of an export.
 
-Constant memory: rows are read in keyset batches (``pk > last``, ``settings.FHIR_EXPORT_BATCH`` rows,
-each batch's relations prefetched with it) and written line by line, so the process holds one
-batch whatever the clinic's size. Queries: per type, one per batch plus one per prefetch per batch
-and one progress update per batch (tests/fhir_r4/test_bulk.py pins it). ``meta.lastUpdated`` of
+Constant memory: each type's rows are read through one query in chunks of
+``settings.FHIR_EXPORT_BATCH`` rows (``batches``; each chunk's relations prefetched with it) and
+written line by line, so the process holds one chunk whatever the clinic's size. Queries: per type,
+one, plus one per prefetch per chunk and one progress update per chunk (tests/fhir_r4/test_bulk.py
+pins it). ``meta.lastUpdated`` of
 Patients and CarePlans is the audit-trail subquery of ``fhir_r4.selectors.LAST_UPDATED``, computed
 by the database in the batch's one query (an index lookup per row on ``audit_patient_at``;
 docs/benchmarks.md has its cost); Observations, the bulk of an export, need no subquery.
@@ -53,15 +54,19 @@ def exports_expire(*, now: datetime | None = None) -> int:
 
 
 def batches(rows: QuerySet[Any], size: int) -> Iterator[list[Any]]:
-    """``rows`` in keyset batches of at most ``size`` by ascending pk: one query per batch (plus
-    the queryset's prefetches for that batch), however many rows; no OFFSET, no server cursor."""
-    last = 0
-    while True:
-        batch = list(rows.filter(pk__gt=last).order_by("pk")[:size])
-        if not batch:
-            return
+    """``rows`` by ascending pk in lists of at most ``size``, read through one query
+    (``QuerySet.iterator(chunk_size=size)``: a server-side cursor on PostgreSQL, the cursor's chunks
+    on SQLite), the queryset's prefetches made once per chunk. Not keyset pages (``pk > last``
+    LIMIT n): joined to the patients of the clinic, PostgreSQL plans each page as a scan of all
+    the clinic's remaining check-ins and a sort, so the export would grow with the square of them."""
+    batch: list[Any] = []
+    for row in rows.order_by("pk").iterator(chunk_size=size):
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
         yield batch
-        last = batch[-1].pk
 
 
 class Cancelled(Exception):
