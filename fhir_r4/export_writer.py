@@ -14,8 +14,10 @@ written line by line, so the process holds one chunk whatever the clinic's size.
 one, plus one per prefetch per chunk and one progress update per chunk (tests/fhir_r4/test_bulk.py
 pins it). ``meta.lastUpdated`` of
 Patients and CarePlans is the audit-trail subquery of ``fhir_r4.selectors.LAST_UPDATED``, computed
-by the database in the batch's one query (an index lookup per row on ``audit_patient_at``;
-docs/benchmarks.md has its cost); Observations, the bulk of an export, need no subquery.
+by the database in the type's one query (an index lookup per row on ``audit_patient_at``). Measured
+(scripts/bench_fhir_export.py, PostgreSQL, 2,000 plans): the CarePlans read in 0.68 s with it, 0.36 s
+without, about 0.16 ms a plan, some 16 s at 100,000 plans; kept, so that the export says the same
+lastUpdated as a read. Observations, the bulk of an export, need no subquery.
 """
 
 from __future__ import annotations
