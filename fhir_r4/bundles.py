@@ -13,12 +13,16 @@ FHIR_VERSION = "4.0.1"
 #: When what this server supports last changed (CapabilityStatement.date).
 CAPABILITIES_DATE = "2026-11-30"
 EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+#: FHIR Bulk Data Access 2.0: the server's capability and the group-level $export (fhir_r4.bulk).
+BULK_DATA = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
+GROUP_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
 
 
 def capability_statement(base: str) -> dict[str, Any]:
     """The CapabilityStatement of the server at ``base`` (its absolute URL, no trailing slash):
     each resource type of ``SEARCH_PARAMS`` with read and search-type and exactly its search
-    parameters, plus ``_count``, and ``Patient/$everything``."""
+    parameters, plus ``_count``, ``Patient/$everything``, and ``Group/[clinic id]/$export`` (Bulk
+    Data: a Group is a clinic's patients; it is exported, neither read nor searched)."""
     resource = []
     for name, params in SEARCH_PARAMS.items():
         entry: dict[str, Any] = {
@@ -32,12 +36,14 @@ def capability_statement(base: str) -> dict[str, Any]:
         if name == "Patient":
             entry["operation"] = [{"name": "everything", "definition": EVERYTHING}]
         resource.append(entry)
+    resource.append({"type": "Group", "operation": [{"name": "export", "definition": GROUP_EXPORT}]})
     data = {
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": CAPABILITIES_DATE,
         "publisher": "Plinth",
         "kind": "instance",
+        "instantiates": [BULK_DATA],
         "software": {"name": "Plinth"},
         "implementation": {"description": "Plinth's FHIR R4 server (read and search)", "url": base},
         "fhirVersion": FHIR_VERSION,
@@ -48,7 +54,9 @@ def capability_statement(base: str) -> dict[str, Any]:
                 "documentation": (
                     "Search results come in pages of _count entries (default 20, at most 100), "
                     "ordered by id; follow the Bundle's next and previous links. Any search parameter "
-                    "not listed for a type, and any modifier, is refused with a 400 OperationOutcome."
+                    "not listed for a type, and any modifier, is refused with a 400 OperationOutcome. "
+                    "A therapist exports their clinic with GET Group/<clinic id>/$export "
+                    "(Prefer: respond-async; _type, _since, _outputFormat=application/fhir+ndjson)."
                 ),
                 "security": {
                     "description": (

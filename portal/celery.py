@@ -61,6 +61,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="1-59/15"),
         "options": {"expires": 14 * 60},
     },
+    # Hourly: FHIR bulk exports past FHIR_EXPORT_TTL_HOURS, and their files (fhir_r4.bulk).
+    "fhir-exports-expire": {
+        "task": "fhir_r4.tasks.fhir_exports_expire",
+        "schedule": crontab(minute=25),
+        "options": {"expires": 50 * 60},
+    },
     "invitations-purge": {
         "task": "accounts.tasks.invitations_purge",
         "schedule": crontab(hour=3, minute=15),

@@ -519,3 +519,9 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 FORMS_URLFIELD_ASSUME_HTTPS = True
+
+# FHIR Bulk Data exports (fhir_r4.bulk): NDJSON files under var/fhir-exports, kept this many hours
+# after the request and then deleted by the beat job fhir-exports-expire; rows read per batch.
+FHIR_EXPORT_DIR = Path(os.environ.get("FHIR_EXPORT_DIR", VAR_DIR / "fhir-exports"))
+FHIR_EXPORT_TTL_HOURS = int(os.environ.get("FHIR_EXPORT_TTL_HOURS", "24"))
+FHIR_EXPORT_BATCH = 2000

@@ -13,7 +13,8 @@ default: 8.4 million check-ins), then time
 
 and the ratios a/c and b/c (targets: <= 2.0 and <= 1.5), the seeding time and
 the peak memory of the process. Then it runs scripts/bench_reminders.py (the
-reminder fan-out) and scripts/bench_peak.py (the morning peak), each with
+reminder fan-out), scripts/bench_peak.py (the morning peak) and
+scripts/bench_fhir_export.py (the FHIR bulk export of a clinic's Group), each with
 ``run(report: list[str])``, and writes everything to docs/benchmarks.md,
 ending with what changed against the figures the file held before.
 
@@ -47,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 TARGET_A, TARGET_B = 2.0, 1.5
 BACKENDS = ("postgresql", "sqlite")
-OTHERS = {"reminders": "bench_reminders", "peak": "bench_peak"}
+OTHERS = {"reminders": "bench_reminders", "peak": "bench_peak", "fhir_export": "bench_fhir_export"}
 
 
 def _timed(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, list[float]]:
@@ -299,7 +300,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--only",
         choices=[*BACKENDS, *OTHERS],
-        help="run one part only (an outcome backend, the reminders or the morning peak) and print it; "
+        help="run one part only (an outcome backend, the reminders, the morning peak or the FHIR export) "
+        "and print it; "
         "docs/benchmarks.md is left alone",
     )
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], help=argparse.SUPPRESS)

@@ -76,3 +76,6 @@ PLINTH_ATTENTION_CACHE_SECONDS = 0
 # Uploaded exercise media go to a folder of this process's own, removed when it exits.
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="plinth-test-media-"))
 atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)
+# FHIR bulk export files too.
+FHIR_EXPORT_DIR = Path(tempfile.mkdtemp(prefix="plinth-test-fhir-exports-"))
+atexit.register(shutil.rmtree, FHIR_EXPORT_DIR, ignore_errors=True)

@@ -27,6 +27,8 @@ from careplans.models import (
 )
 from careplans.versions import plan_snapshot
 from checkins.models import PainCheckIn
+from fhir_r4.export_writer import export_run
+from fhir_r4.models import BulkExport
 from library.media import exercise_media_add
 from library.models import BodyRegion
 from library.template_models import PlanTemplate, TemplateExercise
@@ -67,6 +69,7 @@ class World:
     token_owner: ApiToken
     owner_key: str
     audit_a: AuditEvent
+    export_a: BulkExport  # the owner's bulk export of their clinic, written
 
     def persona(self, name: str) -> Any:
         """The user behind a persona name of the matrix."""
@@ -156,6 +159,16 @@ def world(personas: Personas) -> World:
     audit_a = AuditEvent.objects.filter(action="api_token.created").first() or AuditEvent.objects.create(
         action="test", at=timezone.now()
     )
+    # Made as export_request does, without publishing its task: the export is written here.
+    export_a = BulkExport.objects.create(
+        requester=p.owner.user,
+        clinic=p.clinic,
+        types=["Patient", "Observation"],
+        request_url=f"http://testserver/fhir/R4/Group/{p.clinic.pk}/$export",
+        created=timezone.now(),
+        expires=timezone.now() + timedelta(hours=1),
+    )
+    export_run(export_a.pk)
     return World(
         p=p,
         exercise=exercise,
@@ -177,6 +190,7 @@ def world(personas: Personas) -> World:
         token_owner=created.token,
         owner_key=created.key,
         audit_a=audit_a,
+        export_a=export_a,
     )
 
 

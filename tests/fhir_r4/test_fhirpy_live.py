@@ -1,11 +1,14 @@
-"""A real FHIR client (fhirpy's SyncFHIRClient) against a live server: reads, paged searches, $everything."""
+"""A real FHIR client (fhirpy's SyncFHIRClient) against a live server: reads, paged searches, $everything;
+and a bulk export round trip over HTTP (requests, as fhirpy has no Bulk Data client)."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.careplan import CarePlan as FhirCarePlan
 from fhir.resources.R4B.observation import Observation
@@ -62,3 +65,43 @@ def test_fhirpy_reads_searches_pages_and_fetches_everything(odd: OddClinic, live
     assert "colour" in str(refused.value)
     with pytest.raises(ResourceNotFound):
         client.reference("Patient", "999999").to_resource()
+
+
+def test_a_bulk_export_round_trip_over_http(odd: OddClinic, live_server: Any) -> None:
+    """Kick-off, poll, download and parse, as a Bulk Data client does, with a Bearer token.
+
+    Tasks run eagerly in tests (tests/conftest.py), so the export is written by the live server's
+    request thread once the kick-off commits; the poll loop would wait for a worker all the same."""
+    key = api_token_create(user=odd.p.owner.user, name="bulk").key
+    auth = {"Authorization": f"Bearer {key}", "Accept": "application/fhir+json"}
+    kick_off = requests.get(
+        f"{live_server.url}/fhir/R4/Group/{odd.p.clinic.pk}/$export",
+        params={"_type": "Patient,CarePlan,Observation"},
+        headers={**auth, "Prefer": "respond-async"},
+        timeout=30,
+    )
+    assert kick_off.status_code == 202, kick_off.text
+    status_url = kick_off.headers["Content-Location"]
+    for _ in range(50):
+        status = requests.get(status_url, headers=auth, timeout=30)
+        if status.status_code != 202:
+            break
+        time.sleep(0.1)
+    assert status.status_code == 200, status.text
+    manifest = status.json()
+    assert [(f["type"], f["count"]) for f in manifest["output"]] == [
+        ("Patient", 5),
+        ("CarePlan", 4),
+        ("Observation", 3),
+    ]
+    models = {"Patient": FhirPatient, "CarePlan": FhirCarePlan, "Observation": Observation}
+    for output in manifest["output"]:
+        download = requests.get(
+            output["url"], headers={**auth, "Accept": "application/fhir+ndjson"}, timeout=30
+        )
+        assert download.status_code == 200 and download.headers["Content-Type"] == "application/fhir+ndjson"
+        resources = [models[output["type"]].model_validate_json(line) for line in download.text.splitlines()]
+        assert len(resources) == output["count"]
+    assert requests.get(status_url, timeout=30).status_code == 401  # the token is required
+    assert requests.delete(status_url, headers=auth, timeout=30).status_code == 202
+    assert requests.get(status_url, headers=auth, timeout=30).status_code == 404

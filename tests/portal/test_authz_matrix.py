@@ -282,6 +282,15 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "api-fhir-practitioner-read": ("GET", fhir_id(lambda w: w.p.owner), "401 * 200 200 200 404 404"),
     # The owner's clinic: patient A's column is "*" for the same reason.
     "api-fhir-organization-read": ("GET", fhir_id(lambda w: w.p.clinic), "401 * 200 200 200 404 404"),
+    # Bulk export (fhir_r4.bulk): a therapist of the clinic kicks off its Group's export (400 here:
+    # the matrix sends no "Prefer: respond-async"); the status URL and files are the requester's.
+    "api-fhir-group-export": ("GET", fhir_id(lambda w: w.p.clinic), "401 404 404 400 400 404 404"),
+    "api-fhir-export-status": ("GET", lambda w: {"export_id": w.export_a.pk}, "401 404 404 200 404 404 404"),
+    "api-fhir-export-file": (
+        "GET",
+        lambda w: {"export_id": w.export_a.pk, "resource_type": "Observation"},
+        "401 404 404 200 404 404 404",
+    ),
     # --- admin -----------------------------------------------------------------------
     "admin:index": ("GET", none, "302 302 302 302 302 302 200"),
     # Django's admin login shows a non-staff user a "not authorised" form.
@@ -461,7 +470,7 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
     }
 )
 # Rows where the owner and the outsider differ for a reason other than patient A:
-# the owner's own API token, and a template and an exercise of the owner's clinic.
+# the owner's own API token and bulk export, and a template and an exercise of the owner's clinic.
 STAYS_WITH_THE_CLINIC: frozenset[str] = frozenset(
     {
         "account-token-revoke",
@@ -476,6 +485,9 @@ STAYS_WITH_THE_CLINIC: frozenset[str] = frozenset(
         "api-fhir-practitioner-read",
         "api-fhir-organization-read",
         "api-instrument-detail",
+        "api-fhir-group-export",
+        "api-fhir-export-status",
+        "api-fhir-export-file",
     }
 )
 THERAPISTS = ("owner", "colleague", "outsider")
