@@ -4,6 +4,7 @@ served by the live server through the access-checked view, played by Chromium wi
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,16 @@ pytestmark = pytest.mark.browser
 def media_root(settings: Any, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+def loaded_width(page: Any, image: Any, seconds: float = 15) -> int:
+    """The natural width of ``image`` (a locator) once the browser has loaded it: attached is not
+    loaded, and on a busy machine the file may still be on its way (polled with page.evaluate)."""
+    handle, deadline = image.element_handle(), time.monotonic() + seconds
+    while not page.evaluate("(img) => img.complete && img.naturalWidth > 0", handle):
+        assert time.monotonic() < deadline, "the picture never loaded"
+        time.sleep(0.1)
+    return int(page.evaluate("(img) => img.naturalWidth", handle))
 
 
 def test_a_patient_on_a_phone_sees_the_picture_and_plays_the_video(
@@ -67,7 +78,7 @@ def test_a_patient_on_a_phone_sees_the_picture_and_plays_the_video(
         page.goto(f"{live_server.url}/today/")
         thumb = page.get_by_role("img", name="Lying on a mat, knees bent").first
         thumb.wait_for()
-        assert page.evaluate("(img) => img.complete && img.naturalWidth", thumb.element_handle()) == 320
+        assert loaded_width(page, thumb) == 320
         # Nothing of the video is fetched before the patient asks for it (preload none).
         assert not any(clip.url() in url for url, *_ in media_answers)
         page.get_by_text("How to do it").click()
@@ -106,7 +117,7 @@ def test_a_therapist_adds_a_picture_on_the_edit_page(
         page.wait_for_url("**#media")
         shown = page.locator(".media-item img").first
         shown.wait_for()
-        assert page.evaluate("(img) => img.complete && img.naturalWidth", shown.element_handle()) == 320
+        assert loaded_width(page, shown) == 320
         page.screenshot(path=str(artifacts / "exercise-media-edit-desktop.png"), full_page=True)
         # Removing asks first: dismissed, the picture stays; accepted, it goes.
         remove = page.get_by_role("button", name="Remove “Standing tall, a broom handle along the back”")
