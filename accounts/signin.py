@@ -88,7 +88,7 @@ def sign_in_link_send(*, email: str, ip: str | None = None) -> bool:
 
 
 def sign_in_link_user(*, token: str) -> User | None:
-    """The patient a sign-in link's ``token`` would sign in, leaving the link unused; None if it does not work.
+    """The patient a sign-in link's ``token`` would sign in, the link left unused; None if it does not work.
 
     ``token``: the ``sesame`` parameter of the link. None for a token that is forged,
     more than 15 minutes old, already used (or the user signed in since), made before

@@ -68,7 +68,8 @@ def sign_in_link(request: HttpRequest) -> HttpResponse:
 
     GET neither signs in nor uses the link up (accounts.signin.sign_in_link_user): email
     scanners and link previews open links by themselves. Its answer names the patient by
-    first name only, is never stored, and sends no referrer (the token is in its address).
+    first name only, is never stored, and lets no request from it carry its address as the
+    referrer (the token is in it).
     A link that does not work (expired, used, made before a new password or a log-out
     everywhere, an account that may not use links, or no token at all) gives the login
     page saying so, with the form to ask for a new one: 410 Gone, at GET and at POST.
@@ -87,7 +88,10 @@ def sign_in_link(request: HttpRequest) -> HttpResponse:
     else:
         context = {"first_name": user.get_short_name(), "token": token}
         response = render(request, "registration/sign_in_link_confirm.html", context)
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is in this page's address: requests from it name our origin only, never the
+    # address. Not "no-referrer": with it a browser posts the page's forms with "Origin: null",
+    # which the CSRF check refuses.
+    response["Referrer-Policy"] = "strict-origin"
     return response
 
 

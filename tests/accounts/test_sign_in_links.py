@@ -85,7 +85,8 @@ def use(link: str, client: Client | None = None) -> Any:
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     token = re.search(r'name="sesame" value="([^"]+)"', html)
     assert csrf and token, html
-    return client.post(reverse("sign-in-link"), {"csrfmiddlewaretoken": csrf.group(1), "sesame": token.group(1)})
+    data = {"csrfmiddlewaretoken": csrf.group(1), "sesame": token.group(1)}
+    return client.post(reverse("sign-in-link"), data)
 
 
 def post_token(link: str) -> Any:
@@ -158,7 +159,7 @@ def test_opening_the_link_signs_nobody_in_and_leaves_it_working(personas: Person
     for _ in range(2):
         opened = scanner.get(link)
         assert confirms(opened, user.get_short_name())
-        assert "no-store" in opened["Cache-Control"] and opened["Referrer-Policy"] == "no-referrer"
+        assert "no-store" in opened["Cache-Control"] and opened["Referrer-Policy"] == "strict-origin"
         html = opened.content.decode()
         # The first name only, and nothing fetched from elsewhere that could see the token.
         assert user.email not in html and user.full_name not in html
