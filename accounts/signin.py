@@ -1,5 +1,7 @@
 """Signing in by emailed link (Plinth issue 19): patients may ask the login page for a link
-that signs them in once, within 15 minutes, on any device.
+that signs them in once, within 15 minutes, on any device. Opening the link shows a page with a
+"Sign in" button; only pressing it (a POST) signs in and uses the link up, so an email scanner
+or a link preview that fetches the link spends nothing and gets no session.
 
 The token scheme is django-sesame's (settings ``SESAME_*``): an HMAC over the user's
 ``sign_in_key``, the time it was made, their password hash and their last login, in the
@@ -85,18 +87,31 @@ def sign_in_link_send(*, email: str, ip: str | None = None) -> bool:
     return True
 
 
-def sign_in_link_use(*, token: str, ip: str | None = None) -> User | None:
-    """The patient a sign-in link's ``token`` signs in, using the link up; None if it does not work.
+def sign_in_link_user(*, token: str) -> User | None:
+    """The patient a sign-in link's ``token`` would sign in, the link left unused; None if it does not work.
 
     ``token``: the ``sesame`` parameter of the link. None for a token that is forged,
     more than 15 minutes old, already used (or the user signed in since), made before
     a password change or a log-out-everywhere, or whose user may not sign in by link.
-    Single use even when the link is opened twice at once: the last login the token
-    was checked against is replaced only if no one replaced it first. Writes one
-    ``auth.signed_in_by_link`` entry. The caller logs the user in.
+    Opening the link (GET) asks only this: email scanners and link previews fetch links
+    by themselves, so a GET must neither sign in nor use the link up
+    (``update_last_login=False``: a one-time token ends when the last login changes).
     """
     user = get_user(token, scope=SIGN_IN_SCOPE, update_last_login=False)
-    if not isinstance(user, User):
+    return user if isinstance(user, User) else None
+
+
+def sign_in_link_use(*, token: str, ip: str | None = None) -> User | None:
+    """The patient a sign-in link's ``token`` signs in, using the link up; None if it does not work.
+
+    ``token``: as for ``sign_in_link_user``, which says when it does not work; called
+    when the patient presses "Sign in" (POST). Single use even when the link is used
+    twice at once: the last login the token was checked against is replaced only if
+    no one replaced it first. Writes one ``auth.signed_in_by_link`` entry. The caller
+    logs the user in.
+    """
+    user = sign_in_link_user(token=token)
+    if user is None:
         return None
     with transaction.atomic():
         now = timezone.now()

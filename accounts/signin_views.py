@@ -12,13 +12,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.credentials import user_log_out_everywhere
 from accounts.forms import EmailAuthenticationForm, SignInLinkForm
 from accounts.limits import rate_limited, usage
 from accounts.models import User
-from accounts.signin import LINK_MINUTES, LINK_REFUSED, sign_in_link_use
+from accounts.signin import LINK_MINUTES, LINK_REFUSED, sign_in_link_use, sign_in_link_user
 from accounts.tasks import sign_in_link_email
 from portal.access import client_ip
 
@@ -61,20 +61,38 @@ def sign_in_link_request(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def sign_in_link(request: HttpRequest) -> HttpResponse:
-    """Open an emailed link (``?sesame=<token>``): sign the patient in and go to their Today page.
+    """An emailed link (``?sesame=<token>``): GET asks "Sign in to Plinth as <first name>?",
+    and the "Sign in" button's POST (the token in the body) signs the patient in and goes to Today.
 
+    GET neither signs in nor uses the link up (accounts.signin.sign_in_link_user): email
+    scanners and link previews open links by themselves. Its answer names the patient by
+    first name only, is never stored, and lets no request from it carry its address as the
+    referrer (the token is in it).
     A link that does not work (expired, used, made before a new password or a log-out
     everywhere, an account that may not use links, or no token at all) gives the login
-    page saying so, with the form to ask for a new one: 410 Gone.
+    page saying so, with the form to ask for a new one: 410 Gone, at GET and at POST.
     """
-    user = sign_in_link_use(token=request.GET.get("sesame", ""), ip=client_ip(request))
+    if request.method == "POST":
+        user = sign_in_link_use(token=request.POST.get("sesame", ""), ip=client_ip(request))
+        if user is None:
+            return _login_page(request, status=410, link_refused=LINK_REFUSED)
+        login(request, user, backend="accounts.backends.ModelBackendWithRole")
+        messages.success(request, "You are signed in.")
+        return redirect("today")
+    token = request.GET.get("sesame", "")
+    user = sign_in_link_user(token=token)
     if user is None:
-        return _login_page(request, status=410, link_refused=LINK_REFUSED)
-    login(request, user, backend="accounts.backends.ModelBackendWithRole")
-    messages.success(request, "You are signed in.")
-    return redirect("today")
+        response = _login_page(request, status=410, link_refused=LINK_REFUSED)
+    else:
+        context = {"first_name": user.get_short_name(), "token": token}
+        response = render(request, "registration/sign_in_link_confirm.html", context)
+    # The token is in this page's address: requests from it name our origin only, never the
+    # address. Not "no-referrer": with it a browser posts the page's forms with "Origin: null",
+    # which the CSRF check refuses.
+    response["Referrer-Policy"] = "strict-origin"
+    return response
 
 
 @never_cache

@@ -57,6 +57,7 @@ def test_a_patient_on_a_phone_and_a_therapist_at_a_desktop_exchange_messages(
         wait_until(lambda: smtp.handler.counts["noor@example.test"] == 1, seconds=10, what="the link email")
         body = smtp.handler.messages[-1].get_payload(decode=True).decode()
         p_page.goto(f"{live_server.url}{link_in(body)}")
+        p_page.get_by_role("button", name="Sign in").click()
         p_page.wait_for_url(re.compile(r"/today/$"))
         t_page.goto(f"{live_server.url}/patients/{patient.pk}/messages/")
         t_page.evaluate("() => { window.plinthNoReload = true; }")

@@ -303,6 +303,8 @@ MORE_METHODS: dict[str, list[tuple[str, Args, str]]] = {
     # Sending answers (issue 18), an empty body: 400 with the reasons for a patient; nobody else
     # answers for a patient.
     "api-questionnaire-response-list": [("POST", none, "401 400 400 403 403 403 403")],
+    # Pressing "Sign in" on an opened link, without a valid token: 410, the login page, for anyone.
+    "sign-in-link": [("POST", none, "410 410 410 410 410 410 410")],
 }
 
 # POST bodies for rows that need one to reach the authorization check.
@@ -310,6 +312,7 @@ POST_DATA: dict[str, dict[str, str]] = {
     "today-mark": {"done": "1"},
     # A patient's address: the same "check your email" page as any other address.
     "sign-in-link-request": {"link-email": "ada.patient@example.test"},
+    "sign-in-link": {"sesame": "used-or-expired"},
 }
 
 # The admin's per-model routes, one rule each: only staff get in.

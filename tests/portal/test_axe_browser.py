@@ -19,6 +19,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 
+from accounts.signin import sign_in_url
 from tests.browsing import DESKTOP, PHONE, signed_in
 from tests.conftest import record_figure
 from tests.factories import PainCheckInFactory
@@ -205,8 +206,9 @@ def test_axe_core_finds_nothing_on_the_sign_in_link_pages(
     world: World, live_server: Any, browser: Any, artifacts: Path
 ) -> None:
     """The pages of signing in by emailed link (Plinth issue 19) that the walk does not reach: the
-    login page saying a link has expired or was used (410), and the "check your email" page
-    its form posts to, on a phone and a desktop. The login page itself is in the walk."""
+    "Sign in to Plinth as <first name>" page a working link opens, the login page saying a link
+    has expired or was used (410), and the "check your email" page its form posts to, on a
+    phone and a desktop. The login page itself is in the walk."""
     axe = Axe()
     checked: list[str] = []
     failures: list[str] = []
@@ -215,6 +217,10 @@ def test_axe_core_finds_nothing_on_the_sign_in_link_pages(
         context = signed_in(browser, live_server, None, viewport)
         page = context.new_page()
         try:
+            link = urlsplit(sign_in_url(world.p.patient_a.user))
+            page.goto(f"{live_server.url}{link.path}?{link.query}")
+            page.get_by_role("button", name="Sign in").wait_for()
+            failures += [f"{label} link opened: {' '.join(v)}" for v in violations_on(axe, page)]
             response = page.goto(f"{live_server.url}{reverse('sign-in-link')}?sesame=used-or-expired")
             assert response is not None and response.status == 410
             assert "This sign-in link has expired or was already used." in page.content()
@@ -223,7 +229,7 @@ def test_axe_core_finds_nothing_on_the_sign_in_link_pages(
             page.get_by_role("button", name="Email me a sign-in link").click()
             page.get_by_role("heading", name="Check your email").wait_for()
             failures += [f"{label} link sent: {' '.join(v)}" for v in violations_on(axe, page)]
-            checked += [f"{label} refused link", f"{label} link sent"]
+            checked += [f"{label} link opened", f"{label} refused link", f"{label} link sent"]
         finally:
             context.close()
     _record(artifacts, "anon (sign-in link)", checked, failures)
