@@ -30,7 +30,8 @@ from questionnaires.models import Better, Instrument, McidKind, ScoringMethod
 @dataclass(frozen=True)
 class Score:
     """``value``: the score in the definition's range, or None with too few answers; ``answered``
-    and ``skipped``: how many scored items were answered and left out."""
+    and ``skipped``: how many scored items were answered and left out (an unused activity slot of
+    the PSFS, its rating empty, is not counted as left out)."""
 
     value: float | None
     answered: int
@@ -88,7 +89,10 @@ def instrument_score(definition: Instrument | CheckedDefinition, answers: Mappin
             )
         given.append((value, item.low, item.high))
     answered = len(given)
-    skipped = len(checked.items) - answered
+    # An activity's rating left empty is an unused activity slot (a PSFS names 3 to 5 of the
+    # patient's own; a named activity's rating is required at sending, answers.answer_problems),
+    # not a question skipped.
+    skipped = sum(1 for item in checked.items if answers.get(item.link_id) is None and item.activity is None)
     if answered < checked.min_answered:
         return Score(None, answered, skipped)
     if checked.method == ScoringMethod.MEAN:
