@@ -225,3 +225,36 @@ def test_left_today_lists_the_questionnaires_due_with_links_until_they_are_sent(
         left = _left_today(client)
         assert "You're done for today" in left
         assert "/questionnaires/" not in left
+
+
+def test_a_crafted_post_cannot_rename_an_intake_activity_at_week_6(
+    client: Client, personas: Personas, shipped: None
+) -> None:
+    """The intake activity travels in a hidden field; a post renaming it is refused beside it,
+    the page shows the intake name again, and nothing is saved."""
+    plan = plan_in(personas.patient_a, personas)
+    with on_day(plan, 1):
+        response_submit(
+            patient=personas.patient_a, schedule_id=entry(plan, "psfs", "intake").pk, answers=PSFS
+        )
+    login(client, personas.patient_a.user)
+    with on_day(plan, 36):
+        response = client.post(
+            page(plan, "psfs", "week 6"),
+            {
+                "activity-1": "Something else",
+                "rating-1": "6",
+                "activity-2": "Lifting my son",
+                "rating-2": "7",
+                "action": "send",
+            },
+        )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert (
+        '<p class="field-error" id="activity-1-error">You named this activity &#x27;Climbing stairs&#x27; '
+        "at your first questionnaire; it cannot be renamed here.</p>"
+    ) in html
+    assert '<input type="hidden" name="activity-1" value="Climbing stairs">' in html
+    assert "Something else" not in html
+    assert not InstrumentResponse.objects.filter(occasion="week 6").exists()
