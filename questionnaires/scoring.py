@@ -216,15 +216,17 @@ def instrument_source(definition: Instrument | CheckedDefinition) -> str:
     Args: an ``Instrument`` or a checked definition. Returns the citation its definition's
     ``copyright`` line names in parentheses (e.g. "Stratford et al. 1995"); else the references
     its ``description`` lists after "Sources:" (the global rating of change: Jaeschke et al.
-    1989 and Kamper et al. 2009); else the copyright line itself; else "". Raises nothing.
+    1989 and Kamper et al. 2009); else the copyright line itself; else "". Without a closing
+    full stop: the report's "Source: {source}." adds its own
+    (outcomes/templates/outcomes/_instruments.html). Raises nothing.
     """
     checked = _checked(definition)
     copyright_ = str(checked.data.get("copyright", "")).strip()
     found = _CITATION.search(copyright_)
     if found:
-        return found.group(1)
+        return found.group(1).strip().rstrip(".")
     listed = _SOURCES.search(str(checked.data.get("description", "")))
-    return listed.group(1).strip() if listed else copyright_
+    return (listed.group(1) if listed else copyright_).strip().rstrip(".").rstrip()
 
 
 def change_words(definition: Instrument | CheckedDefinition, change: Change, *, span: str = "") -> str:
