@@ -66,7 +66,9 @@ def patient_add(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("patient-plans", patient_id=patient.pk)
         status = 400
-    return render(request, "accounts/patient_add.html", {"form": form}, status=status)
+    return render(
+        request, "accounts/patient_add.html", {"form": form, "clinic": therapist.clinic}, status=status
+    )
 
 
 @therapist_required

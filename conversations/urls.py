@@ -10,6 +10,7 @@ urlpatterns = [
     path("messages/unread/", views.unread_badge, name="messages-unread"),
     path("messages/emails/", views.message_emails, name="message-emails"),
     path("inbox/", views.inbox_page, name="inbox"),
+    path("inbox/list/", views.inbox_list, name="inbox-list"),
     path("patients/<int:patient_id>/messages/", views.patient_conversation, name="patient-conversation"),
     path(
         "patients/<int:patient_id>/messages/thread/",

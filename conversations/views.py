@@ -189,9 +189,20 @@ def message_emails(request: HttpRequest) -> HttpResponse:
 @require_GET
 def inbox_page(request: HttpRequest) -> HttpResponse:
     """The clinic's conversations for this therapist: unread first, then those needing a reply."""
+    return _inbox(request, "conversations/inbox.html")
+
+
+@therapist_required
+@require_GET
+def inbox_list(request: HttpRequest) -> HttpResponse:
+    """The inbox's list alone (``?page=``), for the inbox page's HTMX polling."""
+    return _inbox(request, "conversations/_inbox_list.html")
+
+
+def _inbox(request: HttpRequest, template: str) -> HttpResponse:
     therapist = therapist_of(request)
     found = inbox(user=therapist.user, clinic=therapist.clinic, page=request.GET.get("page"))
-    return render(request, "conversations/inbox.html", {"page": found, "clinic": therapist.clinic})
+    return render(request, template, {"page": found, "clinic": therapist.clinic})
 
 
 def _their_conversation(request: HttpRequest, patient_id: int) -> tuple[Patient, Conversation, User]:

@@ -9,7 +9,7 @@ items.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +88,7 @@ def form_items(instrument: Instrument) -> list[FormItem]:
 
 
 def answer_problems(
-    instrument: Instrument, answers: Mapping[str, Answer], *, complete: bool, named: Collection[str] = ()
+    instrument: Instrument, answers: Mapping[str, Answer], *, complete: bool, named: Sequence[str] = ()
 ) -> list[DomainError]:
     """Every problem in ``answers`` (linkId to a whole number for a scored item, text for a text
     item, None or absent when unanswered), each a ``DomainError`` whose ``field`` is the linkId:
@@ -98,8 +98,14 @@ def answer_problems(
     ``complete``, ``activity_unrated`` for a named activity left without a rating (field the
     rating's linkId, so the page shows it beside that activity; a draft may hold a name not yet
     rated; an activity in ``named``, the names given at an earlier occasion, which the page shows
-    to rate again and offers no way to remove, is asked for its rating alone), and
-    ``activity_repeated`` (``scoring.psfs_visit_ratings``). Empty when the answers may be saved."""
+    to rate again and offers no way to remove, is asked for its rating alone),
+    ``activity_renamed`` (field the activity's linkId) when the n-th activity slot does not hold
+    exactly the n-th name of ``named`` (``selectors.earlier_activities``, compacted, in slot order;
+    compared after stripping; a draft may leave it empty for now): the PSFS compares each
+    activity's ratings across occasions (Stratford 1995), so a later occasion may only rate the
+    earlier activities again and name new ones in the free slots after them; and
+    ``activity_repeated``
+    (``scoring.psfs_visit_ratings``). Empty when the answers may be saved."""
     items = {item.link_id: item for item in form_items(instrument)}
     problems: list[DomainError] = []
     for link_id in answers:
@@ -150,17 +156,30 @@ def answer_problems(
 
 
 def _activity_problems(
-    items: Mapping[str, FormItem], answers: Mapping[str, Answer], *, complete: bool, named: Collection[str]
+    items: Mapping[str, FormItem], answers: Mapping[str, Answer], *, complete: bool, named: Sequence[str]
 ) -> list[DomainError]:
     """A PSFS activity is a pair, its name and its rating: one without the other is refused.
     Stratford 1995 scores each activity the patient names by its rating, so a name sent unrated
     would silently drop out of the mean."""
     problems: list[DomainError] = []
+    slot = 0
     for item in items.values():
         if item.activity is None or item.activity not in items:
             continue
         name = answers.get(item.activity)
         name = name.strip() if isinstance(name, str) else ""
+        earlier = named[slot] if slot < len(named) else ""
+        slot += 1
+        if earlier and name != earlier.strip() and (name or complete):
+            problems.append(
+                DomainError(
+                    f"You named this activity '{earlier}' at your first questionnaire; "
+                    "it cannot be renamed here.",
+                    field=item.activity,
+                    code="activity_renamed",
+                )
+            )
+            continue
         rating = answers.get(item.link_id)
         low, high = item.options[0][0], item.options[-1][0]
         if name and rating is None and complete:

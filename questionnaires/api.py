@@ -165,7 +165,9 @@ SEND_ERROR_SCHEMA: dict[str, Any] = {
             "type": "string",
             "description": (
                 "The rule: answer_out_of_range, not_a_number, required, unknown_item, too_long, "
-                "activity_unnamed, activity_repeated, invalid (text expected, or the body's shape), "
+                "activity_unnamed, activity_unrated, activity_repeated, activity_renamed (a later "
+                "PSFS must keep the first one's activities, by name, in their slots), "
+                "invalid (text expected, or the body's shape), "
                 "not_due (outside the window), already_completed, conflict."
             ),
         }

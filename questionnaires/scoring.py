@@ -30,7 +30,8 @@ from questionnaires.models import Better, Instrument, McidKind, ScoringMethod
 @dataclass(frozen=True)
 class Score:
     """``value``: the score in the definition's range, or None with too few answers; ``answered``
-    and ``skipped``: how many scored items were answered and left out."""
+    and ``skipped``: how many scored items were answered and left out (an unused activity slot of
+    the PSFS, its rating empty, is not counted as left out)."""
 
     value: float | None
     answered: int
@@ -88,7 +89,10 @@ def instrument_score(definition: Instrument | CheckedDefinition, answers: Mappin
             )
         given.append((value, item.low, item.high))
     answered = len(given)
-    skipped = len(checked.items) - answered
+    # An activity's rating left empty is an unused activity slot (a PSFS names 3 to 5 of the
+    # patient's own; a named activity's rating is required at sending, answers.answer_problems),
+    # not a question skipped.
+    skipped = sum(1 for item in checked.items if answers.get(item.link_id) is None and item.activity is None)
     if answered < checked.min_answered:
         return Score(None, answered, skipped)
     if checked.method == ScoringMethod.MEAN:
@@ -212,15 +216,17 @@ def instrument_source(definition: Instrument | CheckedDefinition) -> str:
     Args: an ``Instrument`` or a checked definition. Returns the citation its definition's
     ``copyright`` line names in parentheses (e.g. "Stratford et al. 1995"); else the references
     its ``description`` lists after "Sources:" (the global rating of change: Jaeschke et al.
-    1989 and Kamper et al. 2009); else the copyright line itself; else "". Raises nothing.
+    1989 and Kamper et al. 2009); else the copyright line itself; else "". Without a closing
+    full stop: the report's "Source: {source}." adds its own
+    (outcomes/templates/outcomes/_instruments.html). Raises nothing.
     """
     checked = _checked(definition)
     copyright_ = str(checked.data.get("copyright", "")).strip()
     found = _CITATION.search(copyright_)
     if found:
-        return found.group(1)
+        return found.group(1).strip().rstrip(".")
     listed = _SOURCES.search(str(checked.data.get("description", "")))
-    return listed.group(1).strip() if listed else copyright_
+    return (listed.group(1) if listed else copyright_).strip().rstrip(".").rstrip()
 
 
 def change_words(definition: Instrument | CheckedDefinition, change: Change, *, span: str = "") -> str:

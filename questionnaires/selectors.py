@@ -161,7 +161,15 @@ def occasion_of(*, patient: Patient, schedule_id: int) -> Occasion:
 def earlier_activities(*, occasion: Occasion) -> list[str]:
     """For a PSFS (an instrument rating named activities): the activities named in this plan's
     earliest completed response of the same instrument code before this occasion, in its slot
-    order, so a later occasion asks about them again by name; empty otherwise."""
+    order, so a later occasion asks about them again by name; empty otherwise (and for an
+    instrument rating no activities, without a query).
+
+    The list is compacted: an empty slot of the first response is left out, so the n-th name
+    belongs in the n-th activity slot of the later occasion (the page puts it there and
+    ``answers.answer_problems`` holds it there); the slots after them are free for new ones."""
+    slots = [item.activity for item in form_items(occasion.instrument) if item.activity is not None]
+    if not slots:
+        return []
     first = (
         InstrumentResponse.objects.filter(
             plan=occasion.plan,
@@ -175,11 +183,7 @@ def earlier_activities(*, occasion: Occasion) -> list[str]:
     if first is None:
         return []
     audit_read([first])
-    texts = [
-        str(first.answers.get(item.activity, "")).strip()
-        for item in form_items(occasion.instrument)
-        if item.activity is not None
-    ]
+    texts = [str(first.answers.get(slot, "")).strip() for slot in slots]
     return [text for text in texts if text]
 
 

@@ -21,7 +21,7 @@ from questionnaires.answers import Answer, answer_problems, scored_answers
 from questionnaires.definitions import CheckedDefinition, definition_checked
 from questionnaires.models import Instrument, InstrumentResponse, ResponseStatus
 from questionnaires.scoring import instrument_score
-from questionnaires.selectors import Occasion, instrument_in_scope, occasion_of
+from questionnaires.selectors import Occasion, earlier_activities, instrument_in_scope, occasion_of
 from questionnaires.signals import response_completed
 
 #: The shipped definitions, free to use: PSFS, PEG and the global rating of change.
@@ -159,7 +159,8 @@ def _checked_answers(
 ) -> dict[str, Answer]:
     kept = {k: (v.strip() if isinstance(v, str) else v) for k, v in answers.items()}
     kept = {k: v for k, v in kept.items() if v is not None and v != ""}
-    problems = answer_problems(occasion.instrument, kept, complete=complete)
+    named = earlier_activities(occasion=occasion)
+    problems = answer_problems(occasion.instrument, kept, complete=complete, named=named)
     if problems:
         raise problems[0]
     return kept
@@ -218,7 +219,9 @@ def response_save_draft(
     ``portal.management.commands.demo_clinic``), never for a request.
 
     Raises DomainError: ``not_found`` (not a questionnaire of the patient's active plan),
-    ``not_due``, ``already_completed``, or the first of ``answer_problems`` (``field`` the linkId).
+    ``not_due``, ``already_completed``, or the first of ``answer_problems`` (``field`` the linkId;
+    at a later PSFS occasion ``activity_renamed`` when an activity named at the first one,
+    ``selectors.earlier_activities``, is renamed or left out of its slot).
     """
     now = now or timezone.now()
     occasion, response = _writable(patient=patient, schedule_id=schedule_id, now=now)

@@ -64,10 +64,13 @@ def _answers_from(data: Mapping[str, str], items: list[FormItem]) -> dict[str, A
 def _questions(
     items: list[FormItem], answers: Mapping[str, Answer], errors: Mapping[str, str], named: list[str]
 ) -> list[Question]:
-    """The page's questions in order; an activity's text item goes with its rating."""
+    """The page's questions in order; an activity's text item goes with its rating. The n-th
+    activity slot holds the n-th name in ``named`` (shown by name, whatever was posted there:
+    a refused rename shows the earlier name again); the slots after them are free."""
     by_id = {item.link_id: item for item in items}
     paired = {item.activity for item in items if item.activity}
     questions = []
+    slot = 0
     for item in items:
         if item.link_id in paired:
             continue
@@ -75,7 +78,9 @@ def _questions(
         if activity is None:
             questions.append(Question(item, answers.get(item.link_id), errors.get(item.link_id, "")))
             continue
-        text = str(answers.get(activity.link_id) or "")
+        earlier = named[slot] if slot < len(named) else ""
+        slot += 1
+        text = earlier or str(answers.get(activity.link_id) or "")
         questions.append(
             Question(
                 item,
@@ -84,7 +89,7 @@ def _questions(
                 activity=activity,
                 activity_value=text,
                 activity_error=errors.get(activity.link_id, ""),
-                named=bool(text) and text in named,
+                named=bool(earlier),
             )
         )
     return questions
@@ -102,7 +107,7 @@ def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
     if occasion.response is not None and occasion.response.status == ResponseStatus.COMPLETED:
         return redirect("questionnaire-done", schedule_id=schedule_id)
     items = form_items(occasion.instrument)
-    named = earlier_activities(occasion=occasion) if any(item.activity for item in items) else []
+    named = earlier_activities(occasion=occasion)
     errors: dict[str, str] = {}
     general = ""
     status = 200
@@ -133,9 +138,6 @@ def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
         status = 400
     else:
         answers = dict(occasion.response.answers) if occasion.response is not None else {}
-        if not answers and named:
-            slots = [item.link_id for item in items if item.kind == "text"]
-            answers = dict(zip(slots, named, strict=False))
     questions = _questions(items, answers, errors, named)
     summary = [(q.item.link_id, q.error or q.activity_error) for q in questions]
     return render(

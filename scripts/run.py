@@ -41,8 +41,15 @@ def web_command(host: str, port: int | str) -> list[str]:
     ]
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _stop(signum: int, frame: object) -> None:
-    # `kill` or a closed terminal stops everything the same way Ctrl-C does.
+    # `kill` or a closed terminal stops everything the same way Ctrl-C does. Stopping has
+    # begun: a second Ctrl-C (or kill) is ignored from here on, so it cannot interrupt the
+    # stopping of the children half-way (a traceback, and children left running).
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -50,9 +57,8 @@ def main() -> int:
     # SIGINT too, explicitly: a process started in the background by a shell (or by a test
     # runner) inherits SIGINT ignored, and Python then keeps ignoring it, so `kill -INT` left
     # the web app, the worker and beat running.
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGHUP, _stop)
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, _stop)
     os.environ.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
     manage("migrate", "--no-input", "-v", "0")
     manage("load_library")
@@ -123,14 +129,23 @@ def main() -> int:
 
 
 def _stop_all(running: dict[str, subprocess.Popen[bytes]]) -> None:
-    for proc in running.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in running.values():
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    """Stop the children: SIGTERM to each, then up to 10 s each to exit before SIGKILL. SIGINT,
+    SIGTERM and SIGHUP are ignored meanwhile (an impatient second Ctrl-C must not cut this
+    short) and their handlers put back once every child has exited."""
+    before = {stop_signal: signal.signal(stop_signal, signal.SIG_IGN) for stop_signal in STOP_SIGNALS}
+    try:
+        for proc in running.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in running.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    finally:
+        for stop_signal, handler in before.items():
+            signal.signal(stop_signal, handler)
 
 
 def _show_tail(path: Path, lines: int = 20) -> None:

@@ -220,3 +220,23 @@ def test_an_unknown_token_is_a_404_with_the_new_link_form(client: Any, db: Any) 
     response = client.get(reverse("invitation", args=["not-a-real-token"]))
     assert response.status_code == 404
     assert "not valid" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("sign_in_links", "wording"),
+    [
+        (True, "a link that opens their plan; a password is optional"),
+        (False, "a link to set their password"),
+    ],
+)
+def test_the_add_page_says_what_the_invitation_asks_for(
+    personas: Any, sign_in_links: bool, wording: str
+) -> None:
+    """With the clinic's sign-in links on, the invitation makes a password optional, and the
+    page says so; with them off it asks the patient to set one."""
+    personas.clinic.sign_in_links = sign_in_links
+    personas.clinic.save(update_fields=["sign_in_links"])
+    html = as_user(personas.owner.user).get(reverse("patient-add")).content.decode()
+    assert wording in html
+    other = "a link to set their password" if sign_in_links else "a password is optional"
+    assert other not in html

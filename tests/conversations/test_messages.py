@@ -275,6 +275,22 @@ def test_the_record_shows_the_conversation_and_its_send_box_comes_back(personas:
     assert response.status_code == 302 and response["Location"] == record
 
 
+def test_the_inbox_list_polls_and_brings_new_conversations(personas: Any) -> None:
+    """The inbox page polls its list (in the background, not keeping the session alive); the
+    polled fragment shows a conversation started since the page was opened."""
+    owner = as_user(personas.owner.user)
+    page = owner.get(reverse("inbox")).content.decode()
+    assert "No messages yet" in page
+    poll = reverse("inbox-list") + "?page=1"
+    assert f'hx-get="{poll}" hx-trigger="every 15s"' in page
+    assert """hx-headers='{"X-Plinth-Background": "1"}'""" in page
+    _send(personas, personas.patient_a.user, "Is Tuesday fine?")
+    html = owner.get(poll, HTTP_X_PLINTH_BACKGROUND="1", **HTMX).content.decode()
+    assert '<div id="inbox-list"' in html
+    assert "<h1>" not in html and "Ada Patient" in html and "1 unread" in html
+    assert "Is Tuesday fine?" in html
+
+
 def test_polling_does_not_keep_an_idle_session_alive(personas: Any, settings: Any) -> None:
     from accounts.middleware import LAST_SEEN_KEY
 

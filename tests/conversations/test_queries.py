@@ -48,11 +48,13 @@ def test_inbox_and_conversation_queries_do_not_grow(personas: Any) -> None:
     patient = as_user(personas.patient_a.user)
     pages = {
         "inbox": (owner, reverse("inbox")),
+        "inbox list (polled)": (owner, reverse("inbox-list")),
         "conversation": (owner, reverse("patient-conversation", args=[personas.patient_a.pk])),
         "patient messages": (patient, reverse("messages")),
     }
     pinned = {
         "inbox": INBOX_QUERIES,
+        "inbox list (polled)": INBOX_QUERIES,
         "conversation": CONVERSATION_QUERIES,
         "patient messages": PATIENT_PAGE_QUERIES,
     }

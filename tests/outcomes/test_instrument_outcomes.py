@@ -65,7 +65,7 @@ COHORT: list[dict[str, Any]] = [
     {  # completer: PSFS 3.5 -> 4.0 but +2 on the two intake activities (the new one is left out)
         "intake": {"psfs": psfs(("Stairs", 3), ("Lifting", 4)), "peg": peg(6, 5, 7)},
         "week 12": {
-            "psfs": psfs(("Stairs", 6), ("lifting", 5), ("Running", 1)),
+            "psfs": psfs(("Stairs", 6), ("Lifting", 5), ("Running", 1)),
             "peg": peg(4, 4, 4),
             "groc": {"change": 5},
         },
@@ -219,6 +219,8 @@ def test_the_page_csv_and_json_show_each_instrument_with_its_source(
         "Patient-Specific Functional Scale (PSFS)",
         "Source: Stratford et al. 1995",
         "Source: Krebs et al. 2009",
+        # The global rating of change's listed sources end with a full stop; the page adds one.
+        "J Man Manip Ther 2009;17(3):163-170. Scores",
         "an improvement of at least 2 points (higher is better)",
         "an improvement of at least 30% of the baseline (lower is better)",
         "no minimal clinically important difference",

@@ -207,6 +207,7 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "plan-handout-pdf": ("GET", plan_a, "302 404 404 200 200 404 404"),
     "outcome-report": ("GET", none, "302 404 404 200 200 200 404"),
     "inbox": ("GET", none, "302 404 404 200 200 200 404"),
+    "inbox-list": ("GET", none, "302 404 404 200 200 200 404"),
     "patient-conversation": ("GET", patient_a, "302 404 404 200 200 404 404"),
     "patient-conversation-thread": ("GET", patient_a, "302 404 404 204 204 404 404"),
     # Nothing needs a reply: back to the conversation.

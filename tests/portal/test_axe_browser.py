@@ -46,6 +46,8 @@ NOT_OUR_PAGES = frozenset(
         # The navigation's unread count: an HTMX fragment for the header, not a page
         # (tests/conversations/test_messages_browser.py checks the pages that hold it).
         "messages-unread",
+        # The inbox's polled list: an HTMX fragment of the inbox page, checked there.
+        "inbox-list",
     }
 )
 

@@ -193,7 +193,7 @@ def test_therapists_read_a_patients_responses_by_patient_or_plan_and_each_read_i
         ]
     sent = InstrumentResponse.objects.get(status=ResponseStatus.COMPLETED)
     body = owner.get(reverse("api-questionnaire-response-detail", args=[sent.pk])).json()
-    assert (body["score"], body["answered"], body["skipped"]) == (3.5, 2, 3)
+    assert (body["score"], body["answered"], body["skipped"]) == (3.5, 2, 0)
     items = {item["link_id"]: item["answer"] for item in body["items"]}
     assert items["activity-1"] == "Climbing stairs" and items["rating-2"] == 4 and items["rating-3"] is None
     viewed = AuditEvent.objects.filter(action="instrumentresponse.viewed", actor=personas.owner.user)
@@ -262,8 +262,8 @@ def test_a_patient_sends_a_due_questionnaire_once(personas: Personas, history: C
         ("psfs", {"answers": {**PSFS, "rating-3": 5}}, "answers.rating-3", "activity_unnamed"),
         (
             "psfs",
-            {"answers": {**PSFS, "activity-2": "climbing stairs"}},
-            "answers.activity-2",
+            {"answers": {**PSFS, "activity-3": "climbing stairs", "rating-3": 5}},
+            "answers.activity-3",
             "activity_repeated",
         ),
         ("psfs", {"answers": {**PSFS, "activity-1": "x" * 201}}, "answers.activity-1", "too_long"),

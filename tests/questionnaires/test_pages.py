@@ -160,11 +160,9 @@ def test_the_psfs_at_week_6_asks_about_the_intake_activities_by_name_and_takes_a
     assert week6.answers["activity-3"] == "Gardening" and week6.score == 5.0
 
 
-def test_an_intake_activity_left_unrated_at_week_6_is_asked_for_its_rating_not_its_removal(
-    client: Client, personas: Personas, shipped: None
-) -> None:
-    """At a later occasion an intake activity is shown by name with no way to remove it, so the
-    refusal asks only for the rating; nothing is saved."""
+def _week_6_post(client: Client, personas: Personas, data: dict[str, str]) -> Any:
+    """Patient A's intake PSFS sent (Climbing stairs, Lifting my son), then ``data`` posted to
+    the week 6 PSFS page."""
     plan = plan_in(personas.patient_a, personas)
     with on_day(plan, 1):
         response_submit(
@@ -172,15 +170,17 @@ def test_an_intake_activity_left_unrated_at_week_6_is_asked_for_its_rating_not_i
         )
     login(client, personas.patient_a.user)
     with on_day(plan, 36):
-        response = client.post(
-            page(plan, "psfs", "week 6"),
-            {
-                "activity-1": "Climbing stairs",
-                "activity-2": "Lifting my son",
-                "rating-2": "7",
-                "action": "send",
-            },
-        )
+        return client.post(page(plan, "psfs", "week 6"), {**data, "action": "send"})
+
+
+def test_an_intake_activity_left_unrated_at_week_6_is_asked_for_its_rating_not_its_removal(
+    client: Client, personas: Personas, shipped: None
+) -> None:
+    """At a later occasion an intake activity is shown by name with no way to remove it, so the
+    refusal asks only for the rating; nothing is saved."""
+    response = _week_6_post(
+        client, personas, {"activity-1": "Climbing stairs", "activity-2": "Lifting my son", "rating-2": "7"}
+    )
     html = response.content.decode()
     assert response.status_code == 400
     assert (
@@ -188,6 +188,27 @@ def test_an_intake_activity_left_unrated_at_week_6_is_asked_for_its_rating_not_i
         "you named it at your first questionnaire.</p>"
     ) in html
     assert "or remove the activity" not in html
+    assert not InstrumentResponse.objects.filter(occasion="week 6").exists()
+
+
+def test_a_crafted_post_cannot_rename_an_intake_activity_at_week_6(
+    client: Client, personas: Personas, shipped: None
+) -> None:
+    """The intake activity travels in a hidden field; a post renaming it is refused beside it,
+    the page shows the intake name again, and nothing is saved."""
+    response = _week_6_post(
+        client,
+        personas,
+        {"activity-1": "Something else", "rating-1": "6", "activity-2": "Lifting my son", "rating-2": "7"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert (
+        '<p class="field-error" id="activity-1-error">You named this activity &#x27;Climbing stairs&#x27; '
+        "at your first questionnaire; it cannot be renamed here.</p>"
+    ) in html
+    assert '<input type="hidden" name="activity-1" value="Climbing stairs">' in html
+    assert "Something else" not in html
     assert not InstrumentResponse.objects.filter(occasion="week 6").exists()
 
 

@@ -64,7 +64,8 @@ def sent_intake_and_week_6(plan: CarePlan) -> None:
         )
         send(plan, "peg", "intake", {"pain": 6, "enjoyment": 5, "activity": 7})
     with on_day(36):
-        # The same two activities (one typed differently) and a new one, named at week 6.
+        # The same two activities (kept by name: a later occasion cannot rename them) and a
+        # new one, named at week 6.
         send(
             plan,
             "psfs",
@@ -72,7 +73,7 @@ def sent_intake_and_week_6(plan: CarePlan) -> None:
             {
                 "activity-1": "Climbing stairs",
                 "rating-1": 6,
-                "activity-2": "lifting my  son",
+                "activity-2": "Lifting my son",
                 "rating-2": 5,
                 "activity-3": "Running",
                 "rating-3": 2,
@@ -102,9 +103,9 @@ def test_the_record_shows_each_instruments_scores_the_change_and_the_psfs_activi
     words = text_of(section)
     # PSFS: intake (3 + 4) / 2 = 3.5; week 6 (6 + 5 + 2) / 3 = 4.33; the change is over the two
     # activities rated before, each from its first rating: ((6 - 3) + (5 - 4)) / 2 = +2.0.
-    assert "intake Mon 2 Mar 2026 3.5 2 answered, 3 skipped" not in words  # sent on day 1
-    assert "intake Tue 3 Mar 2026 3.5 2 answered, 3 skipped" in words
-    assert "week 6 Tue 7 Apr 2026 4.3 3 answered, 2 skipped" in words
+    assert "intake Mon 2 Mar 2026 3.5 2 answered, 0 skipped" not in words  # sent on day 1
+    assert "intake Tue 3 Mar 2026 3.5 2 answered, 0 skipped" in words
+    assert "week 6 Tue 7 Apr 2026 4.3 3 answered, 0 skipped" in words
     assert (
         "PSFS +2.0 points by week 6 against each activity's first rating (2 activities), at least the "
         "2-point increase that is the minimal clinically important difference (Stratford et al. 1995)."

@@ -149,6 +149,44 @@ def test_a_bad_answer_is_refused_with_its_item_and_nothing_is_saved(
     assert not AuditEvent.objects.filter(action__startswith="questionnaire_response").exists()
 
 
+@pytest.mark.parametrize("save", [response_save_draft, response_submit])
+def test_at_week_6_the_intake_activities_keep_their_slots_and_names(
+    personas: Personas, shipped: None, save: Any
+) -> None:
+    """The intake named activities in slots 1 and 3: at week 6 they are asked in slots 1 and 2
+    (``earlier_activities`` is compacted); renaming or leaving one out is refused on its linkId
+    and saves nothing (the draft stays as it was), a new activity goes in a free slot."""
+    plan = plan_in(personas.patient_a, personas)
+    patient = personas.patient_a
+    intake = {"activity-1": "Climbing stairs", "rating-1": 3, "activity-3": "Gardening", "rating-3": 2}
+    with on_day(plan, 1):
+        response_submit(patient=patient, schedule_id=entry(plan, "psfs", "intake").pk, answers=intake)
+    week6 = entry(plan, "psfs", "week 6").pk
+    kept = {"activity-1": " Climbing stairs ", "rating-1": 5, "activity-2": "Gardening", "rating-2": 4}
+    with on_day(plan, 36):
+        response_save_draft(patient=patient, schedule_id=week6, answers={"activity-1": "Climbing stairs"})
+        refused_answers = [
+            ({**kept, "activity-2": "Weeding"}, "activity-2"),
+            ({**kept, "activity-1": "Gardening", "activity-2": "Climbing stairs"}, "activity-1"),
+        ]
+        if save is response_submit:  # a draft may leave an intake activity out for now
+            refused_answers.append(({**kept, "activity-2": "", "rating-2": None}, "activity-2"))
+        for answers, field in refused_answers:
+            with pytest.raises(DomainError) as refused:
+                save(patient=patient, schedule_id=week6, answers=answers)
+            assert (refused.value.code, refused.value.field) == ("activity_renamed", field)
+            assert refused.value.message == (
+                f"You named this activity '{intake[field.replace('2', '3')]}' at your first "
+                "questionnaire; it cannot be renamed here."
+            )
+            draft = InstrumentResponse.objects.get(schedule_id=week6)
+            assert (draft.status, draft.answers) == (ResponseStatus.DRAFT, {"activity-1": "Climbing stairs"})
+        saved = save(
+            patient=patient, schedule_id=week6, answers={**kept, "activity-3": "Weeding", "rating-3": 1}
+        )
+    assert saved.answers["activity-1"] == "Climbing stairs" and saved.answers["activity-3"] == "Weeding"
+
+
 def test_a_questionnaire_outside_its_window_is_not_due(personas: Personas, shipped: None) -> None:
     plan = plan_in(personas.patient_a, personas)
     with on_day(plan, 34):
@@ -254,7 +292,7 @@ def test_psfs_and_groc_scores_match_instrument_score(personas: Personas, shipped
             patient=personas.patient_a, schedule_id=entry(plan, "psfs", "intake").pk, answers=PSFS
         )
     assert psfs.score == instrument_score(psfs.instrument, {"rating-1": 3, "rating-2": 4}).value == 3.5
-    assert (psfs.answered, psfs.skipped) == (2, 3)
+    assert (psfs.answered, psfs.skipped) == (2, 0)  # three unused activity slots
     with on_day(plan, 80):
         groc = response_submit(
             patient=personas.patient_a, schedule_id=entry(plan, "groc", "week 12").pk, answers={"change": 5}

@@ -151,9 +151,11 @@ def _visit(psfs: CheckedDefinition, slots: dict[int, tuple[str, int | None]]) ->
     return psfs_visit_ratings(psfs, texts=texts, answers=answers)
 
 
-def test_psfs_score_is_the_mean_of_the_rated_activities(psfs: CheckedDefinition) -> None:
+def test_psfs_score_is_the_mean_of_the_rated_activities_and_unused_slots_are_not_skipped(
+    psfs: CheckedDefinition,
+) -> None:
     score = instrument_score(psfs, {"rating-1": 3, "rating-2": 2, "rating-3": None})
-    assert (score.value, score.answered, score.skipped) == (2.5, 2, 3)
+    assert (score.value, score.answered, score.skipped) == (2.5, 2, 0)
 
 
 def test_psfs_a_new_activity_at_week_6_is_scored_from_then_only(psfs: CheckedDefinition) -> None:
