@@ -1,5 +1,6 @@
 """In Chromium on a phone: a patient completes the PSFS and the PEG at intake from Today, with no
-script needed, a mistake shown beside its question, and axe-core finding nothing on the way."""
+script needed, a mistake shown beside its question, and axe-core finding nothing on the way; then
+their therapist, at a desktop, sees both on the patient record."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from playwright.sync_api import expect
 from library.services import library_load
 from questionnaires.models import InstrumentResponse, ResponseStatus
 from questionnaires.services import questionnaires_load_shipped
-from tests.browsing import PHONE, page_errors, signed_in
+from tests.browsing import DESKTOP, PHONE, page_errors, signed_in
 from tests.factories import PatientFactory, TherapistFactory
 from tests.helpers import template_plan
 from tests.portal.test_axe_browser import violations_on
@@ -96,3 +97,33 @@ def test_a_patient_completes_psfs_and_peg_at_intake_on_a_phone(
         )
     )
     assert scores == {"psfs": 4.0, "peg": 6.0}
+
+    # The therapist at a desktop: the record's Questionnaires section shows both, the PSFS's
+    # activities by name with their ratings.
+    desk = signed_in(browser, live_server, therapist.user, DESKTOP)
+    record = desk.new_page()
+    record_errors = page_errors(record)
+    try:
+        record.goto(f"{live_server.url}/patients/{patient.pk}/")
+        section = record.locator('section[aria-labelledby="questionnaires-heading"]')
+        expect(section).to_be_visible()
+        text = section.inner_text()
+        for words in (
+            "Patient-Specific Functional Scale",
+            "PEG",
+            "Climbing stairs",
+            "Lifting my son",
+            "Gardening",
+        ):
+            assert words in text, words
+        peg_table = section.get_by_role(
+            "region", name="PEG: pain, enjoyment of life and general activity: scores"
+        )
+        assert "6" in peg_table.locator("tbody td").nth(1).inner_text()
+        section.scroll_into_view_if_needed()
+        section.screenshot(path=str(artifacts / "questionnaires-record-desktop.png"))
+        record_found = violations_on(axe, record)
+    finally:
+        desk.close()
+    assert not record_errors, record_errors
+    assert not record_found, record_found
