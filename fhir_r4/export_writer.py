@@ -35,8 +35,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from fhir_r4.models import BulkExport, BulkExportFile, ExportStatus
-from fhir_r4.resources import unchecked, validated
 from fhir_r4.selectors import RESOURCE_TYPES, Scope
+from portal.fhirjson import unchecked, validated
 
 log = logging.getLogger(__name__)
 
@@ -85,24 +85,25 @@ def write_type(export: BulkExport, name: str, *, batch_size: int | None = None) 
     """Write every resource of type ``name`` in the export's clinic (updated at or after its
     ``since``) to ``<FHIR_EXPORT_DIR>/<export id>/<name>.ndjson``, one JSON resource per line,
     batch after batch. Returns the file's row (saved, with its count). Raises Cancelled."""
-    kind = RESOURCE_TYPES[name]
-    rows = kind.rows(Scope(clinic=export.clinic))
-    if export.since is not None:
-        rows = rows.filter(fhir_last_updated__gte=export.since)
+    scope = Scope(clinic=export.clinic)
     relative = f"{export.pk}/{name}.ndjson"
     target = export_dir() / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     with target.open("w", encoding="utf-8") as out:
-        for batch in batches(rows, batch_size or settings.FHIR_EXPORT_BATCH):
-            with unchecked():
-                built = [kind.build(row) for row in batch]
-            validated(built[0])  # one resource of each batch through the R4B model (ValidationError)
-            for resource in built:
-                out.write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")))
-                out.write("\n")
-            count += len(batch)
-            _progress(export, f"{name}: {count} written")
+        for source in RESOURCE_TYPES[name].sources:  # Observation: the check-ins, then the scores
+            rows = source.rows(scope)
+            if export.since is not None:
+                rows = rows.filter(fhir_last_updated__gte=export.since)
+            for batch in batches(rows, batch_size or settings.FHIR_EXPORT_BATCH):
+                with unchecked():
+                    built = [source.build(row) for row in batch]
+                validated(built[0])  # one resource of each batch through the R4B model (ValidationError)
+                for resource in built:
+                    out.write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")))
+                    out.write("\n")
+                count += len(batch)
+                _progress(export, f"{name}: {count} written")
     file, _ = BulkExportFile.objects.update_or_create(
         export=export, resource_type=name, defaults={"count": count, "path": relative}
     )

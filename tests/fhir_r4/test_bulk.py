@@ -79,16 +79,21 @@ def test_a_round_trip_exports_every_resource_of_the_clinic_valid_and_counted(
         model = get_fhir_model_class(name)
         resources = [model.model_validate(json.loads(line)) for line in lines]
         validated += len(resources)
-        ids = sorted(int(str(r.id)) for r in resources)
-        assert ids == sorted(RESOURCE_TYPES[name].rows(scope).values_list("pk", flat=True))
+        ids = sorted(str(r.id) for r in resources)
+        assert ids == sorted(
+            f"{pk}{source.id_suffix}"
+            for source in RESOURCE_TYPES[name].sources
+            for pk in source.rows(scope).values_list("pk", flat=True)
+        )
         assert output["count"] == len(lines) > 0
     assert validated == sum(f["count"] for f in body["output"])
-    # The other clinic's patient is in no file; the check-ins are all of this clinic's.
-    assert body["output"][-1]["count"] == 3
+    # The other clinic's patient is in no file; the check-ins (3) and the PSFS's score are this clinic's.
+    counts = {f["type"]: f["count"] for f in body["output"]}
+    assert (counts["Observation"], counts["QuestionnaireResponse"], counts["Questionnaire"]) == (4, 2, 3)
     actions = list(
         AuditEvent.objects.filter(action__startswith="fhir.export").values_list("action", flat=True)
     )
-    assert sorted(actions) == ["fhir.export_downloaded"] * 6 + ["fhir.export_requested"]
+    assert sorted(actions) == ["fhir.export_downloaded"] * len(RESOURCE_TYPES) + ["fhir.export_requested"]
     assert set(AuditEvent.objects.filter(action__startswith="fhir.").values_list("clinic", flat=True)) == {
         odd.p.clinic.pk
     }
@@ -97,17 +102,18 @@ def test_a_round_trip_exports_every_resource_of_the_clinic_valid_and_counted(
 def test_type_and_since_narrow_the_export(odd: OddClinic, django_capture_on_commit_callbacks: Any) -> None:
     client, path = exported(odd, django_capture_on_commit_callbacks, _type="Observation,Patient")
     body = client.get(path).json()
-    assert [(f["type"], f["count"]) for f in body["output"]] == [("Patient", 5), ("Observation", 3)]
-    # _since: only resources updated at or after it (a check-in's receipt or correction).
+    assert [(f["type"], f["count"]) for f in body["output"]] == [("Patient", 5), ("Observation", 4)]
+    # _since: only resources updated at or after it (a check-in's receipt or correction; a score's
+    # response sent).
     long_ago = timezone.now() - timedelta(days=2)
     PainCheckIn.objects.exclude(pk=odd.red_flag.pk).update(received_at=long_ago, corrected_at=None)
     BulkExport.objects.all().delete()
     since = (timezone.now() - timedelta(hours=1)).isoformat()
     client, path = exported(odd, django_capture_on_commit_callbacks, _since=since, _type="Observation")
     output = client.get(path).json()["output"]
-    assert [(f["type"], f["count"]) for f in output] == [("Observation", 1)]
+    assert [(f["type"], f["count"]) for f in output] == [("Observation", 2)]
     lines = client.get(output[0]["url"]).getvalue().decode().splitlines()
-    assert [json.loads(line)["id"] for line in lines] == [str(odd.red_flag.pk)]
+    assert [json.loads(line)["id"] for line in lines] == [str(odd.red_flag.pk), f"{odd.psfs.pk}-score"]
     BulkExport.objects.all().delete()
     later = (timezone.now() + timedelta(hours=1)).isoformat()
     client, path = exported(odd, django_capture_on_commit_callbacks, _since=later, _type="Observation")
@@ -233,17 +239,17 @@ def test_the_writer_reads_in_batches_not_per_row(odd: OddClinic) -> None:
         created=timezone.now(),
         expires=timezone.now() + timedelta(hours=1),
     )
-    # One query reads them all, in chunks: never one per row.
+    # One query per source reads them all (the check-ins, the scores), in chunks: never one per row.
     observations = PainCheckIn.objects.filter(patient__clinic=odd.p.clinic).count()
     assert observations == 20
-    assert reads_writing(export, "Observation", 5) == 1
-    assert reads_writing(export, "Observation", 100) == 1
+    assert reads_writing(export, "Observation", 5) == 2
+    assert reads_writing(export, "Observation", 100) == 2
     # Each chunk of CarePlans prefetches its exercises (with their exercise and phase) in one query.
-    plans = RESOURCE_TYPES["CarePlan"].rows(Scope(clinic=odd.p.clinic)).count()
+    plans = RESOURCE_TYPES["CarePlan"].sources[0].rows(Scope(clinic=odd.p.clinic)).count()
     assert plans == 5
     assert reads_writing(export, "CarePlan", 2) == 1 + 3
     assert reads_writing(export, "CarePlan", 100) == 1 + 1
     export.refresh_from_db()
     assert export.progress == "CarePlan: 5 written"  # told after each chunk
     lines = (export_dir() / str(export.pk) / "Observation.ndjson").read_text().splitlines()
-    assert len(lines) == 20 and len({json.loads(line)["id"] for line in lines}) == 20
+    assert len(lines) == 21 and len({json.loads(line)["id"] for line in lines}) == 21
