@@ -63,9 +63,14 @@ CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 
 
-def _meta(obj: Any) -> dict[str, str]:
+def _last_updated(obj: Any) -> datetime:
+    # The annotation every queryset of fhir_r4.selectors carries.
     stamp: datetime = obj.fhir_last_updated
-    return {"lastUpdated": instant(stamp)}
+    return stamp
+
+
+def _meta(obj: Any) -> dict[str, str]:
+    return {"lastUpdated": instant(_last_updated(obj))}
 
 
 def _telecom(*, email: str = "", phone: str = "", use: str) -> list[dict[str, str]]:
@@ -243,13 +248,13 @@ def observation_resource(checkin: PainCheckIn) -> dict[str, Any]:
 
 def questionnaire_resource(instrument: Instrument) -> dict[str, Any]:
     """An instrument as a Questionnaire (``questionnaires.fhir.questionnaire_resource``)."""
-    return fhir_questionnaires.questionnaire_resource(instrument, last_updated=instrument.fhir_last_updated)
+    return fhir_questionnaires.questionnaire_resource(instrument, last_updated=_last_updated(instrument))
 
 
 def questionnaire_response_resource(response: InstrumentResponse) -> dict[str, Any]:
     """A patient's response as a QuestionnaireResponse (``questionnaires.fhir``), sent or a draft."""
     return fhir_questionnaires.questionnaire_response_resource(
-        response, last_updated=response.fhir_last_updated
+        response, last_updated=_last_updated(response)
     )
 
 
@@ -257,7 +262,7 @@ def score_observation_resource(response: InstrumentResponse) -> dict[str, Any]:
     """A sent response's score as an Observation (``questionnaires.fhir.score_observations``); the
     rows given are those with a score (``fhir_r4.selectors.score_observations``). Raises ValueError
     for a response with no score (a defect in the caller)."""
-    built = fhir_questionnaires.score_observations(response, last_updated=response.fhir_last_updated)
+    built = fhir_questionnaires.score_observations(response, last_updated=_last_updated(response))
     if not built:
         raise ValueError(f"Response {response.pk} has no score to serve.")
     return built[0]

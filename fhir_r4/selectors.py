@@ -163,7 +163,10 @@ def questionnaire_responses(scope: Scope) -> QuerySet[InstrumentResponse]:
         found = own_responses(patient=scope.patient)
     else:
         found = InstrumentResponse.objects.none()
-    return _stamped(found).annotate(fhir_authored=Coalesce(F("completed_at"), F("started_at")))
+    stamped: QuerySet[InstrumentResponse] = _stamped(found).annotate(
+        fhir_authored=Coalesce(F("completed_at"), F("started_at"))
+    )
+    return stamped
 
 
 def score_observations(scope: Scope) -> QuerySet[InstrumentResponse]:

@@ -23,7 +23,7 @@ from audit.services import audit_read
 from fhir_r4.bundles import capability_statement, operation_outcome, searchset
 from fhir_r4.search import check_no_params, search_from
 from fhir_r4.search_values import SearchError
-from fhir_r4.selectors import RESOURCE_TYPES, Scope, everything, scope_of
+from fhir_r4.selectors import RESOURCE_TYPES, Scope, Source, everything, scope_of
 from portal.api.common import parse_id
 
 
@@ -85,7 +85,7 @@ class SearchView(FhirView):
         scope = self.scope(request)
         search = search_from(self.resource_type, request.query_params)
         start = (search.page - 1) * search.count
-        total, page = 0, []
+        total, page = 0, list[tuple[Source, Any]]()
         for source in RESOURCE_TYPES[self.resource_type].sources:
             rows = source.rows(scope).filter(*search.where(source.label)).order_by("pk")
             matches = rows.count()
