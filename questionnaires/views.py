@@ -42,6 +42,12 @@ class Question:
     def chosen(self) -> str:
         return "" if self.value is None else str(self.value)
 
+    @property
+    def asked(self) -> str:
+        """The question's words; a rating names its activity as typed, kept in a draft, posted
+        back with an error, or named at an earlier occasion (``FormItem.asked``)."""
+        return self.item.asked(self.activity_value)
+
 
 def _answers_from(data: Mapping[str, str], items: list[FormItem]) -> dict[str, Answer]:
     """The posted answers: a scored item's whole number (kept as the text sent when it is not one,
