@@ -15,8 +15,12 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT = 300, 200
-LEFT, RIGHT, TOP, BOTTOM = 34, 14, 24, 30
+WIDTH, HEIGHT = 300, 216
+#: TOP leaves a band for the chart's label (``subject``, baseline SUBJECT_Y) above the y axis's
+#: top number (baseline TOP + 4, 14-unit text on a phone): the label ends near 22, the number
+#: starts near 30, so neither is drawn over the other.
+LEFT, RIGHT, TOP, BOTTOM = 34, 14, 40, 30
+SUBJECT_Y = 18
 #: The least room (SVG units) between two occasion labels; labels closer than this are skipped.
 LABEL_ROOM = 64
 #: Grid steps tried in order: the first that gives at most 7 intervals over the range is drawn.
@@ -61,7 +65,7 @@ def score_chart(
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(score_summary(points, subject=subject))}</desc>',
-        f'<text class="axis-label" x="4" y="{TOP - 8}">{escape(subject)}</text>',
+        f'<text class="axis-label" x="4" y="{SUBJECT_Y}">{escape(subject)}</text>',
     ]
     step = next((s for s in STEPS if span / s <= 7), STEPS[-1])
     tick = math.ceil(low / step) * step
