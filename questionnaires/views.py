@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -17,7 +17,7 @@ from portal.access import client_ip
 from portal.errors import DomainError
 from questionnaires.answers import Answer, FormItem, answer_problems, form_items
 from questionnaires.models import ResponseStatus
-from questionnaires.selectors import earlier_activities, occasion_of, questionnaires_due
+from questionnaires.selectors import Occasion, earlier_activities, occasion_of, questionnaires_due
 from questionnaires.services import response_save_draft, response_submit
 
 #: The form's two buttons (``name="action"``).
@@ -101,15 +101,34 @@ def _questions(
     return questions
 
 
+def _not_open(request: HttpRequest, occasion: Occasion) -> HttpResponse:
+    """The patient's own questionnaire outside its window, in words with the way back to Today:
+    sent ("You sent this on ..."; 410), its window passed unsent ("This questionnaire closed on
+    ..."; 410), or not open yet ("This questionnaire opens on ..."; 404). Nothing is saved."""
+    patient = patient_of(request)
+    response = occasion.response
+    sent_on = None
+    if response is not None and response.status == ResponseStatus.COMPLETED and response.completed_at:
+        sent_on = patient.local_today(response.completed_at)
+    upcoming = sent_on is None and patient.local_today() < occasion.opens_on
+    return render(
+        request,
+        "questionnaires/questionnaire_closed.html",
+        {"occasion": occasion, "instrument": occasion.instrument, "sent_on": sent_on, "upcoming": upcoming},
+        status=404 if upcoming else 410,
+    )
+
+
 @patient_required
 @require_http_methods(["GET", "POST"])
 def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
-    """A questionnaire due today on the patient's active plan. Outside its window, or anyone
-    else's, it is not there (404); once sent, the page after sending."""
+    """A questionnaire due today on the patient's active plan; once sent, the page after sending.
+    Outside its window, a page saying when it was sent, closed or opens (``_not_open``); anyone
+    else's is not there (404)."""
     patient = patient_of(request)
     occasion = occasion_of(patient=patient, schedule_id=schedule_id)
     if not occasion.open_on(patient.local_today()):
-        raise Http404("This questionnaire is not open today")
+        return _not_open(request, occasion)
     if occasion.response is not None and occasion.response.status == ResponseStatus.COMPLETED:
         return redirect("questionnaire-done", schedule_id=schedule_id)
     items = form_items(occasion.instrument)
