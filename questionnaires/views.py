@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import patient_of, patient_required
 from portal.access import client_ip
-from portal.errors import DomainError
+from portal.errors import DomainError, RateLimited
 from questionnaires.answers import Answer, FormItem, answer_problems, form_items
 from questionnaires.models import ResponseStatus
 from questionnaires.selectors import Occasion, earlier_activities, occasion_of, questionnaires_due
@@ -136,6 +136,7 @@ def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
     errors: dict[str, str] = {}
     general = ""
     status = 200
+    retry_after: int | None = None
     if request.method == "POST":
         action = DRAFT if request.POST.get("action") == DRAFT else SEND
         answers = _answers_from(request.POST, items)
@@ -144,6 +145,8 @@ def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
             save = response_save_draft if action == DRAFT else response_submit
             try:
                 save(patient=patient, schedule_id=schedule_id, answers=answers, ip=client_ip(request))
+            except RateLimited as error:
+                problems, retry_after = [error], error.retry_after
             except DomainError as error:
                 problems = [error]
             else:
@@ -160,12 +163,12 @@ def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
                 errors.setdefault(problem.field, problem.message)
             else:
                 general = problem.message
-        status = 400
+        status = 400 if retry_after is None else 429
     else:
         answers = dict(occasion.response.answers) if occasion.response is not None else {}
     questions = _questions(items, answers, errors, named)
     summary = [(q.item.link_id, q.error or q.activity_error) for q in questions]
-    return render(
+    page = render(
         request,
         "questionnaires/questionnaire.html",
         {
@@ -179,6 +182,9 @@ def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
         },
         status=status,
     )
+    if retry_after is not None:
+        page["Retry-After"] = str(retry_after)
+    return page
 
 
 @patient_required
