@@ -15,6 +15,13 @@ KEY_MISSING = (
 )
 
 
+#: The refusal of a message the input guard took NUL characters out of: shown again, not sent.
+NUL_IN_MESSAGE = (
+    "Your message had a NUL character, which cannot be sent; it is removed. "
+    "Check your message and press Send again."
+)
+
+
 def new_key() -> str:
     """A fresh idempotency key for a send box: a random UUID's 32 hex digits."""
     return uuid.uuid4().hex
