@@ -19,6 +19,7 @@ same rules from portal.api.parsers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
@@ -27,6 +28,10 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryD
 from django.shortcuts import render
 
 from portal.api.parsers import text_problem
+
+if TYPE_CHECKING:
+    # django-stubs' name for the read-only QueryDict a request's POST is.
+    from django.http.request import _ImmutableQueryDict
 
 # gunicorn's default limit_request_line is 4094 bytes for the whole request line;
 # a longer query string never reaches the app in production, so none does here.
@@ -178,7 +183,7 @@ def _only_nul_in_values(problems: dict[str, list[str]]) -> bool:
     return bool(problems) and all(reasons == [nul] for reasons in problems.values())
 
 
-def _form_without_nul(request: HttpRequest) -> tuple[QueryDict, frozenset[str]] | None:
+def _form_without_nul(request: HttpRequest) -> tuple[_ImmutableQueryDict, frozenset[str]] | None:
     """A page's form post whose only problems are NUL characters in field values (the query
     string, the names, the uploads and every other rule clean): its fields with the NULs
     removed and the names of the fields they were in; else None."""
@@ -204,7 +209,8 @@ def _form_without_nul(request: HttpRequest) -> tuple[QueryDict, frozenset[str]] 
             removed.add(name)
     if text_items_problems((n, v) for n, values in cleaned.lists() for v in values):
         return None
-    return cleaned, frozenset(removed)
+    # Read-only again, as Django hands a form to a view.
+    return QueryDict(cleaned.urlencode(), encoding=request.encoding), frozenset(removed)
 
 
 class BadInputMiddleware:
