@@ -2,8 +2,9 @@
 
 The same rules as the pages (``conversations.services.message_send``): text of 1 to
 2,000 characters after trimming, no NUL characters; a 429 with Retry-After past the rate
-limit; an ``Idempotency-Key`` header makes a repeated send return the stored message
-(200) instead of storing it twice (201). Listing a conversation reads it: the reader's
+limit. A send needs an ``Idempotency-Key`` header (400 naming it when missing): a repeated
+send with the same key returns the stored message (200) instead of storing it twice (201), so
+a client retrying after a lost answer never sends twice. Listing a conversation reads it: the reader's
 unread count drops and the audit trail has the read. Anyone else's conversation is 404.
 """
 
@@ -37,6 +38,7 @@ from portal.api.common import (
     StrictSerializer,
     parse_id,
 )
+from portal.errors import DomainError
 
 
 class MessageSerializer(serializers.ModelSerializer[Message]):
@@ -69,11 +71,19 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    required=False,
+    required=True,
     description=(
-        "1 to 64 of A-Z a-z 0-9 - _ . : chosen by the client for this message; sent again (a retry), "
-        "the stored message comes back with 200 and nothing is stored twice."
+        "Required: 1 to 64 of A-Z a-z 0-9 - _ . : chosen by the client for this message (a UUID "
+        "will do); sent again (a retry), the stored message comes back with 200 and nothing is "
+        'stored twice. Missing: 400 `{"Idempotency-Key": [reason]}`.'
     ),
+)
+
+#: The header a send must carry, and the refusal without it.
+KEY_HEADER = "Idempotency-Key"
+KEY_MISSING = (
+    "Send an Idempotency-Key header: 1 to 64 letters, digits or - _ . : chosen for this message, "
+    "the same on a retry, so a message is never stored twice."
 )
 
 MISSING = OpenApiResponse(NOT_FOUND.response, description="No such conversation for you (never 403).")
@@ -116,13 +126,16 @@ class _MessagesView(StrictQueryParamsMixin, ListAPIView[Message]):
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         conversation = self.conversation()
+        key = request.headers.get(KEY_HEADER, "")
+        if not key.strip():
+            raise DomainError(KEY_MISSING, field=KEY_HEADER, code="required")
         serializer = MessageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         message, created = message_send(
             conversation=conversation,
             sender=user_of(request),
             body=serializer.validated_data["body"],
-            idempotency_key=request.headers.get("Idempotency-Key", ""),
+            idempotency_key=key,
             ip=client_ip(request),
         )
         message.conversation = conversation
@@ -138,7 +151,10 @@ POST_RESPONSES: dict[int, Any] = {
     ),
     400: OpenApiResponse(
         INVALID.response,
-        description="Invalid input: `body` empty, over 2,000 characters or not text; a bad Idempotency-Key.",
+        description=(
+            "Invalid input: `body` empty, over 2,000 characters or not text; the Idempotency-Key "
+            "header missing (`Idempotency-Key`) or malformed (`idempotency_key`)."
+        ),
     ),
     401: UNAUTHENTICATED,
     404: MISSING,

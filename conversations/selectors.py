@@ -73,8 +73,9 @@ class MessageThread:
     """The latest messages of a conversation, oldest first (newest at the bottom).
 
     ``messages``: up to ``THREAD_SIZE`` (sender loaded), each with ``from_patient`` and
-    ``unread`` (for the reader, before this read) set; ``earlier``: the id to page back
-    from (None when these are all); ``read_to``: the reader's last read id before opening.
+    ``unread`` (for the reader, before this read: the other side's messages after the reader's
+    place, so for a therapist only the patient's, never a colleague's reply) set; ``earlier``:
+    the id to page back from (None when these are all); ``read_to``: the reader's last read id before opening.
     """
 
     conversation: Conversation
@@ -109,10 +110,14 @@ def conversation_thread(
     earlier = latest[size - 1].pk if len(latest) > size else None
     shown = list(reversed(latest[:size]))
     patient_user = conversation.patient.user_id
+    reader_is_patient = reader.pk == patient_user
     for message in shown:
         message.conversation = conversation
         message.from_patient = message.sender_id == patient_user  # type: ignore[attr-defined]
-        message.unread = message.pk > read_to and message.sender_id != reader.pk  # type: ignore[attr-defined]
+        # Unread as the counts have it (``_unread_messages``): the other side's messages after the
+        # reader's place; a colleague's reply is the care team's own, never new to the team.
+        other_side = message.from_patient != reader_is_patient  # type: ignore[attr-defined]
+        message.unread = message.pk > read_to and other_side  # type: ignore[attr-defined]
     audit_read([conversation])
     return MessageThread(conversation=conversation, messages=shown, earlier=earlier, read_to=read_to)
 

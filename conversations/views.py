@@ -21,7 +21,7 @@ from accounts.access import login_next, patient_of, patient_required, therapist_
 from accounts.models import Patient, User
 from accounts.selectors import patient_for_clinic
 from checkins.redflags import ACTIONS, HEADINGS, RED_FLAGS, Urgency
-from conversations.forms import MessageForm
+from conversations.forms import KEY_MISSING, NUL_IN_MESSAGE, MessageForm, new_key
 from conversations.models import Conversation
 from conversations.selectors import conversation_thread, inbox, unread_count
 from conversations.services import (
@@ -33,6 +33,7 @@ from conversations.services import (
 )
 from portal.access import client_ip
 from portal.errors import DomainError, RateLimited
+from portal.input_guard import nul_removed
 from portal.pages import form_error, is_htmx, redirect_back
 
 
@@ -64,10 +65,25 @@ def _send(
     request: HttpRequest, conversation: Conversation, user: User
 ) -> tuple[MessageForm, int, int | None]:
     """Handle a POST of the send box: (form, status, retry_after); status 0 when the message is stored
-    (or was already: a repeated key), else 400 or 429 with the reason on the form and the text kept."""
+    (or was already: a repeated key), else 400 or 429 with the reason on the form and the text kept.
+    A post without its idempotency key (the form always carries one) stores nothing: the form
+    comes back with the text, a fresh key and the reason, so a second press sends it once. A
+    message from which the input guard removed NUL characters (``portal.input_guard``) is not
+    sent either: the form comes back with the rest of the text to check."""
     form = MessageForm(request.POST)
     form.is_valid()
     data = form.cleaned_data
+    if "body" in nul_removed(request):
+        # A message reaches another person: the text, NULs removed, is shown again to check.
+        form.add_error("body", NUL_IN_MESSAGE)
+        return form, 400, None
+    if not str(data.get("idempotency_key", "")).strip():
+        posted = request.POST.copy()
+        posted["idempotency_key"] = new_key()
+        form = MessageForm(posted)
+        form.is_valid()
+        form.add_error(None, KEY_MISSING)
+        return form, 400, None
     try:
         message_send(
             conversation=conversation,

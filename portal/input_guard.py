@@ -19,13 +19,19 @@ same rules from portal.api.parsers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 
 from portal.api.parsers import text_problem
+
+if TYPE_CHECKING:
+    # django-stubs' name for the read-only QueryDict a request's POST is.
+    from django.http.request import _ImmutableQueryDict
 
 # gunicorn's default limit_request_line is 4094 bytes for the whole request line;
 # a longer query string never reaches the app in production, so none does here.
@@ -121,18 +127,7 @@ def request_problems(request: HttpRequest) -> dict[str, list[str]]:
     body is bounded by Django's DATA_UPLOAD_MAX_MEMORY_SIZE and
     DATA_UPLOAD_MAX_NUMBER_FIELDS, whose errors Django answers with 400 itself.
     """
-    problems: dict[str, list[str]] = {}
-    query = request.META.get("QUERY_STRING", "")
-    # The WSGI server hands the raw bytes over as latin-1 text (PEP 3333).
-    raw_query = query.encode("latin-1", "replace")
-    # Counted as Django's QueryDict counts (parse_qsl: one more than the "&"s, empty pairs too).
-    max_fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-    if len(raw_query) > MAX_QUERY_STRING:
-        problems["query"] = [f"The query string is longer than {MAX_QUERY_STRING} bytes."]
-    elif max_fields is not None and raw_query and raw_query.count(b"&") + 1 > max_fields:
-        problems["query"] = [f"The query string has more than {max_fields} parameters."]
-    elif raw_query:
-        problems.update(urlencoded_problems(raw_query))
+    problems = query_problems(request)
     content_type = request.content_type or ""
     if request.path.startswith("/api/"):
         # The API reads JSON only (portal.api.parsers checks it) and answers a form body 415.
@@ -148,11 +143,87 @@ def request_problems(request: HttpRequest) -> dict[str, list[str]]:
     return problems
 
 
+def query_problems(request: HttpRequest) -> dict[str, list[str]]:
+    """Why ``request``'s query string cannot be served (``{parameter: [reasons]}``; "query" for
+    one too long or with too many parameters), or ``{}``."""
+    problems: dict[str, list[str]] = {}
+    query = request.META.get("QUERY_STRING", "")
+    # The WSGI server hands the raw bytes over as latin-1 text (PEP 3333).
+    raw_query = query.encode("latin-1", "replace")
+    # Counted as Django's QueryDict counts (parse_qsl: one more than the "&"s, empty pairs too).
+    max_fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    if len(raw_query) > MAX_QUERY_STRING:
+        problems["query"] = [f"The query string is longer than {MAX_QUERY_STRING} bytes."]
+    elif max_fields is not None and raw_query and raw_query.count(b"&") + 1 > max_fields:
+        problems["query"] = [f"The query string has more than {max_fields} parameters."]
+    elif raw_query:
+        problems.update(urlencoded_problems(raw_query))
+    return problems
+
+
+#: The request attribute naming the form fields a NUL was removed from (``nul_removed``).
+NUL_REMOVED_ATTR = "plinth_nul_removed"
+#: The notice a page shows after a NUL was removed from what was typed.
+NUL_REMOVED_NOTICE = (
+    "A NUL character, which cannot be stored, was removed from what you typed. "
+    "The rest of your text is kept: check it."
+)
+
+
+def nul_removed(request: HttpRequest) -> frozenset[str]:
+    """The form fields of this page's post that had NUL characters removed before any view read
+    them (``BadInputMiddleware``); empty for any other request. A view whose post must not take
+    effect unseen (a message to another person) re-shows its form when its field is here."""
+    removed: frozenset[str] = getattr(request, NUL_REMOVED_ATTR, frozenset())
+    return removed
+
+
+def _only_nul_in_values(problems: dict[str, list[str]]) -> bool:
+    nul = f"The value {text_problem(chr(0))}."
+    return bool(problems) and all(reasons == [nul] for reasons in problems.values())
+
+
+def _form_without_nul(request: HttpRequest) -> tuple[_ImmutableQueryDict, frozenset[str]] | None:
+    """A page's form post whose only problems are NUL characters in field values (the query
+    string, the names, the uploads and every other rule clean): its fields with the NULs
+    removed and the names of the fields they were in; else None."""
+    if request.path.startswith("/api/") or request.method != "POST":
+        return None
+    content_type = request.content_type or ""
+    if content_type not in FORM_TYPES or query_problems(request):
+        return None
+    if content_type == FORM_TYPES[0]:
+        found = urlencoded_problems(request.body)
+    else:
+        found = text_items_problems((n, str(v)) for n, values in request.POST.lists() for v in values)
+        uploads = ((n, str(f.name)) for n, files in request.FILES.lists() for f in files)
+        if text_items_problems(uploads):
+            return None
+    if not _only_nul_in_values(found):
+        return None
+    cleaned = request.POST.copy()
+    removed = set()
+    for name, values in request.POST.lists():
+        if any("\x00" in value for value in values):
+            cleaned.setlist(name, [value.replace("\x00", "") for value in values])
+            removed.add(name)
+    if text_items_problems((n, v) for n, values in cleaned.lists() for v in values):
+        return None
+    # Read-only again, as Django hands a form to a view.
+    return QueryDict(cleaned.urlencode(), encoding=request.encoding), frozenset(removed)
+
+
 class BadInputMiddleware:
     """Answers 400 for a request with NUL characters or non-UTF-8 bytes (``request_problems``).
 
     The API gets ``{parameter: [reason]}`` as JSON (its documented 400); a page
     gets a short page listing the same reasons. A NUL in the path is a 404.
+
+    Except a page's form post whose only fault is NUL characters in what was typed (a paste
+    from another program): the NULs are removed before the view reads the form, the page shows
+    ``NUL_REMOVED_NOTICE``, and ``nul_removed`` names the fields; the view then answers as for
+    any post, so what was typed is never lost (a refusal re-shows the form with it). The API
+    keeps refusing a NUL (400 naming the field): a program can send its text again.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -165,6 +236,13 @@ class BadInputMiddleware:
             raise Http404("No such page")
         problems = request_problems(request)
         if not problems:
+            return self.get_response(request)
+        without_nul = _form_without_nul(request)
+        if without_nul is not None:
+            # HttpRequest.POST's own setter: the view and the CSRF check read the cleaned form.
+            request.POST, removed = without_nul
+            setattr(request, NUL_REMOVED_ATTR, removed)
+            messages.warning(request, NUL_REMOVED_NOTICE)
             return self.get_response(request)
         if request.path.startswith("/api/"):
             return JsonResponse(problems, status=400)

@@ -477,6 +477,8 @@ PLINTH_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "checkin": (envint("PLINTH_RATE_CHECKIN", 30), 60),
     # Messages per sender, from the messages themselves (conversations.services).
     "message": (envint("PLINTH_RATE_MESSAGE", 10), 60),
+    # Questionnaire drafts kept per patient, page and API together (questionnaires.services).
+    "questionnaire_draft": (envint("PLINTH_RATE_QUESTIONNAIRE_DRAFT", 30), 60),
 }
 
 # Message emails (conversations.notify): at most one per conversation per recipient in

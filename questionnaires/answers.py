@@ -40,6 +40,20 @@ class FormItem:
     def scored(self) -> bool:
         return self.kind in ("integer", "choice")
 
+    def asked(self, name: str = "") -> str:
+        """The question as the patient reads it. A rating of an activity (the PSFS) names the
+        activity: "How well can you do: climbing stairs?" for ``name`` (the activity as the
+        patient typed it, or as named at an earlier occasion), "How well can you do this
+        activity?" before it has a name, either followed by the definition's anchors
+        ("(0 = unable ..., 10 = able ...)"); the definition's "activity 1" is its slot, not the
+        patient's words. Any other item: its text."""
+        if self.activity is None:
+            return self.text
+        anchors = self.text[self.text.rfind(" (") :] if self.text.endswith(")") and " (" in self.text else ""
+        name = name.strip()
+        asked = f"How well can you do: {name}?" if name else "How well can you do this activity?"
+        return asked + anchors
+
 
 def _extension(node: Mapping[str, Any], url: str) -> Mapping[str, Any] | None:
     return next((ext for ext in node.get("extension", []) if ext.get("url") == url), None)
@@ -226,7 +240,8 @@ class AnsweredItem:
 
 def answered_items(instrument: Instrument, answers: Mapping[str, Answer]) -> list[AnsweredItem]:
     """Every question of ``instrument`` (instructions left out) in the definition's order with its
-    answer in ``answers`` (a response's, linkId to the answer)."""
+    answer in ``answers`` (a response's, linkId to the answer); a rating of an activity asks about
+    the activity by the name in ``answers`` (``FormItem.asked``)."""
     rows = []
     for item in form_items(instrument):
         if item.kind == "display":
@@ -235,5 +250,7 @@ def answered_items(instrument: Instrument, answers: Mapping[str, Answer]) -> lis
         words = "" if value is None else str(value)
         if item.kind == "choice":
             words = next((text for number, text in item.options if number == value), words)
-        rows.append(AnsweredItem(item.link_id, item.text, value, words))
+        name = answers.get(item.activity) if item.activity else None
+        question = item.asked(name if isinstance(name, str) else "")
+        rows.append(AnsweredItem(item.link_id, question, value, words))
     return rows

@@ -31,6 +31,7 @@ from portal.access import client_ip
 from portal.api.common import (
     MAX_ID,
     NOT_FOUND,
+    RATE_LIMITED,
     UNAUTHENTICATED,
     ErrorSerializer,
     StrictQueryParamsMixin,
@@ -230,7 +231,8 @@ class QuestionnaireResponseViewSet(
     def handle_exception(self, exc: Exception) -> Response:
         # Sending answers: every refusal names its rule's code (SEND_ERROR_SCHEMA).
         if getattr(self, "action", None) == "create":
-            if isinstance(exc, DomainError) and exc.code != "not_found":
+            # Past the drafts' rate limit: 429 with Retry-After (portal.api.exceptions).
+            if isinstance(exc, DomainError) and exc.code not in ("not_found", "rate_limited"):
                 return _refusal(exc)
             response = super().handle_exception(exc)
             if response.status_code == status.HTTP_400_BAD_REQUEST and isinstance(response.data, dict):
@@ -269,6 +271,7 @@ class QuestionnaireResponseViewSet(
                 NOT_FOUND.response, description="No such questionnaire on your active plan."
             ),
             409: OpenApiResponse(SEND_ERROR_SCHEMA, description="Already sent (code already_completed)."),
+            429: RATE_LIMITED,
         },
     )
     def create(self, request: Request) -> Response:

@@ -15,8 +15,14 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT = 300, 200
-LEFT, RIGHT, TOP, BOTTOM = 34, 14, 24, 30
+from questionnaires.figures import score_text
+
+WIDTH, HEIGHT = 300, 216
+#: TOP leaves a band for the chart's label (``subject``, baseline SUBJECT_Y) above the y axis's
+#: top number (baseline TOP + 4, 14-unit text on a phone): the label ends near 22, the number
+#: starts near 30, so neither is drawn over the other.
+LEFT, RIGHT, TOP, BOTTOM = 34, 14, 40, 30
+SUBJECT_Y = 18
 #: The least room (SVG units) between two occasion labels; labels closer than this are skipped.
 LABEL_ROOM = 64
 #: Grid steps tried in order: the first that gives at most 7 intervals over the range is drawn.
@@ -29,23 +35,28 @@ class ScorePoint:
     score: float
 
 
-def _number(value: float) -> str:
-    return f"{value:.1f}".removesuffix(".0")
-
-
-def score_summary(points: Sequence[ScorePoint], *, subject: str) -> str:
-    """The chart in words, what a screen reader announces instead of the picture."""
+def score_summary(points: Sequence[ScorePoint], *, subject: str, places: int = 1) -> str:
+    """The chart in words, what a screen reader announces instead of the picture; each score to
+    ``places`` decimals (``figures.score_places``)."""
     if not points:
         return f"{subject}: no scores yet."
-    listed = "; ".join(f"{p.occasion} {_number(p.score)}" for p in points)
+    listed = "; ".join(f"{p.occasion} {score_text(p.score, places)}" for p in points)
     return f"{subject}, {len(points)} score{'s' if len(points) != 1 else ''}: {listed}."
 
 
 def score_chart(
-    *, points: Sequence[ScorePoint], low: float, high: float, chart_id: str, title: str, subject: str
+    *,
+    points: Sequence[ScorePoint],
+    low: float,
+    high: float,
+    chart_id: str,
+    title: str,
+    subject: str,
+    places: int = 1,
 ) -> SafeString:
     """Scores (in occasion order, evenly spaced along x) on the instrument's range ``low`` to
-    ``high`` up y, labelled with ``subject`` (e.g. "PSFS score, 0 to 10, higher is better")."""
+    ``high`` up y, labelled with ``subject`` (e.g. "PSFS score, 0 to 10, higher is better"), each
+    score named to ``places`` decimals (``figures.score_places``)."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     span = high - low
 
@@ -60,8 +71,8 @@ def score_chart(
         f'xmlns="http://www.w3.org/2000/svg" role="img" focusable="false" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" id="{chart_id}">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
-        f'<desc id="{chart_id}-desc">{escape(score_summary(points, subject=subject))}</desc>',
-        f'<text class="axis-label" x="4" y="{TOP - 8}">{escape(subject)}</text>',
+        f'<desc id="{chart_id}-desc">{escape(score_summary(points, subject=subject, places=places))}</desc>',
+        f'<text class="axis-label" x="4" y="{SUBJECT_Y}">{escape(subject)}</text>',
     ]
     step = next((s for s in STEPS if span / s <= 7), STEPS[-1])
     tick = math.ceil(low / step) * step
@@ -84,7 +95,7 @@ def score_chart(
     for i, point in enumerate(points):
         out.append(
             f'<circle class="point" cx="{x(i):.1f}" cy="{y(point.score):.1f}" r="4">'
-            f"<title>{escape(point.occasion)}: {_number(point.score)}</title></circle>"
+            f"<title>{escape(point.occasion)}: {score_text(point.score, places)}</title></circle>"
         )
     out.append("</svg>")
     # Every piece above is either a number we formatted or text passed through escape().

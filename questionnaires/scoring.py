@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from portal.errors import DomainError
 from questionnaires.definitions import CheckedDefinition, definition_checked
+from questionnaires.figures import score_places, score_text
 from questionnaires.models import Better, Instrument, McidKind, ScoringMethod
 
 
@@ -235,9 +236,11 @@ def change_words(definition: Instrument | CheckedDefinition, change: Change, *, 
     instrument's direction and cited from the definition's copyright line when it names its
     source, e.g. "PSFS +2.5 points, at least the 2-point minimal clinically important difference
     (Stratford et al. 1995)". The instrument is named by its definition's ``name`` (PSFS, PEG);
-    ``span`` follows the points, e.g. " from intake to week 6"."""
+    ``span`` follows the points, e.g. " from intake to week 6"; the points shown by the
+    instrument's rule (``figures.score_places``)."""
     checked = _checked(definition)
-    text = f"{checked.data.get('name') or checked.code.upper()} {change.points:+.1f} points{span}"
+    points = score_text(change.points, score_places(checked), signed=True)
+    text = f"{checked.data.get('name') or checked.code.upper()} {points} points{span}"
     if checked.mcid_kind == McidKind.PERCENT and change.percent is not None:
         way = "reduction" if change.points < 0 else "increase"
         text += f" (a {abs(change.percent):.0f}% {way})"

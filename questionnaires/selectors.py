@@ -19,6 +19,7 @@ from careplans.selectors import active_plan_of
 from questionnaires.answers import form_items
 from questionnaires.charts import ScorePoint, score_chart
 from questionnaires.definitions import CheckedDefinition, definition_checked
+from questionnaires.figures import score_places
 from questionnaires.models import Better, Instrument, InstrumentResponse, ResponseStatus
 from questionnaires.scoring import activity_key, change_words, psfs_scores, psfs_visit_ratings, score_change
 
@@ -222,6 +223,8 @@ class InstrumentHistory:
     change: str
     occasions: list[str]
     activities: list[ActivityRatings]
+    #: The decimals its scores are shown with (``figures.score_places``).
+    places: int = 1
 
     @property
     def scored(self) -> list[InstrumentResponse]:
@@ -302,6 +305,7 @@ def _history(responses: list[InstrumentResponse]) -> InstrumentHistory:
         chart_id=f"scores-{instrument.code}-{instrument.pk}",
         title=f"{instrument.title}: scores by occasion",
         subject=f"{name} score, {low:g} to {high:g}, {better} is better",
+        places=score_places(checked),
     )
     activities: list[ActivityRatings] = []
     change = ""
@@ -317,6 +321,7 @@ def _history(responses: list[InstrumentResponse]) -> InstrumentHistory:
         change=change,
         occasions=[r.occasion for r in sent],
         activities=activities,
+        places=score_places(checked),
     )
 
 

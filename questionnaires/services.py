@@ -4,19 +4,22 @@ patient's responses (a draft kept to resume, a response sent and scored)."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Clinic, Patient, User
+from audit.models import AuditEvent
 from audit.services import audit_log
-from portal.errors import DomainError
+from portal.errors import DomainError, RateLimited
 from questionnaires.answers import Answer, answer_problems, scored_answers
 from questionnaires.definitions import CheckedDefinition, definition_checked
 from questionnaires.models import Instrument, InstrumentResponse, ResponseStatus
@@ -198,6 +201,33 @@ def _saved(
     return response
 
 
+#: The audit action of a kept draft: what the drafts' rate limit counts.
+DRAFTED = "questionnaire_response.drafted"
+
+
+def refuse_past_draft_limit(*, patient: Patient, now: datetime) -> None:
+    """Raise ``RateLimited`` if ``patient`` already kept ``PLINTH_RATE_LIMITS["questionnaire_draft"]``
+    drafts (requests, per seconds; 30 a minute by default) in this window, page and API together.
+
+    As the check-ins' limit (``today.services.refuse_past_rate_limit``): fixed windows counted
+    from the epoch, from the audit trail (so it needs nothing but the database); ``now`` an aware
+    datetime; ``retry_after`` the seconds to the window's end (at least 1). A person saving by
+    hand never comes near it; a script saving in a loop stops filling the audit trail.
+    """
+    limit, period = settings.PLINTH_RATE_LIMITS["questionnaire_draft"]
+    start = int(now.timestamp()) // period * period
+    kept = AuditEvent.objects.filter(
+        patient=patient, at__gte=datetime.fromtimestamp(start, tz=UTC), action=DRAFTED
+    ).count()
+    if kept >= limit:
+        retry_after = max(1, math.ceil(start + period - now.timestamp()))
+        raise RateLimited(
+            f"Too many requests: {limit} questionnaire drafts were saved in the last "
+            f"{period} seconds. Try again in {retry_after} seconds.",
+            retry_after=retry_after,
+        )
+
+
 @transaction.atomic
 def response_save_draft(
     *,
@@ -221,14 +251,16 @@ def response_save_draft(
     Raises DomainError: ``not_found`` (not a questionnaire of the patient's active plan),
     ``not_due``, ``already_completed``, or the first of ``answer_problems`` (``field`` the linkId;
     at a later PSFS occasion ``activity_renamed`` when an activity named at the first one,
-    ``selectors.earlier_activities``, is renamed or left out of its slot).
+    ``selectors.earlier_activities``, is renamed or left out of its slot); ``RateLimited``
+    (``rate_limited``) past ``refuse_past_draft_limit``, nothing saved.
     """
     now = now or timezone.now()
     occasion, response = _writable(patient=patient, schedule_id=schedule_id, now=now)
+    refuse_past_draft_limit(patient=patient, now=now)
     kept = _checked_answers(occasion, answers, complete=False)
     response = _saved(occasion, response, patient, {"answers": kept}, now=now)
     audit_log(
-        action="questionnaire_response.drafted",
+        action=DRAFTED,
         actor=patient.user,
         obj=response,
         ip=ip,

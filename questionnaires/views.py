@@ -8,16 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import patient_of, patient_required
 from portal.access import client_ip
-from portal.errors import DomainError
+from portal.errors import DomainError, RateLimited
 from questionnaires.answers import Answer, FormItem, answer_problems, form_items
 from questionnaires.models import ResponseStatus
-from questionnaires.selectors import earlier_activities, occasion_of, questionnaires_due
+from questionnaires.selectors import Occasion, earlier_activities, occasion_of, questionnaires_due
 from questionnaires.services import response_save_draft, response_submit
 
 #: The form's two buttons (``name="action"``).
@@ -41,6 +41,12 @@ class Question:
     @property
     def chosen(self) -> str:
         return "" if self.value is None else str(self.value)
+
+    @property
+    def asked(self) -> str:
+        """The question's words; a rating names its activity as typed, kept in a draft, posted
+        back with an error, or named at an earlier occasion (``FormItem.asked``)."""
+        return self.item.asked(self.activity_value)
 
 
 def _answers_from(data: Mapping[str, str], items: list[FormItem]) -> dict[str, Answer]:
@@ -95,15 +101,34 @@ def _questions(
     return questions
 
 
+def _not_open(request: HttpRequest, occasion: Occasion) -> HttpResponse:
+    """The patient's own questionnaire outside its window, in words with the way back to Today:
+    sent ("You sent this on ..."; 410), its window passed unsent ("This questionnaire closed on
+    ..."; 410), or not open yet ("This questionnaire opens on ..."; 404). Nothing is saved."""
+    patient = patient_of(request)
+    response = occasion.response
+    sent_on = None
+    if response is not None and response.status == ResponseStatus.COMPLETED and response.completed_at:
+        sent_on = patient.local_today(response.completed_at)
+    upcoming = sent_on is None and patient.local_today() < occasion.opens_on
+    return render(
+        request,
+        "questionnaires/questionnaire_closed.html",
+        {"occasion": occasion, "instrument": occasion.instrument, "sent_on": sent_on, "upcoming": upcoming},
+        status=404 if upcoming else 410,
+    )
+
+
 @patient_required
 @require_http_methods(["GET", "POST"])
 def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
-    """A questionnaire due today on the patient's active plan. Outside its window, or anyone
-    else's, it is not there (404); once sent, the page after sending."""
+    """A questionnaire due today on the patient's active plan; once sent, the page after sending.
+    Outside its window, a page saying when it was sent, closed or opens (``_not_open``); anyone
+    else's is not there (404)."""
     patient = patient_of(request)
     occasion = occasion_of(patient=patient, schedule_id=schedule_id)
     if not occasion.open_on(patient.local_today()):
-        raise Http404("This questionnaire is not open today")
+        return _not_open(request, occasion)
     if occasion.response is not None and occasion.response.status == ResponseStatus.COMPLETED:
         return redirect("questionnaire-done", schedule_id=schedule_id)
     items = form_items(occasion.instrument)
@@ -111,6 +136,7 @@ def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
     errors: dict[str, str] = {}
     general = ""
     status = 200
+    retry_after: int | None = None
     if request.method == "POST":
         action = DRAFT if request.POST.get("action") == DRAFT else SEND
         answers = _answers_from(request.POST, items)
@@ -119,6 +145,8 @@ def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
             save = response_save_draft if action == DRAFT else response_submit
             try:
                 save(patient=patient, schedule_id=schedule_id, answers=answers, ip=client_ip(request))
+            except RateLimited as error:
+                problems, retry_after = [error], error.retry_after
             except DomainError as error:
                 problems = [error]
             else:
@@ -135,12 +163,12 @@ def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
                 errors.setdefault(problem.field, problem.message)
             else:
                 general = problem.message
-        status = 400
+        status = 400 if retry_after is None else 429
     else:
         answers = dict(occasion.response.answers) if occasion.response is not None else {}
     questions = _questions(items, answers, errors, named)
     summary = [(q.item.link_id, q.error or q.activity_error) for q in questions]
-    return render(
+    page = render(
         request,
         "questionnaires/questionnaire.html",
         {
@@ -154,6 +182,9 @@ def questionnaire(request: HttpRequest, schedule_id: int) -> HttpResponse:
         },
         status=status,
     )
+    if retry_after is not None:
+        page["Retry-After"] = str(retry_after)
+    return page
 
 
 @patient_required

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -93,6 +95,31 @@ def _items_context(plan: CarePlan, bound: dict[int, PlanExerciseForm] | None = N
     }
 
 
+@dataclass(frozen=True)
+class ScheduleRow:
+    """One questionnaire the plan asks for, as the builder lists it: its occasion, its
+    instrument's code (e.g. psfs) and its window in the patient's local dates."""
+
+    occasion: str
+    instrument_code: str
+    opens_on: date
+    closes_on: date
+
+
+def plan_schedule_rows(plan: CarePlan) -> list[ScheduleRow]:
+    """``plan``'s questionnaire schedule (copied from its template when the plan was made; no page
+    changes it), earliest window first: one query."""
+    return [
+        ScheduleRow(
+            entry.occasion,
+            entry.instrument_code,
+            plan.start_date + timedelta(days=entry.opens_day),
+            plan.start_date + timedelta(days=entry.closes_day),
+        )
+        for entry in plan.schedule.all()
+    ]
+
+
 def render_plan(request: HttpRequest, plan: CarePlan, *, status: int = 200, **forms_: Any) -> HttpResponse:
     q = request.GET.get("q", "")[:100]
     context = _items_context(plan, forms_.pop("bound", None))
@@ -108,6 +135,7 @@ def render_plan(request: HttpRequest, plan: CarePlan, *, status: int = 200, **fo
             "vary": forms_.get("vary"),
             "phase_refused": forms_.get("phase_refused"),
             "version_count": plan.version,
+            "schedule": plan_schedule_rows(plan),
         }
     )
     return render(request, "careplans/plan_detail.html", context, status=status)

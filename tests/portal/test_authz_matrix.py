@@ -202,6 +202,8 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "plan-activate": ("POST", plan_a, "302 404 404 302 302 404 404"),
     "plan-end": ("POST", plan_a, "302 404 404 400 400 404 404"),
     "plan-history": ("GET", plan_a, "302 404 404 200 200 404 404"),
+    # The plan's questionnaire schedule and what each asks, read-only (the builder links here).
+    "plan-questionnaires": ("GET", plan_a, "302 404 404 200 200 404 404"),
     "plan-save-template": ("POST", plan_a, "302 404 404 400 400 404 404"),
     "plan-handout": ("GET", plan_a, "302 404 404 200 200 404 404"),
     "plan-handout-pdf": ("GET", plan_a, "302 404 404 200 200 404 404"),
@@ -458,6 +460,7 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
         "plan-activate",
         "plan-end",
         "plan-history",
+        "plan-questionnaires",
         "plan-save-template",
         "plan-handout",
         "plan-handout-pdf",

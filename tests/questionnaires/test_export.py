@@ -73,7 +73,7 @@ def test_the_download_holds_each_response_with_its_questions_answers_and_score(
         items = {item["link_id"]: item for item in psfs["items"]}
         assert items["activity-1"]["answer"] == "Climbing stairs"
         assert items["rating-2"]["answer"] == 4 and items["rating-2"]["question"].startswith(
-            "Today, how able are you to do activity 2?"
+            "How well can you do: Lifting my son? (0 = unable"
         )
         assert items["rating-3"] == {
             "link_id": "rating-3",

@@ -113,18 +113,64 @@ def test_save_and_finish_later_keeps_the_answers_and_send_finishes(
     )
 
 
-def test_a_questionnaire_outside_its_window_or_another_patients_is_not_there(
+def test_the_psfs_rating_question_names_the_activity_as_typed_on_every_path(
+    client: Client, personas: Personas, shipped: None
+) -> None:
+    """Not the definition's "activity 1": a fresh slot asks about "this activity"; a draft
+    resumed and a refused post ask about the activity by the patient's words."""
+    plan = plan_in(personas.patient_a, personas)
+    login(client, personas.patient_a.user)
+    url = page(plan, "psfs", "intake")
+    with on_day(plan, 0):
+        fresh = client.get(url).content.decode()
+        assert "<legend>How well can you do this activity? (0 = unable" in fresh
+        assert "activity 1" not in fresh
+        refused = client.post(url, {"activity-1": "climbing stairs", "action": "send"})
+        assert refused.status_code == 400
+        assert "<legend>How well can you do: climbing stairs? (0 = unable" in refused.content.decode()
+        client.post(
+            url, {"activity-1": "climbing stairs", "activity-2": "<b>gardening</b>", "action": "draft"}
+        )
+        resumed = client.get(url).content.decode()
+    assert "<legend>How well can you do: climbing stairs? (0 = unable" in resumed
+    assert "<legend>How well can you do: &lt;b&gt;gardening&lt;/b&gt;? (0 = unable" in resumed
+    assert "activity 1" not in resumed and "activity 3" not in resumed
+
+
+def test_a_questionnaire_outside_its_window_says_so_and_another_patients_is_not_there(
     client: Client, personas: Personas, shipped: None
 ) -> None:
     plan = plan_in(personas.patient_a, personas)
     plan_in(personas.patient_b, personas)
     login(client, personas.patient_a.user)
+    with on_day(plan, 1):
+        client.post(
+            page(plan, "psfs", "intake"), {"activity-1": "Climbing stairs", "rating-1": "4", "action": "send"}
+        )
     with on_day(plan, 7):
-        assert client.get(page(plan, "peg", "intake")).status_code == 404
-        assert client.post(page(plan, "peg", "intake"), {"pain": "1", "action": "send"}).status_code == 404
+        closed = client.get(page(plan, "peg", "intake"))
+        posted = client.post(page(plan, "peg", "intake"), {"pain": "1", "action": "send"})
+        sent = client.get(page(plan, "psfs", "intake"))
+        upcoming = client.get(page(plan, "peg", "week 6"))
+    today = f'href="{reverse("today")}">Back to today</a>'
+    assert closed.status_code == 410 and posted.status_code == 410
+    for response in (closed, posted):
+        html = response.content.decode()
+        assert "This questionnaire closed on Sunday 8 March 2026, so it can no longer be answered." in html
+        assert today in html
+    assert sent.status_code == 410
+    assert (
+        "You sent this on Tuesday 3 March 2026." in sent.content.decode() and today in sent.content.decode()
+    )
+    assert upcoming.status_code == 404
+    assert "This questionnaire opens on Monday 6 April 2026." in upcoming.content.decode()
+    assert not InstrumentResponse.objects.filter(instrument__code="peg").exists()
+    # Another patient's: a plain 404, not a word about it.
     login(client, personas.patient_b.user)
-    with on_day(plan, 0):
-        assert client.get(page(plan, "peg", "intake")).status_code == 404
+    with on_day(plan, 7):
+        other = client.get(page(plan, "peg", "intake"))
+    assert other.status_code == 404
+    assert "closed on" not in other.content.decode() and "PEG" not in other.content.decode()
 
 
 def test_the_psfs_at_week_6_asks_about_the_intake_activities_by_name_and_takes_a_new_one(
@@ -140,6 +186,9 @@ def test_the_psfs_at_week_6_asks_about_the_intake_activities_by_name_and_takes_a
     with on_day(plan, 36):
         html = client.get(url).content.decode()
         assert "<legend>Climbing stairs</legend>" in html
+        assert "<legend>How well can you do: Climbing stairs? (0 = unable" in html
+        assert "<legend>How well can you do: Lifting my son? (0 = unable" in html
+        assert "activity 1" not in html and "activity 3" not in html
         assert "<legend>Lifting my son</legend>" in html
         assert '<input type="hidden" name="activity-1" value="Climbing stairs">' in html
         assert html.count("<legend>A new activity (optional)</legend>") == 3

@@ -115,7 +115,8 @@ def test_the_record_shows_each_instruments_scores_the_change_and_the_psfs_activi
     assert "Lifting my son 4 5" in words
     assert "Running not rated 2" in words
     # PEG: intake (6 + 5 + 7) / 3 = 6.0; week 6 (4 + 3 + 4) / 3 = 3.67; -2.33 is 38.9% of 6.
-    assert "intake Tue 3 Mar 2026 6 3 answered, 0 skipped" in words
+    # One rule for the PEG's scores (a mean of three items): one decimal, a whole mean too.
+    assert "intake Tue 3 Mar 2026 6.0 3 answered, 0 skipped" in words
     assert "week 6 Tue 7 Apr 2026 3.7 3 answered, 0 skipped" in words
     assert (
         "PEG -2.3 points from intake to week 6 (a 39% reduction), at least the 30% reduction that is "
@@ -125,7 +126,8 @@ def test_the_record_shows_each_instruments_scores_the_change_and_the_psfs_activi
     assert section.count('<svg class="pain-chart compact"') == 2
     assert "PSFS score, 0 to 10, higher is better" in section
     assert "PEG score, 0 to 10, lower is better" in section
-    assert "PEG score, 0 to 10, lower is better, 2 scores: intake 6; week 6 3.7." in section
+    assert "PEG score, 0 to 10, lower is better, 2 scores: intake 6.0; week 6 3.7." in section
+    assert "<title>intake: 6.0</title>" in section
     # What comes next: the week 12 questionnaires open on day 77.
     assert "Next: Global rating of change (week 12), open Mon 18 May to Sun 24 May 2026." in words
 
@@ -192,7 +194,7 @@ def test_the_change_falls_short_of_the_mcid_in_words(shipped: None) -> None:
     )
     groc = Instrument.objects.get(code="groc")
     assert change_words(groc, score_change(groc, baseline=1.0, current=4.0)) == (
-        "GROC +3.0 points; this instrument has no minimal clinically important difference."
+        "GROC +3 points; this instrument has no minimal clinically important difference."
     )
     psfs = Instrument.objects.get(code="psfs")
     assert psfs.mcid == Decimal("2")
