@@ -19,6 +19,9 @@ On each page three rules are measured in the page itself:
 
 The same rules hold on a 390x844 phone and a 1280x900 desktop. Screenshots of each page in each
 viewport, and in the dark colour scheme (phone and desktop), go to test-artifacts/phonezoom-*.png.
+
+Each page is loaded once, at 320 px, and then resized through the views: the layout is CSS alone,
+which the browser works out again at every size (a new load per view cost five times the time).
 """
 
 from __future__ import annotations
@@ -104,16 +107,52 @@ MEASURE = """([minTarget, minText]) => {
 }"""
 
 
+#: ``(label, viewport, colour scheme)``: the views each page is checked in, the first the size
+#: every page is loaded at. The three rules are measured in the light views; the dark ones are
+#: screenshots.
+VIEWS = (
+    ("320", PHONE_320, "light"),
+    ("zoom200", ZOOM_200, "light"),
+    ("phone", PHONE, "light"),
+    ("desktop", DESKTOP, "light"),
+    ("phone-dark", PHONE, "dark"),
+    ("desktop-dark", DESKTOP, "dark"),
+)
+
+
 def _patient_pages(world: World) -> list[tuple[str, Any, str, str]]:
     """``(persona, user, route name, path)`` of every page a patient sees, signed in and out."""
     pages: list[tuple[str, Any, str, str]] = []
     for persona in ("patient_a", "anon"):
         for name, path in page_routes(world, persona):
-            # A signed-in patient has no invitation to open: a fresh token is made per walk.
+            # A signed-in patient has no invitation to open: the visitor opens a fresh token's.
             if name.startswith("admin:") or (persona != "anon" and name == "invitation"):
                 continue
             pages.append((persona, world.persona(persona), name, path))
     return pages
+
+
+def _check_views(
+    page: Any, artifacts: Path, persona: str, name: str, landed: str
+) -> tuple[list[str], list[str]]:
+    """Screenshot the open page in every view of VIEWS and measure the rules in the light ones.
+
+    The page is loaded once and resized: its layout is CSS alone (media queries on width and
+    colour scheme; plinth.js reads no viewport), which the browser works out again at each size,
+    and the server's HTML does not depend on the window. Returns ``(checked, problems)``: one
+    ``"<label> <persona> <path>"`` per view, and one line per breach.
+    """
+    checked: list[str] = []
+    problems: list[str] = []
+    for label, viewport, scheme in VIEWS:
+        page.set_viewport_size(viewport)
+        page.emulate_media(color_scheme=scheme)
+        key = f"{label} {persona} {landed}"
+        checked.append(key)
+        page.screenshot(path=str(artifacts / f"phonezoom-{label}-{persona}-{name}.png"), full_page=True)
+        if scheme == "light":
+            problems += [f"{key}: {line}" for line in page.evaluate(MEASURE, [MIN_TARGET, MIN_TEXT])]
+    return checked, problems
 
 
 def test_every_patient_page_reads_at_320px_and_200_percent_zoom(
@@ -134,42 +173,31 @@ def test_every_patient_page_reads_at_320px_and_200_percent_zoom(
 
     checked: list[str] = []
     problems: list[str] = []
-    for label, viewport, scheme in (
-        ("320", PHONE_320, "light"),
-        ("zoom200", ZOOM_200, "light"),
-        ("phone", PHONE, "light"),
-        ("desktop", DESKTOP, "light"),
-        ("phone-dark", PHONE, "dark"),
-        ("desktop-dark", DESKTOP, "dark"),
-    ):
-        contexts: dict[str, Any] = {}
-        pages = _patient_pages(world)
-        try:
-            for persona, user, name, path in pages:
-                if persona not in contexts:
-                    contexts[persona] = signed_in(browser, live_server, user, viewport)
-                page = contexts[persona].pages[0] if contexts[persona].pages else contexts[persona].new_page()
-                page.emulate_media(color_scheme=scheme)
-                response = page.goto(f"{live_server.url}{path}", wait_until="load")
-                assert response is not None and response.status == 200, path
-                landed = urlsplit(page.url).path
-                if "text/html" not in response.headers.get("content-type", ""):
-                    continue
-                key = f"{label} {persona} {landed}"
-                if key in checked:
-                    continue
-                checked.append(key)
-                page.screenshot(
-                    path=str(artifacts / f"phonezoom-{label}-{persona}-{name}.png"), full_page=True
-                )
-                if scheme == "light":
-                    found = page.evaluate(MEASURE, [MIN_TARGET, MIN_TEXT])
-                    problems += [f"{key}: {line}" for line in found]
-        finally:
-            for context in contexts.values():
-                context.close()
+    # One context per persona (signed in once), one tab, each page opened once at 320 px.
+    contexts: dict[str, Any] = {}
+    try:
+        for persona, user, name, path in _patient_pages(world):
+            if persona not in contexts:
+                contexts[persona] = signed_in(browser, live_server, user, PHONE_320)
+                contexts[persona].new_page()
+            page = contexts[persona].pages[0]
+            page.set_viewport_size(PHONE_320)
+            page.emulate_media(color_scheme="light")
+            response = page.goto(f"{live_server.url}{path}", wait_until="load")
+            assert response is not None and response.status == 200, path
+            landed = urlsplit(page.url).path
+            if "text/html" not in response.headers.get("content-type", ""):
+                continue
+            if f"{VIEWS[0][0]} {persona} {landed}" in checked:
+                continue
+            seen, found = _check_views(page, artifacts, persona, name, landed)
+            checked += seen
+            problems += found
+    finally:
+        for context in contexts.values():
+            context.close()
 
-    (artifacts / "phonezoom-pages.txt").write_text("".join(f"{line}\n" for line in checked))
+    (artifacts / "phonezoom-pages.txt").write_text("".join(f"{line}\n" for line in sorted(checked)))
     (artifacts / "phonezoom-problems.txt").write_text("".join(f"{line}\n" for line in problems))
     paths = {line.split()[-1] for line in checked}
     for expected in ("/today/", "/checkin/", "/progress/", "/accounts/login/", "/accounts/password-reset/"):
@@ -182,15 +210,16 @@ def test_the_therapists_caseload_does_not_scroll_sideways_on_a_phone(
     world: World, live_server: Any, browser: Any, artifacts: Path
 ) -> None:
     """The compact header keeps the therapist's longer menu (six pages) within 320 px too."""
-    for label, viewport in (("320", PHONE_320), ("zoom200", ZOOM_200)):
-        context = signed_in(browser, live_server, world.p.owner.user, viewport)
-        try:
-            page = context.new_page()
-            page.goto(f"{live_server.url}/caseload/", wait_until="load")
+    context = signed_in(browser, live_server, world.p.owner.user, PHONE_320)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/caseload/", wait_until="load")
+        for label, viewport in (("320", PHONE_320), ("zoom200", ZOOM_200)):
+            page.set_viewport_size(viewport)
             page.screenshot(path=str(artifacts / f"phonezoom-{label}-owner-caseload.png"), full_page=True)
             widths = page.evaluate(
                 "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
             )
             assert widths[0] <= widths[1], (label, widths)
-        finally:
-            context.close()
+    finally:
+        context.close()
