@@ -37,6 +37,23 @@ if PRODUCTION and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Plinth's apps, lowest first: each imports only apps above it in this list (docs/architecture.md).
+PLINTH_APPS = (
+    "audit",
+    "accounts",
+    "library",
+    "careplans",
+    "checkins",
+    "questionnaires",
+    "outcomes",
+    "alerts",
+    "reminders",
+    "conversations",
+    "today",
+    "caseload",
+    "fhir_r4",
+)
+
 INSTALLED_APPS = [
     "portal.apps.PlinthAdminConfig",
     "django.contrib.auth",
@@ -53,20 +70,7 @@ INSTALLED_APPS = [
     "csp",
     "django_ratelimit",
     "easy_thumbnails",
-    # Plinth's apps, lowest first: each imports only apps above it in this list (docs/architecture.md).
-    "audit",
-    "accounts",
-    "library",
-    "careplans",
-    "checkins",
-    "questionnaires",
-    "outcomes",
-    "alerts",
-    "reminders",
-    "conversations",
-    "today",
-    "caseload",
-    "fhir_r4",
+    *PLINTH_APPS,
     "portal.apps.PortalConfig",
 ]
 
