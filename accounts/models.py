@@ -6,7 +6,7 @@ import re
 import uuid
 import zoneinfo
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -16,11 +16,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone as tz
 
-# validate_timezone stays importable from here: migration 0001 names it.
 from accounts.zones import TimeZoneField
-
-if TYPE_CHECKING:
-    pass
 
 
 class UserManager(BaseUserManager["User"]):

@@ -8,8 +8,6 @@ from django.utils import timezone as tz
 from accounts.models import Patient, User
 from checkins.models import PainCheckIn
 
-# validate_timezone stays importable from here: migration 0001 names it.
-
 
 class AlertKind(models.TextChoices):
     RED_FLAG = "red_flag", "Red flag"

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from smtplib import SMTPException
-
 from celery import shared_task
 
 from alerts.services import alert_email_deliver, alerts_detect, alerts_digest_send
+from portal.mail import EMAIL_TASK_OPTIONS
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=50,
-    time_limit=60,
-)
+@shared_task(**EMAIL_TASK_OPTIONS)
 def alert_email_send(alert_id: int) -> int:
     """Email an alert to its therapists once; a second run sends nothing."""
     return alert_email_deliver(alert_id=alert_id)

@@ -8,8 +8,6 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone as tz
 
-# validate_timezone stays importable from here: migration 0001 names it.
-
 
 class AuditEvent(models.Model):
     """Append-only: who did what to which record, when, and from where."""

@@ -1,7 +1,7 @@
 """Server-rendered SVG pain charts, shared by the patient's check-in page and the record.
 
 No script and no inline styles (the Content-Security-Policy forbids both): the
-chart is plain SVG whose look comes from classes in plinth.css. It carries its
+chart is plain SVG whose look comes from classes in pages.css and phone.css. It carries its
 own text alternative (``<title>``/``<desc>``, read by screen readers through
 ``role="img"``) and the page shows the same data as a table.
 """
@@ -83,10 +83,10 @@ class _Frame:
     label_room: int
 
 
-#: The wide chart for screens of 48rem and more (plinth.css shows it there, 13-unit text).
+#: The wide chart for screens of 48rem and more (phone.css shows it there, 13-unit text).
 WIDE = _Frame(width=760, height=280, left=34, right=14, top=12, bottom=30, label_room=30)
 #: The phone chart (and the small trend chart): a narrow box whose 14-unit text stays at least
-#: 12 CSS px down to a 320 px screen (plinth.css; Plinth issue 15).
+#: 12 CSS px down to a 320 px screen (phone.css; Plinth issue 15).
 PHONE = _Frame(width=300, height=200, left=30, right=10, top=12, bottom=30, label_room=36)
 
 

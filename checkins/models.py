@@ -10,8 +10,6 @@ from django.utils import timezone as tz
 
 from accounts.models import Patient
 
-# validate_timezone stays importable from here: migration 0001 names it.
-
 
 class Side(models.TextChoices):
     LEFT = "left", "Left"

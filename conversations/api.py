@@ -10,7 +10,8 @@ unread count drops and the audit trail has the read. Anyone else's conversation 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -89,20 +90,55 @@ KEY_MISSING = (
 MISSING = OpenApiResponse(NOT_FOUND.response, description="No such conversation for you (never 403).")
 
 
+ConversationLookup = Callable[[Request, Mapping[str, Any]], Conversation]
+"""Finds a request's conversation from the request and the URL's keyword arguments; raises
+NotFound (404) for anyone not in it."""
+
+
+def own_conversation(request: Request, url_kwargs: Mapping[str, Any]) -> Conversation:
+    """The signed-in patient's conversation with their care team.
+
+    ``url_kwargs`` is unused (the route has none). Raises NotFound for anyone who is not a patient.
+    """
+    patient = patient_for(request)
+    if patient is None:
+        raise NotFound("No such conversation.")
+    return conversation_for(patient=patient)
+
+
+def clinic_patient_conversation(request: Request, url_kwargs: Mapping[str, Any]) -> Conversation:
+    """The conversation of the patient ``url_kwargs["patient_id"]`` (a string from the path), for a
+    therapist of that patient's clinic.
+
+    Another clinic's patient, a malformed or unknown id, or a user who is not a therapist: the
+    same NotFound, revealing nothing.
+    """
+    therapist = therapist_for(request)
+    patient_id = parse_id(url_kwargs.get("patient_id", ""))
+    if therapist is None or patient_id is None:
+        raise NotFound("No such conversation.")
+    try:
+        patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
+    except Http404 as missing:
+        raise NotFound("No such conversation.") from missing
+    return conversation_for(patient=patient)
+
+
 class _MessagesView(StrictQueryParamsMixin, ListAPIView[Message]):
-    """A conversation's messages, newest first, and sending one. Subclasses find the conversation."""
+    """A conversation's messages, newest first, and sending one.
+
+    Each concrete view names its ``find_conversation`` (a ConversationLookup).
+    """
 
     serializer_class = MessageSerializer
     pagination_class = Pagination
+    find_conversation: ClassVar[ConversationLookup]
     _conversation: Conversation | None = None
-
-    def find_conversation(self) -> Conversation:
-        """The request's conversation; raises NotFound (404) for anyone not in it."""
-        raise NotImplementedError
 
     def conversation(self) -> Conversation:
         if self._conversation is None:
-            self._conversation = self.find_conversation()
+            # Looked up on the class: a plain function there is not bound to the view.
+            self._conversation = type(self).find_conversation(self.request, self.kwargs)
         return self._conversation
 
     def get_queryset(self) -> QuerySet[Message]:
@@ -164,11 +200,7 @@ POST_RESPONSES: dict[int, Any] = {
 
 @extend_schema(tags=["messages"])
 class MyMessagesView(_MessagesView):
-    def find_conversation(self) -> Conversation:
-        patient = patient_for(self.request)
-        if patient is None:
-            raise NotFound("No such conversation.")
-        return conversation_for(patient=patient)
+    find_conversation = own_conversation
 
     @extend_schema(
         summary="The signed-in patient's messages with their care team, newest first (patients)",
@@ -194,17 +226,7 @@ PATIENT_ID = OpenApiParameter(
 
 @extend_schema(tags=["messages"], parameters=[PATIENT_ID])
 class PatientMessagesView(_MessagesView):
-    def find_conversation(self) -> Conversation:
-        # Another clinic's patient, a wrong id or a non-therapist: the same 404, revealing nothing.
-        therapist = therapist_for(self.request)
-        patient_id = parse_id(self.kwargs.get("patient_id", ""))
-        if therapist is None or patient_id is None:
-            raise NotFound("No such conversation.")
-        try:
-            patient = patient_for_clinic(clinic=therapist.clinic, patient_id=patient_id)
-        except Http404 as missing:
-            raise NotFound("No such conversation.") from missing
-        return conversation_for(patient=patient)
+    find_conversation = clinic_patient_conversation
 
     @extend_schema(
         summary="A patient's messages with the care team, newest first (therapists of the patient's clinic)",

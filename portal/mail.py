@@ -1,4 +1,5 @@
-"""Email written to files, one per message, named so a person finds the one they want.
+"""Email: written to files, one per message, named so a person finds the one they want; and the
+retry policy of every task that sends one email.
 
 ``make run``'s default (no ``EMAIL_HOST``): each message becomes
 ``var/mail/<UTC time>_<first recipient>_<subject>.eml``, e.g.
@@ -13,11 +14,41 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from smtplib import SMTPException
+from typing import Any, Final, TypedDict
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
+
+
+class TaskOptions(TypedDict):
+    """The Celery task options a shared retry policy sets (celery.shared_task's keywords)."""
+
+    acks_late: bool
+    autoretry_for: tuple[type[BaseException], ...]
+    retry_backoff: bool
+    retry_backoff_max: int
+    retry_jitter: bool
+    max_retries: int
+    soft_time_limit: int
+    time_limit: int
+
+
+#: Celery options of a task that sends one email (``@shared_task(**EMAIL_TASK_OPTIONS)``): an SMTP
+#: error or a network failure (OSError: refused, timed out) is retried up to 5 times, after
+#: exponential backoff with jitter capped at 600 s; acknowledged late, so a worker lost mid-send
+#: runs it again (the task must send once however often it runs); 50 s soft, 60 s hard limit.
+EMAIL_TASK_OPTIONS: Final = TaskOptions(
+    acks_late=True,
+    autoretry_for=(SMTPException, OSError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+    soft_time_limit=50,
+    time_limit=60,
+)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
 

@@ -1,6 +1,6 @@
 """A server-rendered SVG line chart of one instrument's scores by occasion, for the record.
 
-Drawn as ``checkins.charts`` draws the pain chart (plain SVG styled by plinth.css's
+Drawn as ``checkins.charts`` draws the pain chart (plain SVG styled by pages.css's
 ``pain-chart`` classes, no script, no inline style, ``<title>``/``<desc>`` for screen readers),
 in its narrow frame only: a few occasions need no wide drawing, and the narrow one keeps its
 14-unit text readable down to a 320 px phone. The page shows the same scores as a table.

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.db.models import Q, QuerySet
 from django.test import Client
+from rest_framework.test import APIClient
 
 from accounts.models import Clinic, Patient, Therapist, User
 from careplans.models import CarePlan, PlanExercise, PlanStatus
@@ -45,6 +46,13 @@ def current_exercises(plan: CarePlan) -> QuerySet[PlanExercise]:
 def as_user(user: Any) -> Client:
     client = Client()
     client.force_login(user)
+    return client
+
+
+def api(user: Any) -> APIClient:
+    """An API client authenticated as ``user`` (no token, no session: DRF's force_authenticate)."""
+    client = APIClient()
+    client.force_authenticate(user)
     return client
 
 

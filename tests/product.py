@@ -1,18 +1,6 @@
-"""The product's packages, for tests that read its source: Plinth's apps and the project."""
+"""The product's packages, for tests that read its source: Plinth's apps (as installed, lowest
+first) and the project."""
 
-APPS = (
-    "audit",
-    "accounts",
-    "library",
-    "careplans",
-    "checkins",
-    "questionnaires",
-    "outcomes",
-    "alerts",
-    "reminders",
-    "conversations",
-    "today",
-    "caseload",
-    "fhir_r4",
-)
+from portal.settings.base import PLINTH_APPS as APPS
+
 PRODUCT = (*APPS, "portal")

@@ -22,7 +22,8 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from tests.conftest import record_figure
 from tests.helpers import PersonaClients
-from tests.portal.test_authz_matrix import FOLLOWS_PATIENT_A, all_route_names, row_for
+from tests.portal.clinic_move import FOLLOWS_PATIENT_A
+from tests.portal.routes import all_route_names, row_for
 from tests.world import World
 
 READERS = ("owner", "colleague", "outsider", "staff")

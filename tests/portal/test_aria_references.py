@@ -14,7 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from tests.helpers import PersonaClients
-from tests.portal.test_authz_matrix import all_route_names, request_response, row_for
+from tests.portal.routes import all_route_names, request_response, row_for
 from tests.world import World
 
 pytestmark = pytest.mark.django_db

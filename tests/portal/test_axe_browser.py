@@ -23,7 +23,7 @@ from accounts.signin import sign_in_url
 from tests.browsing import DESKTOP, PHONE, signed_in
 from tests.conftest import record_figure
 from tests.factories import PainCheckInFactory
-from tests.portal.test_authz_matrix import PERSONAS, all_route_names, row_for
+from tests.portal.routes import PERSONAS, all_route_names, row_for
 from tests.world import World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from accounts.services import _new_invitation
 from accounts.tokens import api_token_create
 from tests.helpers import PersonaClients
-from tests.portal.test_authz_matrix import all_route_names, request_response, row_for
+from tests.portal.routes import all_route_names, request_response, row_for
 from tests.world import World
 
 pytestmark = pytest.mark.django_db

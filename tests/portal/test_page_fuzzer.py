@@ -32,7 +32,7 @@ from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 
 from tests.conftest import record_figure
-from tests.portal.test_authz_matrix import PERSONAS, all_route_names, row_for
+from tests.portal.routes import PERSONAS, all_route_names, row_for
 from tests.product import PRODUCT
 from tests.world import World
 

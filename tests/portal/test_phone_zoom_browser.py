@@ -35,7 +35,7 @@ import pytest
 
 from tests.browsing import DESKTOP, PHONE, signed_in
 from tests.factories import PainCheckInFactory
-from tests.portal.test_authz_matrix import all_route_names
+from tests.portal.routes import all_route_names
 from tests.portal.test_axe_browser import page_routes
 from tests.world import World
 

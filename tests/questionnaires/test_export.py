@@ -14,7 +14,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from questionnaires.services import response_save_draft, response_submit
 from tests.conftest import Personas
-from tests.portal.test_api import api
+from tests.helpers import api
 from tests.questionnaires.test_responses import PSFS, entry, on_day, plan_in
 
 pytestmark = pytest.mark.django_db
