@@ -15,8 +15,8 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from audit.models import AuditEvent
 from checkins.models import PainCheckIn
-from fhir_r4.export_writer import Cancelled, export_dir, exports_expire, write_type
-from fhir_r4.models import BulkExport, ExportStatus
+from fhir_r4.export_writer import Cancelled, export_dir, exports_expire, write_part
+from fhir_r4.models import BulkExport, BulkExportFile, ExportStatus
 from fhir_r4.selectors import RESOURCE_TYPES, Scope
 from fhir_r4.tasks import fhir_export_run, fhir_exports_expire
 from portal.celery import app
@@ -160,7 +160,7 @@ def test_delete_cancels_and_removes_the_export_and_its_files(
 ) -> None:
     client, path = exported(odd, django_capture_on_commit_callbacks)
     export = BulkExport.objects.get()
-    assert (export_dir() / str(export.pk) / "Observation.ndjson").exists()
+    assert (export_dir() / str(export.pk) / "Observation.1.ndjson").exists()
     assert client.delete(path).status_code == 202
     assert not BulkExport.objects.exists() and not (export_dir() / str(export.pk)).exists()
     assert client.get(path).status_code == 404
@@ -174,9 +174,10 @@ def test_delete_cancels_and_removes_the_export_and_its_files(
         created=timezone.now(),
         expires=timezone.now() + timedelta(hours=1),
     )
+    part = whole_type(running, "Observation")
     BulkExport.objects.filter(pk=running.pk).delete()
     with pytest.raises(Cancelled):
-        write_type(running, "Observation")
+        write_part(part)
 
 
 def test_a_failed_export_answers_a_500_outcome(
@@ -211,11 +212,20 @@ def test_the_beat_job_deletes_expired_exports_and_their_files(
     assert exports_expire() == 0
 
 
+def whole_type(export: BulkExport, name: str) -> BulkExportFile:
+    """A part file of every ``name`` resource of ``export`` (no pk bounds), numbered after the others."""
+    part = export.files.filter(resource_type=name).count() + 1
+    return BulkExportFile.objects.create(
+        export=export, resource_type=name, part=part, path=f"{export.pk}/{name}.{part}.ndjson"
+    )
+
+
 def reads_writing(export: BulkExport, name: str, batch_size: int) -> int:
     """How many queries writing one type's file makes to read the data (not the export's own rows;
     the progress update per chunk is one of those)."""
+    file = whole_type(export, name)
     with CaptureQueriesContext(connection) as captured:
-        write_type(export, name, batch_size=batch_size)
+        write_part(file, batch_size=batch_size)
     return sum(
         1 for q in captured.captured_queries if q["sql"].startswith("SELECT") and "fhir_r4_" not in q["sql"]
     )
@@ -243,7 +253,7 @@ def test_the_writer_reads_in_batches_not_per_row(odd: OddClinic) -> None:
     assert plans == 5
     assert reads_writing(export, "CarePlan", 2) == 1 + 3
     assert reads_writing(export, "CarePlan", 100) == 1 + 1
-    export.refresh_from_db()
-    assert export.progress == "CarePlan: 5 written"  # told after each chunk
-    lines = (export_dir() / str(export.pk) / "Observation.ndjson").read_text().splitlines()
+    # The count is told after each chunk (the status URL's progress adds them up).
+    assert list(export.files.filter(resource_type="CarePlan").values_list("count", flat=True)) == [5, 5]
+    lines = (export_dir() / str(export.pk) / "Observation.1.ndjson").read_text().splitlines()
     assert len(lines) == 20 and len({json.loads(line)["id"] for line in lines}) == 20
