@@ -4,6 +4,7 @@ fhir_r4.bulk, which imports this module: the writer is a module of its own, so n
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import connection
 
 from fhir_r4.export_writer import export_run, exports_expire, part_run
 
@@ -12,7 +13,12 @@ from fhir_r4.export_writer import export_run, exports_expire, part_run
 @shared_task(acks_late=True, time_limit=60 * 60, soft_time_limit=60 * 60 - 60)
 def fhir_export_run(export_id: int) -> str:
     """Start the bulk export ``export_id``: plan its part files and publish one ``fhir_export_part``
-    task for each (fhir_r4.export_writer.export_run), so every worker process takes parts."""
+    task for each (fhir_r4.export_writer.export_run), so every worker process takes parts.
+    On SQLite (`make run` without DATABASE_URL) this task writes them one after another: SQLite
+    has one writer at a time, and refuses at once ("database is locked") a write from a connection
+    whose read is still open once another process has written since, as parts would."""
+    if connection.vendor == "sqlite":
+        return export_run(export_id)
     return export_run(export_id, publish=fhir_export_part.delay)
 
 
