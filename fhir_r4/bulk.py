@@ -26,7 +26,7 @@ from audit.services import audit_log
 from fhir_r4 import tasks
 from fhir_r4.export_writer import export_dir
 from fhir_r4.models import BulkExport, BulkExportFile
-from fhir_r4.search import SearchError
+from fhir_r4.search_values import SearchError
 from fhir_r4.selectors import RESOURCE_TYPES
 
 #: Kick-off parameters understood (others are refused, never ignored). ``_outputFormat``: NDJSON only.

@@ -25,7 +25,7 @@ from fhir_r4.bulk import (
 from fhir_r4.bundles import operation_outcome
 from fhir_r4.export_writer import export_dir, export_progress
 from fhir_r4.models import BulkExport, ExportStatus
-from fhir_r4.search import SearchError
+from fhir_r4.search_values import SearchError
 from fhir_r4.views import FhirJsonRenderer, FhirView
 from portal.access import client_ip
 from portal.api.common import parse_id

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_r4.resources import validated
 from fhir_r4.search import JSON_FORMATS, SEARCH_PARAMS
+from portal.fhirjson import validated
 
 #: The FHIR version served under /fhir/R4/ (resources are validated with R4B's models: see
 #: fhir_r4.resources for why that is the same thing for the types served).

@@ -9,9 +9,10 @@ validated, and the tests show both paths give the same dict for every kind of ob
 every line of an export. Lines are encoded by orjson (the same bytes as ``json.dumps`` with
 ``ensure_ascii=False`` and no spaces, a sixth of its time).
 
-Parts, to use every worker process: ``export_run`` (the kick-off task) plans the export: each type's
-rows are split by ``pk_ranges`` into consecutive pk ranges of at most settings.FHIR_EXPORT_PART_ROWS
-rows (a clinic of 100,000 plans: 84 Observation parts), one ``BulkExportFile`` each, and one task
+Parts, to use every worker process: ``export_run`` (the kick-off task) plans the export: the rows of
+each source of each type (Observation: the check-ins, then the questionnaire scores) are split by
+``pk_ranges`` into consecutive pk ranges of at most settings.FHIR_EXPORT_PART_ROWS rows (a clinic of
+100,000 plans: 84 files of check-in Observations), one ``BulkExportFile`` each, and one task
 per part is published (``part_run``); the worker's processes take them as they free up. A part's
 file is listed in the manifest as one ``output`` of its type. The export is done when the last part
 finishes: each finishing part adds one to ``BulkExport.parts_done`` under the row's lock, and the
@@ -54,8 +55,8 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from fhir_r4.models import BulkExport, BulkExportFile, ExportStatus
-from fhir_r4.resources import unchecked, validated
-from fhir_r4.selectors import RESOURCE_TYPES, Scope
+from fhir_r4.selectors import RESOURCE_TYPES, Scope, Source
+from portal.fhirjson import unchecked, validated
 
 log = logging.getLogger(__name__)
 
@@ -133,22 +134,23 @@ class Cancelled(Exception):
     """The export's row was deleted (DELETE on its status URL) or marked failed while a part ran."""
 
 
-def export_rows(export: BulkExport, name: str) -> QuerySet[Any]:
-    """The rows of type ``name`` in ``export``: the clinic's, updated at or after its ``since``.
-    Raises KeyError for a type not served."""
-    rows = RESOURCE_TYPES[name].rows(Scope(clinic=export.clinic))
+def export_rows(export: BulkExport, source: Source) -> QuerySet[Any]:
+    """The rows of ``source`` (one source of a type: ``RESOURCE_TYPES[name].sources``) in
+    ``export``: the clinic's, updated at or after its ``since``."""
+    rows = source.rows(Scope(clinic=export.clinic))
     if export.since is not None:
         rows = rows.filter(fhir_last_updated__gte=export.since)
     return rows
 
 
 def write_part(file: BulkExportFile, *, batch_size: int | None = None) -> int:
-    """Write the resources of ``file`` (its export's rows of its type within its pk range) to
-    ``<FHIR_EXPORT_DIR>/<file.path>``, one JSON resource per line, batch after batch, noting the
-    count after each batch. Returns how many were written. Raises Cancelled when the export is
-    gone or no longer running; pydantic's ValidationError if a checked resource is invalid."""
-    kind = RESOURCE_TYPES[file.resource_type]
-    rows = export_rows(file.export, file.resource_type)
+    """Write the resources of ``file`` (its export's rows of its type's source ``file.source``
+    within its pk range) to ``<FHIR_EXPORT_DIR>/<file.path>``, one JSON resource per line, batch
+    after batch, noting the count after each batch. Returns how many were written. Raises
+    Cancelled when the export is gone or no longer running; KeyError or IndexError for a type or
+    source not served; pydantic's ValidationError if a checked resource is invalid."""
+    kind = RESOURCE_TYPES[file.resource_type].sources[file.source]
+    rows = export_rows(file.export, kind)
     if file.pk_from is not None:
         rows = rows.filter(pk__gte=file.pk_from)
     if file.pk_to is not None:
@@ -173,24 +175,30 @@ def write_part(file: BulkExportFile, *, batch_size: int | None = None) -> int:
 
 
 def plan_parts(export: BulkExport) -> list[BulkExportFile]:
-    """Cut ``export`` into its part files (saved, in the order of its types) and record how many
-    there are. Raises KeyError for a type not served, Cancelled if the export was deleted."""
+    """Cut ``export`` into its part files (saved, in the order of its types and their sources): each
+    source of each type (``RESOURCE_TYPES[name].sources``) in pk ranges of at most
+    settings.FHIR_EXPORT_PART_ROWS rows, one file at least; record how many there are. Raises
+    KeyError for a type not served, Cancelled if the export was deleted."""
     files: list[BulkExportFile] = []
     for name in export.types:
-        rows = export_rows(export, name)
-        count = rows.count()
-        parts = max(1, math.ceil(count / settings.FHIR_EXPORT_PART_ROWS))
-        for number, (low, high) in enumerate(pk_ranges(rows, parts, count=count), start=1):
-            files.append(
-                BulkExportFile(
-                    export=export,
-                    resource_type=name,
-                    part=number,
-                    pk_from=low,
-                    pk_to=high,
-                    path=f"{export.pk}/{name}.{number}.ndjson",
+        number = 0  # a type's parts are numbered on across its sources (Observation: check-ins, scores)
+        for index, source in enumerate(RESOURCE_TYPES[name].sources):
+            rows = export_rows(export, source)
+            count = rows.count()
+            parts = max(1, math.ceil(count / settings.FHIR_EXPORT_PART_ROWS))
+            for low, high in pk_ranges(rows, parts, count=count):
+                number += 1
+                files.append(
+                    BulkExportFile(
+                        export=export,
+                        resource_type=name,
+                        source=index,
+                        part=number,
+                        pk_from=low,
+                        pk_to=high,
+                        path=f"{export.pk}/{name}.{number}.ndjson",
+                    )
                 )
-            )
     with transaction.atomic():
         saved = BulkExportFile.objects.bulk_create(files)
         if not BulkExport.objects.filter(pk=export.pk, status=ExportStatus.RUNNING).update(

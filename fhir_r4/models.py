@@ -46,12 +46,14 @@ class BulkExport(models.Model):
 
 class BulkExportFile(models.Model):
     """One NDJSON file of an export, one resource per line: part ``part`` (from 1) of the resources
-    of one type, those whose pk is at least ``pk_from`` and below ``pk_to`` (None: no bound), written
+    of one type, from its source number ``source`` (``fhir_r4.selectors.RESOURCE_TYPES[type].sources``,
+    from 0), those whose pk is at least ``pk_from`` and below ``pk_to`` (None: no bound), written
     by one task. ``count``: the resources written so far (all of them once ``finished``). ``path`` is
     relative to settings.FHIR_EXPORT_DIR."""
 
     export = models.ForeignKey(BulkExport, on_delete=models.CASCADE, related_name="files")
     resource_type = models.CharField(max_length=40)
+    source = models.PositiveSmallIntegerField(default=0)
     part = models.PositiveIntegerField(default=1)
     pk_from = models.BigIntegerField(null=True, blank=True)
     pk_to = models.BigIntegerField(null=True, blank=True)

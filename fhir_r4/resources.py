@@ -2,15 +2,13 @@
 
 Each builder takes model instances as ``fhir_r4.selectors`` returns them (related rows loaded,
 ``fhir_last_updated`` annotated) and returns the resource as a JSON-ready dict that has passed
-validation by ``fhir.resources``. Read, search and ``Patient/$everything`` use these builders,
-and so will the bulk export.
+validation by ``fhir.resources`` (``portal.fhirjson.validated``). Read, search,
+``Patient/$everything`` and the bulk export all use these builders. The questionnaires' resources
+(Questionnaire, QuestionnaireResponse, score Observations) are built by ``questionnaires.fhir``,
+which the API's own FHIR export uses too; ``fhir_r4.selectors`` serves them.
 
-Which model package: ``fhir.resources`` 8 ships R5 as its top-level package, and R4B (4.3.0)
-and STU3 beside it; it has no R4 (4.0.1) package. R4B is R4 with a few changes that touch none
-of the resources built here (Patient, Practitioner, Organization, Condition, CarePlan,
-Observation, Bundle, OperationOutcome, CapabilityStatement have the same elements and types in
-4.0.1 and 4.3.0), so a resource R4B's models accept is a valid R4 resource; the questionnaires
-app validates its Questionnaire definitions with R4B for the same reason. The server states
+Which model package: R4B's, for the reasons in ``portal.fhirjson`` (fhir.resources has no R4
+package; R4B's models accept exactly these resources as R4 writes them). The server states
 ``fhirVersion`` 4.0.1 (what clients of /fhir/R4/ expect).
 
 ``meta.lastUpdated``: no model has an "updated" timestamp of its own; each type's time is
@@ -22,18 +20,16 @@ changes are not timed, so theirs is the creation time).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
-
 from accounts.models import Clinic, Patient, Therapist
 from careplans.models import CarePlan, PlanExercise, PlanStatus
 from checkins.models import PainCheckIn, Side
+from portal.fhirjson import instant, reference, validated
+from questionnaires import fhir as fhir_questionnaires
+from questionnaires.models import Instrument, InstrumentResponse
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -68,55 +64,14 @@ CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 
 
-_checking: ContextVar[bool] = ContextVar("fhir_r4_checking", default=True)
-
-
-@contextmanager
-def unchecked() -> Iterator[None]:
-    """Within this block ``validated`` leaves the model check out and only drops the empty (None)
-    elements, for the bulk export: fhir.resources' validation and dump cost ~1.5 ms a resource,
-    hours for 8.4 million Observations. The output is the same dict either way (the tests compare
-    both paths on every kind of object Plinth holds, and validate every line of an export), and the
-    export still checks one resource of every batch."""
-    token = _checking.set(False)
-    try:
-        yield
-    finally:
-        _checking.reset(token)
-
-
-def _compact(data: dict[str, Any]) -> dict[str, Any]:
-    # What model_dump(exclude_none=True) leaves of a builder's dict: the builders write None only
-    # for a top-level element they leave out (the tests compare this with the validated dump).
-    return {key: item for key, item in data.items() if item is not None}
-
-
-def validated(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` (a resource as a dict, with ``resourceType``) checked by fhir.resources' R4B model of
-    its type and returned as that model dumps it to JSON. Raises pydantic's ValidationError if it is
-    not a valid resource: a defect in a builder, never the client's fault. Within ``unchecked()``
-    the dict without its None elements, unchecked."""
-    if not _checking.get():
-        return _compact(data)
-    model = get_fhir_model_class(data["resourceType"])
-    dumped: dict[str, Any] = model.model_validate(data).model_dump(mode="json", exclude_none=True)
-    return dumped
-
-
-def reference(resource_type: str, pk: int | str) -> dict[str, str]:
-    """A literal reference within this server: ``{"reference": "Patient/12"}``."""
-    return {"reference": f"{resource_type}/{pk}"}
-
-
-def instant(moment: datetime) -> str:
-    """An aware datetime as FHIR JSON writes it, UTC as "Z" (as fhir.resources dumps it)."""
-    text = moment.isoformat()
-    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+def _last_updated(obj: Any) -> datetime:
+    # The annotation every queryset of fhir_r4.selectors carries.
+    stamp: datetime = obj.fhir_last_updated
+    return stamp
 
 
 def _meta(obj: Any) -> dict[str, str]:
-    stamp: datetime = obj.fhir_last_updated
-    return {"lastUpdated": instant(stamp)}
+    return {"lastUpdated": instant(_last_updated(obj))}
 
 
 def _telecom(*, email: str = "", phone: str = "", use: str) -> list[dict[str, str]]:
@@ -313,3 +268,23 @@ def observation_resource(checkin: PainCheckIn) -> dict[str, Any]:
         "note": notes or None,
     }
     return validated(data)
+
+
+def questionnaire_resource(instrument: Instrument) -> dict[str, Any]:
+    """An instrument as a Questionnaire (``questionnaires.fhir.questionnaire_resource``)."""
+    return fhir_questionnaires.questionnaire_resource(instrument, last_updated=_last_updated(instrument))
+
+
+def questionnaire_response_resource(response: InstrumentResponse) -> dict[str, Any]:
+    """A patient's response as a QuestionnaireResponse (``questionnaires.fhir``), sent or a draft."""
+    return fhir_questionnaires.questionnaire_response_resource(response, last_updated=_last_updated(response))
+
+
+def score_observation_resource(response: InstrumentResponse) -> dict[str, Any]:
+    """A sent response's score as an Observation (``questionnaires.fhir.score_observations``); the
+    rows given are those with a score (``fhir_r4.selectors.score_observations``). Raises ValueError
+    for a response with no score (a defect in the caller)."""
+    built = fhir_questionnaires.score_observations(response, last_updated=_last_updated(response))
+    if not built:
+        raise ValueError(f"Response {response.pk} has no score to serve.")
+    return built[0]

@@ -1,9 +1,10 @@
 """What a user may read through FHIR, as querysets ready for the builders of ``fhir.resources``.
 
-Tenancy: a therapist reads their clinic (its patients, therapists, their plans, conditions and
-check-ins) through the clinic-scoped selectors of the apps below; a patient reads their own
-record: themselves, their clinic, the therapists named on it or on their plans, their plans
-(not drafts: a draft is the therapist's work in progress, as in the API) and check-ins. Anyone
+Tenancy: a therapist reads their clinic (its patients, therapists, their plans, conditions,
+check-ins and questionnaire responses, the instruments it may use) through the clinic-scoped
+selectors of the apps below; a patient reads their own record: themselves, their clinic, the
+therapists named on it or on their plans, their plans (not drafts: a draft is the therapist's
+work in progress, as in the API), check-ins and responses, and their clinic's instruments. Anyone
 else reads nothing. Another clinic's or another patient's resource is simply not in the queryset,
 so it is a 404 like an id that does not exist.
 
@@ -28,6 +29,9 @@ from careplans.selectors import clinic_plans
 from checkins.models import PainCheckIn
 from checkins.selectors import clinic_checkins
 from fhir_r4 import resources
+from portal.api.common import parse_id
+from questionnaires.models import Instrument, InstrumentResponse, ResponseStatus
+from questionnaires.scoping import clinic_responses, instruments_for, own_responses
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,8 @@ def _last_written(label: str, patient_ref: str) -> Subquery:
     )
 
 
-def _written_or_created(label: str, patient_ref: str) -> Greatest:
-    return Greatest(F("created_at"), Coalesce(_last_written(label, patient_ref), F("created_at")))
+def _written_or_created(label: str, patient_ref: str, created: str = "created_at") -> Greatest:
+    return Greatest(F(created), Coalesce(_last_written(label, patient_ref), F(created)))
 
 
 #: meta.lastUpdated of each model: the audit trail's latest write for a patient or a plan (every
@@ -79,6 +83,14 @@ LAST_UPDATED: dict[type[Model], Any] = {
     PainCheckIn: Coalesce(F("corrected_at"), F("received_at")),
     Therapist: F("user__date_joined"),
     Clinic: F("created_at"),
+    # Loaded once, never changed (a new version is a new instrument).
+    Instrument: F("created_at"),
+    # Sent: when it was sent (a sent response never changes; COALESCE stops there, so the audit
+    # subquery runs only for drafts); a draft: its latest save in the audit trail.
+    InstrumentResponse: Coalesce(
+        F("completed_at"),
+        _written_or_created("questionnaires.instrumentresponse", "patient_id", "started_at"),
+    ),
 }
 
 
@@ -136,43 +148,117 @@ def observations(scope: Scope) -> QuerySet[PainCheckIn]:
     return _stamped(found)
 
 
+def questionnaires(scope: Scope) -> QuerySet[Instrument]:
+    """The instruments the scope's clinic may use: the shared ones and the clinic's own."""
+    clinic = scope.clinic if scope.clinic is not None else getattr(scope.patient, "clinic", None)
+    return _stamped(instruments_for(clinic=clinic))
+
+
+def questionnaire_responses(scope: Scope) -> QuerySet[InstrumentResponse]:
+    """The clinic's responses, or the patient's own; drafts too (FHIR's status in-progress), each
+    with ``fhir_authored`` (when sent, or begun) for the ``authored`` search."""
+    if scope.clinic is not None:
+        found = clinic_responses(clinic=scope.clinic)
+    elif scope.patient is not None:
+        found = own_responses(patient=scope.patient)
+    else:
+        found = InstrumentResponse.objects.none()
+    stamped: QuerySet[InstrumentResponse] = _stamped(found).annotate(
+        fhir_authored=Coalesce(F("completed_at"), F("started_at"))
+    )
+    return stamped
+
+
+def score_observations(scope: Scope) -> QuerySet[InstrumentResponse]:
+    """The sent responses with a score: each is one score Observation (``questionnaires.fhir``)."""
+    return questionnaire_responses(scope).filter(
+        status=ResponseStatus.COMPLETED, score__isnull=False, completed_at__isnull=False
+    )
+
+
 @dataclass(frozen=True)
-class ResourceType:
-    """A FHIR resource type Plinth serves: the rows a scope may read, and the builder of one."""
+class Source:
+    """Where resources of a type come from: the rows a scope may read, the builder of one row, and
+    how a row's FHIR id is written: its pk followed by ``id_suffix`` ("41-score"). ``label`` names
+    the source where a search parameter filters the sources of one type differently."""
 
     rows: Callable[[Scope], QuerySet[Any]]
     build: Callable[[Any], dict[str, Any]]
+    id_suffix: str = ""
+    label: str = ""
 
+    def pk_of(self, resource_id: str) -> int | None:
+        """The pk of the row ``resource_id`` names in this source, or None if it is not of it."""
+        if self.id_suffix and not resource_id.endswith(self.id_suffix):
+            return None
+        return parse_id(resource_id.removesuffix(self.id_suffix) if self.id_suffix else resource_id)
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """A FHIR resource type Plinth serves, from one source or more (Observation: the pain check-ins,
+    then the questionnaire scores); searches and exports read the sources in this order."""
+
+    sources: tuple[Source, ...]
+
+    def find(self, scope: Scope, resource_id: str) -> tuple[Source, Any] | None:
+        """The row of the scope with FHIR id ``resource_id``, and its source; None if none."""
+        for source in self.sources:
+            pk = source.pk_of(resource_id)
+            if pk is not None:
+                row = source.rows(scope).filter(pk=pk).first()
+                return (source, row) if row is not None else None
+        return None
+
+
+def _one(rows: Callable[[Scope], QuerySet[Any]], build: Callable[[Any], dict[str, Any]]) -> ResourceType:
+    return ResourceType((Source(rows, build),))
+
+
+PAIN = Source(observations, resources.observation_resource)
+SCORES = Source(score_observations, resources.score_observation_resource, id_suffix="-score", label="score")
 
 #: Every resource type served, by FHIR name (the CapabilityStatement lists these).
 RESOURCE_TYPES: dict[str, ResourceType] = {
-    "Patient": ResourceType(patients, resources.patient_resource),
-    "Practitioner": ResourceType(practitioners, resources.practitioner_resource),
-    "Organization": ResourceType(organizations, resources.organization_resource),
-    "Condition": ResourceType(conditions, resources.condition_resource),
-    "CarePlan": ResourceType(careplans, resources.careplan_resource),
-    "Observation": ResourceType(observations, resources.observation_resource),
+    "Patient": _one(patients, resources.patient_resource),
+    "Practitioner": _one(practitioners, resources.practitioner_resource),
+    "Organization": _one(organizations, resources.organization_resource),
+    "Condition": _one(conditions, resources.condition_resource),
+    "CarePlan": _one(careplans, resources.careplan_resource),
+    "Observation": ResourceType((PAIN, SCORES)),
+    "Questionnaire": _one(questionnaires, resources.questionnaire_resource),
+    "QuestionnaireResponse": _one(questionnaire_responses, resources.questionnaire_response_resource),
 }
 
 
-def everything(scope: Scope, patient_id: int) -> list[tuple[str, Any]] | None:
-    """All that these resource types hold about one patient of the scope, as (type, row) pairs:
+def everything(scope: Scope, patient_id: int) -> list[tuple[Source, Any]] | None:
+    """All that these resource types hold about one patient of the scope, as (source, row) pairs:
     the Patient, their Organization, the Practitioners named on their record or plans, their
-    CarePlans, Conditions and Observations; None when the scope holds no such patient.
-    Six queries, however much the patient has."""
+    CarePlans, Conditions, pain Observations, the Questionnaires they answered, their
+    QuestionnaireResponses and score Observations; None when the scope holds no such patient.
+    Eight queries, however much the patient has."""
     patient = patients(scope).filter(pk=patient_id).first()
     if patient is None:
         return None
     own = Scope(patient=patient)
     # A therapist's scope holds the patient's drafts too; the patient's own leaves them out.
     own_plans = list(careplans(scope).filter(patient=patient).order_by("pk"))
-    found: list[tuple[str, Any]] = [("Patient", patient)]
-    found += [("Organization", row) for row in organizations(own)]
+    responses = list(questionnaire_responses(scope).filter(patient=patient).order_by("pk"))
+    kind = {name: found.sources[0] for name, found in RESOURCE_TYPES.items()}
+    rows: list[tuple[Source, Any]] = [(kind["Patient"], patient)]
+    rows += [(kind["Organization"], row) for row in organizations(own)]
     authors = {plan.therapist_id for plan in own_plans}
     if patient.therapist_id is not None:
         authors.add(patient.therapist_id)
-    found += [("Practitioner", row) for row in practitioners(scope).filter(pk__in=authors).order_by("pk")]
-    found += [("CarePlan", plan) for plan in own_plans]
-    found += [("Condition", plan) for plan in own_plans if plan.condition]
-    found += [("Observation", row) for row in observations(scope).filter(patient=patient).order_by("pk")]
-    return found
+    rows += [
+        (kind["Practitioner"], row) for row in practitioners(scope).filter(pk__in=authors).order_by("pk")
+    ]
+    rows += [(kind["CarePlan"], plan) for plan in own_plans]
+    rows += [(kind["Condition"], plan) for plan in own_plans if plan.condition]
+    rows += [(PAIN, row) for row in observations(scope).filter(patient=patient).order_by("pk")]
+    used = {response.instrument_id for response in responses}
+    rows += [(kind["Questionnaire"], row) for row in questionnaires(scope).filter(pk__in=used).order_by("pk")]
+    rows += [(kind["QuestionnaireResponse"], row) for row in responses]
+    scored = score_observations(scope).filter(patient=patient).order_by("pk")
+    rows += [(SCORES, row) for row in scored]
+    return rows

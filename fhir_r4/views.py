@@ -21,8 +21,9 @@ from rest_framework.views import APIView
 
 from audit.services import audit_read
 from fhir_r4.bundles import capability_statement, operation_outcome, searchset
-from fhir_r4.search import SearchError, check_no_params, search_from
-from fhir_r4.selectors import RESOURCE_TYPES, Scope, everything, scope_of
+from fhir_r4.search import check_no_params, search_from
+from fhir_r4.search_values import SearchError
+from fhir_r4.selectors import RESOURCE_TYPES, Scope, Source, everything, scope_of
 from portal.api.common import parse_id
 
 
@@ -75,26 +76,33 @@ class MetadataView(FhirView):
 
 
 class SearchView(FhirView):
-    """GET <type>: a searchset Bundle of the type's resources the user may read, a page at a time."""
+    """GET <type>: a searchset Bundle of the type's resources the user may read, a page at a time,
+    ordered by source (Observation: the pain check-ins, then the questionnaire scores), then id."""
 
     resource_type = ""
 
     def get(self, request: Request) -> Response:
         scope = self.scope(request)
         search = search_from(self.resource_type, request.query_params)
-        kind = RESOURCE_TYPES[self.resource_type]
-        rows = kind.rows(scope).filter(*search.filters).order_by("pk")
-        total = rows.count()
         start = (search.page - 1) * search.count
-        page = list(rows[start : start + search.count]) if search.count else []
-        audit_read(page)
+        total, page = 0, list[tuple[Source, Any]]()
+        for source in RESOURCE_TYPES[self.resource_type].sources:
+            rows = source.rows(scope).filter(*search.where(source.label)).order_by("pk")
+            matches = rows.count()
+            # This source's part of the page: the rows from start - (matches before it) on.
+            skip = max(0, start - total)
+            room = search.count - len(page)
+            if room > 0 and skip < matches:
+                page += [(source, row) for row in rows[skip : skip + room]]
+            total += matches
+        audit_read([row for _, row in page])
         base = self.base(request)
         links = {"self": self._page_url(request, base, search.page)}
         if search.count and start + search.count < total:
             links["next"] = self._page_url(request, base, search.page + 1)
         if search.page > 1:
             links["previous"] = self._page_url(request, base, search.page - 1)
-        entries = [kind.build(row) for row in page]
+        entries = [source.build(row) for source, row in page]
         return Response(searchset(entries=entries, base=base, total=total, links=links))
 
     def _page_url(self, request: Request, base: str, page: int) -> str:
@@ -110,14 +118,12 @@ class ReadView(FhirView):
 
     def get(self, request: Request, resource_id: str) -> Response:
         check_no_params(request.query_params)
-        scope = self.scope(request)
-        pk = parse_id(resource_id)
-        kind = RESOURCE_TYPES[self.resource_type]
-        row = kind.rows(scope).filter(pk=pk).first() if pk is not None else None
-        if row is None:
+        found = RESOURCE_TYPES[self.resource_type].find(self.scope(request), resource_id)
+        if found is None:
             raise Http404
+        source, row = found
         audit_read([row])
-        return Response(kind.build(row))
+        return Response(source.build(row))
 
 
 class EverythingView(FhirView):
@@ -132,7 +138,7 @@ class EverythingView(FhirView):
         if found is None:
             raise Http404
         audit_read([row for _, row in found])
-        entries = [RESOURCE_TYPES[name].build(row) for name, row in found]
+        entries = [source.build(row) for source, row in found]
         base = self.base(request)
         self_url = request.build_absolute_uri()
         return Response(searchset(entries=entries, base=base, total=len(entries), links={"self": self_url}))

@@ -14,6 +14,8 @@ from accounts.models import Patient
 from careplans.models import CarePlan, PlanStatus
 from careplans.services import careplan_end
 from checkins.models import PainCheckIn, Side
+from questionnaires.models import InstrumentResponse
+from questionnaires.services import questionnaires_load_shipped, response_save_draft, response_submit
 from tests.conftest import Personas
 from tests.factories import (
     CarePlanFactory,
@@ -39,11 +41,14 @@ class OddClinic:
     draft: CarePlan
     red_flag: PainCheckIn
     corrected: PainCheckIn
+    psfs: InstrumentResponse  # sent, scored, its activities named in German and Chinese
+    peg_draft: InstrumentResponse  # begun, not sent: in-progress, no score
 
 
 @pytest.fixture
 def odd(personas: Personas, library: None) -> OddClinic:
     p = personas
+    questionnaires_load_shipped()
     clinic = p.clinic
     clinic.phone, clinic.email = "020 7946 0321", "desk@northside.example"
     clinic.address = "1 High Street\nNorthtown\nNT1 1AA"
@@ -66,6 +71,13 @@ def odd(personas: Personas, library: None) -> OddClinic:
     corrected = PainCheckInFactory(
         plan=zoe_plan, local_date=start + timedelta(days=2), nprs=0, corrected_at=timezone.now()
     )
+    schedule = {row.instrument_code: row.pk for row in zoe_plan.schedule.filter(occasion="intake")}
+    psfs = response_submit(
+        patient=zoe,
+        schedule_id=schedule["psfs"],
+        answers={"activity-1": "Treppensteigen", "rating-1": 3, "activity-2": "抱孩子", "rating-2": 6},
+    )
+    peg_draft = response_save_draft(patient=zoe, schedule_id=schedule["peg"], answers={"pain": 6})
     li = PatientFactory(clinic=clinic, therapist=None, user__full_name="李雷")
     li_plan = CarePlanFactory(
         patient=li, therapist=p.colleague, condition="Neck pain", title="颈部", start_date=start
@@ -81,7 +93,9 @@ def odd(personas: Personas, library: None) -> OddClinic:
     PlanExerciseFactory(plan=done_plan, days_per_week=3, sessions_per_day=2, hold_seconds=20, reps=5)
     done_plan = careplan_end(plan=done_plan, by=p.colleague, status=PlanStatus.COMPLETED, reason="Done")
     draft = CarePlanFactory(patient=inactive, therapist=p.colleague, status=PlanStatus.DRAFT, condition="")
-    return OddClinic(p, zoe, li, inactive, zoe_plan, li_plan, done_plan, draft, red_flag, corrected)
+    return OddClinic(
+        p, zoe, li, inactive, zoe_plan, li_plan, done_plan, draft, red_flag, corrected, psfs, peg_draft
+    )
 
 
 def owner_client(odd: OddClinic) -> Client:

@@ -41,7 +41,7 @@ def requested(odd: OddClinic, types: list[str]) -> BulkExport:
 
 def test_pk_ranges_cut_any_queryset_into_nearly_equal_consecutive_ranges(odd: OddClinic) -> None:
     more_checkins(odd, 17)  # 20 check-ins in the clinic
-    rows = RESOURCE_TYPES["Observation"].rows(Scope(clinic=odd.p.clinic))
+    rows = RESOURCE_TYPES["Observation"].sources[0].rows(Scope(clinic=odd.p.clinic))
     every = sorted(rows.values_list("pk", flat=True))
     assert len(every) == 20
     for parts, sizes in [(1, [20]), (3, [7, 7, 6]), (4, [5, 5, 5, 5]), (20, [1] * 20), (50, [1] * 20)]:
@@ -68,23 +68,29 @@ def test_a_big_type_is_written_in_parts_by_tasks_of_their_own_and_the_last_ends_
     published: list[int] = []
     assert export_run(export.pk, publish=published.append) == "running"
     export.refresh_from_db()
-    # 5 patients in one part; 20 check-ins over 8 a part: 3 parts, of 7, 7 and 6.
-    assert export.parts == len(published) == 1 + 3
+    # 5 patients in one part; 20 check-ins over 8 a part: 3 parts, of 7, 7 and 6; the score: 1.
+    assert export.parts == len(published) == 1 + 3 + 1
     client = owner_client(odd)
     status = f"{FHIR}/$export-status/{export.pk}"
     running = client.get(status)
     assert (
-        running.status_code == 202 and running["X-Progress"] == "0 resources written; 0 of 4 files complete"
+        running.status_code == 202 and running["X-Progress"] == "0 resources written; 0 of 5 files complete"
     )
     # The parts run in any order; each is counted once, however often its task is delivered.
     results = [part_run(file_id, batch_size=3) for file_id in reversed(published)]
-    assert results == ["written", "written", "written", "done"]
+    assert results == ["written", "written", "written", "written", "done"]
     assert part_run(published[0]) == "skipped"
     export.refresh_from_db()
-    assert export.status == ExportStatus.DONE and export.parts_done == 4 and export.finished is not None
+    assert export.status == ExportStatus.DONE and export.parts_done == 5 and export.finished is not None
     body = client.get(status).json()
     outputs = [(o["type"], o["count"]) for o in body["output"]]
-    assert outputs == [("Patient", 5), ("Observation", 7), ("Observation", 7), ("Observation", 6)]
+    assert outputs == [
+        ("Patient", 5),
+        ("Observation", 7),
+        ("Observation", 7),
+        ("Observation", 6),
+        ("Observation", 1),
+    ]
     ids: list[str] = []
     for number, output in enumerate(body["output"][1:], start=1):
         url = output["url"].removeprefix("http://testserver")
@@ -92,8 +98,13 @@ def test_a_big_type_is_written_in_parts_by_tasks_of_their_own_and_the_last_ends_
         lines = client.get(url).getvalue().decode().splitlines()
         ids += [json.loads(line)["id"] for line in lines]
         assert as_user(odd.p.colleague.user).get(url).status_code == 404  # the requester's only
-    every = RESOURCE_TYPES["Observation"].rows(Scope(clinic=odd.p.clinic)).values_list("pk", flat=True)
-    assert sorted(map(int, ids)) == sorted(every)
+    scope = Scope(clinic=odd.p.clinic)
+    every = [
+        f"{pk}{source.id_suffix}"
+        for source in RESOURCE_TYPES["Observation"].sources
+        for pk in source.rows(scope).values_list("pk", flat=True)
+    ]
+    assert sorted(ids) == sorted(every) and len(ids) == 21
     assert exports_expire(now=export.expires) == 1 and not (export_dir() / str(export.pk)).exists()
 
 
@@ -102,7 +113,7 @@ def test_a_failed_part_fails_the_export_and_stops_the_others(odd: OddClinic, set
     export = requested(odd, ["Observation"])
     published: list[int] = []
     export_run(export.pk, publish=published.append)
-    assert len(published) == 2  # 3 check-ins
+    assert len(published) == 3  # 3 check-ins in parts of 2 and 1; the score
     assert part_run(published[0]) == "written"
     export.files.filter(pk=published[1]).update(resource_type="Encounter")  # no writer: KeyError
     assert part_run(published[1]) == "failed"

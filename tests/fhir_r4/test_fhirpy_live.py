@@ -13,6 +13,8 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.careplan import CarePlan as FhirCarePlan
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient as FhirPatient
+from fhir.resources.R4B.questionnaire import Questionnaire as FhirQuestionnaire
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse as FhirQuestionnaireResponse
 from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
 
@@ -58,7 +60,23 @@ def test_fhirpy_reads_searches_pages_and_fetches_everything(odd: OddClinic, live
     Bundle.model_validate(everything)
     kinds = {entry["resource"]["resourceType"] for entry in everything["entry"]}
     assert kinds == {"Patient", "Organization", "Practitioner", "CarePlan", "Condition", "Observation"}
+    zoe_everything = client.execute(f"Patient/{odd.zoe.pk}/$everything", method="get")
+    kinds = {entry["resource"]["resourceType"] for entry in zoe_everything["entry"]}
+    assert {"Questionnaire", "QuestionnaireResponse"} <= kinds
     assert everything["total"] == len(everything["entry"])
+
+    # The questionnaires: Zoë's PSFS and its score, the Questionnaire by its canonical URL.
+    responses = client.resources("QuestionnaireResponse").search(patient=odd.zoe.pk).limit(1).fetch_all()
+    assert [r["status"] for r in responses] == ["completed", "in-progress"]
+    FhirQuestionnaireResponse.model_validate(responses[0].serialize())
+    assert responses[0]["basedOn"][0].to_resource()["id"] == str(odd.zoe_plan.pk)
+    url, _, version = responses[0]["questionnaire"].partition("|")
+    questionnaire = client.resources("Questionnaire").search(url=url).get()
+    assert questionnaire["version"] == version
+    FhirQuestionnaire.model_validate(questionnaire.serialize())
+    score = client.resources("Observation").search(patient=odd.zoe.pk, code="psfs").get()
+    assert score["id"] == f"{odd.psfs.pk}-score" and score["valueQuantity"]["value"] == 4.5
+    assert score["derivedFrom"][0].to_resource()["id"] == responses[0]["id"]
 
     with pytest.raises(OperationOutcome) as refused:
         client.resources("Observation").search(colour="blue").fetch()
@@ -76,7 +94,7 @@ def test_a_bulk_export_round_trip_over_http(odd: OddClinic, live_server: Any) ->
     auth = {"Authorization": f"Bearer {key}", "Accept": "application/fhir+json"}
     kick_off = requests.get(
         f"{live_server.url}/fhir/R4/Group/{odd.p.clinic.pk}/$export",
-        params={"_type": "Patient,CarePlan,Observation"},
+        params={"_type": "Patient,CarePlan,Observation,QuestionnaireResponse"},
         headers={**auth, "Prefer": "respond-async"},
         timeout=30,
     )
@@ -92,9 +110,15 @@ def test_a_bulk_export_round_trip_over_http(odd: OddClinic, live_server: Any) ->
     assert [(f["type"], f["count"]) for f in manifest["output"]] == [
         ("Patient", 5),
         ("CarePlan", 4),
-        ("Observation", 3),
+        ("Observation", 4),  # the 3 check-ins and the PSFS's score
+        ("QuestionnaireResponse", 2),
     ]
-    models = {"Patient": FhirPatient, "CarePlan": FhirCarePlan, "Observation": Observation}
+    models = {
+        "Patient": FhirPatient,
+        "CarePlan": FhirCarePlan,
+        "Observation": Observation,
+        "QuestionnaireResponse": FhirQuestionnaireResponse,
+    }
     for output in manifest["output"]:
         download = requests.get(
             output["url"], headers={**auth, "Accept": "application/fhir+ndjson"}, timeout=30

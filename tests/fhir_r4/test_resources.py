@@ -13,9 +13,10 @@ from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from accounts.models import User
 from checkins.models import PainCheckIn, Side
 from fhir_r4.bundles import BULK_DATA, GROUP_EXPORT
-from fhir_r4.resources import observation_resource, unchecked
+from fhir_r4.resources import observation_resource
 from fhir_r4.search import SEARCH_PARAMS
 from fhir_r4.selectors import RESOURCE_TYPES, Scope
+from portal.fhirjson import unchecked
 from tests.conftest import record_figure
 from tests.fhir_r4.conftest import OddClinic, fhir_get, owner_client
 from tests.helpers import as_user
@@ -170,12 +171,14 @@ def test_the_unchecked_path_of_the_bulk_export_builds_the_same_resources(odd: Od
     scope = Scope(clinic=odd.p.clinic)
     compared: Counter[str] = Counter()
     for name, kind in RESOURCE_TYPES.items():
-        for row in kind.rows(scope):
-            with unchecked():
-                fast = kind.build(row)
-            assert fast == kind.build(row)
-            compared[name] += 1
-    assert set(compared) == set(RESOURCE_TYPES) and compared["Observation"] == 3
+        for source in kind.sources:
+            for row in source.rows(scope):
+                with unchecked():
+                    fast = source.build(row)
+                assert fast == source.build(row)
+                compared[name] += 1
+    assert set(compared) == set(RESOURCE_TYPES) and compared["Observation"] == 4
+    assert (compared["QuestionnaireResponse"], compared["Questionnaire"]) == (2, 3)
 
 
 @pytest.mark.parametrize("side", [value for value, _ in Side.choices])
@@ -186,7 +189,7 @@ def test_an_observation_names_the_side_and_red_flags_as_the_check_in_model_does(
     get_side_display for the side, red_flags (the fields' verbose names) for the flags."""
     checkin = odd.red_flag
     checkin.side = side
-    row = RESOURCE_TYPES["Observation"].rows(Scope(clinic=odd.p.clinic)).get(pk=checkin.pk)
+    row = RESOURCE_TYPES["Observation"].sources[0].rows(Scope(clinic=odd.p.clinic)).get(pk=checkin.pk)
     row.side = side
     built = observation_resource(row)
     assert built["component"][0]["valueCodeableConcept"] == {"text": checkin.get_side_display()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from accounts.tokens import api_token_create, api_token_revoke
 from audit.models import AuditEvent
 from careplans.services import careplan_end
+from questionnaires.fhir import SCORE_SYSTEM
 from tests.factories import PainCheckInFactory, PatientFactory
 from tests.fhir_r4.conftest import OddClinic, fhir_get, owner_client
 from tests.helpers import make_plan
@@ -23,9 +24,11 @@ from tests.helpers import make_plan
 pytestmark = pytest.mark.django_db
 
 
-def ids(response: Any) -> list[int]:
+def ids(response: Any) -> list[int | str]:
+    """The ids of a searchset's entries: numbers, and the "41-score" ids of questionnaire scores."""
     assert response.status_code == 200, response.content
-    return [int(e["resource"]["id"]) for e in response.json().get("entry", [])]
+    found = [e["resource"]["id"] for e in response.json().get("entry", [])]
+    return [int(text) if text.isdigit() else text for text in found]
 
 
 def outcome(response: Any, status: int) -> dict[str, Any]:
@@ -37,28 +40,48 @@ def outcome(response: Any, status: int) -> dict[str, Any]:
     return body["issue"][0]
 
 
+NPRS = "http://loinc.org|72514-3"
+
+
 def test_search_parameters_filter(odd: OddClinic) -> None:
     client = owner_client(odd)
-    zoe_checkins = sorted(c.pk for c in odd.zoe.checkins.all())
-    assert ids(fhir_get(client, "Observation", patient=odd.zoe.pk)) == zoe_checkins
-    assert ids(fhir_get(client, "Observation", subject=f"Patient/{odd.zoe.pk}")) == zoe_checkins
+    zoe_checkins: list[int | str] = sorted(c.pk for c in odd.zoe.checkins.all())
+    # Observations: the check-ins, then the questionnaire scores (the PSFS's, sent today, UTC).
+    score, sent = f"{odd.psfs.pk}-score", odd.psfs.completed_at.astimezone(UTC).date()  # type: ignore[union-attr]
+
+    def scored(*days: date) -> list[int | str]:
+        return [score] if sent in days else []
+
+    assert ids(fhir_get(client, "Observation", patient=odd.zoe.pk)) == [*zoe_checkins, score]
+    assert ids(fhir_get(client, "Observation", subject=f"Patient/{odd.zoe.pk}")) == [*zoe_checkins, score]
     assert ids(fhir_get(client, "Observation", patient=odd.li.pk)) == []
     assert ids(fhir_get(client, "Observation", _id=f"{odd.red_flag.pk},{odd.corrected.pk}")) == sorted(
         [odd.red_flag.pk, odd.corrected.pk]
     )
+    assert ids(fhir_get(client, "Observation", _id=f"{score},{odd.red_flag.pk}")) == [odd.red_flag.pk, score]
     day = odd.red_flag.local_date
-    assert ids(fhir_get(client, "Observation", date=day.isoformat())) == [odd.red_flag.pk]
-    assert ids(fhir_get(client, "Observation", date=f"eq{day.isoformat()}")) == [odd.red_flag.pk]
+    assert ids(fhir_get(client, "Observation", date=day.isoformat())) == [odd.red_flag.pk, *scored(day)]
+    assert ids(fhir_get(client, "Observation", date=f"eq{day.isoformat()}")) == [
+        odd.red_flag.pk,
+        *scored(day),
+    ]
     both = fhir_get(client, f"Observation?date=ge{day}&date=le{day + timedelta(days=1)}")
-    assert ids(both) == [odd.red_flag.pk, odd.corrected.pk]
-    assert ids(fhir_get(client, "Observation", date=f"gt{day}")) == [odd.corrected.pk]
-    assert len(ids(fhir_get(client, "Observation", date=f"lt{day}"))) == 1
+    assert ids(both) == [odd.red_flag.pk, odd.corrected.pk, *scored(day, day + timedelta(days=1))]
+    assert ids(fhir_get(client, "Observation", date=f"gt{day}", code=NPRS)) == [odd.corrected.pk]
+    assert len(ids(fhir_get(client, "Observation", date=f"lt{day}", code=NPRS))) == 1
+    assert ids(fhir_get(client, "Observation", date=sent.isoformat(), code="psfs")) == [score]
+    assert ids(fhir_get(client, "Observation", date=f"lt{sent}", code="psfs")) == []
     assert ids(fhir_get(client, "Observation", date=day.strftime("%Y-%m"))) != []
     assert ids(fhir_get(client, "Observation", status="amended")) == [odd.corrected.pk]
-    assert odd.corrected.pk not in ids(fhir_get(client, "Observation", status="final"))
-    assert ids(fhir_get(client, "Observation", code="http://loinc.org|72514-3")) == zoe_checkins
+    final = ids(fhir_get(client, "Observation", status="final"))
+    assert odd.corrected.pk not in final and score in final
+    assert ids(fhir_get(client, "Observation", code=NPRS)) == zoe_checkins
     assert ids(fhir_get(client, "Observation", code="72514-3")) == zoe_checkins
     assert ids(fhir_get(client, "Observation", code="http://snomed.info/sct|72514-3")) == []
+    # A score's code: the instrument's in Plinth's code system (the shipped ones name no LOINC code).
+    assert ids(fhir_get(client, "Observation", code=f"{SCORE_SYSTEM}|psfs")) == [score]
+    assert ids(fhir_get(client, "Observation", code=f"{SCORE_SYSTEM}|peg,psfs")) == [score]
+    assert ids(fhir_get(client, "Observation", code="http://loinc.org|psfs")) == []
 
     assert ids(fhir_get(client, "Condition", code="http://snomed.info/sct|279039007")) == [odd.zoe_plan.pk]
     assert ids(fhir_get(client, "Condition", subject=odd.li.pk)) == [odd.li_plan.pk]
@@ -204,9 +227,11 @@ def queries(client: Any, path: str, **params: Any) -> int:
 
 # Session and user (2), the count and the page (2); a page of patient data notes its reads (one query
 # per model but Patient, audit.services.audit_read) and writes them (one INSERT); plans prefetch
-# their exercises (1).
+# their exercises (1). Observation has two sources (check-ins, questionnaire scores): a count and a
+# page of each, and the reads of each model noted (9); a page filled by the first source reads
+# nothing of the second but its count (7). Questionnaires are no patient data (nothing noted).
 SEARCH_QUERIES = {"Patient": 5, "Practitioner": 4, "Organization": 4, "Condition": 6, "CarePlan": 7}
-SEARCH_QUERIES["Observation"] = 6
+SEARCH_QUERIES |= {"Observation": 9, "Questionnaire": 4, "QuestionnaireResponse": 6}
 
 
 def test_query_counts_do_not_grow_with_the_page(odd: OddClinic) -> None:
@@ -219,7 +244,8 @@ def test_query_counts_do_not_grow_with_the_page(odd: OddClinic) -> None:
     fhir_get(client, "metadata")  # the session's first request does its own work once
     for name, pinned in SEARCH_QUERIES.items():
         one, many = queries(client, name, _count=1), queries(client, name, _count=100)
-        assert one == many == pinned, f"{name}: {one} queries for 1, {many} for 100, pinned {pinned}"
-    # $everything: session and user, then patient, plans, their exercises, clinic, therapists, check-ins
-    # (6), the reads noted (plans, check-ins) and written (3).
-    assert queries(client, f"Patient/{odd.zoe.pk}/$everything") == 11
+        assert one <= many == pinned, f"{name}: {one} queries for 1, {many} for 100, pinned {pinned}"
+    # $everything: session and user, then patient, plans, their exercises, questionnaire responses,
+    # clinic, therapists, check-ins, questionnaires, scores (9), the reads noted (plans, check-ins,
+    # responses) and written (4).
+    assert queries(client, f"Patient/{odd.zoe.pk}/$everything") == 15

@@ -270,7 +270,16 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "api-fhir-metadata": ("GET", none, "200 200 200 200 200 200 200"),
     **{
         f"api-fhir-{kind}-search": ("GET", none, "401 200 200 200 200 200 404")
-        for kind in ("patient", "practitioner", "organization", "condition", "careplan", "observation")
+        for kind in (
+            "patient",
+            "practitioner",
+            "organization",
+            "condition",
+            "careplan",
+            "observation",
+            "questionnaire",
+            "questionnaireresponse",
+        )
     },
     "api-fhir-patient-read": ("GET", fhir_id(lambda w: w.p.patient_a), "401 200 404 200 200 404 404"),
     "api-fhir-patient-everything": ("GET", fhir_id(lambda w: w.p.patient_a), "401 200 404 200 200 404 404"),
@@ -278,6 +287,13 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "api-fhir-condition-read": ("GET", fhir_id(lambda w: w.plan_a), "401 200 404 200 200 404 404"),
     "api-fhir-careplan-read": ("GET", fhir_id(lambda w: w.plan_a), "401 200 404 200 200 404 404"),
     "api-fhir-observation-read": ("GET", fhir_id(lambda w: w.checkin_a), "401 200 404 200 200 404 404"),
+    "api-fhir-questionnaireresponse-read": (
+        "GET",
+        fhir_id(lambda w: w.peg_a.responses.get()),
+        "401 200 404 200 200 404 404",
+    ),
+    # The owner's clinic's own instrument, as for api-instrument-detail.
+    "api-fhir-questionnaire-read": ("GET", fhir_id(lambda w: w.own_instrument), "401 * 200 200 200 404 404"),
     # The owner: the therapist of patients A and B and the author of their plans. Patient A's column
     # is "*": after A moves clinic their plans move to the outsider and the owner is not theirs.
     "api-fhir-practitioner-read": ("GET", fhir_id(lambda w: w.p.owner), "401 * 200 200 200 404 404"),
@@ -468,6 +484,7 @@ FOLLOWS_PATIENT_A: frozenset[str] = frozenset(
         "api-fhir-condition-read",
         "api-fhir-careplan-read",
         "api-fhir-observation-read",
+        "api-fhir-questionnaireresponse-read",
         "api-careplan-questionnaires",
         "api-questionnaire-response-detail",
         "api-questionnaire-response-fhir",
@@ -489,6 +506,7 @@ STAYS_WITH_THE_CLINIC: frozenset[str] = frozenset(
         "api-fhir-practitioner-read",
         "api-fhir-organization-read",
         "api-instrument-detail",
+        "api-fhir-questionnaire-read",
         "api-fhir-group-export",
         "api-fhir-export-status",
         "api-fhir-export-file",
