@@ -157,11 +157,13 @@ def export(work: Path) -> dict[str, Any]:
     try:
         children = psutil.Process(worker.pid).children()
         result["rss_before_mb"] = max(_hwm_mb(child.pid)[0] for child in children)
+        result["load_before"] = os.getloadavg()[0]
         started = time.perf_counter()
         fhir_export_run.delay(row.pk)
         while BulkExport.objects.filter(pk=row.pk, status__in=["queued", "running"]).exists():
             time.sleep(0.2)
         result["export_s"] = time.perf_counter() - started
+        result["load_after"] = os.getloadavg()[0]
         result["peak_rss_mb"] = max(_hwm_mb(child.pid)[1] for child in children)
     finally:
         worker.terminate()
@@ -170,7 +172,7 @@ def export(work: Path) -> dict[str, Any]:
     result["status"] = done.status
     assert done.status == ExportStatus.DONE, done.error
     files: dict[str, dict[str, Any]] = {}
-    for f in done.files.all():
+    for f in done.files.order_by("pk"):  # planned in the order of the types
         entry = files.setdefault(f.resource_type, {"count": 0, "mb": 0.0, "parts": 0, "busy_s": 0.0})
         entry["count"] += f.count
         entry["parts"] += 1
@@ -263,6 +265,8 @@ def lines(r: dict[str, Any]) -> list[str]:
         f"| CarePlan rows read in batches, with / without the audit-trail lastUpdated subquery | "
         f"{r['plans_stamped_s']:.2f} s / {r['plans_plain_s']:.2f} s |",
         f"| seeding (not part of the export) | {r['seed_s']:.1f} s |",
+        f"| the machine's load average (1 min) when the export began / ended | {r['load_before']:.1f} / "
+        f"{r['load_after']:.1f} (2 cores: above 2, other work shared them) |",
         "",
     ]
     return out
