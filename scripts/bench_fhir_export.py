@@ -121,6 +121,28 @@ def _worker(work: Path) -> tuple[subprocess.Popen[bytes], Path]:
     return proc, log
 
 
+def _cpu_s(procs: list[Any]) -> float:
+    # User + system CPU seconds of these processes and of their children that have ended.
+    total = 0.0
+    for proc in procs:
+        times = proc.cpu_times()
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def _database_processes() -> list[Any]:
+    """The PostgreSQL server's processes (postmaster and backends) of this connection; [] on SQLite."""
+    import psutil
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        postmaster = psutil.Process(cursor.fetchone()[0]).parent()
+    return [postmaster, *postmaster.children()] if postmaster is not None else []
+
+
 #: "FHIR bulk export 7: Observation part 3, 100000 resources in 7.12 s" (fhir_r4.export_writer.part_run)
 PART_LINE = re.compile(r"FHIR bulk export \d+: (\w+) part \d+, (\d+) resources in ([\d.]+) s")
 
@@ -158,12 +180,20 @@ def export(work: Path) -> dict[str, Any]:
         children = psutil.Process(worker.pid).children()
         result["rss_before_mb"] = max(_hwm_mb(child.pid)[0] for child in children)
         result["load_before"] = os.getloadavg()[0]
+        # CPU seconds spent by the worker's processes and the database server: unlike the wall
+        # time, they hardly move with other work on the machine (the postmaster counts its ended
+        # backends as its children).
+        database = _database_processes()
+        cpu_before = _cpu_s(children), _cpu_s(database[:1]) + _cpu_s(database[1:])
         started = time.perf_counter()
         fhir_export_run.delay(row.pk)
         while BulkExport.objects.filter(pk=row.pk, status__in=["queued", "running"]).exists():
             time.sleep(0.2)
         result["export_s"] = time.perf_counter() - started
         result["load_after"] = os.getloadavg()[0]
+        alive = [proc for proc in _database_processes() if proc.is_running()]
+        result["worker_cpu_s"] = _cpu_s(children) - cpu_before[0]
+        result["database_cpu_s"] = _cpu_s(alive[:1]) + _cpu_s(alive[1:]) - cpu_before[1]
         result["peak_rss_mb"] = max(_hwm_mb(child.pid)[1] for child in children)
     finally:
         worker.terminate()
@@ -257,6 +287,9 @@ def lines(r: dict[str, Any]) -> list[str]:
             f"{f['busy_s']:.1f} s of a worker process, {per_s:,.0f}/s a process |"
         )
     out += [
+        f"| CPU seconds of the worker's processes / the database server during the export | "
+        f"{r['worker_cpu_s']:.1f} s / {r['database_cpu_s']:.1f} s: on {r['workers']} free cores, at least "
+        f"{(r['worker_cpu_s'] + r['database_cpu_s']) / r['workers']:.1f} s |",
         f"| files written | {total_mb:,.1f} MB |",
         f"| peak RSS of a worker process / its RSS before the export | {r['peak_rss_mb']:.0f} MB / "
         f"{r['rss_before_mb']:.0f} MB (batches of {r['batch']:,} rows, parts of {r['part_rows']:,}) |",
