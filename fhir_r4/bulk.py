@@ -2,9 +2,11 @@
 
 Flow (FHIR Bulk Data Access 2.0, https://hl7.org/fhir/uv/bulkdata/export.html): ``export_request``
 records a ``BulkExport`` and publishes ``fhir_r4.tasks.fhir_export_run`` once the request commits;
-the task calls ``export_run``, which writes one NDJSON file per resource type under
-settings.FHIR_EXPORT_DIR; the status URL reads the row; ``export_delete`` (DELETE on the status URL)
-and ``exports_expire`` (the beat job, settings.FHIR_EXPORT_TTL_HOURS) remove the row and its files.
+the task calls ``export_run``, which cuts each resource type into NDJSON part files under
+settings.FHIR_EXPORT_DIR and publishes a ``fhir_export_part`` task for each, so every worker
+process writes parts; the last part to finish marks the export done; the status URL reads the
+row; ``export_delete`` (DELETE on the status URL) and ``exports_expire`` (the beat job,
+settings.FHIR_EXPORT_TTL_HOURS) remove the row and its files.
 
 The writer, its streaming and its cost: fhir_r4.export_writer.
 """
@@ -120,12 +122,12 @@ def export_download_logged(*, export: BulkExport, file: BulkExportFile, user: Us
         obj=export,
         clinic=export.clinic,
         ip=ip,
-        data={"type": file.resource_type, "count": file.count},
+        data={"type": file.resource_type, "part": file.part, "count": file.count},
     )
 
 
 def export_delete(*, export: BulkExport, user: User, ip: str | None) -> None:
-    """Cancel ``export`` if it runs (the task notices the row is gone at its next batch and stops)
+    """Cancel ``export`` if it runs (each part task notices the row is gone at its next batch and stops)
     and delete it and its files; noted in the audit trail ("fhir.export_deleted")."""
     with transaction.atomic():
         audit_log(action="fhir.export_deleted", actor=user, obj=export, clinic=export.clinic, ip=ip)
@@ -137,9 +139,11 @@ def export_delete(*, export: BulkExport, user: User, ip: str | None) -> None:
 def manifest(export: BulkExport, *, file_url: Any) -> dict[str, Any]:
     """The completed export's manifest (Bulk Data "Response - Complete Status"): transactionTime
     (the request's time: every change after it is in a later export's ``_since``), request,
-    requiresAccessToken, output (type, url from ``file_url(file)``, count; files with no resource
-    left out, as the spec asks) and error (empty: a failed export answers an OperationOutcome)."""
-    files = sorted(export.files.all(), key=lambda f: list(RESOURCE_TYPES).index(f.resource_type))
+    requiresAccessToken, output (type, url from ``file_url(file)``, count; one per part file, by type
+    then part; files with no resource left out, as the spec asks) and error (empty: a failed export
+    answers an OperationOutcome)."""
+    order = list(RESOURCE_TYPES)
+    files = sorted(export.files.all(), key=lambda f: (order.index(f.resource_type), f.part))
     return {
         "transactionTime": export.created.isoformat(),
         "request": export.request_url,

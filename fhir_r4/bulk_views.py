@@ -23,7 +23,7 @@ from fhir_r4.bulk import (
     manifest,
 )
 from fhir_r4.bundles import operation_outcome
-from fhir_r4.export_writer import export_dir
+from fhir_r4.export_writer import export_dir, export_progress
 from fhir_r4.models import BulkExport, ExportStatus
 from fhir_r4.search_values import SearchError
 from fhir_r4.views import FhirJsonRenderer, FhirView
@@ -92,7 +92,7 @@ class ExportStatusView(FhirView):
         export = _own_export(request, export_id)
         if export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING):
             headers = {
-                "X-Progress": export.progress or export.get_status_display(),
+                "X-Progress": export_progress(export),
                 "Retry-After": str(POLL_SECONDS),
             }
             return Response(status=202, headers=headers)
@@ -100,7 +100,7 @@ class ExportStatusView(FhirView):
             return Response(operation_outcome(500, export.error or "The export failed."), status=500)
 
         def file_url(file: Any) -> str:
-            url = reverse("api-fhir-export-file", args=[export.pk, file.resource_type])
+            url = reverse("api-fhir-export-file", args=[export.pk, file.resource_type, file.part])
             return request.build_absolute_uri(url)
 
         headers = {"Expires": export.expires.strftime("%a, %d %b %Y %H:%M:%S GMT")}
@@ -113,15 +113,16 @@ class ExportStatusView(FhirView):
 
 
 class ExportFileView(FhirView):
-    """GET one NDJSON file of a completed export (``application/fhir+ndjson``), for its requester
-    only (anyone else, or an expired export: 404). Each download is in the audit trail."""
+    """GET one NDJSON file of a completed export (``application/fhir+ndjson``): part ``part`` of
+    its resources of ``resource_type``, for its requester only (anyone else, or an expired export:
+    404). Each download is in the audit trail."""
 
     renderer_classes = [FhirJsonRenderer, JSONRenderer, NdjsonRenderer]
 
-    def get(self, request: Request, export_id: str, resource_type: str) -> FileResponse:
+    def get(self, request: Request, export_id: str, resource_type: str, part: int) -> FileResponse:
         export = _own_export(request, export_id)
         file = (
-            export.files.filter(resource_type=resource_type).first()
+            export.files.filter(resource_type=resource_type, part=part).first()
             if export.status == ExportStatus.DONE
             else None
         )

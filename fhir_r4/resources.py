@@ -21,11 +21,12 @@ changes are not timed, so theirs is the creation time).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from accounts.models import Clinic, Patient, Therapist
 from careplans.models import CarePlan, PlanExercise, PlanStatus
-from checkins.models import PainCheckIn
+from checkins.models import PainCheckIn, Side
 from portal.fhirjson import instant, reference, validated
 from questionnaires import fhir as fhir_questionnaires
 from questionnaires.models import Instrument, InstrumentResponse
@@ -209,19 +210,42 @@ def careplan_resource(plan: CarePlan) -> dict[str, Any]:
     return validated(data)
 
 
+@cache
+def _side_labels() -> dict[str, str]:
+    # What get_side_display says of each side (the bulk export builds millions: a dict lookup).
+    return {str(value): str(label) for value, label in Side.choices}
+
+
+@cache
+def _red_flag_labels() -> tuple[tuple[str, str], ...]:
+    # (field, verbose name) of each red flag, as PainCheckIn.red_flags names them: looked up once.
+    meta = PainCheckIn._meta
+    return tuple((name, str(meta.get_field(name).verbose_name)) for name in PainCheckIn.RED_FLAG_FIELDS)  # type: ignore[union-attr]
+
+
 def observation_resource(checkin: PainCheckIn) -> dict[str, Any]:
     """A pain check-in as an Observation: LOINC 72514-3 with the NPRS as valueInteger, dated the
     patient's local date, issued when received, based on its CarePlan; the side and each red-flag
-    answer as components, and a note naming any red flag and holding the patient's own note."""
+    answer as components, and a note naming any red flag and holding the patient's own note.
+    The labels (the side's display, the red flags' verbose names) come from the model's choices
+    and fields, looked up once per process (the tests compare them with get_side_display and
+    red_flags)."""
+    side = checkin.side
     components: list[dict[str, Any]] = [
-        {"code": {"text": "Side of the pain"}, "valueCodeableConcept": {"text": checkin.get_side_display()}}
+        {
+            "code": {"text": "Side of the pain"},
+            "valueCodeableConcept": {"text": _side_labels().get(side, side)},
+        }
     ]
-    for name in PainCheckIn.RED_FLAG_FIELDS:
-        label = str(PainCheckIn._meta.get_field(name).verbose_name)  # type: ignore[union-attr]
-        components.append({"code": {"text": f"Red flag: {label}"}, "valueBoolean": getattr(checkin, name)})
+    flagged = []
+    for name, label in _red_flag_labels():
+        answer = getattr(checkin, name)
+        components.append({"code": {"text": f"Red flag: {label}"}, "valueBoolean": answer})
+        if answer:
+            flagged.append(label)
     notes = []
-    if checkin.has_red_flag:
-        notes.append({"text": "Red flags reported: " + ", ".join(checkin.red_flags) + "."})
+    if flagged:
+        notes.append({"text": "Red flags reported: " + ", ".join(flagged) + "."})
     if checkin.note:
         notes.append({"text": checkin.note})
     data = {
@@ -253,9 +277,7 @@ def questionnaire_resource(instrument: Instrument) -> dict[str, Any]:
 
 def questionnaire_response_resource(response: InstrumentResponse) -> dict[str, Any]:
     """A patient's response as a QuestionnaireResponse (``questionnaires.fhir``), sent or a draft."""
-    return fhir_questionnaires.questionnaire_response_resource(
-        response, last_updated=_last_updated(response)
-    )
+    return fhir_questionnaires.questionnaire_response_resource(response, last_updated=_last_updated(response))
 
 
 def score_observation_resource(response: InstrumentResponse) -> dict[str, Any]:

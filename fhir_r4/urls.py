@@ -27,7 +27,7 @@ urlpatterns += [
     path("Group/<str:resource_id>/$export", GroupExportView.as_view(), name="api-fhir-group-export"),
     path("$export-status/<str:export_id>", ExportStatusView.as_view(), name="api-fhir-export-status"),
     path(
-        "$export-status/<str:export_id>/<str:resource_type>.ndjson",
+        "$export-status/<str:export_id>/<str:resource_type>.<int:part>.ndjson",
         ExportFileView.as_view(),
         name="api-fhir-export-file",
     ),

@@ -58,7 +58,10 @@ STORAGES = {
 }
 
 # FHIR Bulk Data exports (fhir_r4.bulk): NDJSON files under var/fhir-exports, kept this many hours
-# after the request and then deleted by the beat job fhir-exports-expire; rows read per batch.
+# after the request and then deleted by the beat job fhir-exports-expire; rows read per batch; a type
+# with more rows than FHIR_EXPORT_PART_ROWS is split by pk range into files written by tasks of their
+# own, so every worker process shares the export (fhir_r4.export_writer).
 FHIR_EXPORT_DIR = Path(os.environ.get("FHIR_EXPORT_DIR", VAR_DIR / "fhir-exports"))
 FHIR_EXPORT_TTL_HOURS = int(os.environ.get("FHIR_EXPORT_TTL_HOURS", "24"))
 FHIR_EXPORT_BATCH = 2000
+FHIR_EXPORT_PART_ROWS = int(os.environ.get("FHIR_EXPORT_PART_ROWS", "100000"))

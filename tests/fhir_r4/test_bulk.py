@@ -15,8 +15,8 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from audit.models import AuditEvent
 from checkins.models import PainCheckIn
-from fhir_r4.export_writer import Cancelled, export_dir, exports_expire, write_type
-from fhir_r4.models import BulkExport, ExportStatus
+from fhir_r4.export_writer import Cancelled, export_dir, exports_expire, write_part
+from fhir_r4.models import BulkExport, BulkExportFile, ExportStatus
 from fhir_r4.selectors import RESOURCE_TYPES, Scope
 from fhir_r4.tasks import fhir_export_run, fhir_exports_expire
 from portal.celery import app
@@ -68,9 +68,11 @@ def test_a_round_trip_exports_every_resource_of_the_clinic_valid_and_counted(
     body = done.json()
     assert body["requiresAccessToken"] is True and body["error"] == []
     assert body["request"].endswith(f"/Group/{odd.p.clinic.pk}/$export")
-    assert [f["type"] for f in body["output"]] == list(RESOURCE_TYPES)
+    # One file a source of each type (Observation: the check-ins, then the scores), in type order.
+    assert list(dict.fromkeys(f["type"] for f in body["output"])) == list(RESOURCE_TYPES)
     scope = Scope(clinic=odd.p.clinic)
     validated = 0
+    ids: dict[str, list[str]] = {}
     for output in body["output"]:
         name = output["type"]
         download = client.get(output["url"].removeprefix("http://testserver"))
@@ -79,21 +81,27 @@ def test_a_round_trip_exports_every_resource_of_the_clinic_valid_and_counted(
         model = get_fhir_model_class(name)
         resources = [model.model_validate(json.loads(line)) for line in lines]
         validated += len(resources)
-        ids = sorted(str(r.id) for r in resources)
-        assert ids == sorted(
+        ids.setdefault(name, []).extend(str(r.id) for r in resources)
+        assert output["count"] == len(lines) > 0
+    for name, kind in RESOURCE_TYPES.items():
+        assert sorted(ids[name]) == sorted(
             f"{pk}{source.id_suffix}"
-            for source in RESOURCE_TYPES[name].sources
+            for source in kind.sources
             for pk in source.rows(scope).values_list("pk", flat=True)
         )
-        assert output["count"] == len(lines) > 0
     assert validated == sum(f["count"] for f in body["output"])
     # The other clinic's patient is in no file; the check-ins (3) and the PSFS's score are this clinic's.
-    counts = {f["type"]: f["count"] for f in body["output"]}
-    assert (counts["Observation"], counts["QuestionnaireResponse"], counts["Questionnaire"]) == (4, 2, 3)
+    counts = [(f["type"], f["count"]) for f in body["output"]]
+    assert counts[-4:] == [
+        ("Observation", 3),
+        ("Observation", 1),
+        ("Questionnaire", 3),
+        ("QuestionnaireResponse", 2),
+    ]
     actions = list(
         AuditEvent.objects.filter(action__startswith="fhir.export").values_list("action", flat=True)
     )
-    assert sorted(actions) == ["fhir.export_downloaded"] * len(RESOURCE_TYPES) + ["fhir.export_requested"]
+    assert sorted(actions) == ["fhir.export_downloaded"] * len(body["output"]) + ["fhir.export_requested"]
     assert set(AuditEvent.objects.filter(action__startswith="fhir.").values_list("clinic", flat=True)) == {
         odd.p.clinic.pk
     }
@@ -102,7 +110,11 @@ def test_a_round_trip_exports_every_resource_of_the_clinic_valid_and_counted(
 def test_type_and_since_narrow_the_export(odd: OddClinic, django_capture_on_commit_callbacks: Any) -> None:
     client, path = exported(odd, django_capture_on_commit_callbacks, _type="Observation,Patient")
     body = client.get(path).json()
-    assert [(f["type"], f["count"]) for f in body["output"]] == [("Patient", 5), ("Observation", 4)]
+    assert [(f["type"], f["count"]) for f in body["output"]] == [
+        ("Patient", 5),
+        ("Observation", 3),  # the check-ins
+        ("Observation", 1),  # the score
+    ]
     # _since: only resources updated at or after it (a check-in's receipt or correction; a score's
     # response sent).
     long_ago = timezone.now() - timedelta(days=2)
@@ -111,8 +123,8 @@ def test_type_and_since_narrow_the_export(odd: OddClinic, django_capture_on_comm
     since = (timezone.now() - timedelta(hours=1)).isoformat()
     client, path = exported(odd, django_capture_on_commit_callbacks, _since=since, _type="Observation")
     output = client.get(path).json()["output"]
-    assert [(f["type"], f["count"]) for f in output] == [("Observation", 2)]
-    lines = client.get(output[0]["url"]).getvalue().decode().splitlines()
+    assert [(f["type"], f["count"]) for f in output] == [("Observation", 1), ("Observation", 1)]
+    lines = [line for f in output for line in client.get(f["url"]).getvalue().decode().splitlines()]
     assert [json.loads(line)["id"] for line in lines] == [str(odd.red_flag.pk), f"{odd.psfs.pk}-score"]
     BulkExport.objects.all().delete()
     later = (timezone.now() + timedelta(hours=1)).isoformat()
@@ -166,7 +178,7 @@ def test_delete_cancels_and_removes_the_export_and_its_files(
 ) -> None:
     client, path = exported(odd, django_capture_on_commit_callbacks)
     export = BulkExport.objects.get()
-    assert (export_dir() / str(export.pk) / "Observation.ndjson").exists()
+    assert (export_dir() / str(export.pk) / "Observation.1.ndjson").exists()
     assert client.delete(path).status_code == 202
     assert not BulkExport.objects.exists() and not (export_dir() / str(export.pk)).exists()
     assert client.get(path).status_code == 404
@@ -180,9 +192,10 @@ def test_delete_cancels_and_removes_the_export_and_its_files(
         created=timezone.now(),
         expires=timezone.now() + timedelta(hours=1),
     )
+    part = type_files(running, "Observation")[0]
     BulkExport.objects.filter(pk=running.pk).delete()
     with pytest.raises(Cancelled):
-        write_type(running, "Observation")
+        write_part(part)
 
 
 def test_a_failed_export_answers_a_500_outcome(
@@ -217,11 +230,28 @@ def test_the_beat_job_deletes_expired_exports_and_their_files(
     assert exports_expire() == 0
 
 
+def type_files(export: BulkExport, name: str) -> list[BulkExportFile]:
+    """A part file for each source of type ``name`` in ``export`` (no pk bounds), numbered on."""
+    first = export.files.filter(resource_type=name).count() + 1
+    return [
+        BulkExportFile.objects.create(
+            export=export,
+            resource_type=name,
+            source=index,
+            part=part,
+            path=f"{export.pk}/{name}.{part}.ndjson",
+        )
+        for index, part in enumerate(range(first, first + len(RESOURCE_TYPES[name].sources)))
+    ]
+
+
 def reads_writing(export: BulkExport, name: str, batch_size: int) -> int:
-    """How many queries writing one type's file makes to read the data (not the export's own rows;
+    """How many queries writing one type's files makes to read the data (not the export's own rows;
     the progress update per chunk is one of those)."""
+    files = type_files(export, name)
     with CaptureQueriesContext(connection) as captured:
-        write_type(export, name, batch_size=batch_size)
+        for file in files:
+            write_part(file, batch_size=batch_size)
     return sum(
         1 for q in captured.captured_queries if q["sql"].startswith("SELECT") and "fhir_r4_" not in q["sql"]
     )
@@ -249,7 +279,11 @@ def test_the_writer_reads_in_batches_not_per_row(odd: OddClinic) -> None:
     assert plans == 5
     assert reads_writing(export, "CarePlan", 2) == 1 + 3
     assert reads_writing(export, "CarePlan", 100) == 1 + 1
-    export.refresh_from_db()
-    assert export.progress == "CarePlan: 5 written"  # told after each chunk
-    lines = (export_dir() / str(export.pk) / "Observation.ndjson").read_text().splitlines()
+    # The count is told after each chunk (the status URL's progress adds them up).
+    assert list(export.files.filter(resource_type="CarePlan").values_list("count", flat=True)) == [5, 5]
+    lines = [
+        line
+        for part in (1, 2)  # the check-ins, the score
+        for line in (export_dir() / str(export.pk) / f"Observation.{part}.ndjson").read_text().splitlines()
+    ]
     assert len(lines) == 21 and len({json.loads(line)["id"] for line in lines}) == 21

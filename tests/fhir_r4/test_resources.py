@@ -11,7 +11,9 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from accounts.models import User
+from checkins.models import PainCheckIn, Side
 from fhir_r4.bundles import BULK_DATA, GROUP_EXPORT
+from fhir_r4.resources import observation_resource
 from fhir_r4.search import SEARCH_PARAMS
 from fhir_r4.selectors import RESOURCE_TYPES, Scope
 from portal.fhirjson import unchecked
@@ -177,3 +179,22 @@ def test_the_unchecked_path_of_the_bulk_export_builds_the_same_resources(odd: Od
                 compared[name] += 1
     assert set(compared) == set(RESOURCE_TYPES) and compared["Observation"] == 4
     assert (compared["QuestionnaireResponse"], compared["Questionnaire"]) == (2, 3)
+
+
+@pytest.mark.parametrize("side", [value for value, _ in Side.choices])
+def test_an_observation_names_the_side_and_red_flags_as_the_check_in_model_does(
+    odd: OddClinic, side: str
+) -> None:
+    """The Observation builder looks its labels up once (fhir_r4.resources); they are the model's:
+    get_side_display for the side, red_flags (the fields' verbose names) for the flags."""
+    checkin = odd.red_flag
+    checkin.side = side
+    row = RESOURCE_TYPES["Observation"].sources[0].rows(Scope(clinic=odd.p.clinic)).get(pk=checkin.pk)
+    row.side = side
+    built = observation_resource(row)
+    assert built["component"][0]["valueCodeableConcept"] == {"text": checkin.get_side_display()}
+    flags = [c["code"]["text"].removeprefix("Red flag: ") for c in built["component"][1:]]
+    assert flags == [
+        str(PainCheckIn._meta.get_field(name).verbose_name) for name in PainCheckIn.RED_FLAG_FIELDS
+    ]
+    assert built["note"][0] == {"text": "Red flags reported: " + ", ".join(checkin.red_flags) + "."}

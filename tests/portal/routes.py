@@ -245,7 +245,7 @@ TABLE: dict[str, tuple[str, Args, str]] = {
     "api-fhir-export-status": ("GET", lambda w: {"export_id": w.export_a.pk}, "401 404 404 200 404 404 404"),
     "api-fhir-export-file": (
         "GET",
-        lambda w: {"export_id": w.export_a.pk, "resource_type": "Observation"},
+        lambda w: {"export_id": w.export_a.pk, "resource_type": "Observation", "part": 1},
         "401 404 404 200 404 404 404",
     ),
     # --- admin -----------------------------------------------------------------------
