@@ -161,10 +161,14 @@ class _MessagesView(StrictQueryParamsMixin, ListAPIView[Message]):
         return page
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        conversation = self.conversation()
+        # A URL naming a patient is a 404 for one not the user's before anything else (tenancy);
+        # /me/messages/ names none, so there the missing key is the answer (400), for anyone.
+        if self.kwargs:
+            self.conversation()
         key = request.headers.get(KEY_HEADER, "")
         if not key.strip():
             raise DomainError(KEY_MISSING, field=KEY_HEADER, code="required")
+        conversation = self.conversation()
         serializer = MessageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         message, created = message_send(

@@ -31,7 +31,14 @@ def test_the_api_refuses_a_send_without_an_idempotency_key(personas: Any, who: s
         assert "Send an Idempotency-Key header" in refused.json()["Idempotency-Key"][0]
     assert not Message.objects.exists()
     assert api.post(url, {"body": "Hello"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1").status_code == 201
-    # Another clinic's patient is still 404 first, key or not.
+    # /me/messages/ names no patient: without a key it is a 400 for a therapist too (the schema's
+    # required header); a patient's URL of another clinic is still 404 first, key or not.
+    no_key = api_as(personas.owner.user).post(reverse("api-me-messages"), {"body": "x"}, format="json")
+    assert no_key.status_code == 400 and list(no_key.json()) == ["Idempotency-Key"]
+    with_key = api_as(personas.owner.user).post(
+        reverse("api-me-messages"), {"body": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2"
+    )
+    assert with_key.status_code == 404
     outsider = api_as(personas.outsider.user)
     assert (
         outsider.post(
