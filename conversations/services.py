@@ -113,7 +113,8 @@ def message_send(
     sent (default: now).
 
     Returns (message, created). Raises DomainError: not_found (the sender may not write
-    here), bad_key (idempotency_key), empty / too_long / bad_text (body); RateLimited
+    here), bad_key (idempotency_key), key_reused (idempotency_key: the key's message had other
+    text), empty / too_long / bad_text (body); RateLimited
     (rate_limited) past ``PLINTH_RATE_LIMITS["message"]``.
     """
     now = now or timezone.now()
@@ -133,7 +134,7 @@ def message_send(
     if idempotency_key:
         existing = mine.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            return existing, False
+            return _resent(existing, text), False
     refuse_past_rate_limit(sender=sender, now=now)
     try:
         with transaction.atomic():
@@ -168,8 +169,20 @@ def message_send(
         existing = mine.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
         if existing is None:
             raise
-        return existing, False
+        return _resent(existing, text), False
     return message, True
+
+
+def _resent(existing: Message, text: str) -> Message:
+    # A key names one message: the same text again is the retry it exists for; other text under
+    # it would be dropped without a word, so it is refused (the client must choose a new key).
+    if existing.body != text:
+        raise DomainError(
+            "This idempotency key was used for a different message: choose a new key for a new message.",
+            field="idempotency_key",
+            code="key_reused",
+        )
+    return existing
 
 
 def conversation_read(

@@ -38,7 +38,10 @@ NDJSON = "application/fhir+ndjson"
 def kickoff_types(params: Any) -> list[str]:
     """The resource types a kick-off asks for: ``_type`` (comma-separated, repeatable) in the order
     of RESOURCE_TYPES, or all of them. Raises SearchError (400, "not-supported") for a type not served."""
-    asked = [part.strip() for value in params.getlist("_type") for part in value.split(",") if part.strip()]
+    values = params.getlist("_type")
+    if any(not value.strip() for value in values):
+        raise SearchError("_type", "Give one or more resource types (comma-separated), or leave _type out.")
+    asked = [part.strip() for value in values for part in value.split(",") if part.strip()]
     unknown = [name for name in asked if name not in RESOURCE_TYPES]
     if unknown:
         served = ", ".join(RESOURCE_TYPES)

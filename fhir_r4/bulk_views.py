@@ -25,10 +25,9 @@ from fhir_r4.bulk import (
 from fhir_r4.bundles import operation_outcome
 from fhir_r4.export_writer import export_dir, export_progress
 from fhir_r4.models import BulkExport, ExportStatus
-from fhir_r4.search_values import SearchError
+from fhir_r4.search_values import SearchError, resource_pk
 from fhir_r4.views import FhirJsonRenderer, FhirView
 from portal.access import client_ip
-from portal.api.common import parse_id
 
 #: Seconds a client should wait before polling a running export again (Retry-After).
 POLL_SECONDS = 5
@@ -54,7 +53,7 @@ class GroupExportView(FhirView):
 
     def get(self, request: Request, resource_id: str) -> Response:
         therapist = getattr(request.user, "therapist", None)
-        if therapist is None or parse_id(resource_id) != therapist.clinic_id:
+        if therapist is None or resource_pk(resource_id) != therapist.clinic_id:
             raise Http404
         kickoff_check(request.query_params)
         types = kickoff_types(request.query_params)
@@ -76,7 +75,7 @@ class GroupExportView(FhirView):
 
 
 def _own_export(request: Request, export_id: str) -> BulkExport:
-    pk = parse_id(export_id)
+    pk = resource_pk(export_id)
     found = export_of(user=request.user, export_id=pk) if pk is not None else None  # type: ignore[arg-type]
     if found is None:
         raise Http404

@@ -35,6 +35,13 @@ class SearchError(Exception):
 ToQ = Callable[[str, str], Q]
 
 
+def resource_pk(text: str) -> int | None:
+    """The row pk a FHIR id (or the numeric part of one) names, or None. FHIR ids are exact
+    strings, so only the digits Plinth writes match: "12", never "012" or "+12"."""
+    pk = parse_id(text)
+    return pk if pk is not None and str(pk) == text else None
+
+
 def id_list(name: str, value: str, prefix: str = "") -> list[int]:
     """The ids of a comma-separated ``_id`` or reference value ("12", or "Patient/12" when
     ``prefix`` is "Patient"). Raises SearchError for anything else."""
@@ -43,7 +50,7 @@ def id_list(name: str, value: str, prefix: str = "") -> list[int]:
         text = part.strip()
         if prefix and text.startswith(prefix + "/"):
             text = text.removeprefix(prefix + "/")
-        pk = parse_id(text)
+        pk = resource_pk(text)
         if pk is None:
             kind = f"a {prefix} reference ({prefix}/<id>) or " if prefix else ""
             raise SearchError(name, f"Give {kind}an id (digits) of this server, not {part[:40]!r}.")
@@ -65,7 +72,7 @@ def reference_q(path: str, prefix: str = "Patient") -> ToQ:
     return to_q
 
 
-_SOURCE_ID = re.compile(r"(\d{1,18})(-[a-z]+)?")
+_SOURCE_ID = re.compile(r"([1-9]\d{0,17})(-[a-z]+)?")
 
 
 def source_id_q(suffix: str) -> ToQ:

@@ -29,7 +29,7 @@ from careplans.selectors import clinic_plans
 from checkins.models import PainCheckIn
 from checkins.selectors import clinic_checkins
 from fhir_r4 import resources
-from portal.api.common import parse_id
+from fhir_r4.search_values import resource_pk
 from questionnaires.models import Instrument, InstrumentResponse, ResponseStatus
 from questionnaires.scoping import clinic_responses, instruments_for, own_responses
 
@@ -191,7 +191,7 @@ class Source:
         """The pk of the row ``resource_id`` names in this source, or None if it is not of it."""
         if self.id_suffix and not resource_id.endswith(self.id_suffix):
             return None
-        return parse_id(resource_id.removesuffix(self.id_suffix) if self.id_suffix else resource_id)
+        return resource_pk(resource_id.removesuffix(self.id_suffix) if self.id_suffix else resource_id)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,8 @@ from rest_framework.views import APIView
 from audit.services import audit_read
 from fhir_r4.bundles import capability_statement, operation_outcome, searchset
 from fhir_r4.search import check_no_params, search_from
-from fhir_r4.search_values import SearchError
+from fhir_r4.search_values import SearchError, resource_pk
 from fhir_r4.selectors import RESOURCE_TYPES, Scope, Source, everything, scope_of
-from portal.api.common import parse_id
 
 
 class FhirJsonRenderer(JSONRenderer):
@@ -133,7 +132,7 @@ class EverythingView(FhirView):
     def get(self, request: Request, resource_id: str) -> Response:
         check_no_params(request.query_params)
         scope = self.scope(request)
-        pk = parse_id(resource_id)
+        pk = resource_pk(resource_id)
         found = everything(scope, pk) if pk is not None else None
         if found is None:
             raise Http404

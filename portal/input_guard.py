@@ -19,7 +19,7 @@ same rules from portal.api.parsers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
@@ -117,6 +117,17 @@ def text_items_problems(items: Iterable[tuple[str, str]]) -> dict[str, list[str]
             if reason:
                 problems.setdefault(_label(name), []).append(f"The {part} {reason}.")
     return problems
+
+
+def operation_outcome_of(problems: dict[str, list[str]]) -> dict[str, Any]:
+    """``problems`` as a FHIR OperationOutcome: one "invalid" issue per reason, its parameter as
+    the issue's expression (for /fhir/, whose clients expect one for every error)."""
+    issues = [
+        {"severity": "error", "code": "invalid", "diagnostics": reason, "expression": [name]}
+        for name, reasons in problems.items()
+        for reason in reasons
+    ]
+    return {"resourceType": "OperationOutcome", "issue": issues}
 
 
 def request_problems(request: HttpRequest) -> dict[str, list[str]]:
@@ -246,4 +257,9 @@ class BadInputMiddleware:
             return self.get_response(request)
         if request.path.startswith("/api/"):
             return JsonResponse(problems, status=400)
+        if request.path.startswith("/fhir/"):
+            # The FHIR server's clients read an OperationOutcome (fhir_r4.bundles writes the same shape).
+            return JsonResponse(
+                operation_outcome_of(problems), status=400, content_type="application/fhir+json"
+            )
         return render(request, "portal/bad_request.html", {"problems": problems}, status=400)

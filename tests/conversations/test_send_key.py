@@ -81,3 +81,17 @@ def test_the_send_box_always_carries_a_key_and_a_post_without_one_sends_nothing(
     url = reverse("patient-conversation", args=[personas.patient_a.pk])
     assert owner.post(url, {"body": "Yes, gently.", "idempotency_key": ""}).status_code == 400
     assert Message.objects.count() == 1
+
+
+def test_a_key_names_one_message(personas: Any) -> None:
+    """The same key with the same text is the retry it exists for (200, stored once); with other text
+    it would drop that text without a word, so it is a 400 naming the key, and nothing is stored."""
+    api, url = api_as(personas.patient_a.user), reverse("api-me-messages")
+    first = api.post(url, {"body": "Hello"}, format="json", HTTP_IDEMPOTENCY_KEY="k-9")
+    again = api.post(url, {"body": "Hello"}, format="json", HTTP_IDEMPOTENCY_KEY="k-9")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    other = api.post(url, {"body": "DIFFERENT"}, format="json", HTTP_IDEMPOTENCY_KEY="k-9")
+    assert other.status_code == 400
+    assert "used for a different message" in other.json()["idempotency_key"][0]
+    assert list(Message.objects.values_list("body", flat=True)) == ["Hello"]
