@@ -4,22 +4,20 @@ patient's responses (a draft kept to resume, a response sent and scored)."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Clinic, Patient, User
-from audit.models import AuditEvent
+from audit.selectors import refuse_past_audited_limit
 from audit.services import audit_log
-from portal.errors import DomainError, RateLimited
+from portal.errors import DomainError
 from questionnaires.answers import Answer, answer_problems, scored_answers
 from questionnaires.definitions import CheckedDefinition, definition_checked
 from questionnaires.models import Instrument, InstrumentResponse, ResponseStatus
@@ -207,25 +205,13 @@ DRAFTED = "questionnaire_response.drafted"
 
 def refuse_past_draft_limit(*, patient: Patient, now: datetime) -> None:
     """Raise ``RateLimited`` if ``patient`` already kept ``PLINTH_RATE_LIMITS["questionnaire_draft"]``
-    drafts (requests, per seconds; 30 a minute by default) in this window, page and API together.
-
-    As the check-ins' limit (``today.services.refuse_past_rate_limit``): fixed windows counted
-    from the epoch, from the audit trail (so it needs nothing but the database); ``now`` an aware
-    datetime; ``retry_after`` the seconds to the window's end (at least 1). A person saving by
-    hand never comes near it; a script saving in a loop stops filling the audit trail.
-    """
-    limit, period = settings.PLINTH_RATE_LIMITS["questionnaire_draft"]
-    start = int(now.timestamp()) // period * period
-    kept = AuditEvent.objects.filter(
-        patient=patient, at__gte=datetime.fromtimestamp(start, tz=UTC), action=DRAFTED
-    ).count()
-    if kept >= limit:
-        retry_after = max(1, math.ceil(start + period - now.timestamp()))
-        raise RateLimited(
-            f"Too many requests: {limit} questionnaire drafts were saved in the last "
-            f"{period} seconds. Try again in {retry_after} seconds.",
-            retry_after=retry_after,
-        )
+    drafts (30 a minute by default) in this window, page and API together; ``now`` an aware
+    datetime. As the check-ins' limit, from the audit trail
+    (``audit.selectors.refuse_past_audited_limit``): a person saving by hand never comes near it;
+    a script saving in a loop stops filling the audit trail."""
+    refuse_past_audited_limit(
+        patient=patient, actions=(DRAFTED,), limit="questionnaire_draft", now=now, what="questionnaire drafts"
+    )
 
 
 @transaction.atomic

@@ -16,13 +16,11 @@ new day.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -31,13 +29,13 @@ from accounts.models import Patient
 from alerts.attention_cache import attention_changed
 from alerts.models import Alert, AlertKind
 from alerts.tasks import alert_email_send
-from audit.models import AuditEvent
+from audit.selectors import refuse_past_audited_limit
 from audit.services import audit_log
 from careplans.models import CarePlan, PlanStatus
 from checkins.models import NPRS_MAX, NPRS_MIN, PainCheckIn, Side
 from checkins.redflags import RED_FLAGS, Urgency
 from outcomes.services import outcome_recompute_enqueue
-from portal.errors import BROKER_ERRORS, DomainError, RateLimited
+from portal.errors import BROKER_ERRORS, DomainError
 from portal.validity import max_length_of
 
 log = logging.getLogger(__name__)
@@ -128,25 +126,12 @@ CHECKIN_ACTIONS: tuple[str, ...] = ("checkin.created", "checkin.replaced", "chec
 
 
 def refuse_past_rate_limit(*, patient: Patient, now: datetime) -> None:
-    """Raise ``RateLimited`` if ``patient`` already saved the limit's check-ins in this window.
-
-    The limit is ``settings.PLINTH_RATE_LIMITS["checkin"]`` (check-ins, per seconds),
-    in fixed windows counted from the epoch; ``now`` is an aware datetime. Counted
-    from the audit trail, so it needs nothing but the database. ``retry_after`` is
-    the seconds to the window's end (at least 1).
-    """
-    limit, period = settings.PLINTH_RATE_LIMITS["checkin"]
-    start = int(now.timestamp()) // period * period
-    saved = AuditEvent.objects.filter(
-        patient=patient, at__gte=datetime.fromtimestamp(start, tz=UTC), action__in=CHECKIN_ACTIONS
-    ).count()
-    if saved >= limit:
-        retry_after = max(1, math.ceil(start + period - now.timestamp()))
-        raise RateLimited(
-            f"Too many requests: {limit} check-ins were saved in the last minute. "
-            f"Try again in {retry_after} seconds.",
-            retry_after=retry_after,
-        )
+    """Raise ``RateLimited`` if ``patient`` already saved ``settings.PLINTH_RATE_LIMITS["checkin"]``
+    check-ins (saves, corrections included: ``CHECKIN_ACTIONS``) in this window; ``now`` an aware
+    datetime. The window and the count: ``audit.selectors.refuse_past_audited_limit``."""
+    refuse_past_audited_limit(
+        patient=patient, actions=CHECKIN_ACTIONS, limit="checkin", now=now, what="check-ins"
+    )
 
 
 def enqueue_after_commit(plan_id: int, alert_id: int | None) -> None:
