@@ -7,6 +7,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+import time_machine
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
@@ -160,19 +161,26 @@ def test_the_rate_limit_refuses_and_writes_nothing(
     """Counted from the audit trail where the check-in is written, with and without an alert."""
     settings.PLINTH_RATE_LIMITS = {**settings.PLINTH_RATE_LIMITS, "checkin": (2, 60)}
     a = personas.patient_a
-    start = timezone.now().replace(second=10, microsecond=0)
-    for nprs in (5, 4):
-        checkin_submit(patient=a, nprs=nprs, side="left", flag_fever=flagged, now=start)
-    saved = PainCheckIn.objects.values().get(patient=a)
-    trail = AuditEvent.objects.filter(patient=a).count()
-    with pytest.raises(RateLimited) as refused:
-        checkin_submit(patient=a, nprs=1, side="right", flag_fever=flagged, now=start + timedelta(seconds=5))
-    assert refused.value.retry_after == 45
-    assert refused.value.message.startswith("Too many requests")
-    assert PainCheckIn.objects.values().get(patient=a) == saved
-    assert AuditEvent.objects.filter(patient=a).count() == trail
+    # The clock stands at noon UTC today (the patient's date in London, where the audit trail's
+    # stamps fall too): the next window, 50 s on, is still today whenever the suite runs (started at
+    # 23:59:10 it was tomorrow, a new check-in, not a replacement).
+    start = timezone.now().replace(hour=12, minute=0, second=10, microsecond=0)
+    with time_machine.travel(start, tick=False):
+        for nprs in (5, 4):
+            checkin_submit(patient=a, nprs=nprs, side="left", flag_fever=flagged, now=start)
+        saved = PainCheckIn.objects.values().get(patient=a)
+        trail = AuditEvent.objects.filter(patient=a).count()
+        with pytest.raises(RateLimited) as refused:
+            checkin_submit(
+                patient=a, nprs=1, side="right", flag_fever=flagged, now=start + timedelta(seconds=5)
+            )
+        assert refused.value.retry_after == 45
+        assert refused.value.message.startswith("Too many requests")
+        assert PainCheckIn.objects.values().get(patient=a) == saved
+        assert AuditEvent.objects.filter(patient=a).count() == trail
     # The next window starts afresh.
-    _, replaced = checkin_submit(patient=a, nprs=1, side="right", now=start + timedelta(seconds=50))
+    with time_machine.travel(start + timedelta(seconds=50), tick=False):
+        _, replaced = checkin_submit(patient=a, nprs=1, side="right", now=start + timedelta(seconds=50))
     assert replaced is True
     assert PainCheckIn.objects.get(patient=a).nprs == 1
 
